@@ -1,0 +1,73 @@
+-- Shared helpers, included at the top of the scripts that say `-- @include lib-common`.
+-- `base` is the queue's key base `<prefix>:{<queue>}`; every key of the queue starts with it.
+
+local function appendEvent(base, eventsMax, taskId, status, attempt, now, tracker, reason)
+  redis.call('XADD', base .. ':events', 'MAXLEN', '~', eventsMax, '*',
+    'id', taskId, 'status', status, 'attempt', attempt or '0', 'at', now,
+    'tracker', tracker or '', 'reason', reason or '')
+end
+
+local function removeEntry(stream, group, entryId)
+  if stream and entryId and entryId ~= '' then
+    redis.call('XACK', stream, group, entryId)
+    redis.call('XDEL', stream, entryId)
+  end
+end
+
+-- A new stream entry id from the queue-wide sequence (`<base>:last-entry`), so entry ids are
+-- totally ordered across all of a queue's task streams (oldest-first works across GPU sizes).
+local function nextEntryId(base)
+  local t = redis.call('TIME')
+  local ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  local seq = 0
+  local last = redis.call('GET', base .. ':last-entry')
+  if last then
+    local dash = string.find(last, '-', 1, true)
+    local lastMs, lastSeq = tonumber(string.sub(last, 1, dash - 1)), tonumber(string.sub(last, dash + 1))
+    if ms <= lastMs then ms, seq = lastMs, lastSeq + 1 end
+  end
+  local id = string.format('%.0f-%.0f', ms, seq)
+  redis.call('SET', base .. ':last-entry', id)
+  return id
+end
+
+local FINAL = { succeeded = true, failed = true, timed_out = true, cancelled = true, dead = true }
+
+local function deadLetter(base, eventsMax, taskKey, taskId, stream, group, entryId, attempt, now, tracker, reason)
+  redis.call('HSET', taskKey, 'status', 'dead', 'error', reason, 'endedAt', now)
+  redis.call('DEL', taskKey .. ':lease')
+  removeEntry(stream, group, entryId)
+  redis.call('XADD', base .. ':dead', '*', 'id', taskId, 'reason', reason, 'at', now, 'attempt', attempt or '0')
+  appendEvent(base, eventsMax, taskId, 'dead', attempt, now, tracker, reason)
+end
+
+-- Fencing: the task hash's `leaseToken` names the current attempt; only its holder may change the
+-- task. The lease key (a copy of the token with a TTL) says the holder is alive: while it exists
+-- nobody else claims the task.
+-- Claims the task of one delivered entry for `consumer`. Returns a reply table:
+-- {'claimed', taskId, attempt} | {'gone', taskId} | {'held', taskId} | {'dead', taskId, reason}
+local function claimEntry(base, stream, group, entryId, taskId, consumer, now, leaseMs, token, eventsMax)
+  local taskKey = base .. ':task:' .. taskId
+  local leaseKey = taskKey .. ':lease'
+  local f = redis.call('HMGET', taskKey, 'status', 'attempt', 'maxAttempts', 'entry')
+  local status = f[1]
+  if (not status) or FINAL[status] or f[4] ~= entryId then
+    removeEntry(stream, group, entryId)
+    return { 'gone', taskId }
+  end
+  if redis.call('EXISTS', leaseKey) == 1 then
+    return { 'held', taskId }
+  end
+  local attempt = tonumber(f[2] or '0') + 1
+  local maxAttempts = tonumber(f[3] or '3')
+  if attempt > maxAttempts then
+    local reason = 'attempts exhausted: delivered ' .. (attempt - 1) .. ' times without completing (maxAttempts ' .. maxAttempts .. ')'
+    deadLetter(base, eventsMax, taskKey, taskId, stream, group, entryId, tostring(attempt - 1), now, consumer, reason)
+    return { 'dead', taskId, reason }
+  end
+  redis.call('HSET', taskKey, 'status', 'running', 'attempt', attempt, 'tracker', consumer, 'leaseToken', token,
+    'startedAt', now, 'error', '', 'exitCode', '', 'signal', '', 'endedAt', '', 'gpuIds', '[]')
+  redis.call('SET', leaseKey, token, 'PX', leaseMs)
+  appendEvent(base, eventsMax, taskId, 'running', tostring(attempt), now, consumer, '')
+  return { 'claimed', taskId, tostring(attempt) }
+end

@@ -1,0 +1,10 @@
+-- Renews a running attempt's lease and resets its entry's idle time (XCLAIM to the same consumer
+-- with JUSTID, so the delivery count does not grow), so no other tracker reclaims it. The lease
+-- key is set again even if it expired, as long as the attempt is still the task's current one.
+-- KEYS[1] task hash   KEYS[2] lease key   KEYS[3] task stream
+-- ARGV[1] lease token   ARGV[2] lease (ms)   ARGV[3] group   ARGV[4] consumer   ARGV[5] entry id
+-- Returns 1 when renewed, 0 when the task's current attempt is not this token's (the attempt is lost).
+if redis.call('HGET', KEYS[1], 'leaseToken') ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2])
+redis.call('XCLAIM', KEYS[3], ARGV[3], ARGV[4], 0, ARGV[5], 'JUSTID')
+return 1

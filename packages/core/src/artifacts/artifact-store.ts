@@ -1,0 +1,38 @@
+import type { Readable } from 'node:stream';
+
+/** What the store knows of one stored object. */
+export interface ArtifactInfo {
+  /** The object's key, relative to the store's root: `tenant/task/attempt/path`. */
+  key: string;
+  size: number;
+}
+
+/** Result of a `put`: the object's size and the hex sha256 of its bytes, computed while writing. */
+export interface PutResult {
+  key: string;
+  size: number;
+  sha256: string;
+}
+
+/**
+ * Where inputs and outputs live. Keys are `/`-separated relative paths; a key that is empty,
+ * absolute, or has `.`/`..`/empty segments or a backslash or NUL is refused with PathEscapeError.
+ * Writes are atomic: a reader sees the whole old object, the whole new one, or none.
+ */
+export interface ArtifactStore {
+  /** A URL-ish description for logs (`file:///abs/path`, `s3://bucket/prefix`). */
+  readonly description: string;
+  /** Stores the bytes of `source` under `key`, streaming (memory does not grow with size). */
+  put(key: string, source: Readable | Buffer | string): Promise<PutResult>;
+  /** Opens the object for reading; `range` is inclusive of `start` and `end`. NotFoundError if absent. */
+  get(key: string, range?: { start: number; end?: number }): Promise<Readable>;
+  /** Size of the object, or null if there is none. */
+  stat(key: string): Promise<ArtifactInfo | null>;
+  /** Every object whose key starts with `prefix` + `/` (or equals it), in key order. */
+  list(prefix: string): AsyncIterable<ArtifactInfo>;
+  /** Removes every object under `prefix`; absent is fine. */
+  deletePrefix(prefix: string): Promise<void>;
+  /** Copies the object to a local file path (atomic on the destination). */
+  download(key: string, destination: string): Promise<void>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,234 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { constants } from 'node:fs';
+import type { Dirent } from 'node:fs';
+import { copyFile, lstat, mkdir, open, readdir, realpath, rename, rm } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import type { Readable } from 'node:stream';
+import { pathToFileURL } from 'node:url';
+import type { FieldIssue } from '../errors.js';
+import { ConfigError, InfraError, NotFoundError, PathEscapeError, ValidationError } from '../errors.js';
+import { checkArtifactKey } from './artifact-key.js';
+import type { ArtifactInfo, ArtifactStore, PutResult } from './artifact-store.js';
+
+/** Temp files are `.<name>.<16 hex>.tmp` beside their destination; `list` skips them. */
+const TEMP_FILE = /^\..+\.[0-9a-f]{16}\.tmp$/;
+
+const tempPathFor = (path: string): string =>
+  join(dirname(path), `.${basename(path)}.${randomBytes(8).toString('hex')}.tmp`);
+
+const isMissing = (error: unknown): boolean =>
+  error instanceof Error && 'code' in error && (error.code === 'ENOENT' || error.code === 'ENOTDIR');
+
+/** For `.catch`: nothing there (null), any other error rethrown. */
+const nullIfMissing = (error: unknown): Promise<null> =>
+  isMissing(error) ? Promise.resolve(null) : Promise.reject(error);
+
+const ignore = (): void => undefined;
+
+const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+
+/** The bytes of a put's source as Buffers, streaming. */
+async function* chunksOf(source: Readable | Buffer | string): AsyncGenerator<Buffer> {
+  if (typeof source === 'string' || Buffer.isBuffer(source)) {
+    yield typeof source === 'string' ? Buffer.from(source) : source;
+    return;
+  }
+  for await (const chunk of source as AsyncIterable<unknown>) {
+    if (typeof chunk === 'string') yield Buffer.from(chunk);
+    else if (chunk instanceof Uint8Array) yield Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    else throw new TypeError('the source stream must yield bytes or strings');
+  }
+}
+
+/** Opens `path` for reading if it is a regular file; null if there is none. */
+async function openFile(path: string): Promise<FileHandle | null> {
+  const handle = await open(path, 'r').catch(nullIfMissing);
+  if (handle && !(await handle.stat()).isFile()) {
+    await handle.close();
+    return null;
+  }
+  return handle;
+}
+
+/** Flushes a file (or a folder's entries) to disk; some file systems cannot fsync a folder. */
+async function fsync(path: string, flags = 'r'): Promise<void> {
+  const handle = await open(path, flags);
+  await handle.sync().finally(() => handle.close());
+}
+
+/**
+ * Artifacts as files under a local folder: key `a/b/c` is `<root>/a/b/c`. Writes go to a temp file
+ * in the same folder, are fsynced and renamed over the destination, so readers see whole objects.
+ */
+export class LocalArtifactStore implements ArtifactStore {
+  readonly root: string;
+  readonly description: string;
+  #realRoot: string | undefined;
+
+  /** `root` must be absolute; it is created on the first write. */
+  constructor(root: string) {
+    if (!isAbsolute(root)) throw new ConfigError([{ field: 'root', reason: `"${root}" is not absolute` }]);
+    this.root = resolve(root);
+    this.description = pathToFileURL(this.root).href;
+  }
+
+  async put(key: string, source: Readable | Buffer | string): Promise<PutResult> {
+    const path = this.#pathOf(key);
+    const stream = typeof source === 'string' || Buffer.isBuffer(source) ? null : source;
+    stream?.on('error', ignore); // an error before reading starts comes out of the read loop below
+    let temp: string | undefined;
+    let handle: FileHandle | undefined;
+    try {
+      await mkdir(dirname(path), { recursive: true });
+      await this.#confine(key, await realpath(dirname(path)));
+      temp = tempPathFor(path);
+      handle = await open(temp, 'wx');
+      const hash = createHash('sha256');
+      let size = 0;
+      for await (const chunk of chunksOf(source)) {
+        hash.update(chunk);
+        size += chunk.length;
+        for (let done = 0; done < chunk.length;) done += (await handle.write(chunk, done)).bytesWritten;
+      }
+      await handle.sync();
+      await handle.close();
+      handle = undefined;
+      await rename(temp, path);
+      temp = undefined;
+      await fsync(dirname(path)).catch(ignore);
+      return { key, size, sha256: hash.digest('hex') };
+    } catch (error) {
+      stream?.destroy();
+      await handle?.close().catch(ignore);
+      if (temp !== undefined) await rm(temp, { force: true }).catch(ignore);
+      if (error instanceof PathEscapeError) throw error;
+      const message = `could not write artifact "${key}" to ${this.description}: ${messageOf(error)}`;
+      throw new InfraError('ARTIFACT_WRITE_FAILED', message, error);
+    } finally {
+      stream?.off('error', ignore);
+    }
+  }
+
+  async get(key: string, range?: { start: number; end?: number }): Promise<Readable> {
+    if (range) checkRange(range);
+    const real = await this.#existing(key);
+    const handle = real === null ? null : await openFile(real);
+    if (!handle) throw new NotFoundError(`artifact "${key}" in ${this.description}`);
+    return handle.createReadStream({ start: range?.start, end: range?.end });
+  }
+
+  async stat(key: string): Promise<ArtifactInfo | null> {
+    const real = await this.#existing(key);
+    const info = real === null ? null : await lstat(real).catch(nullIfMissing);
+    return info?.isFile() ? { key, size: info.size } : null;
+  }
+
+  async *list(prefix: string): AsyncIterable<ArtifactInfo> {
+    if (prefix === '') {
+      const root = await this.#realRootPath();
+      if (root !== null) yield* this.#walk(root, '');
+      return;
+    }
+    const real = await this.#existing(prefix);
+    const info = real === null ? null : await lstat(real).catch(() => null);
+    if (real !== null && info?.isFile()) yield { key: prefix, size: info.size };
+    if (real !== null && info?.isDirectory()) yield* this.#walk(real, prefix);
+  }
+
+  async deletePrefix(prefix: string): Promise<void> {
+    const path = this.#pathOf(prefix);
+    try {
+      const parent = await realpath(dirname(path));
+      await this.#confine(prefix, parent);
+      await rm(join(parent, basename(path)), { recursive: true, force: true });
+    } catch (error) {
+      if (isMissing(error)) return;
+      if (error instanceof PathEscapeError) throw error;
+      const message = `could not delete "${prefix}" in ${this.description}: ${messageOf(error)}`;
+      throw new InfraError('ARTIFACT_DELETE_FAILED', message, error);
+    }
+  }
+
+  async download(key: string, destination: string): Promise<void> {
+    const real = await this.#existing(key);
+    if (real === null || !(await lstat(real).catch(() => null))?.isFile())
+      throw new NotFoundError(`artifact "${key}" in ${this.description}`);
+    const target = resolve(destination);
+    const temp = tempPathFor(target);
+    try {
+      await mkdir(dirname(target), { recursive: true });
+      await copyFile(real, temp, constants.COPYFILE_EXCL);
+      await fsync(temp, 'r+');
+      await rename(temp, target);
+    } catch (error) {
+      await rm(temp, { force: true }).catch(ignore);
+      const message = `could not download artifact "${key}" to ${target}: ${messageOf(error)}`;
+      throw new InfraError('ARTIFACT_DOWNLOAD_FAILED', message, error);
+    }
+  }
+
+  async close(): Promise<void> {}
+
+  /** The path of a checked key, confirmed (lexically) to lie inside the root. */
+  #pathOf(key: string): string {
+    const path = resolve(this.root, ...checkArtifactKey(key).split('/'));
+    const rel = relative(this.root, path);
+    if (rel === '' || rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel)) {
+      throw new PathEscapeError(key, 'it resolves outside the store root');
+    }
+    return path;
+  }
+
+  async #realRootPath(): Promise<string | null> {
+    this.#realRoot ??= (await realpath(this.root).catch(nullIfMissing)) ?? undefined;
+    return this.#realRoot ?? null;
+  }
+
+  /** Throws PathEscapeError unless the real path `real` lies inside the real root (symbolic links). */
+  async #confine(key: string, real: string): Promise<void> {
+    const root = await this.#realRootPath();
+    if (root === null || (real !== root && !real.startsWith(root + sep))) {
+      throw new PathEscapeError(key, 'a symbolic link leads outside the store root');
+    }
+  }
+
+  /** The real path of what `key` names, confined to the root; null if nothing is there. */
+  async #existing(key: string): Promise<string | null> {
+    const path = this.#pathOf(key);
+    const real = await realpath(path).catch(nullIfMissing);
+    if (real !== null) await this.#confine(key, real);
+    return real;
+  }
+
+  /** Every regular file under `dir` in key order; never follows symbolic links, skips temp files. */
+  async *#walk(dir: string, keyPrefix: string): AsyncGenerator<ArtifactInfo> {
+    const entries = (await readdir(dir, { withFileTypes: true }).catch(nullIfMissing)) ?? [];
+    // A folder sorts as `name/`: every key under it starts so, which keeps the walk in key order.
+    const sortName = (entry: Dirent): string => (entry.isDirectory() ? `${entry.name}/` : entry.name);
+    const wanted = entries
+      .filter((e) => (e.isDirectory() || (e.isFile() && !TEMP_FILE.test(e.name))) && !e.name.includes('\\'))
+      .sort((a, b) => (sortName(a) < sortName(b) ? -1 : sortName(a) > sortName(b) ? 1 : 0));
+    for (const entry of wanted) {
+      const key = keyPrefix === '' ? entry.name : `${keyPrefix}/${entry.name}`;
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) {
+        yield* this.#walk(path, key);
+        continue;
+      }
+      const info = await lstat(path).catch(() => null);
+      if (info?.isFile()) yield { key, size: info.size };
+    }
+  }
+}
+
+function checkRange(range: { start: number; end?: number }): void {
+  const { start, end } = range;
+  const issues: FieldIssue[] = [];
+  if (!Number.isSafeInteger(start) || start < 0)
+    issues.push({ field: 'range.start', reason: 'must be a whole number >= 0' });
+  if (end !== undefined && (!Number.isSafeInteger(end) || end < start)) {
+    issues.push({ field: 'range.end', reason: 'must be a whole number >= range.start' });
+  }
+  if (issues.length > 0) throw new ValidationError('invalid artifact range', issues);
+}

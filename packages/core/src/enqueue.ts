@@ -1,0 +1,121 @@
+/**
+ * `enqueue()`: validates a task spec (shape, executer, parameters), resolves its defaults from the
+ * queue's executer catalog and writes the task in one Lua step. The API and the CLI call this.
+ */
+import { createHash } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { GpufleetError, IdempotencyConflictError, UnknownExecuterError, ValidationError } from './errors.js';
+import { readCatalog, type CatalogEntry } from './executer-catalog.js';
+import { paramsValidatorFor } from './executers/catalog-params.js';
+import { newTaskId } from './ids.js';
+import { checkName, queueKeys } from './keys.js';
+import { fieldArgs, runScript } from './scripts.js';
+import { parseTaskSpec, type TaskSpec } from './task-spec.js';
+
+export interface EnqueueDeps {
+  redis: Redis;
+  /** Key prefix of the fleet (`gf`). */
+  prefix: string;
+  now?: () => number;
+}
+
+export interface EnqueueOptions {
+  tenant?: string;
+  /** A task id made beforehand (the API stores inputs under it first). */
+  id?: string;
+  /** How long an idempotency key is remembered; default 24 h. */
+  idempotencyTtlMs?: number;
+}
+
+export interface EnqueueResult {
+  id: string;
+  queue: string;
+  /** False when an earlier enqueue with the same idempotency key and body made the task. */
+  created: boolean;
+}
+
+export const DEFAULT_QUEUE = 'default';
+export const DEFAULT_MAX_ATTEMPTS = 3;
+export const EVENTS_MAX_LEN = 100_000;
+const IDEMPOTENCY_TTL_MS = 86_400_000;
+
+/** Stable JSON: object keys sorted, so equal bodies hash equally. */
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined);
+    entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+export function specHash(spec: TaskSpec): string {
+  return createHash('sha256').update(canonical(spec)).digest('hex');
+}
+
+function resolveExecuter(catalog: Map<string, CatalogEntry>, spec: TaskSpec, queue: string): CatalogEntry {
+  const entry = catalog.get(spec.executer);
+  if (!entry) throw new UnknownExecuterError(spec.executer, queue, [...catalog.keys()].sort());
+  return entry;
+}
+
+export async function enqueue(
+  deps: EnqueueDeps,
+  input: unknown,
+  options: EnqueueOptions = {},
+): Promise<EnqueueResult> {
+  const spec = parseTaskSpec(input);
+  const queue = spec.queue ?? DEFAULT_QUEUE;
+  const tenant = options.tenant ?? 'default';
+  const tenantIssue = checkName(tenant);
+  if (tenantIssue) throw new ValidationError('invalid task', [{ field: 'tenant', reason: tenantIssue }]);
+  const keys = queueKeys(deps.prefix, queue);
+  const entry = resolveExecuter(await readCatalog(deps.redis, keys), spec, queue);
+  const params = paramsValidatorFor(entry)(spec.params ?? {});
+  const gpus = spec.gpus ?? entry.gpus;
+  const now = (deps.now ?? Date.now)();
+  const id = options.id ?? newTaskId(now);
+  const idemKey = spec.idempotencyKey;
+  const hash = idemKey ? specHash(spec) : '';
+  const keyHash = idemKey ? createHash('sha256').update(idemKey).digest('hex').slice(0, 32) : '_';
+  const reply = (await runScript(
+    deps.redis,
+    'enqueue',
+    [
+      keys.task(id),
+      keys.tasks(gpus),
+      keys.events,
+      keys.idempotency(tenant, keyHash),
+      keys.index,
+      keys.taskStreams,
+    ],
+    [
+      id,
+      now,
+      hash,
+      options.idempotencyTtlMs ?? IDEMPOTENCY_TTL_MS,
+      EVENTS_MAX_LEN,
+      gpus,
+      ...fieldArgs({
+        queue,
+        tenant,
+        executer: spec.executer,
+        executerVersion: entry.version,
+        params: JSON.stringify(params),
+        gpus,
+        timeLimitMs: spec.timeLimitMs ?? entry.timeLimitMs,
+        maxAttempts: spec.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
+        retries: spec.retries ?? 0,
+        retryBackoff: spec.retryBackoff ? JSON.stringify(spec.retryBackoff) : undefined,
+        inputs: JSON.stringify(spec.inputs ?? []),
+        idempotencyKey: idemKey,
+      }),
+    ],
+  )) as [string, string];
+  const [outcome, taskId] = reply;
+  if (outcome === 'created') return { id: taskId, queue, created: true };
+  if (outcome === 'exists') return { id: taskId, queue, created: false };
+  if (outcome === 'conflict') throw new IdempotencyConflictError(taskId);
+  throw new GpufleetError('TASK_ID_TAKEN', `task id ${taskId} is already taken`);
+}

@@ -1,0 +1,115 @@
+/**
+ * The executer manifest (`executer.json`): its TypeBox schema and `parseManifest`, which checks a
+ * parsed JSON value, fills in the defaults and reports every problem at once, by field.
+ */
+import { Type, type Static } from '@sinclair/typebox';
+import { ManifestError, type FieldIssue } from '../errors.js';
+import { CONTEXT_PLACEHOLDERS, parseTemplate } from './build-argv.js';
+import { createAjv, toFieldIssues } from './task-params.js';
+
+export const EXECUTER_NAME_PATTERN = '^[a-z0-9][a-z0-9._-]{0,63}$';
+export const ENV_NAME_PATTERN = '^[A-Za-z_][A-Za-z0-9_]*$';
+/** A task's time limit when the manifest names none: 24 hours. */
+export const DEFAULT_TIME_LIMIT_MS = 24 * 60 * 60 * 1000;
+
+export const ExecuterManifestSchema = Type.Object(
+  {
+    name: Type.String({ pattern: EXECUTER_NAME_PATTERN }),
+    version: Type.String({ minLength: 1, maxLength: 64 }),
+    description: Type.Optional(Type.String()),
+    command: Type.Array(Type.String(), { minItems: 1 }),
+    /** A JSON Schema for the task's parameters; checked against ajv's meta-schema separately. */
+    params: Type.Object(
+      {
+        type: Type.Literal('object'),
+        properties: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+      },
+      {
+        additionalProperties: true,
+        default: { type: 'object', additionalProperties: false, properties: {} },
+      },
+    ),
+    resources: Type.Object(
+      {
+        gpus: Type.Integer({ minimum: 0, maximum: 64, default: 0 }),
+        timeLimitMs: Type.Integer({ minimum: 1000, default: DEFAULT_TIME_LIMIT_MS }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    env: Type.Record(Type.String(), Type.String(), {
+      propertyNames: { pattern: ENV_NAME_PATTERN },
+      default: {},
+    }),
+    /** True for executers that run arbitrary user code: a tracker loads them only when enabled. */
+    requiresOptIn: Type.Boolean({ default: false }),
+  },
+  { additionalProperties: false },
+);
+/** A checked manifest with its defaults filled in. */
+export type ExecuterManifest = Static<typeof ExecuterManifestSchema>;
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Parameter names the params schema declares; undefined when the schema is too broken to say. */
+function paramNames(params: unknown): Set<string> | undefined {
+  if (params === undefined) return new Set();
+  if (!isRecord(params)) return undefined;
+  if (params['properties'] === undefined) return new Set();
+  return isRecord(params['properties']) ? new Set(Object.keys(params['properties'])) : undefined;
+}
+
+const KNOWN = [...CONTEXT_PLACEHOLDERS.map((n) => `{${n}}`), '{param.NAME}'].join(', ');
+
+function checkCommand(command: unknown, params: unknown): FieldIssue[] {
+  if (!Array.isArray(command)) return [];
+  const names = paramNames(params);
+  const issues: FieldIssue[] = [];
+  command.forEach((element: unknown, i) => {
+    if (typeof element !== 'string') return;
+    const field = `command[${i}]`;
+    if (i === 0 && element.trim() === '') issues.push({ field, reason: 'the program must not be empty' });
+    for (const part of parseTemplate(element)) {
+      if (part.kind !== 'placeholder') continue;
+      if (part.name.startsWith('param.')) {
+        const name = part.name.slice('param.'.length);
+        if (names !== undefined && !names.has(name)) {
+          const known = names.size === 0 ? 'it declares none' : `it declares ${[...names].join(', ')}`;
+          issues.push({ field, reason: `{${part.name}} is not a property of params (${known})` });
+        }
+      } else if (!(CONTEXT_PLACEHOLDERS as readonly string[]).includes(part.name)) {
+        issues.push({
+          field,
+          reason: `unknown placeholder {${part.name}} (known: ${KNOWN}; write {{ and }} for literal braces)`,
+        });
+      }
+    }
+  });
+  return issues;
+}
+
+function checkParamsSchema(params: unknown): FieldIssue[] {
+  if (!isRecord(params)) return [];
+  const ajv = createAjv();
+  if (ajv.validateSchema(params) !== true) return toFieldIssues(ajv.errors, 'params');
+  try {
+    ajv.compile(params);
+    return [];
+  } catch (err) {
+    return [{ field: 'params', reason: `is not a usable JSON Schema: ${(err as Error).message}` }];
+  }
+}
+
+const checkManifest = createAjv().compile<ExecuterManifest>(ExecuterManifestSchema);
+
+/** Checks a parsed `executer.json` and fills in its defaults; throws one ManifestError listing every problem. */
+export function parseManifest(json: unknown, file: string): ExecuterManifest {
+  const value: unknown = structuredClone(json);
+  const issues = checkManifest(value) ? [] : toFieldIssues(checkManifest.errors, '');
+  if (isRecord(value)) {
+    issues.push(...checkCommand(value['command'], value['params']), ...checkParamsSchema(value['params']));
+  }
+  if (issues.length > 0) throw new ManifestError(file, issues);
+  return value as ExecuterManifest;
+}

@@ -1,0 +1,36 @@
+import { randomBytes } from 'node:crypto';
+
+const ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz';
+
+function base32(bytes: Buffer): string {
+  let bits = 0;
+  let value = 0;
+  let out = '';
+  for (const byte of bytes) {
+    value = (value << 8) | byte;
+    bits += 8;
+    while (bits >= 5) {
+      out += ALPHABET[(value >>> (bits - 5)) & 31];
+      bits -= 5;
+    }
+  }
+  if (bits > 0) out += ALPHABET[(value << (5 - bits)) & 31];
+  return out;
+}
+
+/**
+ * A new task id: 48 bits of milliseconds (so ids sort by creation) and 80 random bits (so ids
+ * cannot be guessed), 26 lowercase Crockford base32 characters.
+ */
+export function newTaskId(nowMs: number = Date.now()): string {
+  const time = Buffer.alloc(6);
+  time.writeUIntBE(Math.max(0, Math.floor(nowMs)), 0, 6);
+  return base32(Buffer.concat([time, randomBytes(10)]));
+}
+
+export const TASK_ID_PATTERN = '^[0-9a-hjkmnp-tv-z]{26}$';
+
+/** A random token (lease fencing tokens, tracker instance ids). */
+export function newToken(): string {
+  return randomBytes(16).toString('base64url');
+}

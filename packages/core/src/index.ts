@@ -1,0 +1,72 @@
+/**
+ * @gpufleet/core: the task protocol every gpufleet package shares.
+ *
+ * @example
+ * import { connectRedis, enqueue, getTask, queueKeys } from '@gpufleet/core';
+ * const redis = connectRedis('redis://127.0.0.1:6379');
+ * const { id } = await enqueue({ redis, prefix: 'gf' }, { executer: 'sph', params: { steps: 200 }, gpus: 1 });
+ * const task = await getTask(redis, queueKeys('gf', 'default'), id);
+ */
+export type { ArtifactInfo, ArtifactStore, PutResult } from './artifacts/artifact-store.js';
+export { checkArtifactKey, joinKey } from './artifacts/artifact-key.js';
+export { LocalArtifactStore } from './artifacts/local-store.js';
+export { DEFAULT_ARTIFACT_STORE, openArtifactStore } from './artifacts/open-artifact-store.js';
+export { enqueue, specHash, DEFAULT_MAX_ATTEMPTS, DEFAULT_QUEUE, EVENTS_MAX_LEN } from './enqueue.js';
+export type { EnqueueDeps, EnqueueOptions, EnqueueResult } from './enqueue.js';
+export { EnvReader, parseDurationMs, readRedisUrl } from './env-reader.js';
+export type { Env } from './env-reader.js';
+export {
+  ConfigError,
+  ConsumerNameTakenError,
+  GpufleetError,
+  IdempotencyConflictError,
+  InfraError,
+  ManifestError,
+  NotFoundError,
+  PathEscapeError,
+  UnknownExecuterError,
+  ValidationError,
+} from './errors.js';
+export type { FieldIssue } from './errors.js';
+export { publishCatalog, readCatalog } from './executer-catalog.js';
+export type { CatalogEntry } from './executer-catalog.js';
+export { buildArgv } from './executers/build-argv.js';
+export type { Argv, ArgvContext } from './executers/build-argv.js';
+export { paramsValidatorFor } from './executers/catalog-params.js';
+export {
+  DEFAULT_TIME_LIMIT_MS,
+  ExecuterManifestSchema,
+  parseManifest,
+} from './executers/executer-manifest.js';
+export type { ExecuterManifest } from './executers/executer-manifest.js';
+export { loadExecuters, MANIFEST_FILE } from './executers/load-executers.js';
+export type { LoadedExecuter, LoadedExecuters, SkippedExecuter } from './executers/load-executers.js';
+export { validateParams } from './executers/task-params.js';
+export type { ParamsValidator } from './executers/task-params.js';
+export { newTaskId, newToken, TASK_ID_PATTERN } from './ids.js';
+export { checkName, MAX_TASK_GPUS, queueKeys, TRACKER_GROUP } from './keys.js';
+export type { QueueKeys } from './keys.js';
+export { createLogger, silentLogger } from './logger.js';
+export type { Logger, LoggerOptions } from './logger.js';
+export { connectRedis, reconnectDelayMs, waitReady } from './redis-connection.js';
+export type { RedisConnectOptions } from './redis-connection.js';
+export { fieldArgs, luaScript, runScript, SCRIPT_NAMES } from './scripts.js';
+export type { ScriptArg, ScriptName } from './scripts.js';
+export { attemptPrefix, getTask, inputsPrefix, parseTaskRecord } from './task-record.js';
+export type { OutputFile, OutputManifest, TaskRecord } from './task-record.js';
+export { parseTaskSpec, pointerToField, schemaIssues, TaskInputSchema, TaskSpecSchema } from './task-spec.js';
+export type { RetryBackoff, TaskInput, TaskSpec } from './task-spec.js';
+export { canTransition, FINAL_STATUSES, isFinal, isTaskStatus, TASK_STATUSES } from './task-status.js';
+export type { TaskStatus } from './task-status.js';
+export {
+  cancelTask,
+  claimDelivered,
+  completeTask,
+  deadLetterQueued,
+  renewLease,
+  setTaskStatus,
+  takeTask,
+} from './task-protocol.js';
+export type { CancelResult, Claim, ClaimResult, Fields, TakeRequest, TakeResult } from './task-protocol.js';
+export { isLive, listLiveTrackers, listTrackers } from './tracker-registry.js';
+export type { TrackerInfo } from './tracker-registry.js';

@@ -1,0 +1,73 @@
+/**
+ * Every Redis key and stream name gpufleet uses, built in one place. All keys of one queue share
+ * the hash tag `{queue}`, so a queue lives on one Redis Cluster shard and its Lua scripts may
+ * touch any of them. The Lua scripts build the same names from the key base `<prefix>:{<queue>}`
+ * (see lua/lib-common.lua); a change here must be made there too.
+ */
+
+/** The consumer group every tracker of a queue joins. */
+export const TRACKER_GROUP = 'trackers';
+
+/** The most GPUs one task may ask for; one task stream exists per GPU count up to this. */
+export const MAX_TASK_GPUS = 64;
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+
+/** Queue names, key prefixes and tracker names share this shape. Returns the reason, or null. */
+export function checkName(value: string): string | null {
+  return NAME.test(value)
+    ? null
+    : 'must be 1-64 letters, digits, ".", "_" or "-", starting with a letter or digit';
+}
+
+export interface QueueKeys {
+  readonly prefix: string;
+  readonly queue: string;
+  /** Stream of entries waiting for a tracker, one stream per GPU count (0 = a CPU slot). */
+  tasks(gpus: number): string;
+  /** Set of the GPU counts that have a task stream. */
+  readonly taskStreams: string;
+  task(id: string): string;
+  lease(id: string): string;
+  log(id: string): string;
+  readonly events: string;
+  readonly dead: string;
+  /** Hash: tracker name → JSON of its registration (host, slots, executers, heartbeat). */
+  readonly trackers: string;
+  /** String with TTL: the live instance holding a consumer name. */
+  trackerAlive(name: string): string;
+  /** Stream of control messages (cancel) for one tracker. */
+  trackerControl(name: string): string;
+  /** Hash: executer name → JSON of its catalog entry (version, parameter schema, defaults). */
+  readonly executers: string;
+  /** Sorted set: task id by creation time, newest last (listing). */
+  readonly index: string;
+  idempotency(tenant: string, keyHash: string): string;
+  /** String: the last task-stream entry id handed out (ids are ordered across the queue's streams). */
+  readonly lastEntry: string;
+  /** String: when the sweep first saw no live tracker able to run tasks of this GPU count. */
+  unschedulableSince(gpus: number): string;
+}
+
+export function queueKeys(prefix: string, queue: string): QueueKeys {
+  const base = `${prefix}:{${queue}}`;
+  return {
+    prefix,
+    queue,
+    tasks: (gpus) => `${base}:tasks:${gpus}`,
+    taskStreams: `${base}:task-streams`,
+    task: (id) => `${base}:task:${id}`,
+    lease: (id) => `${base}:task:${id}:lease`,
+    log: (id) => `${base}:task:${id}:log`,
+    events: `${base}:events`,
+    dead: `${base}:dead`,
+    trackers: `${base}:trackers`,
+    trackerAlive: (name) => `${base}:tracker:${name}`,
+    trackerControl: (name) => `${base}:tracker:${name}:control`,
+    executers: `${base}:executers`,
+    index: `${base}:index`,
+    idempotency: (tenant, keyHash) => `${base}:idem:${tenant}:${keyHash}`,
+    lastEntry: `${base}:last-entry`,
+    unschedulableSince: (gpus) => `${base}:unschedulable:${gpus}`,
+  };
+}

@@ -1,0 +1,209 @@
+/**
+ * Typed calls of the task protocol's Lua scripts (see `lua/*.lua` for KEYS, ARGV and replies).
+ * Every change after the claim is fenced by the attempt's lease token.
+ */
+import type { Redis } from 'ioredis';
+import { EVENTS_MAX_LEN } from './enqueue.js';
+import { TRACKER_GROUP, type QueueKeys } from './keys.js';
+import { fieldArgs, runScript } from './scripts.js';
+import type { TaskStatus } from './task-status.js';
+
+export type Fields = Record<string, string | number | boolean | null | undefined>;
+
+function base(keys: QueueKeys): string {
+  return `${keys.prefix}:{${keys.queue}}`;
+}
+
+export interface Claim {
+  taskId: string;
+  attempt: number;
+  stream: string;
+  entryId: string;
+  token: string;
+}
+
+export type TakeResult =
+  | { kind: 'empty' }
+  | { kind: 'wait'; stream: string }
+  | { kind: 'claimed'; claim: Claim }
+  | { kind: 'dead'; taskId: string; reason: string }
+  | { kind: 'held'; taskId: string };
+
+export interface TakeRequest {
+  consumer: string;
+  /** Candidate streams with whether a task of each fits the free slots now. */
+  streams: ReadonlyArray<{ key: string; fitsNow: boolean }>;
+  leaseMs: number;
+  token: string;
+  now: number;
+}
+
+export async function takeTask(redis: Redis, keys: QueueKeys, req: TakeRequest): Promise<TakeResult> {
+  const reply = (await runScript(
+    redis,
+    'take',
+    req.streams.map((s) => s.key),
+    [
+      TRACKER_GROUP,
+      req.consumer,
+      base(keys),
+      req.now,
+      req.leaseMs,
+      req.token,
+      EVENTS_MAX_LEN,
+      ...req.streams.map((s) => (s.fitsNow ? 1 : 0)),
+    ],
+  )) as string[];
+  const [kind, a = '', b = '', c = '', d = ''] = reply;
+  if (kind === 'claimed')
+    return { kind, claim: { taskId: a, attempt: Number(b), stream: c, entryId: d, token: req.token } };
+  if (kind === 'wait') return { kind, stream: a };
+  if (kind === 'dead') return { kind, taskId: a, reason: b };
+  if (kind === 'held') return { kind, taskId: a };
+  return { kind: 'empty' };
+}
+
+export type ClaimResult =
+  | { kind: 'claimed'; claim: Claim }
+  | { kind: 'gone' | 'held'; taskId: string }
+  | { kind: 'dead'; taskId: string; reason: string };
+
+/** Claims an entry already delivered to `consumer` (blocking read or XAUTOCLAIM). */
+export async function claimDelivered(
+  redis: Redis,
+  keys: QueueKeys,
+  req: {
+    consumer: string;
+    stream: string;
+    entryId: string;
+    taskId: string;
+    leaseMs: number;
+    token: string;
+    now: number;
+  },
+): Promise<ClaimResult> {
+  const reply = (await runScript(
+    redis,
+    'claim',
+    [req.stream],
+    [
+      TRACKER_GROUP,
+      req.consumer,
+      base(keys),
+      req.now,
+      req.leaseMs,
+      req.token,
+      EVENTS_MAX_LEN,
+      req.entryId,
+      req.taskId,
+    ],
+  )) as string[];
+  const [kind, taskId = req.taskId, extra = ''] = reply;
+  if (kind === 'claimed') {
+    return {
+      kind,
+      claim: { taskId, attempt: Number(extra), stream: req.stream, entryId: req.entryId, token: req.token },
+    };
+  }
+  if (kind === 'dead') return { kind, taskId, reason: extra };
+  return { kind: kind === 'held' ? 'held' : 'gone', taskId };
+}
+
+/** Renews the lease; false when the attempt is no longer the task's current one. */
+export async function renewLease(
+  redis: Redis,
+  keys: QueueKeys,
+  claim: Claim,
+  consumer: string,
+  leaseMs: number,
+): Promise<boolean> {
+  const reply = await runScript(
+    redis,
+    'renew',
+    [keys.task(claim.taskId), keys.lease(claim.taskId), claim.stream],
+    [claim.token, leaseMs, TRACKER_GROUP, consumer, claim.entryId],
+  );
+  return reply === 1;
+}
+
+/** Sets a non-final status and fields; false when the attempt is lost. */
+export async function setTaskStatus(
+  redis: Redis,
+  keys: QueueKeys,
+  claim: Claim,
+  status: TaskStatus,
+  now: number,
+  fields: Fields = {},
+): Promise<boolean> {
+  const reply = await runScript(
+    redis,
+    'set-status',
+    [keys.task(claim.taskId), keys.lease(claim.taskId)],
+    [claim.token, status, now, EVENTS_MAX_LEN, base(keys), ...fieldArgs(fields)],
+  );
+  return reply === 1;
+}
+
+/** Writes the final status; false when the attempt is lost (nothing written). */
+export async function completeTask(
+  redis: Redis,
+  keys: QueueKeys,
+  claim: Claim,
+  status: TaskStatus,
+  now: number,
+  reason: string,
+  fields: Fields = {},
+): Promise<boolean> {
+  const reply = await runScript(
+    redis,
+    'complete',
+    [keys.task(claim.taskId), keys.lease(claim.taskId)],
+    [claim.token, status, now, TRACKER_GROUP, EVENTS_MAX_LEN, base(keys), reason, ...fieldArgs(fields)],
+  );
+  return reply === 1;
+}
+
+/** Dead-letters a task still waiting on `entryId`; false when it moved on. */
+export async function deadLetterQueued(
+  redis: Redis,
+  keys: QueueKeys,
+  taskId: string,
+  entryId: string,
+  reason: string,
+  now: number,
+): Promise<boolean> {
+  const reply = await runScript(
+    redis,
+    'dead-letter-queued',
+    [keys.task(taskId)],
+    [base(keys), TRACKER_GROUP, entryId, reason, now, EVENTS_MAX_LEN],
+  );
+  return reply === 1;
+}
+
+export type CancelResult =
+  | { kind: 'cancelled' }
+  | { kind: 'signalled'; tracker: string }
+  | { kind: 'final'; status: TaskStatus }
+  | { kind: 'missing' };
+
+/** Cancels a task: a queued one ends at once; a running one's tracker is told to kill it. */
+export async function cancelTask(
+  redis: Redis,
+  keys: QueueKeys,
+  taskId: string,
+  now: number,
+  reason = 'cancelled by request',
+): Promise<CancelResult> {
+  const reply = (await runScript(
+    redis,
+    'cancel',
+    [keys.task(taskId)],
+    [base(keys), TRACKER_GROUP, now, EVENTS_MAX_LEN, reason],
+  )) as string[];
+  const [kind, extra = ''] = reply;
+  if (kind === 'cancelled') return { kind };
+  if (kind === 'signalled') return { kind, tracker: extra };
+  if (kind === 'final') return { kind, status: extra as TaskStatus };
+  return { kind: 'missing' };
+}

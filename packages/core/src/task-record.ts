@@ -1,0 +1,105 @@
+/**
+ * The task record as stored in its Redis hash, and its typed reading. Structured fields are
+ * JSON strings; empty strings mean "not set".
+ */
+import type { Redis } from 'ioredis';
+import type { QueueKeys } from './keys.js';
+import { isTaskStatus, type TaskStatus } from './task-status.js';
+import type { RetryBackoff, TaskInput } from './task-spec.js';
+
+export interface OutputFile {
+  /** Path relative to the task's outputs (`stdout.txt`, `frames/0001.csv`). */
+  path: string;
+  size: number;
+  sha256: string;
+}
+
+export interface OutputManifest {
+  /** Artifact-store key prefix under which `path`s live: `tenant/task/attempt/outputs`. */
+  prefix: string;
+  attempt: number;
+  files: OutputFile[];
+}
+
+export interface TaskRecord {
+  id: string;
+  queue: string;
+  tenant: string;
+  executer: string;
+  params: Record<string, unknown>;
+  gpus: number;
+  timeLimitMs: number;
+  maxAttempts: number;
+  retries: number;
+  retryBackoff: RetryBackoff | null;
+  inputs: TaskInput[];
+  idempotencyKey: string | null;
+  status: TaskStatus;
+  attempt: number;
+  tracker: string | null;
+  createdAt: number;
+  startedAt: number | null;
+  endedAt: number | null;
+  exitCode: number | null;
+  signal: string | null;
+  error: string | null;
+  gpuIds: number[];
+  outputs: OutputManifest | null;
+  cancelRequested: boolean;
+}
+
+function num(value: string | undefined): number | null {
+  return value === undefined || value === '' ? null : Number(value);
+}
+
+function str(value: string | undefined): string | null {
+  return value === undefined || value === '' ? null : value;
+}
+
+function json<T>(value: string | undefined, fallback: T): T {
+  return value === undefined || value === '' ? fallback : (JSON.parse(value) as T);
+}
+
+export function parseTaskRecord(hash: Record<string, string>): TaskRecord | null {
+  if (!hash.id || !hash.status || !isTaskStatus(hash.status)) return null;
+  return {
+    id: hash.id,
+    queue: hash.queue ?? '',
+    tenant: hash.tenant ?? 'default',
+    executer: hash.executer ?? '',
+    params: json(hash.params, {}),
+    gpus: num(hash.gpus) ?? 0,
+    timeLimitMs: num(hash.timeLimitMs) ?? 0,
+    maxAttempts: num(hash.maxAttempts) ?? 1,
+    retries: num(hash.retries) ?? 0,
+    retryBackoff: json(hash.retryBackoff, null),
+    inputs: json(hash.inputs, []),
+    idempotencyKey: str(hash.idempotencyKey),
+    status: hash.status,
+    attempt: num(hash.attempt) ?? 0,
+    tracker: str(hash.tracker),
+    createdAt: num(hash.createdAt) ?? 0,
+    startedAt: num(hash.startedAt),
+    endedAt: num(hash.endedAt),
+    exitCode: num(hash.exitCode),
+    signal: str(hash.signal),
+    error: str(hash.error),
+    gpuIds: json(hash.gpuIds, []),
+    outputs: json(hash.outputs, null),
+    cancelRequested: Boolean(str(hash.cancelRequested)),
+  };
+}
+
+export async function getTask(redis: Redis, keys: QueueKeys, id: string): Promise<TaskRecord | null> {
+  return parseTaskRecord(await redis.hgetall(keys.task(id)));
+}
+
+/** Artifact-store key prefix of a task's inputs. */
+export function inputsPrefix(tenant: string, taskId: string): string {
+  return `${tenant}/${taskId}/inputs`;
+}
+
+/** Artifact-store key prefix of one attempt: its `outputs/` and its `manifest.json` live under it. */
+export function attemptPrefix(tenant: string, taskId: string, attempt: number): string {
+  return `${tenant}/${taskId}/${attempt}`;
+}

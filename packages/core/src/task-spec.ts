@@ -1,0 +1,102 @@
+/**
+ * The task spec: what a user submits. One TypeBox schema gives the runtime check, the static
+ * type and (later) the API's request schema and OpenAPI document.
+ */
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { TypeCompiler } from '@sinclair/typebox/compiler';
+import { ValidationError, type FieldIssue } from './errors.js';
+import { MAX_TASK_GPUS } from './keys.js';
+
+const Name = Type.String({
+  pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$',
+  description: 'letters, digits, . _ -',
+});
+
+export const RetryBackoffSchema = Type.Object(
+  {
+    strategy: Type.Union([Type.Literal('fixed'), Type.Literal('exponential')]),
+    delayMs: Type.Integer({ minimum: 0, maximum: 86_400_000 }),
+  },
+  { additionalProperties: false },
+);
+
+export const TaskInputSchema = Type.Object(
+  {
+    /** Relative path of the input inside the task's `inputs/` folder (and in the artifact store). */
+    name: Type.String({ minLength: 1, maxLength: 1024 }),
+    /** Extract this archive (.tar, .tar.gz, .tgz) into `inputs/`; default: true for archives. */
+    extract: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+);
+
+export const TaskSpecSchema = Type.Object(
+  {
+    executer: Type.String({ pattern: '^[a-z0-9][a-z0-9._-]{0,63}$', description: 'executer name' }),
+    params: Type.Optional(
+      Type.Record(Type.String(), Type.Unknown(), { description: 'checked by the executer schema' }),
+    ),
+    gpus: Type.Optional(
+      Type.Integer({ minimum: 0, maximum: MAX_TASK_GPUS, description: 'default: the executer’s' }),
+    ),
+    timeLimitMs: Type.Optional(Type.Integer({ minimum: 1000, maximum: 30 * 86_400_000 })),
+    maxAttempts: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: 100, description: 'deliveries before dead' }),
+    ),
+    retries: Type.Optional(
+      Type.Integer({ minimum: 0, maximum: 100, description: 'reruns after a failed exit' }),
+    ),
+    retryBackoff: Type.Optional(RetryBackoffSchema),
+    queue: Type.Optional(Name),
+    idempotencyKey: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
+    inputs: Type.Optional(Type.Array(TaskInputSchema, { maxItems: 1000 })),
+  },
+  { additionalProperties: false },
+);
+
+export type TaskSpec = Static<typeof TaskSpecSchema>;
+export type TaskInput = Static<typeof TaskInputSchema>;
+export type RetryBackoff = Static<typeof RetryBackoffSchema>;
+
+/** `/params/steps` → `params.steps`, `/inputs/0/name` → `inputs[0].name`. */
+export function pointerToField(pointer: string, root = ''): string {
+  let field = root;
+  for (const raw of pointer.split('/').slice(1)) {
+    const part = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+    field += /^\d+$/.test(part) ? `[${part}]` : field === '' ? part : `.${part}`;
+  }
+  return field === '' ? '(root)' : field;
+}
+
+/** Validates `value` against a TypeBox schema, returning every issue with its field. */
+export function schemaIssues(schema: TSchema, value: unknown, root = ''): FieldIssue[] {
+  const checker = compiled(schema);
+  if (checker.Check(value)) return [];
+  const issues: FieldIssue[] = [];
+  const seen = new Set<string>();
+  for (const error of checker.Errors(value)) {
+    const field = pointerToField(error.path, root);
+    const reason = error.message.toLowerCase();
+    const key = `${field}\0${reason}`;
+    if (!seen.has(key)) issues.push({ field, reason });
+    seen.add(key);
+  }
+  return issues;
+}
+
+const compiledCache = new WeakMap<TSchema, ReturnType<typeof TypeCompiler.Compile>>();
+function compiled(schema: TSchema): ReturnType<typeof TypeCompiler.Compile> {
+  let checker = compiledCache.get(schema);
+  if (!checker) {
+    checker = TypeCompiler.Compile(schema);
+    compiledCache.set(schema, checker);
+  }
+  return checker;
+}
+
+/** Checks a submitted spec's shape and types; throws ValidationError naming every bad field. */
+export function parseTaskSpec(value: unknown): TaskSpec {
+  const issues = schemaIssues(TaskSpecSchema, value);
+  if (issues.length > 0) throw new ValidationError('invalid task', issues);
+  return value as TaskSpec;
+}

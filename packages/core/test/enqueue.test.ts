@@ -1,0 +1,131 @@
+// enqueue(): one Lua step writes the record, the stream entry, the event and the idempotency key;
+// bad specs are refused naming every bad field, and nothing is written for them.
+import { describe, expect, it } from 'vitest';
+import {
+  enqueue,
+  getTask,
+  IdempotencyConflictError,
+  publishCatalog,
+  queueKeys,
+  UnknownExecuterError,
+  ValidationError,
+  type CatalogEntry,
+} from '@gpufleet/core';
+import { uniquePrefix, useRedis } from '@gpufleet/testkit';
+
+const redis = useRedis();
+
+const sph: CatalogEntry = {
+  name: 'sph',
+  version: '1.0.0',
+  description: 'dam break',
+  params: {
+    type: 'object',
+    properties: { steps: { type: 'integer', minimum: 1, default: 100 }, name: { type: 'string' } },
+    additionalProperties: false,
+  },
+  gpus: 1,
+  timeLimitMs: 60_000,
+  tracker: 't',
+  updatedAt: 0,
+};
+
+async function fleet(): Promise<{
+  prefix: string;
+  deps: { redis: ReturnType<typeof redis.server.client>; prefix: string };
+}> {
+  const prefix = uniquePrefix();
+  const client = redis.server.client();
+  await publishCatalog(client, queueKeys(prefix, 'default'), [sph]);
+  return { prefix, deps: { redis: client, prefix } };
+}
+
+function issuesOf(error: unknown): string[] {
+  expect(error).toBeInstanceOf(ValidationError);
+  return (error as ValidationError).issues.map((i) => i.field);
+}
+
+describe('enqueue', () => {
+  it('writes the record with defaults resolved from the catalog and one stream entry', async () => {
+    const { prefix, deps } = await fleet();
+    const keys = queueKeys(prefix, 'default');
+    const { id, created } = await enqueue(deps, { executer: 'sph' });
+    expect(created).toBe(true);
+    expect(id).toMatch(/^[0-9a-z]{26}$/);
+    const task = await getTask(deps.redis, keys, id);
+    expect(task).toMatchObject({
+      status: 'queued',
+      gpus: 1,
+      timeLimitMs: 60_000,
+      params: { steps: 100 },
+      attempt: 0,
+      maxAttempts: 3,
+    });
+    const entries = await deps.redis.xrange(keys.tasks(1), '-', '+');
+    expect(entries.map(([, f]) => f[1])).toEqual([id]);
+    const events = await deps.redis.xrange(keys.events, '-', '+');
+    expect(events.map(([, f]) => [f[1], f[3]])).toEqual([[id, 'queued']]);
+  });
+
+  it('names every bad field of a spec with wrong types, and writes nothing', async () => {
+    const { prefix, deps } = await fleet();
+    const error = await enqueue(deps, {
+      executer: 'sph',
+      gpus: 'two',
+      timeLimitMs: -5,
+      surprise: true,
+    }).catch((e: unknown) => e);
+    expect(issuesOf(error).sort()).toEqual(['gpus', 'surprise', 'timeLimitMs']);
+    expect((error as Error).message).toMatch(/gpus: expected integer/);
+    expect(await deps.redis.keys(`${prefix}:*:task:*`)).toEqual([]);
+  });
+
+  it('checks parameters against the executer schema, naming the parameter', async () => {
+    const { deps } = await fleet();
+    const error = await enqueue(deps, { executer: 'sph', params: { steps: 'many', color: 'red' } }).catch(
+      (e: unknown) => e,
+    );
+    expect(issuesOf(error).sort()).toEqual(['params', 'params.steps']);
+    expect((error as Error).message).toMatch(/params\.steps: must be integer/);
+    expect((error as Error).message).toMatch(/unknown parameter "color"/);
+  });
+
+  it('refuses an executer no tracker of the queue offers, naming the field and what is offered', async () => {
+    const { deps } = await fleet();
+    const error = await enqueue(deps, { executer: 'lammps' }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UnknownExecuterError);
+    expect(issuesOf(error)).toEqual(['executer']);
+    expect((error as Error).message).toMatch(
+      /queue "default" offers no executer "lammps" \(it offers: sph\)/,
+    );
+    const empty = await enqueue(deps, { executer: 'sph', queue: 'nobody-here' }).catch((e: unknown) => e);
+    expect((empty as Error).message).toMatch(/no tracker has registered on queue "nobody-here"/);
+  });
+
+  it('yields one task for an enqueue retried with the same idempotency key', async () => {
+    const { prefix, deps } = await fleet();
+    const spec = { executer: 'sph', params: { steps: 5 }, idempotencyKey: 'run-42' };
+    const first = await enqueue(deps, spec);
+    const again = await enqueue(deps, { idempotencyKey: 'run-42', params: { steps: 5 }, executer: 'sph' });
+    expect(again).toEqual({ ...first, created: false });
+    const concurrent = await Promise.all(
+      Array.from({ length: 100 }, () => enqueue(deps, { ...spec, idempotencyKey: 'burst' })),
+    );
+    expect(new Set(concurrent.map((r) => r.id)).size).toBe(1);
+    expect(concurrent.filter((r) => r.created)).toHaveLength(1);
+    expect(await deps.redis.xlen(queueKeys(prefix, 'default').tasks(1))).toBe(2);
+  });
+
+  it('refuses the same idempotency key with another body, and keys are per tenant', async () => {
+    const { deps } = await fleet();
+    const first = await enqueue(deps, { executer: 'sph', idempotencyKey: 'k' });
+    const error = await enqueue(deps, { executer: 'sph', params: { steps: 7 }, idempotencyKey: 'k' }).catch(
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(IdempotencyConflictError);
+    expect((error as IdempotencyConflictError).taskId).toBe(first.id);
+    const other = await enqueue(deps, { executer: 'sph', idempotencyKey: 'k' }, { tenant: 'acme' });
+    expect(other.created).toBe(true);
+    expect(other.id).not.toBe(first.id);
+  });
+});

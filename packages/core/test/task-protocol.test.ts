@@ -1,0 +1,181 @@
+// The fenced task protocol, straight against Redis: a claim hands out a lease token; only that
+// token completes the task, once; an attempt another tracker took over cannot write; a queued
+// cancel removes the entry so the task never starts.
+import { describe, expect, it } from 'vitest';
+import {
+  cancelTask,
+  claimDelivered,
+  completeTask,
+  enqueue,
+  getTask,
+  publishCatalog,
+  queueKeys,
+  renewLease,
+  setTaskStatus,
+  takeTask,
+  TRACKER_GROUP,
+  type Claim,
+} from '@gpufleet/core';
+import { uniquePrefix, useRedis } from '@gpufleet/testkit';
+
+const redis = useRedis();
+
+async function setup(): Promise<{
+  client: ReturnType<typeof redis.server.client>;
+  prefix: string;
+  keys: ReturnType<typeof queueKeys>;
+}> {
+  const prefix = uniquePrefix();
+  const client = redis.server.client();
+  const keys = queueKeys(prefix, 'default');
+  await publishCatalog(client, keys, [
+    {
+      name: 'noop',
+      version: '1',
+      description: '',
+      params: { type: 'object' },
+      gpus: 0,
+      timeLimitMs: 60_000,
+      tracker: 't',
+      updatedAt: 0,
+    },
+  ]);
+  await client.xgroup('CREATE', keys.tasks(0), TRACKER_GROUP, '0', 'MKSTREAM');
+  return { client, prefix, keys };
+}
+
+async function take(
+  client: ReturnType<typeof redis.server.client>,
+  keys: ReturnType<typeof queueKeys>,
+  consumer: string,
+  token: string,
+  leaseMs = 10_000,
+): Promise<Claim> {
+  const result = await takeTask(client, keys, {
+    consumer,
+    streams: [{ key: keys.tasks(0), fitsNow: true }],
+    leaseMs,
+    token,
+    now: Date.now(),
+  });
+  if (result.kind !== 'claimed') throw new Error(`expected a claim, got ${result.kind}`);
+  return result.claim;
+}
+
+describe('task protocol', () => {
+  it('claims with a lease token that alone completes the task, exactly once', async () => {
+    const { client, prefix, keys } = await setup();
+    const { id } = await enqueue({ redis: client, prefix }, { executer: 'noop' });
+    const claim = await take(client, keys, 'a', 'token-a');
+    expect(claim).toMatchObject({ taskId: id, attempt: 1 });
+    expect(await getTask(client, keys, id)).toMatchObject({ status: 'running', tracker: 'a', attempt: 1 });
+    expect(await completeTask(client, keys, { ...claim, token: 'forged' }, 'succeeded', Date.now(), '')).toBe(
+      false,
+    );
+    expect(await completeTask(client, keys, claim, 'succeeded', Date.now(), '', { exitCode: 0 })).toBe(true);
+    expect(await completeTask(client, keys, claim, 'failed', Date.now(), 'late')).toBe(false);
+    expect(await getTask(client, keys, id)).toMatchObject({ status: 'succeeded', exitCode: 0 });
+    expect(await client.xlen(keys.tasks(0))).toBe(0);
+    const pending = (await client.xpending(keys.tasks(0), TRACKER_GROUP)) as [number];
+    expect(pending[0]).toBe(0);
+    const events = (await client.xrange(keys.events, '-', '+')).map(([, f]) => f[3]);
+    expect(events).toEqual(['queued', 'running', 'succeeded']);
+  });
+
+  it('refuses every write of an attempt whose task was claimed again after its lease lapsed', async () => {
+    const { client, prefix, keys } = await setup();
+    const { id } = await enqueue({ redis: client, prefix }, { executer: 'noop' });
+    const first = await take(client, keys, 'a', 'token-a', 50);
+    await new Promise((resolve) => setTimeout(resolve, 80));
+    const [, [entryId]] = (await client.xautoclaim(
+      keys.tasks(0),
+      TRACKER_GROUP,
+      'b',
+      60,
+      '0-0',
+      'COUNT',
+      1,
+      'JUSTID',
+    )) as [string, string[]];
+    expect(entryId).toBe(first.entryId);
+    const second = await claimDelivered(client, keys, {
+      consumer: 'b',
+      stream: keys.tasks(0),
+      entryId: entryId ?? '',
+      taskId: id,
+      leaseMs: 10_000,
+      token: 'token-b',
+      now: Date.now(),
+    });
+    expect(second).toMatchObject({ kind: 'claimed', claim: { attempt: 2 } });
+    expect(await renewLease(client, keys, first, 'a', 10_000)).toBe(false);
+    expect(await setTaskStatus(client, keys, first, 'uploading', Date.now())).toBe(false);
+    expect(await completeTask(client, keys, first, 'succeeded', Date.now(), '')).toBe(false);
+    expect(await getTask(client, keys, id)).toMatchObject({ status: 'running', tracker: 'b', attempt: 2 });
+  });
+
+  it('lets an attempt whose lease key expired complete when nobody else claimed the task', async () => {
+    const { client, prefix, keys } = await setup();
+    const { id } = await enqueue({ redis: client, prefix }, { executer: 'noop' });
+    const claim = await take(client, keys, 'a', 'token-a', 30);
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    expect(await client.exists(keys.lease(id))).toBe(0);
+    expect(await completeTask(client, keys, claim, 'succeeded', Date.now(), '')).toBe(true);
+  });
+
+  it('cancels a queued task so that it never starts', async () => {
+    const { client, prefix, keys } = await setup();
+    const { id } = await enqueue({ redis: client, prefix }, { executer: 'noop' });
+    expect(await cancelTask(client, keys, id, Date.now())).toEqual({ kind: 'cancelled' });
+    const result = await takeTask(client, keys, {
+      consumer: 'a',
+      streams: [{ key: keys.tasks(0), fitsNow: true }],
+      leaseMs: 1000,
+      token: 't',
+      now: Date.now(),
+    });
+    expect(result.kind).toBe('empty');
+    expect(await getTask(client, keys, id)).toMatchObject({ status: 'cancelled' });
+    expect(await cancelTask(client, keys, id, Date.now())).toEqual({ kind: 'final', status: 'cancelled' });
+  });
+
+  it('takes the oldest waiting task across GPU sizes and waits rather than overtake it', async () => {
+    const { client, prefix, keys } = await setup();
+    await publishCatalog(client, keys, [
+      {
+        name: 'noop',
+        version: '1',
+        description: '',
+        params: { type: 'object' },
+        gpus: 0,
+        timeLimitMs: 60_000,
+        tracker: 't',
+        updatedAt: 0,
+      },
+    ]);
+    await client.xgroup('CREATE', keys.tasks(2), TRACKER_GROUP, '0', 'MKSTREAM');
+    const big = await enqueue({ redis: client, prefix }, { executer: 'noop', gpus: 2 });
+    await enqueue({ redis: client, prefix }, { executer: 'noop', gpus: 0 });
+    const streams = [
+      { key: keys.tasks(0), fitsNow: true },
+      { key: keys.tasks(2), fitsNow: false },
+    ];
+    const blocked = await takeTask(client, keys, {
+      consumer: 'a',
+      streams,
+      leaseMs: 1000,
+      token: 't',
+      now: Date.now(),
+    });
+    expect(blocked).toEqual({ kind: 'wait', stream: keys.tasks(2) });
+    const fits = streams.map((s) => ({ ...s, fitsNow: true }));
+    const taken = await takeTask(client, keys, {
+      consumer: 'a',
+      streams: fits,
+      leaseMs: 1000,
+      token: 't',
+      now: Date.now(),
+    });
+    expect(taken).toMatchObject({ kind: 'claimed', claim: { taskId: big.id } });
+  });
+});

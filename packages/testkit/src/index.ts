@@ -1,0 +1,24 @@
+/**
+ * Test harness for gpufleet's packages: a real redis-server per test file on a free port with a
+ * fresh data folder, temp folders removed after the file, and polling instead of fixed sleeps.
+ *
+ * @example
+ * import { uniquePrefix, useRedis, useTempDirs, waitFor } from '@gpufleet/testkit';
+ *
+ * const redis = useRedis({ appendOnly: true });
+ * const temp = useTempDirs();
+ *
+ * it('sees the value', async () => {
+ *   const client = redis.server.client();
+ *   const key = `${uniquePrefix()}:greeting`;
+ *   await client.set(key, 'hello');
+ *   expect(await waitFor(() => client.get(key))).toBe('hello');
+ *   const dir = await temp.make();
+ * });
+ */
+export { startRedis, uniquePrefix, useRedis } from './redis-server.js';
+export type { RedisServer, RedisServerOptions } from './redis-server.js';
+export { makeTempDir, removeDir, useTempDirs } from './temp-dir.js';
+export type { TempDirs } from './temp-dir.js';
+export { waitFor } from './wait-for.js';
+export type { Truthy, WaitForOptions } from './wait-for.js';

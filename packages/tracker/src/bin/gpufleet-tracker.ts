@@ -1,0 +1,68 @@
+#!/usr/bin/env node
+/**
+ * gpufleet-tracker: the tracker daemon. Reads `.env` and the environment (see README: Tracker
+ * configuration), starts, and runs until SIGTERM/SIGINT: the first signal shuts down gracefully
+ * (running tasks get GPUFLEET_SHUTDOWN_GRACE_MS), a second one kills running tasks at once.
+ * Exit codes: 0 clean stop, 1 could not start (bad configuration, name taken...), 2 forced stop.
+ */
+import { config as loadDotenv } from 'dotenv';
+import { ConfigError, createLogger, GpufleetError } from '@gpufleet/core';
+import { loadTrackerConfig } from '../config.js';
+import { createTracker } from '../create-tracker.js';
+
+loadDotenv({ quiet: true });
+
+async function main(): Promise<number> {
+  let config;
+  try {
+    config = loadTrackerConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(
+        `gpufleet-tracker: invalid configuration\n${error.issues.map((i) => `  ${i.field}: ${i.reason}`).join('\n')}\n`,
+      );
+      return 1;
+    }
+    throw error;
+  }
+  const logger = createLogger({ level: config.logLevel, name: 'gpufleet-tracker' });
+  let tracker;
+  try {
+    tracker = await createTracker(config, logger);
+    await tracker.start();
+  } catch (error) {
+    logger.fatal(
+      { err: error, code: error instanceof GpufleetError ? error.code : undefined },
+      'tracker could not start',
+    );
+    await tracker?.close().catch(() => undefined);
+    return 1;
+  }
+  const started = tracker;
+  return new Promise<number>((resolve) => {
+    let signals = 0;
+    const onSignal = (signal: NodeJS.Signals): void => {
+      signals++;
+      if (signals === 1) {
+        logger.info({ signal }, 'shutting down: no new tasks; running tasks may finish');
+        void started.close().then(() => resolve(0));
+      } else {
+        logger.warn({ signal }, 'second signal: killing running tasks now');
+        for (const task of started.running.values()) task.kill('shutdown');
+        void started.close().then(() => resolve(2));
+      }
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(
+      `gpufleet-tracker: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
+    process.exit(1);
+  },
+);

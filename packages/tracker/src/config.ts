@@ -1,0 +1,111 @@
+/**
+ * The tracker's configuration, read once at start-up from the environment, validated as a whole
+ * (every bad variable reported at once) and frozen. Names the executer-tracker's users know keep
+ * working: REDIS_URL (or REDIS_HOSTNAME + REDIS_PORT), REDIS_CONSUMER_NAME, ARTIFACT_STORE.
+ */
+import { hostname } from 'node:os';
+import { resolve } from 'node:path';
+import { checkName, DEFAULT_ARTIFACT_STORE, EnvReader, readRedisUrl, type Env } from '@gpufleet/core';
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+export interface TrackerConfig {
+  redisUrl: string;
+  /** Unique per tracker; refused at start if a live tracker uses it. Default: the host name. */
+  consumerName: string;
+  /** Key prefix of the fleet, so several fleets can share one Redis. */
+  prefix: string;
+  queue: string;
+  artifactStore: string;
+  executerPaths: string[];
+  /** Allowed GPU ids; null = detect with nvidia-smi; [] = a CPU tracker. */
+  gpus: number[] | null;
+  /** CPU slots for tasks that ask for no GPU; null = default (all cores on a CPU tracker, else 0). */
+  cpuSlots: number | null;
+  workDir: string;
+  logLevel: LogLevel;
+  /** Run executers that run arbitrary user code (`requiresOptIn`), such as `script`. */
+  allowOptInExecuters: boolean;
+  leaseMs: number;
+  heartbeatMs: number;
+  sweepMs: number;
+  /** SIGTERM → SIGKILL grace for a task's process group. */
+  killGraceMs: number;
+  /** On shutdown, how long running tasks may go on before they are killed and handed back. */
+  shutdownGraceMs: number;
+  /** How long a task may wait for a live tracker able to run it before it ends `dead`. */
+  unschedulableMs: number;
+  /** How long an XREADGROUP blocks before the loop looks around again. */
+  blockMs: number;
+  /** Keep task folders after completion (debugging). */
+  keepTaskDirs: boolean;
+}
+
+export const TRACKER_DEFAULTS = {
+  prefix: 'gf',
+  queue: 'default',
+  workDir: './.gpufleet/work',
+  leaseMs: 15_000,
+  sweepMs: 5_000,
+  killGraceMs: 5_000,
+  shutdownGraceMs: 30_000,
+  unschedulableMs: 60_000,
+  blockMs: 5_000,
+} as const;
+
+function parseGpuList(reader: EnvReader): number[] | null {
+  const raw = reader.raw('GPUFLEET_GPUS');
+  if (raw === undefined) return null;
+  if (raw.toLowerCase() === 'none') return [];
+  const ids = raw.split(',').map((s) => s.trim());
+  if (ids.some((s) => !/^\d{1,3}$/.test(s))) {
+    reader.fail(
+      'GPUFLEET_GPUS',
+      `must be a comma-separated list of GPU ids such as 0,1,3, or none (got "${raw}")`,
+    );
+    return [];
+  }
+  const numbers = ids.map(Number);
+  if (new Set(numbers).size !== numbers.length)
+    reader.fail('GPUFLEET_GPUS', `lists a GPU twice (got "${raw}")`);
+  return numbers;
+}
+
+export function loadTrackerConfig(env: Env = process.env, cwd = process.cwd()): TrackerConfig {
+  const r = new EnvReader(env);
+  const name = (v: string): string | null => checkName(v);
+  const leaseMs = r.int('GPUFLEET_LEASE_MS', TRACKER_DEFAULTS.leaseMs, { min: 1000 });
+  const executers = r.raw('GPUFLEET_EXECUTERS');
+  if (executers === undefined)
+    r.fail('GPUFLEET_EXECUTERS', 'is required: one or more executer folders, separated by ":" or ","');
+  const cpuRaw = r.raw('GPUFLEET_CPU_SLOTS');
+  const config: TrackerConfig = {
+    redisUrl: readRedisUrl(r),
+    consumerName: r.string('REDIS_CONSUMER_NAME', hostname(), name),
+    prefix: r.string('GPUFLEET_PREFIX', TRACKER_DEFAULTS.prefix, name),
+    queue: r.string('GPUFLEET_QUEUE', TRACKER_DEFAULTS.queue, name),
+    artifactStore: r.string('ARTIFACT_STORE', DEFAULT_ARTIFACT_STORE),
+    executerPaths: (executers ?? '')
+      .split(/[:,]/)
+      .filter(Boolean)
+      .map((p) => resolve(cwd, p)),
+    gpus: parseGpuList(r),
+    cpuSlots: cpuRaw === undefined ? null : r.int('GPUFLEET_CPU_SLOTS', 0, { min: 0, max: 1024 }),
+    workDir: resolve(cwd, r.string('GPUFLEET_WORKDIR', TRACKER_DEFAULTS.workDir)),
+    logLevel: r.oneOf('LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
+    allowOptInExecuters: r.bool('GPUFLEET_ENABLE_OPT_IN_EXECUTERS', false),
+    leaseMs,
+    heartbeatMs: r.int('GPUFLEET_HEARTBEAT_MS', Math.floor(leaseMs / 3), {
+      min: 100,
+      max: Math.floor(leaseMs / 2),
+    }),
+    sweepMs: r.int('GPUFLEET_SWEEP_MS', TRACKER_DEFAULTS.sweepMs, { min: 100 }),
+    killGraceMs: r.int('GPUFLEET_KILL_GRACE_MS', TRACKER_DEFAULTS.killGraceMs, { min: 0 }),
+    shutdownGraceMs: r.int('GPUFLEET_SHUTDOWN_GRACE_MS', TRACKER_DEFAULTS.shutdownGraceMs, { min: 0 }),
+    unschedulableMs: r.int('GPUFLEET_UNSCHEDULABLE_MS', TRACKER_DEFAULTS.unschedulableMs, { min: 0 }),
+    blockMs: r.int('GPUFLEET_BLOCK_MS', TRACKER_DEFAULTS.blockMs, { min: 10, max: 60_000 }),
+    keepTaskDirs: r.bool('GPUFLEET_KEEP_TASK_DIRS', false),
+  };
+  r.done();
+  return Object.freeze(config);
+}

@@ -1,0 +1,209 @@
+/**
+ * The consumer loop: while there is a free slot, take the oldest task that fits (one Lua step that
+ * reads and claims it), start it, and go on; when no task is waiting, block on the streams of the
+ * tasks that fit the free slots. A release of slots that changes what fits interrupts the block
+ * (CLIENT UNBLOCK), so a freed slot is filled at once. Errors back off (capped), never spin.
+ */
+import type { Redis } from 'ioredis';
+import {
+  claimDelivered,
+  newToken,
+  takeTask,
+  TRACKER_GROUP,
+  type Claim,
+  type Logger,
+  type QueueKeys,
+} from '@gpufleet/core';
+import { sleep } from './redis-retry.js';
+import type { SlotPool } from './slot-pool.js';
+
+export interface ConsumerLoopDeps {
+  redis: Redis;
+  blocking: Redis;
+  keys: QueueKeys;
+  pool: SlotPool;
+  consumer: string;
+  leaseMs: number;
+  blockMs: number;
+  logger: Logger;
+  now: () => number;
+  /** Starts a claimed task on the given number of GPUs (the loop has checked it fits). */
+  launch: (claim: Claim, gpus: number) => void;
+}
+
+const MAX_BACKOFF_MS = 2000;
+
+export class ConsumerLoop {
+  private readonly abort = new AbortController();
+  private blockedOn: string | null = null;
+  private blockingClientId: number | null = null;
+  private readonly streams: Array<{ key: string; gpus: number }>;
+  private done: Promise<void> | null = null;
+
+  constructor(private readonly deps: ConsumerLoopDeps) {
+    const counts = [...(deps.pool.cpuSlots > 0 ? [0] : []), ...deps.pool.gpuIds.map((_, i) => i + 1)];
+    this.streams = counts.map((gpus) => ({ key: deps.keys.tasks(gpus), gpus }));
+    deps.blocking.on('ready', () => void this.refreshClientId());
+  }
+
+  get streamKeys(): string[] {
+    return this.streams.map((s) => s.key);
+  }
+
+  /** Creates each stream's consumer group (MKSTREAM; BUSYGROUP means it exists). */
+  async ensureGroups(): Promise<void> {
+    for (const { key } of this.streams) {
+      try {
+        await this.deps.redis.xgroup('CREATE', key, TRACKER_GROUP, '0', 'MKSTREAM');
+      } catch (error) {
+        if (!(error instanceof Error && error.message.includes('BUSYGROUP'))) throw error;
+      }
+    }
+  }
+
+  start(): Promise<void> {
+    this.done ??= this.run();
+    return this.done;
+  }
+
+  async stop(): Promise<void> {
+    this.abort.abort();
+    await this.unblock();
+    await this.done;
+  }
+
+  /** Called after slots are released: if what fits changed while blocked, block again with the new set. */
+  slotsChanged(): void {
+    if (this.blockedOn !== null && this.blockedOn !== this.fitSignature()) void this.unblock();
+  }
+
+  private fitSignature(): string {
+    return this.streams.map((s) => (this.deps.pool.fitsNow(s.gpus) ? 1 : 0)).join('');
+  }
+
+  private async refreshClientId(): Promise<void> {
+    try {
+      this.blockingClientId = Number(await this.deps.blocking.client('ID'));
+    } catch {
+      this.blockingClientId = null;
+    }
+  }
+
+  private async unblock(): Promise<void> {
+    if (this.blockingClientId === null || this.blockedOn === null) return;
+    try {
+      await this.deps.redis.client('UNBLOCK', this.blockingClientId);
+    } catch (error) {
+      this.deps.logger.debug({ err: error }, 'could not unblock the blocking read');
+    }
+  }
+
+  private async run(): Promise<void> {
+    const signal = this.abort.signal;
+    let failures = 0;
+    while (!signal.aborted) {
+      try {
+        if (!this.streams.some((s) => this.deps.pool.fitsNow(s.gpus))) {
+          await this.deps.pool.nextRelease(signal);
+          continue;
+        }
+        await this.step(signal);
+        failures = 0;
+      } catch (error) {
+        if (signal.aborted) break;
+        failures++;
+        if (/NOGROUP|no such key/i.test(String(error))) {
+          this.deps.logger.warn({ err: error }, 'task stream or consumer group missing; recreating');
+          await this.ensureGroups().catch(() => undefined);
+        } else if (failures === 1 || failures % 30 === 0) {
+          this.deps.logger.error({ err: error, failures }, 'consumer loop error; backing off');
+        }
+        await sleep(Math.min(50 * 2 ** Math.min(failures, 10), MAX_BACKOFF_MS), signal);
+      }
+    }
+  }
+
+  private async step(signal: AbortSignal): Promise<void> {
+    const { pool, keys } = this.deps;
+    const result = await takeTask(this.deps.redis, keys, {
+      consumer: this.deps.consumer,
+      streams: this.streams.map((s) => ({ key: s.key, fitsNow: pool.fitsNow(s.gpus) })),
+      leaseMs: this.deps.leaseMs,
+      token: newToken(),
+      now: this.deps.now(),
+    });
+    switch (result.kind) {
+      case 'claimed':
+        this.deps.launch(result.claim, this.gpusOf(result.claim.stream));
+        return;
+      case 'dead':
+        this.deps.logger.warn(
+          { taskId: result.taskId, reason: result.reason },
+          'task dead-lettered at claim',
+        );
+        return;
+      case 'held':
+        this.deps.logger.warn(
+          { taskId: result.taskId },
+          'undelivered entry of a task another tracker holds; skipped',
+        );
+        return;
+      case 'wait':
+        await Promise.race([pool.nextRelease(signal), sleep(Math.min(this.deps.blockMs, 1000), signal)]);
+        return;
+      case 'empty':
+        await this.blockingRead();
+    }
+  }
+
+  private gpusOf(stream: string): number {
+    return this.streams.find((s) => s.key === stream)?.gpus ?? 0;
+  }
+
+  private async blockingRead(): Promise<void> {
+    const fit = this.streams.filter((s) => this.deps.pool.fitsNow(s.gpus));
+    if (this.blockingClientId === null) await this.refreshClientId();
+    this.blockedOn = this.fitSignature();
+    let reply: Array<[string, Array<[string, string[]]>]> | null;
+    try {
+      reply = (await this.deps.blocking.xreadgroup(
+        'GROUP',
+        TRACKER_GROUP,
+        this.deps.consumer,
+        'COUNT',
+        1,
+        'BLOCK',
+        this.deps.blockMs,
+        'STREAMS',
+        ...fit.map((s) => s.key),
+        ...fit.map(() => '>'),
+      )) as Array<[string, Array<[string, string[]]>]> | null;
+    } finally {
+      this.blockedOn = null;
+    }
+    for (const [stream, entries] of reply ?? []) {
+      for (const [entryId, fields] of entries) await this.claimRead(stream, entryId, fields[1] ?? '');
+    }
+  }
+
+  /** Claims an entry the blocking read delivered. One that no longer fits is left pending for reclaim. */
+  private async claimRead(stream: string, entryId: string, taskId: string): Promise<void> {
+    const gpus = this.gpusOf(stream);
+    if (!this.deps.pool.fitsNow(gpus)) {
+      this.deps.logger.info({ taskId, stream }, 'read more than fits; leaving the entry for reclaim');
+      return;
+    }
+    const result = await claimDelivered(this.deps.redis, this.deps.keys, {
+      consumer: this.deps.consumer,
+      stream,
+      entryId,
+      taskId,
+      leaseMs: this.deps.leaseMs,
+      token: newToken(),
+      now: this.deps.now(),
+    });
+    if (result.kind === 'claimed') this.deps.launch(result.claim, gpus);
+    else if (result.kind === 'dead')
+      this.deps.logger.warn({ taskId, reason: result.reason }, 'task dead-lettered at claim');
+  }
+}

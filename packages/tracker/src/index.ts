@@ -1,0 +1,22 @@
+/**
+ * @gpufleet/tracker: the tracker daemon, usable in-process.
+ *
+ * @example
+ * import { createLogger } from '@gpufleet/core';
+ * import { createTracker, loadTrackerConfig } from '@gpufleet/tracker';
+ * const tracker = await createTracker(loadTrackerConfig(), createLogger());
+ * await tracker.start();
+ * // ...
+ * await tracker.close();
+ */
+export { loadTrackerConfig, TRACKER_DEFAULTS } from './config.js';
+export type { LogLevel, TrackerConfig } from './config.js';
+export { createTracker } from './create-tracker.js';
+export { detectGpus, parseNvidiaSmi } from './gpu-detect.js';
+export type { DetectedGpu } from './gpu-detect.js';
+export { SlotPool } from './slot-pool.js';
+export type { SlotGrant } from './slot-pool.js';
+export { Tracker } from './tracker.js';
+export type { TrackerDeps } from './tracker.js';
+export type { RunningTask } from './run/task-execution.js';
+export type { KillReason } from './run/executer-process.js';

@@ -1,0 +1,63 @@
+/**
+ * Retries a Redis operation through connection failures with capped exponential backoff (never a
+ * busy loop), logging the failure once when it starts and once when it ends. Errors that are not
+ * about the connection (a script error, a wrong type) are thrown at once.
+ */
+import type { Logger } from '@gpufleet/core';
+
+const TRANSIENT =
+  /(Connection is closed|Stream isn't writeable|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|Command timed out|LOADING|MASTERDOWN|TRYAGAIN|enableOfflineQueue|max retries|Reached the max retries)/i;
+
+export function isTransientRedisError(error: unknown): boolean {
+  return (
+    error instanceof Error &&
+    TRANSIENT.test(`${error.message} ${(error as NodeJS.ErrnoException).code ?? ''}`)
+  );
+}
+
+export interface RetryOptions {
+  logger: Logger;
+  what: string;
+  signal?: AbortSignal;
+  baseMs?: number;
+  maxMs?: number;
+}
+
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
+
+export async function withRedisRetry<T>(op: () => Promise<T>, options: RetryOptions): Promise<T> {
+  const base = options.baseMs ?? 100;
+  const max = options.maxMs ?? 2000;
+  let failures = 0;
+  let firstFailureAt = 0;
+  for (;;) {
+    try {
+      const result = await op();
+      if (failures > 0)
+        options.logger.info(
+          { what: options.what, failures, downMs: Date.now() - firstFailureAt },
+          'redis operation succeeded after retries',
+        );
+      return result;
+    } catch (error) {
+      if (!isTransientRedisError(error) || options.signal?.aborted) throw error;
+      if (failures === 0) {
+        firstFailureAt = Date.now();
+        options.logger.warn({ err: error, what: options.what }, 'redis unavailable; retrying with backoff');
+      }
+      failures++;
+      await sleep(Math.min(base * 2 ** (failures - 1), max), options.signal);
+    }
+  }
+}

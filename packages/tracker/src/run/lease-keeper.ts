@@ -1,0 +1,64 @@
+/**
+ * Keeps one attempt's lease alive: every heartbeat it renews the lease and resets the stream
+ * entry's idle time. When the attempt turns out to be lost (another tracker holds the task now),
+ * `onLost` is called once. Redis errors are logged once and the keeper keeps trying: if Redis comes
+ * back before anyone else claims the task, the attempt goes on.
+ */
+import type { Redis } from 'ioredis';
+import { renewLease, type Claim, type Logger, type QueueKeys } from '@gpufleet/core';
+
+export class LeaseKeeper {
+  private timer: NodeJS.Timeout | undefined;
+  private failing = false;
+  private lost = false;
+
+  constructor(
+    private readonly deps: {
+      redis: Redis;
+      keys: QueueKeys;
+      consumer: string;
+      leaseMs: number;
+      heartbeatMs: number;
+      logger: Logger;
+    },
+    private readonly claim: Claim,
+    private readonly onLost: () => void,
+  ) {}
+
+  start(): void {
+    this.timer = setInterval(() => void this.renew(), this.deps.heartbeatMs);
+    this.timer.unref();
+  }
+
+  get isLost(): boolean {
+    return this.lost;
+  }
+
+  private async renew(): Promise<void> {
+    try {
+      const ok = await renewLease(
+        this.deps.redis,
+        this.deps.keys,
+        this.claim,
+        this.deps.consumer,
+        this.deps.leaseMs,
+      );
+      if (this.failing) this.deps.logger.info('lease renewal works again');
+      this.failing = false;
+      if (!ok && !this.lost) {
+        this.lost = true;
+        this.stop();
+        this.deps.logger.warn('lost the lease: another attempt holds this task now');
+        this.onLost();
+      }
+    } catch (error) {
+      if (!this.failing) this.deps.logger.warn({ err: error }, 'lease renewal failed; will keep trying');
+      this.failing = true;
+    }
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+  }
+}

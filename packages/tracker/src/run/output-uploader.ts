@@ -1,0 +1,59 @@
+/**
+ * Uploads an attempt's outputs to the artifact store under `tenant/task/attempt/outputs/`, then
+ * writes `tenant/task/attempt/manifest.json`: the manifest (path, size, sha256 of each file, computed while uploading). The executer's output
+ * folder is walked without following symlinks; `stdout.txt` and `stderr.txt` are the tracker's
+ * own files and take those two names (an executer file of the same name at the top is skipped).
+ */
+import { createReadStream } from 'node:fs';
+import { lstat, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ArtifactStore, OutputFile, OutputManifest } from '@gpufleet/core';
+import type { TaskFolder } from './task-folder.js';
+
+export const RESERVED_OUTPUTS = ['stdout.txt', 'stderr.txt'] as const;
+
+/** Regular files under `dir`, as `/`-separated relative paths in sorted order; symlinks skipped. */
+export async function listFiles(dir: string, base = ''): Promise<string[]> {
+  const entries = await readdir(join(dir, base), { withFileTypes: true });
+  entries.sort((a, b) => (a.name < b.name ? -1 : 1));
+  const files: string[] = [];
+  for (const entry of entries) {
+    const rel = base === '' ? entry.name : `${base}/${entry.name}`;
+    if (entry.isDirectory()) files.push(...(await listFiles(dir, rel)));
+    else if (entry.isFile()) files.push(rel);
+  }
+  return files;
+}
+
+export interface UploadProgress {
+  (done: number, total: number): void;
+}
+
+export async function uploadOutputs(
+  store: ArtifactStore,
+  folder: TaskFolder,
+  attemptPrefix: string,
+  attempt: number,
+  onProgress?: UploadProgress,
+): Promise<OutputManifest> {
+  const sources: Array<{ path: string; file: string }> = [
+    { path: 'stdout.txt', file: folder.stdoutPath },
+    { path: 'stderr.txt', file: folder.stderrPath },
+  ];
+  for (const rel of await listFiles(folder.outputDir)) {
+    if ((RESERVED_OUTPUTS as readonly string[]).includes(rel)) continue;
+    sources.push({ path: rel, file: join(folder.outputDir, rel) });
+  }
+  const prefix = `${attemptPrefix}/outputs`;
+  const files: OutputFile[] = [];
+  for (const [index, source] of sources.entries()) {
+    const info = await lstat(source.file);
+    if (!info.isFile()) continue;
+    const put = await store.put(`${prefix}/${source.path}`, createReadStream(source.file));
+    files.push({ path: source.path, size: put.size, sha256: put.sha256 });
+    onProgress?.(index + 1, sources.length);
+  }
+  const manifest: OutputManifest = { prefix, attempt, files };
+  await store.put(`${attemptPrefix}/manifest.json`, Buffer.from(JSON.stringify(manifest, null, 2)));
+  return manifest;
+}

@@ -1,0 +1,206 @@
+/**
+ * Runs one claimed attempt from start to finish: task folder, inputs, the executer process (with
+ * its lease kept alive and its output streamed live), outputs and manifest, and the fenced
+ * completion. An attempt whose lease is lost is killed and completes nothing.
+ */
+import { hostname } from 'node:os';
+import type { Redis } from 'ioredis';
+import {
+  attemptPrefix,
+  buildArgv,
+  completeTask,
+  getTask,
+  GpufleetError,
+  setTaskStatus,
+  type ArtifactStore,
+  type Claim,
+  type Fields,
+  type LoadedExecuter,
+  type Logger,
+  type QueueKeys,
+  type TaskRecord,
+  type TaskStatus,
+} from '@gpufleet/core';
+import { withRedisRetry } from '../redis-retry.js';
+import { startExecuterProcess, type KillReason } from './executer-process.js';
+import { LeaseKeeper } from './lease-keeper.js';
+import { LogPublisher } from './log-publisher.js';
+import { uploadOutputs } from './output-uploader.js';
+import { createTaskFolder, fetchInputs, removeTaskFolder, type TaskFolder } from './task-folder.js';
+import { taskEnv } from './task-env.js';
+import { taskOutcome } from './task-outcome.js';
+
+export interface TaskExecutionDeps {
+  redis: Redis;
+  keys: QueueKeys;
+  store: ArtifactStore;
+  executers: ReadonlyMap<string, LoadedExecuter>;
+  consumer: string;
+  workDir: string;
+  leaseMs: number;
+  heartbeatMs: number;
+  killGraceMs: number;
+  keepTaskDirs: boolean;
+  logger: Logger;
+  now: () => number;
+}
+
+/** A running attempt as the tracker sees it: enough to kill it from outside. */
+export interface RunningTask {
+  claim: Claim;
+  gpuIds: readonly number[];
+  kill(reason: KillReason): void;
+  done: Promise<void>;
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+export function executeTask(deps: TaskExecutionDeps, claim: Claim, gpuIds: readonly number[]): RunningTask {
+  const logger = deps.logger.child({ taskId: claim.taskId, attempt: claim.attempt });
+  let killRequest: KillReason | null = null;
+  let killProcess: ((reason: KillReason) => void) | null = null;
+  const kill = (reason: KillReason): void => {
+    killRequest ??= reason;
+    killProcess?.(reason);
+  };
+  const retry = <T>(what: string, op: () => Promise<T>): Promise<T> => withRedisRetry(op, { logger, what });
+  const finish = async (status: TaskStatus, reason: string, fields: Fields = {}): Promise<void> => {
+    const written = await retry('complete', () =>
+      completeTask(deps.redis, deps.keys, claim, status, deps.now(), reason, { error: reason, ...fields }),
+    );
+    if (written) logger.info({ status, reason: reason || undefined }, 'task ended');
+    else logger.warn({ status }, 'completion refused: this attempt lost the task to another one');
+  };
+
+  const run = async (): Promise<void> => {
+    const record = await retry('read task', () => getTask(deps.redis, deps.keys, claim.taskId));
+    if (!record) return logger.warn('task record is gone; skipping');
+    const executer = deps.executers.get(record.executer);
+    if (!executer) return finish('dead', `tracker "${deps.consumer}" has no executer "${record.executer}"`);
+    let params: Record<string, unknown>;
+    try {
+      params = executer.validateParams(record.params);
+    } catch (error) {
+      return finish('failed', describe(error));
+    }
+    const folder = await createTaskFolder(deps.workDir, claim.taskId, claim.attempt);
+    const keeper = new LeaseKeeper({ ...deps, logger }, claim, () => kill('lease_lost'));
+    keeper.start();
+    try {
+      await runInFolder(record, executer, params, folder, keeper);
+    } finally {
+      keeper.stop();
+      if (!deps.keepTaskDirs)
+        await removeTaskFolder(folder).catch((error: unknown) =>
+          logger.warn({ err: error }, 'could not remove task folder'),
+        );
+    }
+  };
+
+  const runInFolder = async (
+    record: TaskRecord,
+    executer: LoadedExecuter,
+    params: Record<string, unknown>,
+    folder: TaskFolder,
+    keeper: LeaseKeeper,
+  ): Promise<void> => {
+    try {
+      await fetchInputs(deps.store, folder, record.tenant, record.id, record.inputs);
+    } catch (error) {
+      const code = error instanceof GpufleetError ? `${error.code}: ` : '';
+      return finish('failed', `inputs refused: ${code}${describe(error)}`);
+    }
+    const argv = buildArgv(
+      executer.manifest,
+      {
+        executerDir: executer.dir,
+        taskDir: folder.root,
+        inputDir: folder.inputDir,
+        outputDir: folder.outputDir,
+        gpuIds,
+        taskId: record.id,
+        attempt: claim.attempt,
+      },
+      params,
+    );
+    const env = taskEnv({
+      base: process.env,
+      manifestEnv: executer.manifest.env,
+      taskId: record.id,
+      attempt: claim.attempt,
+      gpuIds,
+      inputDir: folder.inputDir,
+      outputDir: folder.outputDir,
+    });
+    const live = new LogPublisher({ redis: deps.redis, key: deps.keys.log(record.id), logger });
+    const proc = startExecuterProcess({
+      file: argv.file,
+      args: argv.args,
+      cwd: folder.root,
+      env,
+      stdoutPath: folder.stdoutPath,
+      stderrPath: folder.stderrPath,
+      timeLimitMs: record.timeLimitMs,
+      killGraceMs: deps.killGraceMs,
+      onOutput: (stream, chunk) => live.write(stream, chunk),
+    });
+    killProcess = proc.kill;
+    if (killRequest) proc.kill(killRequest);
+    logger.info(
+      { pid: proc.pid, gpuIds, executer: record.executer, argv: [argv.file, ...argv.args] },
+      'executer started',
+    );
+    const fields = {
+      pid: proc.pid,
+      pidStartTime: proc.pidStartTime,
+      host: hostname(),
+      gpuIds: JSON.stringify(gpuIds),
+    };
+    void retry('record pid', () =>
+      setTaskStatus(deps.redis, deps.keys, claim, 'running', deps.now(), fields),
+    ).catch((error: unknown) => logger.warn({ err: error }, 'could not record the process id'));
+    const result = await proc.done;
+    await live.close();
+    logger.info(
+      {
+        exitCode: result.exitCode,
+        signal: result.signal,
+        killedFor: result.killedFor,
+        durationMs: result.durationMs,
+      },
+      'executer exited',
+    );
+    if (keeper.isLost || result.killedFor === 'lease_lost') return;
+    const outcome = taskOutcome(result, record.timeLimitMs);
+    const base = {
+      exitCode: result.exitCode,
+      signal: result.signal,
+      durationMs: result.durationMs,
+      stderrTail: result.stderrTail,
+    };
+    if (
+      !(await retry('set uploading', () =>
+        setTaskStatus(deps.redis, deps.keys, claim, 'uploading', deps.now()),
+      ))
+    ) {
+      return logger.warn('lost the task before uploading outputs');
+    }
+    let outputs;
+    try {
+      outputs = await uploadOutputs(
+        deps.store,
+        folder,
+        attemptPrefix(record.tenant, record.id, claim.attempt),
+        claim.attempt,
+      );
+    } catch (error) {
+      return finish('failed', `uploading outputs failed: ${describe(error)}`, base);
+    }
+    await finish(outcome.status, outcome.error, { ...base, outputs: JSON.stringify(outputs) });
+  };
+
+  const done = run().catch((error: unknown) => logger.error({ err: error }, 'task execution failed'));
+  return { claim, gpuIds, kill, done };
+}

@@ -1,0 +1,83 @@
+/**
+ * A task attempt's folder on the tracker: `inputs/` (fetched from the artifact store, archives
+ * extracted and confined), `outputs/` (what the executer writes) and `logs/` (stdout.txt and
+ * stderr.txt). Each attempt gets a fresh folder, so attempts never share files.
+ */
+import { mkdir, rm } from 'node:fs/promises';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+import { type ArtifactStore, inputsPrefix, PathEscapeError, type TaskInput } from '@gpufleet/core';
+import { archiveKind } from '../inputs/archive-kind.js';
+import { extractArchive } from '../inputs/extract-archive.js';
+
+export interface TaskFolder {
+  root: string;
+  inputDir: string;
+  outputDir: string;
+  stdoutPath: string;
+  stderrPath: string;
+}
+
+export async function createTaskFolder(
+  workDir: string,
+  taskId: string,
+  attempt: number,
+): Promise<TaskFolder> {
+  const root = join(workDir, 'tasks', `${taskId}.${attempt}`);
+  await rm(root, { recursive: true, force: true });
+  const folder: TaskFolder = {
+    root,
+    inputDir: join(root, 'inputs'),
+    outputDir: join(root, 'outputs'),
+    stdoutPath: join(root, 'logs', 'stdout.txt'),
+    stderrPath: join(root, 'logs', 'stderr.txt'),
+  };
+  await Promise.all([
+    mkdir(folder.inputDir, { recursive: true }),
+    mkdir(folder.outputDir, { recursive: true }),
+    mkdir(join(root, 'logs'), { recursive: true }),
+  ]);
+  return folder;
+}
+
+/** Resolves `name` inside `dir`, refusing anything that would land outside it. */
+export function confinedPath(dir: string, name: string): string {
+  const target = resolve(dir, name);
+  const rel = relative(dir, target);
+  if (rel === '' || rel.startsWith(`..${sep}`) || rel === '..' || resolve(dir, rel) !== target) {
+    throw new PathEscapeError(name, `it would leave ${dir}`);
+  }
+  return target;
+}
+
+/** Fetches the task's inputs into `inputDir`, extracting archives (unless `extract: false`). */
+export async function fetchInputs(
+  store: ArtifactStore,
+  folder: TaskFolder,
+  tenant: string,
+  taskId: string,
+  inputs: readonly TaskInput[],
+): Promise<void> {
+  const prefix = inputsPrefix(tenant, taskId);
+  for (const input of inputs) {
+    const kind = archiveKind(input.name);
+    const extract = input.extract ?? kind !== null;
+    const key = `${prefix}/${input.name}`;
+    if (extract && kind !== null) {
+      const temp = join(folder.root, `.archive-${Math.random().toString(36).slice(2)}`);
+      await store.download(key, temp);
+      try {
+        await extractArchive(temp, folder.inputDir);
+      } finally {
+        await rm(temp, { force: true });
+      }
+    } else {
+      const target = confinedPath(folder.inputDir, input.name);
+      await mkdir(dirname(target), { recursive: true });
+      await store.download(key, target);
+    }
+  }
+}
+
+export async function removeTaskFolder(folder: TaskFolder): Promise<void> {
+  await rm(folder.root, { recursive: true, force: true });
+}

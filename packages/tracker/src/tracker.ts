@@ -1,0 +1,273 @@
+/**
+ * The tracker daemon: registers under its unique consumer name, publishes its executers, and runs
+ * the consumer loop, one task per free slot group, until closed. `start()` and `close()` are safe
+ * to call twice and return the same promise.
+ */
+import { availableParallelism } from 'node:os';
+import type { Redis } from 'ioredis';
+import {
+  connectRedis,
+  newToken,
+  publishCatalog,
+  queueKeys,
+  type ArtifactStore,
+  type CatalogEntry,
+  type Claim,
+  type LoadedExecuter,
+  type Logger,
+  type QueueKeys,
+  type TrackerInfo,
+} from '@gpufleet/core';
+import type { TrackerConfig } from './config.js';
+import { ConsumerLoop } from './consumer-loop.js';
+import { withRedisRetry } from './redis-retry.js';
+import {
+  currentHolder,
+  leaveRegistry,
+  refreshConsumerName,
+  takeConsumerName,
+  writeRegistration,
+  type Holder,
+} from './registration.js';
+import { executeTask, type RunningTask } from './run/task-execution.js';
+import { SlotPool } from './slot-pool.js';
+import { sweepUnschedulable } from './unschedulable-sweep.js';
+
+export interface TrackerDeps {
+  config: TrackerConfig;
+  logger: Logger;
+  store: ArtifactStore;
+  executers: ReadonlyMap<string, LoadedExecuter>;
+  /** The GPUs this tracker may use (config's list, or detected). */
+  gpuIds: readonly number[];
+  now?: () => number;
+}
+
+export class Tracker {
+  readonly name: string;
+  readonly keys: QueueKeys;
+  readonly pool: SlotPool;
+  private readonly config: TrackerConfig;
+  private readonly logger: Logger;
+  private readonly now: () => number;
+  private readonly redis: Redis;
+  private readonly blocking: Redis;
+  private readonly holder: Holder;
+  private readonly loop: ConsumerLoop;
+  private readonly tasks = new Map<string, RunningTask>();
+  private readonly timers: NodeJS.Timeout[] = [];
+  private readonly startedAt: number;
+  private starting: Promise<void> | null = null;
+  private closing: Promise<void> | null = null;
+
+  constructor(private readonly deps: TrackerDeps) {
+    this.config = deps.config;
+    this.name = deps.config.consumerName;
+    this.logger = deps.logger.child({ tracker: this.name, queue: deps.config.queue });
+    this.now = deps.now ?? Date.now;
+    this.startedAt = this.now();
+    this.keys = queueKeys(deps.config.prefix, deps.config.queue);
+    const cpuSlots = deps.config.cpuSlots ?? (deps.gpuIds.length > 0 ? 0 : availableParallelism());
+    this.pool = new SlotPool(deps.gpuIds, cpuSlots);
+    this.holder = currentHolder(newToken());
+    this.redis = connectRedis(deps.config.redisUrl, {
+      connectionName: `gpufleet-tracker:${this.name}`,
+      logger: this.logger,
+    });
+    this.blocking = connectRedis(deps.config.redisUrl, {
+      connectionName: `gpufleet-tracker:${this.name}:read`,
+      blocking: true,
+      logger: this.logger,
+    });
+    this.loop = new ConsumerLoop({
+      redis: this.redis,
+      blocking: this.blocking,
+      keys: this.keys,
+      pool: this.pool,
+      consumer: this.name,
+      leaseMs: deps.config.leaseMs,
+      blockMs: deps.config.blockMs,
+      logger: this.logger,
+      now: this.now,
+      launch: (claim, gpus) => this.launch(claim, gpus),
+    });
+  }
+
+  /** The attempts running now, by task id. */
+  get running(): ReadonlyMap<string, RunningTask> {
+    return this.tasks;
+  }
+
+  start(): Promise<void> {
+    this.starting ??= this.doStart();
+    return this.starting;
+  }
+
+  private retry<T>(what: string, op: () => Promise<T>): Promise<T> {
+    return withRedisRetry(op, { logger: this.logger, what });
+  }
+
+  private async doStart(): Promise<void> {
+    const { config } = this;
+    const ttl = 3 * config.heartbeatMs;
+    const taken = await this.retry('take consumer name', () =>
+      takeConsumerName(this.redis, this.keys, this.name, this.holder, ttl),
+    );
+    if (taken.previous)
+      this.logger.warn(
+        { previous: taken.previous },
+        'taking over the consumer name from this host’s previous tracker',
+      );
+    await this.retry('publish executers', () => publishCatalog(this.redis, this.keys, this.catalogEntries()));
+    await this.retry('register', () => this.heartbeat());
+    await this.retry('create groups', () => this.loop.ensureGroups());
+    this.every(config.heartbeatMs, () => this.heartbeat());
+    this.every(config.sweepMs, () => this.sweep());
+    void this.loop.start();
+    this.logger.info(
+      {
+        gpus: this.pool.gpuIds,
+        cpuSlots: this.pool.cpuSlots,
+        executers: [...this.deps.executers.keys()],
+        store: this.deps.store.description,
+      },
+      'tracker started',
+    );
+  }
+
+  private every(ms: number, job: () => Promise<unknown>): void {
+    let busy = false;
+    const timer = setInterval(() => {
+      if (busy) return;
+      busy = true;
+      job()
+        .catch((error: unknown) => this.logger.warn({ err: error }, 'periodic job failed'))
+        .finally(() => (busy = false));
+    }, ms);
+    timer.unref();
+    this.timers.push(timer);
+  }
+
+  private catalogEntries(): CatalogEntry[] {
+    return [...this.deps.executers.values()].map(({ manifest }) => ({
+      name: manifest.name,
+      version: manifest.version,
+      description: manifest.description ?? '',
+      params: manifest.params,
+      gpus: manifest.resources.gpus,
+      timeLimitMs: manifest.resources.timeLimitMs,
+      tracker: this.name,
+      updatedAt: this.now(),
+    }));
+  }
+
+  info(): TrackerInfo {
+    const running: Record<string, number[]> = {};
+    for (const [id, task] of this.tasks) running[id] = [...task.gpuIds];
+    return {
+      name: this.name,
+      instance: this.holder.instance,
+      host: this.holder.host,
+      pid: this.holder.pid,
+      pidStartTime: this.holder.pidStartTime,
+      gpus: [...this.pool.gpuIds],
+      cpuSlots: this.pool.cpuSlots,
+      executers: [...this.deps.executers.keys()],
+      running,
+      startedAt: this.startedAt,
+      heartbeatAt: this.now(),
+      heartbeatMs: this.config.heartbeatMs,
+    };
+  }
+
+  private async heartbeat(): Promise<void> {
+    const mine = await refreshConsumerName(
+      this.redis,
+      this.keys,
+      this.name,
+      this.holder,
+      3 * this.config.heartbeatMs,
+    );
+    if (!mine) {
+      this.logger.error('another tracker took this consumer name; stopping');
+      void this.close();
+      return;
+    }
+    await writeRegistration(this.redis, this.keys, this.info());
+  }
+
+  private async sweep(): Promise<void> {
+    await sweepUnschedulable({
+      redis: this.redis,
+      keys: this.keys,
+      unschedulableMs: this.config.unschedulableMs,
+      logger: this.logger,
+      now: this.now,
+    });
+  }
+
+  private launch(claim: Claim, gpus: number): void {
+    const grant = this.pool.allocate(gpus);
+    if (!grant) throw new Error(`launch without free slots for ${gpus} GPUs`);
+    const task = executeTask(
+      {
+        redis: this.redis,
+        keys: this.keys,
+        store: this.deps.store,
+        executers: this.deps.executers,
+        consumer: this.name,
+        workDir: this.config.workDir,
+        leaseMs: this.config.leaseMs,
+        heartbeatMs: this.config.heartbeatMs,
+        killGraceMs: this.config.killGraceMs,
+        keepTaskDirs: this.config.keepTaskDirs,
+        logger: this.logger,
+        now: this.now,
+      },
+      claim,
+      grant.gpuIds,
+    );
+    this.tasks.set(claim.taskId, task);
+    void task.done.finally(() => {
+      this.tasks.delete(claim.taskId);
+      this.pool.release(grant);
+      this.loop.slotsChanged();
+    });
+  }
+
+  /** Stops reading, lets running tasks finish within the shutdown grace, then kills what is left. */
+  close(): Promise<void> {
+    this.closing ??= this.doClose();
+    return this.closing;
+  }
+
+  private async doClose(): Promise<void> {
+    await this.starting?.catch(() => undefined);
+    for (const timer of this.timers) clearInterval(timer);
+    await this.loop
+      .stop()
+      .catch((error: unknown) => this.logger.warn({ err: error }, 'stopping the loop failed'));
+    const running = [...this.tasks.values()];
+    if (running.length > 0) {
+      this.logger.info(
+        { tasks: running.length, graceMs: this.config.shutdownGraceMs },
+        'waiting for running tasks',
+      );
+      const all = Promise.all(running.map((t) => t.done));
+      const timer = new Promise<'timeout'>((resolve) =>
+        setTimeout(() => resolve('timeout'), this.config.shutdownGraceMs).unref(),
+      );
+      if ((await Promise.race([all, timer])) === 'timeout') {
+        for (const task of this.tasks.values()) task.kill('shutdown');
+        await all;
+      }
+    }
+    await leaveRegistry(this.redis, this.keys, this.name, this.holder).catch((error: unknown) =>
+      this.logger.warn({ err: error }, 'could not leave the registry'),
+    );
+    this.blocking.disconnect();
+    await this.redis.quit().catch(() => this.redis.disconnect());
+    await this.deps.store.close();
+    this.logger.info('tracker stopped');
+  }
+}

@@ -1,0 +1,80 @@
+/**
+ * In-process trackers for tests: real Redis (from the testkit), real executer processes, a local
+ * artifact store in a temp folder; short timings so tests run fast.
+ */
+import { fileURLToPath } from 'node:url';
+import type { Redis } from 'ioredis';
+import {
+  getTask,
+  isFinal,
+  LocalArtifactStore,
+  loadExecuters,
+  silentLogger,
+  type Logger,
+  type QueueKeys,
+  type TaskRecord,
+} from '@gpufleet/core';
+import { waitFor } from '@gpufleet/testkit';
+import { TRACKER_DEFAULTS, Tracker, type TrackerConfig } from '@gpufleet/tracker';
+
+export const FIXTURE_EXECUTERS = fileURLToPath(new URL('../fixtures/executers', import.meta.url));
+
+export interface TestTrackerOptions extends Partial<TrackerConfig> {
+  redisUrl: string;
+  prefix: string;
+  artifactDir: string;
+  workDir: string;
+  gpuIds?: number[];
+  logger?: Logger;
+}
+
+export function testTrackerConfig(options: TestTrackerOptions): TrackerConfig {
+  return {
+    ...TRACKER_DEFAULTS,
+    consumerName: 'tracker-a',
+    queue: 'default',
+    artifactStore: options.artifactDir,
+    executerPaths: [FIXTURE_EXECUTERS],
+    gpus: options.gpuIds ?? [],
+    cpuSlots: null,
+    logLevel: 'silent',
+    allowOptInExecuters: false,
+    leaseMs: 3000,
+    heartbeatMs: 500,
+    sweepMs: 200,
+    killGraceMs: 1000,
+    shutdownGraceMs: 5000,
+    blockMs: 1000,
+    keepTaskDirs: false,
+    ...options,
+  };
+}
+
+export async function startTestTracker(options: TestTrackerOptions): Promise<Tracker> {
+  const config = testTrackerConfig(options);
+  const executers = await loadExecuters(config.executerPaths, { allowOptIn: config.allowOptInExecuters });
+  const tracker = new Tracker({
+    config,
+    logger: options.logger ?? silentLogger(),
+    store: new LocalArtifactStore(options.artifactDir),
+    executers,
+    gpuIds: options.gpuIds ?? [],
+  });
+  await tracker.start();
+  return tracker;
+}
+
+export async function waitForFinal(
+  redis: Redis,
+  keys: QueueKeys,
+  id: string,
+  timeoutMs = 20_000,
+): Promise<TaskRecord> {
+  return waitFor(
+    async () => {
+      const task = await getTask(redis, keys, id);
+      return task && isFinal(task.status) ? task : null;
+    },
+    { timeoutMs, message: `task ${id} did not end` },
+  );
+}
