@@ -32,6 +32,11 @@ export interface ArtifactStore {
   list(prefix: string): AsyncIterable<ArtifactInfo>;
   /** Removes every object under `prefix`; absent is fine. */
   deletePrefix(prefix: string): Promise<void>;
+  /**
+   * A URL that lets anyone holding it GET the object until it expires, for backends that can
+   * make one (S3); absent on backends that cannot (the local folder), where the API streams.
+   */
+  presignedGetUrl?(key: string, expiresInMs: number): Promise<string>;
   /** Copies the object to a local file path (atomic on the destination). */
   download(key: string, destination: string): Promise<void>;
   close(): Promise<void>;
