@@ -11,7 +11,7 @@
 -- @include lib-common
 local f = redis.call('HMGET', KEYS[1], 'leaseToken', 'status', 'id', 'attempt', 'tracker', 'stream', 'entry')
 if f[1] ~= ARGV[1] or FINAL[f[2]] then return 0 end
-local fields = { 'status', ARGV[2], 'endedAt', ARGV[3], 'leaseToken', '' }
+local fields = { 'status', ARGV[2], 'endedAt', ARGV[3], 'leaseToken', '', 'suspect', '' }
 for i = 8, #ARGV do fields[#fields + 1] = ARGV[i] end
 redis.call('HSET', KEYS[1], unpack(fields))
 redis.call('DEL', KEYS[2])

@@ -45,14 +45,22 @@ end
 -- task. The lease key (a copy of the token with a TTL) says the holder is alive: while it exists
 -- nobody else claims the task.
 -- Claims the task of one delivered entry for `consumer`. Returns a reply table:
--- {'claimed', taskId, attempt} | {'gone', taskId} | {'held', taskId} | {'dead', taskId, reason}
+-- {'claimed', taskId, attempt, suspect ('1' or '')} | {'gone', taskId} | {'held', taskId} | {'dead', taskId, reason}
 local function claimEntry(base, stream, group, entryId, taskId, consumer, now, leaseMs, token, eventsMax)
   local taskKey = base .. ':task:' .. taskId
   local leaseKey = taskKey .. ':lease'
-  local f = redis.call('HMGET', taskKey, 'status', 'attempt', 'maxAttempts', 'entry')
+  local f = redis.call('HMGET', taskKey, 'status', 'attempt', 'maxAttempts', 'entry', 'cancelRequested', 'cancelReason', 'suspect')
   local status = f[1]
   if (not status) or FINAL[status] or f[4] ~= entryId then
     removeEntry(stream, group, entryId)
+    return { 'gone', taskId }
+  end
+  if f[5] and f[5] ~= '' then
+    -- Cancelled while an earlier attempt ran, and that attempt never finished: it ends here.
+    redis.call('HSET', taskKey, 'status', 'cancelled', 'endedAt', now, 'leaseToken', '', 'error', f[6] or 'cancelled')
+    redis.call('DEL', leaseKey)
+    removeEntry(stream, group, entryId)
+    appendEvent(base, eventsMax, taskId, 'cancelled', f[2], now, consumer, f[6] or '')
     return { 'gone', taskId }
   end
   if redis.call('EXISTS', leaseKey) == 1 then
@@ -65,9 +73,33 @@ local function claimEntry(base, stream, group, entryId, taskId, consumer, now, l
     deadLetter(base, eventsMax, taskKey, taskId, stream, group, entryId, tostring(attempt - 1), now, consumer, reason)
     return { 'dead', taskId, reason }
   end
-  redis.call('HSET', taskKey, 'status', 'running', 'attempt', attempt, 'tracker', consumer, 'leaseToken', token,
+  local suspect = f[7] or ''
+  if status == 'running' or status == 'uploading' then
+    -- The previous attempt was abandoned (its tracker died or was cut off): a suspect, run alone.
+    suspect = '1'
+  end
+  redis.call('HSET', taskKey, 'status', 'running', 'attempt', attempt, 'tracker', consumer, 'leaseToken', token, 'suspect', suspect,
     'startedAt', now, 'error', '', 'exitCode', '', 'signal', '', 'endedAt', '', 'gpuIds', '[]')
   redis.call('SET', leaseKey, token, 'PX', leaseMs)
   appendEvent(base, eventsMax, taskId, 'running', tostring(attempt), now, consumer, '')
-  return { 'claimed', taskId, tostring(attempt) }
+  return { 'claimed', taskId, tostring(attempt), suspect }
+end
+
+-- Puts a claimed task back in its queue as a fresh entry (or, with delayMs > 0, in the queue's
+-- delayed set until its time comes): status queued, lease cleared, old entry removed. With
+-- `free` the attempt does not count against maxAttempts (a graceful hand-back, a retry).
+local function requeueTask(base, eventsMax, taskKey, group, now, reason, free, delayMs)
+  local f = redis.call('HMGET', taskKey, 'id', 'attempt', 'tracker', 'stream', 'entry')
+  redis.call('HSET', taskKey, 'status', 'queued', 'leaseToken', '', 'tracker', '', 'error', reason,
+    'pid', '', 'pidStartTime', '', 'gpuIds', '[]')
+  if free then redis.call('HINCRBY', taskKey, 'maxAttempts', 1) end
+  redis.call('DEL', taskKey .. ':lease')
+  removeEntry(f[4], group, f[5])
+  if tonumber(delayMs) > 0 then
+    redis.call('HSET', taskKey, 'entry', '', 'notBefore', tonumber(now) + tonumber(delayMs))
+    redis.call('ZADD', base .. ':delayed', tonumber(now) + tonumber(delayMs), f[1])
+  else
+    redis.call('HSET', taskKey, 'entry', redis.call('XADD', f[4], nextEntryId(base), 'id', f[1]))
+  end
+  appendEvent(base, eventsMax, f[1], 'queued', f[2], now, f[3], reason)
 end

@@ -2,16 +2,19 @@
 -- next undelivered entry is the oldest; if that task fits the free slots, reads it for the
 -- consumer (XREADGROUP) and claims it (status running, attempt + 1, fresh lease). Entries of
 -- tasks that ended meanwhile are removed and the search goes on. Strict oldest-first: when the
--- oldest task needs more slots than are free, nothing smaller is taken ahead of it.
+-- oldest task needs more slots than are free, nothing smaller is taken ahead of it. A suspect task
+-- (it was running when a tracker crashed) fits only a tracker that is idle: it runs alone.
 -- KEYS[1..n] the candidate task streams (the GPU counts this tracker can ever run)
 -- ARGV[1] group   ARGV[2] consumer   ARGV[3] key base   ARGV[4] now (ms)   ARGV[5] lease (ms)
--- ARGV[6] lease token   ARGV[7] events max length
--- ARGV[8..7+n] 1 if the task of stream i fits the free slots now, else 0
+-- ARGV[6] lease token   ARGV[7] events max length   ARGV[8] '1' when the tracker runs nothing now
+-- ARGV[9..8+n] 1 if the task of stream i fits the free slots now, else 0
 -- Returns {'empty'} | {'wait', streamKey} (the oldest does not fit yet)
---       | {'claimed', taskId, attempt, streamKey, entryId} | {'dead', taskId, reason, streamKey, entryId}
+--       | {'claimed', taskId, attempt, streamKey, entryId, suspect}
+--       | {'dead', taskId, reason, streamKey, entryId}
 -- Errors: NOGROUP when a stream or its group is missing (the caller recreates them).
 -- @include lib-common
 local group, consumer, base, now, leaseMs, token, eventsMax = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
+local idle = ARGV[8] == '1'
 
 local function idParts(id)
   local dash = string.find(id, '-', 1, true)
@@ -37,24 +40,27 @@ local function nextUndelivered(stream)
   if not last then return redis.error_reply('NOGROUP no group ' .. group .. ' on ' .. stream) end
   local nxt = redis.call('XRANGE', stream, '(' .. last, '+', 'COUNT', 1)
   if #nxt == 0 then return nil end
-  return nxt[1][1]
+  return nxt[1][1], nxt[1][2][2]
 end
 
 for _ = 1, 16 do
-  local best, bestId = nil, nil
+  local best, bestId, bestTask = nil, nil, nil
   for i = 1, #KEYS do
-    local head = nextUndelivered(KEYS[i])
+    local head, headTask = nextUndelivered(KEYS[i])
     if type(head) == 'table' then return head end
-    if head and (bestId == nil or older(head, bestId)) then best, bestId = i, head end
+    if head and (bestId == nil or older(head, bestId)) then best, bestId, bestTask = i, head, headTask end
   end
   if not best then return { 'empty' } end
-  if ARGV[7 + best] ~= '1' then return { 'wait', KEYS[best] } end
+  if ARGV[8 + best] ~= '1' then return { 'wait', KEYS[best] } end
+  if (not idle) and redis.call('HGET', base .. ':task:' .. bestTask, 'suspect') == '1' then
+    return { 'wait', KEYS[best] }
+  end
   local stream = KEYS[best]
   local read = redis.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', 1, 'STREAMS', stream, '>')
   local entry = read[1][2][1]
   local entryId, taskId = entry[1], entry[2][2]
   local r = claimEntry(base, stream, group, entryId, taskId, consumer, now, leaseMs, token, eventsMax)
-  if r[1] == 'claimed' then return { 'claimed', taskId, r[3], stream, entryId } end
+  if r[1] == 'claimed' then return { 'claimed', taskId, r[3], stream, entryId, r[4] } end
   if r[1] == 'dead' then return { 'dead', taskId, r[3], stream, entryId } end
   if r[1] == 'held' then return { 'held', taskId, '', stream, entryId } end
 end

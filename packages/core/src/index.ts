@@ -63,10 +63,23 @@ export {
   claimDelivered,
   completeTask,
   deadLetterQueued,
+  promoteDelayed,
+  releaseTask,
   renewLease,
+  settleEntry,
   setTaskStatus,
   takeTask,
 } from './task-protocol.js';
-export type { CancelResult, Claim, ClaimResult, Fields, TakeRequest, TakeResult } from './task-protocol.js';
+export type {
+  CancelResult,
+  Claim,
+  ClaimResult,
+  Fields,
+  ReleaseOptions,
+  RenewResult,
+  SettleResult,
+  TakeRequest,
+  TakeResult,
+} from './task-protocol.js';
 export { isLive, listLiveTrackers, listTrackers } from './tracker-registry.js';
 export type { TrackerInfo } from './tracker-registry.js';

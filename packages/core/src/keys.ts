@@ -43,6 +43,8 @@ export interface QueueKeys {
   /** Sorted set: task id by creation time, newest last (listing). */
   readonly index: string;
   idempotency(tenant: string, keyHash: string): string;
+  /** Sorted set: task id by the time its retry backoff ends. */
+  readonly delayed: string;
   /** String: the last task-stream entry id handed out (ids are ordered across the queue's streams). */
   readonly lastEntry: string;
   /** String: when the sweep first saw no live tracker able to run tasks of this GPU count. */
@@ -68,6 +70,7 @@ export function queueKeys(prefix: string, queue: string): QueueKeys {
     index: `${base}:index`,
     idempotency: (tenant, keyHash) => `${base}:idem:${tenant}:${keyHash}`,
     lastEntry: `${base}:last-entry`,
+    delayed: `${base}:delayed`,
     unschedulableSince: (gpus) => `${base}:unschedulable:${gpus}`,
   };
 }

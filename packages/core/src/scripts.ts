@@ -16,6 +16,9 @@ export const SCRIPT_NAMES = [
   'complete',
   'dead-letter-queued',
   'cancel',
+  'release',
+  'settle',
+  'promote-delayed',
 ] as const;
 export type ScriptName = (typeof SCRIPT_NAMES)[number];
 

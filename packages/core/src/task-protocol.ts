@@ -20,6 +20,8 @@ export interface Claim {
   stream: string;
   entryId: string;
   token: string;
+  /** The task was running when a tracker died: it should run alone. */
+  suspect: boolean;
 }
 
 export type TakeResult =
@@ -36,6 +38,8 @@ export interface TakeRequest {
   leaseMs: number;
   token: string;
   now: number;
+  /** The tracker runs nothing now: only then may it take a suspect task. */
+  idle: boolean;
 }
 
 export async function takeTask(redis: Redis, keys: QueueKeys, req: TakeRequest): Promise<TakeResult> {
@@ -51,12 +55,17 @@ export async function takeTask(redis: Redis, keys: QueueKeys, req: TakeRequest):
       req.leaseMs,
       req.token,
       EVENTS_MAX_LEN,
+      req.idle ? 1 : 0,
       ...req.streams.map((s) => (s.fitsNow ? 1 : 0)),
     ],
   )) as string[];
-  const [kind, a = '', b = '', c = '', d = ''] = reply;
-  if (kind === 'claimed')
-    return { kind, claim: { taskId: a, attempt: Number(b), stream: c, entryId: d, token: req.token } };
+  const [kind, a = '', b = '', c = '', d = '', e = ''] = reply;
+  if (kind === 'claimed') {
+    return {
+      kind,
+      claim: { taskId: a, attempt: Number(b), stream: c, entryId: d, token: req.token, suspect: e === '1' },
+    };
+  }
   if (kind === 'wait') return { kind, stream: a };
   if (kind === 'dead') return { kind, taskId: a, reason: b };
   if (kind === 'held') return { kind, taskId: a };
@@ -98,32 +107,98 @@ export async function claimDelivered(
       req.taskId,
     ],
   )) as string[];
-  const [kind, taskId = req.taskId, extra = ''] = reply;
+  const [kind, taskId = req.taskId, extra = '', suspect = ''] = reply;
   if (kind === 'claimed') {
-    return {
-      kind,
-      claim: { taskId, attempt: Number(extra), stream: req.stream, entryId: req.entryId, token: req.token },
+    const claim = {
+      taskId,
+      attempt: Number(extra),
+      stream: req.stream,
+      entryId: req.entryId,
+      token: req.token,
     };
+    return { kind, claim: { ...claim, suspect: suspect === '1' } };
   }
   if (kind === 'dead') return { kind, taskId, reason: extra };
   return { kind: kind === 'held' ? 'held' : 'gone', taskId };
 }
 
-/** Renews the lease; false when the attempt is no longer the task's current one. */
+export type RenewResult = 'renewed' | 'cancel-requested' | 'lost';
+
+/** Renews the lease; says whether a cancel was requested, or the attempt is lost. */
 export async function renewLease(
   redis: Redis,
   keys: QueueKeys,
   claim: Claim,
   consumer: string,
   leaseMs: number,
-): Promise<boolean> {
+): Promise<RenewResult> {
   const reply = await runScript(
     redis,
     'renew',
     [keys.task(claim.taskId), keys.lease(claim.taskId), claim.stream],
     [claim.token, leaseMs, TRACKER_GROUP, consumer, claim.entryId],
   );
+  return reply === 2 ? 'cancel-requested' : reply === 1 ? 'renewed' : 'lost';
+}
+
+export interface ReleaseOptions {
+  reason: string;
+  /** The attempt does not count against maxAttempts (graceful hand-back, retry). */
+  free: boolean;
+  /** Queue again only after this long (retry backoff). */
+  delayMs?: number;
+  /** Count one more executer failure (for the retry budget). */
+  countFailure?: boolean;
+  fields?: Fields;
+}
+
+/** Hands a claimed task back to its queue; false when the attempt is lost. */
+export async function releaseTask(
+  redis: Redis,
+  keys: QueueKeys,
+  claim: Claim,
+  now: number,
+  options: ReleaseOptions,
+): Promise<boolean> {
+  const reply = await runScript(
+    redis,
+    'release',
+    [keys.task(claim.taskId), keys.lease(claim.taskId)],
+    [
+      claim.token,
+      now,
+      TRACKER_GROUP,
+      EVENTS_MAX_LEN,
+      base(keys),
+      options.reason,
+      options.free ? 1 : 0,
+      options.delayMs ?? 0,
+      options.countFailure ? 1 : 0,
+      ...fieldArgs(options.fields ?? {}),
+    ],
+  );
   return reply === 1;
+}
+
+export type SettleResult = 'removed' | 'requeued' | 'left';
+
+/** Settles an entry a previous life of `consumer` left pending (see lua/settle.lua). */
+export async function settleEntry(
+  redis: Redis,
+  keys: QueueKeys,
+  req: { stream: string; entryId: string; taskId: string; consumer: string; now: number },
+): Promise<SettleResult> {
+  return (await runScript(
+    redis,
+    'settle',
+    [keys.task(req.taskId)],
+    [base(keys), TRACKER_GROUP, req.stream, req.entryId, req.consumer, req.now, EVENTS_MAX_LEN],
+  )) as SettleResult;
+}
+
+/** Moves tasks whose retry backoff has passed into their streams; returns how many. */
+export async function promoteDelayed(redis: Redis, keys: QueueKeys, now: number, max = 100): Promise<number> {
+  return Number(await runScript(redis, 'promote-delayed', [keys.delayed], [base(keys), now, max]));
 }
 
 /** Sets a non-final status and fields; false when the attempt is lost. */

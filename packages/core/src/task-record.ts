@@ -46,6 +46,13 @@ export interface TaskRecord {
   gpuIds: number[];
   outputs: OutputManifest | null;
   cancelRequested: boolean;
+  /** Failed runs so far (each retry is a new attempt). */
+  failures: number;
+  /** While waiting out a retry backoff: when it may run again. */
+  notBefore: number | null;
+  /** The last lines of the last attempt's stderr. */
+  stderrTail: string | null;
+  durationMs: number | null;
 }
 
 function num(value: string | undefined): number | null {
@@ -87,6 +94,10 @@ export function parseTaskRecord(hash: Record<string, string>): TaskRecord | null
     gpuIds: json(hash.gpuIds, []),
     outputs: json(hash.outputs, null),
     cancelRequested: Boolean(str(hash.cancelRequested)),
+    failures: num(hash.failures) ?? 0,
+    notBefore: num(hash.notBefore),
+    stderrTail: str(hash.stderrTail),
+    durationMs: num(hash.durationMs),
   };
 }
 

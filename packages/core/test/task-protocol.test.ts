@@ -57,6 +57,7 @@ async function take(
     leaseMs,
     token,
     now: Date.now(),
+    idle: true,
   });
   if (result.kind !== 'claimed') throw new Error(`expected a claim, got ${result.kind}`);
   return result.claim;
@@ -108,7 +109,7 @@ describe('task protocol', () => {
       now: Date.now(),
     });
     expect(second).toMatchObject({ kind: 'claimed', claim: { attempt: 2 } });
-    expect(await renewLease(client, keys, first, 'a', 10_000)).toBe(false);
+    expect(await renewLease(client, keys, first, 'a', 10_000)).toBe('lost');
     expect(await setTaskStatus(client, keys, first, 'uploading', Date.now())).toBe(false);
     expect(await completeTask(client, keys, first, 'succeeded', Date.now(), '')).toBe(false);
     expect(await getTask(client, keys, id)).toMatchObject({ status: 'running', tracker: 'b', attempt: 2 });
@@ -133,6 +134,7 @@ describe('task protocol', () => {
       leaseMs: 1000,
       token: 't',
       now: Date.now(),
+      idle: true,
     });
     expect(result.kind).toBe('empty');
     expect(await getTask(client, keys, id)).toMatchObject({ status: 'cancelled' });
@@ -166,6 +168,7 @@ describe('task protocol', () => {
       leaseMs: 1000,
       token: 't',
       now: Date.now(),
+      idle: true,
     });
     expect(blocked).toEqual({ kind: 'wait', stream: keys.tasks(2) });
     const fits = streams.map((s) => ({ ...s, fitsNow: true }));
@@ -175,6 +178,7 @@ describe('task protocol', () => {
       leaseMs: 1000,
       token: 't',
       now: Date.now(),
+      idle: true,
     });
     expect(taken).toMatchObject({ kind: 'claimed', claim: { taskId: big.id } });
   });

@@ -39,6 +39,8 @@ export interface TrackerConfig {
   blockMs: number;
   /** Keep task folders after completion (debugging). */
   keepTaskDirs: boolean;
+  /** gpufleet-task-init: `auto` (build it with the C compiler), `off`, or a path to a built one. */
+  taskInit: string;
 }
 
 export const TRACKER_DEFAULTS = {
@@ -105,6 +107,7 @@ export function loadTrackerConfig(env: Env = process.env, cwd = process.cwd()): 
     unschedulableMs: r.int('GPUFLEET_UNSCHEDULABLE_MS', TRACKER_DEFAULTS.unschedulableMs, { min: 0 }),
     blockMs: r.int('GPUFLEET_BLOCK_MS', TRACKER_DEFAULTS.blockMs, { min: 10, max: 60_000 }),
     keepTaskDirs: r.bool('GPUFLEET_KEEP_TASK_DIRS', false),
+    taskInit: r.string('GPUFLEET_TASK_INIT', 'auto'),
   };
   r.done();
   return Object.freeze(config);

@@ -28,7 +28,7 @@ export interface ConsumerLoopDeps {
   logger: Logger;
   now: () => number;
   /** Starts a claimed task on the given number of GPUs (the loop has checked it fits). */
-  launch: (claim: Claim, gpus: number) => void;
+  launch: (claim: Claim, gpus: number) => void | Promise<void>;
 }
 
 const MAX_BACKOFF_MS = 2000;
@@ -37,17 +37,14 @@ export class ConsumerLoop {
   private readonly abort = new AbortController();
   private blockedOn: string | null = null;
   private blockingClientId: number | null = null;
-  private readonly streams: Array<{ key: string; gpus: number }>;
+  /** The task streams this tracker reads: one per GPU count it can ever run. */
+  readonly streams: ReadonlyArray<{ key: string; gpus: number }>;
   private done: Promise<void> | null = null;
 
   constructor(private readonly deps: ConsumerLoopDeps) {
     const counts = [...(deps.pool.cpuSlots > 0 ? [0] : []), ...deps.pool.gpuIds.map((_, i) => i + 1)];
     this.streams = counts.map((gpus) => ({ key: deps.keys.tasks(gpus), gpus }));
     deps.blocking.on('ready', () => void this.refreshClientId());
-  }
-
-  get streamKeys(): string[] {
-    return this.streams.map((s) => s.key);
   }
 
   /** Creates each stream's consumer group (MKSTREAM; BUSYGROUP means it exists). */
@@ -131,10 +128,11 @@ export class ConsumerLoop {
       leaseMs: this.deps.leaseMs,
       token: newToken(),
       now: this.deps.now(),
+      idle: !pool.busy,
     });
     switch (result.kind) {
       case 'claimed':
-        this.deps.launch(result.claim, this.gpusOf(result.claim.stream));
+        await this.deps.launch(result.claim, this.gpusOf(result.claim.stream));
         return;
       case 'dead':
         this.deps.logger.warn(
@@ -202,7 +200,7 @@ export class ConsumerLoop {
       token: newToken(),
       now: this.deps.now(),
     });
-    if (result.kind === 'claimed') this.deps.launch(result.claim, gpus);
+    if (result.kind === 'claimed') await this.deps.launch(result.claim, gpus);
     else if (result.kind === 'dead')
       this.deps.logger.warn({ taskId, reason: result.reason }, 'task dead-lettered at claim');
   }

@@ -6,6 +6,7 @@
 import { loadExecuters, openArtifactStore, type Logger } from '@gpufleet/core';
 import type { TrackerConfig } from './config.js';
 import { detectGpus } from './gpu-detect.js';
+import { resolveTaskInit } from './run/task-init.js';
 import { Tracker } from './tracker.js';
 
 export async function createTracker(config: TrackerConfig, logger: Logger): Promise<Tracker> {
@@ -18,5 +19,6 @@ export async function createTracker(config: TrackerConfig, logger: Logger): Prom
   }
   const gpuIds = config.gpus ?? (await detectGpus()).map((gpu) => gpu.index);
   const store = openArtifactStore(config.artifactStore);
-  return new Tracker({ config, logger, store, executers, gpuIds });
+  const taskInit = await resolveTaskInit(config.taskInit, config.workDir, logger);
+  return new Tracker({ config, logger, store, executers, gpuIds, taskInit });
 }

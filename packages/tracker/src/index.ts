@@ -14,6 +14,7 @@ export type { LogLevel, TrackerConfig } from './config.js';
 export { createTracker } from './create-tracker.js';
 export { detectGpus, parseNvidiaSmi } from './gpu-detect.js';
 export type { DetectedGpu } from './gpu-detect.js';
+export { resolveTaskInit, TASK_INIT_SOURCE } from './run/task-init.js';
 export { SlotPool } from './slot-pool.js';
 export type { SlotGrant } from './slot-pool.js';
 export { Tracker } from './tracker.js';

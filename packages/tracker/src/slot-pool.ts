@@ -7,12 +7,16 @@ export interface SlotGrant {
   gpuIds: number[];
   /** True when the task holds a CPU slot (it asked for no GPU). */
   cpu: boolean;
+  /** The task holds the whole tracker. */
+  exclusive: boolean;
 }
 
 export class SlotPool {
   private readonly freeGpus: number[];
   private freeCpu: number;
   private waiters: Array<() => void> = [];
+  /** While a suspect task runs it holds the whole tracker: nothing else fits. */
+  private exclusive = false;
 
   constructor(
     readonly gpuIds: readonly number[],
@@ -40,21 +44,27 @@ export class SlotPool {
   }
 
   fitsNow(gpus: number): boolean {
+    if (this.exclusive) return false;
     return gpus === 0 ? this.freeCpu > 0 : gpus <= this.freeGpus.length;
   }
 
-  /** Takes the slots for a task of `gpus` GPUs (lowest ids first), or null if they are not all free. */
-  allocate(gpus: number): SlotGrant | null {
-    if (!this.fitsNow(gpus)) return null;
+  /**
+   * Takes the slots for a task of `gpus` GPUs (lowest ids first), or null if they are not all free.
+   * An `exclusive` grant (a suspect task) needs an idle tracker and keeps every other task out.
+   */
+  allocate(gpus: number, exclusive = false): SlotGrant | null {
+    if (!this.fitsNow(gpus) || (exclusive && this.busy)) return null;
+    this.exclusive = exclusive;
     if (gpus === 0) {
       this.freeCpu--;
-      return { gpuIds: [], cpu: true };
+      return { gpuIds: [], cpu: true, exclusive };
     }
     this.freeGpus.sort((a, b) => a - b);
-    return { gpuIds: this.freeGpus.splice(0, gpus), cpu: false };
+    return { gpuIds: this.freeGpus.splice(0, gpus), cpu: false, exclusive };
   }
 
   release(grant: SlotGrant): void {
+    if (grant.exclusive) this.exclusive = false;
     if (grant.cpu) this.freeCpu++;
     this.freeGpus.push(...grant.gpuIds);
     const waiters = this.waiters;

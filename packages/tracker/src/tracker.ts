@@ -8,7 +8,9 @@ import type { Redis } from 'ioredis';
 import {
   connectRedis,
   newToken,
+  promoteDelayed,
   publishCatalog,
+  releaseTask,
   queueKeys,
   type ArtifactStore,
   type CatalogEntry,
@@ -20,6 +22,10 @@ import {
 } from '@gpufleet/core';
 import type { TrackerConfig } from './config.js';
 import { ConsumerLoop } from './consumer-loop.js';
+import { ControlReader } from './control-reader.js';
+import { reclaimIdle } from './reclaim.js';
+import { recoverPreviousLife } from './recover-previous-life.js';
+import { pidDir } from './run/pid-files.js';
 import { withRedisRetry } from './redis-retry.js';
 import {
   currentHolder,
@@ -40,6 +46,8 @@ export interface TrackerDeps {
   executers: ReadonlyMap<string, LoadedExecuter>;
   /** The GPUs this tracker may use (config's list, or detected). */
   gpuIds: readonly number[];
+  /** gpufleet-task-init's path (see run/task-init.ts), or null to run executers directly. */
+  taskInit: string | null;
   now?: () => number;
 }
 
@@ -54,6 +62,8 @@ export class Tracker {
   private readonly blocking: Redis;
   private readonly holder: Holder;
   private readonly loop: ConsumerLoop;
+  private readonly control: ControlReader;
+  private readonly pidDir: string;
   private readonly tasks = new Map<string, RunningTask>();
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly startedAt: number;
@@ -91,6 +101,23 @@ export class Tracker {
       now: this.now,
       launch: (claim, gpus) => this.launch(claim, gpus),
     });
+    this.pidDir = pidDir(deps.config.workDir, this.name);
+    const controlConnection = connectRedis(deps.config.redisUrl, {
+      connectionName: `gpufleet-tracker:${this.name}:control`,
+      blocking: true,
+      logger: this.logger,
+    });
+    this.control = new ControlReader(
+      controlConnection,
+      this.keys.trackerControl(this.name),
+      (message) => {
+        if (message.cmd !== 'cancel') return;
+        const task = this.tasks.get(message.taskId);
+        this.logger.info({ taskId: message.taskId, running: Boolean(task) }, 'cancel requested');
+        task?.kill('cancelled');
+      },
+      this.logger,
+    );
   }
 
   /** The attempts running now, by task id. */
@@ -197,6 +224,18 @@ export class Tracker {
   }
 
   private async sweep(): Promise<void> {
+    await promoteDelayed(this.redis, this.keys, this.now());
+    await reclaimIdle({
+      redis: this.redis,
+      keys: this.keys,
+      pool: this.pool,
+      consumer: this.name,
+      leaseMs: this.config.leaseMs,
+      streams: this.loop.streams,
+      logger: this.logger,
+      now: this.now,
+      launch: (claim, gpus) => this.launch(claim, gpus),
+    });
     await sweepUnschedulable({
       redis: this.redis,
       keys: this.keys,
@@ -206,9 +245,20 @@ export class Tracker {
     });
   }
 
-  private launch(claim: Claim, gpus: number): void {
-    const grant = this.pool.allocate(gpus);
-    if (!grant) throw new Error(`launch without free slots for ${gpus} GPUs`);
+  /**
+   * Starts a claimed task on free slots. A suspect task (its last attempt died with its tracker)
+   * runs only on an idle tracker, alone; a busy tracker hands it straight back to the queue.
+   */
+  private async launch(claim: Claim, gpus: number): Promise<void> {
+    const grant = this.pool.allocate(gpus, claim.suspect);
+    if (!grant) {
+      const reason =
+        'suspect task (its last tracker died while running it) waits for an idle tracker to run it alone';
+      await releaseTask(this.redis, this.keys, claim, this.now(), { reason, free: true });
+      this.logger.info({ taskId: claim.taskId }, 'handed back a suspect task: this tracker is busy');
+      return;
+    }
+    if (claim.suspect) this.logger.warn({ taskId: claim.taskId }, 'running a suspect task alone');
     const task = executeTask(
       {
         redis: this.redis,
@@ -221,6 +271,8 @@ export class Tracker {
         heartbeatMs: this.config.heartbeatMs,
         killGraceMs: this.config.killGraceMs,
         keepTaskDirs: this.config.keepTaskDirs,
+        pidDir: this.pidDir,
+        taskInit: this.deps.taskInit,
         logger: this.logger,
         now: this.now,
       },
@@ -262,6 +314,7 @@ export class Tracker {
         await all;
       }
     }
+    await this.control.stop().catch(() => undefined);
     await leaveRegistry(this.redis, this.keys, this.name, this.holder).catch((error: unknown) =>
       this.logger.warn({ err: error }, 'could not leave the registry'),
     );

@@ -24,6 +24,8 @@ export interface ExecuterProcessRequest {
   stderrPath: string;
   timeLimitMs: number;
   killGraceMs: number;
+  /** gpufleet-task-init, to lead the process group (null: run the program directly). */
+  init: string | null;
   onOutput?: (stream: OutputStream, chunk: Buffer) => void;
 }
 
@@ -70,7 +72,10 @@ export function startExecuterProcess(req: ExecuterProcessRequest): ExecuterProce
   const stderrTail = new TailBuffer();
   const stdoutFile = createWriteStream(req.stdoutPath);
   const stderrFile = createWriteStream(req.stderrPath);
-  const child = execa(req.file, req.args, {
+  const [file, args] = req.init
+    ? [req.init, [String(req.killGraceMs), req.file, ...req.args]]
+    : [req.file, req.args];
+  const child = execa(file, args, {
     cwd: req.cwd,
     env: req.env,
     extendEnv: false,

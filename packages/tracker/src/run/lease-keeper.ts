@@ -1,7 +1,8 @@
 /**
  * Keeps one attempt's lease alive: every heartbeat it renews the lease and resets the stream
  * entry's idle time. When the attempt turns out to be lost (another tracker holds the task now),
- * `onLost` is called once. Redis errors are logged once and the keeper keeps trying: if Redis comes
+ * `onLost` is called once. A cancel request seen on renewal calls `onCancelRequested` (a backup for
+ * the tracker's control stream). Redis errors are logged once and the keeper keeps trying: if Redis comes
  * back before anyone else claims the task, the attempt goes on.
  */
 import type { Redis } from 'ioredis';
@@ -23,6 +24,7 @@ export class LeaseKeeper {
     },
     private readonly claim: Claim,
     private readonly onLost: () => void,
+    private readonly onCancelRequested: () => void = () => undefined,
   ) {}
 
   start(): void {

@@ -11,6 +11,7 @@ import {
   completeTask,
   getTask,
   GpufleetError,
+  releaseTask,
   setTaskStatus,
   type ArtifactStore,
   type Claim,
@@ -25,6 +26,8 @@ import { withRedisRetry } from '../redis-retry.js';
 import { startExecuterProcess, type KillReason } from './executer-process.js';
 import { LeaseKeeper } from './lease-keeper.js';
 import { LogPublisher } from './log-publisher.js';
+import { removePidRecord, writePidRecord } from './pid-files.js';
+import { retryDelayMs } from './retry-delay.js';
 import { uploadOutputs } from './output-uploader.js';
 import { createTaskFolder, fetchInputs, removeTaskFolder, type TaskFolder } from './task-folder.js';
 import { taskEnv } from './task-env.js';
@@ -41,6 +44,10 @@ export interface TaskExecutionDeps {
   heartbeatMs: number;
   killGraceMs: number;
   keepTaskDirs: boolean;
+  /** Where this tracker records the process groups it started (see pid-files). */
+  pidDir: string;
+  /** gpufleet-task-init's path, or null to run executers directly. */
+  taskInit: string | null;
   logger: Logger;
   now: () => number;
 }
@@ -86,7 +93,12 @@ export function executeTask(deps: TaskExecutionDeps, claim: Claim, gpuIds: reado
       return finish('failed', describe(error));
     }
     const folder = await createTaskFolder(deps.workDir, claim.taskId, claim.attempt);
-    const keeper = new LeaseKeeper({ ...deps, logger }, claim, () => kill('lease_lost'));
+    const keeper = new LeaseKeeper(
+      { ...deps, logger },
+      claim,
+      () => kill('lease_lost'),
+      () => kill('cancelled'),
+    );
     keeper.start();
     try {
       await runInFolder(record, executer, params, folder, keeper);
@@ -144,10 +156,21 @@ export function executeTask(deps: TaskExecutionDeps, claim: Claim, gpuIds: reado
       stderrPath: folder.stderrPath,
       timeLimitMs: record.timeLimitMs,
       killGraceMs: deps.killGraceMs,
+      init: deps.taskInit,
       onOutput: (stream, chunk) => live.write(stream, chunk),
     });
     killProcess = proc.kill;
     if (killRequest) proc.kill(killRequest);
+    const pidRecord = {
+      taskId: record.id,
+      attempt: claim.attempt,
+      pid: proc.pid ?? 0,
+      pidStartTime: proc.pidStartTime,
+    };
+    if (proc.pid !== null)
+      await writePidRecord(deps.pidDir, pidRecord).catch((error: unknown) =>
+        logger.warn({ err: error }, 'could not write the pid record'),
+      );
     logger.info(
       { pid: proc.pid, gpuIds, executer: record.executer, argv: [argv.file, ...argv.args] },
       'executer started',
@@ -162,6 +185,7 @@ export function executeTask(deps: TaskExecutionDeps, claim: Claim, gpuIds: reado
       setTaskStatus(deps.redis, deps.keys, claim, 'running', deps.now(), fields),
     ).catch((error: unknown) => logger.warn({ err: error }, 'could not record the process id'));
     const result = await proc.done;
+    await removePidRecord(deps.pidDir, pidRecord).catch(() => undefined);
     await live.close();
     logger.info(
       {
@@ -173,6 +197,13 @@ export function executeTask(deps: TaskExecutionDeps, claim: Claim, gpuIds: reado
       'executer exited',
     );
     if (keeper.isLost || result.killedFor === 'lease_lost') return;
+    if (result.killedFor === 'shutdown') {
+      const reason = `handed back: tracker "${deps.consumer}" shut down before the task finished`;
+      const given = await retry('hand back', () =>
+        releaseTask(deps.redis, deps.keys, claim, deps.now(), { reason, free: true }),
+      );
+      return logger.info({ handedBack: given }, 'task handed back to the queue');
+    }
     const outcome = taskOutcome(result, record.timeLimitMs);
     const base = {
       exitCode: result.exitCode,
@@ -197,6 +228,21 @@ export function executeTask(deps: TaskExecutionDeps, claim: Claim, gpuIds: reado
       );
     } catch (error) {
       return finish('failed', `uploading outputs failed: ${describe(error)}`, base);
+    }
+    if (outcome.status === 'failed' && record.failures < record.retries) {
+      const delayMs = retryDelayMs(record.retryBackoff, record.failures);
+      const reason = `attempt ${claim.attempt} failed (${outcome.error.split('\n')[0]}); retry ${record.failures + 1} of ${record.retries} in ${delayMs} ms`;
+      const fields = { ...base, lastOutputs: JSON.stringify(outputs) };
+      const queued = await retry('queue retry', () =>
+        releaseTask(deps.redis, deps.keys, claim, deps.now(), {
+          reason,
+          free: true,
+          delayMs,
+          countFailure: true,
+          fields,
+        }),
+      );
+      return logger.info({ queued, delayMs }, 'failed attempt queued for a retry');
     }
     await finish(outcome.status, outcome.error, { ...base, outputs: JSON.stringify(outputs) });
   };

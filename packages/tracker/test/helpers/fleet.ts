@@ -15,7 +15,7 @@ import {
   type TaskRecord,
 } from '@gpufleet/core';
 import { waitFor } from '@gpufleet/testkit';
-import { TRACKER_DEFAULTS, Tracker, type TrackerConfig } from '@gpufleet/tracker';
+import { resolveTaskInit, TRACKER_DEFAULTS, Tracker, type TrackerConfig } from '@gpufleet/tracker';
 
 export const FIXTURE_EXECUTERS = fileURLToPath(new URL('../fixtures/executers', import.meta.url));
 
@@ -46,6 +46,7 @@ export function testTrackerConfig(options: TestTrackerOptions): TrackerConfig {
     shutdownGraceMs: 5000,
     blockMs: 1000,
     keepTaskDirs: false,
+    taskInit: 'auto',
     ...options,
   };
 }
@@ -59,6 +60,7 @@ export async function startTestTracker(options: TestTrackerOptions): Promise<Tra
     store: new LocalArtifactStore(options.artifactDir),
     executers,
     gpuIds: options.gpuIds ?? [],
+    taskInit: await resolveTaskInit(config.taskInit, config.workDir, silentLogger()),
   });
   await tracker.start();
   return tracker;

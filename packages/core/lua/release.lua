@@ -1,0 +1,20 @@
+-- Hands a claimed task back to its queue, fenced by the attempt's lease token: a tracker shutting
+-- down gives back what it could not finish (so another tracker takes it at once, not after the
+-- lease), and a failed attempt with retries left is queued again after its backoff.
+-- KEYS[1] task hash   KEYS[2] lease key
+-- ARGV[1] lease token   ARGV[2] now (ms)   ARGV[3] group   ARGV[4] events max length
+-- ARGV[5] key base   ARGV[6] reason   ARGV[7] '1' = the attempt does not count against maxAttempts
+-- ARGV[8] delay (ms; 0 = queue now)   ARGV[9] '1' = count a failure (a retry of a failed run)
+-- ARGV[10..] field, value pairs to record (the failed attempt's exit code, error...)
+-- Returns 1 when handed back, 0 when the task's current attempt is not this token's.
+-- @include lib-common
+local cur = redis.call('HMGET', KEYS[1], 'leaseToken', 'status')
+if cur[1] ~= ARGV[1] or FINAL[cur[2]] then return 0 end
+if #ARGV >= 10 then
+  local fields = {}
+  for i = 10, #ARGV do fields[#fields + 1] = ARGV[i] end
+  redis.call('HSET', KEYS[1], unpack(fields))
+end
+if ARGV[9] == '1' then redis.call('HINCRBY', KEYS[1], 'failures', 1) end
+requeueTask(ARGV[5], ARGV[4], KEYS[1], ARGV[3], ARGV[2], ARGV[6], ARGV[7] == '1', ARGV[8])
+return 1

@@ -1,0 +1,62 @@
+/**
+ * Reads the tracker's control stream (cancel requests) on its own blocking connection, so a cancel
+ * reaches the tracker at once whatever the consumer loop is doing. The lease renewal also reports a
+ * pending cancel, as a backup for a message missed across a Redis restart.
+ */
+import type { Redis } from 'ioredis';
+import type { Logger } from '@gpufleet/core';
+import { sleep } from './redis-retry.js';
+
+export interface ControlMessage {
+  cmd: string;
+  taskId: string;
+}
+
+export class ControlReader {
+  private readonly abort = new AbortController();
+  private done: Promise<void> | null = null;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly key: string,
+    private readonly onMessage: (message: ControlMessage) => void,
+    private readonly logger: Logger,
+    private readonly blockMs = 5000,
+  ) {}
+
+  start(): void {
+    this.done ??= this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.abort.abort();
+    this.redis.disconnect();
+    await this.done;
+  }
+
+  private async run(): Promise<void> {
+    let lastId = '$';
+    let failures = 0;
+    while (!this.abort.signal.aborted) {
+      try {
+        const reply = (await this.redis.xread('BLOCK', this.blockMs, 'STREAMS', this.key, lastId)) as Array<
+          [string, Array<[string, string[]]>]
+        > | null;
+        failures = 0;
+        for (const [, entries] of reply ?? []) {
+          for (const [id, fields] of entries) {
+            lastId = id;
+            const map = new Map<string, string>();
+            for (let i = 0; i + 1 < fields.length; i += 2) map.set(fields[i] ?? '', fields[i + 1] ?? '');
+            this.onMessage({ cmd: map.get('cmd') ?? '', taskId: map.get('id') ?? '' });
+          }
+        }
+      } catch (error) {
+        if (this.abort.signal.aborted) break;
+        failures++;
+        if (failures === 1) this.logger.warn({ err: error }, 'control stream read failed; retrying');
+        await sleep(Math.min(100 * 2 ** failures, 2000), this.abort.signal);
+      }
+    }
+  }
+}

@@ -1,0 +1,60 @@
+/**
+ * What a tracker does at start when an earlier life under the same consumer name may have crashed:
+ * kill the process groups it left running (recorded in pid files, checked by start time), then
+ * settle every entry still pending for this consumer name: tasks it was running go back to the
+ * queue at once (their attempt counts), entries of ended tasks are removed.
+ */
+import type { Redis } from 'ioredis';
+import { settleEntry, TRACKER_GROUP, type Logger, type QueueKeys } from '@gpufleet/core';
+import { killLeftovers } from './run/pid-files.js';
+
+export interface RecoverDeps {
+  redis: Redis;
+  keys: QueueKeys;
+  consumer: string;
+  pidDir: string;
+  logger: Logger;
+  now: () => number;
+}
+
+export async function recoverPreviousLife(
+  deps: RecoverDeps,
+): Promise<{ killed: number; requeued: number; removed: number }> {
+  const killed = (await killLeftovers(deps.pidDir, deps.logger)).length;
+  let requeued = 0;
+  let removed = 0;
+  const counts = (await deps.redis.smembers(deps.keys.taskStreams)).map(Number);
+  for (const gpus of counts) {
+    const stream = deps.keys.tasks(gpus);
+    let pending: Array<[string, string, number, number]>;
+    try {
+      pending = (await deps.redis.xpending(stream, TRACKER_GROUP, '-', '+', 1000, deps.consumer)) as Array<
+        [string, string, number, number]
+      >;
+    } catch (error) {
+      if (String(error).includes('NOGROUP')) continue;
+      throw error;
+    }
+    for (const [entryId] of pending) {
+      const [entry] = await deps.redis.xrange(stream, entryId, entryId);
+      const taskId = entry?.[1][1];
+      if (!taskId) {
+        await deps.redis.xack(stream, TRACKER_GROUP, entryId);
+        removed++;
+        continue;
+      }
+      const result = await settleEntry(deps.redis, deps.keys, {
+        stream,
+        entryId,
+        taskId,
+        consumer: deps.consumer,
+        now: deps.now(),
+      });
+      if (result === 'requeued') requeued++;
+      if (result === 'removed') removed++;
+    }
+  }
+  if (killed + requeued + removed > 0)
+    deps.logger.warn({ killed, requeued, removed }, 'recovered what a previous life of this tracker left');
+  return { killed, requeued, removed };
+}

@@ -1,0 +1,130 @@
+// Crash recovery with trackers as separate processes: a tracker killed with SIGKILL, one frozen
+// past its lease, a task that kills every tracker running it, a long task on a healthy tracker,
+// and a graceful shutdown that hands its tasks to another tracker.
+import { describe, expect, it } from 'vitest';
+import { getTask } from '@gpufleet/core';
+import { useRedis, useTempDirs, waitFor } from '@gpufleet/testkit';
+import { useFaultFleets } from './helpers/fault-fleet.js';
+import { waitForFinal } from './helpers/fleet.js';
+import { processAlive } from './helpers/tracker-process.js';
+
+const redis = useRedis({ appendOnly: true, appendFsync: 'always' });
+const temp = useTempDirs();
+const newFleet = useFaultFleets(redis, temp);
+const LEASE_MS = 3000;
+const SWEEP_MS = 500;
+
+async function runningPid(fleet: Awaited<ReturnType<typeof newFleet>>, id: string): Promise<number> {
+  return waitFor(async () => {
+    const task = await fleet.client.hget(fleet.keys.task(id), 'pid');
+    return task ? Number(task) : null;
+  });
+}
+
+describe('crash recovery', () => {
+  it('finishes a task on another tracker after its tracker is killed with SIGKILL, once, leaving no process', async () => {
+    const fleet = await newFleet();
+    const a = await fleet.start('tracker-a');
+    const id = await fleet.submit({ executer: 'probe', gpus: 0, params: { sleepMs: 2500 } });
+    const pid = await runningPid(fleet, id);
+    expect((await getTask(fleet.client, fleet.keys, id))?.tracker).toBe('tracker-a');
+    const b = await fleet.start('tracker-b');
+    const killedAt = Date.now();
+    a.signal('SIGKILL');
+    await a.exited;
+    await waitFor(() => !processAlive(pid), {
+      timeoutMs: 3000,
+      message: 'the dead tracker’s executer is still running',
+    });
+    const task = await waitForFinal(fleet.client, fleet.keys, id, LEASE_MS + SWEEP_MS + 5000 + 2500);
+    const recoveryMs = Date.now() - killedAt;
+    expect(task).toMatchObject({ status: 'succeeded', tracker: 'tracker-b', attempt: 2 });
+    expect(recoveryMs).toBeLessThan(LEASE_MS + SWEEP_MS + 5000);
+    expect((await fleet.events(id)).filter((s) => s === 'succeeded')).toHaveLength(1);
+    expect(b.logs.some((l) => l.msg === 'reclaimed a task whose tracker stopped renewing it')).toBe(true);
+  });
+
+  it('refuses the late completion of a tracker frozen past its lease; the second attempt’s outputs stand', async () => {
+    const fleet = await newFleet();
+    const a = await fleet.start('tracker-a');
+    const id = await fleet.submit({
+      executer: 'probe',
+      gpus: 0,
+      params: { sleepMs: 1500, files: { 'who.txt': 'first' } },
+    });
+    await runningPid(fleet, id);
+    a.signal('SIGSTOP');
+    await fleet.start('tracker-b');
+    const task = await waitForFinal(fleet.client, fleet.keys, id, 20_000);
+    expect(task).toMatchObject({ status: 'succeeded', tracker: 'tracker-b', attempt: 2 });
+    a.signal('SIGCONT');
+    await a.waitForLog((l) => /lost the (lease|task)|completion refused/.test(l.msg), 10_000);
+    const after = await getTask(fleet.client, fleet.keys, id);
+    expect(after?.outputs?.prefix).toMatch(/\/2\/outputs$/);
+    expect(after?.attempt).toBe(2);
+    expect((await fleet.events(id)).filter((s) => s === 'succeeded')).toHaveLength(1);
+  });
+
+  it('dead-letters a task that kills its tracker after exactly maxAttempts deliveries, while others flow', async () => {
+    const fleet = await newFleet();
+    let generation = 0;
+    let current = await fleet.start('tracker-p');
+    const supervise = async (): Promise<void> => {
+      for (;;) {
+        await current.exited;
+        if (generation >= 10) return;
+        generation++;
+        current = await fleet.start('tracker-p');
+      }
+    };
+    const supervisor = supervise();
+    const poison = await fleet.submit({ executer: 'poison', maxAttempts: 3 });
+    const others = await Promise.all([1, 2, 3].map(() => fleet.submit({ executer: 'probe', gpus: 0 })));
+    const task = await waitForFinal(fleet.client, fleet.keys, poison, 40_000);
+    expect(task.status).toBe('dead');
+    expect(task.error).toMatch(/attempts exhausted: delivered 3 times/);
+    expect((await fleet.events(poison)).filter((s) => s === 'running')).toHaveLength(3);
+    const dead = await fleet.client.xrange(fleet.keys.dead, '-', '+');
+    expect(dead.map(([, f]) => f[1])).toEqual([poison]);
+    for (const id of others)
+      expect((await waitForFinal(fleet.client, fleet.keys, id, 20_000)).status).toBe('succeeded');
+    expect(generation).toBe(3);
+    generation = 10;
+    await current.stop();
+    await supervisor;
+  });
+
+  it('never gives a task running five leases long on a healthy tracker to another tracker', async () => {
+    const fleet = await newFleet();
+    const env = { GPUFLEET_LEASE_MS: '1000', GPUFLEET_SWEEP_MS: '200' };
+    await fleet.start('tracker-a', env);
+    const id = await fleet.submit({ executer: 'probe', gpus: 0, params: { sleepMs: 5000 } });
+    await runningPid(fleet, id);
+    const b = await fleet.start('tracker-b', env);
+    const task = await waitForFinal(fleet.client, fleet.keys, id, 15_000);
+    expect(task).toMatchObject({ status: 'succeeded', tracker: 'tracker-a', attempt: 1 });
+    expect(b.logs.some((l) => l.taskId === id)).toBe(false);
+  });
+
+  it('on SIGTERM exits 0 within the grace and hands its running tasks to another tracker', async () => {
+    const fleet = await newFleet();
+    const a = await fleet.start('tracker-a');
+    const ids = [
+      await fleet.submit({ executer: 'probe', gpus: 0, params: { sleepMs: 4000 } }),
+      await fleet.submit({ executer: 'probe', gpus: 0, params: { sleepMs: 4000 } }),
+    ];
+    await Promise.all(ids.map((id) => runningPid(fleet, id)));
+    await fleet.start('tracker-b');
+    const signalledAt = Date.now();
+    a.signal('SIGTERM');
+    const exit = await a.exited;
+    expect(exit.code).toBe(0);
+    expect(Date.now() - signalledAt).toBeLessThan(1000 + 2000);
+    for (const id of ids) {
+      const task = await waitForFinal(fleet.client, fleet.keys, id, 10_000);
+      expect(task).toMatchObject({ status: 'succeeded', tracker: 'tracker-b' });
+      expect(await fleet.events(id)).toContain('queued');
+    }
+    expect(await fleet.client.hexists(fleet.keys.trackers, 'tracker-a')).toBe(0);
+  });
+});

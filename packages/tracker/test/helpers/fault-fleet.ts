@@ -1,0 +1,65 @@
+/**
+ * One test's fleet of tracker processes sharing a Redis, a key prefix, an artifact folder and a
+ * work folder, with enqueue and wait helpers, all stopped after the test.
+ */
+import { join } from 'node:path';
+import { afterEach } from 'vitest';
+import type { Redis } from 'ioredis';
+import { enqueue, queueKeys, type QueueKeys } from '@gpufleet/core';
+import { uniquePrefix, type RedisServer, type TempDirs } from '@gpufleet/testkit';
+import { startTrackerProcess, type TrackerProcess } from './tracker-process.js';
+
+export interface FaultFleet {
+  prefix: string;
+  keys: QueueKeys;
+  client: Redis;
+  artifactDir: string;
+  workDir: string;
+  start(name: string, env?: Record<string, string>): Promise<TrackerProcess>;
+  submit(spec: Record<string, unknown>): Promise<string>;
+  /** Events (status transitions) of one task, in order. */
+  events(taskId: string): Promise<string[]>;
+}
+
+export function useFaultFleets(
+  redis: { readonly server: RedisServer },
+  temp: TempDirs,
+): () => Promise<FaultFleet> {
+  const running: TrackerProcess[] = [];
+  afterEach(async () => {
+    await Promise.all(running.splice(0).map((t) => t.stop()));
+  });
+  return async () => {
+    const root = await temp.make();
+    const prefix = uniquePrefix();
+    const client = redis.server.client();
+    const keys = queueKeys(prefix, 'default');
+    const fleet: FaultFleet = {
+      prefix,
+      keys,
+      client,
+      artifactDir: join(root, 'artifacts'),
+      workDir: join(root, 'work'),
+      async start(name, env) {
+        const tracker = await startTrackerProcess({
+          redisUrl: redis.server.url,
+          prefix,
+          name,
+          artifactDir: fleet.artifactDir,
+          workDir: fleet.workDir,
+          env,
+        });
+        running.push(tracker);
+        return tracker;
+      },
+      async submit(spec) {
+        return (await enqueue({ redis: client, prefix }, spec)).id;
+      },
+      async events(taskId) {
+        const all = await client.xrange(keys.events, '-', '+');
+        return all.filter(([, f]) => f[1] === taskId).map(([, f]) => f[3] ?? '');
+      },
+    };
+    return fleet;
+  };
+}
