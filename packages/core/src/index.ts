@@ -48,6 +48,7 @@ export { checkName, MAX_TASK_GPUS, queueKeys, TRACKER_GROUP } from './keys.js';
 export type { QueueKeys } from './keys.js';
 export { createLogger, silentLogger } from './logger.js';
 export type { Logger, LoggerOptions } from './logger.js';
+export { OutageReporter } from './outage-reporter.js';
 export { connectRedis, reconnectDelayMs, waitReady } from './redis-connection.js';
 export type { RedisConnectOptions } from './redis-connection.js';
 export { fieldArgs, luaScript, runScript, SCRIPT_NAMES } from './scripts.js';

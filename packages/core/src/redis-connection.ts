@@ -1,11 +1,12 @@
 /**
  * Redis connections. The blocking connection (XREADGROUP BLOCK) waits through reconnects
  * (`maxRetriesPerRequest: null`); the command connection fails fast so callers decide whether
- * to retry. Both reconnect with capped exponential backoff, forever, and log connection errors
- * at most once a second.
+ * to retry. Both reconnect with capped exponential backoff, forever, and report connection errors
+ * to the process's OutageReporter (at most one line a second).
  */
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
+import { OutageReporter } from './outage-reporter.js';
 
 export interface RedisConnectOptions {
   /** Name shown by CLIENT LIST. */
@@ -15,6 +16,8 @@ export interface RedisConnectOptions {
   /** Fail a command after this long (fail-fast connections only). */
   commandTimeoutMs?: number;
   logger?: Logger;
+  /** Shared by all of a process's connections, so an outage is logged once a second in all. */
+  outage?: OutageReporter;
 }
 
 export const RECONNECT_BASE_MS = 50;
@@ -41,23 +44,9 @@ export function connectRedis(url: string, options: RedisConnectOptions = {}): Re
         enableOfflineQueue: false,
         commandTimeout: options.commandTimeoutMs ?? 5000,
       });
-  const logger = options.logger;
-  let lastLogged = 0;
-  let suppressed = 0;
-  redis.on('error', (error: Error) => {
-    const now = Date.now();
-    if (now - lastLogged < 1000) {
-      suppressed++;
-      return;
-    }
-    logger?.error({ err: error, connection: options.connectionName, suppressed }, 'redis connection error');
-    lastLogged = now;
-    suppressed = 0;
-  });
-  redis.on('ready', () => {
-    if (lastLogged > 0) logger?.info({ connection: options.connectionName }, 'redis connection restored');
-    lastLogged = 0;
-  });
+  const outage = options.outage ?? (options.logger ? new OutageReporter(options.logger) : null);
+  redis.on('error', (error: Error) => outage?.report(error, { connection: options.connectionName }));
+  redis.on('ready', () => outage?.recovered());
   return redis;
 }
 

@@ -12,9 +12,10 @@ import {
   TRACKER_GROUP,
   type Claim,
   type Logger,
+  type OutageReporter,
   type QueueKeys,
 } from '@gpufleet/core';
-import { sleep } from './redis-retry.js';
+import { isTransientRedisError, sleep } from './redis-retry.js';
 import type { SlotPool } from './slot-pool.js';
 
 export interface ConsumerLoopDeps {
@@ -26,6 +27,7 @@ export interface ConsumerLoopDeps {
   leaseMs: number;
   blockMs: number;
   logger: Logger;
+  outage: OutageReporter;
   now: () => number;
   /** Starts a claimed task on the given number of GPUs (the loop has checked it fits). */
   launch: (claim: Claim, gpus: number) => void | Promise<void>;
@@ -112,6 +114,8 @@ export class ConsumerLoop {
         if (/NOGROUP|no such key/i.test(String(error))) {
           this.deps.logger.warn({ err: error }, 'task stream or consumer group missing; recreating');
           await this.ensureGroups().catch(() => undefined);
+        } else if (isTransientRedisError(error)) {
+          this.deps.outage.report(error, { in: 'consumer loop' });
         } else if (failures === 1 || failures % 30 === 0) {
           this.deps.logger.error({ err: error, failures }, 'consumer loop error; backing off');
         }

@@ -25,6 +25,8 @@ export interface ReclaimDeps {
   logger: Logger;
   now: () => number;
   launch: (claim: Claim, gpus: number) => void | Promise<void>;
+  /** True for tasks this tracker runs now: their idle entries are its own, never reclaimed. */
+  isRunningHere: (taskId: string) => boolean;
 }
 
 const MAX_SCANS = 5;
@@ -53,6 +55,7 @@ export async function reclaimIdle(deps: ReclaimDeps): Promise<number> {
       for (const [entryId, fields] of entries) {
         if (!fields || !deps.pool.fitsNow(gpus)) continue;
         const taskId = fields[1] ?? '';
+        if (deps.isRunningHere(taskId)) continue;
         const result = await claimDelivered(deps.redis, deps.keys, {
           consumer: deps.consumer,
           stream: key,

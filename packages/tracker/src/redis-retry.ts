@@ -3,7 +3,7 @@
  * busy loop), logging the failure once when it starts and once when it ends. Errors that are not
  * about the connection (a script error, a wrong type) are thrown at once.
  */
-import type { Logger } from '@gpufleet/core';
+import type { Logger, OutageReporter } from '@gpufleet/core';
 
 const TRANSIENT =
   /(Connection is closed|Stream isn't writeable|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|Command timed out|LOADING|MASTERDOWN|TRYAGAIN|enableOfflineQueue|max retries|Reached the max retries)/i;
@@ -17,6 +17,8 @@ export function isTransientRedisError(error: unknown): boolean {
 
 export interface RetryOptions {
   logger: Logger;
+  /** Where "Redis is unreachable" goes (one line a second for the whole process). */
+  outage?: OutageReporter;
   what: string;
   signal?: AbortSignal;
   baseMs?: number;
@@ -52,10 +54,10 @@ export async function withRedisRetry<T>(op: () => Promise<T>, options: RetryOpti
       return result;
     } catch (error) {
       if (!isTransientRedisError(error) || options.signal?.aborted) throw error;
-      if (failures === 0) {
-        firstFailureAt = Date.now();
+      if (failures === 0) firstFailureAt = Date.now();
+      if (options.outage) options.outage.report(error, { what: options.what });
+      else if (failures === 0)
         options.logger.warn({ err: error, what: options.what }, 'redis unavailable; retrying with backoff');
-      }
       failures++;
       await sleep(Math.min(base * 2 ** (failures - 1), max), options.signal);
     }

@@ -10,8 +10,10 @@ import {
   newToken,
   promoteDelayed,
   publishCatalog,
-  releaseTask,
+  OutageReporter,
   queueKeys,
+  releaseTask,
+  waitReady,
   type ArtifactStore,
   type CatalogEntry,
   type Claim,
@@ -26,7 +28,7 @@ import { ControlReader } from './control-reader.js';
 import { reclaimIdle } from './reclaim.js';
 import { recoverPreviousLife } from './recover-previous-life.js';
 import { pidDir } from './run/pid-files.js';
-import { withRedisRetry } from './redis-retry.js';
+import { isTransientRedisError, withRedisRetry } from './redis-retry.js';
 import {
   currentHolder,
   leaveRegistry,
@@ -67,6 +69,9 @@ export class Tracker {
   private readonly tasks = new Map<string, RunningTask>();
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly startedAt: number;
+  private readonly outage: OutageReporter;
+  /** When the command connection last came back after a loss (0: never lost). */
+  private reconnectedAt = 0;
   private starting: Promise<void> | null = null;
   private closing: Promise<void> | null = null;
 
@@ -80,11 +85,14 @@ export class Tracker {
     const cpuSlots = deps.config.cpuSlots ?? (deps.gpuIds.length > 0 ? 0 : availableParallelism());
     this.pool = new SlotPool(deps.gpuIds, cpuSlots);
     this.holder = currentHolder(newToken());
+    this.outage = new OutageReporter(this.logger);
     this.redis = connectRedis(deps.config.redisUrl, {
+      outage: this.outage,
       connectionName: `gpufleet-tracker:${this.name}`,
       logger: this.logger,
     });
     this.blocking = connectRedis(deps.config.redisUrl, {
+      outage: this.outage,
       connectionName: `gpufleet-tracker:${this.name}:read`,
       blocking: true,
       logger: this.logger,
@@ -98,11 +106,18 @@ export class Tracker {
       leaseMs: deps.config.leaseMs,
       blockMs: deps.config.blockMs,
       logger: this.logger,
+      outage: this.outage,
       now: this.now,
       launch: (claim, gpus) => this.launch(claim, gpus),
     });
     this.pidDir = pidDir(deps.config.workDir, this.name);
+    let connectedOnce = false;
+    this.redis.on('ready', () => {
+      if (connectedOnce) this.reconnectedAt = this.now();
+      connectedOnce = true;
+    });
     const controlConnection = connectRedis(deps.config.redisUrl, {
+      outage: this.outage,
       connectionName: `gpufleet-tracker:${this.name}:control`,
       blocking: true,
       logger: this.logger,
@@ -131,20 +146,33 @@ export class Tracker {
   }
 
   private retry<T>(what: string, op: () => Promise<T>): Promise<T> {
-    return withRedisRetry(op, { logger: this.logger, what });
+    return withRedisRetry(op, { logger: this.logger, what, outage: this.outage });
   }
 
   private async doStart(): Promise<void> {
     const { config } = this;
     const ttl = 3 * config.heartbeatMs;
+    await this.waitForRedis();
     const taken = await this.retry('take consumer name', () =>
       takeConsumerName(this.redis, this.keys, this.name, this.holder, ttl),
     );
-    if (taken.previous)
+    if (taken.previous) {
       this.logger.warn(
         { previous: taken.previous },
         'taking over the consumer name from this host’s previous tracker',
       );
+    }
+    this.control.start();
+    await this.retry('recover previous life', () =>
+      recoverPreviousLife({
+        redis: this.redis,
+        keys: this.keys,
+        consumer: this.name,
+        pidDir: this.pidDir,
+        logger: this.logger,
+        now: this.now,
+      }),
+    );
     await this.retry('publish executers', () => publishCatalog(this.redis, this.keys, this.catalogEntries()));
     await this.retry('register', () => this.heartbeat());
     await this.retry('create groups', () => this.loop.ensureGroups());
@@ -162,13 +190,33 @@ export class Tracker {
     );
   }
 
+  /** Waits for the first connection to Redis, saying once that it waits (Redis may start later). */
+  private async waitForRedis(): Promise<void> {
+    try {
+      await waitReady(this.redis, 2000);
+    } catch {
+      this.logger.warn({ redis: this.config.redisUrl.replace(/\/\/[^@]*@/, '//***@') }, 'waiting for Redis');
+      for (;;) {
+        try {
+          await waitReady(this.redis, 60_000);
+          return;
+        } catch {
+          // keep waiting: ioredis reconnects with backoff
+        }
+      }
+    }
+  }
+
   private every(ms: number, job: () => Promise<unknown>): void {
     let busy = false;
     const timer = setInterval(() => {
       if (busy) return;
       busy = true;
       job()
-        .catch((error: unknown) => this.logger.warn({ err: error }, 'periodic job failed'))
+        .catch((error: unknown) => {
+          if (isTransientRedisError(error)) this.outage.report(error, { job: job.name });
+          else this.logger.warn({ err: error }, 'periodic job failed');
+        })
         .finally(() => (busy = false));
     }, ms);
     timer.unref();
@@ -221,10 +269,19 @@ export class Tracker {
       return;
     }
     await writeRegistration(this.redis, this.keys, this.info());
+    const [first] = this.deps.executers.keys();
+    if (first !== undefined && !(await this.redis.hexists(this.keys.executers, first))) {
+      this.logger.warn(
+        'the executer catalog is missing (Redis was flushed or replaced); publishing it again',
+      );
+      await publishCatalog(this.redis, this.keys, this.catalogEntries());
+    }
   }
 
   private async sweep(): Promise<void> {
     await promoteDelayed(this.redis, this.keys, this.now());
+    // After an outage every lease looks lapsed: give live trackers one lease to renew first.
+    if (this.now() - this.reconnectedAt < this.config.leaseMs) return;
     await reclaimIdle({
       redis: this.redis,
       keys: this.keys,
@@ -235,6 +292,7 @@ export class Tracker {
       logger: this.logger,
       now: this.now,
       launch: (claim, gpus) => this.launch(claim, gpus),
+      isRunningHere: (taskId) => this.tasks.has(taskId),
     });
     await sweepUnschedulable({
       redis: this.redis,
@@ -274,6 +332,7 @@ export class Tracker {
         pidDir: this.pidDir,
         taskInit: this.deps.taskInit,
         logger: this.logger,
+        outage: this.outage,
         now: this.now,
       },
       claim,

@@ -127,4 +127,20 @@ describe('crash recovery', () => {
     }
     expect(await fleet.client.hexists(fleet.keys.trackers, 'tracker-a')).toBe(0);
   });
+
+  it('kills what a crashed life left running (task-init off) when it restarts, and reruns the task at once', async () => {
+    const fleet = await newFleet();
+    const env = { GPUFLEET_TASK_INIT: 'off', GPUFLEET_LEASE_MS: '30000' };
+    const a = await fleet.start('tracker-a', env);
+    const id = await fleet.submit({ executer: 'probe', gpus: 0, params: { sleepMs: 1500 } });
+    const pid = await runningPid(fleet, id);
+    a.signal('SIGKILL');
+    await a.exited;
+    expect(processAlive(pid)).toBe(true); // without task-init the orphan survives its tracker...
+    const restarted = await fleet.start('tracker-a', env);
+    expect(processAlive(pid)).toBe(false); // ...until the tracker's next life kills it
+    await restarted.waitForLog((l) => l.msg === 'recovered what a previous life of this tracker left');
+    const task = await waitForFinal(fleet.client, fleet.keys, id, 10_000); // long before the 30 s lease
+    expect(task).toMatchObject({ status: 'succeeded', tracker: 'tracker-a', attempt: 2 });
+  });
 });

@@ -6,7 +6,8 @@
  * back before anyone else claims the task, the attempt goes on.
  */
 import type { Redis } from 'ioredis';
-import { renewLease, type Claim, type Logger, type QueueKeys } from '@gpufleet/core';
+import { renewLease, type Claim, type Logger, type OutageReporter, type QueueKeys } from '@gpufleet/core';
+import { isTransientRedisError } from '../redis-retry.js';
 
 export class LeaseKeeper {
   private timer: NodeJS.Timeout | undefined;
@@ -21,6 +22,7 @@ export class LeaseKeeper {
       leaseMs: number;
       heartbeatMs: number;
       logger: Logger;
+      outage: OutageReporter;
     },
     private readonly claim: Claim,
     private readonly onLost: () => void,
@@ -45,7 +47,7 @@ export class LeaseKeeper {
         this.deps.consumer,
         this.deps.leaseMs,
       );
-      if (this.failing) this.deps.logger.info('lease renewal works again');
+      if (this.failing) this.deps.logger.debug('lease renewal works again');
       this.failing = false;
       if (!ok && !this.lost) {
         this.lost = true;
@@ -54,7 +56,8 @@ export class LeaseKeeper {
         this.onLost();
       }
     } catch (error) {
-      if (!this.failing) this.deps.logger.warn({ err: error }, 'lease renewal failed; will keep trying');
+      if (isTransientRedisError(error)) this.deps.outage.report(error, { what: 'lease renewal' });
+      else if (!this.failing) this.deps.logger.warn({ err: error }, 'lease renewal failed; will keep trying');
       this.failing = true;
     }
   }

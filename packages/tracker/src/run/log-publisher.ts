@@ -5,13 +5,16 @@
  * the live stream (never from stdout.txt/stderr.txt) and a marker says how much.
  */
 import type { Redis } from 'ioredis';
-import type { Logger } from '@gpufleet/core';
+import type { Logger, OutageReporter } from '@gpufleet/core';
+import { isTransientRedisError } from '../redis-retry.js';
 import type { OutputStream } from './executer-process.js';
 
 export interface LogPublisherOptions {
   redis: Redis;
   key: string;
   logger: Logger;
+  /** Where "Redis is unreachable" goes (one line a second for the whole process). */
+  outage?: OutageReporter;
   /** Approximate number of entries the stream keeps (XADD MAXLEN ~). */
   maxLen?: number;
   maxChunkBytes?: number;
@@ -102,11 +105,14 @@ export class LogPublisher {
         data,
       );
     } catch (error) {
-      if (!this.failedLogged)
+      if (this.options.outage && isTransientRedisError(error)) {
+        this.options.outage.report(error, { what: 'live log' });
+      } else if (!this.failedLogged) {
         this.options.logger.warn(
           { err: error },
           'live log stream write failed; output is still kept in files',
         );
+      }
       this.failedLogged = true;
     }
   }

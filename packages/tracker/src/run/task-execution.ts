@@ -18,6 +18,7 @@ import {
   type Fields,
   type LoadedExecuter,
   type Logger,
+  type OutageReporter,
   type QueueKeys,
   type TaskRecord,
   type TaskStatus,
@@ -46,6 +47,8 @@ export interface TaskExecutionDeps {
   keepTaskDirs: boolean;
   /** Where this tracker records the process groups it started (see pid-files). */
   pidDir: string;
+  /** Where "Redis is unreachable" goes (one line a second for the whole process). */
+  outage: OutageReporter;
   /** gpufleet-task-init's path, or null to run executers directly. */
   taskInit: string | null;
   logger: Logger;
@@ -72,7 +75,8 @@ export function executeTask(deps: TaskExecutionDeps, claim: Claim, gpuIds: reado
     killRequest ??= reason;
     killProcess?.(reason);
   };
-  const retry = <T>(what: string, op: () => Promise<T>): Promise<T> => withRedisRetry(op, { logger, what });
+  const retry = <T>(what: string, op: () => Promise<T>): Promise<T> =>
+    withRedisRetry(op, { logger, what, outage: deps.outage });
   const finish = async (status: TaskStatus, reason: string, fields: Fields = {}): Promise<void> => {
     const written = await retry('complete', () =>
       completeTask(deps.redis, deps.keys, claim, status, deps.now(), reason, { error: reason, ...fields }),
@@ -146,7 +150,12 @@ export function executeTask(deps: TaskExecutionDeps, claim: Claim, gpuIds: reado
       inputDir: folder.inputDir,
       outputDir: folder.outputDir,
     });
-    const live = new LogPublisher({ redis: deps.redis, key: deps.keys.log(record.id), logger });
+    const live = new LogPublisher({
+      redis: deps.redis,
+      key: deps.keys.log(record.id),
+      logger,
+      outage: deps.outage,
+    });
     const proc = startExecuterProcess({
       file: argv.file,
       args: argv.args,

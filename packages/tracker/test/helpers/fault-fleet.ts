@@ -41,14 +41,18 @@ export function useFaultFleets(
       artifactDir: join(root, 'artifacts'),
       workDir: join(root, 'work'),
       async start(name, env) {
-        const tracker = await startTrackerProcess({
-          redisUrl: redis.server.url,
-          prefix,
-          name,
-          artifactDir: fleet.artifactDir,
-          workDir: fleet.workDir,
-          env,
-        });
+        const tracker = await startTrackerProcess(
+          {
+            redisUrl: redis.server.url,
+            prefix,
+            name,
+            artifactDir: fleet.artifactDir,
+            workDir: fleet.workDir,
+            env,
+          },
+          redis.server.client(),
+          keys.trackers,
+        );
         running.push(tracker);
         return tracker;
       },

@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import type { Redis } from 'ioredis';
 import { waitFor } from '@gpufleet/testkit';
 import { FIXTURE_EXECUTERS } from './fleet.js';
 
@@ -74,11 +75,19 @@ export class TrackerProcess {
     return this.child.pid ?? -1;
   }
 
-  async started(): Promise<void> {
-    await waitFor(() => this.logs.some((l) => l.msg === 'tracker started'), {
-      timeoutMs: 15_000,
-      message: `tracker ${this.options.name} did not start: ${this.stderr.join('\n')} ${JSON.stringify(this.logs.slice(-5))}`,
-    });
+  /** Resolves once this process has registered in the queue's registry (whatever its log level). */
+  async started(client: Redis, trackersKey: string): Promise<void> {
+    await waitFor(
+      async () => {
+        if (this.child.exitCode !== null) throw new Error(`tracker exited: ${this.stderr.join('\n')}`);
+        const raw = await client.hget(trackersKey, this.options.name);
+        return raw !== null && (JSON.parse(raw) as { pid: number }).pid === this.pid;
+      },
+      {
+        timeoutMs: 15_000,
+        message: `tracker ${this.options.name} did not start: ${this.stderr.join('\n')} ${JSON.stringify(this.logs.slice(-5))}`,
+      },
+    );
   }
 
   signal(signal: NodeJS.Signals): void {
@@ -110,9 +119,13 @@ export class TrackerProcess {
   }
 }
 
-export async function startTrackerProcess(options: TrackerProcessOptions): Promise<TrackerProcess> {
+export async function startTrackerProcess(
+  options: TrackerProcessOptions,
+  client: Redis,
+  trackersKey: string,
+): Promise<TrackerProcess> {
   const tracker = new TrackerProcess(options);
-  await tracker.started();
+  await tracker.started(client, trackersKey);
   return tracker;
 }
 
