@@ -9,7 +9,7 @@
 -- ARGV[6] lease token   ARGV[7] events max length   ARGV[8] '1' when the tracker runs nothing now
 -- ARGV[9..8+n] 1 if the task of stream i fits the free slots now, else 0
 -- Returns {'empty'} | {'wait', streamKey} (the oldest does not fit yet)
---       | {'claimed', taskId, attempt, streamKey, entryId, suspect}
+--       | {'claimed', taskId, attempt, streamKey, entryId, suspect, field1, value1, ...} (the task hash)
 --       | {'dead', taskId, reason, streamKey, entryId}
 -- Errors: NOGROUP when a stream or its group is missing (the caller recreates them).
 -- @include lib-common
@@ -60,7 +60,11 @@ for _ = 1, 16 do
   local entry = read[1][2][1]
   local entryId, taskId = entry[1], entry[2][2]
   local r = claimEntry(base, stream, group, entryId, taskId, consumer, now, leaseMs, token, eventsMax)
-  if r[1] == 'claimed' then return { 'claimed', taskId, r[3], stream, entryId, r[4] } end
+  if r[1] == 'claimed' then
+    local reply = { 'claimed', taskId, r[3], stream, entryId, r[4] }
+    for _, v in ipairs(redis.call('HGETALL', base .. ':task:' .. taskId)) do reply[#reply + 1] = v end
+    return reply
+  end
   if r[1] == 'dead' then return { 'dead', taskId, r[3], stream, entryId } end
   if r[1] == 'held' then return { 'held', taskId, '', stream, entryId } end
 end

@@ -6,6 +6,7 @@ import type { Redis } from 'ioredis';
 import { EVENTS_MAX_LEN } from './enqueue.js';
 import { TRACKER_GROUP, type QueueKeys } from './keys.js';
 import { fieldArgs, runScript } from './scripts.js';
+import { parseTaskRecord, type TaskRecord } from './task-record.js';
 import type { TaskStatus } from './task-status.js';
 
 export type Fields = Record<string, string | number | boolean | null | undefined>;
@@ -22,6 +23,14 @@ export interface Claim {
   token: string;
   /** The task was running when a tracker died: it should run alone. */
   suspect: boolean;
+  /** The task record as the claim left it (read in the same step). */
+  record: TaskRecord | null;
+}
+
+function recordFrom(pairs: readonly string[]): TaskRecord | null {
+  const hash: Record<string, string> = {};
+  for (let i = 0; i + 1 < pairs.length; i += 2) hash[pairs[i] as string] = pairs[i + 1] as string;
+  return parseTaskRecord(hash);
 }
 
 export type TakeResult =
@@ -61,10 +70,16 @@ export async function takeTask(redis: Redis, keys: QueueKeys, req: TakeRequest):
   )) as string[];
   const [kind, a = '', b = '', c = '', d = '', e = ''] = reply;
   if (kind === 'claimed') {
-    return {
-      kind,
-      claim: { taskId: a, attempt: Number(b), stream: c, entryId: d, token: req.token, suspect: e === '1' },
+    const record = recordFrom(reply.slice(6));
+    const claim = {
+      taskId: a,
+      attempt: Number(b),
+      stream: c,
+      entryId: d,
+      token: req.token,
+      suspect: e === '1',
     };
+    return { kind, claim: { ...claim, record } };
   }
   if (kind === 'wait') return { kind, stream: a };
   if (kind === 'dead') return { kind, taskId: a, reason: b };
@@ -116,7 +131,7 @@ export async function claimDelivered(
       entryId: req.entryId,
       token: req.token,
     };
-    return { kind, claim: { ...claim, suspect: suspect === '1' } };
+    return { kind, claim: { ...claim, suspect: suspect === '1', record: recordFrom(reply.slice(4)) } };
   }
   if (kind === 'dead') return { kind, taskId, reason: extra };
   return { kind: kind === 'held' ? 'held' : 'gone', taskId };

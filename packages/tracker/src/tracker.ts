@@ -3,6 +3,7 @@
  * the consumer loop, one task per free slot group, until closed. `start()` and `close()` are safe
  * to call twice and return the same promise.
  */
+import { EventEmitter } from 'node:events';
 import { availableParallelism } from 'node:os';
 import type { Redis } from 'ioredis';
 import {
@@ -37,7 +38,7 @@ import {
   writeRegistration,
   type Holder,
 } from './registration.js';
-import { executeTask, type RunningTask } from './run/task-execution.js';
+import { executeTask, type RunningTask, type TaskEvent } from './run/task-execution.js';
 import { SlotPool } from './slot-pool.js';
 import { sweepUnschedulable } from './unschedulable-sweep.js';
 
@@ -53,7 +54,11 @@ export interface TrackerDeps {
   now?: () => number;
 }
 
-export class Tracker {
+/**
+ * Emits `task` with a TaskEvent when an executer process starts (`spawned`) and when it exits
+ * (`exited`), for embedders and benchmarks.
+ */
+export class Tracker extends EventEmitter<{ task: [TaskEvent] }> {
   readonly name: string;
   readonly keys: QueueKeys;
   readonly pool: SlotPool;
@@ -67,6 +72,8 @@ export class Tracker {
   private readonly control: ControlReader;
   private readonly pidDir: string;
   private readonly tasks = new Map<string, RunningTask>();
+  /** Clean-ups still going on after their tasks completed (awaited at close). */
+  private readonly cleanups = new Set<Promise<void>>();
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly startedAt: number;
   private readonly outage: OutageReporter;
@@ -76,6 +83,7 @@ export class Tracker {
   private closing: Promise<void> | null = null;
 
   constructor(private readonly deps: TrackerDeps) {
+    super();
     this.config = deps.config;
     this.name = deps.config.consumerName;
     this.logger = deps.logger.child({ tracker: this.name, queue: deps.config.queue });
@@ -330,6 +338,7 @@ export class Tracker {
         killGraceMs: this.config.killGraceMs,
         keepTaskDirs: this.config.keepTaskDirs,
         pidDir: this.pidDir,
+        onTaskEvent: (event) => this.emit('task', event),
         taskInit: this.deps.taskInit,
         logger: this.logger,
         outage: this.outage,
@@ -344,6 +353,8 @@ export class Tracker {
       this.pool.release(grant);
       this.loop.slotsChanged();
     });
+    this.cleanups.add(task.cleanup);
+    void task.cleanup.finally(() => this.cleanups.delete(task.cleanup));
   }
 
   /** Stops reading, lets running tasks finish within the shutdown grace, then kills what is left. */
@@ -373,6 +384,7 @@ export class Tracker {
         await all;
       }
     }
+    await Promise.all(this.cleanups);
     await this.control.stop().catch(() => undefined);
     await leaveRegistry(this.redis, this.keys, this.name, this.holder).catch((error: unknown) =>
       this.logger.warn({ err: error }, 'could not leave the registry'),

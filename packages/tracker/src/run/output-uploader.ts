@@ -11,6 +11,8 @@ import type { ArtifactStore, OutputFile, OutputManifest } from '@gpufleet/core';
 import type { TaskFolder } from './task-folder.js';
 
 export const RESERVED_OUTPUTS = ['stdout.txt', 'stderr.txt'] as const;
+/** Files uploaded at once: their writes and fsyncs overlap. */
+export const UPLOAD_CONCURRENCY = 4;
 
 /** Regular files under `dir`, as `/`-separated relative paths in sorted order; symlinks skipped. */
 export async function listFiles(dir: string, base = ''): Promise<string[]> {
@@ -45,15 +47,26 @@ export async function uploadOutputs(
     sources.push({ path: rel, file: join(folder.outputDir, rel) });
   }
   const prefix = `${attemptPrefix}/outputs`;
-  const files: OutputFile[] = [];
-  for (const [index, source] of sources.entries()) {
-    const info = await lstat(source.file);
-    if (!info.isFile()) continue;
-    const put = await store.put(`${prefix}/${source.path}`, createReadStream(source.file));
-    files.push({ path: source.path, size: put.size, sha256: put.sha256 });
-    onProgress?.(index + 1, sources.length);
-  }
-  const manifest: OutputManifest = { prefix, attempt, files };
+  const files: Array<OutputFile | null> = new Array<OutputFile | null>(sources.length).fill(null);
+  let next = 0;
+  let uploaded = 0;
+  const worker = async (): Promise<void> => {
+    while (next < sources.length) {
+      const index = next++;
+      const source = sources[index] as { path: string; file: string };
+      const info = await lstat(source.file);
+      if (!info.isFile()) continue;
+      const put = await store.put(`${prefix}/${source.path}`, createReadStream(source.file));
+      files[index] = { path: source.path, size: put.size, sha256: put.sha256 };
+      onProgress?.(++uploaded, sources.length);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(UPLOAD_CONCURRENCY, sources.length) }, worker));
+  const manifest: OutputManifest = {
+    prefix,
+    attempt,
+    files: files.filter((f): f is OutputFile => f !== null),
+  };
   await store.put(`${attemptPrefix}/manifest.json`, Buffer.from(JSON.stringify(manifest, null, 2)));
   return manifest;
 }

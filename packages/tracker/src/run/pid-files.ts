@@ -25,8 +25,13 @@ function fileOf(dir: string, record: Pick<PidRecord, 'taskId' | 'attempt'>): str
 }
 
 export async function writePidRecord(dir: string, record: PidRecord): Promise<void> {
-  await mkdir(dir, { recursive: true });
-  await writeFile(fileOf(dir, record), JSON.stringify(record));
+  try {
+    await writeFile(fileOf(dir, record), JSON.stringify(record));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    await mkdir(dir, { recursive: true });
+    await writeFile(fileOf(dir, record), JSON.stringify(record));
+  }
 }
 
 export async function removePidRecord(

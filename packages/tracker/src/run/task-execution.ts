@@ -34,7 +34,18 @@ import { createTaskFolder, fetchInputs, removeTaskFolder, type TaskFolder } from
 import { taskEnv } from './task-env.js';
 import { taskOutcome } from './task-outcome.js';
 
+/** What a tracker tells its embedder about one attempt (times are epoch ms, sub-ms precise). */
+export type TaskEvent =
+  | { type: 'spawned'; taskId: string; attempt: number; pid: number | null; at: number }
+  | { type: 'exited'; taskId: string; attempt: number; exitCode: number | null; at: number };
+
+export function preciseNow(): number {
+  return performance.timeOrigin + performance.now();
+}
+
 export interface TaskExecutionDeps {
+  /** Called when the executer process starts and when it exits. */
+  onTaskEvent?: (event: TaskEvent) => void;
   redis: Redis;
   keys: QueueKeys;
   store: ArtifactStore;
@@ -60,7 +71,10 @@ export interface RunningTask {
   claim: Claim;
   gpuIds: readonly number[];
   kill(reason: KillReason): void;
+  /** Settles when the task is complete (its slots may be reused). */
   done: Promise<void>;
+  /** Settles when its folder and records are cleaned up too. */
+  cleanup: Promise<void>;
 }
 
 function describe(error: unknown): string {
@@ -86,7 +100,8 @@ export function executeTask(deps: TaskExecutionDeps, claim: Claim, gpuIds: reado
   };
 
   const run = async (): Promise<void> => {
-    const record = await retry('read task', () => getTask(deps.redis, deps.keys, claim.taskId));
+    const record =
+      claim.record ?? (await retry('read task', () => getTask(deps.redis, deps.keys, claim.taskId)));
     if (!record) return logger.warn('task record is gone; skipping');
     const executer = deps.executers.get(record.executer);
     if (!executer) return finish('dead', `tracker "${deps.consumer}" has no executer "${record.executer}"`);
@@ -108,10 +123,14 @@ export function executeTask(deps: TaskExecutionDeps, claim: Claim, gpuIds: reado
       await runInFolder(record, executer, params, folder, keeper);
     } finally {
       keeper.stop();
-      if (!deps.keepTaskDirs)
-        await removeTaskFolder(folder).catch((error: unknown) =>
-          logger.warn({ err: error }, 'could not remove task folder'),
+      // Off the slot's path: the slots are freed as soon as the task is complete.
+      if (!deps.keepTaskDirs) {
+        cleanups.push(
+          removeTaskFolder(folder).catch((error: unknown) =>
+            logger.warn({ err: error }, 'could not remove task folder'),
+          ),
         );
+      }
     }
   };
 
@@ -180,6 +199,13 @@ export function executeTask(deps: TaskExecutionDeps, claim: Claim, gpuIds: reado
       await writePidRecord(deps.pidDir, pidRecord).catch((error: unknown) =>
         logger.warn({ err: error }, 'could not write the pid record'),
       );
+    deps.onTaskEvent?.({
+      type: 'spawned',
+      taskId: record.id,
+      attempt: claim.attempt,
+      pid: proc.pid,
+      at: preciseNow(),
+    });
     logger.info(
       { pid: proc.pid, gpuIds, executer: record.executer, argv: [argv.file, ...argv.args] },
       'executer started',
@@ -194,7 +220,14 @@ export function executeTask(deps: TaskExecutionDeps, claim: Claim, gpuIds: reado
       setTaskStatus(deps.redis, deps.keys, claim, 'running', deps.now(), fields),
     ).catch((error: unknown) => logger.warn({ err: error }, 'could not record the process id'));
     const result = await proc.done;
-    await removePidRecord(deps.pidDir, pidRecord).catch(() => undefined);
+    deps.onTaskEvent?.({
+      type: 'exited',
+      taskId: record.id,
+      attempt: claim.attempt,
+      exitCode: result.exitCode,
+      at: preciseNow(),
+    });
+    cleanups.push(removePidRecord(deps.pidDir, pidRecord).catch(() => undefined));
     await live.close();
     logger.info(
       {
@@ -256,6 +289,8 @@ export function executeTask(deps: TaskExecutionDeps, claim: Claim, gpuIds: reado
     await finish(outcome.status, outcome.error, { ...base, outputs: JSON.stringify(outputs) });
   };
 
+  const cleanups: Array<Promise<unknown>> = [];
   const done = run().catch((error: unknown) => logger.error({ err: error }, 'task execution failed'));
-  return { claim, gpuIds, kill, done };
+  const cleanup = done.then(() => Promise.all(cleanups)).then(() => undefined);
+  return { claim, gpuIds, kill, done, cleanup };
 }

@@ -23,7 +23,12 @@ export async function createTaskFolder(
   attempt: number,
 ): Promise<TaskFolder> {
   const root = join(workDir, 'tasks', `${taskId}.${attempt}`);
-  await rm(root, { recursive: true, force: true });
+  try {
+    await mkdir(root, { recursive: false });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') await rm(root, { recursive: true, force: true });
+    await mkdir(root, { recursive: true }); // first task: creates <workDir>/tasks
+  }
   const folder: TaskFolder = {
     root,
     inputDir: join(root, 'inputs'),

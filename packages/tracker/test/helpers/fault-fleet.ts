@@ -7,7 +7,7 @@ import { afterEach } from 'vitest';
 import type { Redis } from 'ioredis';
 import { enqueue, queueKeys, type QueueKeys } from '@gpufleet/core';
 import { uniquePrefix, type RedisServer, type TempDirs } from '@gpufleet/testkit';
-import { startTrackerProcess, type TrackerProcess } from './tracker-process.js';
+import { TrackerProcess } from './tracker-process.js';
 
 export interface FaultFleet {
   prefix: string;
@@ -41,19 +41,16 @@ export function useFaultFleets(
       artifactDir: join(root, 'artifacts'),
       workDir: join(root, 'work'),
       async start(name, env) {
-        const tracker = await startTrackerProcess(
-          {
-            redisUrl: redis.server.url,
-            prefix,
-            name,
-            artifactDir: fleet.artifactDir,
-            workDir: fleet.workDir,
-            env,
-          },
-          redis.server.client(),
-          keys.trackers,
-        );
-        running.push(tracker);
+        const tracker = new TrackerProcess({
+          redisUrl: redis.server.url,
+          prefix,
+          name,
+          artifactDir: fleet.artifactDir,
+          workDir: fleet.workDir,
+          env,
+        });
+        running.push(tracker); // stopped after the test even if it never starts
+        await tracker.started(redis.server.client(), keys.trackers);
         return tracker;
       },
       async submit(spec) {
