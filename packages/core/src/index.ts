@@ -7,10 +7,16 @@
  * const { id } = await enqueue({ redis, prefix: 'gf' }, { executer: 'sph', params: { steps: 200 }, gpus: 1 });
  * const task = await getTask(redis, queueKeys('gf', 'default'), id);
  */
-export type { ArtifactInfo, ArtifactStore, PutResult } from './artifacts/artifact-store.js';
-export { checkArtifactKey, joinKey } from './artifacts/artifact-key.js';
+export type { ArtifactInfo, ArtifactStore, DownloadOptions, PutResult } from './artifacts/artifact-store.js';
+export { checkArtifactKey, isArtifactKey, joinKey } from './artifacts/artifact-key.js';
 export { LocalArtifactStore } from './artifacts/local-store.js';
 export { DEFAULT_ARTIFACT_STORE, openArtifactStore } from './artifacts/open-artifact-store.js';
+export { s3StoreOptionsFrom } from './artifacts/s3-config.js';
+export { MIN_PART_SIZE_BYTES, S3_STORE_DEFAULTS, S3ArtifactStore } from './artifacts/s3-store.js';
+export type { S3ArtifactStoreOptions } from './artifacts/s3-store.js';
+export { isTransientStoreError } from './artifacts/transient-store-error.js';
+export { retryDelayMs, STORE_RETRY_DEFAULTS, withStoreRetry } from './artifacts/with-store-retry.js';
+export type { StoreRetryOptions } from './artifacts/with-store-retry.js';
 export { enqueue, specHash, DEFAULT_MAX_ATTEMPTS, DEFAULT_QUEUE, EVENTS_MAX_LEN } from './enqueue.js';
 export type { EnqueueDeps, EnqueueOptions, EnqueueResult } from './enqueue.js';
 export { EnvReader, parseDurationMs, readRedisUrl } from './env-reader.js';
@@ -51,8 +57,20 @@ export type { Logger, LoggerOptions } from './logger.js';
 export { OutageReporter } from './outage-reporter.js';
 export { connectRedis, reconnectDelayMs, waitReady } from './redis-connection.js';
 export type { RedisConnectOptions } from './redis-connection.js';
+export { discoverQueues, listRegisteredQueues, queueRegistryKey, registerQueue } from './queue-registry.js';
+export { readQueueStats, readStreamGpuCounts, readTaskStreams, readWaitingEntryIds } from './queue-stats.js';
+export type { QueueStats, TaskStreamState } from './queue-stats.js';
 export { fieldArgs, luaScript, runScript, SCRIPT_NAMES } from './scripts.js';
 export type { ScriptArg, ScriptName } from './scripts.js';
+export {
+  compareEntryIds,
+  entryFields,
+  entryIdMs,
+  isEntryId,
+  parseLogChunk,
+  parseTaskEvent,
+} from './stream-entries.js';
+export type { LogChunk, LogStreamName, TaskEvent } from './stream-entries.js';
 export { attemptPrefix, getTask, inputsPrefix, parseTaskRecord } from './task-record.js';
 export type { OutputFile, OutputManifest, TaskRecord } from './task-record.js';
 export { parseTaskSpec, pointerToField, schemaIssues, TaskInputSchema, TaskSpecSchema } from './task-spec.js';

@@ -18,6 +18,8 @@
  */
 export { startRedis, uniquePrefix, useRedis } from './redis-server.js';
 export type { RedisServer, RedisServerOptions } from './redis-server.js';
+export { startS3Server, useS3Server } from './s3-server.js';
+export type { S3Fault, S3Operation, S3Request, S3Server, S3ServerOptions } from './s3-server.js';
 export { makeTempDir, removeDir, useTempDirs } from './temp-dir.js';
 export type { TempDirs } from './temp-dir.js';
 export { waitFor } from './wait-for.js';

@@ -41,6 +41,8 @@ export interface TrackerConfig {
   keepTaskDirs: boolean;
   /** gpufleet-task-init: `auto` (build it with the C compiler), `off`, or a path to a built one. */
   taskInit: string;
+  /** How long an output upload keeps retrying through an artifact store outage before the task fails. */
+  uploadRetryMs: number;
 }
 
 export const TRACKER_DEFAULTS = {
@@ -53,6 +55,7 @@ export const TRACKER_DEFAULTS = {
   shutdownGraceMs: 30_000,
   unschedulableMs: 60_000,
   blockMs: 5_000,
+  uploadRetryMs: 300_000,
 } as const;
 
 function parseGpuList(reader: EnvReader): number[] | null {
@@ -108,6 +111,7 @@ export function loadTrackerConfig(env: Env = process.env, cwd = process.cwd()): 
     blockMs: r.int('GPUFLEET_BLOCK_MS', TRACKER_DEFAULTS.blockMs, { min: 10, max: 60_000 }),
     keepTaskDirs: r.bool('GPUFLEET_KEEP_TASK_DIRS', false),
     taskInit: r.string('GPUFLEET_TASK_INIT', 'auto'),
+    uploadRetryMs: r.int('GPUFLEET_UPLOAD_RETRY_MS', TRACKER_DEFAULTS.uploadRetryMs, { min: 0 }),
   };
   r.done();
   return Object.freeze(config);

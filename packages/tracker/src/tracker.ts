@@ -336,6 +336,7 @@ export class Tracker extends EventEmitter<{ task: [TaskEvent] }> {
         leaseMs: this.config.leaseMs,
         heartbeatMs: this.config.heartbeatMs,
         killGraceMs: this.config.killGraceMs,
+        uploadRetryMs: this.config.uploadRetryMs,
         keepTaskDirs: this.config.keepTaskDirs,
         pidDir: this.pidDir,
         onTaskEvent: (event) => this.emit('task', event),

@@ -24,6 +24,11 @@ export function checkArtifactKey(key: string): string {
   return key;
 }
 
+/** Whether `key` is a valid artifact key (see checkArtifactKey); for filtering listings. */
+export function isArtifactKey(key: string): boolean {
+  return keyProblem(key) === null;
+}
+
 /** Joins key parts (each a checked key of one or more segments) with `/`: `joinKey(tenant, task, 'out')`. */
 export function joinKey(...parts: string[]): string {
   if (parts.length === 0) throw new PathEscapeError('', 'there are no parts to join');

@@ -14,6 +14,15 @@ export interface PutResult {
   sha256: string;
 }
 
+/** Options of `download`. */
+export interface DownloadOptions {
+  /**
+   * The hex sha256 the bytes must have (from the output manifest): on a mismatch the download
+   * fails with InfraError ARTIFACT_CORRUPT and the destination is left as it was.
+   */
+  sha256?: string;
+}
+
 /**
  * Where inputs and outputs live. Keys are `/`-separated relative paths; a key that is empty,
  * absolute, or has `.`/`..`/empty segments or a backslash or NUL is refused with PathEscapeError.
@@ -37,7 +46,11 @@ export interface ArtifactStore {
    * make one (S3); absent on backends that cannot (the local folder), where the API streams.
    */
   presignedGetUrl?(key: string, expiresInMs: number): Promise<string>;
-  /** Copies the object to a local file path (atomic on the destination). */
-  download(key: string, destination: string): Promise<void>;
+  /**
+   * Copies the object to a local file path (atomic on the destination). The bytes are checked
+   * against `options.sha256` and against any digest the backend stored with the object (S3's
+   * `x-amz-meta-sha256`); a mismatch is InfraError ARTIFACT_CORRUPT. NotFoundError if absent.
+   */
+  download(key: string, destination: string, options?: DownloadOptions): Promise<void>;
   close(): Promise<void>;
 }

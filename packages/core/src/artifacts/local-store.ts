@@ -1,21 +1,16 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { constants } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { constants, createReadStream } from 'node:fs';
 import type { Dirent } from 'node:fs';
 import { copyFile, lstat, mkdir, open, readdir, realpath, rename, rm } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
-import type { FieldIssue } from '../errors.js';
-import { ConfigError, InfraError, NotFoundError, PathEscapeError, ValidationError } from '../errors.js';
+import { ConfigError, InfraError, NotFoundError, PathEscapeError } from '../errors.js';
+import { checkRange, checkSha256Option, TEMP_FILE, tempPathFor, verifySha256 } from './artifact-checks.js';
 import { checkArtifactKey } from './artifact-key.js';
-import type { ArtifactInfo, ArtifactStore, PutResult } from './artifact-store.js';
-
-/** Temp files are `.<name>.<16 hex>.tmp` beside their destination; `list` skips them. */
-const TEMP_FILE = /^\..+\.[0-9a-f]{16}\.tmp$/;
-
-const tempPathFor = (path: string): string =>
-  join(dirname(path), `.${basename(path)}.${randomBytes(8).toString('hex')}.tmp`);
+import type { ArtifactInfo, ArtifactStore, DownloadOptions, PutResult } from './artifact-store.js';
+import { chunksOf, streamOf } from './byte-source.js';
 
 const isMissing = (error: unknown): boolean =>
   error instanceof Error && 'code' in error && (error.code === 'ENOENT' || error.code === 'ENOTDIR');
@@ -27,19 +22,6 @@ const nullIfMissing = (error: unknown): Promise<null> =>
 const ignore = (): void => undefined;
 
 const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
-
-/** The bytes of a put's source as Buffers, streaming. */
-async function* chunksOf(source: Readable | Buffer | string): AsyncGenerator<Buffer> {
-  if (typeof source === 'string' || Buffer.isBuffer(source)) {
-    yield typeof source === 'string' ? Buffer.from(source) : source;
-    return;
-  }
-  for await (const chunk of source as AsyncIterable<unknown>) {
-    if (typeof chunk === 'string') yield Buffer.from(chunk);
-    else if (chunk instanceof Uint8Array) yield Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-    else throw new TypeError('the source stream must yield bytes or strings');
-  }
-}
 
 /** Opens `path` for reading if it is a regular file; null if there is none. */
 async function openFile(path: string): Promise<FileHandle | null> {
@@ -75,7 +57,7 @@ export class LocalArtifactStore implements ArtifactStore {
 
   async put(key: string, source: Readable | Buffer | string): Promise<PutResult> {
     const path = this.#pathOf(key);
-    const stream = typeof source === 'string' || Buffer.isBuffer(source) ? null : source;
+    const stream = streamOf(source);
     stream?.on('error', ignore); // an error before reading starts comes out of the read loop below
     let temp: string | undefined;
     let handle: FileHandle | undefined;
@@ -150,7 +132,8 @@ export class LocalArtifactStore implements ArtifactStore {
     }
   }
 
-  async download(key: string, destination: string): Promise<void> {
+  async download(key: string, destination: string, options: DownloadOptions = {}): Promise<void> {
+    checkSha256Option(options.sha256);
     const real = await this.#existing(key);
     if (real === null || !(await lstat(real).catch(() => null))?.isFile())
       throw new NotFoundError(`artifact "${key}" in ${this.description}`);
@@ -159,10 +142,13 @@ export class LocalArtifactStore implements ArtifactStore {
     try {
       await mkdir(dirname(target), { recursive: true });
       await copyFile(real, temp, constants.COPYFILE_EXCL);
+      if (options.sha256 !== undefined)
+        verifySha256(key, await sha256Of(temp), options.sha256, 'the manifest');
       await fsync(temp, 'r+');
       await rename(temp, target);
     } catch (error) {
       await rm(temp, { force: true }).catch(ignore);
+      if (error instanceof InfraError) throw error;
       const message = `could not download artifact "${key}" to ${target}: ${messageOf(error)}`;
       throw new InfraError('ARTIFACT_DOWNLOAD_FAILED', message, error);
     }
@@ -222,13 +208,9 @@ export class LocalArtifactStore implements ArtifactStore {
   }
 }
 
-function checkRange(range: { start: number; end?: number }): void {
-  const { start, end } = range;
-  const issues: FieldIssue[] = [];
-  if (!Number.isSafeInteger(start) || start < 0)
-    issues.push({ field: 'range.start', reason: 'must be a whole number >= 0' });
-  if (end !== undefined && (!Number.isSafeInteger(end) || end < start)) {
-    issues.push({ field: 'range.end', reason: 'must be a whole number >= range.start' });
-  }
-  if (issues.length > 0) throw new ValidationError('invalid artifact range', issues);
+/** The hex sha256 of a file's bytes, streaming. */
+async function sha256Of(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
 }

@@ -1,8 +1,12 @@
 import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Env } from '../env-reader.js';
 import { ConfigError } from '../errors.js';
+import type { Logger } from '../logger.js';
 import type { ArtifactStore } from './artifact-store.js';
 import { LocalArtifactStore } from './local-store.js';
+import { s3StoreOptionsFrom } from './s3-config.js';
+import { S3ArtifactStore } from './s3-store.js';
 
 /** Where artifacts go when ARTIFACT_STORE is not set: a folder under the working directory. */
 export const DEFAULT_ARTIFACT_STORE = './.gpufleet/artifacts';
@@ -13,14 +17,20 @@ const invalid = (reason: string): ConfigError => new ConfigError([{ field: 'ARTI
 
 /**
  * The artifact store an `ARTIFACT_STORE` value names: a folder path (relative to `cwd`) or a
- * `file:///abs/path` URL opens a LocalArtifactStore; `s3://bucket/prefix` is not available yet.
- * Anything else is a ConfigError naming ARTIFACT_STORE.
+ * `file:///abs/path` URL opens a LocalArtifactStore; `s3://bucket/prefix` opens an S3ArtifactStore
+ * configured by the S3_* and AWS_* variables of `env` (see s3-config.ts), which logs to `logger`.
+ * Anything else is a ConfigError naming the variable at fault.
  */
-export function openArtifactStore(spec: string, cwd: string = process.cwd()): ArtifactStore {
+export function openArtifactStore(
+  spec: string,
+  cwd: string = process.cwd(),
+  env: Env = process.env,
+  logger?: Logger,
+): ArtifactStore {
   if (spec.trim() === '') throw invalid('must be a folder path, a file:// URL or an s3:// URL, not empty');
   const scheme = SCHEME.exec(spec)?.[1]?.toLowerCase();
   if (scheme === undefined) return new LocalArtifactStore(resolve(cwd, spec));
-  if (scheme === 's3') throw invalid('the S3 backend is not available yet');
+  if (scheme === 's3') return new S3ArtifactStore({ ...s3StoreOptionsFrom(spec, env), logger });
   if (scheme !== 'file') {
     throw invalid(
       `"${spec}" has the unsupported scheme "${scheme}:"; use a folder path (./store, /srv/store), ` +

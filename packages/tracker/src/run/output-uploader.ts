@@ -7,7 +7,15 @@
 import { createReadStream } from 'node:fs';
 import { lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ArtifactStore, OutputFile, OutputManifest } from '@gpufleet/core';
+import type { Readable } from 'node:stream';
+import {
+  withStoreRetry,
+  type ArtifactStore,
+  type Logger,
+  type OutputFile,
+  type OutputManifest,
+  type PutResult,
+} from '@gpufleet/core';
 import type { TaskFolder } from './task-folder.js';
 
 export const RESERVED_OUTPUTS = ['stdout.txt', 'stderr.txt'] as const;
@@ -31,13 +39,32 @@ export interface UploadProgress {
   (done: number, total: number): void;
 }
 
+export interface UploadOptions {
+  /** Keep retrying each file through transient store failures this long (then give up). */
+  retryMs: number;
+  logger?: Logger;
+  onProgress?: UploadProgress;
+}
+
+/**
+ * Stores every output, then the manifest: the manifest is written last, so a stored manifest
+ * means every file it lists is stored. Each put is retried through transient failures.
+ */
 export async function uploadOutputs(
   store: ArtifactStore,
   folder: TaskFolder,
   attemptPrefix: string,
   attempt: number,
-  onProgress?: UploadProgress,
+  options: UploadOptions,
 ): Promise<OutputManifest> {
+  const stop = new AbortController();
+  const put = (key: string, body: () => Readable | Buffer): Promise<PutResult> =>
+    withStoreRetry(() => store.put(key, body()), {
+      limitMs: options.retryMs,
+      logger: options.logger,
+      what: `upload of ${key}`,
+      signal: stop.signal,
+    });
   const sources: Array<{ path: string; file: string }> = [
     { path: 'stdout.txt', file: folder.stdoutPath },
     { path: 'stderr.txt', file: folder.stderrPath },
@@ -51,22 +78,33 @@ export async function uploadOutputs(
   let next = 0;
   let uploaded = 0;
   const worker = async (): Promise<void> => {
-    while (next < sources.length) {
+    while (next < sources.length && !stop.signal.aborted) {
       const index = next++;
       const source = sources[index] as { path: string; file: string };
       const info = await lstat(source.file);
       if (!info.isFile()) continue;
-      const put = await store.put(`${prefix}/${source.path}`, createReadStream(source.file));
-      files[index] = { path: source.path, size: put.size, sha256: put.sha256 };
-      onProgress?.(++uploaded, sources.length);
+      const stored = await put(`${prefix}/${source.path}`, () => createReadStream(source.file));
+      files[index] = { path: source.path, size: stored.size, sha256: stored.sha256 };
+      options.onProgress?.(++uploaded, sources.length);
     }
   };
-  await Promise.all(Array.from({ length: Math.min(UPLOAD_CONCURRENCY, sources.length) }, worker));
+  // The first failure stops the other workers; all have settled before the error is reported, so
+  // nothing still reads the task folder when the caller removes it.
+  const results = await Promise.allSettled(
+    Array.from({ length: Math.min(UPLOAD_CONCURRENCY, sources.length) }, () =>
+      worker().catch((error: unknown) => {
+        stop.abort(error);
+        throw error;
+      }),
+    ),
+  );
+  const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failure) throw failure.reason;
   const manifest: OutputManifest = {
     prefix,
     attempt,
     files: files.filter((f): f is OutputFile => f !== null),
   };
-  await store.put(`${attemptPrefix}/manifest.json`, Buffer.from(JSON.stringify(manifest, null, 2)));
+  await put(`${attemptPrefix}/manifest.json`, () => Buffer.from(JSON.stringify(manifest, null, 2)));
   return manifest;
 }

@@ -55,6 +55,8 @@ export interface TaskExecutionDeps {
   leaseMs: number;
   heartbeatMs: number;
   killGraceMs: number;
+  /** How long output uploads retry through artifact store outages. */
+  uploadRetryMs: number;
   keepTaskDirs: boolean;
   /** Where this tracker records the process groups it started (see pid-files). */
   pidDir: string;
@@ -260,16 +262,20 @@ export function executeTask(deps: TaskExecutionDeps, claim: Claim, gpuIds: reado
     ) {
       return logger.warn('lost the task before uploading outputs');
     }
+    const prefix = attemptPrefix(record.tenant, record.id, claim.attempt);
     let outputs;
     try {
-      outputs = await uploadOutputs(
-        deps.store,
-        folder,
-        attemptPrefix(record.tenant, record.id, claim.attempt),
-        claim.attempt,
-      );
+      outputs = await uploadOutputs(deps.store, folder, prefix, claim.attempt, {
+        retryMs: deps.uploadRetryMs,
+        logger,
+      });
     } catch (error) {
-      return finish('failed', `uploading outputs failed: ${describe(error)}`, base);
+      // Nothing half-stored stays behind: the attempt's objects are removed (or the reason says so).
+      const cleaned = await deps.store.deletePrefix(prefix).then(
+        () => 'its partial outputs were removed',
+        () => `its partial outputs may remain under ${prefix}`,
+      );
+      return finish('failed', `uploading outputs failed (${cleaned}): ${describe(error)}`, base);
     }
     if (outcome.status === 'failed' && record.failures < record.retries) {
       const delayMs = retryDelayMs(record.retryBackoff, record.failures);

@@ -10,6 +10,7 @@ import {
   LocalArtifactStore,
   loadExecuters,
   silentLogger,
+  type ArtifactStore,
   type Logger,
   type QueueKeys,
   type TaskRecord,
@@ -26,6 +27,8 @@ export interface TestTrackerOptions extends Partial<TrackerConfig> {
   workDir: string;
   gpuIds?: number[];
   logger?: Logger;
+  /** The artifact store the tracker uses; default a LocalArtifactStore on artifactDir. */
+  store?: ArtifactStore;
 }
 
 export function testTrackerConfig(options: TestTrackerOptions): TrackerConfig {
@@ -57,7 +60,7 @@ export async function startTestTracker(options: TestTrackerOptions): Promise<Tra
   const tracker = new Tracker({
     config,
     logger: options.logger ?? silentLogger(),
-    store: new LocalArtifactStore(options.artifactDir),
+    store: options.store ?? new LocalArtifactStore(options.artifactDir),
     executers,
     gpuIds: options.gpuIds ?? [],
     taskInit: await resolveTaskInit(config.taskInit, config.workDir, silentLogger()),

@@ -1,0 +1,128 @@
+/**
+ * What a queue's task streams hold right now, read without changing anything. An entry is
+ * *waiting* until the group delivers it and *pending* from delivery until its task ends (the
+ * scripts XACK and XDEL it together), so per stream `waiting = XLEN - pending`. Costs a few O(1)
+ * commands per task stream (one stream per GPU count in use).
+ */
+import type { Redis } from 'ioredis';
+import { TRACKER_GROUP, type QueueKeys } from './keys.js';
+import { compareEntryIds, entryIdMs } from './stream-entries.js';
+
+export interface TaskStreamState {
+  key: string;
+  gpus: number;
+  /** Entries in the stream (waiting and pending). */
+  length: number;
+  /** Entries delivered to a tracker and not yet settled (their tasks run or upload). */
+  pending: number;
+  /** The group's last delivered id; entries after it wait ('0-0' when no group exists yet). */
+  lastDeliveredId: string;
+}
+
+export interface QueueStats {
+  queue: string;
+  /** Entries no tracker has taken yet. */
+  waiting: number;
+  /** Entries taken and not yet settled (running or uploading tasks). */
+  running: number;
+  /** Entries in the dead-letter stream. */
+  dead: number;
+  /** When the oldest waiting entry was added (ms), or null when none waits. */
+  oldestWaitingAt: number | null;
+}
+
+function groupField(group: unknown[], name: string): unknown {
+  for (let i = 0; i + 1 < group.length; i += 2) if (group[i] === name) return group[i + 1];
+  return undefined;
+}
+
+/** The GPU counts that have a task stream in the queue, ascending. */
+export async function readStreamGpuCounts(redis: Redis, keys: QueueKeys): Promise<number[]> {
+  return (await redis.smembers(keys.taskStreams))
+    .map(Number)
+    .filter((n) => Number.isSafeInteger(n) && n >= 0)
+    .sort((a, b) => a - b);
+}
+
+/**
+ * The state of each of the queue's task streams, by GPU count. `gpuCounts` (from
+ * `readStreamGpuCounts`, possibly cached by the caller) saves a round trip.
+ */
+export async function readTaskStreams(
+  redis: Redis,
+  keys: QueueKeys,
+  gpuCounts?: readonly number[],
+): Promise<TaskStreamState[]> {
+  gpuCounts ??= await readStreamGpuCounts(redis, keys);
+  if (gpuCounts.length === 0) return [];
+  const pipeline = redis.pipeline();
+  for (const gpus of gpuCounts) pipeline.xlen(keys.tasks(gpus)).xinfo('GROUPS', keys.tasks(gpus));
+  const replies = (await pipeline.exec()) ?? [];
+  return gpuCounts.map((gpus, i) => {
+    const [lenError, length] = replies[2 * i] ?? [null, 0];
+    if (lenError) throw lenError;
+    const [groupsError, groups] = replies[2 * i + 1] ?? [null, []];
+    // No stream yet ("no such key") means nothing waits; any other error is real.
+    if (groupsError && !/no such key/i.test(groupsError.message)) throw groupsError;
+    const group = ((groups ?? []) as unknown[][]).find((g) => groupField(g, 'name') === TRACKER_GROUP);
+    return {
+      key: keys.tasks(gpus),
+      gpus,
+      length: Number(length ?? 0),
+      pending: Number(group ? groupField(group, 'pending') : 0),
+      lastDeliveredId: group ? String(groupField(group, 'last-delivered-id')) : '0-0',
+    };
+  });
+}
+
+export async function readQueueStats(redis: Redis, keys: QueueKeys): Promise<QueueStats> {
+  const [streams, dead] = await Promise.all([readTaskStreams(redis, keys), redis.xlen(keys.dead)]);
+  let waiting = 0;
+  let running = 0;
+  const heads: Array<Promise<Array<[string, string[]]>>> = [];
+  for (const s of streams) {
+    const w = Math.max(0, s.length - s.pending);
+    waiting += w;
+    running += s.pending;
+    if (w > 0) heads.push(redis.xrange(s.key, `(${s.lastDeliveredId}`, '+', 'COUNT', 1));
+  }
+  let oldest: string | null = null;
+  for (const entries of await Promise.all(heads)) {
+    const id = entries[0]?.[0];
+    if (id !== undefined && (oldest === null || compareEntryIds(id, oldest) < 0)) oldest = id;
+  }
+  return {
+    queue: keys.queue,
+    waiting,
+    running,
+    dead,
+    oldestWaitingAt: oldest === null ? null : entryIdMs(oldest),
+  };
+}
+
+/**
+ * The ids of waiting entries across the queue's task streams, oldest first: the order trackers
+ * take them in (entry ids are ordered queue-wide). At most `capPerStream` are read from each stream;
+ * `complete` says whether every waiting entry was read.
+ */
+export async function readWaitingEntryIds(
+  redis: Redis,
+  keys: QueueKeys,
+  capPerStream: number,
+): Promise<{ ids: string[]; complete: boolean }> {
+  const streams = await readTaskStreams(redis, keys);
+  const pipeline = redis.pipeline();
+  for (const s of streams) pipeline.xrange(s.key, `(${s.lastDeliveredId}`, '+', 'COUNT', capPerStream);
+  const replies = streams.length > 0 ? ((await pipeline.exec()) ?? []) : [];
+  const ids: string[] = [];
+  let complete = true;
+  for (const [error, entries] of replies) {
+    if (error) throw error;
+    const list = entries as Array<[string, string[]]>;
+    if (list.length >= capPerStream) complete = false;
+    for (const [id] of list) ids.push(id);
+  }
+  // Each stream's ids come in order; only several streams need sorting together.
+  if (replies.length > 1) ids.sort(compareEntryIds);
+  return { ids, complete };
+}
