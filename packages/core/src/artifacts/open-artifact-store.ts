@@ -17,7 +17,7 @@ const invalid = (reason: string): ConfigError => new ConfigError([{ field: 'ARTI
 
 /**
  * The artifact store an `ARTIFACT_STORE` value names: a folder path (relative to `cwd`) or a
- * `file:///abs/path` URL opens a LocalArtifactStore; `s3://bucket/prefix` opens an S3ArtifactStore
+ * `file:///abs/path` URL opens a LocalArtifactStore (ARTIFACT_FSYNC=false: no disk flushes); `s3://bucket/prefix` opens an S3ArtifactStore
  * configured by the S3_* and AWS_* variables of `env` (see s3-config.ts), which logs to `logger`.
  * Anything else is a ConfigError naming the variable at fault.
  */
@@ -29,7 +29,9 @@ export function openArtifactStore(
 ): ArtifactStore {
   if (spec.trim() === '') throw invalid('must be a folder path, a file:// URL or an s3:// URL, not empty');
   const scheme = SCHEME.exec(spec)?.[1]?.toLowerCase();
-  if (scheme === undefined) return new LocalArtifactStore(resolve(cwd, spec));
+  const local = (path: string): LocalArtifactStore =>
+    new LocalArtifactStore(path, { fsync: fsyncSetting(env) });
+  if (scheme === undefined) return local(resolve(cwd, spec));
   if (scheme === 's3') return new S3ArtifactStore({ ...s3StoreOptionsFrom(spec, env), logger });
   if (scheme !== 'file') {
     throw invalid(
@@ -48,5 +50,15 @@ export function openArtifactStore(
     );
   }
   if (!isAbsolute(path)) throw invalid(`"${spec}" must name an absolute path`);
-  return new LocalArtifactStore(path);
+  return local(path);
+}
+
+/** ARTIFACT_FSYNC (folder stores): `true` (default) flushes every write to disk; `false` does not. */
+function fsyncSetting(env: Env): boolean {
+  const raw = env.ARTIFACT_FSYNC?.trim().toLowerCase();
+  if (raw === undefined || raw === '' || ['1', 'true', 'yes', 'on'].includes(raw)) return true;
+  if (['0', 'false', 'no', 'off'].includes(raw)) return false;
+  throw new ConfigError([
+    { field: 'ARTIFACT_FSYNC', reason: `must be true or false (got ${JSON.stringify(raw)})` },
+  ]);
 }

@@ -12,18 +12,20 @@ import { createTracker } from '../create-tracker.js';
 
 loadDotenv({ quiet: true });
 
+/** Prints every bad setting, naming its variable; exit code 1. */
+function reportConfigError(error: unknown): number {
+  if (!(error instanceof ConfigError)) throw error;
+  const lines = error.issues.map((i) => `  ${i.field}: ${i.reason}`).join('\n');
+  process.stderr.write(`gpufleet-tracker: invalid configuration\n${lines}\n`);
+  return 1;
+}
+
 async function main(): Promise<number> {
   let config;
   try {
     config = loadTrackerConfig();
   } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(
-        `gpufleet-tracker: invalid configuration\n${error.issues.map((i) => `  ${i.field}: ${i.reason}`).join('\n')}\n`,
-      );
-      return 1;
-    }
-    throw error;
+    return reportConfigError(error);
   }
   const logger = createLogger({ level: config.logLevel, name: 'gpufleet-tracker' });
   let tracker;
@@ -31,6 +33,7 @@ async function main(): Promise<number> {
     tracker = await createTracker(config, logger);
     await tracker.start();
   } catch (error) {
+    if (error instanceof ConfigError) return reportConfigError(error); // the artifact store's settings
     logger.fatal(
       { err: error, code: error instanceof GpufleetError ? error.code : undefined },
       'tracker could not start',

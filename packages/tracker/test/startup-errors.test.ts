@@ -1,0 +1,70 @@
+// The tracker refuses to start, saying exactly why: every bad variable at once, a malformed
+// executer manifest with its file, field and reason, and a consumer name a live tracker holds.
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { useRedis, useTempDirs } from '@gpufleet/testkit';
+import { useFaultFleets } from './helpers/fault-fleet.js';
+import { TRACKER_BIN } from './helpers/tracker-process.js';
+
+const redis = useRedis();
+const temp = useTempDirs();
+const newFleet = useFaultFleets(redis, temp);
+const BAD_CATALOG = fileURLToPath(new URL('./fixtures/bad-manifest', import.meta.url));
+
+function start(env: Record<string, string>): { status: number | null; output: string } {
+  const result = spawnSync(process.execPath, [TRACKER_BIN], {
+    env: { PATH: process.env.PATH ?? '', GPUFLEET_GPUS: 'none', ...env },
+    encoding: 'utf8',
+    timeout: 20_000,
+  });
+  return { status: result.status, output: `${result.stdout}${result.stderr}` };
+}
+
+describe('tracker start-up errors', () => {
+  it('reports every bad variable at once and does not start', () => {
+    const { status, output } = start({
+      REDIS_URL: 'http://nope',
+      GPUFLEET_GPUS: '0,zero',
+      GPUFLEET_LEASE_MS: '10',
+      LOG_LEVEL: 'loud',
+    });
+    expect(status).toBe(1);
+    for (const name of [
+      'REDIS_URL',
+      'GPUFLEET_GPUS',
+      'GPUFLEET_LEASE_MS',
+      'LOG_LEVEL',
+      'GPUFLEET_EXECUTERS',
+    ]) {
+      expect(output).toMatch(new RegExp(`^  ${name}: `, 'm'));
+    }
+  });
+
+  it('refuses a malformed executer manifest, naming the file, the field and the reason', async () => {
+    const { status, output } = start({
+      REDIS_URL: redis.server.url,
+      GPUFLEET_EXECUTERS: BAD_CATALOG,
+      GPUFLEET_WORKDIR: await temp.make(),
+    });
+    expect(status).toBe(1);
+    expect(output).toContain('bad-manifest/broken/executer.json');
+    expect(output).toMatch(/command\[1\]: must be string/);
+    expect(output).toMatch(/resources\.gpus: must be >= 0/);
+  });
+
+  it('refuses a consumer name that a live tracker holds', async () => {
+    const fleet = await newFleet();
+    await fleet.start('taken-name');
+    const { status, output } = start({
+      REDIS_URL: redis.server.url,
+      GPUFLEET_PREFIX: fleet.prefix,
+      REDIS_CONSUMER_NAME: 'taken-name',
+      GPUFLEET_EXECUTERS: fileURLToPath(new URL('./fixtures/executers', import.meta.url)),
+      GPUFLEET_WORKDIR: await temp.make(),
+    });
+    expect(status).toBe(1);
+    expect(output).toMatch(/CONSUMER_NAME_TAKEN/);
+    expect(output).toMatch(/REDIS_CONSUMER_NAME \\?"taken-name\\?" is already used by a live tracker/);
+  });
+});
