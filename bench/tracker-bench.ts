@@ -97,7 +97,7 @@ async function waitForSucceeded(server: RedisServer, prefix: string, n: number):
   let seen = 0;
   let last = '0-0';
   while (seen < n) {
-    const reply = (await redis.xread('BLOCK', 1000, 'COUNT', 1000, 'STREAMS', key, last)) as Array<
+    const reply = (await redis.xread('COUNT', 1000, 'BLOCK', 1000, 'STREAMS', key, last)) as Array<
       [string, Array<[string, string[]]>]
     > | null;
     for (const [, entries] of reply ?? []) {

@@ -3,7 +3,7 @@
  * none), followed from its events until it ends, then its outputs listed.
  */
 import type { Redis } from 'ioredis';
-import { enqueue, getTask, isFinal, queueKeys, type TaskRecord } from '@gpufleet/core';
+import { enqueue, isFinal, queueKeys, waitForTaskEnd, type TaskRecord } from '@gpufleet/core';
 
 export interface DemoOptions {
   redis: Redis;
@@ -24,26 +24,10 @@ export async function runDemoTask(options: DemoOptions): Promise<TaskRecord> {
   };
   const { id } = await enqueue({ redis, prefix }, spec);
   print(`demo: submitted sph dam break as task ${id} (${options.gpus > 0 ? `${options.gpus} GPU` : 'CPU'})`);
-  let last = '$';
-  const deadline = Date.now() + (options.timeoutMs ?? 300_000);
-  const reader = redis.duplicate({ enableOfflineQueue: true, maxRetriesPerRequest: null });
-  try {
-    for (;;) {
-      const task = await getTask(redis, keys, id);
-      if (task && isFinal(task.status)) return task;
-      if (Date.now() > deadline) throw new Error(`the demo task ${id} did not end in time`);
-      const reply = (await reader.xread('BLOCK', 1000, 'STREAMS', keys.events, last)) as Array<
-        [string, Array<[string, string[]]>]
-      > | null;
-      for (const [, entries] of reply ?? []) {
-        for (const [entryId, f] of entries) {
-          last = entryId;
-          if (f[1] === id && !isFinal(f[3] as TaskRecord['status']))
-            print(`demo: ${f[3]}${f[11] ? ` (${f[11]})` : ''}`);
-        }
-      }
-    }
-  } finally {
-    reader.disconnect();
-  }
+  return waitForTaskEnd(redis, keys, id, {
+    timeoutMs: options.timeoutMs ?? 300_000,
+    onEvent: (event) => {
+      if (!isFinal(event.status)) print(`demo: ${event.status}${event.reason ? ` (${event.reason})` : ''}`);
+    },
+  });
 }

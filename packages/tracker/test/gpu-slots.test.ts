@@ -2,7 +2,7 @@
 // names exactly the task's GPUs, multi-GPU tasks get distinct ids, and a task bigger than every
 // live tracker waits for a bigger one or ends dead with the shortfall.
 import { afterEach, describe, expect, it } from 'vitest';
-import { enqueue, queueKeys, type ArtifactStore, type TaskRecord } from '@gpufleet/core';
+import { enqueue, queueKeys, readArtifact, type ArtifactStore, type TaskRecord } from '@gpufleet/core';
 import { LocalArtifactStore } from '@gpufleet/core';
 import { uniquePrefix, useRedis, useTempDirs } from '@gpufleet/testkit';
 import type { Tracker } from '@gpufleet/tracker';
@@ -38,10 +38,9 @@ async function start(options: TestTrackerOptions): Promise<Tracker> {
 }
 
 async function report(store: ArtifactStore, task: TaskRecord): Promise<Report> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of await store.get(`${task.outputs?.prefix}/report.json`))
-    chunks.push(chunk as Buffer);
-  return JSON.parse(Buffer.concat(chunks).toString('utf8')) as Report;
+  return JSON.parse(
+    (await readArtifact(store, `${task.outputs?.prefix}/report.json`)).toString('utf8'),
+  ) as Report;
 }
 
 describe('GPU slots', () => {

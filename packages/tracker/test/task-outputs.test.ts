@@ -12,6 +12,7 @@ import {
   inputsPrefix,
   LocalArtifactStore,
   queueKeys,
+  readArtifact,
   type ArtifactStore,
   type QueueKeys,
   type TaskRecord,
@@ -53,11 +54,7 @@ afterAll(async () => {
   await tracker.close();
 });
 
-async function read(key: string): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of await store.get(key)) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
-}
+const read = (key: string): Promise<Buffer> => readArtifact(store, key);
 
 async function run(spec: Record<string, unknown>, options: { id?: string } = {}): Promise<TaskRecord> {
   const { id } = await enqueue({ redis: client, prefix }, { executer: 'probe', gpus: 1, ...spec }, options);

@@ -7,17 +7,17 @@
 import type { Redis } from 'ioredis';
 import {
   enqueue,
-  getTask,
-  isFinal,
   LocalArtifactStore,
   queueKeys,
+  readArtifact,
   silentLogger,
   type ArtifactStore,
   type QueueKeys,
   type TaskRecord,
+  waitForTaskEnd,
 } from '@gpufleet/core';
 import { CATALOG_DIR } from '@gpufleet/executers';
-import { uniquePrefix, waitFor, type RedisServer, type TempDirs } from '@gpufleet/testkit';
+import { uniquePrefix, type RedisServer, type TempDirs } from '@gpufleet/testkit';
 import { createTracker, loadTrackerConfig, type Tracker } from '@gpufleet/tracker';
 
 export interface TestTrackerOptions {
@@ -61,13 +61,7 @@ export async function waitForFinal(
   id: string,
   timeoutMs = 60_000,
 ): Promise<TaskRecord> {
-  return waitFor(
-    async () => {
-      const task = await getTask(redis, keys, id);
-      return task && isFinal(task.status) ? task : null;
-    },
-    { timeoutMs, message: `task ${id} did not end` },
-  );
+  return waitForTaskEnd(redis, keys, id, { timeoutMs });
 }
 
 /** One tracker with the catalog on its own key prefix, and helpers to run tasks and read outputs. */
@@ -110,11 +104,6 @@ export async function startCatalogFleet(
       const { id } = await enqueue({ redis: client, prefix }, spec, runOptions);
       return waitForFinal(client, keys, id);
     },
-    async output(task, path) {
-      const chunks: Buffer[] = [];
-      for await (const chunk of await store.get(`${task.outputs?.prefix}/${path}`))
-        chunks.push(chunk as Buffer);
-      return Buffer.concat(chunks);
-    },
+    output: (task, path) => readArtifact(store, `${task.outputs?.prefix}/${path}`),
   };
 }

@@ -5,8 +5,6 @@
 import { fileURLToPath } from 'node:url';
 import type { Redis } from 'ioredis';
 import {
-  getTask,
-  isFinal,
   LocalArtifactStore,
   loadExecuters,
   silentLogger,
@@ -14,8 +12,8 @@ import {
   type Logger,
   type QueueKeys,
   type TaskRecord,
+  waitForTaskEnd,
 } from '@gpufleet/core';
-import { waitFor } from '@gpufleet/testkit';
 import { resolveTaskInit, TRACKER_DEFAULTS, Tracker, type TrackerConfig } from '@gpufleet/tracker';
 
 export const FIXTURE_EXECUTERS = fileURLToPath(new URL('../fixtures/executers', import.meta.url));
@@ -75,11 +73,5 @@ export async function waitForFinal(
   id: string,
   timeoutMs = 20_000,
 ): Promise<TaskRecord> {
-  return waitFor(
-    async () => {
-      const task = await getTask(redis, keys, id);
-      return task && isFinal(task.status) ? task : null;
-    },
-    { timeoutMs, message: `task ${id} did not end` },
-  );
+  return waitForTaskEnd(redis, keys, id, { timeoutMs });
 }
