@@ -7,47 +7,21 @@
  * const { id } = await enqueue({ redis, prefix: 'gf' }, { executer: 'sph', params: { steps: 200 }, gpus: 1 });
  * const task = await getTask(redis, queueKeys('gf', 'default'), id);
  */
-export type {
-  ArtifactInfo,
-  ArtifactStore,
-  DownloadOptions,
-  PutResult,
-} from "./artifacts/artifact-store.js";
-export {
-  checkArtifactKey,
-  isArtifactKey,
-  joinKey,
-} from "./artifacts/artifact-key.js";
-export { LocalArtifactStore } from "./artifacts/local-store.js";
-export { readArtifact } from "./artifacts/read-artifact.js";
-export {
-  DEFAULT_ARTIFACT_STORE,
-  openArtifactStore,
-} from "./artifacts/open-artifact-store.js";
-export { s3StoreOptionsFrom } from "./artifacts/s3-config.js";
-export {
-  MIN_PART_SIZE_BYTES,
-  S3_STORE_DEFAULTS,
-  S3ArtifactStore,
-} from "./artifacts/s3-store.js";
-export type { S3ArtifactStoreOptions } from "./artifacts/s3-store.js";
-export { isTransientStoreError } from "./artifacts/transient-store-error.js";
-export {
-  retryDelayMs,
-  STORE_RETRY_DEFAULTS,
-  withStoreRetry,
-} from "./artifacts/with-store-retry.js";
-export type { StoreRetryOptions } from "./artifacts/with-store-retry.js";
-export {
-  enqueue,
-  specHash,
-  DEFAULT_MAX_ATTEMPTS,
-  DEFAULT_QUEUE,
-  EVENTS_MAX_LEN,
-} from "./enqueue.js";
-export type { EnqueueDeps, EnqueueOptions, EnqueueResult } from "./enqueue.js";
-export { EnvReader, parseDurationMs, readRedisUrl } from "./env-reader.js";
-export type { Env } from "./env-reader.js";
+export type { ArtifactInfo, ArtifactStore, DownloadOptions, PutResult } from './artifacts/artifact-store.js';
+export { checkArtifactKey, isArtifactKey, joinKey } from './artifacts/artifact-key.js';
+export { LocalArtifactStore } from './artifacts/local-store.js';
+export { readArtifact } from './artifacts/read-artifact.js';
+export { DEFAULT_ARTIFACT_STORE, openArtifactStore } from './artifacts/open-artifact-store.js';
+export { s3StoreOptionsFrom } from './artifacts/s3-config.js';
+export { MIN_PART_SIZE_BYTES, S3_STORE_DEFAULTS, S3ArtifactStore } from './artifacts/s3-store.js';
+export type { S3ArtifactStoreOptions } from './artifacts/s3-store.js';
+export { isTransientStoreError } from './artifacts/transient-store-error.js';
+export { retryDelayMs, STORE_RETRY_DEFAULTS, withStoreRetry } from './artifacts/with-store-retry.js';
+export type { StoreRetryOptions } from './artifacts/with-store-retry.js';
+export { enqueue, specHash, DEFAULT_MAX_ATTEMPTS, DEFAULT_QUEUE, EVENTS_MAX_LEN } from './enqueue.js';
+export type { EnqueueDeps, EnqueueOptions, EnqueueResult } from './enqueue.js';
+export { EnvReader, parseDurationMs, readRedisUrl } from './env-reader.js';
+export type { Env } from './env-reader.js';
 export {
   ConfigError,
   ConsumerNameTakenError,
@@ -59,54 +33,36 @@ export {
   PathEscapeError,
   UnknownExecuterError,
   ValidationError,
-} from "./errors.js";
-export type { FieldIssue } from "./errors.js";
-export { publishCatalog, readCatalog } from "./executer-catalog.js";
-export type { CatalogEntry } from "./executer-catalog.js";
-export { buildArgv } from "./executers/build-argv.js";
-export type { Argv, ArgvContext } from "./executers/build-argv.js";
-export { paramsValidatorFor } from "./executers/catalog-params.js";
+} from './errors.js';
+export type { FieldIssue } from './errors.js';
+export { publishCatalog, readCatalog } from './executer-catalog.js';
+export type { CatalogEntry } from './executer-catalog.js';
+export { buildArgv } from './executers/build-argv.js';
+export type { Argv, ArgvContext } from './executers/build-argv.js';
+export { paramsValidatorFor } from './executers/catalog-params.js';
 export {
   DEFAULT_TIME_LIMIT_MS,
   ExecuterManifestSchema,
   parseManifest,
-} from "./executers/executer-manifest.js";
-export type { ExecuterManifest } from "./executers/executer-manifest.js";
-export { loadExecuters, MANIFEST_FILE } from "./executers/load-executers.js";
-export type {
-  LoadedExecuter,
-  LoadedExecuters,
-  SkippedExecuter,
-} from "./executers/load-executers.js";
-export { validateParams } from "./executers/task-params.js";
-export type { ParamsValidator } from "./executers/task-params.js";
-export { newTaskId, newToken, TASK_ID_PATTERN } from "./ids.js";
-export { checkName, MAX_TASK_GPUS, queueKeys, TRACKER_GROUP } from "./keys.js";
-export type { QueueKeys } from "./keys.js";
-export { createLogger, silentLogger } from "./logger.js";
-export type { Logger, LoggerOptions } from "./logger.js";
-export { OutageReporter } from "./outage-reporter.js";
-export {
-  connectRedis,
-  reconnectDelayMs,
-  waitReady,
-} from "./redis-connection.js";
-export type { RedisConnectOptions } from "./redis-connection.js";
-export {
-  discoverQueues,
-  listRegisteredQueues,
-  queueRegistryKey,
-  registerQueue,
-} from "./queue-registry.js";
-export {
-  readQueueStats,
-  readStreamGpuCounts,
-  readTaskStreams,
-  readWaitingEntryIds,
-} from "./queue-stats.js";
-export type { QueueStats, TaskStreamState } from "./queue-stats.js";
-export { fieldArgs, luaScript, runScript, SCRIPT_NAMES } from "./scripts.js";
-export type { ScriptArg, ScriptName } from "./scripts.js";
+} from './executers/executer-manifest.js';
+export type { ExecuterManifest } from './executers/executer-manifest.js';
+export { loadExecuters, MANIFEST_FILE } from './executers/load-executers.js';
+export type { LoadedExecuter, LoadedExecuters, SkippedExecuter } from './executers/load-executers.js';
+export { validateParams } from './executers/task-params.js';
+export type { ParamsValidator } from './executers/task-params.js';
+export { newTaskId, newToken, TASK_ID_PATTERN } from './ids.js';
+export { checkName, MAX_TASK_GPUS, queueKeys, TRACKER_GROUP } from './keys.js';
+export type { QueueKeys } from './keys.js';
+export { createLogger, silentLogger } from './logger.js';
+export type { Logger, LoggerOptions } from './logger.js';
+export { OutageReporter } from './outage-reporter.js';
+export { connectRedis, reconnectDelayMs, waitReady } from './redis-connection.js';
+export type { RedisConnectOptions } from './redis-connection.js';
+export { discoverQueues, listRegisteredQueues, queueRegistryKey, registerQueue } from './queue-registry.js';
+export { readQueueStats, readStreamGpuCounts, readTaskStreams, readWaitingEntryIds } from './queue-stats.js';
+export type { QueueStats, TaskStreamState } from './queue-stats.js';
+export { fieldArgs, luaScript, runScript, SCRIPT_NAMES } from './scripts.js';
+export type { ScriptArg, ScriptName } from './scripts.js';
 export {
   compareEntryIds,
   entryFields,
@@ -114,31 +70,14 @@ export {
   isEntryId,
   parseLogChunk,
   parseTaskEvent,
-} from "./stream-entries.js";
-export type { LogChunk, LogStreamName, TaskEvent } from "./stream-entries.js";
-export {
-  attemptPrefix,
-  getTask,
-  inputsPrefix,
-  parseTaskRecord,
-} from "./task-record.js";
-export type { OutputFile, OutputManifest, TaskRecord } from "./task-record.js";
-export {
-  parseTaskSpec,
-  pointerToField,
-  schemaIssues,
-  TaskInputSchema,
-  TaskSpecSchema,
-} from "./task-spec.js";
-export type { RetryBackoff, TaskInput, TaskSpec } from "./task-spec.js";
-export {
-  canTransition,
-  FINAL_STATUSES,
-  isFinal,
-  isTaskStatus,
-  TASK_STATUSES,
-} from "./task-status.js";
-export type { TaskStatus } from "./task-status.js";
+} from './stream-entries.js';
+export type { LogChunk, LogStreamName, TaskEvent } from './stream-entries.js';
+export { attemptPrefix, getTask, inputsPrefix, parseTaskRecord } from './task-record.js';
+export type { OutputFile, OutputManifest, TaskRecord } from './task-record.js';
+export { parseTaskSpec, pointerToField, schemaIssues, TaskInputSchema, TaskSpecSchema } from './task-spec.js';
+export type { RetryBackoff, TaskInput, TaskSpec } from './task-spec.js';
+export { canTransition, FINAL_STATUSES, isFinal, isTaskStatus, TASK_STATUSES } from './task-status.js';
+export type { TaskStatus } from './task-status.js';
 export {
   cancelTask,
   claimDelivered,
@@ -150,7 +89,7 @@ export {
   settleEntry,
   setTaskStatus,
   takeTask,
-} from "./task-protocol.js";
+} from './task-protocol.js';
 export type {
   CancelResult,
   Claim,
@@ -161,8 +100,8 @@ export type {
   SettleResult,
   TakeRequest,
   TakeResult,
-} from "./task-protocol.js";
-export { isLive, listLiveTrackers, listTrackers } from "./tracker-registry.js";
-export { waitForTaskEnd } from "./wait-for-task.js";
-export type { TaskStatusEvent, WaitForTaskOptions } from "./wait-for-task.js";
-export type { TrackerInfo } from "./tracker-registry.js";
+} from './task-protocol.js';
+export { isLive, listLiveTrackers, listTrackers } from './tracker-registry.js';
+export { waitForTaskEnd } from './wait-for-task.js';
+export type { TaskStatusEvent, WaitForTaskOptions } from './wait-for-task.js';
+export type { TrackerInfo } from './tracker-registry.js';
