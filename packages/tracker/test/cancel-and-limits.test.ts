@@ -47,6 +47,24 @@ describe('cancel and limits', () => {
     expect(goneMs).toBeLessThan(GRACE_MS + 1000);
   });
 
+  it('cancels a running task even when the control message is lost, at its next lease renewal', async () => {
+    const fleet = await newFleet();
+    await fleet.start('tracker-a');
+    const id = await fleet.submit({ executer: 'stubborn' });
+    const pids = await stubbornPids(fleet, id);
+    // What cancel.lua does, minus the control stream message: only the renewal can notice.
+    await fleet.client.hset(
+      fleet.keys.task(id),
+      'cancelRequested',
+      String(Date.now()),
+      'cancelReason',
+      'cancelled by request',
+    );
+    const task = await waitForFinal(fleet.client, fleet.keys, id, 1000 + GRACE_MS + 2000);
+    expect(task.status).toBe('cancelled');
+    expect(pids.some(processAlive)).toBe(false);
+  });
+
   it('never starts a task cancelled while it waits', async () => {
     const fleet = await newFleet();
     await fleet.start('tracker-a', { GPUFLEET_CPU_SLOTS: '1' });

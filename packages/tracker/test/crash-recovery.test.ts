@@ -65,6 +65,22 @@ describe('crash recovery', () => {
     expect((await fleet.events(id)).filter((s) => s === 'succeeded')).toHaveLength(1);
   });
 
+  it('kills the executer of an attempt that lost its task, and writes nothing for it', async () => {
+    const fleet = await newFleet();
+    const a = await fleet.start('tracker-a');
+    const id = await fleet.submit({ executer: 'probe', gpus: 0, params: { sleepMs: 30_000 } });
+    const pid = await runningPid(fleet, id);
+    // Another attempt takes the task over (as a reclaim after a lapsed lease would).
+    await fleet.client.hset(fleet.keys.task(id), 'leaseToken', 'another-attempt');
+    await a.waitForLog((l) => l.msg === 'lost the lease: another attempt holds this task now', 5000);
+    await waitFor(() => !processAlive(pid), {
+      timeoutMs: 1000 + 2000,
+      message: 'the lost attempt’s executer still runs',
+    });
+    expect((await getTask(fleet.client, fleet.keys, id))?.status).toBe('running'); // untouched by tracker-a
+    expect(await fleet.events(id)).toEqual(['queued', 'running']);
+  });
+
   it('dead-letters a task that kills its tracker after exactly maxAttempts deliveries, while others flow', async () => {
     const fleet = await newFleet();
     let generation = 0;

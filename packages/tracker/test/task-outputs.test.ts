@@ -128,6 +128,24 @@ describe('task outputs', () => {
     expect(existsSync(join(process.cwd(), 'canary'))).toBe(false);
   });
 
+  it('ends a task whose command line is too long for the system failed, saying so, instead of hanging', async () => {
+    const task = await run({ params: { args: ['x'.repeat(200_000)] } });
+    expect(task.status).toBe('failed');
+    expect(task.error).toMatch(
+      /^could not start the executer: the command line is longer than the system allows \(E2BIG\)/,
+    );
+    expect(task.error?.length).toBeLessThan(400);
+  });
+
+  it('ends a task whose program does not exist failed, naming it', async () => {
+    const { id } = await enqueue({ redis: client, prefix }, { executer: 'missing-program' });
+    const task = await waitForFinal(client, keys, id);
+    expect(task.status).toBe('failed');
+    expect(task.error).toMatch(
+      /could not start the executer: gpufleet-no-such-program: No such file or directory/,
+    );
+  });
+
   it('fetches inputs and extracts a safe archive into the inputs folder', async () => {
     const id = 'inputs' + Math.random().toString(36).slice(2, 10).padEnd(20, '0');
     const tar = makeTar([

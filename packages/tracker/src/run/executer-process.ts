@@ -67,6 +67,16 @@ function pump(
   return once(file, 'close').then(() => undefined);
 }
 
+/** Why a process could not start, short: the error code and the system's words, not the command line. */
+function describeSpawnError(result: { code?: string; originalMessage?: string; message?: string }): string {
+  const words = (result.originalMessage || result.message || 'unknown error').split('\n')[0] ?? '';
+  const reason =
+    result.code === 'E2BIG'
+      ? 'the command line is longer than the system allows (E2BIG); pass large values as input files'
+      : words;
+  return reason.length > 300 ? `${reason.slice(0, 300)}…` : reason;
+}
+
 export function startExecuterProcess(req: ExecuterProcessRequest): ExecuterProcess {
   const started = Date.now();
   const stderrTail = new TailBuffer();
@@ -104,9 +114,11 @@ export function startExecuterProcess(req: ExecuterProcessRequest): ExecuterProce
   const limitTimer = setTimeout(() => kill('timed_out'), req.timeLimitMs);
   limitTimer.unref();
 
+  // A spawn that fails at once (E2BIG, ENOENT...) emits neither event: execa only settles its result.
   const exit = new Promise<{ code: number | null; signal: string | null }>((resolve) => {
     child.once('exit', (code, signal) => resolve({ code, signal }));
     child.once('error', () => resolve({ code: null, signal: null }));
+    void child.then((r) => resolve({ code: r.exitCode ?? null, signal: r.signal ?? null }));
   });
 
   const done = (async (): Promise<ExecuterProcessResult> => {
@@ -124,13 +136,13 @@ export function startExecuterProcess(req: ExecuterProcessRequest): ExecuterProce
     await pumps;
     const spawnError =
       pid === null || (result.failed && result.exitCode === undefined && !result.signal)
-        ? result.message
+        ? describeSpawnError(result)
         : null;
     return {
       exitCode: code,
       signal,
       killedFor,
-      spawnError: spawnError ? (spawnError.split('\n')[0] ?? spawnError) : null,
+      spawnError,
       stderrTail: stderrTail.lastLines(),
       durationMs: Date.now() - started,
     };

@@ -40,7 +40,7 @@ export class LeaseKeeper {
 
   private async renew(): Promise<void> {
     try {
-      const ok = await renewLease(
+      const result = await renewLease(
         this.deps.redis,
         this.deps.keys,
         this.claim,
@@ -49,7 +49,8 @@ export class LeaseKeeper {
       );
       if (this.failing) this.deps.logger.debug('lease renewal works again');
       this.failing = false;
-      if (!ok && !this.lost) {
+      if (result === 'cancel-requested') this.onCancelRequested();
+      if (result === 'lost' && !this.lost) {
         this.lost = true;
         this.stop();
         this.deps.logger.warn('lost the lease: another attempt holds this task now');

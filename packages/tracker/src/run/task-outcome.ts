@@ -12,6 +12,11 @@ export interface TaskOutcome {
 export function taskOutcome(result: ExecuterProcessResult, timeLimitMs: number): TaskOutcome {
   if (result.spawnError)
     return { status: 'failed', error: `could not start the executer: ${result.spawnError}` };
+  // Started through gpufleet-task-init, a program that cannot be run is its exit 127 and message.
+  const initError = /gpufleet-task-init: cannot run (.*)/.exec(result.stderrTail);
+  if (result.exitCode === 127 && initError) {
+    return { status: 'failed', error: `could not start the executer: ${initError[1]}` };
+  }
   if (result.killedFor === 'cancelled') return { status: 'cancelled', error: 'cancelled by request' };
   if (result.killedFor === 'timed_out') {
     return {
