@@ -26,10 +26,26 @@ COPY . .
 RUN --mount=type=cache,target=/root/.npm npm ci --no-audit --no-fund --ignore-scripts
 # gpufleet-task-init kills a task's processes if the tracker dies; static, so any BASE_IMAGE runs it.
 RUN cc -O2 -static -o /usr/local/bin/gpufleet-task-init packages/tracker/native/task-init.c
-RUN npx tsc -b packages/tracker packages/executers \
+RUN npx tsc -b packages/tracker packages/executers packages/api \
  && npm prune --omit=dev --no-audit --no-fund --ignore-scripts \
  && chmod 755 packages/tracker/dist/bin/*.js \
  && find packages -mindepth 2 -maxdepth 2 \( -name src -o -name test -o -name '*.tsbuildinfo' \) -prune -exec rm -rf {} +
+
+# The web API (docker-compose.yml's `api`): plain Node, no GPU base, the same non-root user.
+FROM ${NODE_IMAGE} AS api
+COPY --from=build /usr/bin/tini-static /usr/bin/tini
+RUN groupadd --system --gid 10001 gpufleet \
+ && useradd --system --uid 10001 --gid gpufleet --create-home --home-dir /home/gpufleet gpufleet \
+ && mkdir -p /mnt/artifacts && chown gpufleet:gpufleet /mnt/artifacts
+COPY --from=build /app/package.json /app/package.json
+COPY --from=build /app/node_modules /app/node_modules
+COPY --from=build /app/packages /app/packages
+ENV NODE_ENV=production GPUFLEET_API_HOST=0.0.0.0 ARTIFACT_STORE=/mnt/artifacts
+USER gpufleet
+EXPOSE 8080
+HEALTHCHECK --interval=15s --timeout=5s --start-period=10s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.GPUFLEET_API_PORT||8080)+'/readyz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+ENTRYPOINT ["/usr/bin/tini", "--", "node", "/app/packages/api/dist/bin/gpufleet-api.js"]
 
 FROM ${BASE_IMAGE} AS runtime
 ARG BASE_IMAGE
@@ -38,8 +54,8 @@ COPY --from=build /usr/bin/tini-static /usr/bin/tini
 COPY --from=build /usr/local/bin/gpufleet-task-init /usr/local/bin/gpufleet-task-init
 RUN groupadd --system --gid 10001 gpufleet \
  && useradd --system --uid 10001 --gid gpufleet --create-home --home-dir /home/gpufleet gpufleet \
- && mkdir -p /var/lib/gpufleet \
- && chown gpufleet:gpufleet /var/lib/gpufleet
+ && mkdir -p /var/lib/gpufleet /mnt/artifacts \
+ && chown gpufleet:gpufleet /var/lib/gpufleet /mnt/artifacts
 COPY --from=build /app/package.json /app/package.json
 COPY --from=build /app/node_modules /app/node_modules
 COPY --from=build /app/packages /app/packages

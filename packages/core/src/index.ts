@@ -59,7 +59,7 @@ export { OutageReporter } from './outage-reporter.js';
 export { connectRedis, reconnectDelayMs, waitReady } from './redis-connection.js';
 export type { RedisConnectOptions } from './redis-connection.js';
 export { discoverQueues, listRegisteredQueues, queueRegistryKey, registerQueue } from './queue-registry.js';
-export { readQueueStats, readStreamGpuCounts, readTaskStreams, readWaitingEntryIds } from './queue-stats.js';
+export { readQueueStats, readStreamGpuCounts, readTaskStreams } from './queue-stats.js';
 export type { QueueStats, TaskStreamState } from './queue-stats.js';
 export { fieldArgs, luaScript, runScript, SCRIPT_NAMES } from './scripts.js';
 export type { ScriptArg, ScriptName } from './scripts.js';

@@ -54,21 +54,25 @@ export async function readTaskStreams(
   gpuCounts?: readonly number[],
 ): Promise<TaskStreamState[]> {
   gpuCounts ??= await readStreamGpuCounts(redis, keys);
-  if (gpuCounts.length === 0) return [];
-  const pipeline = redis.pipeline();
-  for (const gpus of gpuCounts) pipeline.xlen(keys.tasks(gpus)).xinfo('GROUPS', keys.tasks(gpus));
-  const replies = (await pipeline.exec()) ?? [];
+  // Separate commands, not a MULTI or pipeline object: on an auto-pipelining connection they share
+  // one write with the other commands of the same tick. All are sent before the first await.
+  const groupsOf = (key: string): Promise<unknown[][]> =>
+    (redis.xinfo('GROUPS', key) as Promise<unknown[][]>).catch((error: unknown) => {
+      // No stream yet ("no such key") means nothing waits; any other error is real.
+      if (error instanceof Error && /no such key/i.test(error.message)) return [];
+      throw error;
+    });
+  const reads = gpuCounts.map((gpus) =>
+    Promise.all([redis.xlen(keys.tasks(gpus)), groupsOf(keys.tasks(gpus))]),
+  );
+  const replies = await Promise.all(reads);
   return gpuCounts.map((gpus, i) => {
-    const [lenError, length] = replies[2 * i] ?? [null, 0];
-    if (lenError) throw lenError;
-    const [groupsError, groups] = replies[2 * i + 1] ?? [null, []];
-    // No stream yet ("no such key") means nothing waits; any other error is real.
-    if (groupsError && !/no such key/i.test(groupsError.message)) throw groupsError;
-    const group = ((groups ?? []) as unknown[][]).find((g) => groupField(g, 'name') === TRACKER_GROUP);
+    const [length, groups] = replies[i] ?? [0, []];
+    const group = groups.find((g) => groupField(g, 'name') === TRACKER_GROUP);
     return {
       key: keys.tasks(gpus),
       gpus,
-      length: Number(length ?? 0),
+      length,
       pending: Number(group ? groupField(group, 'pending') : 0),
       lastDeliveredId: group ? String(groupField(group, 'last-delivered-id')) : '0-0',
     };
@@ -98,31 +102,4 @@ export async function readQueueStats(redis: Redis, keys: QueueKeys): Promise<Que
     dead,
     oldestWaitingAt: oldest === null ? null : entryIdMs(oldest),
   };
-}
-
-/**
- * The ids of waiting entries across the queue's task streams, oldest first: the order trackers
- * take them in (entry ids are ordered queue-wide). At most `capPerStream` are read from each stream;
- * `complete` says whether every waiting entry was read.
- */
-export async function readWaitingEntryIds(
-  redis: Redis,
-  keys: QueueKeys,
-  capPerStream: number,
-): Promise<{ ids: string[]; complete: boolean }> {
-  const streams = await readTaskStreams(redis, keys);
-  const pipeline = redis.pipeline();
-  for (const s of streams) pipeline.xrange(s.key, `(${s.lastDeliveredId}`, '+', 'COUNT', capPerStream);
-  const replies = streams.length > 0 ? ((await pipeline.exec()) ?? []) : [];
-  const ids: string[] = [];
-  let complete = true;
-  for (const [error, entries] of replies) {
-    if (error) throw error;
-    const list = entries as Array<[string, string[]]>;
-    if (list.length >= capPerStream) complete = false;
-    for (const [id] of list) ids.push(id);
-  }
-  // Each stream's ids come in order; only several streams need sorting together.
-  if (replies.length > 1) ids.sort(compareEntryIds);
-  return { ids, complete };
 }

@@ -1,0 +1,89 @@
+/** `gpufleet executers`, `gpufleet queues` and `gpufleet trackers` (admin keys): the fleet. */
+import type { Command } from 'commander';
+import type { CliContext } from '../cli-context.js';
+import { EXIT } from '../exit-codes.js';
+import { formatDuration, formatTime, table } from '../format.js';
+import type { CommandRunner } from './command-kit.js';
+
+interface QueueFlag {
+  queue?: string;
+}
+
+export async function runExecuters(ctx: CliContext, flags: QueueFlag): Promise<number> {
+  const list = await ctx.client.executers({ queue: flags.queue, signal: ctx.signal });
+  if (ctx.out.json) ctx.out.document(list);
+  else if (list.executers.length === 0) ctx.out.note('no live tracker offers an executer');
+  else {
+    const rows = list.executers.map((e) => {
+      const params = Object.keys((e.params.properties as Record<string, unknown> | undefined) ?? {}).join(
+        ',',
+      );
+      return [
+        e.name,
+        e.version,
+        e.queue,
+        String(e.gpus),
+        formatDuration(e.timeLimitMs),
+        String(e.trackers.length),
+        params || '-',
+        e.description.length > 70 ? `${e.description.slice(0, 69)}…` : e.description,
+      ];
+    });
+    ctx.out.line(
+      table(['NAME', 'VERSION', 'QUEUE', 'GPUS', 'TIME', 'TRACKERS', 'PARAMS', 'DESCRIPTION'], rows),
+    );
+  }
+  return EXIT.OK;
+}
+
+export async function runQueues(ctx: CliContext, flags: QueueFlag): Promise<number> {
+  const list = await ctx.client.queues({ queue: flags.queue, signal: ctx.signal });
+  if (ctx.out.json) ctx.out.document(list);
+  else {
+    const rows = list.queues.map((q) => [
+      q.queue,
+      String(q.depth),
+      String(q.running),
+      String(q.dead),
+      formatDuration(q.oldestWaitingAgeMs),
+      String(q.liveTrackers),
+    ]);
+    ctx.out.line(table(['QUEUE', 'WAITING', 'RUNNING', 'DEAD', 'OLDEST WAIT', 'TRACKERS'], rows));
+  }
+  return EXIT.OK;
+}
+
+export async function runTrackers(ctx: CliContext, flags: QueueFlag): Promise<number> {
+  const list = await ctx.client.trackers({ queue: flags.queue, signal: ctx.signal });
+  if (ctx.out.json) ctx.out.document(list);
+  else {
+    const rows = list.trackers.map((t) => [
+      t.name,
+      t.queue,
+      t.host,
+      t.live ? 'yes' : 'no',
+      t.gpus.length === 0 ? '-' : `${t.gpus.filter((g) => g.taskId).length}/${t.gpus.length} busy`,
+      t.cpuSlots === 0 ? '-' : `${t.cpuTasks.length}/${t.cpuSlots} busy`,
+      formatTime(t.lastHeartbeat),
+      t.executers.join(','),
+    ]);
+    ctx.out.line(
+      table(['NAME', 'QUEUE', 'HOST', 'LIVE', 'GPUS', 'CPU SLOTS', 'HEARTBEAT', 'EXECUTERS'], rows),
+    );
+  }
+  return EXIT.OK;
+}
+
+export function fleetCommands(program: Command, run: CommandRunner): void {
+  for (const [name, description, fn] of [
+    ['executers', 'what the live trackers offer, with their parameters', runExecuters],
+    ['queues', 'each queue: waiting, running, dead, oldest wait', runQueues],
+    ['trackers', 'every tracker, its GPUs and heartbeat (admin keys)', runTrackers],
+  ] as const) {
+    program
+      .command(name)
+      .description(description)
+      .option('-q, --queue <queue>', 'only this queue')
+      .action(run((ctx, flags: QueueFlag) => fn(ctx, flags)));
+  }
+}

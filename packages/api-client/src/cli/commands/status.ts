@@ -1,0 +1,99 @@
+/**
+ * `gpufleet status <id>` (the task's record: status, attempts, tracker and GPUs, times, exit
+ * code, error, queue position, outputs) and `gpufleet ls` (your tasks, newest first, filtered).
+ */
+import type { Command } from 'commander';
+import type { TaskSummary, TaskView } from '../../generated/api-types.js';
+import type { CliContext } from '../cli-context.js';
+import { EXIT } from '../exit-codes.js';
+import { formatDuration, formatTime, table, TASK_HEADERS, taskRow } from '../format.js';
+import { formatBytes } from '../progress-line.js';
+import { intArg, type CommandRunner } from './command-kit.js';
+
+function describe(t: TaskView): string {
+  const rows: Array<[string, string]> = [
+    ['id', t.id],
+    ['status', `${t.status}${t.cancelRequested && t.status === 'running' ? ' (cancel requested)' : ''}`],
+    ['attempt', `${t.attempt} of ${t.maxAttempts}`],
+    ['executer', `${t.executer}${t.executerVersion ? ` ${t.executerVersion}` : ''}`],
+    ['queue', `${t.queue}${t.queuePosition !== null ? ` (position ${t.queuePosition})` : ''}`],
+    ['gpus', `${t.gpus}${t.gpuIds.length > 0 ? ` (ids ${t.gpuIds.join(',')})` : ''}`],
+    ['tracker', t.tracker ?? '-'],
+    ['created', formatTime(t.createdAt)],
+    ['started', formatTime(t.startedAt)],
+    ['ended', formatTime(t.endedAt)],
+    ['time limit', formatDuration(t.timeLimitMs)],
+  ];
+  if (t.notBefore) rows.push(['retry after', formatTime(t.notBefore)]);
+  if (t.exitCode !== null) rows.push(['exit code', String(t.exitCode)]);
+  if (t.signal) rows.push(['signal', t.signal]);
+  if (t.error) rows.push(['error', t.error]);
+  rows.push(['params', JSON.stringify(t.params)]);
+  if (t.inputs.length > 0)
+    rows.push([
+      'inputs',
+      `${t.inputs.length} (${t.inputs
+        .slice(0, 3)
+        .map((i) => i.name)
+        .join(', ')}${t.inputs.length > 3 ? ', …' : ''})`,
+    ]);
+  if (t.outputs) rows.push(['outputs', `${t.outputs.files} files, ${formatBytes(t.outputs.bytes)}`]);
+  const width = Math.max(...rows.map(([k]) => k.length)) + 2;
+  return rows.map(([k, v]) => `${`${k}:`.padEnd(width)}${v}`).join('\n');
+}
+
+export async function runStatus(ctx: CliContext, id: string): Promise<number> {
+  const task = await ctx.client.getTask(id, { signal: ctx.signal });
+  if (ctx.out.json) ctx.out.document(task);
+  else ctx.out.line(describe(task));
+  return EXIT.OK;
+}
+
+export interface ListFlags {
+  status?: string;
+  executer?: string;
+  queue?: string;
+  limit: number;
+  all?: boolean;
+}
+
+export async function runList(ctx: CliContext, flags: ListFlags): Promise<number> {
+  const items: TaskSummary[] = [];
+  let cursor: string | undefined;
+  // A page may be short while a cursor is handed back: keep reading until the limit or the end.
+  do {
+    const page = await ctx.client.listTasks(
+      {
+        status: flags.status,
+        executer: flags.executer,
+        queue: flags.queue,
+        limit: flags.all ? 200 : Math.min(200, flags.limit - items.length),
+        cursor,
+      },
+      { signal: ctx.signal },
+    );
+    items.push(...page.items);
+    cursor = page.nextCursor ?? undefined;
+  } while (cursor !== undefined && (flags.all || items.length < flags.limit));
+  if (ctx.out.json) ctx.out.document({ items, nextCursor: cursor ?? null });
+  else if (items.length === 0) ctx.out.note('no tasks');
+  else ctx.out.line(table(TASK_HEADERS, items.map(taskRow)));
+  return EXIT.OK;
+}
+
+export function statusCommands(program: Command, run: CommandRunner): void {
+  program
+    .command('status')
+    .description('show a task: status, attempts, tracker, times, exit code, outputs')
+    .argument('<id>', 'task id')
+    .action(run((ctx, id: string) => runStatus(ctx, id)));
+  program
+    .command('ls')
+    .description('list your tasks, newest first')
+    .option('-s, --status <statuses>', 'only these statuses (comma-separated: queued,running)')
+    .option('-e, --executer <name>', 'only this executer')
+    .option('-q, --queue <queue>', 'only this queue')
+    .option('-n, --limit <n>', 'at most this many', intArg('--limit', 1), 50)
+    .option('-a, --all', 'every task (no limit)')
+    .action(run((ctx, flags: ListFlags) => runList(ctx, flags)));
+}

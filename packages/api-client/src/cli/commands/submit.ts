@@ -1,0 +1,180 @@
+/**
+ * `gpufleet submit <executer>`: one task, or `--runs N` runs of it, or the cross product of the
+ * `--sweep`s (times the runs), each with its own Idempotency-Key derived from one base key (so a
+ * repeated command with `--idempotency-key` makes no new tasks). Inputs are uploaded with each
+ * task. Prints the ids as they are made; `--follow` streams the output, `--wait` waits for the
+ * end and exits 1 unless every task succeeded, `--download DIR` fetches the outputs (into
+ * `DIR/<id>` when there are several tasks).
+ */
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import type { TaskSpec, TaskView } from '../../generated/api-types.js';
+import type { DownloadResult } from '../../outputs/download-outputs.js';
+import type { SubmittedTask } from '../../task/task-handle.js';
+import type { CliContext } from '../cli-context.js';
+import { EXIT } from '../exit-codes.js';
+import { outcome } from '../format.js';
+import { paramSchemas, parseParams, readParamsFile, sweepCombinations } from '../params.js';
+import { bar, formatBytes } from '../progress-line.js';
+import { downloadWithProgress, followAll, waitAll } from '../task-progress.js';
+import { collect, durationArg, intArg, type CommandRunner } from './command-kit.js';
+
+export interface SubmitFlags {
+  param: string[];
+  paramsFile?: string;
+  input: string[];
+  gpus?: number;
+  timeout?: number;
+  retries?: number;
+  queue?: string;
+  runs: number;
+  sweep: string[];
+  wait?: boolean;
+  follow?: boolean;
+  download?: string;
+  idempotencyKey?: string;
+}
+
+interface Planned {
+  spec: TaskSpec;
+  run: number;
+  params: Record<string, unknown>;
+}
+
+async function plan(ctx: CliContext, executer: string, flags: SubmitFlags): Promise<Planned[]> {
+  const defaults = ctx.connection.defaults;
+  const queue = flags.queue ?? defaults.queue;
+  const base = flags.paramsFile ? await readParamsFile(flags.paramsFile) : {};
+  const needsSchema = flags.param.length > 0 || flags.sweep.length > 0;
+  const offer = needsSchema
+    ? (await ctx.client.executers({ queue, signal: ctx.signal })).executers.find((e) => e.name === executer)
+    : undefined;
+  const schemas = paramSchemas(offer?.params);
+  const params = { ...base, ...parseParams(flags.param, schemas) };
+  const combos = sweepCombinations(flags.sweep, schemas);
+  const planned: Planned[] = [];
+  for (let run = 1; run <= flags.runs; run++) {
+    for (const combo of combos) {
+      const all = { ...params, ...combo };
+      const spec: TaskSpec = { executer };
+      if (Object.keys(all).length > 0) spec.params = all;
+      const gpus = flags.gpus ?? defaults.gpus;
+      const timeLimitMs = flags.timeout ?? defaults.timeLimitMs;
+      const retries = flags.retries ?? defaults.retries;
+      if (gpus !== undefined) spec.gpus = gpus;
+      if (timeLimitMs !== undefined) spec.timeLimitMs = timeLimitMs;
+      if (retries !== undefined) spec.retries = retries;
+      if (queue !== undefined) spec.queue = queue;
+      planned.push({ spec, run, params: all });
+    }
+  }
+  return planned;
+}
+
+async function submitAll(ctx: CliContext, planned: Planned[], flags: SubmitFlags): Promise<SubmittedTask[]> {
+  const baseKey = flags.idempotencyKey ?? randomUUID();
+  const streaming = ctx.out.json && Boolean(flags.follow);
+  const tasks: SubmittedTask[] = [];
+  try {
+    for (const [i, p] of planned.entries()) {
+      const label = planned.length > 1 ? ` ${i + 1}/${planned.length}` : '';
+      ctx.out.progress.update(`submitting${label}`);
+      const task = await ctx.client.submit(p.spec, {
+        inputs: flags.input,
+        idempotencyKey: planned.length === 1 ? baseKey : `${baseKey}-${i + 1}`,
+        signal: ctx.signal,
+        onUploadProgress: (u) =>
+          ctx.out.progress.update(
+            `uploading${label} ${bar(u.totalBytes === 0 ? 1 : u.bytes / u.totalBytes)} ` +
+              `${formatBytes(u.bytes)}/${formatBytes(u.totalBytes)} ${u.file}`,
+          ),
+      });
+      tasks.push(task);
+      if (streaming) ctx.out.record({ type: 'submitted', ...task.submission, run: p.run, params: p.params });
+      else ctx.out.line(task.id);
+    }
+  } finally {
+    ctx.out.progress.done();
+  }
+  return tasks;
+}
+
+export async function runSubmit(ctx: CliContext, executer: string, flags: SubmitFlags): Promise<number> {
+  const planned = await plan(ctx, executer, flags);
+  const tasks = await submitAll(ctx, planned, flags);
+  const ids = tasks.map((t) => t.id);
+  const finals = new Map<string, Pick<TaskView, 'status' | 'exitCode' | 'error'>>();
+  if (flags.follow) {
+    for (const [id, end] of await followAll(ctx, ids)) finals.set(id, end);
+  }
+  if (flags.wait || flags.download !== undefined) {
+    const open = ids.filter((id) => !finals.has(id));
+    const report = (t: TaskView): void => ctx.out.note(`${t.id} ${outcome(t)}`);
+    for (const t of await waitAll(ctx, open, report)) finals.set(t.id, t);
+  }
+  const downloads = new Map<string, DownloadResult | null>();
+  if (flags.download !== undefined) {
+    for (const id of ids) {
+      const dir = ids.length === 1 ? flags.download : join(flags.download, id);
+      const result = await downloadWithProgress(ctx, id, dir);
+      downloads.set(id, result);
+      ctx.out.note(result ? `${id}: ${result.files.length} files in ${result.dir}` : `${id}: no outputs`);
+    }
+  }
+  const waited = Boolean(flags.wait || flags.follow || flags.download !== undefined);
+  const summary = tasks.map((task, i) => {
+    const final = finals.get(task.id);
+    const download = downloads.get(task.id);
+    return {
+      ...task.submission,
+      run: planned[i]?.run,
+      params: planned[i]?.params,
+      idempotencyKey: task.idempotencyKey,
+      ...(final ? { status: final.status, exitCode: final.exitCode, error: final.error } : {}),
+      ...(download !== undefined
+        ? { download: download && { dir: download.dir, files: download.files.map((f) => f.path) } }
+        : {}),
+    };
+  });
+  if (ctx.out.json && flags.follow) ctx.out.record({ type: 'summary', tasks: summary });
+  else if (ctx.out.json) ctx.out.document({ tasks: summary });
+  const failed = waited && [...finals.values()].some((f) => f.status !== 'succeeded');
+  return failed ? EXIT.FAILED : EXIT.OK;
+}
+
+export function submitCommand(program: Command, run: CommandRunner): void {
+  program
+    .command('submit')
+    .description('submit a task (or several: --runs, --sweep) and print its id')
+    .argument('<executer>', 'the executer to run (gpufleet executers lists them)')
+    .option(
+      '-p, --param <key=value>',
+      'a parameter, typed after the executer’s schema (repeatable)',
+      collect,
+      [],
+    )
+    .option('--params-file <file.json>', 'parameters from a JSON file (--param wins)')
+    .option(
+      '-i, --input <path>',
+      'a folder (sent as its contents) or file for the inputs (repeatable)',
+      collect,
+      [],
+    )
+    .option('--gpus <n>', 'GPUs per task (default: the profile’s, else the executer’s)', intArg('--gpus'))
+    .option('--timeout <duration>', 'time limit per task: 90s, 10m, 2h', durationArg('--timeout'))
+    .option('--retries <n>', 'reruns after a failed exit', intArg('--retries'))
+    .option('-q, --queue <queue>', 'the queue (machine group)')
+    .option('--runs <n>', 'submit N runs of the task', intArg('--runs', 1), 1)
+    .option(
+      '--sweep <key=v1,v2>',
+      'submit one task per value; several sweeps: the cross product',
+      collect,
+      [],
+    )
+    .option('-w, --wait', 'wait for the end; exit 1 unless every task succeeded')
+    .option('-f, --follow', 'stream the output until the end (implies --wait)')
+    .option('-d, --download <dir>', 'download the outputs when done (implies --wait)')
+    .option('--idempotency-key <key>', 'submitting again with the same key returns the same task(s)')
+    .action(run((ctx, executer: string, flags: SubmitFlags) => runSubmit(ctx, executer, flags)));
+}

@@ -1,0 +1,50 @@
+/** Text for people: tables, task outcomes, durations and times. */
+import type { TaskStatus, TaskSummary } from '../generated/api-types.js';
+
+export function table(headers: readonly string[], rows: ReadonlyArray<readonly string[]>): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: readonly string[]): string =>
+    cells
+      .map((cell, i) => (i === cells.length - 1 ? cell : cell.padEnd(widths[i] ?? 0)))
+      .join('  ')
+      .trimEnd();
+  return [line(headers), ...rows.map(line)].join('\n');
+}
+
+/** `succeeded`, `failed (exit 3)`, `dead: no tracker can run it`... */
+export function outcome(task: { status: TaskStatus; exitCode: number | null; error: string | null }): string {
+  if (task.status === 'succeeded') return 'succeeded';
+  const exit = task.exitCode !== null && task.exitCode !== 0 ? ` (exit ${task.exitCode})` : '';
+  return `${task.status}${exit}${task.error ? `: ${task.error}` : ''}`;
+}
+
+export function formatDuration(ms: number | null): string {
+  if (ms === null) return '-';
+  if (ms < 1000) return `${ms}ms`;
+  const s = Math.round(ms / 1000);
+  if (s < 120) return `${s}s`;
+  if (s < 7200) return `${Math.round(s / 60)}m`;
+  return `${(s / 3600).toFixed(1)}h`;
+}
+
+/** `2024-05-01 12:03:04` in local time, or `-`. */
+export function formatTime(iso: string | null): string {
+  if (iso === null) return '-';
+  const d = new Date(iso);
+  const p = (n: number): string => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+}
+
+export function taskRow(t: TaskSummary): string[] {
+  const end = t.exitCode !== null ? String(t.exitCode) : '-';
+  return [t.id, t.status, t.executer, t.queue, formatTime(t.createdAt), end, t.error ?? ''];
+}
+
+export const TASK_HEADERS = ['ID', 'STATUS', 'EXECUTER', 'QUEUE', 'CREATED', 'EXIT', 'ERROR'];
+
+/** Counts of statuses: `2 running, 1 queued`. */
+export function statusCounts(statuses: Iterable<TaskStatus>): string {
+  const counts = new Map<string, number>();
+  for (const s of statuses) counts.set(s, (counts.get(s) ?? 0) + 1);
+  return [...counts].map(([s, n]) => `${n} ${s}`).join(', ');
+}

@@ -1,0 +1,47 @@
+/**
+ * The `gpufleet` command: global flags (profile, API URL, token, --json, --retry-for) and the
+ * commands. Usage errors (unknown flags, bad values) throw CommanderError, exit code 2.
+ */
+import { Command } from 'commander';
+import type { CliRuntime } from './cli-context.js';
+import { commandRunner } from './commands/command-kit.js';
+import { fleetCommands } from './commands/fleet.js';
+import { logsCommand } from './commands/logs.js';
+import { statusCommands } from './commands/status.js';
+import { submitCommand } from './commands/submit.js';
+import { taskActionCommands } from './commands/task-actions.js';
+import { watchCommand } from './commands/watch.js';
+
+export const CLI_VERSION = '0.1.0';
+
+export function createProgram(runtime: CliRuntime): Command {
+  const program = new Command('gpufleet')
+    .description('Submit, follow and fetch GPU tasks on a gpufleet')
+    .version(CLI_VERSION)
+    .option('--profile <name>', 'the profile to use (GPUFLEET_PROFILE)')
+    .option('--api-url <url>', 'the API’s URL (GPUFLEET_API_URL)')
+    .option('--token <key>', 'the API key (better: GPUFLEET_TOKEN or a profile)')
+    .option('--json', 'print JSON (one document, or one object per line for streams)')
+    .option('--retry-for <duration>', 'keep retrying an unreachable or busy API this long', '30s')
+    .showHelpAfterError()
+    .exitOverride()
+    .configureOutput({
+      writeOut: (text) => void runtime.stdout.write(text),
+      writeErr: (text) => void runtime.stderr.write(text),
+    });
+  const run = commandRunner(runtime);
+  submitCommand(program, run);
+  statusCommands(program, run);
+  logsCommand(program, run);
+  taskActionCommands(program, run);
+  fleetCommands(program, run);
+  watchCommand(program, run);
+  for (const command of program.commands) command.exitOverride().showHelpAfterError();
+  program.addHelpText(
+    'after',
+    '\nExit codes: 0 ok, 1 a task did not succeed, 2 usage error, 3 API unreachable, 4 not found.\n' +
+      'Configuration: --api-url/GPUFLEET_API_URL, --token/GPUFLEET_TOKEN, or profiles in ./gpufleet.json or\n' +
+      '~/.config/gpufleet/config.json; a local fleet started with `npm start` is found by itself.',
+  );
+  return program;
+}

@@ -1,0 +1,165 @@
+/**
+ * `GpufleetClient`: a typed method for every route of the gpufleet API (docs/api.md). Requests
+ * retry with backoff on connection errors and 503s; `submit()` sends an `Idempotency-Key` of its
+ * own making, so a retried submission never makes two tasks, and streams input files from disk.
+ */
+import { randomUUID } from 'node:crypto';
+import type {
+  CancelResult,
+  ExecuterList,
+  HealthStatus,
+  ListTasksQuery,
+  QueueList,
+  SubmitResult,
+  TaskList,
+  TaskSpec,
+  TaskSummary,
+  TaskView,
+  TrackerList,
+} from './generated/api-types.js';
+import { HttpClient, type HttpClientOptions } from './http/http-client.js';
+import { collectInputs, type InputFile, type InputSource } from './inputs/input-files.js';
+import { multipartBody, type UploadProgress } from './inputs/multipart-body.js';
+import { outputUrlPath } from './outputs/download-outputs.js';
+import { SubmittedTask, TaskHandle } from './task/task-handle.js';
+
+export type GpufleetClientOptions = HttpClientOptions;
+
+export interface SubmitOptions {
+  /** Folders (sent as their contents) and files (by base name) for the task's inputs folder. */
+  inputs?: readonly InputSource[];
+  /** Default: the spec's `idempotencyKey`, else a new random key (kept across retries). */
+  idempotencyKey?: string;
+  onUploadProgress?: (progress: UploadProgress) => void;
+  signal?: AbortSignal;
+}
+
+export interface TaskFilter {
+  /** One status or several. */
+  status?: string | readonly string[];
+  executer?: string;
+  queue?: string;
+}
+
+export class GpufleetClient {
+  readonly http: HttpClient;
+
+  constructor(options: GpufleetClientOptions) {
+    this.http = new HttpClient(options);
+  }
+
+  /** The API's base URL. */
+  get url(): string {
+    return this.http.baseUrl;
+  }
+
+  /** A handle on an existing task. */
+  task(id: string): TaskHandle {
+    return new TaskHandle(this.http, id);
+  }
+
+  /** Submits a task, uploading `inputs` (streamed) when given. */
+  async submit(spec: TaskSpec, options: SubmitOptions = {}): Promise<SubmittedTask> {
+    const key = options.idempotencyKey ?? spec.idempotencyKey ?? randomUUID();
+    const headers = { 'idempotency-key': key };
+    const files: InputFile[] = options.inputs ? await collectInputs(options.inputs) : [];
+    let result: SubmitResult;
+    if (files.length === 0) {
+      result = await this.http.json<SubmitResult>('/v1/tasks', {
+        method: 'POST',
+        json: spec,
+        headers,
+        signal: options.signal,
+      });
+    } else {
+      const body = multipartBody(spec, files, options.onUploadProgress);
+      const response = await this.http.request('/v1/tasks', {
+        method: 'POST',
+        body: body.make,
+        bodyFailure: body.failure,
+        headers: { ...headers, accept: 'application/json' },
+        signal: options.signal,
+      });
+      result = (await response.json()) as SubmitResult;
+    }
+    return new SubmittedTask(this.http, result, key);
+  }
+
+  async getTask(id: string, options: { signal?: AbortSignal } = {}): Promise<TaskView> {
+    return this.task(id).get(options);
+  }
+
+  /** One page of the caller's tasks, newest first (follow `nextCursor`; it may be short). */
+  async listTasks(query: ListTasksQuery = {}, options: { signal?: AbortSignal } = {}): Promise<TaskList> {
+    return this.http.json<TaskList>('/v1/tasks', { query: { ...query }, signal: options.signal });
+  }
+
+  /** Every task matching the filter, newest first, across pages. */
+  async *tasks(filter: TaskFilter = {}, options: { signal?: AbortSignal } = {}): AsyncGenerator<TaskSummary> {
+    const status = typeof filter.status === 'string' ? filter.status : filter.status?.join(',');
+    let cursor: string | undefined;
+    do {
+      const page = await this.listTasks(
+        { status, executer: filter.executer, queue: filter.queue, limit: 200, cursor },
+        options,
+      );
+      yield* page.items;
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor !== undefined);
+  }
+
+  async cancel(id: string, options: { signal?: AbortSignal } = {}): Promise<CancelResult> {
+    return this.task(id).cancel(options);
+  }
+
+  /** An output file as a response (pass `range` as `bytes=a-b` for part of it). */
+  async openOutput(id: string, path: string, options: { range?: string; signal?: AbortSignal } = {}) {
+    return this.http.request(outputUrlPath(id, path), {
+      headers: options.range ? { range: options.range } : {},
+      signal: options.signal,
+    });
+  }
+
+  /** All outputs (or `files`) as a zip, streamed while the API builds it. */
+  async openOutputsZip(
+    id: string,
+    options: { files?: readonly string[]; compress?: boolean; signal?: AbortSignal } = {},
+  ): Promise<Response> {
+    return this.http.request(`/v1/tasks/${encodeURIComponent(id)}/outputs.zip`, {
+      query: { files: options.files, compress: options.compress },
+      signal: options.signal,
+    });
+  }
+
+  async executers(options: { queue?: string; signal?: AbortSignal } = {}): Promise<ExecuterList> {
+    return this.http.json<ExecuterList>('/v1/executers', {
+      query: { queue: options.queue },
+      signal: options.signal,
+    });
+  }
+
+  async queues(options: { queue?: string; signal?: AbortSignal } = {}): Promise<QueueList> {
+    return this.http.json<QueueList>('/v1/queues', {
+      query: { queue: options.queue },
+      signal: options.signal,
+    });
+  }
+
+  /** Every tracker (admin keys only). */
+  async trackers(options: { queue?: string; signal?: AbortSignal } = {}): Promise<TrackerList> {
+    return this.http.json<TrackerList>('/v1/trackers', {
+      query: { queue: options.queue },
+      signal: options.signal,
+    });
+  }
+
+  /** Whether the API process runs (no retries: an answer now or an error). */
+  async health(): Promise<HealthStatus> {
+    return this.http.json<HealthStatus>('/healthz', { retry: false });
+  }
+
+  /** Whether the API can reach Redis (no retries). */
+  async ready(): Promise<HealthStatus> {
+    return this.http.json<HealthStatus>('/readyz', { retry: false });
+  }
+}

@@ -1,0 +1,245 @@
+/**
+ * The API's request and response types, generated from its OpenAPI document (the route schemas
+ * of @gpufleet/api) and core's constants by test/helpers/openapi-types.ts. Do not edit: run
+ * `npx vitest run packages/api-client/test/api-types.test.ts -u` after an API change.
+ */
+import type { TaskInput, TaskSpec, TaskStatus } from '@gpufleet/core';
+
+export type { TaskInput, TaskSpec, TaskStatus };
+
+/** Statuses a task never leaves. */
+export const FINAL_STATUSES: readonly TaskStatus[] = [
+  'succeeded',
+  'failed',
+  'timed_out',
+  'cancelled',
+  'dead',
+];
+
+/** The API's error codes (docs/api.md). */
+export const API_ERROR_CODES = [
+  'UNAUTHORIZED',
+  'FORBIDDEN',
+  'NOT_FOUND',
+  'VALIDATION_FAILED',
+  'INVALID_JSON',
+  'UNSUPPORTED_MEDIA_TYPE',
+  'INVALID_UPLOAD',
+  'INVALID_PATH',
+  'INVALID_CURSOR',
+  'UNKNOWN_EXECUTER',
+  'PAYLOAD_TOO_LARGE',
+  'IDEMPOTENCY_CONFLICT',
+  'TASK_FINISHED',
+  'OUTPUTS_NOT_READY',
+  'NO_OUTPUTS',
+  'OUTPUT_NOT_FOUND',
+  'RANGE_NOT_SATISFIABLE',
+  'REDIS_UNAVAILABLE',
+  'ARTIFACT_STORE_UNAVAILABLE',
+  'INTERNAL',
+  'CLIENT_TOO_SLOW',
+] as const;
+
+export type ApiErrorCode = (typeof API_ERROR_CODES)[number];
+
+/** Every answer that is not a success. */
+export type ErrorBody = {
+  error: {
+    /** stable code, listed in docs/api.md */
+    code: string;
+    message: string;
+    details: Record<string, unknown>;
+  };
+};
+
+/** POST /v1/tasks (201 created, 200 replayed). */
+export type SubmitResult = {
+  id: string;
+  queue: string;
+  /** queued → running → uploading → succeeded | failed | timed_out | cancelled | dead */
+  status: TaskStatus;
+  /** waiting tasks ahead of this one (0 = next) */
+  queuePosition: number | null;
+  /** true when an earlier request with this Idempotency-Key made the task */
+  replayed: boolean;
+};
+
+/** One task in GET /v1/tasks. */
+export type TaskSummary = {
+  id: string;
+  queue: string;
+  executer: string;
+  /** queued → running → uploading → succeeded | failed | timed_out | cancelled | dead */
+  status: TaskStatus;
+  /** deliveries so far; 0 while it never ran */
+  attempt: number;
+  tracker: string | null;
+  /** ISO 8601, UTC */
+  createdAt: string;
+  /** ISO 8601, UTC */
+  startedAt: string | null;
+  /** ISO 8601, UTC */
+  endedAt: string | null;
+  exitCode: number | null;
+  error: string | null;
+};
+
+/** GET /v1/tasks: a page of tasks, newest first. */
+export type TaskList = {
+  items: TaskSummary[];
+  /** pass as `cursor` for the next page; null at the end */
+  nextCursor: string | null;
+};
+
+/** The query of GET /v1/tasks. */
+export type ListTasksQuery = {
+  /** one status or several, comma-separated: queued,running */
+  status?: string;
+  executer?: string;
+  /** only this queue */
+  queue?: string;
+  limit?: number;
+  /** `nextCursor` of the previous page */
+  cursor?: string;
+};
+
+/** A task’s outputs. */
+export type OutputSummary = {
+  /** the attempt whose outputs these are */
+  attempt: number;
+  files: number;
+  bytes: number;
+};
+
+/** GET /v1/tasks/:id: one task. */
+export type TaskView = {
+  id: string;
+  queue: string;
+  executer: string;
+  /** queued → running → uploading → succeeded | failed | timed_out | cancelled | dead */
+  status: TaskStatus;
+  /** deliveries so far; 0 while it never ran */
+  attempt: number;
+  tracker: string | null;
+  /** ISO 8601, UTC */
+  createdAt: string;
+  /** ISO 8601, UTC */
+  startedAt: string | null;
+  /** ISO 8601, UTC */
+  endedAt: string | null;
+  exitCode: number | null;
+  error: string | null;
+  tenant: string;
+  executerVersion: string | null;
+  params: Record<string, unknown>;
+  gpus: number;
+  /** the GPUs of the current or last attempt */
+  gpuIds: number[];
+  timeLimitMs: number;
+  maxAttempts: number;
+  signal: string | null;
+  cancelRequested: boolean;
+  /** while queued: waiting tasks a tracker takes before this one (0 = next; counted among the first 10,000 of each task stream, up to half a second old); otherwise null */
+  queuePosition: number | null;
+  /** waiting out a retry backoff until */
+  notBefore: string | null;
+  inputs: TaskInput[];
+  idempotencyKey: string | null;
+  outputs: OutputSummary | null;
+};
+
+/** One output file. */
+export type OutputFile = {
+  path: string;
+  size: number;
+  sha256: string;
+};
+
+/** GET /v1/tasks/:id/outputs. */
+export type OutputManifest = {
+  /** the attempt that wrote these outputs */
+  attempt: number;
+  bytes: number;
+  files: OutputFile[];
+};
+
+/** POST /v1/tasks/:id/cancel. */
+export type CancelResult = {
+  id: string;
+  /** queued → running → uploading → succeeded | failed | timed_out | cancelled | dead */
+  status: TaskStatus;
+  /** true while the tracker stops a running task */
+  cancelRequested: boolean;
+};
+
+/** An executer a queue offers. */
+export type ExecuterOffer = {
+  queue: string;
+  name: string;
+  version: string;
+  description: string;
+  /** JSON Schema of the parameters */
+  params: Record<string, unknown>;
+  /** default GPU count */
+  gpus: number;
+  /** default time limit */
+  timeLimitMs: number;
+  /** live trackers offering it */
+  trackers: string[];
+};
+
+/** GET /v1/executers. */
+export type ExecuterList = {
+  executers: ExecuterOffer[];
+};
+
+/** One queue. */
+export type QueueView = {
+  queue: string;
+  /** tasks waiting for a tracker */
+  depth: number;
+  /** tasks taken and not yet ended */
+  running: number;
+  /** entries in the dead-letter stream */
+  dead: number;
+  /** how long the oldest waiting task has waited */
+  oldestWaitingAgeMs: number | null;
+  liveTrackers: number;
+};
+
+/** GET /v1/queues. */
+export type QueueList = {
+  queues: QueueView[];
+};
+
+/** One tracker. */
+export type TrackerView = {
+  name: string;
+  queue: string;
+  host: string;
+  /** heartbeat within three heartbeat periods */
+  live: boolean;
+  /** ISO 8601, UTC */
+  lastHeartbeat: string;
+  /** ISO 8601, UTC */
+  startedAt: string;
+  gpus: Array<{
+    id: number;
+    taskId: string | null;
+  }>;
+  cpuSlots: number;
+  /** tasks running on CPU slots */
+  cpuTasks: string[];
+  executers: string[];
+};
+
+/** GET /v1/trackers (admin keys only). */
+export type TrackerList = {
+  trackers: TrackerView[];
+};
+
+/** GET /healthz and GET /readyz. */
+export type HealthStatus = {
+  status: 'ok';
+};

@@ -1,0 +1,54 @@
+/**
+ * What the API's event streams carry (docs/api.md: `/events` and `/logs?follow=1`). The OpenAPI
+ * document describes these streams as text, so their payloads are typed here, with a `type` tag
+ * added for narrowing.
+ */
+import type { TaskStatus } from '../generated/api-types.js';
+
+/** A status transition: the first one is the task's status when the stream opened. */
+export interface StatusEvent {
+  type: 'status';
+  taskId: string;
+  status: TaskStatus;
+  attempt: number;
+  /** ISO 8601, or null when unknown. */
+  at: string | null;
+  tracker: string | null;
+  reason: string | null;
+}
+
+/** While the task runs, at most once a second when it wrote output. */
+export interface ProgressEvent {
+  type: 'progress';
+  at: string;
+  /** Bytes of stdout and stderr written since the stream opened. */
+  outputBytes: number;
+  lastLine: string;
+}
+
+export type TaskEvent = StatusEvent | ProgressEvent;
+
+export type LogStreamName = 'stdout' | 'stderr';
+
+/** A chunk of output as the tracker published it (usually whole lines). */
+export interface LogChunk {
+  type: 'log';
+  stream: LogStreamName;
+  text: string;
+  /** The log entry id; resume after it with `from`. Null for a stream's final leftover bytes. */
+  id: string | null;
+}
+
+/** The task ended; the log stream is complete. */
+export interface LogEnd {
+  type: 'end';
+  status: TaskStatus;
+  exitCode: number | null;
+  error: string | null;
+}
+
+/** One line of output, without its line end. */
+export interface LogLine {
+  stream: LogStreamName;
+  text: string;
+}

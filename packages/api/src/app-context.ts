@@ -1,0 +1,53 @@
+/**
+ * What the route plugins share: the connections and store passed to `buildApp`, and the services
+ * built on them once per app (queue directory, task finder, queue positions, stream feeds,
+ * metrics). Passed to each plugin as its options; nothing here reads globals.
+ */
+import type { Redis } from 'ioredis';
+import type { ArtifactStore, Logger } from '@gpufleet/core';
+import type { QueueDirectory } from './fleet/queue-directory.js';
+import type { FeedHub } from './follow/stream-feed.js';
+import type { ApiMetrics } from './metrics/api-metrics.js';
+import type { QueuePositions } from './tasks/queue-positions.js';
+import type { TaskFinder } from './tasks/task-finder.js';
+
+export interface ApiLimits {
+  /** Largest body of POST /v1/tasks, multipart uploads included. */
+  maxUploadBytes: number;
+  /** Largest JSON body. */
+  maxJsonBytes: number;
+  /** Most input files in one submission. */
+  maxInputs: number;
+  /** Longest a `?wait=1` long-poll waits before answering with the current record. */
+  maxWaitMs: number;
+}
+
+export const DEFAULT_LIMITS: ApiLimits = {
+  maxUploadBytes: 10 * 1024 ** 3,
+  maxJsonBytes: 1024 * 1024,
+  maxInputs: 1000,
+  maxWaitMs: 120_000,
+};
+
+/**
+ * How output files are delivered: streamed through the API (default), or answered with a redirect
+ * to a presigned URL when the store can make one (`ArtifactStore.presignedGetUrl`).
+ */
+export type OutputDelivery = 'stream' | 'redirect';
+
+export interface ApiContext {
+  redis: Redis;
+  store: ArtifactStore;
+  prefix: string;
+  now: () => number;
+  logger: Logger;
+  limits: ApiLimits;
+  outputDelivery: OutputDelivery;
+  /** How long a presigned output URL works (redirect delivery). */
+  presignExpiresMs: number;
+  queues: QueueDirectory;
+  finder: TaskFinder;
+  positions: QueuePositions;
+  feeds: FeedHub;
+  metrics: ApiMetrics;
+}

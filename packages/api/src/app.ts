@@ -1,0 +1,137 @@
+/**
+ * `buildApp(deps)`: the API as a Fastify instance, not listening (server.ts listens; tests use
+ * `inject()`). Redis, the artifact store, the logger, the keyring and the clock are passed in.
+ * Layout: /healthz, /readyz, /metrics, /openapi.json and /docs need no key; everything under /v1
+ * sits in one plugin context whose onRequest hook authenticates, with one plugin per resource.
+ */
+import { randomUUID } from 'node:crypto';
+import multipart from '@fastify/multipart';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Redis } from 'ioredis';
+import { queueKeys, readQueueStats, type ArtifactStore, type Logger } from '@gpufleet/core';
+import { DEFAULT_LIMITS, type ApiContext, type ApiLimits, type OutputDelivery } from './app-context.js';
+import type { ApiKeyring } from './auth/api-keys.js';
+import { installAuth } from './auth/auth-hook.js';
+import { QueueDirectory } from './fleet/queue-directory.js';
+import { FeedHub } from './follow/stream-feed.js';
+import { installErrorHandling } from './http/error-handler.js';
+import { registerOpenApi } from './http/openapi.js';
+import { RequestLog } from './http/request-log.js';
+import { validatorCompiler } from './http/validator.js';
+import { ApiMetrics } from './metrics/api-metrics.js';
+import { TaskMetricsFollower } from './metrics/task-metrics-follower.js';
+import { fleetRoutes } from './routes/fleet.js';
+import { healthRoutes } from './routes/health.js';
+import { metricsRoutes } from './routes/metrics.js';
+import { taskCancelRoutes } from './routes/task-cancel.js';
+import { taskEventRoutes } from './routes/task-events.js';
+import { taskLogRoutes } from './routes/task-logs.js';
+import { taskOutputRoutes } from './routes/task-outputs.js';
+import { taskCreateRoutes } from './routes/tasks-create.js';
+import { taskReadRoutes } from './routes/tasks-read.js';
+import { QueuePositions } from './tasks/queue-positions.js';
+import { TaskFinder } from './tasks/task-finder.js';
+
+export interface ApiDeps {
+  /** The request connection: fails fast (core's `connectRedis` without `blocking`). */
+  redis: Redis;
+  /** Opens a blocking connection for followers (core's `connectRedis(url, { blocking: true })`). */
+  connectBlocking: () => Redis;
+  store: ArtifactStore;
+  logger: Logger;
+  keyring: ApiKeyring;
+  /** Key prefix of the fleet; default `gf`. */
+  prefix?: string;
+  now?: () => number;
+  limits?: Partial<ApiLimits>;
+  outputDelivery?: OutputDelivery;
+  /** How long a presigned output URL works (redirect delivery); default 15 minutes. */
+  presignExpiresMs?: number;
+  /** Follow the events streams for the task metrics (default true). */
+  followTaskMetrics?: boolean;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
+
+export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
+  const now = deps.now ?? Date.now;
+  const prefix = deps.prefix ?? 'gf';
+  const limits: ApiLimits = { ...DEFAULT_LIMITS, ...deps.limits };
+  const queues = new QueueDirectory(deps.redis, prefix, now);
+  const ctx: ApiContext = {
+    redis: deps.redis,
+    store: deps.store,
+    prefix,
+    now,
+    logger: deps.logger,
+    limits,
+    outputDelivery: deps.outputDelivery ?? 'stream',
+    presignExpiresMs: deps.presignExpiresMs ?? 15 * 60_000,
+    queues,
+    finder: new TaskFinder(deps.redis, prefix, queues),
+    positions: new QueuePositions(deps.redis, now),
+    feeds: new FeedHub({ connect: deps.connectBlocking, logger: deps.logger }),
+    metrics: new ApiMetrics(
+      async () =>
+        Promise.all((await queues.discovered()).map((q) => readQueueStats(deps.redis, queueKeys(prefix, q)))),
+      now,
+    ),
+  };
+
+  const app = Fastify({
+    // pino's Logger is a FastifyBaseLogger; the cast keeps the instance's logger type the default one.
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    requestIdHeader: false,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+    bodyLimit: limits.maxJsonBytes,
+    forceCloseConnections: true,
+    logController: new RequestLog(),
+  }).withTypeProvider<TypeBoxTypeProvider>();
+  app.setValidatorCompiler(validatorCompiler);
+  app.decorateRequest('taskId', null);
+  installErrorHandling(app);
+  // Callback-style hooks on the hot path: no promise per request.
+  app.addHook('onRequest', (request, reply, done) => {
+    reply.header('x-request-id', request.id);
+    done();
+  });
+  app.addHook('onResponse', (request, reply, done) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    ctx.metrics.requestDuration.observe(
+      { method: request.method, route, status_code: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
+    done();
+  });
+  await app.register(multipart, { limits: { fileSize: limits.maxUploadBytes } });
+  await registerOpenApi(app);
+  await app.register(healthRoutes, { ctx });
+  await app.register(metricsRoutes, { ctx });
+  await app.register(
+    async (v1) => {
+      installAuth(v1, deps.keyring);
+      await v1.register(taskCreateRoutes, { ctx });
+      await v1.register(taskReadRoutes, { ctx });
+      await v1.register(taskEventRoutes, { ctx });
+      await v1.register(taskLogRoutes, { ctx });
+      await v1.register(taskOutputRoutes, { ctx });
+      await v1.register(taskCancelRoutes, { ctx });
+      await v1.register(fleetRoutes, { ctx });
+    },
+    { prefix: '/v1' },
+  );
+
+  const follower = deps.followTaskMetrics === false ? null : new TaskMetricsFollower(ctx);
+  app.addHook('onReady', async () => {
+    await follower?.start();
+  });
+  app.addHook('onClose', async () => {
+    await follower?.stop();
+    await ctx.feeds.close();
+  });
+  return app;
+}

@@ -1,0 +1,104 @@
+/**
+ * The API server's configuration, read once at start-up from the environment, validated as a
+ * whole (every bad variable reported at once) and frozen. dotenv is loaded only by the bin.
+ */
+import { resolve } from 'node:path';
+import { checkName, DEFAULT_ARTIFACT_STORE, EnvReader, readRedisUrl, type Env } from '@gpufleet/core';
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+export interface ApiConfig {
+  redisUrl: string;
+  /** Key prefix of the fleet (`gf`). */
+  prefix: string;
+  artifactStore: string;
+  port: number;
+  host: string;
+  /** JSON file of hashed API keys (see docs/api.md), or null. */
+  keysFile: string | null;
+  /** One plain key for a local fleet (tenant `default`, role admin), or null. */
+  token: string | null;
+  /** Largest request body accepted by POST /v1/tasks (multipart uploads included). */
+  maxUploadBytes: number;
+  /** Answer output downloads with a redirect to a presigned URL when the store can make one. */
+  outputRedirect: boolean;
+  /** How long such a presigned URL works. */
+  presignExpiresMs: number;
+  logLevel: LogLevel;
+}
+
+export const API_DEFAULTS = {
+  prefix: 'gf',
+  port: 8080,
+  host: '127.0.0.1',
+  /** 10 GiB. */
+  maxUploadBytes: 10 * 1024 ** 3,
+  /** 15 minutes. */
+  presignExpiresMs: 15 * 60_000,
+} as const;
+
+/** The shortest GPUFLEET_API_TOKEN accepted: a guessable token is worse than none. */
+export const MIN_TOKEN_LENGTH = 16;
+
+const SIZE_UNITS: Record<string, number> = {
+  '': 1,
+  b: 1,
+  kb: 1000,
+  mb: 1000 ** 2,
+  gb: 1000 ** 3,
+  tb: 1000 ** 4,
+  kib: 1024,
+  mib: 1024 ** 2,
+  gib: 1024 ** 3,
+  tib: 1024 ** 4,
+};
+
+/** Parses `1048576`, `500MB`, `10GiB` into bytes; null when it is not a size. */
+export function parseByteSize(text: string): number | null {
+  const match = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(text.trim());
+  const unit = match ? SIZE_UNITS[(match[2] ?? '').toLowerCase()] : undefined;
+  if (!match || unit === undefined) return null;
+  const bytes = Math.floor(Number(match[1]) * unit);
+  return Number.isSafeInteger(bytes) ? bytes : null;
+}
+
+export function loadApiConfig(env: Env = process.env, cwd = process.cwd()): ApiConfig {
+  const r = new EnvReader(env);
+  const name = (v: string): string | null => checkName(v);
+  const keysFile = r.string('GPUFLEET_API_KEYS_FILE');
+  const token = r.string('GPUFLEET_API_TOKEN', undefined, (v) =>
+    v.length >= MIN_TOKEN_LENGTH ? null : `must be at least ${MIN_TOKEN_LENGTH} characters`,
+  );
+  if (keysFile === undefined && token === undefined) {
+    r.fail('GPUFLEET_API_KEYS_FILE', 'is required unless GPUFLEET_API_TOKEN is set: the API never runs open');
+  }
+  let maxUploadBytes: number = API_DEFAULTS.maxUploadBytes;
+  const sizeText = r.raw('GPUFLEET_API_MAX_UPLOAD_BYTES');
+  if (sizeText !== undefined) {
+    const size = parseByteSize(sizeText);
+    if (size === null || size < 1024) {
+      r.fail(
+        'GPUFLEET_API_MAX_UPLOAD_BYTES',
+        `must be a size of at least 1024 bytes such as 500MB or 10GiB (got "${sizeText}")`,
+      );
+    } else maxUploadBytes = size;
+  }
+  const config: ApiConfig = {
+    redisUrl: readRedisUrl(r),
+    prefix: r.string('GPUFLEET_PREFIX', API_DEFAULTS.prefix, name),
+    artifactStore: r.string('ARTIFACT_STORE', DEFAULT_ARTIFACT_STORE),
+    port: r.int('GPUFLEET_API_PORT', API_DEFAULTS.port, { min: 0, max: 65535 }),
+    host: r.string('GPUFLEET_API_HOST', API_DEFAULTS.host),
+    keysFile: keysFile === undefined ? null : resolve(cwd, keysFile),
+    token: token ?? null,
+    maxUploadBytes,
+    outputRedirect: r.bool('GPUFLEET_API_OUTPUT_REDIRECT', false),
+    presignExpiresMs: r.int('GPUFLEET_API_PRESIGN_EXPIRES_MS', API_DEFAULTS.presignExpiresMs, {
+      min: 1000,
+      max: 7 * 86_400_000,
+    }),
+    logLevel: r.oneOf('LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
+  };
+  r.done();
+  return Object.freeze(config);
+}

@@ -1,0 +1,126 @@
+/**
+ * The fleet as the API shows it: per queue, what its live trackers offer (executers with their
+ * parameter schemas), how its tasks stand (depth, running, dead, oldest wait) and, for admins,
+ * every registered tracker with the task that holds each of its GPUs.
+ */
+import type { Redis } from 'ioredis';
+import {
+  isLive,
+  listTrackers,
+  queueKeys,
+  readCatalog,
+  readQueueStats,
+  type QueueStats,
+  type TrackerInfo,
+} from '@gpufleet/core';
+
+export interface ExecuterOffer {
+  queue: string;
+  name: string;
+  version: string;
+  description: string;
+  params: Record<string, unknown>;
+  gpus: number;
+  timeLimitMs: number;
+  trackers: string[];
+}
+
+export interface QueueView {
+  queue: string;
+  depth: number;
+  running: number;
+  dead: number;
+  oldestWaitingAgeMs: number | null;
+  liveTrackers: number;
+}
+
+export interface TrackerView {
+  name: string;
+  queue: string;
+  host: string;
+  live: boolean;
+  lastHeartbeat: string;
+  startedAt: string;
+  gpus: Array<{ id: number; taskId: string | null }>;
+  cpuSlots: number;
+  cpuTasks: string[];
+  executers: string[];
+}
+
+export async function executerOffers(
+  redis: Redis,
+  prefix: string,
+  queue: string,
+  now: number,
+): Promise<ExecuterOffer[]> {
+  const keys = queueKeys(prefix, queue);
+  const [catalog, trackers] = await Promise.all([readCatalog(redis, keys), listTrackers(redis, keys)]);
+  const live = trackers.filter((t) => isLive(t, now));
+  const offers: ExecuterOffer[] = [];
+  for (const entry of [...catalog.values()].sort((a, b) => (a.name < b.name ? -1 : 1))) {
+    const by = live.filter((t) => t.executers.includes(entry.name)).map((t) => t.name);
+    if (by.length === 0) continue;
+    offers.push({
+      queue,
+      name: entry.name,
+      version: entry.version,
+      description: entry.description,
+      params: entry.params,
+      gpus: entry.gpus,
+      timeLimitMs: entry.timeLimitMs,
+      trackers: by,
+    });
+  }
+  return offers;
+}
+
+export async function queueView(
+  redis: Redis,
+  prefix: string,
+  queue: string,
+  now: number,
+): Promise<QueueView> {
+  const keys = queueKeys(prefix, queue);
+  const [stats, trackers]: [QueueStats, TrackerInfo[]] = await Promise.all([
+    readQueueStats(redis, keys),
+    listTrackers(redis, keys),
+  ]);
+  return {
+    queue,
+    depth: stats.waiting,
+    running: stats.running,
+    dead: stats.dead,
+    oldestWaitingAgeMs: stats.oldestWaitingAt === null ? null : Math.max(0, now - stats.oldestWaitingAt),
+    liveTrackers: trackers.filter((t) => isLive(t, now)).length,
+  };
+}
+
+export function trackerView(queue: string, t: TrackerInfo, now: number): TrackerView {
+  const holder = new Map<number, string>();
+  const cpuTasks: string[] = [];
+  for (const [taskId, gpuIds] of Object.entries(t.running ?? {})) {
+    if (gpuIds.length === 0) cpuTasks.push(taskId);
+    for (const gpu of gpuIds) holder.set(gpu, taskId);
+  }
+  return {
+    name: t.name,
+    queue,
+    host: t.host,
+    live: isLive(t, now),
+    lastHeartbeat: new Date(t.heartbeatAt).toISOString(),
+    startedAt: new Date(t.startedAt).toISOString(),
+    gpus: t.gpus.map((id) => ({ id, taskId: holder.get(id) ?? null })),
+    cpuSlots: t.cpuSlots,
+    cpuTasks,
+    executers: t.executers,
+  };
+}
+
+export async function trackerViews(
+  redis: Redis,
+  prefix: string,
+  queue: string,
+  now: number,
+): Promise<TrackerView[]> {
+  return (await listTrackers(redis, queueKeys(prefix, queue))).map((t) => trackerView(queue, t, now));
+}

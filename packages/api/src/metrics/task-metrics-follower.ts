@@ -1,0 +1,106 @@
+/**
+ * Feeds the task metrics from the queues' events streams: each transition counts once, a first
+ * start observes the wait (creation → start), a final status observes the run time (start → end).
+ * Timestamps come from the task records, read in one pipeline per batch of events. Queues are
+ * looked for again every `rescanMs`, so a new queue is followed without a restart.
+ */
+import type { Redis } from 'ioredis';
+import { isFinal, parseTaskEvent, queueKeys, type Logger, type TaskEvent } from '@gpufleet/core';
+import type { FeedHub } from '../follow/stream-feed.js';
+import { lastEntryId } from '../follow/task-follow.js';
+import type { QueueDirectory } from '../fleet/queue-directory.js';
+import type { ApiMetrics } from './api-metrics.js';
+
+export interface TaskMetricsDeps {
+  redis: Redis;
+  feeds: FeedHub;
+  queues: QueueDirectory;
+  metrics: ApiMetrics;
+  logger: Logger;
+  prefix: string;
+  rescanMs?: number;
+}
+
+/** Events waiting to be measured beyond this are counted but not timed (the API is overloaded). */
+const MAX_BACKLOG = 10_000;
+
+export class TaskMetricsFollower {
+  readonly #followed = new Map<string, () => void>();
+  #timer: NodeJS.Timeout | null = null;
+  #backlog: Array<{ queue: string; event: TaskEvent }> = [];
+  #working: Promise<void> | null = null;
+  #stopped = false;
+
+  constructor(private readonly deps: TaskMetricsDeps) {}
+
+  /** Follows the queues known now (resolves once subscribed), then looks for new ones every `rescanMs`. */
+  async start(): Promise<void> {
+    const scan = (): Promise<void> =>
+      this.#followQueues().catch((error: unknown) =>
+        this.deps.logger.warn({ err: error }, 'task metrics: could not list queues'),
+      );
+    this.#timer = setInterval(() => void scan(), this.deps.rescanMs ?? 10_000);
+    this.#timer.unref();
+    await scan();
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    if (this.#timer) clearInterval(this.#timer);
+    for (const unsubscribe of this.#followed.values()) unsubscribe();
+    this.#followed.clear();
+    await this.#working;
+  }
+
+  async #followQueues(): Promise<void> {
+    for (const queue of await this.deps.queues.discovered()) {
+      if (this.#followed.has(queue) || this.#stopped) continue;
+      const keys = queueKeys(this.deps.prefix, queue);
+      const cursor = await lastEntryId(this.deps.redis, keys.events);
+      if (this.#followed.has(queue) || this.#stopped) continue;
+      const unsubscribe = this.deps.feeds.feed(queue).subscribe(keys.events, cursor, (entries) => {
+        for (const entry of entries) {
+          const event = parseTaskEvent(entry.id, entry.fields);
+          if (event) this.#observe(queue, event);
+        }
+      });
+      this.#followed.set(queue, unsubscribe);
+    }
+  }
+
+  #observe(queue: string, event: TaskEvent): void {
+    this.deps.metrics.tasks.inc({ queue, status: event.status });
+    const timed = (event.status === 'running' && event.attempt === 1) || isFinal(event.status);
+    if (!timed || this.#backlog.length >= MAX_BACKLOG) return;
+    this.#backlog.push({ queue, event });
+    this.#working ??= this.#drain().finally(() => (this.#working = null));
+  }
+
+  async #drain(): Promise<void> {
+    while (this.#backlog.length > 0 && !this.#stopped) {
+      const batch = this.#backlog.splice(0, 500);
+      const pipeline = this.deps.redis.pipeline();
+      for (const { queue, event } of batch) {
+        pipeline.hmget(queueKeys(this.deps.prefix, queue).task(event.taskId), 'createdAt', 'startedAt');
+      }
+      const replies = await pipeline.exec().catch((error: unknown) => {
+        this.deps.logger.warn({ err: error }, 'task metrics: could not read task times');
+        return null;
+      });
+      if (!replies) continue;
+      batch.forEach(({ queue, event }, i) => {
+        const [error, times] = replies[i] ?? [null, null];
+        if (error || !Array.isArray(times)) return;
+        const [createdAt, startedAt] = (times as Array<string | null>).map((v) => (v ? Number(v) : null));
+        if (event.status === 'running' && createdAt !== null && createdAt !== undefined) {
+          this.deps.metrics.waitSeconds.observe({ queue }, Math.max(0, event.at - createdAt) / 1000);
+        } else if (isFinal(event.status) && startedAt !== null && startedAt !== undefined) {
+          this.deps.metrics.runSeconds.observe(
+            { queue, status: event.status },
+            Math.max(0, event.at - startedAt) / 1000,
+          );
+        }
+      });
+    }
+  }
+}

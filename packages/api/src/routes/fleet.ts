@@ -1,0 +1,130 @@
+/**
+ * The fleet: GET /v1/executers (what the live trackers of each queue offer, with parameter
+ * schemas), GET /v1/queues (depth, running, dead, oldest wait) and GET /v1/trackers (admin keys
+ * only: every tracker with its GPUs and the task holding each, and its last heartbeat).
+ */
+import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { checkName } from '@gpufleet/core';
+import type { ApiContext } from '../app-context.js';
+import { ApiError } from '../errors.js';
+import { executerOffers, queueView, trackerViews } from '../fleet/fleet-views.js';
+import { errorResponses, Nullable, Timestamp } from '../schemas/common.js';
+
+const QueueFilter = Type.Object(
+  { queue: Type.Optional(Type.String({ description: 'only this queue' })) },
+  { additionalProperties: false },
+);
+
+const ExecutersSchema = Type.Object({
+  executers: Type.Array(
+    Type.Object({
+      queue: Type.String(),
+      name: Type.String(),
+      version: Type.String(),
+      description: Type.String(),
+      params: Type.Record(Type.String(), Type.Unknown(), { description: 'JSON Schema of the parameters' }),
+      gpus: Type.Integer({ description: 'default GPU count' }),
+      timeLimitMs: Type.Integer({ description: 'default time limit' }),
+      trackers: Type.Array(Type.String(), { description: 'live trackers offering it' }),
+    }),
+  ),
+});
+
+const QueuesSchema = Type.Object({
+  queues: Type.Array(
+    Type.Object({
+      queue: Type.String(),
+      depth: Type.Integer({ description: 'tasks waiting for a tracker' }),
+      running: Type.Integer({ description: 'tasks taken and not yet ended' }),
+      dead: Type.Integer({ description: 'entries in the dead-letter stream' }),
+      oldestWaitingAgeMs: Nullable(
+        Type.Integer({ description: 'how long the oldest waiting task has waited' }),
+      ),
+      liveTrackers: Type.Integer(),
+    }),
+  ),
+});
+
+const TrackersSchema = Type.Object({
+  trackers: Type.Array(
+    Type.Object({
+      name: Type.String(),
+      queue: Type.String(),
+      host: Type.String(),
+      live: Type.Boolean({ description: 'heartbeat within three heartbeat periods' }),
+      lastHeartbeat: Timestamp,
+      startedAt: Timestamp,
+      gpus: Type.Array(Type.Object({ id: Type.Integer(), taskId: Nullable(Type.String()) })),
+      cpuSlots: Type.Integer(),
+      cpuTasks: Type.Array(Type.String(), { description: 'tasks running on CPU slots' }),
+      executers: Type.Array(Type.String()),
+    }),
+  ),
+});
+
+export const fleetRoutes: FastifyPluginAsyncTypebox<{ ctx: ApiContext }> = async (app, { ctx }) => {
+  const queuesOf = async (queue: string | undefined): Promise<string[]> => {
+    if (queue === undefined) return ctx.queues.discovered();
+    const issue = checkName(queue);
+    if (issue) {
+      throw new ApiError('VALIDATION_FAILED', `invalid request: query.queue: ${issue}`, {
+        details: { issues: [{ field: 'query.queue', reason: issue }] },
+      });
+    }
+    return [queue];
+  };
+
+  app.get(
+    '/executers',
+    {
+      schema: {
+        tags: ['fleet'],
+        summary: 'What the live trackers of each queue offer, with parameter schemas',
+        querystring: QueueFilter,
+        response: { 200: ExecutersSchema, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const now = ctx.now();
+      const queues = await queuesOf(request.query.queue);
+      const offers = await Promise.all(queues.map((q) => executerOffers(ctx.redis, ctx.prefix, q, now)));
+      return { executers: offers.flat() };
+    },
+  );
+
+  app.get(
+    '/queues',
+    {
+      schema: {
+        tags: ['fleet'],
+        summary: 'Each queue: depth, running, dead, oldest waiting age',
+        querystring: QueueFilter,
+        response: { 200: QueuesSchema, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const now = ctx.now();
+      const queues = await queuesOf(request.query.queue);
+      return { queues: await Promise.all(queues.map((q) => queueView(ctx.redis, ctx.prefix, q, now))) };
+    },
+  );
+
+  app.get(
+    '/trackers',
+    {
+      config: { role: 'admin' },
+      schema: {
+        tags: ['fleet'],
+        summary: 'Admin: every tracker, its GPUs and the task holding each, its last heartbeat',
+        querystring: QueueFilter,
+        response: { 200: TrackersSchema, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const now = ctx.now();
+      const queues = await queuesOf(request.query.queue);
+      const views = await Promise.all(queues.map((q) => trackerViews(ctx.redis, ctx.prefix, q, now)));
+      return { trackers: views.flat() };
+    },
+  );
+};

@@ -1,0 +1,51 @@
+/**
+ * POST /v1/tasks/:id/cancel. A queued task ends `cancelled` at once (200); a running one's tracker
+ * is told to stop it (202, `cancelRequested`; follow /events for the end). Cancelling a cancelled
+ * task again is a 200; a task that ended otherwise is a 409.
+ */
+import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { cancelTask } from '@gpufleet/core';
+import type { ApiContext } from '../app-context.js';
+import { ApiError, taskNotFound } from '../errors.js';
+import { errorResponses, TaskIdParams, TaskStatusSchema } from '../schemas/common.js';
+import { loadTask } from '../tasks/load-task.js';
+
+const CancelSchema = Type.Object({
+  id: Type.String(),
+  status: TaskStatusSchema,
+  cancelRequested: Type.Boolean({ description: 'true while the tracker stops a running task' }),
+});
+
+export const taskCancelRoutes: FastifyPluginAsyncTypebox<{ ctx: ApiContext }> = async (app, { ctx }) => {
+  app.post(
+    '/tasks/:id/cancel',
+    {
+      schema: {
+        tags: ['tasks'],
+        summary: 'Cancel a task',
+        params: TaskIdParams,
+        response: { 200: CancelSchema, 202: CancelSchema, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const found = await loadTask(ctx, request, request.params.id);
+      const id = found.record.id;
+      const result = await cancelTask(ctx.redis, found.keys, id, ctx.now(), 'cancelled through the API');
+      request.log.info({ taskId: id, result: result.kind }, 'cancel requested');
+      switch (result.kind) {
+        case 'cancelled':
+          return reply.code(200).send({ id, status: 'cancelled', cancelRequested: false });
+        case 'signalled':
+          return reply.code(202).send({ id, status: found.record.status, cancelRequested: true });
+        case 'final':
+          if (result.status === 'cancelled')
+            return reply.code(200).send({ id, status: 'cancelled', cancelRequested: false });
+          throw new ApiError('TASK_FINISHED', `the task already ended ${result.status}`, {
+            details: { status: result.status },
+          });
+        default:
+          throw taskNotFound();
+      }
+    },
+  );
+};

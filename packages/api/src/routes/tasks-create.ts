@@ -1,0 +1,153 @@
+/**
+ * POST /v1/tasks: a JSON task spec, or multipart (the spec, then input files streamed to the
+ * artifact store). The task id is made first so inputs are stored under it; the enqueue is one
+ * Lua step, and anything stored for a submission that does not become a task is removed again.
+ * A body announced larger than the limit is refused (413) before it is read; Redis being down is
+ * answered (503) before it is read too. `Idempotency-Key`: the same key and body give the same
+ * task (200 instead of 201), the same key with another body is a 409.
+ */
+import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyRequest } from 'fastify';
+import { DEFAULT_QUEUE, newTaskId, queueKeys, TaskSpecSchema, type TaskSpec } from '@gpufleet/core';
+import type { ApiContext } from '../app-context.js';
+import { principalOf } from '../auth/auth-hook.js';
+import { ApiError } from '../errors.js';
+import { STREAMED_BODY } from '../http/validator.js';
+import { assertRedisReady } from '../redis/redis-errors.js';
+import { errorResponses, Nullable, TaskStatusSchema } from '../schemas/common.js';
+import { viewOf } from '../tasks/load-task.js';
+import { submitTask } from '../tasks/submit-task.js';
+import { INPUT_FIELD, receiveSubmission, SPEC_FIELD } from '../uploads/multipart-inputs.js';
+import { payloadTooLarge } from '../uploads/upload-budget.js';
+
+const CreatedSchema = Type.Object({
+  id: Type.String(),
+  queue: Type.String(),
+  status: TaskStatusSchema,
+  queuePosition: Nullable(Type.Integer({ description: 'waiting tasks ahead of this one (0 = next)' })),
+  replayed: Type.Boolean({
+    description: 'true when an earlier request with this Idempotency-Key made the task',
+  }),
+});
+
+const MultipartSchema = Type.Object(
+  {
+    [SPEC_FIELD]: Type.String({ description: 'the task spec as JSON; must be the first part' }),
+    [INPUT_FIELD]: Type.Optional(
+      Type.Array(Type.String({ format: 'binary' }), {
+        description: 'input files; each file name is its path in the inputs folder (archives are extracted)',
+      }),
+    ),
+  },
+  { [STREAMED_BODY]: true },
+);
+
+const HeadersSchema = Type.Object({
+  'idempotency-key': Type.Optional(
+    Type.String({ minLength: 1, maxLength: 256, description: 'same key and body: the same task' }),
+  ),
+});
+
+function withIdempotencyKey(spec: TaskSpec, header: string | undefined): TaskSpec {
+  if (header === undefined) return spec;
+  if (spec.idempotencyKey !== undefined && spec.idempotencyKey !== header) {
+    throw new ApiError(
+      'VALIDATION_FAILED',
+      'invalid task: idempotencyKey: differs from the Idempotency-Key header',
+      {
+        details: { issues: [{ field: 'idempotencyKey', reason: 'differs from the Idempotency-Key header' }] },
+      },
+    );
+  }
+  return { ...spec, idempotencyKey: header };
+}
+
+export const taskCreateRoutes: FastifyPluginAsyncTypebox<{ ctx: ApiContext }> = async (app, { ctx }) => {
+  const refuseEarly = async (request: FastifyRequest): Promise<void> => {
+    const length = Number(request.headers['content-length'] ?? 0);
+    if (length > ctx.limits.maxUploadBytes) throw payloadTooLarge(ctx.limits.maxUploadBytes);
+    assertRedisReady(ctx.redis);
+  };
+
+  app.post(
+    '/tasks',
+    {
+      onRequest: refuseEarly,
+      bodyLimit: ctx.limits.maxJsonBytes,
+      schema: {
+        tags: ['tasks'],
+        summary: 'Submit a task',
+        description:
+          'JSON: the task spec. Multipart: a `spec` field (JSON) first, then `input` files. ' +
+          'Parameters are checked against the executer’s schema as its trackers published it.',
+        headers: HeadersSchema,
+        body: {
+          content: {
+            'application/json': { schema: TaskSpecSchema },
+            'multipart/form-data': { schema: MultipartSchema },
+          },
+        },
+        response: { 201: CreatedSchema, 200: CreatedSchema, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const tenant = principalOf(request).tenant;
+      const header = request.headers['idempotency-key'];
+      const id = newTaskId(ctx.now());
+      let spec: TaskSpec;
+      let uploaded = false;
+      try {
+        if (request.isMultipart()) {
+          uploaded = true;
+          const received = await receiveSubmission(ctx, request, tenant, id);
+          spec = { ...received.spec, inputs: received.inputs };
+          request.log.info(
+            { taskId: id, inputs: received.inputs.length, bytes: received.bytes },
+            'inputs stored',
+          );
+        } else spec = request.body as TaskSpec;
+        // The queue position is the count of waiting tasks, sent just before the enqueue: it
+        // shares the enqueue's first round trip, and cannot count the task itself.
+        const waiting = ctx.positions.countWaiting(queueKeys(ctx.prefix, spec.queue ?? DEFAULT_QUEUE));
+        const counted = waiting.count.catch(() => null);
+        if (!waiting.issued) await counted;
+        const [result, queuePosition] = await Promise.all([
+          submitTask(ctx, withIdempotencyKey(spec, header), tenant, id),
+          counted,
+        ]);
+        if (!result.created && uploaded) await removeUploads(ctx, request, tenant, id);
+        request.taskId = result.id;
+        if (result.created) {
+          return reply
+            .code(201)
+            .send({ id: result.id, queue: result.queue, status: 'queued', queuePosition, replayed: false });
+        }
+        const found = await ctx.finder.find(result.id, tenant);
+        const view = found ? await viewOf(ctx, found) : null;
+        return reply.code(200).send({
+          id: result.id,
+          queue: result.queue,
+          status: view?.status ?? 'queued',
+          queuePosition: view?.queuePosition ?? null,
+          replayed: true,
+        });
+      } catch (error) {
+        if (uploaded) await removeUploads(ctx, request, tenant, id);
+        throw error;
+      }
+    },
+  );
+};
+
+async function removeUploads(
+  ctx: ApiContext,
+  request: FastifyRequest,
+  tenant: string,
+  id: string,
+): Promise<void> {
+  await ctx.store
+    .deletePrefix(`${tenant}/${id}`)
+    .catch((error: unknown) =>
+      request.log.warn({ err: error, taskId: id }, 'could not remove the uploaded inputs'),
+    );
+}

@@ -1,0 +1,39 @@
+/**
+ * Submitting a task: checks a spec before any input is stored (shape, executer, parameters), and
+ * enqueues it (one Lua step) after registering its queue in the fleet's queue set.
+ */
+import {
+  DEFAULT_QUEUE,
+  enqueue,
+  paramsValidatorFor,
+  parseTaskSpec,
+  queueKeys,
+  readCatalog,
+  UnknownExecuterError,
+  type EnqueueResult,
+  type TaskSpec,
+} from '@gpufleet/core';
+import type { ApiContext } from '../app-context.js';
+
+/** Throws what `enqueue` would for a bad spec, without writing anything. */
+export async function checkSpec(ctx: ApiContext, value: unknown): Promise<TaskSpec> {
+  const spec = parseTaskSpec(value);
+  const queue = spec.queue ?? DEFAULT_QUEUE;
+  const catalog = await readCatalog(ctx.redis, queueKeys(ctx.prefix, queue));
+  const entry = catalog.get(spec.executer);
+  if (!entry) throw new UnknownExecuterError(spec.executer, queue, [...catalog.keys()].sort());
+  paramsValidatorFor(entry)(spec.params ?? {});
+  return spec;
+}
+
+export async function submitTask(
+  ctx: ApiContext,
+  spec: TaskSpec,
+  tenant: string,
+  id: string,
+): Promise<EnqueueResult> {
+  await ctx.queues.register(spec.queue ?? DEFAULT_QUEUE);
+  const result = await enqueue({ redis: ctx.redis, prefix: ctx.prefix, now: ctx.now }, spec, { tenant, id });
+  ctx.finder.remember(result.id, result.queue);
+  return result;
+}

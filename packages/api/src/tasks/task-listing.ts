@@ -1,0 +1,159 @@
+/**
+ * Lists a tenant's tasks newest first across queues, with cursor paging. Each queue's `index`
+ * sorted set holds task ids by creation time; the queues are merged by (createdAt, id), newest
+ * first, so a cursor `(createdAt, id)` marks one place in the merged order and each queue resumes
+ * strictly after it. Filters (tenant, status, executer) need the records, read in pipelined
+ * batches; one page examines at most `scanBudget` tasks and then hands back a cursor even when it
+ * found fewer than `limit`, so no request walks an unbounded index.
+ */
+import type { Redis } from 'ioredis';
+import { parseTaskRecord, queueKeys, type QueueKeys, type TaskStatus } from '@gpufleet/core';
+import { ApiError } from '../errors.js';
+import type { FoundTask } from './task-finder.js';
+
+export interface ListQuery {
+  tenant: string;
+  queues: readonly string[];
+  statuses: ReadonlySet<TaskStatus> | null;
+  executer: string | null;
+  limit: number;
+  cursor: string | null;
+  /** Tasks examined per page at most. */
+  scanBudget?: number;
+}
+
+interface Place {
+  score: number;
+  id: string;
+}
+
+/** Newer first: by score, then by id (as Redis orders equal scores). */
+function newer(a: Place, b: Place): boolean {
+  return a.score > b.score || (a.score === b.score && a.id > b.id);
+}
+
+export function encodeCursor(place: Place): string {
+  return Buffer.from(JSON.stringify([place.score, place.id])).toString('base64url');
+}
+
+export function decodeCursor(cursor: string): Place {
+  try {
+    const value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
+    if (
+      Array.isArray(value) &&
+      Number.isSafeInteger(value[0]) &&
+      typeof value[1] === 'string' &&
+      value[1].length <= 64
+    ) {
+      return { score: value[0] as number, id: value[1] };
+    }
+  } catch {
+    // falls through to the error below
+  }
+  throw new ApiError('INVALID_CURSOR', 'the cursor is not one this API handed out');
+}
+
+/** Reads one queue's index newest first, strictly after a place, in batches. */
+class IndexReader {
+  #buffer: Place[] = [];
+  #exhausted = false;
+
+  constructor(
+    private readonly redis: Redis,
+    readonly keys: QueueKeys,
+    private after: Place | null,
+    private readonly batch: number,
+  ) {}
+
+  async peek(): Promise<Place | null> {
+    if (this.#buffer.length === 0 && !this.#exhausted) await this.#fill();
+    return this.#buffer[0] ?? null;
+  }
+
+  take(): Place | undefined {
+    const place = this.#buffer.shift();
+    if (place) this.after = place;
+    return place;
+  }
+
+  async #fill(): Promise<void> {
+    const max = this.after === null ? '+inf' : String(this.after.score);
+    for (let offset = 0; ;) {
+      const raw = await this.redis.zrange(
+        this.keys.index,
+        max,
+        '-inf',
+        'BYSCORE',
+        'REV',
+        'LIMIT',
+        offset,
+        this.batch,
+        'WITHSCORES',
+      );
+      const places: Place[] = [];
+      for (let i = 0; i + 1 < raw.length; i += 2)
+        places.push({ id: raw[i] as string, score: Number(raw[i + 1]) });
+      const after = this.after;
+      // Places at or before the cursor come first (same score, id not smaller): drop them.
+      const fresh = after === null ? places : places.filter((p) => newer(after, p));
+      const end = places.length < this.batch;
+      if (fresh.length > 0 || end) {
+        this.#buffer = fresh;
+        this.#exhausted = end;
+        return;
+      }
+      offset += places.length; // a whole batch of equal scores at or before the cursor
+    }
+  }
+}
+
+export async function listTasks(
+  redis: Redis,
+  prefix: string,
+  query: ListQuery,
+): Promise<{ items: FoundTask[]; nextCursor: string | null }> {
+  const after = query.cursor === null ? null : decodeCursor(query.cursor);
+  const budget = query.scanBudget ?? Math.max(200, query.limit * 10);
+  const batch = Math.min(500, Math.max(query.limit * 2, 50));
+  const readers = query.queues.map((q) => new IndexReader(redis, queueKeys(prefix, q), after, batch));
+  const items: FoundTask[] = [];
+  let examined = 0;
+  let last: Place | null = null;
+  let unexamined = false;
+  while (items.length < query.limit && examined < budget) {
+    const candidates: Array<{ place: Place; keys: QueueKeys }> = [];
+    while (candidates.length < batch && examined + candidates.length < budget) {
+      let best: IndexReader | null = null;
+      let bestPlace: Place | null = null;
+      for (const reader of readers) {
+        const head = await reader.peek();
+        if (head && (bestPlace === null || newer(head, bestPlace))) [best, bestPlace] = [reader, head];
+      }
+      if (!best || !bestPlace) break;
+      best.take();
+      candidates.push({ place: bestPlace, keys: best.keys });
+    }
+    if (candidates.length === 0) return { items, nextCursor: null };
+    const pipeline = redis.pipeline();
+    for (const c of candidates) pipeline.hgetall(c.keys.task(c.place.id));
+    const replies = (await pipeline.exec()) ?? [];
+    for (const [i, candidate] of candidates.entries()) {
+      if (items.length === query.limit) {
+        unexamined = true;
+        break;
+      }
+      examined++;
+      last = candidate.place;
+      const [error, raw] = replies[i] ?? [null, {}];
+      if (error) throw error;
+      const record = parseTaskRecord(raw as Record<string, string>);
+      if (!record || record.tenant !== query.tenant) continue;
+      if (query.statuses && !query.statuses.has(record.status)) continue;
+      if (query.executer !== null && record.executer !== query.executer) continue;
+      items.push({ record, raw: raw as Record<string, string>, keys: candidate.keys });
+    }
+  }
+  if (last === null) return { items, nextCursor: null };
+  const more = unexamined || (await Promise.all(readers.map((r) => r.peek()))).some((p) => p !== null);
+  return { items, nextCursor: more ? encodeCursor(last) : null };
+}

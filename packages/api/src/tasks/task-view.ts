@@ -1,0 +1,115 @@
+/**
+ * How a task looks over HTTP: the record with ISO timestamps, its queue position while it waits
+ * and a summary of its outputs (the full manifest is GET /tasks/:id/outputs). The list view is a
+ * shorter summary.
+ */
+import { Type, type Static } from '@fastify/type-provider-typebox';
+import { TaskInputSchema } from '@gpufleet/core';
+import { isoTime, Nullable, TaskStatusSchema, Timestamp } from '../schemas/common.js';
+import type { FoundTask } from './task-finder.js';
+
+export const OutputSummarySchema = Type.Object({
+  attempt: Type.Integer({ description: 'the attempt whose outputs these are' }),
+  files: Type.Integer(),
+  bytes: Type.Integer(),
+});
+
+export const TaskSummarySchema = Type.Object({
+  id: Type.String(),
+  queue: Type.String(),
+  executer: Type.String(),
+  status: TaskStatusSchema,
+  attempt: Type.Integer({ description: 'deliveries so far; 0 while it never ran' }),
+  tracker: Nullable(Type.String()),
+  createdAt: Timestamp,
+  startedAt: Nullable(Timestamp),
+  endedAt: Nullable(Timestamp),
+  exitCode: Nullable(Type.Integer()),
+  error: Nullable(Type.String()),
+});
+export type TaskSummary = Static<typeof TaskSummarySchema>;
+
+export const TaskViewSchema = Type.Object({
+  ...TaskSummarySchema.properties,
+  tenant: Type.String(),
+  executerVersion: Nullable(Type.String()),
+  params: Type.Record(Type.String(), Type.Unknown()),
+  gpus: Type.Integer(),
+  gpuIds: Type.Array(Type.Integer(), { description: 'the GPUs of the current or last attempt' }),
+  timeLimitMs: Type.Integer(),
+  maxAttempts: Type.Integer(),
+  signal: Nullable(Type.String()),
+  cancelRequested: Type.Boolean(),
+  queuePosition: Nullable(
+    Type.Integer({
+      description:
+        'while queued: waiting tasks a tracker takes before this one (0 = next; counted among the ' +
+        'first 10,000 of each task stream, up to half a second old); otherwise null',
+    }),
+  ),
+  notBefore: Nullable(Type.String({ format: 'date-time', description: 'waiting out a retry backoff until' })),
+  inputs: Type.Array(TaskInputSchema),
+  idempotencyKey: Nullable(Type.String()),
+  outputs: Nullable(OutputSummarySchema),
+});
+export type TaskView = Static<typeof TaskViewSchema>;
+
+export function toTaskSummary({ record }: FoundTask): TaskSummary {
+  return {
+    id: record.id,
+    queue: record.queue,
+    executer: record.executer,
+    status: record.status,
+    attempt: record.attempt,
+    tracker: record.tracker,
+    createdAt: new Date(record.createdAt).toISOString(),
+    startedAt: isoTime(record.startedAt),
+    endedAt: isoTime(record.endedAt),
+    exitCode: record.exitCode,
+    error: record.error,
+  };
+}
+
+export function toTaskView(found: FoundTask, queuePosition: number | null): TaskView {
+  const { record, raw } = found;
+  const outputs = record.outputs;
+  const queued = record.status === 'queued';
+  let bytes = 0;
+  for (const file of outputs?.files ?? []) bytes += file.size;
+  // One object literal in schema order (no spread): cheaper to build and to serialize.
+  return {
+    id: record.id,
+    queue: record.queue,
+    executer: record.executer,
+    status: record.status,
+    attempt: record.attempt,
+    tracker: record.tracker,
+    createdAt: new Date(record.createdAt).toISOString(),
+    startedAt: isoTime(record.startedAt),
+    endedAt: isoTime(record.endedAt),
+    exitCode: record.exitCode,
+    error: record.error,
+    tenant: record.tenant,
+    executerVersion: raw.executerVersion || null,
+    params: record.params,
+    gpus: record.gpus,
+    gpuIds: record.gpuIds,
+    timeLimitMs: record.timeLimitMs,
+    maxAttempts: record.maxAttempts,
+    signal: record.signal,
+    cancelRequested: record.cancelRequested,
+    queuePosition: queued ? queuePosition : null,
+    notBefore: queued ? isoTime(record.notBefore) : null,
+    inputs: record.inputs,
+    idempotencyKey: record.idempotencyKey,
+    outputs: outputs ? { attempt: outputs.attempt, files: outputs.files.length, bytes } : null,
+  };
+}
+
+/** Whether the task waits in its stream now (so a queue position means something). */
+export function waitsInStream(found: FoundTask, now: number): boolean {
+  const notBefore = found.record.notBefore;
+  return (
+    found.record.status === 'queued' && Boolean(found.raw.entry) && (notBefore === null || notBefore <= now)
+  );
+}

@@ -1,0 +1,107 @@
+// The fleet views: what live trackers offer (with parameter schemas; a dead tracker's executers
+// are not offered), queue figures (depth, running, dead, oldest wait) and, for admins only, the
+// trackers with the task that holds each GPU. Queues that have only trackers are found too.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { queueKeys } from '@gpufleet/core';
+import { useRedis, useTempDirs } from '@gpufleet/testkit';
+import { auth, KEYS, startTestApi, type TestApi } from './helpers/api.js';
+import { FakeTracker, PROBE } from './helpers/fake-tracker.js';
+
+const redis = useRedis();
+const temp = useTempDirs();
+let api: TestApi;
+
+beforeAll(async () => {
+  api = await startTestApi(redis.server, temp);
+});
+afterAll(() => api.close());
+
+async function get(url: string, key: string = KEYS.alice) {
+  return api.app.inject({ url, headers: auth(key) });
+}
+
+describe('GET /v1/executers', () => {
+  it('lists what live trackers of each queue offer, with the parameter schema', async () => {
+    const gpu = new FakeTracker(api.redis, queueKeys(api.prefix, 'gpu-big'), api.store, 'node-7');
+    await gpu.register([{ ...PROBE, name: 'sph', gpus: 2 }]);
+    // A tracker whose heartbeat stopped long ago: its executer stays in the catalog but is not offered.
+    const gone = new FakeTracker(api.redis, queueKeys(api.prefix, 'gpu-big'), api.store, 'node-8');
+    await gone.register([{ ...PROBE, name: 'legacy' }]);
+    const stale = JSON.parse((await api.redis.hget(gone.keys.trackers, 'node-8')) as string);
+    await api.redis.hset(gone.keys.trackers, 'node-8', JSON.stringify({ ...stale, heartbeatAt: 0 }));
+
+    const res = await get('/v1/executers');
+    expect(res.statusCode).toBe(200);
+    const offers = res.json<{ executers: Array<Record<string, unknown>> }>().executers;
+    expect(offers).toContainEqual({
+      queue: 'gpu-big',
+      name: 'sph',
+      version: '1.0.0',
+      description: 'test executer',
+      params: PROBE.params,
+      gpus: 2,
+      timeLimitMs: 60_000,
+      trackers: ['node-7'],
+    });
+    expect(offers.map((o) => o.name)).not.toContain('legacy');
+    const filtered = (await get('/v1/executers?queue=default')).json().executers;
+    expect(filtered).toEqual([]);
+  });
+});
+
+describe('GET /v1/queues', () => {
+  it('gives depth, running, dead and the oldest wait of each queue', async () => {
+    const keys = queueKeys(api.prefix, 'batch');
+    const tracker = new FakeTracker(api.redis, keys, api.store, 'batch-1');
+    await tracker.register();
+    for (let i = 0; i < 3; i++) {
+      const res = await api.app.inject({
+        method: 'POST',
+        url: '/v1/tasks',
+        headers: auth(KEYS.alice),
+        payload: { executer: 'probe', queue: 'batch' },
+      });
+      expect(res.statusCode).toBe(201);
+    }
+    await tracker.take();
+    const dead = await tracker.take();
+    await tracker.finish(dead, 'dead');
+    const res = await get('/v1/queues?queue=batch');
+    const [queue] = res.json<{ queues: Array<Record<string, unknown>> }>().queues;
+    expect(queue).toMatchObject({ queue: 'batch', depth: 1, running: 1, dead: 1, liveTrackers: 1 });
+    expect(queue?.oldestWaitingAgeMs).toBeGreaterThanOrEqual(0);
+    const all = (await get('/v1/queues'))
+      .json<{ queues: Array<{ queue: string }> }>()
+      .queues.map((q) => q.queue);
+    expect(all).toEqual(expect.arrayContaining(['batch', 'default', 'gpu-big']));
+  });
+});
+
+describe('GET /v1/trackers', () => {
+  it('shows admins each tracker’s GPUs and the task holding each', async () => {
+    const keys = queueKeys(api.prefix, 'render');
+    await new FakeTracker(api.redis, keys, api.store, 'render-1').register([PROBE], { t1: [1], t2: [] });
+    const res = await get('/v1/trackers?queue=render', KEYS.admin);
+    expect(res.statusCode).toBe(200);
+    const [tracker] = res.json<{ trackers: Array<Record<string, unknown>> }>().trackers;
+    expect(tracker).toMatchObject({
+      name: 'render-1',
+      queue: 'render',
+      host: 'test-host',
+      live: true,
+      gpus: [
+        { id: 0, taskId: null },
+        { id: 1, taskId: 't1' },
+      ],
+      cpuTasks: ['t2'],
+      executers: ['probe'],
+    });
+    expect(Date.parse(tracker?.lastHeartbeat as string)).toBeGreaterThan(0);
+  });
+
+  it('refuses user keys with 403', async () => {
+    const res = await get('/v1/trackers', KEYS.alice);
+    expect(res.statusCode).toBe(403);
+    expect(res.json().error.code).toBe('FORBIDDEN');
+  });
+});

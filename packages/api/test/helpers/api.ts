@@ -1,0 +1,108 @@
+/**
+ * A real app against the test file's real redis-server: its own key prefix, a local artifact
+ * store in a temp folder, three keys (two tenants and an admin), no metrics follower unless asked.
+ */
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import type { Redis } from 'ioredis';
+import {
+  connectRedis,
+  LocalArtifactStore,
+  queueKeys,
+  silentLogger,
+  waitReady,
+  type ArtifactStore,
+  type Logger,
+  type QueueKeys,
+} from '@gpufleet/core';
+import { uniquePrefix, type RedisServer, type TempDirs } from '@gpufleet/testkit';
+import {
+  ApiKeyring,
+  buildApp,
+  enableAutoPipelining,
+  type ApiLimits,
+  type OutputDelivery,
+} from '@gpufleet/api';
+
+export const KEYS = {
+  alice: 'alice-key-5b1f0c9e3a7d4e2f8a6b',
+  bob: 'bob-key-9e8d7c6b5a4f3e2d1c0b',
+  admin: 'admin-key-0f1e2d3c4b5a69788796',
+} as const;
+
+export const keyring = ApiKeyring.fromSecrets([
+  { secret: KEYS.alice, keyName: 'alice', tenant: 'alice', role: 'user' },
+  { secret: KEYS.bob, keyName: 'bob', tenant: 'bob', role: 'user' },
+  { secret: KEYS.admin, keyName: 'ops', tenant: 'ops', role: 'admin' },
+]);
+
+export function auth(key: string): { authorization: string } {
+  return { authorization: `Bearer ${key}` };
+}
+
+export interface TestApi {
+  app: FastifyInstance;
+  /** The app's own fail-fast connection. */
+  redis: Redis;
+  store: LocalArtifactStore;
+  prefix: string;
+  keys: QueueKeys;
+  dir: string;
+  close(): Promise<void>;
+}
+
+export interface TestApiOptions {
+  limits?: Partial<ApiLimits>;
+  outputDelivery?: OutputDelivery;
+  /** Wraps the local store the app is given (a store that can presign, say). */
+  wrapStore?: (store: LocalArtifactStore) => ArtifactStore;
+  followTaskMetrics?: boolean;
+  logger?: Logger;
+  prefix?: string;
+  artifactDir?: string;
+}
+
+export async function startTestApi(
+  server: RedisServer,
+  temp: TempDirs,
+  options: TestApiOptions = {},
+): Promise<TestApi> {
+  const prefix = options.prefix ?? uniquePrefix();
+  const dir = await temp.make();
+  const store = new LocalArtifactStore(options.artifactDir ?? join(dir, 'artifacts'));
+  // As the server makes it: fail-fast, auto-pipelined.
+  const redis = enableAutoPipelining(connectRedis(server.url, { commandTimeoutMs: 900 }));
+  redis.on('error', () => undefined);
+  await waitReady(redis);
+  const blocking: Redis[] = [];
+  const app = await buildApp({
+    redis,
+    connectBlocking: () => {
+      const connection = connectRedis(server.url, { blocking: true });
+      connection.on('error', () => undefined);
+      blocking.push(connection);
+      return connection;
+    },
+    store: options.wrapStore ? options.wrapStore(store) : store,
+    logger: options.logger ?? silentLogger(),
+    keyring,
+    prefix,
+    limits: options.limits,
+    followTaskMetrics: options.followTaskMetrics ?? false,
+    outputDelivery: options.outputDelivery,
+  });
+  await app.ready();
+  return {
+    app,
+    redis,
+    store,
+    prefix,
+    keys: queueKeys(prefix, 'default'),
+    dir,
+    async close() {
+      await app.close();
+      blocking.forEach((c) => c.disconnect());
+      redis.disconnect();
+    },
+  };
+}

@@ -1,0 +1,64 @@
+// GET /metrics: tasks by status (counted from the events stream), wait and run time histograms,
+// the queue gauges read at scrape time, and API latency by route template.
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { useRedis, useTempDirs, waitFor } from '@gpufleet/testkit';
+import { auth, KEYS, startTestApi, type TestApi } from './helpers/api.js';
+import { FakeTracker } from './helpers/fake-tracker.js';
+
+const redis = useRedis();
+const temp = useTempDirs();
+let api: TestApi;
+let tracker: FakeTracker;
+
+beforeAll(async () => {
+  api = await startTestApi(redis.server, temp, { followTaskMetrics: true });
+  tracker = new FakeTracker(api.redis, api.keys, api.store);
+  await tracker.register();
+});
+afterAll(() => api.close());
+
+async function scrape(): Promise<string> {
+  const res = await api.app.inject({ url: '/metrics' });
+  expect(res.statusCode).toBe(200);
+  expect(res.headers['content-type']).toMatch(/^text\/plain/);
+  return res.body;
+}
+
+function value(text: string, series: string): number | null {
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  return line === undefined ? null : Number(line.slice(series.length + 1));
+}
+
+it('counts tasks by status, times their wait and run, and gauges the queue', async () => {
+  const submit = () =>
+    api.app.inject({
+      method: 'POST',
+      url: '/v1/tasks',
+      headers: auth(KEYS.alice),
+      payload: { executer: 'probe' },
+    });
+  await submit();
+  await submit();
+  const claim = await tracker.take();
+  await tracker.finish(claim, 'succeeded');
+
+  const text = await waitFor(async () => {
+    const body = await scrape();
+    return value(body, 'gpufleet_task_run_seconds_count{queue="default",status="succeeded"}') === 1 && body;
+  });
+  expect(value(text, 'gpufleet_tasks_total{queue="default",status="queued"}')).toBe(2);
+  expect(value(text, 'gpufleet_tasks_total{queue="default",status="running"}')).toBe(1);
+  expect(value(text, 'gpufleet_tasks_total{queue="default",status="succeeded"}')).toBe(1);
+  expect(value(text, 'gpufleet_task_wait_seconds_count{queue="default"}')).toBe(1);
+  expect(value(text, 'gpufleet_queue_depth{queue="default"}')).toBe(1);
+  expect(value(text, 'gpufleet_queue_running{queue="default"}')).toBe(0);
+  expect(value(text, 'gpufleet_queue_dead{queue="default"}')).toBe(0);
+  expect(value(text, 'gpufleet_queue_oldest_wait_seconds{queue="default"}')).toBeGreaterThanOrEqual(0);
+  expect(value(text, 'gpufleet_api_redis_up')).toBe(1);
+  expect(
+    value(
+      text,
+      'gpufleet_api_request_duration_seconds_count{method="POST",route="/v1/tasks",status_code="201"}',
+    ),
+  ).toBe(2);
+});
