@@ -33,6 +33,8 @@ async function openFile(path: string): Promise<FileHandle | null> {
   return handle;
 }
 
+const READ_CHUNK_BYTES = 1024 * 1024;
+
 /** Flushes a file (or a folder's entries) to disk; some file systems cannot fsync a folder. */
 async function fsync(path: string, flags = 'r'): Promise<void> {
   const handle = await open(path, flags);
@@ -105,7 +107,8 @@ export class LocalArtifactStore implements ArtifactStore {
     const real = await this.#existing(key);
     const handle = real === null ? null : await openFile(real);
     if (!handle) throw new NotFoundError(`artifact "${key}" in ${this.description}`);
-    return handle.createReadStream({ start: range?.start, end: range?.end });
+    // 1 MiB reads: a download streams at disk speed instead of paying per 64 KiB chunk.
+    return handle.createReadStream({ start: range?.start, end: range?.end, highWaterMark: READ_CHUNK_BYTES });
   }
 
   async stat(key: string): Promise<ArtifactInfo | null> {
@@ -219,6 +222,7 @@ export class LocalArtifactStore implements ArtifactStore {
 /** The hex sha256 of a file's bytes, streaming. */
 async function sha256Of(path: string): Promise<string> {
   const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  for await (const chunk of createReadStream(path, { highWaterMark: READ_CHUNK_BYTES }))
+    hash.update(chunk as Buffer);
   return hash.digest('hex');
 }

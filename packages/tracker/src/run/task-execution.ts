@@ -197,10 +197,13 @@ export function executeTask(deps: TaskExecutionDeps, claim: Claim, gpuIds: reado
       pid: proc.pid ?? 0,
       pidStartTime: proc.pidStartTime,
     };
-    if (proc.pid !== null)
-      await writePidRecord(deps.pidDir, pidRecord).catch((error: unknown) =>
-        logger.warn({ err: error }, 'could not write the pid record'),
-      );
+    // Written while the process runs (not awaited first: a short program ends meanwhile); removed after.
+    const pidWritten =
+      proc.pid === null
+        ? Promise.resolve()
+        : writePidRecord(deps.pidDir, pidRecord).catch((error: unknown) =>
+            logger.warn({ err: error }, 'could not write the pid record'),
+          );
     deps.onTaskEvent?.({
       type: 'spawned',
       taskId: record.id,
@@ -218,9 +221,12 @@ export function executeTask(deps: TaskExecutionDeps, claim: Claim, gpuIds: reado
       host: hostname(),
       gpuIds: JSON.stringify(gpuIds),
     };
-    void retry('record pid', () =>
-      setTaskStatus(deps.redis, deps.keys, claim, 'running', deps.now(), fields),
-    ).catch((error: unknown) => logger.warn({ err: error }, 'could not record the process id'));
+    // After the pid file: whoever sees the pid in Redis may rely on a restart finding the file.
+    void pidWritten
+      .then(() =>
+        retry('record pid', () => setTaskStatus(deps.redis, deps.keys, claim, 'running', deps.now(), fields)),
+      )
+      .catch((error: unknown) => logger.warn({ err: error }, 'could not record the process id'));
     const result = await proc.done;
     deps.onTaskEvent?.({
       type: 'exited',
@@ -229,7 +235,7 @@ export function executeTask(deps: TaskExecutionDeps, claim: Claim, gpuIds: reado
       exitCode: result.exitCode,
       at: preciseNow(),
     });
-    cleanups.push(removePidRecord(deps.pidDir, pidRecord).catch(() => undefined));
+    cleanups.push(pidWritten.then(() => removePidRecord(deps.pidDir, pidRecord)).catch(() => undefined));
     await live.close();
     logger.info(
       {
