@@ -6,18 +6,22 @@
  *   and latency percentiles (no tracker runs, so the queue only grows);
  * - a 1 GiB output downloaded through GET /v1/tasks/:id/outputs/<path>, against reading the same
  *   file with fs.createReadStream: from disk (the file evicted from the page cache before each read)
- *   and from the page cache (warm for both); rounds alternate; best of five each.
+ *   and from the page cache (warm for both); rounds alternate; best of five each. Both reads run in
+ *   one small process of their own, bench/lib/download-timer.ts (`--reader main`: in this process,
+ *   as before 2026-12-03, where collecting this process's large heap slows both); also printed:
+ *   the median CPU per GiB of the warm reads (the file read; the API server and the HTTP client).
  * The load generator is bench/api-load-client.ts: raw keep-alive sockets (autocannon is not installed).
  * Usage: npx tsc -b packages/api && npx tsx bench/api-throughput.ts [--seconds 10] [--connections 50]
- *        [--download-mib 1024] [--log-level info] [--only post,get,download] [--json out.json] [--dry-run]
+ *        [--download-mib 1024] [--reader child|main] [--log-level info] [--only post,get,download]
+ *        [--json out.json] [--dry-run]
  * --dry-run: a short run (1 s per route, a 16 MiB file) that checks the set-up works.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createReadStream, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
-import { request } from 'node:http';
 import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -40,6 +44,7 @@ import {
 import { makeTempDir, removeDir, startRedis } from '@gpufleet/testkit';
 import { ApiKeyring, buildApp, enableAutoPipelining } from '@gpufleet/api';
 import { encodeRequest, runLoad, type LoadResult } from './api-load-client.js';
+import { timeRead, type TimerCommand, type TimerResult } from './lib/download-timer.js';
 
 const { values } = parseArgs({
   options: {
@@ -47,6 +52,7 @@ const { values } = parseArgs({
     connections: { type: 'string', default: '50' },
     'download-mib': { type: 'string', default: '1024' },
     'log-level': { type: 'string', default: 'info' },
+    reader: { type: 'string', default: 'child' },
     json: { type: 'string' },
     only: { type: 'string', default: 'post,get,download' },
     'dry-run': { type: 'boolean', default: false },
@@ -94,32 +100,31 @@ async function serve(): Promise<void> {
   process.on('SIGINT', () => undefined);
 }
 
-/** Seconds to read a stream to its end, counting bytes on 'data' events (the same way for both). */
-async function timeStream(open: () => Promise<Readable> | Readable): Promise<number> {
-  const started = performance.now();
-  const stream = await open();
-  const bytes = await new Promise<number>((resolve, reject) => {
-    let n = 0;
-    stream.on('data', (chunk: Buffer) => (n += chunk.length));
-    stream.on('end', () => resolve(n));
-    stream.on('error', reject);
-  });
-  if (bytes !== DOWNLOAD_BYTES) throw new Error(`read ${bytes} bytes, expected ${DOWNLOAD_BYTES}`);
-  return (performance.now() - started) / 1000;
+/** Does the reads of the download comparison, in a small process of its own or in this one. */
+interface Reader {
+  read(command: TimerCommand): Promise<TimerResult>;
+  close(): void;
 }
 
-function download(base: URL, path: string): Promise<Readable> {
-  return new Promise((resolve, reject) => {
-    request(
-      { host: base.hostname, port: base.port, path, headers: { authorization: `Bearer ${TOKEN}` } },
-      (res) => {
-        if (res.statusCode !== 200) reject(new Error(`download answered ${res.statusCode}`));
-        else resolve(res);
-      },
-    )
-      .on('error', reject)
-      .end();
+function startReader(where: string): Reader {
+  if (where === 'main') return { read: timeRead, close: () => undefined };
+  if (where !== 'child') throw new Error(`--reader is child or main, not "${where}"`);
+  const script = fileURLToPath(new URL('./lib/download-timer.ts', import.meta.url));
+  const child = spawn(process.execPath, [...process.execArgv, script], {
+    stdio: ['pipe', 'pipe', 'inherit'],
   });
+  const answers = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  return {
+    async read(command) {
+      child.stdin.write(`${JSON.stringify(command)}\n`);
+      const next = await answers.next();
+      if (next.done === true) throw new Error('the download timer exited');
+      const answer = JSON.parse(next.value) as TimerResult | { error: string };
+      if ('error' in answer) throw new Error(answer.error);
+      return answer;
+    },
+    close: () => child.kill(),
+  };
 }
 
 async function* pattern(bytes: number): AsyncGenerator<Buffer> {
@@ -129,8 +134,18 @@ async function* pattern(bytes: number): AsyncGenerator<Buffer> {
     yield left >= block.length ? block : block.subarray(0, left);
 }
 
+const median = (values: number[]): number =>
+  values.sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? NaN;
+
 /** The 1 GiB download against reading the file (see the header comment). */
-async function measureDownload(redis: Redis, prefix: string, storeDir: string, base: URL) {
+async function measureDownload(
+  redis: Redis,
+  prefix: string,
+  storeDir: string,
+  base: URL,
+  reader: Reader,
+  serverCpuMs: () => number | null,
+) {
   // A finished task whose output is one big file, written through the protocol as a tracker would.
   const bigKeys = queueKeys(prefix, 'big');
   await publishCatalog(redis, bigKeys, [CATALOG]);
@@ -170,21 +185,43 @@ async function measureDownload(redis: Redis, prefix: string, storeDir: string, b
     warmDisk: [] as number[],
     warmHttp: [] as number[],
   };
+  const read = async (command: TimerCommand): Promise<TimerResult> => {
+    const result = await reader.read(command);
+    if (result.bytes !== DOWNLOAD_BYTES) throw new Error(`read ${result.bytes} bytes, not ${DOWNLOAD_BYTES}`);
+    return result;
+  };
+  const readFile = (): Promise<TimerResult> => read({ file });
+  const headers = { authorization: `Bearer ${TOKEN}` };
+  const readHttp = async (): Promise<TimerResult & { serverCpuMs: number | null }> => {
+    const before = serverCpuMs();
+    const result = await read({ url: new URL(path, base).href, headers });
+    const after = serverCpuMs();
+    return { ...result, serverCpuMs: before === null || after === null ? null : after - before };
+  };
+  // CPU per GiB of the warm reads: the file read (the reader), the download (server and reader).
+  const cpu = { file: [] as number[], server: [] as number[], client: [] as number[] };
   for (let round = 0; round < 5; round++) {
     if (canEvict) {
       evict();
-      times.coldDisk.push(await timeStream(() => createReadStream(file)));
+      times.coldDisk.push((await readFile()).seconds);
       evict();
-      times.coldHttp.push(await timeStream(() => download(base, path)));
+      times.coldHttp.push((await readHttp()).seconds);
     }
-    await timeStream(() => createReadStream(file)); // warm the page cache
-    times.warmDisk.push(await timeStream(() => createReadStream(file)));
-    times.warmHttp.push(await timeStream(() => download(base, path)));
+    await readFile(); // warm the page cache
+    const fromFile = await readFile();
+    times.warmDisk.push(fromFile.seconds);
+    cpu.file.push(fromFile.cpuMs);
+    const fromApi = await readHttp();
+    times.warmHttp.push(fromApi.seconds);
+    cpu.client.push(fromApi.cpuMs);
+    if (fromApi.serverCpuMs !== null) cpu.server.push(fromApi.serverCpuMs);
   }
   const mibps = (seconds: number[]): number =>
     Math.round(DOWNLOAD_BYTES / 1024 / 1024 / Math.min(...seconds));
   const ratio = (disk: number[], http: number[]): number =>
     Number((Math.min(...disk) / Math.min(...http)).toFixed(2));
+  const perGiB = (ms: number[]): number | null =>
+    ms.length === 0 ? null : Math.round((median(ms) * 1024 * 1024 * 1024) / DOWNLOAD_BYTES);
   return {
     bytes: DOWNLOAD_BYTES,
     cold: canEvict
@@ -199,6 +236,7 @@ async function measureDownload(redis: Redis, prefix: string, storeDir: string, b
       httpMiBps: mibps(times.warmHttp),
       ratio: ratio(times.warmDisk, times.warmHttp),
     },
+    warmCpuMsPerGiB: { file: perGiB(cpu.file), apiServer: perGiB(cpu.server), apiClient: perGiB(cpu.client) },
   };
 }
 
@@ -292,7 +330,15 @@ async function main(): Promise<void> {
       results.push(await load('GET /v1/tasks/:id', (i) => gets[i % gets.length] as Buffer));
     }
 
-    const downloads = only.has('download') ? await measureDownload(redis, prefix, storeDir, base) : null;
+    let downloads: Awaited<ReturnType<typeof measureDownload>> | null = null;
+    if (only.has('download')) {
+      const reader = startReader(values.reader as string);
+      try {
+        downloads = await measureDownload(redis, prefix, storeDir, base, reader, cpuMs);
+      } finally {
+        reader.close();
+      }
+    }
     const result = {
       date: new Date().toISOString(),
       node: process.version,
@@ -321,6 +367,11 @@ async function main(): Promise<void> {
           `${mib} MiB ${label}: file ${d.diskMiBps} MiB/s, API ${d.httpMiBps} MiB/s, ratio ${d.ratio}`,
         );
     }
+    const cpu = downloads?.warmCpuMsPerGiB;
+    if (cpu)
+      console.log(
+        `CPU ms per GiB (warm, median): file read ${cpu.file}; download: API server ${cpu.apiServer}, client ${cpu.apiClient}`,
+      );
     console.log(`load average during the run: ${result.loadAverage.map((l) => l.toFixed(2)).join(' ')}`);
     if (values.json) await writeFile(values.json, JSON.stringify(result, null, 2));
   } finally {

@@ -3,18 +3,21 @@
  * queue; a 2 s job (`sleep 2`) starts on one of them, which is killed with SIGKILL 1 s into the
  * job; we time, from the kill, until the job starts again and until it completes on the other
  * worker, and say whether the killed worker's program was left running. Both systems run at their
- * defaults (gpufleet lease 15 s / sweep 5 s; BullMQ lockDuration 30 s / stalledInterval 30 s) and
- * at their tightest sane settings (flags). Before each job we wait a random part of the survivor's
- * check period (sweep / stalledInterval), so the kill falls at a random phase of its checks, as
- * in a fleet that has run for a while. Rounds alternate between the four configurations.
+ * defaults (gpufleet lease 15 s / liveness 3 s / sweep 1 s, from TRACKER_DEFAULTS; BullMQ
+ * lockDuration 30 s / stalledInterval 30 s) and at their tightest sane settings (flags). Before
+ * each job we wait a random part of the survivor's check period (sweep / stalledInterval), so the
+ * kill falls at a random phase of its checks, as in a fleet that has run for a while. Rounds
+ * alternate between the four configurations.
  * Usage: npm run bench:recovery -- [--dry-run] [--rounds 5] [--job-s 2] [--kill-after-ms 1000]
- *   [--lease-ms 3000] [--sweep-ms 500] [--lock-ms 3000] [--stalled-ms 1000] [--only defaults|tight]
+ *   [--lease-ms 3000] [--alive-ms 1500] [--sweep-ms 500] [--lock-ms 3000] [--stalled-ms 1000]
+ *   [--only defaults|tight]
  * Writes bench/results/recovery.json.
  */
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Queue } from 'bullmq';
 import { makeTempDir, removeDir, startRedis, type RedisServer } from '@gpufleet/testkit';
+import { TRACKER_DEFAULTS } from '@gpufleet/tracker';
 import { connectionOf } from './lib/bullmq.js';
 import { preciseNow } from './lib/bullmq-processor.js';
 import { groupAlive, processAlive } from './lib/cpu.js';
@@ -31,6 +34,7 @@ const { values } = parseArgs({
     'job-s': { type: 'string', default: '2' },
     'kill-after-ms': { type: 'string', default: '1000' },
     'lease-ms': { type: 'string', default: '3000' },
+    'alive-ms': { type: 'string', default: '1500' },
     'sweep-ms': { type: 'string', default: '500' },
     'lock-ms': { type: 'string', default: '3000' },
     'stalled-ms': { type: 'string', default: '1000' },
@@ -53,7 +57,12 @@ interface Config {
   periodMs: number;
 }
 const ALL: Config[] = [
-  { name: 'gpufleet defaults', system: 'gpufleet', settings: 'lease 15 s, sweep 5 s', periodMs: 5000 },
+  {
+    name: 'gpufleet defaults',
+    system: 'gpufleet',
+    settings: `lease ${TRACKER_DEFAULTS.leaseMs} ms, liveness ${TRACKER_DEFAULTS.aliveMs} ms, sweep ${TRACKER_DEFAULTS.sweepMs} ms`,
+    periodMs: TRACKER_DEFAULTS.sweepMs,
+  },
   {
     name: 'BullMQ defaults',
     system: 'bullmq',
@@ -63,8 +72,12 @@ const ALL: Config[] = [
   {
     name: 'gpufleet tightest',
     system: 'gpufleet',
-    settings: `lease ${values['lease-ms']} ms, sweep ${values['sweep-ms']} ms`,
-    env: { GPUFLEET_LEASE_MS: String(values['lease-ms']), GPUFLEET_SWEEP_MS: String(values['sweep-ms']) },
+    settings: `lease ${values['lease-ms']} ms, liveness ${values['alive-ms']} ms, sweep ${values['sweep-ms']} ms`,
+    env: {
+      GPUFLEET_LEASE_MS: String(values['lease-ms']),
+      GPUFLEET_ALIVE_MS: String(values['alive-ms']),
+      GPUFLEET_SWEEP_MS: String(values['sweep-ms']),
+    },
     periodMs: intFlag(values, 'sweep-ms'),
   },
   {

@@ -1,7 +1,8 @@
 /**
  * CPU time from /proc (Linux), in ms: a process's own user+system time, and for this process also
- * the time of the children it has waited for (the spawned programs), so a run can say where the
- * CPU of one task goes: the worker, the programs it ran, and redis-server.
+ * the time of its children (the spawned programs): those it has waited for, and those alive now
+ * with theirs (the tracker's spawner, gpufleet-task-init, whose programs are its children), so a
+ * run can say where the CPU of one task goes: the worker, the programs it ran, and redis-server.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 
@@ -18,7 +19,7 @@ export interface CpuSample {
   /** This process: user + system. */
   selfMs: number;
   selfSysMs: number;
-  /** Children this process has reaped: user + system. */
+  /** Children this process has reaped, and live ones with their reaped children: user + system. */
   childrenMs: number;
   /** The other process (redis-server) named at sampling. */
   otherMs: number;
@@ -34,9 +35,25 @@ export function cpuSample(otherPid?: number): CpuSample {
   return {
     selfMs: ms(f[11]) + ms(f[12]),
     selfSysMs: ms(f[12]),
-    childrenMs: ms(f[13]) + ms(f[14]),
+    childrenMs: ms(f[13]) + ms(f[14]) + liveChildrenMs(otherPid),
     otherMs,
   };
+}
+
+/** User + system time of this process's live children and of the children they reaped. */
+function liveChildrenMs(except?: number): number {
+  let total = 0;
+  for (const name of readdirSync('/proc')) {
+    const pid = Number(name);
+    if (!Number.isInteger(pid) || pid === except) continue;
+    try {
+      const f = statFields(pid);
+      if (Number(f[1]) === process.pid) total += ms(f[11]) + ms(f[12]) + ms(f[13]) + ms(f[14]);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return total;
 }
 
 export function cpuDelta(before: CpuSample, after: CpuSample): CpuSample {

@@ -3,19 +3,20 @@
  * the slots), in this process: CPU ms per task of this process (user + kernel; the libuv threads'
  * fs work included) and of the programs it started, plus the wall-clock p50. The pieces copy what
  * packages/tracker/src/run does (task-folder.ts, pid-files.ts, output-uploader.ts through the real
- * LocalArtifactStore, executer-process.ts's execa options) so a change there can be weighed here.
+ * LocalArtifactStore, the spawner of spawner.ts) so a change there can be weighed here.
  */
-import { createWriteStream } from 'node:fs';
-import { once } from 'node:events';
-import { createReadStream } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { lstat, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa, type Options } from 'execa';
-import { LocalArtifactStore, type ArtifactStore } from '@gpufleet/core';
+import { LocalArtifactStore, silentLogger, storeFile, type ArtifactStore } from '@gpufleet/core';
+import { Spawner } from '@gpufleet/tracker';
 import { makeTempDir, removeDir } from '@gpufleet/testkit';
 import { cpuDelta, cpuSample } from './cpu.js';
 import { benchTaskInit } from './gpufleet.js';
 import { quantile } from './stats.js';
+
+const EMPTY_SHA256 = createHash('sha256').digest('hex');
 
 export interface Cost {
   piece: string;
@@ -24,7 +25,10 @@ export interface Cost {
   wallP50Ms: number;
 }
 
-type Piece = (dir: string, i: number) => Promise<void>;
+type Piece = ((dir: string, i: number) => Promise<void>) & {
+  /** Runs before the CPU is read: ends helper processes so their children's CPU is counted. */
+  finish?: () => Promise<void>;
+};
 
 async function measure(piece: string, n: number, concurrency: number, run: Piece): Promise<Cost> {
   const dir = await makeTempDir('gpufleet-costs-');
@@ -43,6 +47,7 @@ async function measure(piece: string, n: number, concurrency: number, run: Piece
         }
       }),
     );
+    await run.finish?.();
     const cpu = cpuDelta(before, cpuSample());
     return {
       piece,
@@ -68,14 +73,11 @@ const trackerSpawn: Options = {
   forceKillAfterDelay: false,
 };
 
-/** task-folder.ts: the folder, its three sub-folders and the two log files, then rm -r. */
+/** task-folder.ts: the folder and its two sub-folders (the process creates its log files), then rm -r. */
 const folder: Piece = async (dir, i) => {
   const root = join(dir, 'tasks', `t${i}.1`);
   await mkdir(root, { recursive: true });
-  await Promise.all(['inputs', 'outputs', 'logs'].map((d) => mkdir(join(root, d), { recursive: true })));
-  const files = ['stdout.txt', 'stderr.txt'].map((f) => createWriteStream(join(root, 'logs', f)));
-  for (const f of files) f.end();
-  await Promise.all(files.map((f) => once(f, 'close')));
+  await Promise.all(['inputs', 'outputs'].map((d) => mkdir(join(root, d))));
   await rm(root, { recursive: true, force: true });
 };
 
@@ -86,23 +88,46 @@ const pidRecord: Piece = async (dir, i) => {
   await rm(file, { force: true });
 };
 
-/** output-uploader.ts with LocalArtifactStore: list outputs, put stdout.txt, stderr.txt, manifest.json. */
+/**
+ * output-uploader.ts with LocalArtifactStore: list the outputs, store the two (empty) log files by
+ * `storeFile` with the digests the log reader computed (the folder store moves them), then the manifest.
+ */
 function outputs(store: () => ArtifactStore): Piece {
   return async (dir, i) => {
-    const logs = join(dir, 'logs');
-    await mkdir(logs, { recursive: true });
-    await readdir(dir);
+    const root = join(dir, `t${i}`);
+    await mkdir(join(root, 'outputs'), { recursive: true });
+    await readdir(join(root, 'outputs'));
     const prefix = `default/t${i}/1`;
     await Promise.all(
       ['stdout.txt', 'stderr.txt'].map(async (name) => {
-        const file = join(logs, name);
-        await writeFile(file, '', { flag: 'a' });
+        const file = join(root, `.${name}`);
+        await writeFile(file, '');
         await lstat(file);
-        await store().put(`${prefix}/outputs/${name}`, createReadStream(file));
+        await storeFile(store(), `${prefix}/outputs/${name}`, file, { size: 0, sha256: EMPTY_SHA256 });
       }),
     );
     await store().put(`${prefix}/manifest.json`, Buffer.from('{"files":[]}'));
   };
+}
+
+/** spawner.ts: one long-lived gpufleet-task-init starts `true` with its output in two files. */
+function throughSpawner(init: string | null): Piece {
+  if (!init) throw new Error('gpufleet-task-init could not be built (no C compiler)');
+  const spawner = new Spawner(init, 5000, silentLogger());
+  const piece: Piece = async (dir, i) => {
+    const started = await spawner.spawn({
+      file: 'true',
+      args: [],
+      cwd: dir,
+      env: { PATH: process.env.PATH ?? '' },
+      stdoutPath: join(dir, `o${i}`),
+      stderrPath: join(dir, `e${i}`),
+    });
+    if (!started.ok) throw new Error(started.reason);
+    await started.exit;
+  };
+  piece.finish = () => spawner.close();
+  return piece;
 }
 
 export async function microCosts(n: number, concurrency: number): Promise<Cost[]> {
@@ -120,16 +145,16 @@ export async function microCosts(n: number, concurrency: number): Promise<Cost[]
       async () => void (await execa('true', [], { reject: false })),
     ],
     [
-      'spawn `true` with the tracker’s execa options',
+      'spawn `true` with execa, the options the tracker used before the spawner',
       async () => void (await execa('true', [], trackerSpawn)),
     ],
-    [
-      'spawn through gpufleet-task-init, tracker’s options',
-      async () => void (await execa(init ?? 'true', init ? ['5000', 'true'] : [], trackerSpawn)),
-    ],
-    ['task folder: 4 mkdir, 2 log files, rm -r', folder],
+    ['spawn `true` through the spawner (gpufleet-task-init --serve)', throughSpawner(init)],
+    ['task folder: 3 mkdir, rm -r', folder],
     ['pid record: write + remove', pidRecord],
-    ['outputs: list + 3 LocalArtifactStore.put (fsync)', (dir, i) => outputs(storeIn(dir, true))(dir, i)],
+    [
+      'outputs: list, 2 storeFile (moved) + manifest put (fsync)',
+      (dir, i) => outputs(storeIn(dir, true))(dir, i),
+    ],
     ['outputs as above, ARTIFACT_FSYNC=false', (dir, i) => outputs(storeIn(dir, false))(dir, i)],
   ];
   const costs: Cost[] = [];

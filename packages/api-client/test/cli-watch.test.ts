@@ -90,6 +90,10 @@ describe('gpufleet watch', () => {
     await chmod(script, 0o755);
     await waitFor(() => exists(join(dir, 'running', 'slow.sh')), { message: 'slow.sh in running/' });
     expect(await exists(script)).toBe(false);
+    // The script is moved first, then submitted: its record follows the move.
+    await waitFor(() => first.stdout.includes('"submitted"'), {
+      message: 'the first watch submitted slow.sh',
+    });
     const taskId = parseNdjson<WatchRecord>(first.stdout).find((r) => r.event === 'submitted')?.taskId;
     expect(taskId).toMatch(/^[0-9a-z]{26}$/);
     // Ctrl-C: the watch stops, the task goes on, the script stays in running/.

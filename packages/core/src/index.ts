@@ -7,10 +7,19 @@
  * const { id } = await enqueue({ redis, prefix: 'gf' }, { executer: 'sph', params: { steps: 200 }, gpus: 1 });
  * const task = await getTask(redis, queueKeys('gf', 'default'), id);
  */
-export type { ArtifactInfo, ArtifactStore, DownloadOptions, PutResult } from './artifacts/artifact-store.js';
+export type {
+  ArtifactInfo,
+  ArtifactStore,
+  DownloadOptions,
+  FileDigest,
+  PutResult,
+} from './artifacts/artifact-store.js';
 export { checkArtifactKey, isArtifactKey, joinKey } from './artifacts/artifact-key.js';
+export { fileSourceOf } from './artifacts/file-source.js';
+export type { FileSource } from './artifacts/file-source.js';
 export { LocalArtifactStore } from './artifacts/local-store.js';
 export { readArtifact } from './artifacts/read-artifact.js';
+export { storeFile } from './artifacts/store-file.js';
 export { DEFAULT_ARTIFACT_STORE, openArtifactStore } from './artifacts/open-artifact-store.js';
 export { s3StoreOptionsFrom } from './artifacts/s3-config.js';
 export { MIN_PART_SIZE_BYTES, S3_STORE_DEFAULTS, S3ArtifactStore } from './artifacts/s3-store.js';
@@ -94,6 +103,7 @@ export type {
   CancelResult,
   Claim,
   ClaimResult,
+  DeadHolder,
   Fields,
   ReleaseOptions,
   RenewResult,

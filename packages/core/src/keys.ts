@@ -34,7 +34,10 @@ export interface QueueKeys {
   readonly dead: string;
   /** Hash: tracker name → JSON of its registration (host, slots, executers, heartbeat). */
   readonly trackers: string;
-  /** String with TTL: the live instance holding a consumer name. */
+  /**
+   * String with a short TTL, refreshed by its tracker: the live instance holding a consumer name.
+   * Once it has expired the tracker counts as dead, and others reclaim its tasks at once.
+   */
   trackerAlive(name: string): string;
   /** Stream of control messages (cancel) for one tracker. */
   trackerControl(name: string): string;

@@ -92,7 +92,20 @@ export type ClaimResult =
   | { kind: 'gone' | 'held'; taskId: string }
   | { kind: 'dead'; taskId: string; reason: string };
 
-/** Claims an entry already delivered to `consumer` (blocking read or XAUTOCLAIM). */
+/** An entry pending for a tracker whose liveness key has expired (see lua/claim.lua). */
+export interface DeadHolder {
+  /** The dead tracker's consumer name. */
+  consumer: string;
+  /** Take the entry only if it has been idle this long (no renewal since the tracker died). */
+  minIdleMs: number;
+}
+
+/**
+ * Claims an entry already delivered to `consumer` (blocking read or XAUTOCLAIM), or, with
+ * `deadHolder`, one still pending for a tracker found dead: then the claim itself checks, in the
+ * same step, that the dead tracker's liveness key is still missing, and takes the entry over
+ * before the dead tracker's lease lapses.
+ */
 export async function claimDelivered(
   redis: Redis,
   keys: QueueKeys,
@@ -104,12 +117,14 @@ export async function claimDelivered(
     leaseMs: number;
     token: string;
     now: number;
+    deadHolder?: DeadHolder;
   },
 ): Promise<ClaimResult> {
+  const dead = req.deadHolder;
   const reply = (await runScript(
     redis,
     'claim',
-    [req.stream],
+    dead ? [req.stream, keys.trackerAlive(dead.consumer)] : [req.stream],
     [
       TRACKER_GROUP,
       req.consumer,
@@ -120,6 +135,7 @@ export async function claimDelivered(
       EVENTS_MAX_LEN,
       req.entryId,
       req.taskId,
+      ...(dead ? [dead.consumer, dead.minIdleMs] : []),
     ],
   )) as string[];
   const [kind, taskId = req.taskId, extra = '', suspect = ''] = reply;

@@ -124,6 +124,48 @@ describe('task protocol', () => {
     expect(await completeTask(client, keys, claim, 'succeeded', Date.now(), '')).toBe(true);
   });
 
+  it('takes over the live lease of a tracker whose liveness key expired, only while it stays expired', async () => {
+    const { client, prefix, keys } = await setup();
+    const { id } = await enqueue({ redis: client, prefix }, { executer: 'noop' });
+    await client.set(keys.trackerAlive('a'), 'instance-a', 'PX', 60_000);
+    const first = await take(client, keys, 'a', 'token-a', 60_000);
+    const reclaim = (token: string, minIdleMs: number): ReturnType<typeof claimDelivered> =>
+      claimDelivered(client, keys, {
+        consumer: 'b',
+        stream: keys.tasks(0),
+        entryId: first.entryId,
+        taskId: id,
+        leaseMs: 10_000,
+        token,
+        now: Date.now(),
+        deadHolder: { consumer: 'a', minIdleMs },
+      });
+    const pendingFor = async (): Promise<string | undefined> => {
+      const [entry] = (await client.xpending(keys.tasks(0), TRACKER_GROUP, '-', '+', 1)) as Array<
+        [string, string]
+      >;
+      return entry?.[1];
+    };
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    expect(await reclaim('token-b', 50)).toEqual({ kind: 'held', taskId: id }); // a is alive
+    await client.del(keys.trackerAlive('a'));
+    expect(await reclaim('token-b', 60_000)).toEqual({ kind: 'held', taskId: id }); // renewed lately
+    await client.hset(keys.task(id), 'tracker', 'c'); // the live lease is another tracker's
+    expect(await reclaim('token-b', 50)).toEqual({ kind: 'held', taskId: id });
+    await client.hset(keys.task(id), 'tracker', 'a');
+    expect(await pendingFor()).toBe('a');
+    expect(await client.get(keys.lease(id))).toBe('token-a'); // nothing changed so far
+
+    const second = await reclaim('token-b', 50);
+    expect(second).toMatchObject({ kind: 'claimed', claim: { attempt: 2, suspect: true, token: 'token-b' } });
+    expect(await pendingFor()).toBe('b');
+    expect(await client.get(keys.lease(id))).toBe('token-b');
+    // The dead tracker was only paused: it comes back, and loses through fencing.
+    expect(await renewLease(client, keys, first, 'a', 60_000)).toBe('lost');
+    expect(await completeTask(client, keys, first, 'succeeded', Date.now(), '')).toBe(false);
+    expect(await getTask(client, keys, id)).toMatchObject({ status: 'running', tracker: 'b', attempt: 2 });
+  });
+
   it('cancels a queued task so that it never starts', async () => {
     const { client, prefix, keys } = await setup();
     const { id } = await enqueue({ redis: client, prefix }, { executer: 'noop' });

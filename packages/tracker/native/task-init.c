@@ -1,30 +1,55 @@
 /*
- * gpufleet-task-init: the first process of every executer's process group.
+ * gpufleet-task-init: the tracker's long-lived spawner. One per tracker; it starts every executer
+ * process and ties their process groups' lives to the tracker's.
  *
- * usage: gpufleet-task-init <grace-ms> <program> [args...]
+ * usage: gpufleet-task-init --serve <grace-ms>
  *
- * The tracker starts it as the leader of a new session and process group. It runs <program> as
- * its child and ties the whole group's life to the tracker's: if the tracker dies for any reason
- * (even SIGKILL), the kernel sends this process SIGTERM (PR_SET_PDEATHSIG), and it kills the
- * group: SIGTERM, then SIGKILL after <grace-ms>. A SIGTERM/SIGINT/SIGHUP from the tracker is
- * handled the same way. When <program> ends, this process ends the same way (same exit code, or
- * the same signal). If <program> cannot be started it prints
- * "gpufleet-task-init: cannot run <program>: <reason>" on stderr and exits 127.
+ * The tracker starts it with pipes on stdin and stdout. Why a separate process: Node's spawn forks
+ * the whole tracker (its cost grows with the tracker's memory) and waits for the child's exec on
+ * the event loop; this small process forks in microseconds and the tracker only writes a request.
+ *
+ * Requests (tracker -> stdin): a 4-byte little-endian length, then that many bytes of
+ * NUL-terminated strings:
+ *   "spawn" id cwd stdout-path stderr-path argc arg0 .. arg(argc-1) env0 .. envN   (env: "K=V")
+ * The child gets a new session and process group (setsid: its pid is the group id), stdin from
+ * /dev/null, stdout and stderr into the two files (created or truncated), the given cwd and only
+ * the given environment; arg0 is looked up on that environment's PATH. Nothing passes a shell.
+ *
+ * Replies (stdout -> tracker), one line each:
+ *   "s <id> <pid> <start-time>"   started (start time: field 22 of /proc/<pid>/stat, or "-")
+ *   "f <id> <errno> <reason>"     could not start (no child is left behind; errno 0: not a system error)
+ *   "x <id> <code> <signal>"      the child ended: its exit code (-1 if killed) and signal (0 if none);
+ *                                 whatever was left of its process group has been sent SIGKILL
+ *
+ * When the tracker dies, however it dies (the kernel's PR_SET_PDEATHSIG sends this process SIGTERM,
+ * and its stdin reaches end of file), every live group gets SIGTERM, then SIGKILL after
+ * <grace-ms>, and this process exits. SIGINT and SIGHUP are ignored: a terminal's Ctrl-C is the
+ * tracker's to handle (it lets tasks finish within its shutdown grace).
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
-static volatile sig_atomic_t stop_signal = 0;
+extern char **environ;
 
-static void on_signal(int sig) { stop_signal = sig; }
+struct child {
+  pid_t pid;
+  char id[32];
+};
+
+static struct child *children = NULL;
+static size_t child_count = 0, child_cap = 0;
 
 static long now_ms(void) {
   struct timespec ts;
@@ -32,66 +57,276 @@ static long now_ms(void) {
   return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
 }
 
-static void exit_like(int status) {
-  if (WIFEXITED(status)) exit(WEXITSTATUS(status));
-  if (WIFSIGNALED(status)) {
-    int sig = WTERMSIG(status);
-    signal(sig, SIG_DFL);
-    prctl(PR_SET_DUMPABLE, 0);
-    kill(getpid(), sig);
+/* Writes a whole reply line; a tracker that is gone (EPIPE) is noticed on stdin instead. */
+static void reply(const char *line) {
+  size_t len = strlen(line), done = 0;
+  while (done < len) {
+    ssize_t n = write(STDOUT_FILENO, line + done, len - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;
+    done += (size_t)n;
   }
-  exit(128);
+}
+
+static void add_child(pid_t pid, const char *id) {
+  if (child_count == child_cap) {
+    child_cap = child_cap ? child_cap * 2 : 16;
+    children = realloc(children, child_cap * sizeof *children);
+    if (!children) _exit(70);
+  }
+  children[child_count].pid = pid;
+  snprintf(children[child_count].id, sizeof children[child_count].id, "%s", id);
+  child_count++;
+}
+
+/* Removes the child `pid`; copies its id into `id` (empty when unknown). */
+static void remove_child(pid_t pid, char *id, size_t size) {
+  id[0] = '\0';
+  for (size_t i = 0; i < child_count; i++) {
+    if (children[i].pid != pid) continue;
+    snprintf(id, size, "%s", children[i].id);
+    children[i] = children[--child_count];
+    return;
+  }
+}
+
+static void signal_all(int sig) {
+  for (size_t i = 0; i < child_count; i++) kill(-children[i].pid, sig);
+}
+
+/* Reaps every ended child, kills what is left of its group and reports it (when `report`). */
+static void reap(int report) {
+  for (;;) {
+    int status;
+    pid_t pid = waitpid(-1, &status, WNOHANG);
+    if (pid <= 0) return;
+    char id[32];
+    remove_child(pid, id, sizeof id);
+    kill(-pid, SIGKILL); /* no process outlives its task */
+    if (!report || id[0] == '\0') continue;
+    char line[96];
+    int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    int sig = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+    snprintf(line, sizeof line, "x %s %d %d\n", id, code, sig);
+    reply(line);
+  }
+}
+
+/* The tracker is gone: SIGTERM to every group, SIGKILL after the grace, then exit. */
+static void shut_down(int sigfd, long grace_ms) {
+  signal_all(SIGTERM);
+  long kill_at = now_ms() + grace_ms;
+  while (child_count > 0) {
+    long left = kill_at - now_ms();
+    if (left <= 0) {
+      signal_all(SIGKILL);
+      kill_at = now_ms() + 60000;
+      left = 100;
+    }
+    struct pollfd pfd = {sigfd, POLLIN, 0};
+    if (poll(&pfd, 1, (int)(left < 100 ? left : 100)) > 0) {
+      struct signalfd_siginfo info;
+      while (read(sigfd, &info, sizeof info) == sizeof info) {
+      }
+    }
+    reap(0);
+  }
+  exit(0);
+}
+
+static void start_time_of(pid_t pid, char *out, size_t size) {
+  snprintf(out, size, "-");
+  char path[64], buf[1024];
+  snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return;
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0) return;
+  buf[n] = '\0';
+  char *p = strrchr(buf, ')'); /* the command name may hold spaces and parentheses */
+  if (!p) return;
+  p += 2; /* field 3 starts here; the start time is field 22 */
+  for (int field = 3; field < 22 && p; field++) {
+    p = strchr(p, ' ');
+    if (p) p++;
+  }
+  if (!p) return;
+  size_t len = strcspn(p, " ");
+  if (len == 0 || len >= size) return;
+  memcpy(out, p, len);
+  out[len] = '\0';
+}
+
+/* In the child: a failure before exec is reported through the close-on-exec pipe as errno + stage. */
+static void child_fail(int errfd, int stage) {
+  int msg[2] = {errno, stage};
+  ssize_t ignored = write(errfd, msg, sizeof msg);
+  (void)ignored;
+  _exit(127);
+}
+
+static const char *STAGES[] = {"setsid", "/dev/null", "stdout file", "stderr file", "cwd", "exec"};
+
+static void spawn(char **fields, size_t count) {
+  /* fields: "spawn" id cwd stdout stderr argc args... env... */
+  if (count < 7) return reply("f ? 0 malformed request\n");
+  const char *id = fields[1];
+  long argc = strtol(fields[5], NULL, 10);
+  if (argc < 1 || (size_t)(6 + argc) > count || strlen(id) >= 32) {
+    char line[96];
+    snprintf(line, sizeof line, "f %.31s 0 malformed request\n", id);
+    return reply(line);
+  }
+  char **argv = calloc((size_t)argc + 1, sizeof *argv);
+  char **envp = calloc(count - 6 - (size_t)argc + 1, sizeof *envp);
+  if (!argv || !envp) _exit(70);
+  for (long i = 0; i < argc; i++) argv[i] = fields[6 + i];
+  for (size_t i = 6 + (size_t)argc, j = 0; i < count; i++, j++) envp[j] = fields[i];
+
+  int errpipe[2];
+  if (pipe2(errpipe, O_CLOEXEC) < 0) {
+    char line[160];
+    snprintf(line, sizeof line, "f %s %d pipe: %s\n", id, errno, strerror(errno));
+    free(argv), free(envp);
+    return reply(line);
+  }
+  pid_t pid = fork();
+  if (pid == 0) {
+    close(errpipe[0]);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    signal(SIGPIPE, SIG_DFL);
+    signal(SIGINT, SIG_DFL);
+    signal(SIGHUP, SIG_DFL);
+    if (setsid() < 0) child_fail(errpipe[1], 0);
+    int in = open("/dev/null", O_RDONLY);
+    if (in < 0 || dup2(in, 0) < 0) child_fail(errpipe[1], 1);
+    int out = open(fields[3], O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (out < 0 || dup2(out, 1) < 0) child_fail(errpipe[1], 2);
+    int err = open(fields[4], O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (err < 0 || dup2(err, 2) < 0) child_fail(errpipe[1], 3);
+    if (in > 2) close(in);
+    if (out > 2) close(out);
+    if (err > 2) close(err);
+    if (chdir(fields[2]) < 0) child_fail(errpipe[1], 4);
+    environ = envp; /* execvp looks the program up on the task's PATH */
+    execvp(argv[0], argv);
+    child_fail(errpipe[1], 5);
+  }
+  close(errpipe[1]);
+  char line[512];
+  if (pid < 0) {
+    snprintf(line, sizeof line, "f %s %d fork: %s\n", id, errno, strerror(errno));
+  } else {
+    int msg[2];
+    ssize_t n;
+    do n = read(errpipe[0], msg, sizeof msg);
+    while (n < 0 && errno == EINTR);
+    if (n == (ssize_t)sizeof msg) {
+      int stage = msg[1] >= 0 && msg[1] <= 5 ? msg[1] : 5;
+      waitpid(pid, NULL, 0);
+      if (stage == 5)
+        snprintf(line, sizeof line, "f %s %d %.200s: %s\n", id, msg[0], argv[0], strerror(msg[0]));
+      else
+        snprintf(line, sizeof line, "f %s %d cannot prepare the process (%s): %s\n", id, msg[0],
+                 STAGES[stage], strerror(msg[0]));
+      for (char *c = line + 2; *c; c++)
+        if (*c == '\n' && c[1] != '\0') *c = ' ';
+    } else {
+      char start[32];
+      start_time_of(pid, start, sizeof start);
+      add_child(pid, id);
+      snprintf(line, sizeof line, "s %s %d %s\n", id, (int)pid, start);
+    }
+  }
+  close(errpipe[0]);
+  free(argv), free(envp);
+  reply(line);
+}
+
+/* Splits one request payload into its NUL-terminated strings and runs it. */
+static void handle(char *payload, uint32_t len) {
+  size_t count = 0, cap = 64;
+  char **fields = malloc(cap * sizeof *fields);
+  if (!fields) _exit(70);
+  for (uint32_t at = 0; at < len;) {
+    char *end = memchr(payload + at, '\0', len - at);
+    if (!end) break;
+    if (count == cap) {
+      cap *= 2;
+      fields = realloc(fields, cap * sizeof *fields);
+      if (!fields) _exit(70);
+    }
+    fields[count++] = payload + at;
+    at = (uint32_t)(end - payload) + 1;
+  }
+  if (count > 0 && strcmp(fields[0], "spawn") == 0) spawn(fields, count);
+  free(fields);
 }
 
 int main(int argc, char **argv) {
-  if (argc < 3) {
-    fprintf(stderr, "usage: gpufleet-task-init <grace-ms> <program> [args...]\n");
+  if (argc != 3 || strcmp(argv[1], "--serve") != 0) {
+    fprintf(stderr, "usage: gpufleet-task-init --serve <grace-ms>\n");
     return 2;
   }
-  long grace_ms = atol(argv[1]);
+  long grace_ms = atol(argv[2]);
   pid_t tracker = getppid();
   prctl(PR_SET_PDEATHSIG, SIGTERM);
-  if (getppid() != tracker) return 128 + SIGTERM; /* the tracker died before we got here */
+  if (getppid() != tracker) return 0; /* the tracker died before we got here */
+  signal(SIGPIPE, SIG_IGN);
+  signal(SIGINT, SIG_IGN);
+  signal(SIGHUP, SIG_IGN);
 
-  struct sigaction sa;
-  memset(&sa, 0, sizeof sa);
-  sa.sa_handler = on_signal;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGTERM, &sa, NULL);
-  sigaction(SIGINT, &sa, NULL);
-  sigaction(SIGHUP, &sa, NULL);
-
-  pid_t child = fork();
-  if (child < 0) {
-    fprintf(stderr, "gpufleet-task-init: cannot run %s: fork: %s\n", argv[2], strerror(errno));
-    return 127;
-  }
-  if (child == 0) {
-    signal(SIGTERM, SIG_DFL);
-    signal(SIGINT, SIG_DFL);
-    signal(SIGHUP, SIG_DFL);
-    execvp(argv[2], argv + 2);
-    fprintf(stderr, "gpufleet-task-init: cannot run %s: %s\n", argv[2], strerror(errno));
-    _exit(127);
+  sigset_t mask;
+  sigemptyset(&mask);
+  sigaddset(&mask, SIGCHLD);
+  sigaddset(&mask, SIGTERM);
+  sigprocmask(SIG_BLOCK, &mask, NULL);
+  int sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+  if (sigfd < 0) {
+    perror("gpufleet-task-init: signalfd");
+    return 70;
   }
 
-  pid_t group = getpgrp();
-  long kill_at = 0;
-  int status = 0;
+  size_t cap = 1 << 16, used = 0;
+  char *buf = malloc(cap);
+  if (!buf) return 70;
   for (;;) {
-    pid_t done = waitpid(child, &status, kill_at ? WNOHANG : 0);
-    if (done == child) break;
-    if (done < 0 && errno != EINTR) return 128;
-    if (stop_signal && !kill_at) {
-      kill(-group, SIGTERM); /* reaches us too: the handler only notes it */
-      kill_at = now_ms() + grace_ms;
+    struct pollfd pfds[2] = {{STDIN_FILENO, POLLIN, 0}, {sigfd, POLLIN, 0}};
+    if (poll(pfds, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      shut_down(sigfd, grace_ms);
     }
-    if (kill_at) {
-      if (now_ms() >= kill_at) kill(-group, SIGKILL); /* the end of us as well */
-      struct timespec tick = {0, 10 * 1000000L};
-      nanosleep(&tick, NULL);
+    if (pfds[1].revents & POLLIN) {
+      struct signalfd_siginfo info;
+      int stop = 0;
+      while (read(sigfd, &info, sizeof info) == sizeof info)
+        if (info.ssi_signo == SIGTERM) stop = 1;
+      if (stop) shut_down(sigfd, grace_ms);
+      reap(1);
+    }
+    if (pfds[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+      if (cap - used < 4096) {
+        cap *= 2;
+        buf = realloc(buf, cap);
+        if (!buf) return 70;
+      }
+      ssize_t n = read(STDIN_FILENO, buf + used, cap - used);
+      if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+      if (n <= 0) shut_down(sigfd, grace_ms); /* end of file: the tracker is gone */
+      used += (size_t)n;
+      size_t at = 0;
+      while (used - at >= 4) {
+        uint32_t len = (uint32_t)(unsigned char)buf[at] | (uint32_t)(unsigned char)buf[at + 1] << 8 |
+                       (uint32_t)(unsigned char)buf[at + 2] << 16 | (uint32_t)(unsigned char)buf[at + 3] << 24;
+        if (used - at - 4 < len) break;
+        handle(buf + at + 4, len);
+        at += 4 + len;
+      }
+      memmove(buf, buf + at, used - at);
+      used -= at;
     }
   }
-  exit_like(status);
-  return 128;
 }

@@ -26,8 +26,16 @@ export interface TrackerConfig {
   logLevel: LogLevel;
   /** Run executers that run arbitrary user code (`requiresOptIn`), such as `script`. */
   allowOptInExecuters: boolean;
+  /** A running task's lease: another tracker may take the task over once it lapses. */
   leaseMs: number;
+  /** Lease renewal and registry heartbeat period. */
   heartbeatMs: number;
+  /**
+   * Liveness: a tracker refreshes its liveness key every aliveMs / 3, with this TTL. Once the key
+   * has expired, other trackers reclaim its running tasks at once, without waiting for the lease.
+   */
+  aliveMs: number;
+  /** How often reclaim (dead trackers, lapsed leases), retry promotion and the unschedulable check run. */
   sweepMs: number;
   /** SIGTERM → SIGKILL grace for a task's process group. */
   killGraceMs: number;
@@ -50,7 +58,8 @@ export const TRACKER_DEFAULTS = {
   queue: 'default',
   workDir: './.gpufleet/work',
   leaseMs: 15_000,
-  sweepMs: 5_000,
+  aliveMs: 3_000,
+  sweepMs: 1_000,
   killGraceMs: 5_000,
   shutdownGraceMs: 30_000,
   unschedulableMs: 60_000,
@@ -104,6 +113,7 @@ export function loadTrackerConfig(env: Env = process.env, cwd = process.cwd()): 
       min: 100,
       max: Math.floor(leaseMs / 2),
     }),
+    aliveMs: r.int('GPUFLEET_ALIVE_MS', TRACKER_DEFAULTS.aliveMs, { min: 300, max: 600_000 }),
     sweepMs: r.int('GPUFLEET_SWEEP_MS', TRACKER_DEFAULTS.sweepMs, { min: 100 }),
     killGraceMs: r.int('GPUFLEET_KILL_GRACE_MS', TRACKER_DEFAULTS.killGraceMs, { min: 0 }),
     shutdownGraceMs: r.int('GPUFLEET_SHUTDOWN_GRACE_MS', TRACKER_DEFAULTS.shutdownGraceMs, { min: 0 }),

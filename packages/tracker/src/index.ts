@@ -15,6 +15,8 @@ export { createTracker } from './create-tracker.js';
 export { detectGpus, parseNvidiaSmi } from './gpu-detect.js';
 export type { DetectedGpu } from './gpu-detect.js';
 export { resolveTaskInit, TASK_INIT_SOURCE } from './run/task-init.js';
+export { Spawner } from './run/spawner.js';
+export type { ProcessExit, SpawnRequest, SpawnResult } from './run/spawner.js';
 export { SlotPool } from './slot-pool.js';
 export type { SlotGrant } from './slot-pool.js';
 export { Tracker } from './tracker.js';

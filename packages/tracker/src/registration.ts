@@ -1,7 +1,9 @@
 /**
  * A tracker's place in the queue's registry. At start it takes its consumer name: refused when a
  * live tracker holds it, taken over when the holder is this host's previous life (same host, and
- * that process is gone). It then heartbeats: refreshes the name's TTL key and its registry entry.
+ * that process is gone). It then refreshes the name's TTL key (its liveness key: once it expires,
+ * other trackers take the tracker for dead and reclaim its tasks, see reclaim.ts) and, less often,
+ * heartbeats its registry entry.
  */
 import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';

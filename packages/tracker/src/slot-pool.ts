@@ -1,6 +1,9 @@
 /**
  * The tracker's slots: its allowed GPUs and its CPU slots. GPUs are given all-or-nothing; a task
- * that asks for no GPU takes one CPU slot. Waiters are woken whenever slots are released.
+ * that asks for no GPU takes one CPU slot. A task gives its slots back as soon as its process has
+ * ended, and is "finishing" while its outputs are stored: at most twice as many tasks may be
+ * finishing as there are slots, so a slow artifact store slows the tracker down instead of piling
+ * up task folders. Waiters are woken whenever slots are released or a task finishes.
  */
 
 export interface SlotGrant {
@@ -17,6 +20,9 @@ export class SlotPool {
   private waiters: Array<() => void> = [];
   /** While a suspect task runs it holds the whole tracker: nothing else fits. */
   private exclusive = false;
+  private finishing = 0;
+  /** How many tasks may be storing their outputs at once. */
+  readonly maxFinishing: number;
 
   constructor(
     readonly gpuIds: readonly number[],
@@ -24,6 +30,7 @@ export class SlotPool {
   ) {
     this.freeGpus = [...gpuIds];
     this.freeCpu = cpuSlots;
+    this.maxFinishing = 2 * Math.max(1, gpuIds.length + cpuSlots);
   }
 
   get freeGpuCount(): number {
@@ -35,7 +42,7 @@ export class SlotPool {
   }
 
   get busy(): boolean {
-    return this.freeGpus.length < this.gpuIds.length || this.freeCpu < this.cpuSlots;
+    return this.freeGpus.length < this.gpuIds.length || this.freeCpu < this.cpuSlots || this.finishing > 0;
   }
 
   /** Whether a task of `gpus` GPUs could ever run here. */
@@ -44,7 +51,7 @@ export class SlotPool {
   }
 
   fitsNow(gpus: number): boolean {
-    if (this.exclusive) return false;
+    if (this.exclusive || this.finishing >= this.maxFinishing) return false;
     return gpus === 0 ? this.freeCpu > 0 : gpus <= this.freeGpus.length;
   }
 
@@ -63,10 +70,22 @@ export class SlotPool {
     return { gpuIds: this.freeGpus.splice(0, gpus), cpu: false, exclusive };
   }
 
-  release(grant: SlotGrant): void {
+  /** Gives the slots back; with `finishing`, the task goes on storing its outputs (see `finished`). */
+  release(grant: SlotGrant, finishing = false): void {
     if (grant.exclusive) this.exclusive = false;
     if (grant.cpu) this.freeCpu++;
     this.freeGpus.push(...grant.gpuIds);
+    if (finishing) this.finishing++;
+    this.wake();
+  }
+
+  /** A task released with `finishing` has completed. */
+  finished(): void {
+    this.finishing--;
+    this.wake();
+  }
+
+  private wake(): void {
     const waiters = this.waiters;
     this.waiters = [];
     for (const wake of waiters) wake();

@@ -38,6 +38,7 @@ import {
   writeRegistration,
   type Holder,
 } from './registration.js';
+import { Spawner } from './run/spawner.js';
 import { executeTask, type RunningTask, type TaskEvent } from './run/task-execution.js';
 import { SlotPool } from './slot-pool.js';
 import { sweepUnschedulable } from './unschedulable-sweep.js';
@@ -71,10 +72,16 @@ export class Tracker extends EventEmitter<{ task: [TaskEvent] }> {
   private readonly loop: ConsumerLoop;
   private readonly control: ControlReader;
   private readonly pidDir: string;
+  /** Starts every executer process (null: without gpufleet-task-init, Node's spawn does). */
+  private readonly spawner: Spawner | null;
   private readonly tasks = new Map<string, RunningTask>();
   /** Clean-ups still going on after their tasks completed (awaited at close). */
   private readonly cleanups = new Set<Promise<void>>();
   private readonly timers: NodeJS.Timeout[] = [];
+  /** The liveness refresh runs until the last task has ended, so a closing tracker's tasks stay its own. */
+  private readonly aliveTimers: NodeJS.Timeout[] = [];
+  /** When the unschedulable check last ran (it need not run every sweep). */
+  private unschedulableCheckedAt = 0;
   private readonly startedAt: number;
   private readonly outage: OutageReporter;
   /** When the command connection last came back after a loss (0: never lost). */
@@ -119,6 +126,7 @@ export class Tracker extends EventEmitter<{ task: [TaskEvent] }> {
       launch: (claim, gpus) => this.launch(claim, gpus),
     });
     this.pidDir = pidDir(deps.config.workDir, this.name);
+    this.spawner = deps.taskInit ? new Spawner(deps.taskInit, deps.config.killGraceMs, this.logger) : null;
     let connectedOnce = false;
     this.redis.on('ready', () => {
       if (connectedOnce) this.reconnectedAt = this.now();
@@ -159,10 +167,9 @@ export class Tracker extends EventEmitter<{ task: [TaskEvent] }> {
 
   private async doStart(): Promise<void> {
     const { config } = this;
-    const ttl = 3 * config.heartbeatMs;
     await this.waitForRedis();
     const taken = await this.retry('take consumer name', () =>
-      takeConsumerName(this.redis, this.keys, this.name, this.holder, ttl),
+      takeConsumerName(this.redis, this.keys, this.name, this.holder, config.aliveMs),
     );
     if (taken.previous) {
       this.logger.warn(
@@ -184,6 +191,7 @@ export class Tracker extends EventEmitter<{ task: [TaskEvent] }> {
     await this.retry('publish executers', () => publishCatalog(this.redis, this.keys, this.catalogEntries()));
     await this.retry('register', () => this.heartbeat());
     await this.retry('create groups', () => this.loop.ensureGroups());
+    this.every(Math.floor(config.aliveMs / 3), () => this.refreshAlive(), this.aliveTimers);
     this.every(config.heartbeatMs, () => this.heartbeat());
     this.every(config.sweepMs, () => this.sweep());
     void this.loop.start();
@@ -215,7 +223,7 @@ export class Tracker extends EventEmitter<{ task: [TaskEvent] }> {
     }
   }
 
-  private every(ms: number, job: () => Promise<unknown>): void {
+  private every(ms: number, job: () => Promise<unknown>, timers = this.timers): void {
     let busy = false;
     const timer = setInterval(() => {
       if (busy) return;
@@ -228,7 +236,7 @@ export class Tracker extends EventEmitter<{ task: [TaskEvent] }> {
         .finally(() => (busy = false));
     }, ms);
     timer.unref();
-    this.timers.push(timer);
+    timers.push(timer);
   }
 
   private catalogEntries(): CatalogEntry[] {
@@ -246,7 +254,7 @@ export class Tracker extends EventEmitter<{ task: [TaskEvent] }> {
 
   info(): TrackerInfo {
     const running: Record<string, number[]> = {};
-    for (const [id, task] of this.tasks) running[id] = [...task.gpuIds];
+    for (const [id, task] of this.tasks) if (!task.hasExited) running[id] = [...task.gpuIds];
     return {
       name: this.name,
       instance: this.holder.instance,
@@ -263,19 +271,14 @@ export class Tracker extends EventEmitter<{ task: [TaskEvent] }> {
     };
   }
 
+  /** Refreshes this tracker's liveness key: other trackers reclaim its tasks once it expires. */
+  private async refreshAlive(): Promise<void> {
+    if (await refreshConsumerName(this.redis, this.keys, this.name, this.holder, this.config.aliveMs)) return;
+    if (!this.closing) this.logger.error('another tracker took this consumer name; stopping');
+    void this.close();
+  }
+
   private async heartbeat(): Promise<void> {
-    const mine = await refreshConsumerName(
-      this.redis,
-      this.keys,
-      this.name,
-      this.holder,
-      3 * this.config.heartbeatMs,
-    );
-    if (!mine) {
-      this.logger.error('another tracker took this consumer name; stopping');
-      void this.close();
-      return;
-    }
     await writeRegistration(this.redis, this.keys, this.info());
     const [first] = this.deps.executers.keys();
     if (first !== undefined && !(await this.redis.hexists(this.keys.executers, first))) {
@@ -288,7 +291,8 @@ export class Tracker extends EventEmitter<{ task: [TaskEvent] }> {
 
   private async sweep(): Promise<void> {
     await promoteDelayed(this.redis, this.keys, this.now());
-    // After an outage every lease looks lapsed: give live trackers one lease to renew first.
+    // After an outage every lease and liveness key looks lapsed: give live trackers one lease to
+    // renew them first.
     if (this.now() - this.reconnectedAt < this.config.leaseMs) return;
     await reclaimIdle({
       redis: this.redis,
@@ -296,12 +300,17 @@ export class Tracker extends EventEmitter<{ task: [TaskEvent] }> {
       pool: this.pool,
       consumer: this.name,
       leaseMs: this.config.leaseMs,
+      aliveMs: this.config.aliveMs,
       streams: this.loop.streams,
       logger: this.logger,
       now: this.now,
       launch: (claim, gpus) => this.launch(claim, gpus),
       isRunningHere: (taskId) => this.tasks.has(taskId),
     });
+    // The registry read behind it costs more than a reclaim: a quarter of the wait is precise enough.
+    const unschedulableEveryMs = Math.min(5000, this.config.unschedulableMs / 4);
+    if (this.now() - this.unschedulableCheckedAt < unschedulableEveryMs) return;
+    this.unschedulableCheckedAt = this.now();
     await sweepUnschedulable({
       redis: this.redis,
       keys: this.keys,
@@ -340,7 +349,7 @@ export class Tracker extends EventEmitter<{ task: [TaskEvent] }> {
         keepTaskDirs: this.config.keepTaskDirs,
         pidDir: this.pidDir,
         onTaskEvent: (event) => this.emit('task', event),
-        taskInit: this.deps.taskInit,
+        spawner: this.spawner,
         logger: this.logger,
         outage: this.outage,
         now: this.now,
@@ -349,10 +358,17 @@ export class Tracker extends EventEmitter<{ task: [TaskEvent] }> {
       grant.gpuIds,
     );
     this.tasks.set(claim.taskId, task);
+    // The GPUs are free once the process has ended; storing the outputs goes on beside the next task.
+    void task.exited.then(() => {
+      this.pool.release(grant, true);
+      this.loop.slotsChanged();
+    });
     void task.done.finally(() => {
       this.tasks.delete(claim.taskId);
-      this.pool.release(grant);
-      this.loop.slotsChanged();
+      void task.exited.then(() => {
+        this.pool.finished();
+        this.loop.slotsChanged();
+      });
     });
     this.cleanups.add(task.cleanup);
     void task.cleanup.finally(() => this.cleanups.delete(task.cleanup));
@@ -386,6 +402,10 @@ export class Tracker extends EventEmitter<{ task: [TaskEvent] }> {
       }
     }
     await Promise.all(this.cleanups);
+    for (const timer of this.aliveTimers) clearInterval(timer);
+    await this.spawner
+      ?.close()
+      .catch((error: unknown) => this.logger.warn({ err: error }, 'stopping gpufleet-task-init failed'));
     await this.control.stop().catch(() => undefined);
     await leaveRegistry(this.redis, this.keys, this.name, this.holder).catch((error: unknown) =>
       this.logger.warn({ err: error }, 'could not leave the registry'),

@@ -1,34 +1,61 @@
 // Crash recovery with trackers as separate processes: a tracker killed with SIGKILL, one frozen
-// past its lease, a task that kills every tracker running it, a long task on a healthy tracker,
-// and a graceful shutdown that hands its tasks to another tracker.
+// past its lease, the same two at the default 15 s lease (found dead by their liveness key, long
+// before the lease lapses), a task that kills every tracker running it, a long task on a healthy
+// tracker, and a graceful shutdown that hands its tasks to another tracker.
 import { describe, expect, it } from 'vitest';
 import { getTask } from '@gpufleet/core';
 import { useRedis, useTempDirs, waitFor } from '@gpufleet/testkit';
+import { TRACKER_DEFAULTS } from '@gpufleet/tracker';
 import { useFaultFleets } from './helpers/fault-fleet.js';
 import { waitForFinal } from './helpers/fleet.js';
-import { processAlive } from './helpers/tracker-process.js';
+import { processAlive, type TrackerProcess } from './helpers/tracker-process.js';
 
 const redis = useRedis({ appendOnly: true, appendFsync: 'always' });
 const temp = useTempDirs();
 const newFleet = useFaultFleets(redis, temp);
 const LEASE_MS = 3000;
 const SWEEP_MS = 500;
+/** The tracker's defaults for lease, sweep and liveness (the helper's short test timings undone). */
+const DEFAULTS = {
+  GPUFLEET_LEASE_MS: String(TRACKER_DEFAULTS.leaseMs),
+  GPUFLEET_SWEEP_MS: String(TRACKER_DEFAULTS.sweepMs),
+  GPUFLEET_ALIVE_MS: String(TRACKER_DEFAULTS.aliveMs),
+};
+const RECLAIMED = 'reclaimed a task whose tracker stopped renewing it';
 
-async function runningPid(fleet: Awaited<ReturnType<typeof newFleet>>, id: string): Promise<number> {
+type Fleet = Awaited<ReturnType<typeof newFleet>>;
+
+async function runningPid(fleet: Fleet, id: string): Promise<number> {
   return waitFor(async () => {
     const task = await fleet.client.hget(fleet.keys.task(id), 'pid');
     return task ? Number(task) : null;
   });
 }
 
+/**
+ * Starts two trackers, then submits a task; returns the tracker that runs it and the other one.
+ * (Starting the second tracker only once the task runs would race with a short task.)
+ */
+async function runOnOneOfTwo(
+  fleet: Fleet,
+  spec: Record<string, unknown>,
+  env?: Record<string, string>,
+): Promise<{ id: string; pid: number; holder: TrackerProcess; other: TrackerProcess }> {
+  const trackers = [await fleet.start('tracker-a', env), await fleet.start('tracker-b', env)];
+  const id = await fleet.submit(spec);
+  const pid = await runningPid(fleet, id);
+  const name = (await getTask(fleet.client, fleet.keys, id))?.tracker;
+  const holder = trackers.find((t) => t.options.name === name);
+  const other = trackers.find((t) => t.options.name !== name);
+  if (!holder || !other) throw new Error(`the task runs on an unknown tracker: ${name}`);
+  return { id, pid, holder, other };
+}
+
 describe('crash recovery', () => {
   it('finishes a task on another tracker after its tracker is killed with SIGKILL, once, leaving no process', async () => {
     const fleet = await newFleet();
-    const a = await fleet.start('tracker-a');
-    const id = await fleet.submit({ executer: 'probe', gpus: 0, params: { sleepMs: 2500 } });
-    const pid = await runningPid(fleet, id);
-    expect((await getTask(fleet.client, fleet.keys, id))?.tracker).toBe('tracker-a');
-    const b = await fleet.start('tracker-b');
+    const spec = { executer: 'probe', gpus: 0, params: { sleepMs: 2500 } };
+    const { id, pid, holder: a, other: b } = await runOnOneOfTwo(fleet, spec);
     const killedAt = Date.now();
     a.signal('SIGKILL');
     await a.exited;
@@ -38,7 +65,7 @@ describe('crash recovery', () => {
     });
     const task = await waitForFinal(fleet.client, fleet.keys, id, LEASE_MS + SWEEP_MS + 5000 + 2500);
     const recoveryMs = Date.now() - killedAt;
-    expect(task).toMatchObject({ status: 'succeeded', tracker: 'tracker-b', attempt: 2 });
+    expect(task).toMatchObject({ status: 'succeeded', tracker: b.options.name, attempt: 2 });
     expect(recoveryMs).toBeLessThan(LEASE_MS + SWEEP_MS + 5000);
     expect((await fleet.events(id)).filter((s) => s === 'succeeded')).toHaveLength(1);
     expect(b.logs.some((l) => l.msg === 'reclaimed a task whose tracker stopped renewing it')).toBe(true);
@@ -62,6 +89,47 @@ describe('crash recovery', () => {
     const after = await getTask(fleet.client, fleet.keys, id);
     expect(after?.outputs?.prefix).toMatch(/\/2\/outputs$/);
     expect(after?.attempt).toBe(2);
+    expect((await fleet.events(id)).filter((s) => s === 'succeeded')).toHaveLength(1);
+  });
+
+  it('at the default 15 s lease, finishes a SIGKILLed tracker’s task elsewhere once its liveness key expires', async () => {
+    expect(TRACKER_DEFAULTS.leaseMs).toBe(15_000);
+    const fleet = await newFleet();
+    const spec = { executer: 'probe', gpus: 0, params: { sleepMs: 2000 } };
+    const { id, holder: a, other: b } = await runOnOneOfTwo(fleet, spec, DEFAULTS);
+    const killedAt = Date.now();
+    a.signal('SIGKILL');
+    const task = await waitForFinal(fleet.client, fleet.keys, id, 30_000);
+    const recoveryMs = Date.now() - killedAt;
+    expect(task).toMatchObject({ status: 'succeeded', tracker: b.options.name, attempt: 2 });
+    // Liveness TTL + one sweep + the 2 s job + a margin: 9 s. Waiting for the lease instead takes
+    // 10 to 15 s (it was last renewed up to lease / 3 before the kill), plus the job.
+    expect(recoveryMs).toBeLessThan(TRACKER_DEFAULTS.aliveMs + TRACKER_DEFAULTS.sweepMs + 2000 + 3000);
+    expect(b.logs.find((l) => l.msg === RECLAIMED)).toMatchObject({ via: 'liveness', from: a.options.name });
+    expect((await fleet.events(id)).filter((s) => s === 'succeeded')).toHaveLength(1);
+  });
+
+  it('at the default lease, a tracker paused past its liveness TTL loses its task, and on resuming kills its executer', async () => {
+    const fleet = await newFleet();
+    const spec = { executer: 'probe', gpus: 0, params: { sleepMs: 8000, files: { 'who.txt': 'first' } } };
+    const { id, pid, holder: a, other: b } = await runOnOneOfTwo(fleet, spec, DEFAULTS);
+    a.signal('SIGSTOP');
+    const stoppedAt = Date.now();
+    await waitFor(async () => (await getTask(fleet.client, fleet.keys, id))?.attempt === 2 || null, {
+      timeoutMs: 12_000,
+      message: 'tracker-b did not take the paused tracker’s task over',
+    });
+    expect(Date.now() - stoppedAt).toBeLessThan(TRACKER_DEFAULTS.aliveMs + TRACKER_DEFAULTS.sweepMs + 3000);
+    expect(b.logs.find((l) => l.msg === RECLAIMED)).toMatchObject({ via: 'liveness', from: a.options.name });
+    a.signal('SIGCONT');
+    await a.waitForLog((l) => /lost the (lease|task)|completion refused/.test(l.msg), 10_000);
+    await waitFor(() => !processAlive(pid), {
+      timeoutMs: 3000,
+      message: 'the paused tracker’s executer still runs',
+    });
+    const task = await waitForFinal(fleet.client, fleet.keys, id, 20_000);
+    expect(task).toMatchObject({ status: 'succeeded', tracker: b.options.name, attempt: 2 });
+    expect(task.outputs?.prefix).toMatch(/\/2\/outputs$/);
     expect((await fleet.events(id)).filter((s) => s === 'succeeded')).toHaveLength(1);
   });
 

@@ -27,6 +27,7 @@ describe('tracker start-up errors', () => {
       REDIS_URL: 'http://nope',
       GPUFLEET_GPUS: '0,zero',
       GPUFLEET_LEASE_MS: '10',
+      GPUFLEET_ALIVE_MS: '100',
       LOG_LEVEL: 'loud',
     });
     expect(status).toBe(1);
@@ -34,6 +35,7 @@ describe('tracker start-up errors', () => {
       'REDIS_URL',
       'GPUFLEET_GPUS',
       'GPUFLEET_LEASE_MS',
+      'GPUFLEET_ALIVE_MS',
       'LOG_LEVEL',
       'GPUFLEET_EXECUTERS',
     ]) {

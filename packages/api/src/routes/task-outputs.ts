@@ -9,11 +9,18 @@
 import { posix } from 'node:path';
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply } from 'fastify';
-import { checkArtifactKey, isFinal, type OutputFile, type OutputManifest } from '@gpufleet/core';
+import {
+  checkArtifactKey,
+  fileSourceOf,
+  isFinal,
+  type OutputFile,
+  type OutputManifest,
+} from '@gpufleet/core';
 import type { ApiContext } from '../app-context.js';
 import { ApiError } from '../errors.js';
 import { parseRange } from '../outputs/byte-range.js';
 import { zipOutputs } from '../outputs/outputs-zip.js';
+import { sendFileSource } from '../outputs/send-file-source.js';
 import { errorResponses, StreamBody, TaskIdParams } from '../schemas/common.js';
 import type { FoundTask } from '../tasks/task-finder.js';
 import { loadTask } from '../tasks/load-task.js';
@@ -53,6 +60,9 @@ const TYPES: Record<string, string> = {
   '.jpg': 'image/jpeg',
   '.jpeg': 'image/jpeg',
 };
+
+/** Headers of a file answer that an error answer must not keep. */
+const FILE_HEADERS = ['content-disposition', 'accept-ranges', 'cache-control', 'etag', 'content-range'];
 
 function contentDisposition(path: string): string {
   const name = posix.basename(path);
@@ -108,18 +118,24 @@ async function sendFile(
       headers: { 'content-range': `bytes */${file.size}` },
     });
   }
-  if (range.kind === 'partial') {
-    const stream = await ctx.store.get(key, { start: range.start, end: range.end });
-    return reply
-      .code(206)
-      .headers({
-        'content-range': `bytes ${range.start}-${range.end}/${file.size}`,
-        'content-length': String(range.end - range.start + 1),
-      })
-      .send(stream);
+  const partial = range.kind === 'partial';
+  try {
+    const stream = partial
+      ? await ctx.store.get(key, { start: range.start, end: range.end })
+      : await ctx.store.get(key);
+    const length = partial ? range.end - range.start + 1 : file.size;
+    reply.header('content-length', String(length));
+    if (partial) reply.code(206).header('content-range', `bytes ${range.start}-${range.end}/${file.size}`);
+    // A local file is read into reused buffers and written to the socket; other stores' streams are piped.
+    const source = fileSourceOf(stream);
+    if (!source) return reply.send(stream);
+    await sendFileSource(reply, stream, source, length);
+    return reply;
+  } catch (error) {
+    // The error answer is no part of the file: no ETag, no caching, no attachment.
+    for (const name of FILE_HEADERS) reply.removeHeader(name);
+    throw error;
   }
-  const stream = await ctx.store.get(key);
-  return reply.header('content-length', String(file.size)).send(stream);
 }
 
 export const taskOutputRoutes: FastifyPluginAsyncTypebox<{ ctx: ApiContext }> = async (app, { ctx }) => {

@@ -14,6 +14,12 @@ export interface PutResult {
   sha256: string;
 }
 
+/** A file's size and hex sha256, known before it is stored. */
+export interface FileDigest {
+  size: number;
+  sha256: string;
+}
+
 /** Options of `download`. */
 export interface DownloadOptions {
   /**
@@ -33,6 +39,14 @@ export interface ArtifactStore {
   readonly description: string;
   /** Stores the bytes of `source` under `key`, streaming (memory does not grow with size). */
   put(key: string, source: Readable | Buffer | string): Promise<PutResult>;
+  /**
+   * Stores the local file at `path` under `key`, like `put` of its bytes, except that the backend
+   * may take the file over (the folder store moves it into place when it is on the same file
+   * system, instead of copying it): the caller must not use `path` afterwards. `known` is the
+   * file's size and sha256 when the caller has them already (the tracker hashes logs while they
+   * are written), which saves reading the file again. Optional: see `storeFile`.
+   */
+  putFile?(key: string, path: string, known?: FileDigest): Promise<PutResult>;
   /** Opens the object for reading; `range` is inclusive of `start` and `end`. NotFoundError if absent. */
   get(key: string, range?: { start: number; end?: number }): Promise<Readable>;
   /** Size of the object, or null if there is none. */

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { constants, createReadStream } from 'node:fs';
 import type { Dirent } from 'node:fs';
-import { copyFile, lstat, mkdir, open, readdir, realpath, rename, rm } from 'node:fs/promises';
+import { chmod, copyFile, lstat, mkdir, open, readdir, realpath, rename, rm } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -9,8 +9,15 @@ import { pathToFileURL } from 'node:url';
 import { ConfigError, InfraError, NotFoundError, PathEscapeError } from '../errors.js';
 import { checkRange, checkSha256Option, TEMP_FILE, tempPathFor, verifySha256 } from './artifact-checks.js';
 import { checkArtifactKey } from './artifact-key.js';
-import type { ArtifactInfo, ArtifactStore, DownloadOptions, PutResult } from './artifact-store.js';
+import type {
+  ArtifactInfo,
+  ArtifactStore,
+  DownloadOptions,
+  FileDigest,
+  PutResult,
+} from './artifact-store.js';
 import { chunksOf, streamOf } from './byte-source.js';
+import { withFileSource } from './file-source.js';
 
 const isMissing = (error: unknown): boolean =>
   error instanceof Error && 'code' in error && (error.code === 'ENOENT' || error.code === 'ENOTDIR');
@@ -102,13 +109,45 @@ export class LocalArtifactStore implements ArtifactStore {
     }
   }
 
+  /**
+   * Moves the file into place (rename) when it is on the store's file system, after flushing it
+   * to disk; a file that is not a plain file with one link (a hard link could change it later),
+   * or one on another file system, is copied by `put`. The file is hashed first unless `known`.
+   */
+  async putFile(key: string, path: string, known?: FileDigest): Promise<PutResult> {
+    const target = this.#pathOf(key);
+    const info = await lstat(path).catch(() => null);
+    if (!info?.isFile() || info.nlink !== 1) return this.put(key, createReadStream(path));
+    try {
+      const digest = known ?? { size: info.size, sha256: await sha256Of(path) };
+      await mkdir(dirname(target), { recursive: true });
+      await this.#confine(key, await realpath(dirname(target)));
+      if ((info.mode & 0o644) !== 0o644) await chmod(path, info.mode | 0o644); // readable like put's files
+      if (this.#fsync && digest.size > 0) await fsync(path); // an empty file has no data to flush
+      await rename(path, target);
+      if (this.#fsync) await fsync(dirname(target)).catch(ignore);
+      return { key, ...digest };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EXDEV') return this.put(key, createReadStream(path));
+      if (error instanceof PathEscapeError) throw error;
+      const message = `could not store "${path}" as artifact "${key}" in ${this.description}: ${messageOf(error)}`;
+      throw new InfraError('ARTIFACT_WRITE_FAILED', message, error);
+    }
+  }
+
   async get(key: string, range?: { start: number; end?: number }): Promise<Readable> {
     if (range) checkRange(range);
     const real = await this.#existing(key);
     const handle = real === null ? null : await openFile(real);
     if (!handle) throw new NotFoundError(`artifact "${key}" in ${this.description}`);
     // 1 MiB reads: a download streams at disk speed instead of paying per 64 KiB chunk.
-    return handle.createReadStream({ start: range?.start, end: range?.end, highWaterMark: READ_CHUNK_BYTES });
+    const stream = handle.createReadStream({
+      start: range?.start,
+      end: range?.end,
+      highWaterMark: READ_CHUNK_BYTES,
+    });
+    // The API's download reads the file itself, into buffers it reuses (see file-source.ts).
+    return withFileSource(stream, { handle, start: range?.start ?? 0, end: range?.end ?? Infinity });
   }
 
   async stat(key: string): Promise<ArtifactInfo | null> {

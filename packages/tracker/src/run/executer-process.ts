@@ -1,19 +1,25 @@
 /**
- * The one module that owns executer subprocesses. Each runs with execa in its own process group
- * (a new session: `detached`), never through a shell, its stdout and stderr streamed to files
- * (and to `onOutput` for the live log) with back-pressure, so memory stays flat however much it
- * prints. Cancel, time limit, lost lease and shutdown kill the whole group: SIGTERM, then SIGKILL
- * after the grace. When the leader exits, whatever is left of its group is killed too.
+ * The one module that owns executer subprocesses. Each runs in its own session and process group,
+ * never through a shell, with its stdout and stderr written by the process itself straight into
+ * the task's log files; the tracker follows those files for the live log (`onOutput`) and hashes
+ * them as it goes, so memory stays flat however much the process prints and nothing is copied
+ * twice. Processes are started by the spawner (gpufleet-task-init, see spawner.ts), or with Node's
+ * spawn where there is none. Cancel, time limit, lost lease and shutdown kill the whole group:
+ * SIGTERM, then SIGKILL after the grace. When the leader exits, whatever is left of its group is
+ * killed too.
  */
-import { createWriteStream, type WriteStream } from 'node:fs';
-import { once } from 'node:events';
-import type { Readable } from 'node:stream';
-import { execa } from 'execa';
+import { spawn } from 'node:child_process';
+import { open } from 'node:fs/promises';
 import { groupAlive, processStartTime, signalGroup } from './proc-info.js';
+import { LogFileReader, type LogFileSummary } from './log-file-reader.js';
+import type { ProcessExit, Spawner } from './spawner.js';
 import { TailBuffer } from './tail-buffer.js';
 
 export type KillReason = 'cancelled' | 'timed_out' | 'shutdown' | 'lease_lost';
 export type OutputStream = 'stdout' | 'stderr';
+
+/** How often a running process's log files are read for the live log. */
+export const FOLLOW_MS = 100;
 
 export interface ExecuterProcessRequest {
   file: string;
@@ -24,8 +30,8 @@ export interface ExecuterProcessRequest {
   stderrPath: string;
   timeLimitMs: number;
   killGraceMs: number;
-  /** gpufleet-task-init, to lead the process group (null: run the program directly). */
-  init: string | null;
+  /** The tracker's spawner (null: start the program with Node's spawn). */
+  spawner: Spawner | null;
   onOutput?: (stream: OutputStream, chunk: Buffer) => void;
 }
 
@@ -36,117 +42,148 @@ export interface ExecuterProcessResult {
   killedFor: KillReason | null;
   /** The process could not be started (ENOENT, EACCES...): the reason. */
   spawnError: string | null;
+  /** The spawner died while the process ran, so it was killed: the reason. */
+  infraError: string | null;
   stderrTail: string;
   durationMs: number;
+  /** Size and sha256 of stdout.txt and stderr.txt as the process left them. */
+  logs: { stdout: LogFileSummary; stderr: LogFileSummary };
 }
 
 export interface ExecuterProcess {
   pid: number | null;
   /** Start time of the group leader (see proc-info), to recognise it after a tracker restart. */
   pidStartTime: string | null;
+  /** Settles with the exit code when the process has ended (before its log files are read to the end). */
+  ended: Promise<{ exitCode: number | null }>;
   done: Promise<ExecuterProcessResult>;
   kill(reason: KillReason): void;
 }
 
-function pump(
-  source: Readable | null,
-  file: WriteStream,
-  stream: OutputStream,
-  req: ExecuterProcessRequest,
-  tail?: TailBuffer,
-): Promise<void> {
-  if (!source) {
-    file.end();
-    return once(file, 'close').then(() => undefined);
-  }
-  source.on('data', (chunk: Buffer) => {
-    tail?.push(chunk);
-    req.onOutput?.(stream, chunk);
-  });
-  source.pipe(file);
-  return once(file, 'close').then(() => undefined);
-}
+type Started =
+  | { ok: true; pid: number; pidStartTime: string | null; exit: Promise<ProcessExit> }
+  | { ok: false; reason: string; code?: string };
 
 /** Why a process could not start, short: the error code and the system's words, not the command line. */
-function describeSpawnError(result: { code?: string; originalMessage?: string; message?: string }): string {
-  const words = (result.originalMessage || result.message || 'unknown error').split('\n')[0] ?? '';
+function describeSpawnError(code: string | undefined, message: string): string {
+  const words = (message || 'unknown error').split('\n')[0] ?? '';
   const reason =
-    result.code === 'E2BIG'
+    code === 'E2BIG'
       ? 'the command line is longer than the system allows (E2BIG); pass large values as input files'
       : words;
   return reason.length > 300 ? `${reason.slice(0, 300)}…` : reason;
 }
 
-export function startExecuterProcess(req: ExecuterProcessRequest): ExecuterProcess {
-  const started = Date.now();
-  const stderrTail = new TailBuffer();
-  const stdoutFile = createWriteStream(req.stdoutPath);
-  const stderrFile = createWriteStream(req.stderrPath);
-  const [file, args] = req.init
-    ? [req.init, [String(req.killGraceMs), req.file, ...req.args]]
-    : [req.file, req.args];
-  const child = execa(file, args, {
+/** Starts the program with Node's spawn, its output going straight into the log files. */
+async function spawnDirectly(req: ExecuterProcessRequest): Promise<Started> {
+  const [out, err] = await Promise.all([open(req.stdoutPath, 'w'), open(req.stderrPath, 'w')]);
+  try {
+    const child = spawn(req.file, req.args, {
+      cwd: req.cwd,
+      env: req.env,
+      detached: true,
+      stdio: ['ignore', out.fd, err.fd],
+    });
+    const exit = new Promise<ProcessExit>((resolve) =>
+      child.once('exit', (exitCode, signal) => resolve({ exitCode, signal })),
+    );
+    if (child.pid !== undefined) {
+      const pid = child.pid;
+      // No process outlives its task: whatever the leader left in its group goes with it.
+      const exitAndSweep = exit.then((result) => {
+        if (groupAlive(pid)) signalGroup(pid, 'SIGKILL');
+        return result;
+      });
+      return { ok: true, pid, pidStartTime: processStartTime(pid), exit: exitAndSweep };
+    }
+    const error = await new Promise<NodeJS.ErrnoException>((resolve) => child.once('error', resolve));
+    return { ok: false, reason: error.message, code: error.code };
+  } catch (error) {
+    const { message, code } = error as NodeJS.ErrnoException;
+    return { ok: false, reason: message, code };
+  } finally {
+    await Promise.all([out.close(), err.close()]);
+  }
+}
+
+function spawnRequestOf(req: ExecuterProcessRequest): Promise<Started> {
+  if (!req.spawner) return spawnDirectly(req);
+  return req.spawner.spawn({
+    file: req.file,
+    args: req.args,
     cwd: req.cwd,
     env: req.env,
-    extendEnv: false,
-    detached: true,
-    cleanup: false,
-    buffer: false,
-    reject: false,
-    stdin: 'ignore',
-    stdout: 'pipe',
-    stderr: 'pipe',
-    forceKillAfterDelay: false,
+    stdoutPath: req.stdoutPath,
+    stderrPath: req.stderrPath,
   });
-  const pid = child.pid ?? null;
-  const pidStartTime = pid === null ? null : processStartTime(pid);
+}
+
+/** Resolves once the process runs (or could not be started); `done` settles when it has ended. */
+export async function startExecuterProcess(req: ExecuterProcessRequest): Promise<ExecuterProcess> {
+  const startedAt = Date.now();
+  const stderrTail = new TailBuffer();
+  const stdout = new LogFileReader(req.stdoutPath, (chunk) => req.onOutput?.('stdout', chunk));
+  const stderr = new LogFileReader(req.stderrPath, (chunk) => {
+    stderrTail.push(chunk);
+    req.onOutput?.('stderr', chunk);
+  });
+  const started = await spawnRequestOf(req);
+  const finishLogs = async (): Promise<ExecuterProcessResult['logs']> => {
+    const [out, err] = await Promise.all([stdout.finish(), stderr.finish()]);
+    return { stdout: out, stderr: err };
+  };
+  if (!started.ok) {
+    const logs = await finishLogs();
+    const done = Promise.resolve({
+      exitCode: null,
+      signal: null,
+      killedFor: null,
+      spawnError: describeSpawnError(started.code, started.reason),
+      infraError: null,
+      stderrTail: stderrTail.lastLines(),
+      durationMs: Date.now() - startedAt,
+      logs,
+    });
+    const ended = Promise.resolve({ exitCode: null });
+    return { pid: null, pidStartTime: null, ended, done, kill: () => undefined };
+  }
+
+  const { pid } = started;
   let killedFor: KillReason | null = null;
   let exited = false;
   let forceTimer: NodeJS.Timeout | undefined;
-
   const kill = (reason: KillReason): void => {
-    if (exited || pid === null || killedFor !== null) return;
+    if (exited || killedFor !== null) return;
     killedFor = reason;
     signalGroup(pid, 'SIGTERM');
-    forceTimer = setTimeout(() => signalGroup(pid, 'SIGKILL'), req.killGraceMs);
+    forceTimer = setTimeout(() => !exited && signalGroup(pid, 'SIGKILL'), req.killGraceMs);
     forceTimer.unref();
   };
   const limitTimer = setTimeout(() => kill('timed_out'), req.timeLimitMs);
   limitTimer.unref();
-
-  // A spawn that fails at once (E2BIG, ENOENT...) emits neither event: execa only settles its result.
-  const exit = new Promise<{ code: number | null; signal: string | null }>((resolve) => {
-    child.once('exit', (code, signal) => resolve({ code, signal }));
-    child.once('error', () => resolve({ code: null, signal: null }));
-    void child.then((r) => resolve({ code: r.exitCode ?? null, signal: r.signal ?? null }));
-  });
+  // The live log: the files are read while the process runs (a short one ends before the first read).
+  const follow = setInterval(() => {
+    void Promise.all([stdout.poll(), stderr.poll()]).catch(() => undefined);
+  }, FOLLOW_MS);
+  follow.unref();
 
   const done = (async (): Promise<ExecuterProcessResult> => {
-    const pumps = Promise.all([
-      pump(child.stdout, stdoutFile, 'stdout', req),
-      pump(child.stderr, stderrFile, 'stderr', req, stderrTail),
-    ]);
-    const { code, signal } = await exit;
+    const { exitCode, signal, lostSpawner } = await started.exit;
     exited = true;
     clearTimeout(limitTimer);
     clearTimeout(forceTimer);
-    // No process outlives its task: whatever the leader left in its group goes now.
-    if (pid !== null && groupAlive(pid)) signalGroup(pid, 'SIGKILL');
-    const result = await child;
-    await pumps;
-    const spawnError =
-      pid === null || (result.failed && result.exitCode === undefined && !result.signal)
-        ? describeSpawnError(result)
-        : null;
+    clearInterval(follow);
+    const logs = await finishLogs();
     return {
-      exitCode: code,
+      exitCode,
       signal,
       killedFor,
-      spawnError,
+      spawnError: null,
+      infraError: lostSpawner ? 'gpufleet-task-init (the spawner) died, so the process was killed' : null,
       stderrTail: stderrTail.lastLines(),
-      durationMs: Date.now() - started,
+      durationMs: Date.now() - startedAt,
+      logs,
     };
   })();
-
-  return { pid, pidStartTime, done, kill };
+  return { pid, pidStartTime: started.pidStartTime, ended: started.exit, done, kill };
 }

@@ -1,16 +1,18 @@
 /**
- * Uploads an attempt's outputs to the artifact store under `tenant/task/attempt/outputs/`, then
- * writes `tenant/task/attempt/manifest.json`: the manifest (path, size, sha256 of each file, computed while uploading). The executer's output
- * folder is walked without following symlinks; `stdout.txt` and `stderr.txt` are the tracker's
- * own files and take those two names (an executer file of the same name at the top is skipped).
+ * Stores an attempt's outputs in the artifact store under `tenant/task/attempt/outputs/`, then
+ * writes `tenant/task/attempt/manifest.json`: the manifest (path, size, sha256 of each file). The
+ * executer's output folder is walked without following symlinks; `stdout.txt` and `stderr.txt`
+ * are the tracker's own files and take those two names (an executer file of the same name at the
+ * top is skipped). Files are handed to the store with `storeFile`: the folder store moves them
+ * into place rather than copying them, so the task folder is used up by the upload.
  */
-import { createReadStream } from 'node:fs';
-import { lstat, readdir } from 'node:fs/promises';
+import { lstat, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
 import {
+  storeFile,
   withStoreRetry,
   type ArtifactStore,
+  type FileDigest,
   type Logger,
   type OutputFile,
   type OutputManifest,
@@ -44,6 +46,8 @@ export interface UploadOptions {
   retryMs: number;
   logger?: Logger;
   onProgress?: UploadProgress;
+  /** Size and sha256 of stdout.txt and stderr.txt, computed while they were written. */
+  logs?: { stdout: FileDigest; stderr: FileDigest };
 }
 
 /**
@@ -58,16 +62,16 @@ export async function uploadOutputs(
   options: UploadOptions,
 ): Promise<OutputManifest> {
   const stop = new AbortController();
-  const put = (key: string, body: () => Readable | Buffer): Promise<PutResult> =>
-    withStoreRetry(() => store.put(key, body()), {
+  const retried = (key: string, op: () => Promise<PutResult>): Promise<PutResult> =>
+    withStoreRetry(op, {
       limitMs: options.retryMs,
       logger: options.logger,
       what: `upload of ${key}`,
       signal: stop.signal,
     });
-  const sources: Array<{ path: string; file: string }> = [
-    { path: 'stdout.txt', file: folder.stdoutPath },
-    { path: 'stderr.txt', file: folder.stderrPath },
+  const sources: Array<{ path: string; file: string; known?: FileDigest }> = [
+    { path: 'stdout.txt', file: folder.stdoutPath, known: options.logs?.stdout },
+    { path: 'stderr.txt', file: folder.stderrPath, known: options.logs?.stderr },
   ];
   for (const rel of await listFiles(folder.outputDir)) {
     if ((RESERVED_OUTPUTS as readonly string[]).includes(rel)) continue;
@@ -80,10 +84,16 @@ export async function uploadOutputs(
   const worker = async (): Promise<void> => {
     while (next < sources.length && !stop.signal.aborted) {
       const index = next++;
-      const source = sources[index] as { path: string; file: string };
-      const info = await lstat(source.file);
+      const source = sources[index] as (typeof sources)[number];
+      const info = await lstat(source.file).catch(async (error: unknown) => {
+        // A process that could not start may have left no log files: they are stored empty.
+        if (!source.known || (error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+        await writeFile(source.file, '');
+        return lstat(source.file);
+      });
       if (!info.isFile()) continue;
-      const stored = await put(`${prefix}/${source.path}`, () => createReadStream(source.file));
+      const key = `${prefix}/${source.path}`;
+      const stored = await retried(key, () => storeFile(store, key, source.file, source.known));
       files[index] = { path: source.path, size: stored.size, sha256: stored.sha256 };
       options.onProgress?.(++uploaded, sources.length);
     }
@@ -105,6 +115,7 @@ export async function uploadOutputs(
     attempt,
     files: files.filter((f): f is OutputFile => f !== null),
   };
-  await put(`${attemptPrefix}/manifest.json`, () => Buffer.from(JSON.stringify(manifest, null, 2)));
+  const manifestKey = `${attemptPrefix}/manifest.json`;
+  await retried(manifestKey, () => store.put(manifestKey, Buffer.from(JSON.stringify(manifest, null, 2))));
   return manifest;
 }

@@ -25,6 +25,7 @@ import {
 } from '@gpufleet/core';
 import { withRedisRetry } from '../redis-retry.js';
 import { startExecuterProcess, type KillReason } from './executer-process.js';
+import type { Spawner } from './spawner.js';
 import { LeaseKeeper } from './lease-keeper.js';
 import { LogPublisher } from './log-publisher.js';
 import { removePidRecord, writePidRecord } from './pid-files.js';
@@ -62,8 +63,8 @@ export interface TaskExecutionDeps {
   pidDir: string;
   /** Where "Redis is unreachable" goes (one line a second for the whole process). */
   outage: OutageReporter;
-  /** gpufleet-task-init's path, or null to run executers directly. */
-  taskInit: string | null;
+  /** The tracker's spawner (gpufleet-task-init), or null to start executers with Node's spawn. */
+  spawner: Spawner | null;
   logger: Logger;
   now: () => number;
 }
@@ -73,7 +74,11 @@ export interface RunningTask {
   claim: Claim;
   gpuIds: readonly number[];
   kill(reason: KillReason): void;
-  /** Settles when the task is complete (its slots may be reused). */
+  /** Settles when its process has ended (or will never start): its GPUs are free again. */
+  exited: Promise<void>;
+  /** Whether `exited` has settled. */
+  readonly hasExited: boolean;
+  /** Settles when the task is complete: outputs stored, final status written. */
   done: Promise<void>;
   /** Settles when its folder and records are cleaned up too. */
   cleanup: Promise<void>;
@@ -177,7 +182,7 @@ export function executeTask(deps: TaskExecutionDeps, claim: Claim, gpuIds: reado
       logger,
       outage: deps.outage,
     });
-    const proc = startExecuterProcess({
+    const proc = await startExecuterProcess({
       file: argv.file,
       args: argv.args,
       cwd: folder.root,
@@ -186,7 +191,7 @@ export function executeTask(deps: TaskExecutionDeps, claim: Claim, gpuIds: reado
       stderrPath: folder.stderrPath,
       timeLimitMs: record.timeLimitMs,
       killGraceMs: deps.killGraceMs,
-      init: deps.taskInit,
+      spawner: deps.spawner,
       onOutput: (stream, chunk) => live.write(stream, chunk),
     });
     killProcess = proc.kill;
@@ -211,10 +216,8 @@ export function executeTask(deps: TaskExecutionDeps, claim: Claim, gpuIds: reado
       pid: proc.pid,
       at: preciseNow(),
     });
-    logger.info(
-      { pid: proc.pid, gpuIds, executer: record.executer, argv: [argv.file, ...argv.args] },
-      'executer started',
-    );
+    logger.info({ pid: proc.pid, gpuIds, executer: record.executer }, 'executer started');
+    logger.debug({ argv: [argv.file, ...argv.args] }, 'executer command line');
     const fields = {
       pid: proc.pid,
       pidStartTime: proc.pidStartTime,
@@ -227,14 +230,18 @@ export function executeTask(deps: TaskExecutionDeps, claim: Claim, gpuIds: reado
         retry('record pid', () => setTaskStatus(deps.redis, deps.keys, claim, 'running', deps.now(), fields)),
       )
       .catch((error: unknown) => logger.warn({ err: error }, 'could not record the process id'));
-    const result = await proc.done;
-    deps.onTaskEvent?.({
-      type: 'exited',
-      taskId: record.id,
-      attempt: claim.attempt,
-      exitCode: result.exitCode,
-      at: preciseNow(),
+    // The GPUs are free the moment the process ends, before its logs are read to the end.
+    void proc.ended.then(({ exitCode }) => {
+      deps.onTaskEvent?.({
+        type: 'exited',
+        taskId: record.id,
+        attempt: claim.attempt,
+        exitCode,
+        at: preciseNow(),
+      });
+      markExited();
     });
+    const result = await proc.done;
     cleanups.push(pidWritten.then(() => removePidRecord(deps.pidDir, pidRecord)).catch(() => undefined));
     await live.close();
     logger.info(
@@ -274,6 +281,7 @@ export function executeTask(deps: TaskExecutionDeps, claim: Claim, gpuIds: reado
       outputs = await uploadOutputs(deps.store, folder, prefix, claim.attempt, {
         retryMs: deps.uploadRetryMs,
         logger,
+        logs: result.logs,
       });
     } catch (error) {
       // Nothing half-stored stays behind: the attempt's objects are removed (or the reason says so).
@@ -302,7 +310,24 @@ export function executeTask(deps: TaskExecutionDeps, claim: Claim, gpuIds: reado
   };
 
   const cleanups: Array<Promise<unknown>> = [];
-  const done = run().catch((error: unknown) => logger.error({ err: error }, 'task execution failed'));
+  let hasExited = false;
+  let markExited = (): void => undefined;
+  const exited = new Promise<void>((resolve) => (markExited = resolve)).then(() => {
+    hasExited = true;
+  });
+  const done = run()
+    .catch((error: unknown) => logger.error({ err: error }, 'task execution failed'))
+    .finally(markExited);
   const cleanup = done.then(() => Promise.all(cleanups)).then(() => undefined);
-  return { claim, gpuIds, kill, done, cleanup };
+  return {
+    claim,
+    gpuIds,
+    kill,
+    exited,
+    get hasExited() {
+      return hasExited;
+    },
+    done,
+    cleanup,
+  };
 }

@@ -1,6 +1,7 @@
 /**
- * Locates or builds gpufleet-task-init (native/task-init.c), the tiny first process of every
- * executer's process group, which kills the group when the tracker dies, even by SIGKILL. It is
+ * Locates or builds gpufleet-task-init (native/task-init.c), the tracker's spawner: a tiny
+ * long-lived process that starts every executer and kills their process groups when the tracker
+ * dies, even by SIGKILL (see spawner.ts). It is
  * compiled once per source version with the machine's C compiler into `<workDir>/bin/`. Without a
  * compiler the tracker runs executers directly and says so: their process groups then outlive a
  * crashed tracker until it starts again and kills them (pid files).

@@ -12,11 +12,6 @@ export interface TaskOutcome {
 export function taskOutcome(result: ExecuterProcessResult, timeLimitMs: number): TaskOutcome {
   if (result.spawnError)
     return { status: 'failed', error: `could not start the executer: ${result.spawnError}` };
-  // Started through gpufleet-task-init, a program that cannot be run is its exit 127 and message.
-  const initError = /gpufleet-task-init: cannot run (.*)/.exec(result.stderrTail);
-  if (result.exitCode === 127 && initError) {
-    return { status: 'failed', error: `could not start the executer: ${initError[1]}` };
-  }
   if (result.killedFor === 'cancelled') return { status: 'cancelled', error: 'cancelled by request' };
   if (result.killedFor === 'timed_out') {
     return {
@@ -24,6 +19,7 @@ export function taskOutcome(result: ExecuterProcessResult, timeLimitMs: number):
       error: `time limit of ${timeLimitMs} ms reached; the process group was killed`,
     };
   }
+  if (result.infraError) return { status: 'failed', error: result.infraError };
   if (result.exitCode === 0) return { status: 'succeeded', error: '' };
   const how =
     result.exitCode !== null

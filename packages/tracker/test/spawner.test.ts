@@ -1,0 +1,159 @@
+// The spawner (gpufleet-task-init --serve) with real processes: what a started process gets (argv,
+// environment, folder, log files), how its end is reported, what a program that cannot start
+// says, and what happens to running processes when the spawner or the tracker dies.
+import { spawn } from 'node:child_process';
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { silentLogger } from '@gpufleet/core';
+import { useTempDirs, waitFor } from '@gpufleet/testkit';
+import { resolveTaskInit, Spawner, type SpawnRequest } from '@gpufleet/tracker';
+import { processAlive } from './helpers/tracker-process.js';
+
+const temp = useTempDirs();
+let init: string;
+const spawners: Spawner[] = [];
+afterEach(async () => Promise.all(spawners.splice(0).map((s) => s.close())));
+
+beforeAll(async () => {
+  const built = await resolveTaskInit('auto', await temp.make(), silentLogger());
+  if (!built) throw new Error('no C compiler: gpufleet-task-init cannot be built');
+  init = built;
+});
+
+function newSpawner(graceMs = 1000): Spawner {
+  const spawner = new Spawner(init, graceMs, silentLogger());
+  spawners.push(spawner);
+  return spawner;
+}
+
+async function request(
+  dir: string,
+  file: string,
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<SpawnRequest> {
+  return {
+    file,
+    args,
+    cwd: dir,
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env },
+    stdoutPath: join(dir, 'out.txt'),
+    stderrPath: join(dir, 'err.txt'),
+  };
+}
+
+/** Fields 4 (parent) and 5 (process group) of /proc/<pid>/stat; null once it is gone or a zombie. */
+async function statOf(pid: number): Promise<{ ppid: number; pgid: number } | null> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => null);
+  if (stat === null) return null;
+  const [state, ppid, pgid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return state === 'Z' ? null : { ppid: Number(ppid), pgid: Number(pgid) };
+}
+
+/** The live processes of a process group. */
+async function groupMembers(pgid: number): Promise<number[]> {
+  const members: number[] = [];
+  for (const name of await readdir('/proc')) {
+    if (/^\d+$/.test(name) && (await statOf(Number(name)))?.pgid === pgid) members.push(Number(name));
+  }
+  return members;
+}
+
+describe('spawner', () => {
+  it('runs the program with exactly its argv, environment and folder, output in the log files, and reports its exit', async () => {
+    const dir = await temp.make();
+    const hostile = ['; rm -rf /', '$(touch canary)', '`id`', 'two\nlines', '--flag'];
+    const script =
+      'console.log(JSON.stringify({argv: process.argv.slice(1), env: process.env, cwd: process.cwd()})); console.error("to stderr"); process.exit(7)';
+    const started = await newSpawner().spawn(
+      await request(dir, process.execPath, ['-e', script, ...hostile], { ONLY_THIS: 'yes' }),
+    );
+    if (!started.ok) throw new Error(started.reason);
+    expect(await started.exit).toEqual({ exitCode: 7, signal: null });
+    const seen = JSON.parse(await readFile(join(dir, 'out.txt'), 'utf8')) as {
+      argv: string[];
+      env: Record<string, string>;
+      cwd: string;
+    };
+    expect(seen.argv).toEqual(hostile);
+    expect(seen.env.ONLY_THIS).toBe('yes');
+    expect(seen.env.HOME).toBeUndefined();
+    expect(seen.cwd).toBe(dir);
+    expect(await readFile(join(dir, 'err.txt'), 'utf8')).toBe('to stderr\n');
+    expect(started.pidStartTime).toMatch(/^\d+$/);
+  });
+
+  it('reports a program killed by a signal, and kills what it left in its group', async () => {
+    const dir = await temp.make();
+    const started = await newSpawner().spawn(
+      await request(dir, 'sh', ['-c', 'sleep 300 & sleep 0.2; kill -9 $$']),
+    );
+    if (!started.ok) throw new Error(started.reason);
+    await waitFor(async () => (await groupMembers(started.pid)).length === 3, { timeoutMs: 3000 });
+    expect(await started.exit).toEqual({ exitCode: null, signal: 'SIGKILL' });
+    await waitFor(async () => (await groupMembers(started.pid)).length === 0, { timeoutMs: 3000 });
+  });
+
+  it('says why a program cannot start, with its errno, and leaves no process behind', async () => {
+    const dir = await temp.make();
+    const spawner = newSpawner();
+    const missing = await spawner.spawn(await request(dir, 'gpufleet-no-such-program', []));
+    expect(missing).toEqual({
+      ok: false,
+      reason: 'gpufleet-no-such-program: No such file or directory',
+      code: 'ENOENT',
+    });
+    const badDir = await spawner.spawn({ ...(await request(dir, 'true', [])), cwd: join(dir, 'nope') });
+    expect(badDir).toMatchObject({ ok: false, reason: expect.stringContaining('(cwd)') as string });
+    const ok = await spawner.spawn(await request(dir, 'true', []));
+    if (!ok.ok) throw new Error(ok.reason);
+    expect(await ok.exit).toEqual({ exitCode: 0, signal: null });
+  });
+
+  it('kills the processes it watched when the spawner itself dies, and starts a new one for the next', async () => {
+    const dir = await temp.make();
+    const spawner = newSpawner();
+    const started = await spawner.spawn(await request(dir, 'sh', ['-c', 'sleep 300 & wait']));
+    if (!started.ok) throw new Error(started.reason);
+    await waitFor(async () => (await groupMembers(started.pid)).length === 2, { timeoutMs: 3000 });
+    const spawnerPid = (await statOf(started.pid))?.ppid as number;
+    expect(spawnerPid).not.toBe(process.pid);
+    process.kill(spawnerPid, 'SIGKILL');
+    expect(await started.exit).toEqual({ exitCode: null, signal: 'SIGKILL', lostSpawner: true });
+    await waitFor(async () => (await groupMembers(started.pid)).length === 0, { timeoutMs: 3000 });
+    const next = await spawner.spawn(await request(dir, 'true', []));
+    if (!next.ok) throw new Error(next.reason);
+    expect(await next.exit).toEqual({ exitCode: 0, signal: null });
+  });
+
+  it('kills every group it started when its tracker dies by SIGKILL: SIGTERM first, SIGKILL after the grace', async () => {
+    const dir = await temp.make();
+    // A stand-in tracker: a Node process that starts a SIGTERM-deaf tree through the spawner.
+    const owner = `
+      import { Spawner } from '@gpufleet/tracker';
+      const s = new Spawner(${JSON.stringify(init)}, 500, { error() {}, warn() {}, info() {} });
+      const r = await s.spawn({ file: 'sh', args: ['-c', 'trap "" TERM; sleep 300 & sleep 300'],
+        cwd: ${JSON.stringify(dir)}, env: { PATH: process.env.PATH }, stdoutPath: ${JSON.stringify(join(dir, 'o'))},
+        stderrPath: ${JSON.stringify(join(dir, 'e'))} });
+      console.log(r.ok ? String(r.pid) : r.reason);
+      setInterval(() => {}, 1000);`;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', owner], {
+      cwd: join(import.meta.dirname, '..'),
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const line = await new Promise<string>((resolve) =>
+      child.stdout.once('data', (d: Buffer) => resolve(String(d))),
+    );
+    const group = Number(line.trim());
+    expect(group).toBeGreaterThan(0);
+    await waitFor(async () => (await groupMembers(group)).length === 3, { timeoutMs: 3000 });
+    const pids = await groupMembers(group);
+    const killedAt = Date.now();
+    child.kill('SIGKILL');
+    await waitFor(() => pids.every((pid) => !processAlive(pid)), { timeoutMs: 5000, intervalMs: 20 });
+    const tookMs = Date.now() - killedAt;
+    expect(tookMs).toBeGreaterThanOrEqual(400); // deaf to SIGTERM: it took the SIGKILL after the grace
+    expect(tookMs).toBeLessThan(2500);
+  });
+});
