@@ -120,7 +120,9 @@ describe('crash recovery', () => {
       message: 'tracker-b did not take the paused tracker’s task over',
     });
     expect(Date.now() - stoppedAt).toBeLessThan(TRACKER_DEFAULTS.aliveMs + TRACKER_DEFAULTS.sweepMs + 3000);
-    expect(b.logs.find((l) => l.msg === RECLAIMED)).toMatchObject({ via: 'liveness', from: a.options.name });
+    // The claim is in Redis before tracker-b's log line about it reaches this test through a pipe.
+    const reclaimed = await b.waitForLog((l) => l.msg === RECLAIMED, 5000);
+    expect(reclaimed).toMatchObject({ via: 'liveness', from: a.options.name });
     a.signal('SIGCONT');
     await a.waitForLog((l) => /lost the (lease|task)|completion refused/.test(l.msg), 10_000);
     await waitFor(() => !processAlive(pid), {
@@ -176,7 +178,7 @@ describe('crash recovery', () => {
     generation = 10;
     await current.stop();
     await supervisor;
-  });
+  }, 60_000); // four tracker starts in a row: over 30 s when the whole suite loads the machine
 
   it('never gives a task running five leases long on a healthy tracker to another tracker', async () => {
     const fleet = await newFleet();
@@ -193,9 +195,10 @@ describe('crash recovery', () => {
   it('on SIGTERM exits 0 within the grace and hands its running tasks to another tracker', async () => {
     const fleet = await newFleet();
     const a = await fleet.start('tracker-a');
+    // 8 s: the tasks must outlast tracker-b's start, seconds on a loaded machine.
     const ids = [
-      await fleet.submit({ executer: 'probe', gpus: 0, params: { sleepMs: 4000 } }),
-      await fleet.submit({ executer: 'probe', gpus: 0, params: { sleepMs: 4000 } }),
+      await fleet.submit({ executer: 'probe', gpus: 0, params: { sleepMs: 8000 } }),
+      await fleet.submit({ executer: 'probe', gpus: 0, params: { sleepMs: 8000 } }),
     ];
     await Promise.all(ids.map((id) => runningPid(fleet, id)));
     await fleet.start('tracker-b');
@@ -205,7 +208,7 @@ describe('crash recovery', () => {
     expect(exit.code).toBe(0);
     expect(Date.now() - signalledAt).toBeLessThan(1000 + 2000);
     for (const id of ids) {
-      const task = await waitForFinal(fleet.client, fleet.keys, id, 10_000);
+      const task = await waitForFinal(fleet.client, fleet.keys, id, 20_000);
       expect(task).toMatchObject({ status: 'succeeded', tracker: 'tracker-b' });
       expect(await fleet.events(id)).toContain('queued');
     }
