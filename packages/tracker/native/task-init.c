@@ -6,14 +6,15 @@
  *
  * The tracker starts it with pipes on stdin and stdout. Why a separate process: Node's spawn forks
  * the whole tracker (its cost grows with the tracker's memory) and waits for the child's exec on
- * the event loop; this small process forks in microseconds and the tracker only writes a request.
+ * the event loop; this small process vforks and the tracker only writes a request.
  *
  * Requests (tracker -> stdin): a 4-byte little-endian length, then that many bytes of
  * NUL-terminated strings:
  *   "spawn" id cwd stdout-path stderr-path argc arg0 .. arg(argc-1) env0 .. envN   (env: "K=V")
  * The child gets a new session and process group (setsid: its pid is the group id), stdin from
  * /dev/null, stdout and stderr into the two files (created or truncated), the given cwd and only
- * the given environment; arg0 is looked up on that environment's PATH. Nothing passes a shell.
+ * the given environment; arg0 is looked up on that environment's PATH (by this process, before it
+ * forks). Nothing passes a shell.
  *
  * Replies (stdout -> tracker), one line each:
  *   "s <id> <pid> <start-time>"   started (start time: field 22 of /proc/<pid>/stat, or "-")
@@ -158,15 +159,58 @@ static void start_time_of(pid_t pid, char *out, size_t size) {
   out[len] = '\0';
 }
 
-/* In the child: a failure before exec is reported through the close-on-exec pipe as errno + stage. */
-static void child_fail(int errfd, int stage) {
-  int msg[2] = {errno, stage};
-  ssize_t ignored = write(errfd, msg, sizeof msg);
-  (void)ignored;
+/*
+ * What the child of vfork() writes before it gives up: it shares this process's memory until it
+ * execs or exits, so the parent reads the errno and the stage once vfork() returns.
+ */
+struct child_failure {
+  int err;
+  int stage; /* -1: none */
+};
+
+static void child_fail(volatile struct child_failure *failure, int stage) {
+  failure->err = errno;
+  failure->stage = stage;
   _exit(127);
 }
 
 static const char *STAGES[] = {"setsid", "/dev/null", "stdout file", "stderr file", "cwd", "exec"};
+
+/* The value of `name` in a "K=V" list, or NULL. */
+static const char *env_value(char **envp, const char *name) {
+  size_t len = strlen(name);
+  for (char **e = envp; *e; e++)
+    if (strncmp(*e, name, len) == 0 && (*e)[len] == '=') return *e + len + 1;
+  return NULL;
+}
+
+/*
+ * Looks `file` up on the task's PATH as execvp would (a name with a slash is used as it is; the
+ * first executable candidate wins; EACCES when one exists but cannot be run, else ENOENT). Done
+ * here, before vfork(), because the child may only make system calls. Returns 0 or an errno.
+ */
+static int resolve_program(const char *file, char **envp, char *out, size_t size) {
+  if (strchr(file, '/')) {
+    if (strlen(file) >= size) return ENAMETOOLONG;
+    strcpy(out, file);
+    return 0;
+  }
+  if (*file == '\0') return ENOENT;
+  const char *path = env_value(envp, "PATH");
+  if (!path) path = "/bin:/usr/bin";
+  int found = ENOENT;
+  for (const char *dir = path;; dir++) {
+    const char *end = strchrnul(dir, ':');
+    int n = snprintf(out, size, "%.*s%s%s", (int)(end - dir), dir, end == dir ? "" : "/", file);
+    if (n > 0 && (size_t)n < size) {
+      if (access(out, X_OK) == 0) return 0;
+      if (errno == EACCES) found = EACCES;
+    }
+    if (*end == '\0') break;
+    dir = end;
+  }
+  return found;
+}
 
 static void spawn(char **fields, size_t count) {
   /* fields: "spawn" id cwd stdout stderr argc args... env... */
@@ -184,64 +228,60 @@ static void spawn(char **fields, size_t count) {
   for (long i = 0; i < argc; i++) argv[i] = fields[6 + i];
   for (size_t i = 6 + (size_t)argc, j = 0; i < count; i++, j++) envp[j] = fields[i];
 
-  int errpipe[2];
-  if (pipe2(errpipe, O_CLOEXEC) < 0) {
-    char line[160];
-    snprintf(line, sizeof line, "f %s %d pipe: %s\n", id, errno, strerror(errno));
+  char line[512];
+  char program[4096];
+  int lookup = resolve_program(argv[0], envp, program, sizeof program);
+  if (lookup != 0) {
+    snprintf(line, sizeof line, "f %s %d %.200s: %s\n", id, lookup, argv[0], strerror(lookup));
     free(argv), free(envp);
     return reply(line);
   }
-  pid_t pid = fork();
+  /*
+   * vfork: the parent waits while the child runs on its memory until exec, so no copy of the
+   * page tables is made (a fork and exec cost three times as much on small VMs) and the exec's
+   * outcome is known when vfork() returns. The child only makes system calls.
+   */
+  volatile struct child_failure failure = {0, -1};
+  pid_t pid = vfork();
   if (pid == 0) {
-    close(errpipe[0]);
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
     signal(SIGPIPE, SIG_DFL);
     signal(SIGINT, SIG_DFL);
     signal(SIGHUP, SIG_DFL);
-    if (setsid() < 0) child_fail(errpipe[1], 0);
+    if (setsid() < 0) child_fail(&failure, 0);
     int in = open("/dev/null", O_RDONLY);
-    if (in < 0 || dup2(in, 0) < 0) child_fail(errpipe[1], 1);
+    if (in < 0 || dup2(in, 0) < 0) child_fail(&failure, 1);
     int out = open(fields[3], O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (out < 0 || dup2(out, 1) < 0) child_fail(errpipe[1], 2);
+    if (out < 0 || dup2(out, 1) < 0) child_fail(&failure, 2);
     int err = open(fields[4], O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (err < 0 || dup2(err, 2) < 0) child_fail(errpipe[1], 3);
+    if (err < 0 || dup2(err, 2) < 0) child_fail(&failure, 3);
     if (in > 2) close(in);
     if (out > 2) close(out);
     if (err > 2) close(err);
-    if (chdir(fields[2]) < 0) child_fail(errpipe[1], 4);
-    environ = envp; /* execvp looks the program up on the task's PATH */
-    execvp(argv[0], argv);
-    child_fail(errpipe[1], 5);
+    if (chdir(fields[2]) < 0) child_fail(&failure, 4);
+    execve(program, argv, envp);
+    child_fail(&failure, 5);
   }
-  close(errpipe[1]);
-  char line[512];
   if (pid < 0) {
     snprintf(line, sizeof line, "f %s %d fork: %s\n", id, errno, strerror(errno));
+  } else if (failure.stage >= 0) {
+    int stage = failure.stage <= 5 ? failure.stage : 5;
+    waitpid(pid, NULL, 0);
+    if (stage == 5)
+      snprintf(line, sizeof line, "f %s %d %.200s: %s\n", id, failure.err, argv[0], strerror(failure.err));
+    else
+      snprintf(line, sizeof line, "f %s %d cannot prepare the process (%s): %s\n", id, failure.err,
+               STAGES[stage], strerror(failure.err));
   } else {
-    int msg[2];
-    ssize_t n;
-    do n = read(errpipe[0], msg, sizeof msg);
-    while (n < 0 && errno == EINTR);
-    if (n == (ssize_t)sizeof msg) {
-      int stage = msg[1] >= 0 && msg[1] <= 5 ? msg[1] : 5;
-      waitpid(pid, NULL, 0);
-      if (stage == 5)
-        snprintf(line, sizeof line, "f %s %d %.200s: %s\n", id, msg[0], argv[0], strerror(msg[0]));
-      else
-        snprintf(line, sizeof line, "f %s %d cannot prepare the process (%s): %s\n", id, msg[0],
-                 STAGES[stage], strerror(msg[0]));
-      for (char *c = line + 2; *c; c++)
-        if (*c == '\n' && c[1] != '\0') *c = ' ';
-    } else {
-      char start[32];
-      start_time_of(pid, start, sizeof start);
-      add_child(pid, id);
-      snprintf(line, sizeof line, "s %s %d %s\n", id, (int)pid, start);
-    }
+    char start[32];
+    start_time_of(pid, start, sizeof start);
+    add_child(pid, id);
+    snprintf(line, sizeof line, "s %s %d %s\n", id, (int)pid, start);
   }
-  close(errpipe[0]);
+  for (char *c = line + 2; *c; c++)
+    if (*c == '\n' && c[1] != '\0') *c = ' ';
   free(argv), free(envp);
   reply(line);
 }

@@ -2,9 +2,17 @@
  * The tracker's slots: its allowed GPUs and its CPU slots. GPUs are given all-or-nothing; a task
  * that asks for no GPU takes one CPU slot. A task gives its slots back as soon as its process has
  * ended, and is "finishing" while its outputs are stored: at most twice as many tasks may be
- * finishing as there are slots, so a slow artifact store slows the tracker down instead of piling
- * up task folders. Waiters are woken whenever slots are released or a task finishes.
+ * finishing as there are slots, and never fewer than MIN_FINISHING, so a slow artifact store slows
+ * the tracker down instead of piling up task folders. Waiters are woken whenever slots are
+ * released or a task finishes.
  */
+
+/**
+ * The floor of the finishing bound. Storing a short task's outputs takes longer than running it
+ * (a few ms of renames and fsyncs), so with the bound at twice one slot a tracker of one GPU would
+ * wait for storage between short tasks (exit → next spawn went from 4.3 to 5.7 ms p50).
+ */
+export const MIN_FINISHING = 8;
 
 export interface SlotGrant {
   gpuIds: number[];
@@ -30,7 +38,7 @@ export class SlotPool {
   ) {
     this.freeGpus = [...gpuIds];
     this.freeCpu = cpuSlots;
-    this.maxFinishing = 2 * Math.max(1, gpuIds.length + cpuSlots);
+    this.maxFinishing = Math.max(MIN_FINISHING, 2 * (gpuIds.length + cpuSlots));
   }
 
   get freeGpuCount(): number {

@@ -1,6 +1,7 @@
 // A task gives its GPUs back when its process ends, not when its outputs are stored: the next task
 // runs while the previous one's outputs are still being written. How many tasks may be storing
-// outputs at once is bounded (twice the slots), so a slow store slows the tracker, never piles up.
+// outputs at once is bounded (twice the slots, at least 8), so a slow store slows the tracker, never
+// piles up.
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   enqueue,
@@ -11,7 +12,7 @@ import {
   type PutResult,
 } from '@gpufleet/core';
 import { uniquePrefix, useRedis, useTempDirs, waitFor } from '@gpufleet/testkit';
-import type { TaskEvent, Tracker } from '@gpufleet/tracker';
+import { SlotPool, type TaskEvent, type Tracker } from '@gpufleet/tracker';
 import type { Readable } from 'node:stream';
 import { startTestTracker, waitForFinal } from './helpers/fleet.js';
 
@@ -38,7 +39,9 @@ class GatedStore extends LocalArtifactStore {
 }
 
 describe('slots are freed when the process ends', () => {
-  it('runs the next task on the GPU while the previous task is storing its outputs, up to twice the slots', async () => {
+  it('runs the next task on the GPU while earlier tasks are storing their outputs, up to the bound', async () => {
+    const bound = new SlotPool([0], 0).maxFinishing; // max(MIN_FINISHING, 2 × slots)
+    expect(bound).toBe(8);
     const artifactDir = await temp.make();
     const store = new GatedStore(artifactDir);
     const prefix = uniquePrefix();
@@ -56,28 +59,29 @@ describe('slots are freed when the process ends', () => {
     tracker.on('task', (event) => events.push(event));
     const client = redis.server.client();
     const ids: string[] = [];
-    for (let i = 0; i < 4; i++) {
-      const spec = { executer: 'probe', gpus: 1, params: i === 1 ? { sleepMs: 60_000 } : {} };
+    // The last task that may start runs long; the ones after it must wait for storage, not the GPU.
+    for (let i = 0; i < bound + 2; i++) {
+      const spec = { executer: 'probe', gpus: 1, params: i === bound - 1 ? { sleepMs: 60_000 } : {} };
       ids.push((await enqueue({ redis: client, prefix }, spec)).id);
     }
-    const [first, second, third, fourth] = ids as [string, string, string, string];
-    // The first ends and waits on the store; the second holds GPU 0 meanwhile.
-    await waitFor(() => events.some((e) => e.type === 'spawned' && e.taskId === second), {
-      timeoutMs: 10_000,
-    });
-    expect((await getTask(client, keys, first))?.status).toBe('uploading');
-    expect(tracker.info().running).toEqual({ [second]: [0] });
-    // The second is cancelled: now two tasks are storing outputs (the limit for one GPU), so the third waits.
-    tracker.running.get(second)?.kill('cancelled');
-    await waitFor(async () => (await getTask(client, keys, second))?.status === 'uploading', {
+    const long = ids[bound - 1] as string;
+    const waiting = ids.slice(bound);
+    // bound - 1 tasks ended and wait on the store; the long one holds GPU 0 meanwhile.
+    await waitFor(() => events.some((e) => e.type === 'spawned' && e.taskId === long), { timeoutMs: 20_000 });
+    for (const id of ids.slice(0, bound - 1))
+      expect((await getTask(client, keys, id))?.status).toBe('uploading');
+    expect(tracker.info().running).toEqual({ [long]: [0] });
+    // The long one is cancelled: now `bound` tasks are storing outputs, so the rest wait with GPU 0 free.
+    tracker.running.get(long)?.kill('cancelled');
+    await waitFor(async () => (await getTask(client, keys, long))?.status === 'uploading', {
       timeoutMs: 10_000,
     });
     await new Promise((resolve) => setTimeout(resolve, 500));
-    expect(events.some((e) => e.taskId === third)).toBe(false);
-    expect((await getTask(client, keys, third))?.status).toBe('queued');
+    expect(events.some((e) => waiting.includes(e.taskId))).toBe(false);
+    for (const id of waiting) expect((await getTask(client, keys, id))?.status).toBe('queued');
     store.release();
-    for (const id of [first, third, fourth])
+    for (const id of ids.filter((id) => id !== long))
       expect((await waitForFinal(client, keys, id)).status).toBe('succeeded');
-    expect((await waitForFinal(client, keys, second)).status).toBe('cancelled');
+    expect((await waitForFinal(client, keys, long)).status).toBe('cancelled');
   });
 });

@@ -2,7 +2,7 @@
 // environment, folder, log files), how its end is reported, what a program that cannot start
 // says, and what happens to running processes when the spawner or the tracker dies.
 import { spawn } from 'node:child_process';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '@gpufleet/core';
@@ -109,6 +109,27 @@ describe('spawner', () => {
     const ok = await spawner.spawn(await request(dir, 'true', []));
     if (!ok.ok) throw new Error(ok.reason);
     expect(await ok.exit).toEqual({ exitCode: 0, signal: null });
+  });
+
+  it('looks the program up on the task’s PATH, skipping a file it cannot run, as execvp does', async () => {
+    const dir = await temp.make();
+    const [first, second] = [await temp.make(), await temp.make()];
+    await writeFile(join(first, 'gpufleet-tool'), '#!/bin/sh\necho from first\n', { mode: 0o644 });
+    await writeFile(join(second, 'gpufleet-tool'), '#!/bin/sh\necho from second\n', { mode: 0o755 });
+    const spawner = newSpawner();
+    const env = { PATH: `${first}:${second}:/usr/bin:/bin` };
+    const found = await spawner.spawn(await request(dir, 'gpufleet-tool', [], env));
+    if (!found.ok) throw new Error(found.reason);
+    expect(await found.exit).toEqual({ exitCode: 0, signal: null });
+    expect(await readFile(join(dir, 'out.txt'), 'utf8')).toBe('from second\n');
+    // Not on the tracker's own PATH: only the task's environment counts.
+    expect(process.env.PATH?.split(':')).not.toContain(second);
+    const onlyUnrunnable = await spawner.spawn(
+      await request(dir, 'gpufleet-tool', [], { PATH: `${first}:/usr/bin:/bin` }),
+    );
+    expect(onlyUnrunnable).toEqual({ ok: false, reason: 'gpufleet-tool: Permission denied', code: 'EACCES' });
+    const byPath = await spawner.spawn(await request(dir, join(first, 'gpufleet-tool'), []));
+    expect(byPath).toMatchObject({ ok: false, code: 'EACCES' });
   });
 
   it('kills the processes it watched when the spawner itself dies, and starts a new one for the next', async () => {
