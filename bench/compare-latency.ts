@@ -4,8 +4,8 @@
  * the same redis-server) wait idle; one task at a time is enqueued, alternating between the two,
  * and we time from just before the enqueue call until the no-op program has been spawned, then
  * wait for the task to complete and the system to be idle again. gpufleet's `spawned` event comes
- * after its pid record is written, BullMQ's right after execa returns the child: if anything
- * this favours BullMQ.
+ * when the tracker has read the spawner's reply (after the exec), BullMQ's right after execa
+ * returns the child (also after the exec): the same point in both.
  * Usage: npm run bench:latency -- [--dry-run] [--samples 200] [--warm-up 20] [--idle-ms 30] [--concurrency 4]
  * Writes bench/results/latency.json.
  */
