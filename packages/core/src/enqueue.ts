@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { GpufleetError, IdempotencyConflictError, UnknownExecuterError, ValidationError } from './errors.js';
-import { readCatalog, type CatalogEntry } from './executer-catalog.js';
+import { catalogFor, type CatalogEntry } from './executer-catalog.js';
 import { paramsValidatorFor } from './executers/catalog-params.js';
 import { newTaskId } from './ids.js';
 import { checkName, queueKeys } from './keys.js';
@@ -71,7 +71,7 @@ export async function enqueue(
   const tenantIssue = checkName(tenant);
   if (tenantIssue) throw new ValidationError('invalid task', [{ field: 'tenant', reason: tenantIssue }]);
   const keys = queueKeys(deps.prefix, queue);
-  const entry = resolveExecuter(await readCatalog(deps.redis, keys), spec, queue);
+  const entry = resolveExecuter(await catalogFor(deps.redis, keys, spec.executer), spec, queue);
   const params = paramsValidatorFor(entry)(spec.params ?? {});
   const gpus = spec.gpus ?? entry.gpus;
   const now = (deps.now ?? Date.now)();

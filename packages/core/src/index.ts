@@ -44,7 +44,7 @@ export {
   ValidationError,
 } from './errors.js';
 export type { FieldIssue } from './errors.js';
-export { publishCatalog, readCatalog } from './executer-catalog.js';
+export { CATALOG_CACHE_MS, catalogFor, publishCatalog, readCatalog } from './executer-catalog.js';
 export type { CatalogEntry } from './executer-catalog.js';
 export { buildArgv } from './executers/build-argv.js';
 export type { Argv, ArgvContext } from './executers/build-argv.js';

@@ -2,6 +2,7 @@
 // bad specs are refused naming every bad field, and nothing is written for them.
 import { describe, expect, it } from 'vitest';
 import {
+  CATALOG_CACHE_MS,
   enqueue,
   getTask,
   IdempotencyConflictError,
@@ -127,5 +128,33 @@ describe('enqueue', () => {
     const other = await enqueue(deps, { executer: 'sph', idempotencyKey: 'k' }, { tenant: 'acme' });
     expect(other.created).toBe(true);
     expect(other.id).not.toBe(first.id);
+  });
+  it('reads the catalog once a second for an executer it lists, and at once for one it does not', async () => {
+    const { prefix, deps } = await fleet();
+    const keys = queueKeys(prefix, 'default');
+    const reads = async (): Promise<number> => {
+      const stats = (await deps.redis.info('commandstats')).match(/cmdstat_hgetall:calls=(\d+)/);
+      return Number(stats?.[1] ?? 0);
+    };
+    /** The catalog reads (HGETALL calls) one enqueue makes. */
+    const readsOf = async (executer: string): Promise<{ id: string; reads: number }> => {
+      const before = await reads();
+      const { id } = await enqueue(deps, { executer });
+      return { id, reads: (await reads()) - before };
+    };
+    expect((await readsOf('sph')).reads).toBe(1);
+    const second = await readsOf('sph');
+    expect(second.reads).toBe(0);
+    expect((await getTask(deps.redis, keys, second.id))?.timeLimitMs).toBe(60_000);
+    // A new executer is found at once: a miss reads again.
+    await publishCatalog(deps.redis, keys, [{ ...sph, name: 'fresh' }]);
+    expect((await readsOf('fresh')).reads).toBe(1);
+    // A changed entry is seen once the cached read is older than CATALOG_CACHE_MS.
+    await publishCatalog(deps.redis, keys, [{ ...sph, timeLimitMs: 5000 }]);
+    expect((await readsOf('sph')).reads).toBe(0);
+    await new Promise((resolve) => setTimeout(resolve, CATALOG_CACHE_MS + 50));
+    const later = await readsOf('sph');
+    expect(later.reads).toBe(1);
+    expect((await getTask(deps.redis, keys, later.id))?.timeLimitMs).toBe(5000);
   });
 });

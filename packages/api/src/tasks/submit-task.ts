@@ -8,7 +8,7 @@ import {
   paramsValidatorFor,
   parseTaskSpec,
   queueKeys,
-  readCatalog,
+  catalogFor,
   UnknownExecuterError,
   type EnqueueResult,
   type TaskSpec,
@@ -19,7 +19,7 @@ import type { ApiContext } from '../app-context.js';
 export async function checkSpec(ctx: ApiContext, value: unknown): Promise<TaskSpec> {
   const spec = parseTaskSpec(value);
   const queue = spec.queue ?? DEFAULT_QUEUE;
-  const catalog = await readCatalog(ctx.redis, queueKeys(ctx.prefix, queue));
+  const catalog = await catalogFor(ctx.redis, queueKeys(ctx.prefix, queue), spec.executer);
   const entry = catalog.get(spec.executer);
   if (!entry) throw new UnknownExecuterError(spec.executer, queue, [...catalog.keys()].sort());
   paramsValidatorFor(entry)(spec.params ?? {});
