@@ -1,20 +1,16 @@
 // GPU pinning on a tracker with an allowed GPU list: one task per free GPU, CUDA_VISIBLE_DEVICES
 // names exactly the task's GPUs, multi-GPU tasks get distinct ids, and a task bigger than every
 // live tracker waits for a bigger one or ends dead with the shortfall.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { enqueue, queueKeys, readArtifact, type ArtifactStore, type TaskRecord } from '@gpufleet/core';
 import { LocalArtifactStore } from '@gpufleet/core';
 import { uniquePrefix, useRedis, useTempDirs } from '@gpufleet/testkit';
 import type { Tracker } from '@gpufleet/tracker';
-import { startTestTracker, waitForFinal, type TestTrackerOptions } from './helpers/fleet.js';
+import { startTestTracker, useTrackers, waitForFinal, type TestTrackerOptions } from './helpers/fleet.js';
 
 const redis = useRedis();
 const temp = useTempDirs();
-const trackers: Tracker[] = [];
-
-afterEach(async () => {
-  await Promise.all(trackers.splice(0).map((t) => t.close()));
-});
+const trackers = useTrackers();
 
 interface Report {
   cudaVisibleDevices: string;

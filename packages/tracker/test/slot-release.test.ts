@@ -2,7 +2,7 @@
 // runs while the previous one's outputs are still being written. How many tasks may be storing
 // outputs at once is bounded (twice the slots, at least 8), so a slow store slows the tracker, never
 // piles up.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   enqueue,
   getTask,
@@ -12,14 +12,13 @@ import {
   type PutResult,
 } from '@gpufleet/core';
 import { uniquePrefix, useRedis, useTempDirs, waitFor } from '@gpufleet/testkit';
-import { SlotPool, type TaskEvent, type Tracker } from '@gpufleet/tracker';
+import { SlotPool, type TaskEvent } from '@gpufleet/tracker';
 import type { Readable } from 'node:stream';
-import { startTestTracker, waitForFinal } from './helpers/fleet.js';
+import { startTestTracker, useTrackers, waitForFinal } from './helpers/fleet.js';
 
 const redis = useRedis();
 const temp = useTempDirs();
-const trackers: Tracker[] = [];
-afterEach(async () => Promise.all(trackers.splice(0).map((t) => t.close())));
+const trackers = useTrackers();
 
 /** A folder store whose writes wait until the gate opens. */
 class GatedStore extends LocalArtifactStore {

@@ -2,7 +2,7 @@
 // outage costs only time; one that outlasts the limit ends the task failed with the storage error,
 // and the attempt's partial outputs are removed. A task is succeeded only once its manifest is stored.
 import { Readable } from 'node:stream';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   enqueue,
   InfraError,
@@ -13,13 +13,11 @@ import {
   type PutResult,
 } from '@gpufleet/core';
 import { uniquePrefix, useRedis, useTempDirs } from '@gpufleet/testkit';
-import type { Tracker } from '@gpufleet/tracker';
-import { startTestTracker, waitForFinal } from './helpers/fleet.js';
+import { startTestTracker, useTrackers, waitForFinal } from './helpers/fleet.js';
 
 const redis = useRedis();
 const temp = useTempDirs();
-const trackers: Tracker[] = [];
-afterEach(async () => Promise.all(trackers.splice(0).map((t) => t.close())));
+const trackers = useTrackers();
 
 /** A local store whose puts fail like a dropped connection while `failing()` says so. */
 class OutageStore implements ArtifactStore {

@@ -4,6 +4,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import type { Redis } from 'ioredis';
+import { afterEach } from 'vitest';
 import {
   LocalArtifactStore,
   loadExecuters,
@@ -17,6 +18,15 @@ import {
 import { resolveTaskInit, TRACKER_DEFAULTS, Tracker, type TrackerConfig } from '@gpufleet/tracker';
 
 export const FIXTURE_EXECUTERS = fileURLToPath(new URL('../fixtures/executers', import.meta.url));
+
+/** A list for the trackers a test starts; each is closed after the test. */
+export function useTrackers(): Tracker[] {
+  const trackers: Tracker[] = [];
+  afterEach(async () => {
+    await Promise.all(trackers.splice(0).map((t) => t.close()));
+  });
+  return trackers;
+}
 
 export interface TestTrackerOptions extends Partial<TrackerConfig> {
   redisUrl: string;
