@@ -8,6 +8,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '@gpufleet/core';
 import { useTempDirs, waitFor } from '@gpufleet/testkit';
 import { resolveTaskInit, Spawner, type SpawnRequest } from '@gpufleet/tracker';
+import { procStatFields } from '../src/run/proc-info.js';
 import { processAlive } from './helpers/tracker-process.js';
 
 const temp = useTempDirs();
@@ -44,10 +45,8 @@ async function request(
 }
 
 /** Fields 4 (parent) and 5 (process group) of /proc/<pid>/stat; null once it is gone or a zombie. */
-async function statOf(pid: number): Promise<{ ppid: number; pgid: number } | null> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => null);
-  if (stat === null) return null;
-  const [state, ppid, pgid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+function statOf(pid: number): { ppid: number; pgid: number } | null {
+  const [state, ppid, pgid] = procStatFields(pid) ?? ['Z'];
   return state === 'Z' ? null : { ppid: Number(ppid), pgid: Number(pgid) };
 }
 
@@ -55,7 +54,7 @@ async function statOf(pid: number): Promise<{ ppid: number; pgid: number } | nul
 async function groupMembers(pgid: number): Promise<number[]> {
   const members: number[] = [];
   for (const name of await readdir('/proc')) {
-    if (/^\d+$/.test(name) && (await statOf(Number(name)))?.pgid === pgid) members.push(Number(name));
+    if (/^\d+$/.test(name) && statOf(Number(name))?.pgid === pgid) members.push(Number(name));
   }
   return members;
 }
@@ -138,7 +137,7 @@ describe('spawner', () => {
     const started = await spawner.spawn(await request(dir, 'sh', ['-c', 'sleep 300 & wait']));
     if (!started.ok) throw new Error(started.reason);
     await waitFor(async () => (await groupMembers(started.pid)).length === 2, { timeoutMs: 3000 });
-    const spawnerPid = (await statOf(started.pid))?.ppid as number;
+    const spawnerPid = statOf(started.pid)?.ppid as number;
     expect(spawnerPid).not.toBe(process.pid);
     process.kill(spawnerPid, 'SIGKILL');
     expect(await started.exit).toEqual({ exitCode: null, signal: 'SIGKILL', lostSpawner: true });

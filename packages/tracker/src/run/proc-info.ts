@@ -5,15 +5,22 @@
  */
 import { readFileSync } from 'node:fs';
 
-export function processStartTime(pid: number): string | null {
+/**
+ * The fields of /proc/<pid>/stat from field 3 (the state) on, so field n is at index n - 3; null
+ * when there is no such process (or no /proc).
+ */
+export function procStatFields(pid: number): string[] | null {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // The command name (field 2) may hold spaces and parentheses: split after the last ')'.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return fields[19] ?? null;
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   } catch {
     return null;
   }
+}
+
+export function processStartTime(pid: number): string | null {
+  return procStatFields(pid)?.[19] ?? null;
 }
 
 /** True when a process with this pid exists and, if `startTime` is given, started then. */

@@ -9,6 +9,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { Redis } from 'ioredis';
 import { waitFor } from '@gpufleet/testkit';
+import { procStatFields } from '../../src/run/proc-info.js';
 import { FIXTURE_EXECUTERS } from './fleet.js';
 
 export const TRACKER_BIN = fileURLToPath(new URL('../../dist/bin/gpufleet-tracker.js', import.meta.url));
@@ -106,8 +107,7 @@ export class TrackerProcess {
     const status = readFileSync(`/proc/${this.pid}/status`, 'utf8');
     const kb = (field: string): number =>
       Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0) * 1024;
-    const stat = readFileSync(`/proc/${this.pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const fields = procStatFields(this.pid) ?? [];
     const ticks = Number(fields[11]) + Number(fields[12]);
     return { peakRssBytes: kb('VmHWM'), rssBytes: kb('VmRSS'), cpuMs: (ticks * 1000) / 100 };
   }
@@ -131,10 +131,6 @@ export async function startTrackerProcess(
 
 /** Whether a process with this pid is still alive (zombies of our own children count as gone). */
 export function processAlive(pid: number): boolean {
-  try {
-    const state = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return state.slice(state.lastIndexOf(')') + 2).split(' ')[0] !== 'Z';
-  } catch {
-    return false;
-  }
+  const state = procStatFields(pid)?.[0];
+  return state !== undefined && state !== 'Z';
 }
