@@ -67,11 +67,4 @@ export class LogFileReader {
     this.buffer = null;
     return { size: this.offset, sha256: this.offset === 0 ? EMPTY_SHA256 : this.hash.digest('hex') };
   }
-
-  /** Closes the file without reading on (an attempt that is abandoned). */
-  async close(): Promise<void> {
-    await this.reading.catch(() => undefined);
-    await this.handle?.close();
-    this.handle = null;
-  }
 }
