@@ -10,14 +10,14 @@ import { truncate } from 'node:fs/promises';
 import { Agent, request, type IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { join } from 'node:path';
-import { PassThrough, Writable, type Readable } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { attemptPrefix, fileSourceOf, type ArtifactStore, type LocalArtifactStore } from '@gpufleet/core';
 import { useRedis, useTempDirs } from '@gpufleet/testkit';
 import { BUFFERS, CHUNK_BYTES } from '../src/outputs/send-file-source.js';
-import { auth, KEYS, startTestApi, type TestApi } from './helpers/api.js';
-import { FakeTracker } from './helpers/fake-tracker.js';
+import { auth, jsonLineSink, KEYS, startTestApi, type TestApi } from './helpers/api.js';
+import { finishedTask } from './helpers/fake-tracker.js';
 
 const redis = useRedis();
 const temp = useTempDirs();
@@ -109,20 +109,6 @@ async function expectFileClosedUnread(stream: Readable | undefined): Promise<voi
   expect(stream.destroyed).toBe(true);
 }
 
-async function finishedTask(api: TestApi, outputs: Record<string, Buffer>): Promise<string> {
-  const tracker = new FakeTracker(api.redis, api.keys, api.store);
-  await tracker.register();
-  const created = await api.app.inject({
-    method: 'POST',
-    url: '/v1/tasks',
-    headers: auth(KEYS.alice),
-    payload: { executer: 'probe' },
-  });
-  const taskId = created.json<{ id: string }>().id;
-  await tracker.finish(await tracker.take(), 'succeeded', outputs);
-  return taskId;
-}
-
 const RANGES: Array<[string, number, number]> = [
   ['bytes=0-0', 0, 0],
   [`bytes=${CHUNK_BYTES - 10}-${3 * CHUNK_BYTES + 5}`, CHUNK_BYTES - 10, 3 * CHUNK_BYTES + 5],
@@ -139,15 +125,9 @@ describe('from the folder store', () => {
   let base: string;
 
   beforeAll(async () => {
-    const sink = new Writable({
-      write(chunk: Buffer, _encoding, callback) {
-        for (const line of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(line));
-        callback();
-      },
-    });
     api = await startTestApi(redis.server, temp, {
       wrapStore: (store) => recordingStore(store, opened),
-      logger: pino({ level: 'info' }, sink),
+      logger: pino({ level: 'info' }, jsonLineSink(lines)),
     });
     id = await finishedTask(api, { ...files, 'short.bin': big, 'short-head.bin': big });
     base = await api.app.listen({ port: 0, host: '127.0.0.1' });

@@ -1,10 +1,9 @@
 // Request logs: one pino line per request with the request id (as sent back in X-Request-Id, or
 // the caller's own), method, path without its query string, route, tenant, task and status.
-import { Writable } from 'node:stream';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { useRedis, useTempDirs } from '@gpufleet/testkit';
-import { auth, KEYS, startTestApi, type TestApi } from './helpers/api.js';
+import { auth, jsonLineSink, KEYS, startTestApi, type TestApi } from './helpers/api.js';
 import { FakeTracker } from './helpers/fake-tracker.js';
 
 const redis = useRedis();
@@ -13,13 +12,7 @@ const lines: Array<Record<string, unknown>> = [];
 let api: TestApi;
 
 beforeAll(async () => {
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      for (const line of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(line));
-      callback();
-    },
-  });
-  api = await startTestApi(redis.server, temp, { logger: pino({ level: 'info' }, sink) });
+  api = await startTestApi(redis.server, temp, { logger: pino({ level: 'info' }, jsonLineSink(lines)) });
   await new FakeTracker(api.redis, api.keys, api.store).register();
 });
 afterAll(() => api.close());

@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useRedis, useTempDirs } from '@gpufleet/testkit';
 import { auth, KEYS, startTestApi, type TestApi } from './helpers/api.js';
-import { FakeTracker } from './helpers/fake-tracker.js';
+import { FakeTracker, finishedTask } from './helpers/fake-tracker.js';
 import { rawRequest } from './helpers/raw-http.js';
 import { unzip } from './helpers/unzip.js';
 
@@ -191,16 +191,7 @@ describe('redirect delivery', () => {
       }),
     });
     try {
-      const fake = new FakeTracker(presigning.redis, presigning.keys, presigning.store);
-      await fake.register();
-      const created = await presigning.app.inject({
-        method: 'POST',
-        url: '/v1/tasks',
-        headers: auth(KEYS.alice),
-        payload: { executer: 'probe' },
-      });
-      const taskId = created.json<{ id: string }>().id;
-      await fake.finish(await fake.take(), 'succeeded', { 'out.txt': 'x' });
+      const taskId = await finishedTask(presigning, { 'out.txt': 'x' });
       const res = await presigning.app.inject({
         url: `/v1/tasks/${taskId}/outputs/out.txt`,
         headers: auth(KEYS.alice),

@@ -3,6 +3,7 @@
  * store in a temp folder, three keys (two tenants and an admin), no metrics follower unless asked.
  */
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import {
@@ -23,6 +24,17 @@ import {
   type ApiLimits,
   type OutputDelivery,
 } from '@gpufleet/api';
+
+/** A stream for a pino logger that parses each line it writes into `lines`. */
+export function jsonLineSink(lines: Array<Record<string, unknown>>): Writable {
+  return new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      for (const line of chunk.toString().split('\n').filter(Boolean))
+        lines.push(JSON.parse(line) as Record<string, unknown>);
+      callback();
+    },
+  });
+}
 
 export const KEYS = {
   alice: 'alice-key-5b1f0c9e3a7d4e2f8a6b',

@@ -20,6 +20,7 @@ import {
   type TaskStatus,
   type TrackerInfo,
 } from '@gpufleet/core';
+import { auth, KEYS, type TestApi } from './api.js';
 
 export const PROBE: CatalogEntry = {
   name: 'probe',
@@ -114,4 +115,19 @@ export class FakeTracker {
       ...fields,
     });
   }
+}
+
+/** Submits a `probe` task as alice and has a fake tracker finish it with `outputs`; returns its id. */
+export async function finishedTask(api: TestApi, outputs: Record<string, string | Buffer>): Promise<string> {
+  const tracker = new FakeTracker(api.redis, api.keys, api.store);
+  await tracker.register();
+  const created = await api.app.inject({
+    method: 'POST',
+    url: '/v1/tasks',
+    headers: auth(KEYS.alice),
+    payload: { executer: 'probe' },
+  });
+  const taskId = created.json<{ id: string }>().id;
+  await tracker.finish(await tracker.take(), 'succeeded', outputs);
+  return taskId;
 }
