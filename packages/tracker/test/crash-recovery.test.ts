@@ -3,7 +3,7 @@
 // before the lease lapses), a task that kills every tracker running it, a long task on a healthy
 // tracker, and a graceful shutdown that hands its tasks to another tracker.
 import { describe, expect, it } from 'vitest';
-import { getTask } from '@gpufleet/core';
+import { getTask, type TaskRecord } from '@gpufleet/core';
 import { useRedis, useTempDirs, waitFor } from '@gpufleet/testkit';
 import { TRACKER_DEFAULTS } from '@gpufleet/tracker';
 import { useFaultFleets } from './helpers/fault-fleet.js';
@@ -164,16 +164,19 @@ describe('crash recovery', () => {
       }
     };
     const supervisor = supervise();
+    // A restart that fails ends the test with its reason (the tracker's stderr), not a timeout.
+    const restartFailed = supervisor.then(() => new Promise<never>(() => undefined));
+    const final = (id: string, timeoutMs: number): Promise<TaskRecord> =>
+      Promise.race([waitForFinal(fleet.client, fleet.keys, id, timeoutMs), restartFailed]);
     const poison = await fleet.submit({ executer: 'poison', maxAttempts: 3 });
     const others = await Promise.all([1, 2, 3].map(() => fleet.submit({ executer: 'probe', gpus: 0 })));
-    const task = await waitForFinal(fleet.client, fleet.keys, poison, 40_000);
+    const task = await final(poison, 40_000);
     expect(task.status).toBe('dead');
     expect(task.error).toMatch(/attempts exhausted: delivered 3 times/);
     expect((await fleet.events(poison)).filter((s) => s === 'running')).toHaveLength(3);
     const dead = await fleet.client.xrange(fleet.keys.dead, '-', '+');
     expect(dead.map(([, f]) => f[1])).toEqual([poison]);
-    for (const id of others)
-      expect((await waitForFinal(fleet.client, fleet.keys, id, 20_000)).status).toBe('succeeded');
+    for (const id of others) expect((await final(id, 20_000)).status).toBe('succeeded');
     expect(generation).toBe(3);
     generation = 10;
     await current.stop();

@@ -76,19 +76,28 @@ export class TrackerProcess {
     return this.child.pid ?? -1;
   }
 
-  /** Resolves once this process has registered in the queue's registry (whatever its log level). */
+  /**
+   * Resolves once this process has registered in the queue's registry (whatever its log level,
+   * and even if it has died since); rejects at once, with its stderr, if it exits before that.
+   */
   async started(client: Redis, trackersKey: string): Promise<void> {
-    await waitFor(
+    const outcome = await waitFor(
       async () => {
-        if (this.child.exitCode !== null) throw new Error(`tracker exited: ${this.stderr.join('\n')}`);
         const raw = await client.hget(trackersKey, this.options.name);
-        return raw !== null && (JSON.parse(raw) as { pid: number }).pid === this.pid;
+        if (raw !== null && (JSON.parse(raw) as { pid: number }).pid === this.pid) return 'registered';
+        return this.child.exitCode !== null || this.child.signalCode !== null ? 'exited' : null;
       },
       {
         timeoutMs: 15_000,
         message: `tracker ${this.options.name} did not start: ${this.stderr.join('\n')} ${JSON.stringify(this.logs.slice(-5))}`,
       },
     );
+    if (outcome === 'exited') {
+      const how = this.child.signalCode ?? `code ${this.child.exitCode}`;
+      throw new Error(
+        `tracker ${this.options.name} exited (${how}) before it started: ${this.stderr.join('\n')}`,
+      );
+    }
   }
 
   signal(signal: NodeJS.Signals): void {
