@@ -8,7 +8,8 @@
 -- ARGV[1] group   ARGV[2] consumer   ARGV[3] key base   ARGV[4] now (ms)   ARGV[5] lease (ms)
 -- ARGV[6] lease token   ARGV[7] events max length   ARGV[8] '1' when the tracker runs nothing now
 -- ARGV[9..8+n] 1 if the task of stream i fits the free slots now, else 0
--- Returns {'empty'} | {'wait', streamKey} (the oldest does not fit yet)
+-- Returns {'empty', last1, ..., lastn} (lasti: the last-delivered id of KEYS[i]'s group; with a
+--         bare {'empty'} when the search gave up) | {'wait', streamKey} (the oldest does not fit yet)
 --       | {'claimed', taskId, attempt, streamKey, entryId, suspect, field1, value1, ...} (the task hash)
 --       | {'dead', taskId, reason, streamKey, entryId}
 -- Errors: NOGROUP when a stream or its group is missing (the caller recreates them).
@@ -39,18 +40,20 @@ local function nextUndelivered(stream)
   end
   if not last then return redis.error_reply('NOGROUP no group ' .. group .. ' on ' .. stream) end
   local nxt = redis.call('XRANGE', stream, '(' .. last, '+', 'COUNT', 1)
-  if #nxt == 0 then return nil end
-  return nxt[1][1], nxt[1][2][2]
+  if #nxt == 0 then return nil, nil, last end
+  return nxt[1][1], nxt[1][2][2], last
 end
 
 for _ = 1, 16 do
   local best, bestId, bestTask = nil, nil, nil
+  local empty = { 'empty' }
   for i = 1, #KEYS do
-    local head, headTask = nextUndelivered(KEYS[i])
+    local head, headTask, last = nextUndelivered(KEYS[i])
     if type(head) == 'table' then return head end
     if head and (bestId == nil or older(head, bestId)) then best, bestId, bestTask = i, head, headTask end
+    empty[i + 1] = last
   end
-  if not best then return { 'empty' } end
+  if not best then return empty end
   if ARGV[8 + best] ~= '1' then return { 'wait', KEYS[best] } end
   if (not idle) and redis.call('HGET', base .. ':task:' .. bestTask, 'suspect') == '1' then
     return { 'wait', KEYS[best] }

@@ -90,6 +90,7 @@ export type { TaskStatus } from './task-status.js';
 export {
   cancelTask,
   claimDelivered,
+  claimJustRead,
   completeTask,
   deadLetterQueued,
   promoteDelayed,
@@ -102,6 +103,8 @@ export {
 export type {
   CancelResult,
   Claim,
+  ClaimJustReadRequest,
+  ClaimJustReadResult,
   ClaimResult,
   DeadHolder,
   Fields,

@@ -11,6 +11,7 @@ export const SCRIPT_NAMES = [
   'enqueue',
   'take',
   'claim',
+  'claim-read',
   'renew',
   'set-status',
   'complete',

@@ -34,7 +34,8 @@ function recordFrom(pairs: readonly string[]): TaskRecord | null {
 }
 
 export type TakeResult =
-  | { kind: 'empty' }
+  /** `lastDelivered`: each stream's group's last-delivered id (for claimJustRead), when known. */
+  | { kind: 'empty'; lastDelivered?: Record<string, string> }
   | { kind: 'wait'; stream: string }
   | { kind: 'claimed'; claim: Claim }
   | { kind: 'dead'; taskId: string; reason: string }
@@ -84,7 +85,61 @@ export async function takeTask(redis: Redis, keys: QueueKeys, req: TakeRequest):
   if (kind === 'wait') return { kind, stream: a };
   if (kind === 'dead') return { kind, taskId: a, reason: b };
   if (kind === 'held') return { kind, taskId: a };
-  return { kind: 'empty' };
+  const lasts = reply.slice(1);
+  if (lasts.length !== req.streams.length) return { kind: 'empty' };
+  return {
+    kind: 'empty',
+    lastDelivered: Object.fromEntries(req.streams.map((s, i) => [s.key, lasts[i] ?? ''])),
+  };
+}
+
+/** A claim that rides right behind a blocking read (see lua/claim-read.lua). */
+export interface ClaimJustReadRequest {
+  consumer: string;
+  /** The streams the read blocks on, each with its group's last-delivered id at the last take. */
+  streams: ReadonlyArray<{ key: string; after: string }>;
+  leaseMs: number;
+  token: string;
+}
+
+export type ClaimJustReadResult =
+  | { kind: 'none' }
+  | { kind: 'claimed'; claim: Claim }
+  | { kind: 'gone'; taskId: string; entryId: string }
+  | { kind: 'dead'; taskId: string; reason: string; entryId: string };
+
+/**
+ * Claims what a blocking XREADGROUP delivers to `consumer`. Send it on the blocking connection
+ * right after the read, without waiting: Redis runs it as soon as the read returns, so the read
+ * and the claim together cost one round trip. `none` when the read delivered nothing.
+ */
+export async function claimJustRead(
+  redis: Redis,
+  keys: QueueKeys,
+  req: ClaimJustReadRequest,
+): Promise<ClaimJustReadResult> {
+  const reply = (await runScript(
+    redis,
+    'claim-read',
+    req.streams.map((s) => s.key),
+    [
+      TRACKER_GROUP,
+      req.consumer,
+      base(keys),
+      req.leaseMs,
+      req.token,
+      EVENTS_MAX_LEN,
+      ...req.streams.map((s) => s.after),
+    ],
+  )) as string[];
+  const [kind, taskId = '', a = '', stream = '', entryId = '', suspect = ''] = reply;
+  if (kind === 'claimed') {
+    const claim = { taskId, attempt: Number(a), stream, entryId, token: req.token, suspect: suspect === '1' };
+    return { kind, claim: { ...claim, record: recordFrom(reply.slice(6)) } };
+  }
+  if (kind === 'dead') return { kind, taskId, reason: a, entryId };
+  if (kind === 'gone') return { kind, taskId, entryId };
+  return { kind: 'none' };
 }
 
 export type ClaimResult =

@@ -9,44 +9,25 @@ import {
   enqueue,
   getTask,
   publishCatalog,
-  queueKeys,
   renewLease,
   setTaskStatus,
   takeTask,
   TRACKER_GROUP,
   type Claim,
+  type QueueKeys,
 } from '@gpufleet/core';
-import { uniquePrefix, useRedis } from '@gpufleet/testkit';
+import { useRedis } from '@gpufleet/testkit';
+import { noopQueue, type NoopQueue } from './helpers/noop-queue.js';
 
 const redis = useRedis();
 
-async function setup(): Promise<{
-  client: ReturnType<typeof redis.server.client>;
-  prefix: string;
-  keys: ReturnType<typeof queueKeys>;
-}> {
-  const prefix = uniquePrefix();
-  const client = redis.server.client();
-  const keys = queueKeys(prefix, 'default');
-  await publishCatalog(client, keys, [
-    {
-      name: 'noop',
-      version: '1',
-      description: '',
-      params: { type: 'object' },
-      gpus: 0,
-      timeLimitMs: 60_000,
-      tracker: 't',
-      updatedAt: 0,
-    },
-  ]);
-  await client.xgroup('CREATE', keys.tasks(0), TRACKER_GROUP, '0', 'MKSTREAM');
-  return { client, prefix, keys };
+function setup(): Promise<NoopQueue> {
+  return noopQueue(redis.server);
 }
 
 async function take(
   client: ReturnType<typeof redis.server.client>,
-  keys: ReturnType<typeof queueKeys>,
+  keys: QueueKeys,
   consumer: string,
   token: string,
   leaseMs = 10_000,

@@ -2,7 +2,7 @@
 // and the launcher maps a case folder to GenCase, the solver and PartVTK command lines. Fake
 // binaries that record their arguments stand in for the real ones, so a tracker can run the whole
 // chain through the queue; the real solver needs its image and a GPU (see the README).
-import { chmod, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -24,8 +24,11 @@ const temp = useTempDirs();
 let fleet: CatalogFleet;
 let binDir: string;
 let logFile: string;
+let failFile: string;
 
-// One fake for every DualSPHysics tool: logs its name, argv, cwd and GPUs, writes what the real one would.
+// One fake for every DualSPHysics tool: logs its name, argv, cwd and GPUs, writes what the real one
+// would, and exits 7 when the file FAKE_DSPH_FAIL names it (the tracker reads its environment
+// once, when it starts, so what changes between tests goes through files).
 const FAKE = `#!${process.execPath}
 const fs = require('node:fs');
 const path = require('node:path');
@@ -33,7 +36,8 @@ const tool = path.basename(process.argv[1]);
 const args = process.argv.slice(2);
 fs.appendFileSync(process.env.FAKE_DSPH_LOG, JSON.stringify({ tool, args, cwd: process.cwd(),
   gpus: process.env.CUDA_VISIBLE_DEVICES, ld: process.env.LD_LIBRARY_PATH }) + '\\n');
-if (process.env.FAKE_DSPH_FAIL === tool) process.exit(7);
+const failing = fs.existsSync(process.env.FAKE_DSPH_FAIL) ? fs.readFileSync(process.env.FAKE_DSPH_FAIL, 'utf8') : '';
+if (failing === tool) process.exit(7);
 if (tool.startsWith('GenCase')) fs.writeFileSync(args[1] + '.bi4', 'case');
 if (tool.startsWith('DualSPHysics')) {
   fs.mkdirSync(path.join(args[2], 'data'), { recursive: true });
@@ -67,15 +71,18 @@ beforeAll(async () => {
     await writeFile(join(binDir, tool), FAKE);
     await chmod(join(binDir, tool), 0o755);
   }
+  const control = await temp.make();
+  logFile = join(control, 'calls.ndjson');
+  failFile = join(control, 'fail');
   process.env['DUALSPHYSICS_BIN_DIR'] = binDir;
+  process.env['FAKE_DSPH_LOG'] = logFile;
+  process.env['FAKE_DSPH_FAIL'] = failFile;
   fleet = await startCatalogFleet(redis, temp, { gpuIds: [0, 1] });
 });
 
 beforeEach(async () => {
-  logFile = join(await temp.make(), 'calls.ndjson');
   await writeFile(logFile, '');
-  process.env['FAKE_DSPH_LOG'] = logFile;
-  delete process.env['FAKE_DSPH_FAIL'];
+  await rm(failFile, { force: true });
 });
 
 afterAll(async () => {
@@ -215,7 +222,7 @@ describe('dualsphysics through the queue (fake binaries)', () => {
   });
 
   it('stops at the first failing step and fails the task with its exit code', async () => {
-    process.env['FAKE_DSPH_FAIL'] = 'DualSPHysics5.4_linux64';
+    await writeFile(failFile, 'DualSPHysics5.4_linux64');
     const task = await runCase({}, files);
     expect(task.status).toBe('failed');
     expect(task.exitCode).toBe(7);
@@ -231,14 +238,17 @@ describe('dualsphysics through the queue (fake binaries)', () => {
     );
     const picked = await runCase({ case: 'B' }, { 'a/A_Def.xml': '<a/>', 'b/B_Def.xml': '<b/>' });
     expect(picked.status, picked.error ?? '').toBe('succeeded');
-    process.env['DUALSPHYSICS_BIN_DIR'] = await temp.make();
+    // The binaries taken away from DUALSPHYSICS_BIN_DIR, then put back.
+    await rename(binDir, `${binDir}.away`);
+    await mkdir(binDir);
     try {
       const missing = await runCase({}, files);
       expect(missing.status).toBe('failed');
       expect(missing.exitCode).toBe(127);
       expect(missing.error).toContain('cannot start GenCase');
     } finally {
-      process.env['DUALSPHYSICS_BIN_DIR'] = binDir;
+      await rm(binDir, { recursive: true });
+      await rename(`${binDir}.away`, binDir);
     }
   });
 });

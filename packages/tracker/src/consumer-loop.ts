@@ -1,16 +1,18 @@
 /**
  * The consumer loop: while there is a free slot, take the oldest task that fits (one Lua step that
  * reads and claims it), start it, and go on; when no task is waiting, block on the streams of the
- * tasks that fit the free slots. A release of slots that changes what fits interrupts the block
+ * tasks that fit the free slots, with the claim of what arrives sent right behind the read. A release of slots that changes what fits interrupts the block
  * (CLIENT UNBLOCK), so a freed slot is filled at once. Errors back off (capped), never spin.
  */
 import type { Redis } from 'ioredis';
 import {
   claimDelivered,
+  claimJustRead,
   newToken,
   takeTask,
   TRACKER_GROUP,
   type Claim,
+  type ClaimJustReadResult,
   type Logger,
   type OutageReporter,
   type QueueKeys,
@@ -34,6 +36,12 @@ export interface ConsumerLoopDeps {
 }
 
 const MAX_BACKOFF_MS = 2000;
+
+/** The entry the claim behind the read dealt with (claimed, dead-lettered or removed), if any. */
+function settledEntry(result: ClaimJustReadResult | null): string | null {
+  if (!result || result.kind === 'none') return null;
+  return result.kind === 'claimed' ? result.claim.entryId : result.entryId;
+}
 
 export class ConsumerLoop {
   private readonly abort = new AbortController();
@@ -154,7 +162,7 @@ export class ConsumerLoop {
         await Promise.race([pool.nextRelease(signal), sleep(Math.min(this.deps.blockMs, 1000), signal)]);
         return;
       case 'empty':
-        await this.blockingRead();
+        await this.blockingRead(result.lastDelivered);
     }
   }
 
@@ -162,29 +170,62 @@ export class ConsumerLoop {
     return this.streams.find((s) => s.key === stream)?.gpus ?? 0;
   }
 
-  private async blockingRead(): Promise<void> {
+  /**
+   * Blocks until a task arrives on a stream that fits. The claim rides behind the read on the same
+   * connection (claimJustRead), so a task that arrives is read and claimed in one round trip;
+   * without the take's last-delivered ids, or when that claim fails, the entry the read returned
+   * is claimed after it.
+   */
+  private async blockingRead(lastDelivered?: Record<string, string>): Promise<void> {
     const fit = this.streams.filter((s) => this.deps.pool.fitsNow(s.gpus));
     if (this.blockingClientId === null) await this.refreshClientId();
     this.blockedOn = this.fitSignature();
-    let reply: Array<[string, Array<[string, string[]]>]> | null;
+    const read = this.deps.blocking.xreadgroup(
+      'GROUP',
+      TRACKER_GROUP,
+      this.deps.consumer,
+      'COUNT',
+      1,
+      'BLOCK',
+      this.deps.blockMs,
+      'STREAMS',
+      ...fit.map((s) => s.key),
+      ...fit.map(() => '>'),
+    ) as Promise<Array<[string, Array<[string, string[]]>]> | null>;
+    const after = fit.map((s) => ({ key: s.key, after: lastDelivered?.[s.key] ?? '' }));
+    const claiming = after.every((s) => s.after !== '')
+      ? claimJustRead(this.deps.blocking, this.deps.keys, {
+          consumer: this.deps.consumer,
+          streams: after,
+          leaseMs: this.deps.leaseMs,
+          token: newToken(),
+        }).catch((error: unknown) => {
+          this.deps.logger.debug({ err: error }, 'the claim behind the read failed; claiming after it');
+          return null;
+        })
+      : null;
+    let reply: Awaited<typeof read> = null;
+    let readError: unknown = null;
     try {
-      reply = (await this.deps.blocking.xreadgroup(
-        'GROUP',
-        TRACKER_GROUP,
-        this.deps.consumer,
-        'COUNT',
-        1,
-        'BLOCK',
-        this.deps.blockMs,
-        'STREAMS',
-        ...fit.map((s) => s.key),
-        ...fit.map(() => '>'),
-      )) as Array<[string, Array<[string, string[]]>]> | null;
+      reply = await read;
+    } catch (error) {
+      readError = error;
     } finally {
       this.blockedOn = null;
     }
+    // What the claim behind the read took is this tracker's to run, whatever became of the read.
+    const claimed = await claiming;
+    if (claimed?.kind === 'claimed') await this.deps.launch(claimed.claim, this.gpusOf(claimed.claim.stream));
+    else if (claimed?.kind === 'dead')
+      this.deps.logger.warn(
+        { taskId: claimed.taskId, reason: claimed.reason },
+        'task dead-lettered at claim',
+      );
+    if (readError) throw readError;
     for (const [stream, entries] of reply ?? []) {
-      for (const [entryId, fields] of entries) await this.claimRead(stream, entryId, fields[1] ?? '');
+      for (const [entryId, fields] of entries) {
+        if (entryId !== settledEntry(claimed)) await this.claimRead(stream, entryId, fields[1] ?? '');
+      }
     }
   }
 

@@ -21,6 +21,6 @@ export { SlotPool } from './slot-pool.js';
 export type { SlotGrant } from './slot-pool.js';
 export { Tracker } from './tracker.js';
 export type { TrackerDeps } from './tracker.js';
-export { preciseNow } from './run/task-execution.js';
+export { preciseNow } from './run/clock.js';
 export type { RunningTask, TaskEvent } from './run/task-execution.js';
 export type { KillReason } from './run/executer-process.js';

@@ -38,6 +38,8 @@ import {
   writeRegistration,
   type Holder,
 } from './registration.js';
+import { SpareFolders } from './run/spare-folders.js';
+import { executerBaseEnv } from './run/task-env.js';
 import { Spawner } from './run/spawner.js';
 import { executeTask, type RunningTask, type TaskEvent } from './run/task-execution.js';
 import { SlotPool } from './slot-pool.js';
@@ -54,6 +56,9 @@ export interface TrackerDeps {
   taskInit: string | null;
   now?: () => number;
 }
+
+/** Task folders kept ready at most (one per task that may start at once). */
+const MAX_SPARE_FOLDERS = 8;
 
 /**
  * Emits `task` with a TaskEvent when an executer process starts (`spawned`) and when it exits
@@ -74,6 +79,9 @@ export class Tracker extends EventEmitter<{ task: [TaskEvent] }> {
   private readonly pidDir: string;
   /** Starts every executer process (null: without gpufleet-task-init, Node's spawn does). */
   private readonly spawner: Spawner | null;
+  private readonly spares: SpareFolders;
+  /** What executers inherit of this process's environment (read once: see task-env.ts). */
+  private readonly baseEnv = executerBaseEnv(process.env);
   private readonly tasks = new Map<string, RunningTask>();
   /** Clean-ups still going on after their tasks completed (awaited at close). */
   private readonly cleanups = new Set<Promise<void>>();
@@ -127,6 +135,11 @@ export class Tracker extends EventEmitter<{ task: [TaskEvent] }> {
     });
     this.pidDir = pidDir(deps.config.workDir, this.name);
     this.spawner = deps.taskInit ? new Spawner(deps.taskInit, deps.config.killGraceMs, this.logger) : null;
+    this.spares = new SpareFolders(
+      SpareFolders.dirOf(deps.config.workDir, this.name),
+      Math.min(MAX_SPARE_FOLDERS, Math.max(1, this.pool.gpuIds.length + this.pool.cpuSlots)),
+      this.logger,
+    );
     let connectedOnce = false;
     this.redis.on('ready', () => {
       if (connectedOnce) this.reconnectedAt = this.now();
@@ -191,6 +204,7 @@ export class Tracker extends EventEmitter<{ task: [TaskEvent] }> {
     await this.retry('publish executers', () => publishCatalog(this.redis, this.keys, this.catalogEntries()));
     await this.retry('register', () => this.heartbeat());
     await this.retry('create groups', () => this.loop.ensureGroups());
+    await this.spares.start();
     this.every(Math.floor(config.aliveMs / 3), () => this.refreshAlive(), this.aliveTimers);
     this.every(config.heartbeatMs, () => this.heartbeat());
     this.every(config.sweepMs, () => this.sweep());
@@ -327,10 +341,15 @@ export class Tracker extends EventEmitter<{ task: [TaskEvent] }> {
   private async launch(claim: Claim, gpus: number): Promise<void> {
     const grant = this.pool.allocate(gpus, claim.suspect);
     if (!grant) {
-      const reason =
-        'suspect task (its last tracker died while running it) waits for an idle tracker to run it alone';
+      // A suspect on a busy tracker, or a task claimed behind a read while a reclaim took the slots.
+      const reason = claim.suspect
+        ? 'suspect task (its last tracker died while running it) waits for an idle tracker to run it alone'
+        : 'the tracker that claimed it had no free slots for it by then';
       await releaseTask(this.redis, this.keys, claim, this.now(), { reason, free: true });
-      this.logger.info({ taskId: claim.taskId }, 'handed back a suspect task: this tracker is busy');
+      this.logger.info(
+        { taskId: claim.taskId, suspect: claim.suspect },
+        'handed back a task: this tracker is busy',
+      );
       return;
     }
     if (claim.suspect) this.logger.warn({ taskId: claim.taskId }, 'running a suspect task alone');
@@ -350,6 +369,8 @@ export class Tracker extends EventEmitter<{ task: [TaskEvent] }> {
         pidDir: this.pidDir,
         onTaskEvent: (event) => this.emit('task', event),
         spawner: this.spawner,
+        spares: this.spares,
+        baseEnv: this.baseEnv,
         logger: this.logger,
         outage: this.outage,
         now: this.now,
@@ -403,6 +424,9 @@ export class Tracker extends EventEmitter<{ task: [TaskEvent] }> {
     }
     await Promise.all(this.cleanups);
     for (const timer of this.aliveTimers) clearInterval(timer);
+    await this.spares
+      .close()
+      .catch((error: unknown) => this.logger.warn({ err: error }, 'could not remove the spare task folders'));
     await this.spawner
       ?.close()
       .catch((error: unknown) => this.logger.warn({ err: error }, 'stopping gpufleet-task-init failed'));

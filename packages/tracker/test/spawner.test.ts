@@ -7,8 +7,8 @@ import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '@gpufleet/core';
 import { useTempDirs, waitFor } from '@gpufleet/testkit';
-import { resolveTaskInit, Spawner, type SpawnRequest } from '@gpufleet/tracker';
-import { procStatFields } from '../src/run/proc-info.js';
+import { preciseNow, resolveTaskInit, Spawner, type SpawnRequest } from '@gpufleet/tracker';
+import { processStartTime, procStatFields } from '../src/run/proc-info.js';
 import { processAlive } from './helpers/tracker-process.js';
 
 const temp = useTempDirs();
@@ -69,7 +69,7 @@ describe('spawner', () => {
       await request(dir, process.execPath, ['-e', script, ...hostile], { ONLY_THIS: 'yes' }),
     );
     if (!started.ok) throw new Error(started.reason);
-    expect(await started.exit).toEqual({ exitCode: 7, signal: null });
+    expect(await started.exit).toEqual({ exitCode: 7, signal: null, at: expect.any(Number) as number });
     const seen = JSON.parse(await readFile(join(dir, 'out.txt'), 'utf8')) as {
       argv: string[];
       env: Record<string, string>;
@@ -90,7 +90,11 @@ describe('spawner', () => {
     );
     if (!started.ok) throw new Error(started.reason);
     await waitFor(async () => (await groupMembers(started.pid)).length === 3, { timeoutMs: 3000 });
-    expect(await started.exit).toEqual({ exitCode: null, signal: 'SIGKILL' });
+    expect(await started.exit).toEqual({
+      exitCode: null,
+      signal: 'SIGKILL',
+      at: expect.any(Number) as number,
+    });
     await waitFor(async () => (await groupMembers(started.pid)).length === 0, { timeoutMs: 3000 });
   });
 
@@ -107,7 +111,7 @@ describe('spawner', () => {
     expect(badDir).toMatchObject({ ok: false, reason: expect.stringContaining('(cwd)') as string });
     const ok = await spawner.spawn(await request(dir, 'true', []));
     if (!ok.ok) throw new Error(ok.reason);
-    expect(await ok.exit).toEqual({ exitCode: 0, signal: null });
+    expect(await ok.exit).toEqual({ exitCode: 0, signal: null, at: expect.any(Number) as number });
   });
 
   it('looks the program up on the task’s PATH, skipping a file it cannot run, as execvp does', async () => {
@@ -119,7 +123,7 @@ describe('spawner', () => {
     const env = { PATH: `${first}:${second}:/usr/bin:/bin` };
     const found = await spawner.spawn(await request(dir, 'gpufleet-tool', [], env));
     if (!found.ok) throw new Error(found.reason);
-    expect(await found.exit).toEqual({ exitCode: 0, signal: null });
+    expect(await found.exit).toEqual({ exitCode: 0, signal: null, at: expect.any(Number) as number });
     expect(await readFile(join(dir, 'out.txt'), 'utf8')).toBe('from second\n');
     // Not on the tracker's own PATH: only the task's environment counts.
     expect(process.env.PATH?.split(':')).not.toContain(second);
@@ -144,7 +148,44 @@ describe('spawner', () => {
     await waitFor(async () => (await groupMembers(started.pid)).length === 0, { timeoutMs: 3000 });
     const next = await spawner.spawn(await request(dir, 'true', []));
     if (!next.ok) throw new Error(next.reason);
-    expect(await next.exit).toEqual({ exitCode: 0, signal: null });
+    expect(await next.exit).toEqual({ exitCode: 0, signal: null, at: expect.any(Number) as number });
+  });
+
+  it('starts the program in its own process group inside the spawner’s session, and reports its start time', async () => {
+    const dir = await temp.make();
+    const started = await newSpawner().spawn(await request(dir, 'sleep', ['5']));
+    if (!started.ok) throw new Error(started.reason);
+    const [, , pgid, session] = procStatFields(started.pid) ?? [];
+    const spawnerPid = statOf(started.pid)?.ppid as number;
+    expect(Number(pgid)).toBe(started.pid);
+    expect(Number(session)).toBe(Number(procStatFields(spawnerPid)?.[3]));
+    expect(Number(session)).not.toBe(started.pid);
+    // Read by the child from /proc/self/stat before its exec: the same as the kernel's record after.
+    expect(started.pidStartTime).toBe(processStartTime(started.pid));
+    process.kill(-started.pid, 'SIGKILL');
+    await started.exit;
+  });
+
+  it('says when the program started and ended by the spawner’s clock, not when the tracker read it', async () => {
+    const dir = await temp.make();
+    const spawner = newSpawner();
+    await spawner.spawn(await request(dir, 'true', [])); // the spawner is running before the clock starts
+    const before = preciseNow();
+    const pending = spawner.spawn(await request(dir, 'sleep', ['0.2']));
+    const busyUntil = performance.now() + 150; // the tracker busy: the reply waits to be read
+    while (performance.now() < busyUntil) {
+      // the event loop is blocked on purpose
+    }
+    const started = await pending;
+    const readAt = preciseNow();
+    if (!started.ok) throw new Error(started.reason);
+    expect(started.at).toBeGreaterThanOrEqual(before);
+    expect(readAt - started.at).toBeGreaterThan(100);
+    const exit = await started.exit;
+    expect(exit.at).toBeDefined();
+    expect((exit.at as number) - started.at).toBeGreaterThanOrEqual(190);
+    expect((exit.at as number) - started.at).toBeLessThan(1000);
+    expect(exit.at).toBeLessThanOrEqual(preciseNow());
   });
 
   it('kills every group it started when its tracker dies by SIGKILL: SIGTERM first, SIGKILL after the grace', async () => {

@@ -1,5 +1,5 @@
 /**
- * The one module that owns executer subprocesses. Each runs in its own session and process group,
+ * The one module that owns executer subprocesses. Each runs in its own process group,
  * never through a shell, with its stdout and stderr written by the process itself straight into
  * the task's log files; the tracker follows those files for the live log (`onOutput`) and hashes
  * them as it goes, so memory stays flat however much the process prints and nothing is copied
@@ -10,6 +10,7 @@
  */
 import { spawn } from 'node:child_process';
 import { open } from 'node:fs/promises';
+import { preciseNow } from './clock.js';
 import { groupAlive, processStartTime, signalGroup } from './proc-info.js';
 import { LogFileReader, type LogFileSummary } from './log-file-reader.js';
 import type { ProcessExit, Spawner } from './spawner.js';
@@ -54,14 +55,19 @@ export interface ExecuterProcess {
   pid: number | null;
   /** Start time of the group leader (see proc-info), to recognise it after a tracker restart. */
   pidStartTime: string | null;
-  /** Settles with the exit code when the process has ended (before its log files are read to the end). */
-  ended: Promise<{ exitCode: number | null }>;
+  /** When the program started (epoch ms, sub-ms precise; null if it never did). */
+  spawnedAt: number | null;
+  /**
+   * Settles with the exit code when the process has ended (before its log files are read to the
+   * end), and when that was (epoch ms, sub-ms precise).
+   */
+  ended: Promise<{ exitCode: number | null; at: number }>;
   done: Promise<ExecuterProcessResult>;
   kill(reason: KillReason): void;
 }
 
 type Started =
-  | { ok: true; pid: number; pidStartTime: string | null; exit: Promise<ProcessExit> }
+  | { ok: true; pid: number; pidStartTime: string | null; at: number; exit: Promise<ProcessExit> }
   | { ok: false; reason: string; code?: string };
 
 /** Why a process could not start, short: the error code and the system's words, not the command line. */
@@ -85,7 +91,7 @@ async function spawnDirectly(req: ExecuterProcessRequest): Promise<Started> {
       stdio: ['ignore', out.fd, err.fd],
     });
     const exit = new Promise<ProcessExit>((resolve) =>
-      child.once('exit', (exitCode, signal) => resolve({ exitCode, signal })),
+      child.once('exit', (exitCode, signal) => resolve({ exitCode, signal, at: preciseNow() })),
     );
     if (child.pid !== undefined) {
       const pid = child.pid;
@@ -94,7 +100,7 @@ async function spawnDirectly(req: ExecuterProcessRequest): Promise<Started> {
         if (groupAlive(pid)) signalGroup(pid, 'SIGKILL');
         return result;
       });
-      return { ok: true, pid, pidStartTime: processStartTime(pid), exit: exitAndSweep };
+      return { ok: true, pid, pidStartTime: processStartTime(pid), at: preciseNow(), exit: exitAndSweep };
     }
     const error = await new Promise<NodeJS.ErrnoException>((resolve) => child.once('error', resolve));
     return { ok: false, reason: error.message, code: error.code };
@@ -144,8 +150,8 @@ export async function startExecuterProcess(req: ExecuterProcessRequest): Promise
       durationMs: Date.now() - startedAt,
       logs,
     });
-    const ended = Promise.resolve({ exitCode: null });
-    return { pid: null, pidStartTime: null, ended, done, kill: () => undefined };
+    const ended = Promise.resolve({ exitCode: null, at: preciseNow() });
+    return { pid: null, pidStartTime: null, spawnedAt: null, ended, done, kill: () => undefined };
   }
 
   const { pid } = started;
@@ -185,5 +191,6 @@ export async function startExecuterProcess(req: ExecuterProcessRequest): Promise
       logs,
     };
   })();
-  return { pid, pidStartTime: started.pidStartTime, ended: started.exit, done, kill };
+  const ended = started.exit.then((exit) => ({ exitCode: exit.exitCode, at: exit.at ?? preciseNow() }));
+  return { pid, pidStartTime: started.pidStartTime, spawnedAt: started.at, ended, done, kill };
 }

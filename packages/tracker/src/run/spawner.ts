@@ -1,6 +1,6 @@
 /**
  * The tracker's side of gpufleet-task-init (native/task-init.c): one long-lived spawner process
- * that starts every executer in its own session and process group, with stdout and stderr going
+ * that starts every executer in its own process group, with stdout and stderr going
  * straight into the task's log files, and reports each start and exit. It kills every group it
  * started when the tracker dies, however it dies. Compared with Node's spawn, the tracker neither
  * forks itself nor waits for an exec: it writes one request on a pipe.
@@ -11,8 +11,8 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { constants } from 'node:os';
-import { createInterface } from 'node:readline';
 import type { Logger } from '@gpufleet/core';
+import { epochOfMonotonicUs } from './clock.js';
 import { signalGroup } from './proc-info.js';
 
 export interface SpawnRequest {
@@ -29,10 +29,19 @@ export interface ProcessExit {
   signal: NodeJS.Signals | null;
   /** Set when the spawner died and the process was killed for it. */
   lostSpawner?: boolean;
+  /** When the end was seen (epoch ms, sub-ms precise): by the spawner when it reaped the process. */
+  at?: number;
 }
 
 export type SpawnResult =
-  | { ok: true; pid: number; pidStartTime: string | null; exit: Promise<ProcessExit> }
+  | {
+      ok: true;
+      pid: number;
+      pidStartTime: string | null;
+      /** When the exec went through (epoch ms, sub-ms precise), by the spawner's clock. */
+      at: number;
+      exit: Promise<ProcessExit>;
+    }
   | { ok: false; reason: string; code?: string };
 
 interface Pending {
@@ -93,7 +102,13 @@ export class Spawner {
     this.child = child;
     this.startedAt = Date.now();
     child.stdin?.on('error', () => undefined); // a dead spawner is handled at its exit
-    createInterface({ input: child.stdout! }).on('line', (line) => this.onLine(line));
+    // Lines split by hand: readline's decoder and events cost more than the reply itself.
+    let partial = '';
+    child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
+      const lines = (partial + chunk).split('\n');
+      partial = lines.pop() ?? '';
+      for (const line of lines) this.onLine(line);
+    });
     child.once('error', (error) => {
       this.logger.error({ err: error, path: this.path }, 'could not start gpufleet-task-init');
       this.onGone(child);
@@ -114,7 +129,8 @@ export class Spawner {
       const pid = Number(rest[0]);
       const exit = new Promise<ProcessExit>((resolve) => (entry.resolveExit = resolve));
       entry.pid = pid;
-      entry.resolveStart({ ok: true, pid, pidStartTime: rest[1] === '-' ? null : (rest[1] ?? null), exit });
+      const pidStartTime = rest[1] === '-' ? null : (rest[1] ?? null);
+      entry.resolveStart({ ok: true, pid, pidStartTime, at: epochOfMonotonicUs(rest[2]), exit });
     } else if (kind === 'f') {
       this.pending.delete(id);
       const [errno, ...words] = rest;
@@ -126,6 +142,7 @@ export class Spawner {
       entry.resolveExit?.({
         exitCode: code >= 0 ? code : null,
         signal: signal > 0 ? (SIGNAL_NAMES.get(signal) ?? 'SIGKILL') : null,
+        at: epochOfMonotonicUs(rest[2]),
       });
     }
   }

@@ -7,7 +7,8 @@
 const WITHHELD = /^(REDIS_|AWS_|S3_|GPUFLEET_|ARTIFACT_STORE$|CUDA_VISIBLE_DEVICES$|NVIDIA_VISIBLE_DEVICES$)/;
 
 export interface TaskEnvInput {
-  base: NodeJS.ProcessEnv;
+  /** The tracker's environment less what is withheld: executerBaseEnv(process.env). */
+  base: Readonly<Record<string, string>>;
   manifestEnv: Record<string, string>;
   taskId: string;
   attempt: number;
@@ -16,20 +17,29 @@ export interface TaskEnvInput {
   outputDir: string;
 }
 
-export function taskEnv(input: TaskEnvInput): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const [key, value] of Object.entries(input.base)) {
-    if (value !== undefined && !WITHHELD.test(key)) env[key] = value;
+/**
+ * The part of the tracker's environment executers get, read once per tracker: walking
+ * process.env calls into the C++ side for every variable (0.15 ms per task under npm's 100+
+ * variables on the bench VM).
+ */
+export function executerBaseEnv(env: NodeJS.ProcessEnv): Record<string, string> {
+  const base: Record<string, string> = {};
+  for (const [key, value] of Object.entries(env)) {
+    if (value !== undefined && !WITHHELD.test(key)) base[key] = value;
   }
-  Object.assign(env, input.manifestEnv);
+  return base;
+}
+
+export function taskEnv(input: TaskEnvInput): Record<string, string> {
   const gpuList = input.gpuIds.join(',');
-  Object.assign(env, {
+  return {
+    ...input.base,
+    ...input.manifestEnv,
     CUDA_VISIBLE_DEVICES: gpuList,
     GPUFLEET_TASK_ID: input.taskId,
     GPUFLEET_ATTEMPT: String(input.attempt),
     GPUFLEET_GPU_IDS: gpuList,
     GPUFLEET_INPUT_DIR: input.inputDir,
     GPUFLEET_OUTPUT_DIR: input.outputDir,
-  });
-  return env;
+  };
 }

@@ -24,25 +24,28 @@ import {
   type TaskStatus,
 } from '@gpufleet/core';
 import { withRedisRetry } from '../redis-retry.js';
+import { preciseNow } from './clock.js';
 import { startExecuterProcess, type KillReason } from './executer-process.js';
 import type { Spawner } from './spawner.js';
 import { LeaseKeeper } from './lease-keeper.js';
 import { LogPublisher } from './log-publisher.js';
 import { removePidRecord, writePidRecord } from './pid-files.js';
 import { retryDelayMs } from './retry-delay.js';
+import type { SpareFolders } from './spare-folders.js';
 import { uploadOutputs } from './output-uploader.js';
 import { createTaskFolder, fetchInputs, removeTaskFolder, type TaskFolder } from './task-folder.js';
 import { taskEnv } from './task-env.js';
 import { taskOutcome } from './task-outcome.js';
 
-/** What a tracker tells its embedder about one attempt (times are epoch ms, sub-ms precise). */
+/**
+ * What a tracker tells its embedder about one attempt. Times are epoch ms, sub-ms precise, of
+ * when it happened, not of when the tracker heard of it: `spawned` when the exec went through and
+ * `exited` when the process was reaped, both by the spawner's clock (by the tracker's where it
+ * starts programs itself).
+ */
 export type TaskEvent =
   | { type: 'spawned'; taskId: string; attempt: number; pid: number | null; at: number }
   | { type: 'exited'; taskId: string; attempt: number; exitCode: number | null; at: number };
-
-export function preciseNow(): number {
-  return performance.timeOrigin + performance.now();
-}
 
 export interface TaskExecutionDeps {
   /** Called when the executer process starts and when it exits. */
@@ -63,6 +66,10 @@ export interface TaskExecutionDeps {
   pidDir: string;
   /** Where "Redis is unreachable" goes (one line a second for the whole process). */
   outage: OutageReporter;
+  /** The environment executers inherit: executerBaseEnv(process.env), read once per tracker. */
+  baseEnv: Readonly<Record<string, string>>;
+  /** Task folders made ahead (see spare-folders.ts); without, each folder is made on the spot. */
+  spares?: SpareFolders;
   /** The tracker's spawner (gpufleet-task-init), or null to start executers with Node's spawn. */
   spawner: Spawner | null;
   logger: Logger;
@@ -118,7 +125,7 @@ export function executeTask(deps: TaskExecutionDeps, claim: Claim, gpuIds: reado
     } catch (error) {
       return finish('failed', describe(error));
     }
-    const folder = await createTaskFolder(deps.workDir, claim.taskId, claim.attempt);
+    const folder = await createTaskFolder(deps.workDir, claim.taskId, claim.attempt, deps.spares);
     const keeper = new LeaseKeeper(
       { ...deps, logger },
       claim,
@@ -129,6 +136,7 @@ export function executeTask(deps: TaskExecutionDeps, claim: Claim, gpuIds: reado
     try {
       await runInFolder(record, executer, params, folder, keeper);
     } finally {
+      deps.spares?.refill();
       keeper.stop();
       // Off the slot's path: the slots are freed as soon as the task is complete.
       if (!deps.keepTaskDirs) {
@@ -168,7 +176,7 @@ export function executeTask(deps: TaskExecutionDeps, claim: Claim, gpuIds: reado
       params,
     );
     const env = taskEnv({
-      base: process.env,
+      base: deps.baseEnv,
       manifestEnv: executer.manifest.env,
       taskId: record.id,
       attempt: claim.attempt,
@@ -194,6 +202,7 @@ export function executeTask(deps: TaskExecutionDeps, claim: Claim, gpuIds: reado
       spawner: deps.spawner,
       onOutput: (stream, chunk) => live.write(stream, chunk),
     });
+    deps.spares?.refill(); // after the spawn, not on its way
     killProcess = proc.kill;
     if (killRequest) proc.kill(killRequest);
     const pidRecord = {
@@ -214,7 +223,7 @@ export function executeTask(deps: TaskExecutionDeps, claim: Claim, gpuIds: reado
       taskId: record.id,
       attempt: claim.attempt,
       pid: proc.pid,
-      at: preciseNow(),
+      at: proc.spawnedAt ?? preciseNow(),
     });
     logger.info({ pid: proc.pid, gpuIds, executer: record.executer }, 'executer started');
     logger.debug({ argv: [argv.file, ...argv.args] }, 'executer command line');
@@ -231,14 +240,8 @@ export function executeTask(deps: TaskExecutionDeps, claim: Claim, gpuIds: reado
       )
       .catch((error: unknown) => logger.warn({ err: error }, 'could not record the process id'));
     // The GPUs are free the moment the process ends, before its logs are read to the end.
-    void proc.ended.then(({ exitCode }) => {
-      deps.onTaskEvent?.({
-        type: 'exited',
-        taskId: record.id,
-        attempt: claim.attempt,
-        exitCode,
-        at: preciseNow(),
-      });
+    void proc.ended.then(({ exitCode, at }) => {
+      deps.onTaskEvent?.({ type: 'exited', taskId: record.id, attempt: claim.attempt, exitCode, at });
       markExited();
     });
     const result = await proc.done;

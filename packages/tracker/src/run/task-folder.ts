@@ -2,14 +2,15 @@
  * A task attempt's folder on the tracker: `inputs/` (fetched from the artifact store, archives
  * extracted and confined), `outputs/` (what the executer writes), and `.stdout.txt` and
  * `.stderr.txt` (its output, written by the process itself). Each attempt gets a fresh folder, so
- * attempts never share files.
+ * attempts never share files: a spare made ahead and renamed, or one made on the spot.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, renameSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { type ArtifactStore, inputsPrefix, PathEscapeError, type TaskInput } from '@gpufleet/core';
 import { archiveKind } from '../inputs/archive-kind.js';
 import { extractArchive } from '../inputs/extract-archive.js';
+import type { SpareFolders } from './spare-folders.js';
 
 export interface TaskFolder {
   root: string;
@@ -23,16 +24,9 @@ export async function createTaskFolder(
   workDir: string,
   taskId: string,
   attempt: number,
+  spares?: SpareFolders,
 ): Promise<TaskFolder> {
   const root = join(workDir, 'tasks', `${taskId}.${attempt}`);
-  // Synchronous on purpose: they are on the way to the spawn, where each await would add a hop
-  // through libuv's thread pool; the three mkdir calls took 0.2–0.4 ms together on the bench VM.
-  try {
-    mkdirSync(root);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST') await rm(root, { recursive: true, force: true });
-    mkdirSync(root, { recursive: true }); // first task: creates <workDir>/tasks
-  }
   const folder: TaskFolder = {
     root,
     inputDir: join(root, 'inputs'),
@@ -40,6 +34,24 @@ export async function createTaskFolder(
     stdoutPath: join(root, '.stdout.txt'),
     stderrPath: join(root, '.stderr.txt'),
   };
+  // One rename of a folder made ahead (see spare-folders.ts); the slow way when none is ready.
+  const spare = spares?.take();
+  if (spare) {
+    try {
+      renameSync(spare, root);
+      return folder;
+    } catch {
+      void rm(spare, { recursive: true, force: true }).catch(() => undefined);
+    }
+  }
+  // Synchronous on purpose: they are on the way to the spawn, where each await would add a hop
+  // through libuv's thread pool.
+  try {
+    mkdirSync(root);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') await rm(root, { recursive: true, force: true });
+    mkdirSync(root, { recursive: true }); // first task: creates <workDir>/tasks
+  }
   mkdirSync(folder.inputDir);
   mkdirSync(folder.outputDir);
   return folder;
