@@ -3,9 +3,9 @@
  * gpufleet tracker and one in-process BullMQ Worker (each with C slots, each on its own queue of
  * the same redis-server) wait idle; one task at a time is enqueued, alternating between the two,
  * and we time from just before the enqueue call until the no-op program has been spawned, then
- * wait for the task to complete and the system to be idle again. gpufleet's `spawned` event comes
- * when the tracker has read the spawner's reply (after the exec), BullMQ's right after execa
- * returns the child (also after the exec): the same point in both.
+ * wait for the task to complete and the system to be idle again. gpufleet's `spawned` event
+ * carries the time its spawner saw the exec go through; BullMQ's is taken right after execa
+ * returns the child (Node's spawn returns once the exec went through): the same point in both.
  * Usage: npm run bench:latency -- [--dry-run] [--samples 200] [--warm-up 20] [--idle-ms 30] [--concurrency 4]
  * Writes bench/results/latency.json.
  */
