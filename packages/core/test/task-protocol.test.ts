@@ -8,7 +8,6 @@ import {
   completeTask,
   enqueue,
   getTask,
-  publishCatalog,
   renewLease,
   setTaskStatus,
   takeTask,
@@ -166,18 +165,6 @@ describe('task protocol', () => {
 
   it('takes the oldest waiting task across GPU sizes and waits rather than overtake it', async () => {
     const { client, prefix, keys } = await setup();
-    await publishCatalog(client, keys, [
-      {
-        name: 'noop',
-        version: '1',
-        description: '',
-        params: { type: 'object' },
-        gpus: 0,
-        timeLimitMs: 60_000,
-        tracker: 't',
-        updatedAt: 0,
-      },
-    ]);
     await client.xgroup('CREATE', keys.tasks(2), TRACKER_GROUP, '0', 'MKSTREAM');
     const big = await enqueue({ redis: client, prefix }, { executer: 'noop', gpus: 2 });
     await enqueue({ redis: client, prefix }, { executer: 'noop', gpus: 0 });
