@@ -3,9 +3,12 @@
  * - no-op task throughput on one tracker with 4 CPU slots, against a plain loop spawning the same
  *   program 4 at a time, rounds alternating, medians;
  * - enqueue-to-spawn latency on an idle tracker (p50, p99);
- * - the gap between one task's exit and the next queued task's spawn on the same slot (p50).
+ * - the gap between one task's exit and the next queued task's spawn on the same slot (p50), with
+ *   no-op tasks, or with tasks that sleep `--gap-task-ms` (a tracker not kept busy by programs
+ *   that end within a millisecond).
  * Runs against the built packages and a redis-server it starts itself.
- * Usage: npm run build && npx tsx bench/tracker-bench.ts [--tasks 2000] [--rounds 3] [--json out.json]
+ * Usage: npm run build && npx tsx bench/tracker-bench.ts [--tasks 2000] [--rounds 3] [--gap-task-ms 0]
+ *   [--json out.json]
  */
 import { writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
@@ -19,6 +22,7 @@ const { values } = parseArgs({
   options: {
     tasks: { type: 'string', default: '2000' },
     rounds: { type: 'string', default: '3' },
+    'gap-task-ms': { type: 'string', default: '0' },
     json: { type: 'string' },
   },
 });
@@ -26,6 +30,11 @@ const TASKS = Number(values.tasks);
 const ROUNDS = Number(values.rounds);
 const EXECUTERS = fileURLToPath(new URL('./executers', import.meta.url));
 const CONCURRENCY = 4;
+const GAP_TASK_MS = Number(values['gap-task-ms']);
+const GAP_SPEC =
+  GAP_TASK_MS > 0
+    ? { executer: 'sleep', params: { seconds: String(GAP_TASK_MS / 1000) } }
+    : { executer: 'noop' };
 
 function quantile(sorted: number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
@@ -79,12 +88,17 @@ async function makeTracker(
   };
 }
 
-async function enqueueMany(server: RedisServer, prefix: string, n: number): Promise<string[]> {
+async function enqueueMany(
+  server: RedisServer,
+  prefix: string,
+  n: number,
+  spec: Record<string, unknown> = { executer: 'noop' },
+): Promise<string[]> {
   const redis = server.client();
   const ids: string[] = [];
   for (let i = 0; i < n; i += 200) {
     const batch = await Promise.all(
-      Array.from({ length: Math.min(200, n - i) }, () => enqueue({ redis, prefix }, { executer: 'noop' })),
+      Array.from({ length: Math.min(200, n - i) }, () => enqueue({ redis, prefix }, spec)),
     );
     ids.push(...batch.map((r) => r.id));
   }
@@ -92,11 +106,31 @@ async function enqueueMany(server: RedisServer, prefix: string, n: number): Prom
   return ids;
 }
 
-async function waitForSucceeded(server: RedisServer, prefix: string, n: number): Promise<void> {
+/** The id of the queue's newest task event ('0-0' when there is none). */
+async function lastEventId(server: RedisServer, prefix: string): Promise<string> {
+  const redis = server.client();
+  const [newest] = (await redis.xrevrange(
+    queueKeys(prefix, 'default').events,
+    '+',
+    '-',
+    'COUNT',
+    1,
+  )) as Array<[string, string[]]>;
+  await redis.quit();
+  return newest?.[0] ?? '0-0';
+}
+
+/** Waits for `n` tasks of the queue to succeed, counting the events after `after`. */
+async function waitForSucceeded(
+  server: RedisServer,
+  prefix: string,
+  n: number,
+  after = '0-0',
+): Promise<void> {
   const redis = server.client();
   const key = queueKeys(prefix, 'default').events;
   let seen = 0;
-  let last = '0-0';
+  let last = after;
   while (seen < n) {
     const reply = (await redis.xread('COUNT', 1000, 'BLOCK', 1000, 'STREAMS', key, last)) as Array<
       [string, Array<[string, string[]]>]
@@ -168,13 +202,16 @@ async function latencyAndGap(server: RedisServer): Promise<{ latency: number[]; 
     await new Promise((resolve) => setTimeout(resolve, 30)); // let it finish: the tracker is idle again
   }
   await tracker.close();
-  // Gap: a backlog on one slot; each spawn follows the previous task's exit.
+  // Gap: a backlog on one slot; each spawn follows the previous task's exit. Only the backlog's
+  // own completions are counted, not the latency loop's before it.
   const backlog = await makeTracker(server, 1, prefix);
+  const before = await lastEventId(server, prefix);
   const order: TaskEvent[] = [];
   backlog.tracker.on('task', (event) => order.push(event));
-  await enqueueMany(server, backlog.prefix, 300);
+  const backlogTasks = GAP_TASK_MS > 0 ? Math.min(300, Math.ceil(10_000 / GAP_TASK_MS)) : 300;
+  await enqueueMany(server, backlog.prefix, backlogTasks, GAP_SPEC);
   await backlog.tracker.start();
-  await waitForSucceeded(server, backlog.prefix, 300);
+  await waitForSucceeded(server, backlog.prefix, backlogTasks, before);
   const gaps: number[] = [];
   for (let i = 1; i < order.length; i++) {
     const prev = order[i - 1];
@@ -212,6 +249,7 @@ async function main(): Promise<void> {
       perTaskOverheadMs: 1000 / median(fleet) - 1000 / median(plain),
       enqueueToSpawnMs: { p50: quantile(lat, 0.5), p99: quantile(lat, 0.99), samples: lat.length },
       exitToNextSpawnMs: { p50: quantile(gap, 0.5), p99: quantile(gap, 0.99), samples: gap.length },
+      gapTaskMs: GAP_TASK_MS,
     };
     console.table({
       'plain loop (tasks/s)': result.plainTasksPerSecond.toFixed(0),
@@ -219,7 +257,7 @@ async function main(): Promise<void> {
       'ratio (target ≥ 0.85)': result.ratio.toFixed(3),
       'enqueue→spawn p50 ms (≤ 2)': result.enqueueToSpawnMs.p50.toFixed(2),
       'enqueue→spawn p99 ms (≤ 10)': result.enqueueToSpawnMs.p99.toFixed(2),
-      'exit→next spawn p50 ms (≤ 5)': result.exitToNextSpawnMs.p50.toFixed(2),
+      [`exit→next spawn p50 ms (≤ 5), tasks of ${GAP_TASK_MS} ms`]: result.exitToNextSpawnMs.p50.toFixed(2),
     });
     if (values.json) await writeFile(values.json, JSON.stringify(result, null, 2));
   } finally {
