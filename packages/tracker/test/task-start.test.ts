@@ -7,8 +7,8 @@ import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { enqueue, luaScript, queueKeys } from '@gpufleet/core';
 import { uniquePrefix, useRedis, useTempDirs, waitFor } from '@gpufleet/testkit';
-import { SpareFolders, SPARE_LOG_FILES } from '../src/run/spare-folders.js';
-import { createTaskFolder } from '../src/run/task-folder.js';
+import { SpareFolders } from '../src/run/spare-folders.js';
+import { createTaskFolder, LOG_FILES } from '../src/run/task-folder.js';
 import { executerBaseEnv, taskEnv } from '../src/run/task-env.js';
 import { startTestTracker, useTrackers, waitForFinal } from './helpers/fleet.js';
 
@@ -74,7 +74,9 @@ describe('from arrival to spawn', () => {
     for (const name of spares) {
       const spare = join(spareDir, name);
       inodes.add((await stat(spare)).ino);
-      expect((await readdir(spare)).sort()).toEqual([...SPARE_LOG_FILES, 'inputs', 'outputs'].sort());
+      expect((await readdir(spare)).sort()).toEqual(
+        [...Object.values(LOG_FILES), 'inputs', 'outputs'].sort(),
+      );
     }
     const admin = redis.server.client();
     const { id } = await enqueue({ redis: admin, prefix }, { executer: 'noop-fast' });
@@ -112,7 +114,9 @@ describe('from arrival to spawn', () => {
     });
     await waitFor(async () => (await readdir(join(blocker, 'tracker-a'))).length === 2, { timeoutMs: 3000 });
     const folder = await createTaskFolder(workDir, 'task', 4, spares);
-    expect((await readdir(folder.root)).sort()).toEqual([...SPARE_LOG_FILES, 'inputs', 'outputs'].sort());
+    expect((await readdir(folder.root)).sort()).toEqual(
+      [...Object.values(LOG_FILES), 'inputs', 'outputs'].sort(),
+    );
     await spares.close();
   });
 

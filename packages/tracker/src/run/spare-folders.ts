@@ -12,8 +12,7 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '@gpufleet/core';
-
-export const SPARE_LOG_FILES = ['.stdout.txt', '.stderr.txt'] as const;
+import { LOG_FILES } from './task-folder.js';
 
 export class SpareFolders {
   private readonly ready: string[] = [];
@@ -82,7 +81,7 @@ export class SpareFolders {
       await Promise.all([
         mkdir(join(path, 'inputs')),
         mkdir(join(path, 'outputs')),
-        ...SPARE_LOG_FILES.map((name) => writeFile(join(path, name), '')),
+        ...Object.values(LOG_FILES).map((name) => writeFile(join(path, name), '')),
       ]);
     } catch (error) {
       this.failed(error);

@@ -12,6 +12,9 @@ import { archiveKind } from '../inputs/archive-kind.js';
 import { extractArchive } from '../inputs/extract-archive.js';
 import type { SpareFolders } from './spare-folders.js';
 
+/** The executer's stdout and stderr as the process writes them, in its task folder. */
+export const LOG_FILES = { stdout: '.stdout.txt', stderr: '.stderr.txt' } as const;
+
 export interface TaskFolder {
   root: string;
   inputDir: string;
@@ -31,8 +34,8 @@ export async function createTaskFolder(
     root,
     inputDir: join(root, 'inputs'),
     outputDir: join(root, 'outputs'),
-    stdoutPath: join(root, '.stdout.txt'),
-    stderrPath: join(root, '.stderr.txt'),
+    stdoutPath: join(root, LOG_FILES.stdout),
+    stderrPath: join(root, LOG_FILES.stderr),
   };
   // One rename of a folder made ahead (see spare-folders.ts); the slow way when none is ready.
   const spare = spares?.take();
