@@ -33,6 +33,23 @@ function recordFrom(pairs: readonly string[]): TaskRecord | null {
   return parseTaskRecord(hash);
 }
 
+/**
+ * The claim in a `claimed` reply of take.lua or claim-read.lua:
+ * {'claimed', taskId, attempt, streamKey, entryId, suspect, field1, value1, ...}.
+ */
+function claimFromReply(reply: readonly string[], token: string): Claim {
+  const [, taskId = '', attempt = '', stream = '', entryId = '', suspect = ''] = reply;
+  return {
+    taskId,
+    attempt: Number(attempt),
+    stream,
+    entryId,
+    token,
+    suspect: suspect === '1',
+    record: recordFrom(reply.slice(6)),
+  };
+}
+
 export type TakeResult =
   /** `lastDelivered`: each stream's group's last-delivered id (for claimJustRead), when known. */
   | { kind: 'empty'; lastDelivered?: Record<string, string> }
@@ -69,19 +86,8 @@ export async function takeTask(redis: Redis, keys: QueueKeys, req: TakeRequest):
       ...req.streams.map((s) => (s.fitsNow ? 1 : 0)),
     ],
   )) as string[];
-  const [kind, a = '', b = '', c = '', d = '', e = ''] = reply;
-  if (kind === 'claimed') {
-    const record = recordFrom(reply.slice(6));
-    const claim = {
-      taskId: a,
-      attempt: Number(b),
-      stream: c,
-      entryId: d,
-      token: req.token,
-      suspect: e === '1',
-    };
-    return { kind, claim: { ...claim, record } };
-  }
+  const [kind, a = '', b = ''] = reply;
+  if (kind === 'claimed') return { kind, claim: claimFromReply(reply, req.token) };
   if (kind === 'wait') return { kind, stream: a };
   if (kind === 'dead') return { kind, taskId: a, reason: b };
   if (kind === 'held') return { kind, taskId: a };
@@ -132,12 +138,10 @@ export async function claimJustRead(
       ...req.streams.map((s) => s.after),
     ],
   )) as string[];
-  const [kind, taskId = '', a = '', stream = '', entryId = '', suspect = ''] = reply;
-  if (kind === 'claimed') {
-    const claim = { taskId, attempt: Number(a), stream, entryId, token: req.token, suspect: suspect === '1' };
-    return { kind, claim: { ...claim, record: recordFrom(reply.slice(6)) } };
-  }
-  if (kind === 'dead') return { kind, taskId, reason: a, entryId };
+  // {'dead', taskId, reason, streamKey, entryId} | {'gone', taskId, '', streamKey, entryId}
+  const [kind, taskId = '', reason = '', , entryId = ''] = reply;
+  if (kind === 'claimed') return { kind, claim: claimFromReply(reply, req.token) };
+  if (kind === 'dead') return { kind, taskId, reason, entryId };
   if (kind === 'gone') return { kind, taskId, entryId };
   return { kind: 'none' };
 }

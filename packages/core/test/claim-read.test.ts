@@ -55,13 +55,23 @@ function readAndClaim(
     keys.tasks(0),
     '>',
   );
-  const claim = claimJustRead(connection, keys, {
+  return { read, claim: claimBehind(connection, keys, consumer, after, token) };
+}
+
+/** The claim for the 0-GPU stream, given the last-delivered id its take saw. */
+function claimBehind(
+  connection: Redis,
+  keys: QueueKeys,
+  consumer: string,
+  after: string,
+  token: string,
+): Promise<ClaimJustReadResult> {
+  return claimJustRead(connection, keys, {
     consumer,
     streams: [{ key: keys.tasks(0), after }],
     leaseMs: 10_000,
     token,
   });
-  return { read, claim };
 }
 
 describe('the claim behind a blocking read', () => {
@@ -107,20 +117,10 @@ describe('the claim behind a blocking read', () => {
     await read;
     expect(await claim).toMatchObject({ kind: 'claimed', claim: { taskId: id, attempt: 1 } });
     // The same command again (what a client resends after a reconnect): the same claim, attempt 1.
-    const again = await claimJustRead(client, keys, {
-      consumer: 'a',
-      streams: [{ key: keys.tasks(0), after }],
-      leaseMs: 10_000,
-      token: 'token-a',
-    });
+    const again = await claimBehind(client, keys, 'a', after, 'token-a');
     expect(again).toMatchObject({ kind: 'claimed', claim: { taskId: id, attempt: 1 } });
     // Another token finds the entry's task leased: nothing for it.
-    const other = await claimJustRead(client, keys, {
-      consumer: 'a',
-      streams: [{ key: keys.tasks(0), after }],
-      leaseMs: 10_000,
-      token: 'token-b',
-    });
+    const other = await claimBehind(client, keys, 'a', after, 'token-b');
     expect(other).toEqual({ kind: 'none' });
     expect(await getTask(client, keys, id)).toMatchObject({ attempt: 1 });
     expect(await client.hget(keys.task(id), 'leaseToken')).toBe('token-a');
@@ -135,12 +135,7 @@ describe('the claim behind a blocking read', () => {
     const { id: late } = await enqueue({ redis: client, prefix }, { executer: 'noop' });
     // Delivered to "b": not "a"'s.
     await client.xreadgroup('GROUP', TRACKER_GROUP, 'b', 'COUNT', 1, 'STREAMS', keys.tasks(0), '>');
-    const result = await claimJustRead(client, keys, {
-      consumer: 'a',
-      streams: [{ key: keys.tasks(0), after }],
-      leaseMs: 10_000,
-      token: 'token-a',
-    });
+    const result = await claimBehind(client, keys, 'a', after, 'token-a');
     expect(result).toEqual({ kind: 'none' });
     expect(await getTask(client, keys, early)).toMatchObject({ status: 'queued' });
     expect(await getTask(client, keys, late)).toMatchObject({ status: 'queued' });
