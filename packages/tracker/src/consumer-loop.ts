@@ -13,9 +13,11 @@ import {
   TRACKER_GROUP,
   type Claim,
   type ClaimJustReadResult,
+  type ClaimResult,
   type Logger,
   type OutageReporter,
   type QueueKeys,
+  type TakeResult,
 } from '@gpufleet/core';
 import { isTransientRedisError, sleep } from './redis-retry.js';
 import type { SlotPool } from './slot-pool.js';
@@ -144,13 +146,8 @@ export class ConsumerLoop {
     });
     switch (result.kind) {
       case 'claimed':
-        await this.deps.launch(result.claim, this.gpusOf(result.claim.stream));
-        return;
       case 'dead':
-        this.deps.logger.warn(
-          { taskId: result.taskId, reason: result.reason },
-          'task dead-lettered at claim',
-        );
+        await this.settleClaim(result);
         return;
       case 'held':
         this.deps.logger.warn(
@@ -215,12 +212,7 @@ export class ConsumerLoop {
     }
     // What the claim behind the read took is this tracker's to run, whatever became of the read.
     const claimed = await claiming;
-    if (claimed?.kind === 'claimed') await this.deps.launch(claimed.claim, this.gpusOf(claimed.claim.stream));
-    else if (claimed?.kind === 'dead')
-      this.deps.logger.warn(
-        { taskId: claimed.taskId, reason: claimed.reason },
-        'task dead-lettered at claim',
-      );
+    await this.settleClaim(claimed);
     if (readError) throw readError;
     for (const [stream, entries] of reply ?? []) {
       for (const [entryId, fields] of entries) {
@@ -245,8 +237,13 @@ export class ConsumerLoop {
       token: newToken(),
       now: this.deps.now(),
     });
-    if (result.kind === 'claimed') await this.deps.launch(result.claim, gpus);
-    else if (result.kind === 'dead')
-      this.deps.logger.warn({ taskId, reason: result.reason }, 'task dead-lettered at claim');
+    await this.settleClaim(result);
+  }
+
+  /** Starts what a claim took, on the GPU count of its stream; says so when the claim dead-lettered the task instead. */
+  private async settleClaim(result: TakeResult | ClaimResult | ClaimJustReadResult | null): Promise<void> {
+    if (result?.kind === 'claimed') await this.deps.launch(result.claim, this.gpusOf(result.claim.stream));
+    else if (result?.kind === 'dead')
+      this.deps.logger.warn({ taskId: result.taskId, reason: result.reason }, 'task dead-lettered at claim');
   }
 }

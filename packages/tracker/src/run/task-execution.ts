@@ -136,7 +136,7 @@ export function executeTask(deps: TaskExecutionDeps, claim: Claim, gpuIds: reado
     try {
       await runInFolder(record, executer, params, folder, keeper);
     } finally {
-      deps.spares?.refill();
+      deps.spares?.refill(); // for an attempt that ended before its spawn (a no-op when full)
       keeper.stop();
       // Off the slot's path: the slots are freed as soon as the task is complete.
       if (!deps.keepTaskDirs) {
