@@ -23,10 +23,9 @@ end
 if redis.call('EXISTS', KEYS[1]) == 1 then return { 'duplicate', id } end
 local fields = {}
 for i = 7, #ARGV do fields[#fields + 1] = ARGV[i] end
-redis.call('HSET', KEYS[1], 'id', id, 'status', 'queued', 'attempt', 0, 'createdAt', now, 'stream', KEYS[2], unpack(fields))
 local base = string.sub(KEYS[3], 1, #KEYS[3] - #':events')
 local entryId = redis.call('XADD', KEYS[2], nextEntryId(base), 'id', id)
-redis.call('HSET', KEYS[1], 'entry', entryId)
+redis.call('HSET', KEYS[1], 'id', id, 'status', 'queued', 'attempt', 0, 'createdAt', now, 'stream', KEYS[2], 'entry', entryId, unpack(fields))
 redis.call('ZADD', KEYS[5], now, id)
 redis.call('SADD', KEYS[6], ARGV[6])
 appendEvent(base, ARGV[5], id, 'queued', '0', now, '', '')

@@ -9,13 +9,14 @@ const ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz';
 const pool = Buffer.alloc(4096);
 let poolOffset = pool.length;
 
-function randomBytes(n: number): Buffer {
+/** Takes `n` bytes from the pool: where they start in `pool` (valid until the next take). */
+function takeRandom(n: number): number {
   if (poolOffset + n > pool.length) {
     randomFillSync(pool);
     poolOffset = 0;
   }
   poolOffset += n;
-  return Buffer.from(pool.subarray(poolOffset - n, poolOffset));
+  return poolOffset - n;
 }
 
 function base32(bytes: Buffer): string {
@@ -34,19 +35,24 @@ function base32(bytes: Buffer): string {
   return out;
 }
 
+/** A task id's 16 bytes, assembled here: no buffer is allocated per id. */
+const idBytes = Buffer.alloc(16);
+
 /**
  * A new task id: 48 bits of milliseconds (so ids sort by creation) and 80 random bits (so ids
  * cannot be guessed), 26 lowercase Crockford base32 characters.
  */
 export function newTaskId(nowMs: number = Date.now()): string {
-  const time = Buffer.alloc(6);
-  time.writeUIntBE(Math.max(0, Math.floor(nowMs)), 0, 6);
-  return base32(Buffer.concat([time, randomBytes(10)]));
+  idBytes.writeUIntBE(Math.max(0, Math.floor(nowMs)), 0, 6);
+  const at = takeRandom(10);
+  pool.copy(idBytes, 6, at, at + 10);
+  return base32(idBytes);
 }
 
 export const TASK_ID_PATTERN = '^[0-9a-hjkmnp-tv-z]{26}$';
 
 /** A random token (lease fencing tokens, tracker instance ids). */
 export function newToken(): string {
-  return randomBytes(16).toString('base64url');
+  const at = takeRandom(16);
+  return pool.toString('base64url', at, at + 16);
 }

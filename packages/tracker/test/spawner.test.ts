@@ -2,7 +2,9 @@
 // environment, folder, log files), how its end is reported, what a program that cannot start
 // says, and what happens to running processes when the spawner or the tracker dies.
 import { spawn } from 'node:child_process';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { chmod, readdir, readFile, writeFile } from 'node:fs/promises';
+import { release } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '@gpufleet/core';
@@ -58,6 +60,16 @@ async function groupMembers(pgid: number): Promise<number[]> {
   }
   return members;
 }
+
+/** The scheduler's time slice of a process (ns), from /proc/<pid>/sched; null where not shown. */
+function sliceOf(pid: number | 'self'): number | null {
+  const line = /^se\.slice\s*:\s*(\d+)/m.exec(readFileSync(`/proc/${pid}/sched`, 'utf8'));
+  return line ? Number(line[1]) : null;
+}
+
+/** Custom slices for fair tasks (sched_setattr's sched_runtime) came with Linux 6.12. */
+const [major = 0, minor = 0] = release().split('.').map(Number);
+const customSlices = (major > 6 || (major === 6 && minor >= 12)) && sliceOf('self') !== null;
 
 describe('spawner', () => {
   it('runs the program with exactly its argv, environment and folder, output in the log files, and reports its exit', async () => {
@@ -134,6 +146,40 @@ describe('spawner', () => {
     const byPath = await spawner.spawn(await request(dir, join(first, 'gpufleet-tool'), []));
     expect(byPath).toMatchObject({ ok: false, code: 'EACCES' });
   });
+
+  it('looks a remembered program up again once it cannot be run where it was found', async () => {
+    const dir = await temp.make();
+    const [first, second] = [await temp.make(), await temp.make()];
+    await writeFile(join(first, 'gpufleet-tool'), '#!/bin/sh\necho from first\n', { mode: 0o755 });
+    await writeFile(join(second, 'gpufleet-tool'), '#!/bin/sh\necho from second\n', { mode: 0o755 });
+    const spawner = newSpawner();
+    const env = { PATH: `${first}:${second}:/usr/bin:/bin` };
+    const outputOf = async (): Promise<string> => {
+      const started = await spawner.spawn(await request(dir, 'gpufleet-tool', [], env));
+      if (!started.ok) throw new Error(started.reason);
+      await started.exit;
+      return readFile(join(dir, 'out.txt'), 'utf8');
+    };
+    expect(await outputOf()).toBe('from first\n');
+    expect(await outputOf()).toBe('from first\n'); // remembered
+    await chmod(join(first, 'gpufleet-tool'), 0o644);
+    expect(await outputOf()).toBe('from second\n');
+  });
+
+  it.skipIf(!customSlices)(
+    'runs with a short time slice itself and starts programs with the default one',
+    async () => {
+      const dir = await temp.make();
+      const started = await newSpawner().spawn(await request(dir, 'sleep', ['5']));
+      if (!started.ok) throw new Error(started.reason);
+      const spawnerPid = statOf(started.pid)?.ppid as number;
+      expect(sliceOf(spawnerPid)).toBe(100_000);
+      expect(sliceOf(started.pid)).toBe(sliceOf('self'));
+      expect(sliceOf(started.pid)).not.toBe(100_000);
+      process.kill(-started.pid, 'SIGKILL');
+      await started.exit;
+    },
+  );
 
   it('kills the processes it watched when the spawner itself dies, and starts a new one for the next', async () => {
     const dir = await temp.make();

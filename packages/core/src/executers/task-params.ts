@@ -89,23 +89,24 @@ export function toFieldIssues(
   return [...issues.values()];
 }
 
-/** Returns the task's parameters with defaults applied, or throws ValidationError('invalid task'). */
-export type ParamsValidator = (params: unknown) => Record<string, unknown>;
+/**
+ * Returns the task's parameters with defaults applied, or throws ValidationError('invalid task').
+ * The caller's object is left as it was (defaults go into a copy), unless `owned`: parameters
+ * the caller has just parsed and gives away are checked and completed in place, without the copy.
+ */
+export type ParamsValidator = (params: unknown, options?: { owned?: boolean }) => Record<string, unknown>;
 
 const compiled = new WeakMap<SchemaObject, ParamsValidator>();
 
-/**
- * A validator for the manifest's params schema. Absent parameters (`undefined`) count as `{}`;
- * the caller's object is never modified.
- */
+/** A validator for the manifest's params schema. Absent parameters (`undefined`) count as `{}`. */
 export function validateParams(manifest: { readonly params: SchemaObject }): ParamsValidator {
   const cached = compiled.get(manifest.params);
   if (cached !== undefined) return cached;
   const check = createAjv().compile<Record<string, unknown>>(manifest.params);
-  const validator: ParamsValidator = (params) => {
+  const validator: ParamsValidator = (params, options) => {
     let value: unknown;
     try {
-      value = params === undefined ? {} : structuredClone(params);
+      value = params === undefined ? {} : options?.owned ? params : structuredClone(params);
     } catch {
       throw new ValidationError('invalid task', [{ field: 'params', reason: 'must be plain JSON data' }]);
     }

@@ -42,6 +42,12 @@ describe('validateParams', () => {
     expect(input).toEqual({ case: 'dam' });
   });
 
+  it('completes parameters the caller gives away in place, without a copy', () => {
+    const owned = { case: 'dam' };
+    expect(validateParams(manifest)(owned, { owned: true })).toBe(owned);
+    expect(owned).toEqual({ case: 'dam', steps: 100 });
+  });
+
   it('compiles once per manifest', () => {
     expect(validateParams(manifest)).toBe(validateParams(manifest));
   });

@@ -127,13 +127,14 @@ function spawnRequestOf(req: ExecuterProcessRequest): Promise<Started> {
 /** Resolves once the process runs (or could not be started); `done` settles when it has ended. */
 export async function startExecuterProcess(req: ExecuterProcessRequest): Promise<ExecuterProcess> {
   const startedAt = Date.now();
+  const started = await spawnRequestOf(req);
+  // Made after the request is sent, off the way to the spawn; nothing is read before the process runs.
   const stderrTail = new TailBuffer();
   const stdout = new LogFileReader(req.stdoutPath, (chunk) => req.onOutput?.('stdout', chunk));
   const stderr = new LogFileReader(req.stderrPath, (chunk) => {
     stderrTail.push(chunk);
     req.onOutput?.('stderr', chunk);
   });
-  const started = await spawnRequestOf(req);
   const finishLogs = async (): Promise<ExecuterProcessResult['logs']> => {
     const [out, err] = await Promise.all([stdout.finish(), stderr.finish()]);
     return { stdout: out, stderr: err };

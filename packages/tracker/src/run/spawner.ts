@@ -84,12 +84,14 @@ export class Spawner {
     const id = String(this.nextId++);
     const env = Object.entries(req.env).map(([key, value]) => `${key}=${value}`);
     const fields = ['spawn', id, req.cwd, req.stdoutPath, req.stderrPath, String(1 + req.args.length)];
-    const payload = Buffer.from([...fields, req.file, ...req.args, ...env].join('\0') + '\0');
-    const header = Buffer.alloc(4);
-    header.writeUInt32LE(payload.length);
+    const text = [...fields, req.file, ...req.args, ...env].join('\0') + '\0';
+    const length = Buffer.byteLength(text);
+    const message = Buffer.allocUnsafe(4 + length); // the length, then the strings: one buffer, one write
+    message.writeUInt32LE(length, 0);
+    message.write(text, 4);
     return new Promise<SpawnResult>((resolveStart) => {
       this.pending.set(id, { resolveStart });
-      child.stdin?.write(Buffer.concat([header, payload]));
+      child.stdin?.write(message);
     });
   }
 

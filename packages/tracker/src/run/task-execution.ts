@@ -121,7 +121,7 @@ export function executeTask(deps: TaskExecutionDeps, claim: Claim, gpuIds: reado
     if (!executer) return finish('dead', `tracker "${deps.consumer}" has no executer "${record.executer}"`);
     let params: Record<string, unknown>;
     try {
-      params = executer.validateParams(record.params);
+      params = executer.validateParams(record.params, { owned: true }); // parsed from the record for this attempt
     } catch (error) {
       return finish('failed', describe(error));
     }
