@@ -251,10 +251,12 @@ async function main(): Promise<void> {
       exitToNextSpawnMs: { p50: quantile(gap, 0.5), p99: quantile(gap, 0.99), samples: gap.length },
       gapTaskMs: GAP_TASK_MS,
     };
+    const shown = (value: number, digits: number): string =>
+      ROUNDS > 0 ? value.toFixed(digits) : 'not run (--rounds 0)';
     console.table({
-      'plain loop (tasks/s)': result.plainTasksPerSecond.toFixed(0),
-      'gpufleet (tasks/s)': result.gpufleetTasksPerSecond.toFixed(0),
-      'ratio (target ≥ 0.85)': result.ratio.toFixed(3),
+      'plain loop (tasks/s)': shown(result.plainTasksPerSecond, 0),
+      'gpufleet (tasks/s)': shown(result.gpufleetTasksPerSecond, 0),
+      'ratio (target ≥ 0.85)': shown(result.ratio, 3),
       'enqueue→spawn p50 ms (≤ 2)': result.enqueueToSpawnMs.p50.toFixed(2),
       'enqueue→spawn p99 ms (≤ 10)': result.enqueueToSpawnMs.p99.toFixed(2),
       [`exit→next spawn p50 ms (≤ 5), tasks of ${GAP_TASK_MS} ms`]: result.exitToNextSpawnMs.p50.toFixed(2),
