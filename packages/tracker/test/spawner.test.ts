@@ -46,6 +46,19 @@ async function request(
   };
 }
 
+/**
+ * A program `gpufleet-tool` in two folders, the first with `firstMode`, the second executable, each
+ * printing which it is, and a PATH with both in that order.
+ */
+async function twoTools(
+  firstMode: number,
+): Promise<{ first: string; second: string; env: Record<string, string> }> {
+  const [first, second] = [await temp.make(), await temp.make()];
+  await writeFile(join(first, 'gpufleet-tool'), '#!/bin/sh\necho from first\n', { mode: firstMode });
+  await writeFile(join(second, 'gpufleet-tool'), '#!/bin/sh\necho from second\n', { mode: 0o755 });
+  return { first, second, env: { PATH: `${first}:${second}:/usr/bin:/bin` } };
+}
+
 /** Fields 4 (parent) and 5 (process group) of /proc/<pid>/stat; null once it is gone or a zombie. */
 function statOf(pid: number): { ppid: number; pgid: number } | null {
   const [state, ppid, pgid] = procStatFields(pid) ?? ['Z'];
@@ -128,11 +141,8 @@ describe('spawner', () => {
 
   it('looks the program up on the task’s PATH, skipping a file it cannot run, as execvp does', async () => {
     const dir = await temp.make();
-    const [first, second] = [await temp.make(), await temp.make()];
-    await writeFile(join(first, 'gpufleet-tool'), '#!/bin/sh\necho from first\n', { mode: 0o644 });
-    await writeFile(join(second, 'gpufleet-tool'), '#!/bin/sh\necho from second\n', { mode: 0o755 });
+    const { first, second, env } = await twoTools(0o644);
     const spawner = newSpawner();
-    const env = { PATH: `${first}:${second}:/usr/bin:/bin` };
     const found = await spawner.spawn(await request(dir, 'gpufleet-tool', [], env));
     if (!found.ok) throw new Error(found.reason);
     expect(await found.exit).toEqual({ exitCode: 0, signal: null, at: expect.any(Number) as number });
@@ -149,11 +159,8 @@ describe('spawner', () => {
 
   it('looks a remembered program up again once it cannot be run where it was found', async () => {
     const dir = await temp.make();
-    const [first, second] = [await temp.make(), await temp.make()];
-    await writeFile(join(first, 'gpufleet-tool'), '#!/bin/sh\necho from first\n', { mode: 0o755 });
-    await writeFile(join(second, 'gpufleet-tool'), '#!/bin/sh\necho from second\n', { mode: 0o755 });
+    const { first, env } = await twoTools(0o755);
     const spawner = newSpawner();
-    const env = { PATH: `${first}:${second}:/usr/bin:/bin` };
     const outputOf = async (): Promise<string> => {
       const started = await spawner.spawn(await request(dir, 'gpufleet-tool', [], env));
       if (!started.ok) throw new Error(started.reason);
