@@ -76,20 +76,24 @@ struct sched_attrs {
   uint64_t runtime, deadline, period;
 };
 #define SHORT_SLICE_NS 100000
-static struct sched_attrs default_slice; /* what the child sets before its exec (size 0: nothing) */
+static int short_slice = 0; /* whether this process got one (its children then give it back) */
 
-static void use_short_slice(void) {
+/*
+ * Sets the calling process's slice (0: the system's default), keeping its policy and nice value
+ * as they are now (an operator may renice the spawner after it started). Only system calls, for
+ * the child of vfork(). Fair policies only (SCHED_OTHER, SCHED_BATCH, SCHED_IDLE).
+ */
+static int set_slice(uint64_t runtime_ns) {
   struct sched_attrs attrs = {0};
-  if (syscall(SYS_sched_getattr, 0, &attrs, sizeof attrs, 0) != 0) return;
-  /* Fair policies only (SCHED_OTHER, SCHED_BATCH, SCHED_IDLE); the policy and nice value stay. */
-  if (attrs.policy != SCHED_OTHER && attrs.policy != SCHED_BATCH && attrs.policy != SCHED_IDLE) return;
+  if (syscall(SYS_sched_getattr, 0, &attrs, sizeof attrs, 0) != 0) return -1;
+  if (attrs.policy != SCHED_OTHER && attrs.policy != SCHED_BATCH && attrs.policy != SCHED_IDLE) return -1;
   attrs.size = sizeof attrs;
   attrs.flags = 0;
-  default_slice = attrs;
-  default_slice.runtime = 0; /* the system's default slice */
-  attrs.runtime = SHORT_SLICE_NS;
-  if (syscall(SYS_sched_setattr, 0, &attrs, 0) != 0) default_slice.size = 0;
+  attrs.runtime = runtime_ns;
+  return (int)syscall(SYS_sched_setattr, 0, &attrs, 0);
 }
+
+static void use_short_slice(void) { short_slice = set_slice(SHORT_SLICE_NS) == 0; }
 
 static long now_ms(void) {
   struct timespec ts;
@@ -360,7 +364,7 @@ static void spawn(char **fields, size_t count) {
     if (out > 2) close(out);
     if (err > 2) close(err);
     if (chdir(fields[2]) < 0) child_fail(&failure, 4);
-    if (default_slice.size) syscall(SYS_sched_setattr, 0, &default_slice, 0);
+    if (short_slice) set_slice(0);
     execve(program, argv, envp);
     child_fail(&failure, 5);
   }

@@ -4,7 +4,7 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { chmod, readdir, readFile, writeFile } from 'node:fs/promises';
-import { release } from 'node:os';
+import { getPriority, release, setPriority } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '@gpufleet/core';
@@ -174,15 +174,21 @@ describe('spawner', () => {
   });
 
   it.skipIf(!customSlices)(
-    'runs with a short time slice itself and starts programs with the default one',
+    'runs with a short time slice itself and starts programs with the default one, at its current nice value',
     async () => {
       const dir = await temp.make();
-      const started = await newSpawner().spawn(await request(dir, 'sleep', ['5']));
-      if (!started.ok) throw new Error(started.reason);
-      const spawnerPid = statOf(started.pid)?.ppid as number;
+      const spawner = newSpawner();
+      const first = await spawner.spawn(await request(dir, 'true', []));
+      if (!first.ok) throw new Error(first.reason);
+      const spawnerPid = statOf(first.pid)?.ppid as number;
+      await first.exit;
       expect(sliceOf(spawnerPid)).toBe(100_000);
+      setPriority(spawnerPid, getPriority(spawnerPid) + 3); // reniced after it started
+      const started = await spawner.spawn(await request(dir, 'sleep', ['5']));
+      if (!started.ok) throw new Error(started.reason);
       expect(sliceOf(started.pid)).toBe(sliceOf('self'));
       expect(sliceOf(started.pid)).not.toBe(100_000);
+      expect(getPriority(started.pid)).toBe(getPriority(spawnerPid));
       process.kill(-started.pid, 'SIGKILL');
       await started.exit;
     },
