@@ -14,14 +14,7 @@
 --       | {'dead', taskId, reason, streamKey, entryId} | {'gone', taskId, '', streamKey, entryId}
 -- @include lib-common
 local group, consumer, base, leaseMs, token, eventsMax = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
-local t = redis.call('TIME')
-local now = string.format('%.0f', tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000))
-
-local function claimed(taskId, attempt, stream, entryId, suspect)
-  local reply = { 'claimed', taskId, attempt, stream, entryId, suspect }
-  for _, v in ipairs(redis.call('HGETALL', base .. ':task:' .. taskId)) do reply[#reply + 1] = v end
-  return reply
-end
+local now = string.format('%.0f', redisNowMs())
 
 for i = 1, #KEYS do
   local stream = KEYS[i]
@@ -31,9 +24,9 @@ for i = 1, #KEYS do
     if #entry == 1 then
       local taskId = entry[1][2][2]
       local f = redis.call('HMGET', base .. ':task:' .. taskId, 'leaseToken', 'attempt', 'suspect', 'entry')
-      if f[1] == token and f[4] == entryId then return claimed(taskId, f[2], stream, entryId, f[3] or '') end
+      if f[1] == token and f[4] == entryId then return claimedReply(base, taskId, f[2], stream, entryId, f[3] or '') end
       local r = claimEntry(base, stream, group, entryId, taskId, consumer, now, leaseMs, token, eventsMax)
-      if r[1] == 'claimed' then return claimed(taskId, r[3], stream, entryId, r[4]) end
+      if r[1] == 'claimed' then return claimedReply(base, taskId, r[3], stream, entryId, r[4]) end
       if r[1] == 'dead' then return { 'dead', taskId, r[3], stream, entryId } end
       if r[1] == 'gone' then return { 'gone', taskId, '', stream, entryId } end
     end

@@ -14,11 +14,24 @@ local function removeEntry(stream, group, entryId)
   end
 end
 
+-- Redis's clock in milliseconds.
+local function redisNowMs()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+-- The reply of a claim that took a task from a stream (take, claim-read):
+-- {'claimed', taskId, attempt, streamKey, entryId, suspect, field1, value1, ...} (the task hash).
+local function claimedReply(base, taskId, attempt, stream, entryId, suspect)
+  local reply = { 'claimed', taskId, attempt, stream, entryId, suspect }
+  for _, v in ipairs(redis.call('HGETALL', base .. ':task:' .. taskId)) do reply[#reply + 1] = v end
+  return reply
+end
+
 -- A new stream entry id from the queue-wide sequence (`<base>:last-entry`), so entry ids are
 -- totally ordered across all of a queue's task streams (oldest-first works across GPU sizes).
 local function nextEntryId(base)
-  local t = redis.call('TIME')
-  local ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  local ms = redisNowMs()
   local seq = 0
   local last = redis.call('GET', base .. ':last-entry')
   if last then

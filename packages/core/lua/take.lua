@@ -63,11 +63,7 @@ for _ = 1, 16 do
   local entry = read[1][2][1]
   local entryId, taskId = entry[1], entry[2][2]
   local r = claimEntry(base, stream, group, entryId, taskId, consumer, now, leaseMs, token, eventsMax)
-  if r[1] == 'claimed' then
-    local reply = { 'claimed', taskId, r[3], stream, entryId, r[4] }
-    for _, v in ipairs(redis.call('HGETALL', base .. ':task:' .. taskId)) do reply[#reply + 1] = v end
-    return reply
-  end
+  if r[1] == 'claimed' then return claimedReply(base, taskId, r[3], stream, entryId, r[4]) end
   if r[1] == 'dead' then return { 'dead', taskId, r[3], stream, entryId } end
   if r[1] == 'held' then return { 'held', taskId, '', stream, entryId } end
 end

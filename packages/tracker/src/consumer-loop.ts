@@ -1,8 +1,9 @@
 /**
  * The consumer loop: while there is a free slot, take the oldest task that fits (one Lua step that
  * reads and claims it), start it, and go on; when no task is waiting, block on the streams of the
- * tasks that fit the free slots, with the claim of what arrives sent right behind the read. A release of slots that changes what fits interrupts the block
- * (CLIENT UNBLOCK), so a freed slot is filled at once. Errors back off (capped), never spin.
+ * tasks that fit the free slots, with the claim of what arrives sent right behind the read. A
+ * release of slots that changes what fits interrupts the block (CLIENT UNBLOCK), so a freed slot
+ * is filled at once. Errors back off (capped), never spin.
  */
 import type { Redis } from 'ioredis';
 import {
