@@ -1,9 +1,25 @@
 // Lint rules for every package: typed rules (floating promises), no import cycles, type-only imports.
+// Only the project's own folders and root files are linted (un-ignored below, as in .prettierignore):
+// not whatever else is in the repository's folder, such as a task `gpufleet download` saved as
+// ./<id>/ or `npm start`'s .gpufleet/ (packages/local-fleet/test/lint-scope.test.ts checks both).
 import tseslint from 'typescript-eslint';
 import importX from 'eslint-plugin-import-x';
 
 export default tseslint.config(
-  { ignores: ['**/dist/**', '**/node_modules/**', '.gpufleet/**', 'coverage/**'] },
+  {
+    ignores: [
+      '*',
+      '!bench/',
+      '!packages/',
+      '!scripts/',
+      '!eslint.config.mjs',
+      '!vitest.config.ts',
+      '**/dist/',
+      '**/node_modules/',
+      '**/.gpufleet/',
+      'coverage/',
+    ],
+  },
   ...tseslint.configs.recommended,
   {
     files: ['**/*.ts'],

@@ -57,7 +57,7 @@ export type {
   TrackerView,
 } from './generated/api-types.js';
 export { HttpClient } from './http/http-client.js';
-export type { HttpClientOptions, RequestOptions } from './http/http-client.js';
+export type { HttpClientOptions, RequestOptions, RetryNotice } from './http/http-client.js';
 export { RETRY_DEFAULTS, RetryBudget } from './http/retry-budget.js';
 export { collectInputs } from './inputs/input-files.js';
 export type { InputFile, InputSource } from './inputs/input-files.js';

@@ -10,6 +10,7 @@ import {
   ApiRequestError,
   GpufleetClient,
   type DownloadProgress,
+  type LogLine,
   type UploadProgress,
 } from '@gpufleet/api-client';
 import { startCliFleet, writeFiles, type CliFleet } from './helpers/cli-fleet.js';
@@ -44,7 +45,7 @@ describe('GpufleetClient', () => {
     expect(uploads.at(-1)).toMatchObject({ bytes: uploads.at(-1)?.totalBytes, filesDone: 2, files: 2 });
     expect(uploads.map((u) => u.bytes)).toEqual([...uploads.map((u) => u.bytes)].sort((a, b) => a - b));
 
-    const lines = [];
+    const lines: LogLine[] = [];
     for await (const line of task.follow()) lines.push(line);
     // Each stream keeps its order; between the two, lines are ordered only to the tracker's
     // reading rounds of its log files (docs/architecture.md), so they are compared per stream.

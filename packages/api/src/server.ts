@@ -2,19 +2,26 @@
  * The API server process: opens Redis (a fail-fast request connection; blocking ones for the
  * followers), the artifact store and the keyring from the configuration, builds the app and
  * listens. `close()` is safe to call twice and returns the same promise; it stops accepting
- * requests, ends open streams, then closes Redis and the store, each step's failure logged.
+ * requests, ends open streams, then closes Redis and the store. Each step is bounded, so a Redis
+ * that is down or hung cannot hold the process: a step that fails or runs out of time is logged
+ * once, with its cause, and shutdown goes on with the next.
  */
 import type { FastifyInstance } from 'fastify';
-import { connectRedis, openArtifactStore, waitReady, type Logger } from '@gpufleet/core';
+import { connectRedis, openArtifactStore, OutageReporter, waitReady, type Logger } from '@gpufleet/core';
 import { buildApp } from './app.js';
 import { loadKeyring } from './auth/api-keys.js';
 import type { ApiConfig } from './config.js';
 import { enableAutoPipelining } from './redis/auto-pipelining.js';
+import { closeRedis } from './redis/close-redis.js';
 
 /** Request commands fail after this long, so a hung Redis answers 503 within a second. */
 export const REDIS_COMMAND_TIMEOUT_MS = 900;
 /** How long start-up waits for Redis before listening anyway. */
 export const STARTUP_REDIS_WAIT_MS = 5000;
+/** The longest one shutdown step (HTTP server, artifact store) may take before shutdown goes on. */
+export const SHUTDOWN_STEP_MS = 2000;
+/** The longest QUIT may wait for Redis at shutdown before the connection is dropped. */
+export const SHUTDOWN_QUIT_MS = 1000;
 
 export interface ApiServer {
   app: FastifyInstance;
@@ -26,11 +33,14 @@ export interface ApiServer {
 export async function startApiServer(config: ApiConfig, logger: Logger): Promise<ApiServer> {
   const keyring = await loadKeyring(config);
   const store = openArtifactStore(config.artifactStore);
+  // One reporter for all connections: an outage is one line a second, not one per connection.
+  const outage = new OutageReporter(logger);
   const redis = enableAutoPipelining(
     connectRedis(config.redisUrl, {
       connectionName: 'gpufleet-api',
       commandTimeoutMs: REDIS_COMMAND_TIMEOUT_MS,
       logger,
+      outage,
     }),
   );
   // Start serving either way (readyz says whether Redis answers), but give it a moment first so
@@ -39,7 +49,7 @@ export async function startApiServer(config: ApiConfig, logger: Logger): Promise
     logger.warn({ waitedMs: STARTUP_REDIS_WAIT_MS }, 'Redis is not reachable yet; answering 503 until it is'),
   );
   const connectBlocking = () =>
-    connectRedis(config.redisUrl, { connectionName: 'gpufleet-api:follow', blocking: true, logger });
+    connectRedis(config.redisUrl, { connectionName: 'gpufleet-api:follow', blocking: true, logger, outage });
   let app: FastifyInstance;
   try {
     app = await buildApp({
@@ -64,20 +74,41 @@ export async function startApiServer(config: ApiConfig, logger: Logger): Promise
     'gpufleet API listening',
   );
   let closing: Promise<void> | null = null;
-  const step = async (what: string, op: () => Promise<unknown>): Promise<void> => {
-    await op().catch((error: unknown) => logger.warn({ err: error }, `shutdown: ${what} failed`));
+  /** Runs one shutdown step, bounded by `timeoutMs` (a step that bounds itself passes none). */
+  const step = async (what: string, op: () => Promise<unknown>, timeoutMs?: number): Promise<void> => {
+    await (timeoutMs === undefined ? op() : withTimeout(op(), timeoutMs)).catch((error: unknown) =>
+      logger.warn({ err: error }, `shutdown: ${what} failed`),
+    );
   };
   return {
     app,
     url,
     close() {
       closing ??= (async () => {
-        await step('closing the HTTP server', () => app.close());
-        await step('closing Redis', () => redis.quit().catch(() => redis.disconnect()));
-        await step('closing the artifact store', () => store.close());
+        // Ends open streams too (forceCloseConnections), then the followers' blocking connections.
+        await step('closing the HTTP server', () => app.close(), SHUTDOWN_STEP_MS);
+        await step('closing Redis', async () => {
+          const status = redis.status;
+          if ((await closeRedis(redis, SHUTDOWN_QUIT_MS)) === 'disconnected')
+            logger.info({ status }, 'Redis was not connected at shutdown; closed without QUIT');
+        });
+        await step('closing the artifact store', () => store.close(), SHUTDOWN_STEP_MS);
         logger.info('gpufleet API stopped');
       })();
       return closing;
     },
   };
+}
+
+/** `op`, or a rejection once `ms` pass (`op` goes on, unawaited). */
+async function withTimeout<T>(op: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`did not finish within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([op, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

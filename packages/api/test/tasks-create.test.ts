@@ -3,7 +3,13 @@
 // Idempotency-Key (same body: same task, even sent 100 times at once; other body: 409).
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { getTask, inputsPrefix, TASK_ID_PATTERN, type ArtifactInfo } from '@gpufleet/core';
+import {
+  getTask,
+  inputsPrefix,
+  listRegisteredQueues,
+  TASK_ID_PATTERN,
+  type ArtifactInfo,
+} from '@gpufleet/core';
 import { useRedis, useTempDirs } from '@gpufleet/testkit';
 import { auth, KEYS, startTestApi, type TestApi } from './helpers/api.js';
 import { FakeTracker } from './helpers/fake-tracker.js';
@@ -122,10 +128,104 @@ describe('JSON submissions', () => {
     expect(res.headers.connection).toBe('close');
   });
 
-  it('refuses other media types with 415', async () => {
-    const res = await post('executer=probe', { 'content-type': 'application/x-www-form-urlencoded' });
+  it.each([
+    ['application/x-www-form-urlencoded', 'executer=probe'],
+    ['text/plain', '{"executer": "probe"}'],
+    ['text/plain; charset=utf-8', 'executer=probe'],
+  ])('refuses the media type %s with 415, and writes nothing', async (type, payload) => {
+    const before = await indexSize();
+    const res = await post(payload, { 'content-type': type });
     expect(res.statusCode).toBe(415);
     expect(res.json().error.code).toBe('UNSUPPORTED_MEDIA_TYPE');
+    expect(await indexSize()).toBe(before);
+  });
+});
+
+describe('input names and parameters a task could never run with', () => {
+  /** A task of bob's, whose files alice's input names try to reach. */
+  const other = { tenant: 'bob', task: '06gzw4jy34vchezwpynhynwebm' };
+  const escapes = (): Array<[string, string]> => [
+    ['a ".." segment', '../x'],
+    ['an absolute path', '/etc/passwd'],
+    ['an absolute path into the artifact store', `${api.store.root}/${other.tenant}/${other.task}/inputs/a`],
+    ['another tenant’s outputs', `../../../${other.tenant}/${other.task}/1/outputs/file`],
+    ['a "." segment', './x'],
+    ['an empty segment', 'a//b'],
+    ['a backslash', 'a\\..\\b'],
+    ['a NUL character', 'a\0b'],
+  ];
+
+  it('refuses each JSON input name that would leave the inputs folder with 400 INVALID_PATH naming the field, and writes nothing', async () => {
+    for (const [label, name] of escapes()) {
+      const before = await indexSize();
+      const res = await post({
+        executer: 'probe',
+        inputs: [{ name: 'ok.txt' }, { name: 'b/c.txt' }, { name }],
+      });
+      expect(res.statusCode, label).toBe(400);
+      const error = res.json<{
+        error: {
+          code: string;
+          message: string;
+          details: { issues: Array<{ field: string; reason: string }> };
+        };
+      }>().error;
+      expect(error.code, label).toBe('INVALID_PATH');
+      expect(
+        error.details.issues.map((i) => i.field),
+        label,
+      ).toEqual(['inputs[2].name']);
+      expect(error.message, label).toContain('inputs[2].name');
+      expect(await indexSize(), label).toBe(before);
+    }
+  });
+
+  it('refuses such a spec before writing anything to Redis, even its queue’s name', async () => {
+    const res = await post({ executer: 'probe', queue: 'paths-q', inputs: [{ name: '../x' }] });
+    expect(res.json().error.code).toBe('INVALID_PATH');
+    expect(await listRegisteredQueues(api.redis, api.prefix)).not.toContain('paths-q');
+  });
+
+  it('names every bad input name at once', async () => {
+    const res = await post({ executer: 'probe', inputs: [{ name: '../a' }, { name: 'ok' }, { name: '/b' }] });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().error.details.issues).toEqual([
+      { field: 'inputs[0].name', reason: expect.stringContaining('".."') as unknown },
+      { field: 'inputs[2].name', reason: expect.stringContaining('absolute') as unknown },
+    ]);
+  });
+
+  it('refuses a multipart spec listing such an input name before storing a byte', async () => {
+    const before = await stored('alice');
+    const body = await multipartBody(
+      { executer: 'probe', inputs: [{ name: '../../../bob/x/1/outputs/file' }] },
+      { 'a.txt': 'x' },
+    );
+    const res = await post(body.payload, body.headers);
+    expect(res.statusCode).toBe(400);
+    expect(res.json().error).toMatchObject({
+      code: 'INVALID_PATH',
+      details: { issues: [{ field: 'inputs[0].name' }] },
+    });
+    expect(await stored('alice')).toEqual(before);
+  });
+
+  it('refuses a string parameter with a NUL character (argv cannot carry one), naming the parameter', async () => {
+    const before = await indexSize();
+    const res = await post({ executer: 'probe', params: { label: 'run\u0000one' } });
+    expect(res.statusCode).toBe(400);
+    const error = res.json().error;
+    expect(error.code).toBe('VALIDATION_FAILED');
+    expect(error.details.issues).toEqual([
+      { field: 'params.label', reason: expect.stringContaining('NUL') as unknown },
+    ]);
+    expect(await indexSize()).toBe(before);
+    const multipart = await multipartBody({ executer: 'probe', params: { label: 'a\0' } }, { 'a.txt': 'x' });
+    const storedBefore = await stored('alice');
+    const res2 = await post(multipart.payload, multipart.headers);
+    expect(res2.statusCode).toBe(400);
+    expect(res2.json().error.details.issues[0].field).toBe('params.label');
+    expect(await stored('alice')).toEqual(storedBefore);
   });
 });
 

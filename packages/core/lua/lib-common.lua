@@ -57,12 +57,16 @@ end
 -- Fencing: the task hash's `leaseToken` names the current attempt; only its holder may change the
 -- task. The lease key (a copy of the token with a TTL) says the holder is alive: while it exists
 -- nobody else claims the task.
+-- Attempts: `attempt` counts the executions started; `freeAttempts` those that do not count against
+-- `maxAttempts` (handed back by a tracker shutting down, or ended by a failure that is retried).
+-- `maxAttempts` is what the user asked for and never changes.
 -- Claims the task of one delivered entry for `consumer`. Returns a reply table:
 -- {'claimed', taskId, attempt, suspect ('1' or '')} | {'gone', taskId} | {'held', taskId} | {'dead', taskId, reason}
 local function claimEntry(base, stream, group, entryId, taskId, consumer, now, leaseMs, token, eventsMax)
   local taskKey = base .. ':task:' .. taskId
   local leaseKey = taskKey .. ':lease'
-  local f = redis.call('HMGET', taskKey, 'status', 'attempt', 'maxAttempts', 'entry', 'cancelRequested', 'cancelReason', 'suspect')
+  local f = redis.call('HMGET', taskKey, 'status', 'attempt', 'maxAttempts', 'entry', 'cancelRequested', 'cancelReason',
+    'suspect', 'freeAttempts')
   local status = f[1]
   if (not status) or FINAL[status] or f[4] ~= entryId then
     removeEntry(stream, group, entryId)
@@ -81,15 +85,17 @@ local function claimEntry(base, stream, group, entryId, taskId, consumer, now, l
   end
   local attempt = tonumber(f[2] or '0') + 1
   local maxAttempts = tonumber(f[3] or '3')
-  if attempt > maxAttempts then
-    local reason = 'attempts exhausted: delivered ' .. (attempt - 1) .. ' times without completing (maxAttempts ' .. maxAttempts .. ')'
+  local free = tonumber(f[8] or '0')
+  if attempt - free > maxAttempts then
+    local reason = 'attempts exhausted: delivered ' .. (attempt - 1) .. ' times without completing (maxAttempts ' ..
+      maxAttempts .. (free > 0 and (', not counting ' .. free .. ' handed back or retried') or '') .. ')'
     deadLetter(base, eventsMax, taskKey, taskId, stream, group, entryId, tostring(attempt - 1), now, consumer, reason)
     return { 'dead', taskId, reason }
   end
   local suspect = f[7] or ''
   if status == 'running' or status == 'uploading' then
-    -- The previous attempt was abandoned (its tracker died or was cut off): a suspect, run alone.
-    suspect = '1'
+    -- An attempt abandoned without being requeued (its tracker was not seen dead): one more death.
+    if redis.call('HINCRBY', taskKey, 'deaths', 1) >= 2 then suspect = '1' end
   end
   redis.call('HSET', taskKey, 'status', 'running', 'attempt', attempt, 'tracker', consumer, 'leaseToken', token, 'suspect', suspect,
     'startedAt', now, 'error', '', 'exitCode', '', 'signal', '', 'endedAt', '', 'gpuIds', '[]')
@@ -98,21 +104,43 @@ local function claimEntry(base, stream, group, entryId, taskId, consumer, now, l
   return { 'claimed', taskId, tostring(attempt), suspect }
 end
 
--- Puts a claimed task back in its queue as a fresh entry (or, with delayMs > 0, in the queue's
--- delayed set until its time comes): status queued, lease cleared, old entry removed. With
--- `free` the attempt does not count against maxAttempts (a graceful hand-back, a retry).
-local function requeueTask(base, eventsMax, taskKey, group, now, reason, free, delayMs)
+-- Puts a claimed task back in its queue as a fresh entry of `toStream` (nil: its own stream; the
+-- requeued stream puts it before every waiting task), or, with delayMs > 0, in the queue's delayed
+-- set until its time comes: status queued, lease cleared, old entry removed.
+-- `mode`: 'count' the attempt counts against maxAttempts; 'free' it does not (a graceful hand-back,
+-- a retry); 'undo' it never started (the attempt number goes back).
+local function requeueTask(base, eventsMax, taskKey, group, now, reason, mode, delayMs, toStream)
   local f = redis.call('HMGET', taskKey, 'id', 'attempt', 'tracker', 'stream', 'entry')
   redis.call('HSET', taskKey, 'status', 'queued', 'leaseToken', '', 'tracker', '', 'error', reason,
     'pid', '', 'pidStartTime', '', 'gpuIds', '[]')
-  if free then redis.call('HINCRBY', taskKey, 'maxAttempts', 1) end
+  local attempt = f[2]
+  if mode == 'free' then redis.call('HINCRBY', taskKey, 'freeAttempts', 1) end
+  if mode == 'undo' then attempt = tostring(redis.call('HINCRBY', taskKey, 'attempt', -1)) end
   redis.call('DEL', taskKey .. ':lease')
   removeEntry(f[4], group, f[5])
+  local stream = toStream or f[4]
   if tonumber(delayMs) > 0 then
-    redis.call('HSET', taskKey, 'entry', '', 'notBefore', tonumber(now) + tonumber(delayMs))
+    redis.call('HSET', taskKey, 'entry', '', 'stream', stream, 'notBefore', tonumber(now) + tonumber(delayMs))
     redis.call('ZADD', base .. ':delayed', tonumber(now) + tonumber(delayMs), f[1])
   else
-    redis.call('HSET', taskKey, 'entry', redis.call('XADD', f[4], nextEntryId(base), 'id', f[1]))
+    redis.call('HSET', taskKey, 'stream', stream, 'entry', redis.call('XADD', stream, nextEntryId(base), 'id', f[1]))
   end
-  appendEvent(base, eventsMax, f[1], 'queued', f[2], now, f[3], reason)
+  appendEvent(base, eventsMax, f[1], 'queued', attempt, now, f[3], reason)
+end
+
+-- Moves an entry that was delivered but never claimed (its task still `queued`) to the end of the
+-- requeued stream `toStream`: it was first in line when it was read, and goes back there.
+local function returnUnclaimed(base, taskKey, taskId, stream, group, entryId, toStream)
+  removeEntry(stream, group, entryId)
+  redis.call('HSET', taskKey, 'stream', toStream, 'entry', redis.call('XADD', toStream, nextEntryId(base), 'id', taskId))
+end
+
+-- Requeues, before every waiting task, a task whose tracker died (or was cut off) while it ran.
+-- One death is no evidence against a task: it becomes a suspect (runs alone next time) only after
+-- the second death it was present at, or a death where it ran alone on its tracker (`alone` '1').
+-- The abandoned attempt counts against maxAttempts.
+local function requeueOrphan(base, eventsMax, taskKey, group, now, reason, alone, toStream)
+  local deaths = redis.call('HINCRBY', taskKey, 'deaths', 1)
+  if deaths >= 2 or alone == '1' then redis.call('HSET', taskKey, 'suspect', '1') end
+  requeueTask(base, eventsMax, taskKey, group, now, reason, 'count', 0, toStream)
 end

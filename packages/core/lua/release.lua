@@ -1,9 +1,12 @@
 -- Hands a claimed task back to its queue, fenced by the attempt's lease token: a tracker shutting
--- down gives back what it could not finish (so another tracker takes it at once, not after the
--- lease), and a failed attempt with retries left is queued again after its backoff.
--- KEYS[1] task hash   KEYS[2] lease key
+-- down gives back what it could not finish (into the requeued stream, so it goes before every
+-- waiting task and another tracker takes it at once, not after the lease), and a failed attempt
+-- with retries left is queued again after its backoff.
+-- KEYS[1] task hash   KEYS[2] lease key   KEYS[3] (optional) the stream to queue it in (default:
+--         its own task stream)
 -- ARGV[1] lease token   ARGV[2] now (ms)   ARGV[3] group   ARGV[4] events max length
--- ARGV[5] key base   ARGV[6] reason   ARGV[7] '1' = the attempt does not count against maxAttempts
+-- ARGV[5] key base   ARGV[6] reason   ARGV[7] 'count' | 'free' | 'undo': the attempt counts against
+--         maxAttempts, does not (graceful hand-back, retry), or never started (attempt goes back)
 -- ARGV[8] delay (ms; 0 = queue now)   ARGV[9] '1' = count a failure (a retry of a failed run)
 -- ARGV[10..] field, value pairs to record (the failed attempt's exit code, error...)
 -- Returns 1 when handed back, 0 when the task's current attempt is not this token's.
@@ -16,5 +19,5 @@ if #ARGV >= 10 then
   redis.call('HSET', KEYS[1], unpack(fields))
 end
 if ARGV[9] == '1' then redis.call('HINCRBY', KEYS[1], 'failures', 1) end
-requeueTask(ARGV[5], ARGV[4], KEYS[1], ARGV[3], ARGV[2], ARGV[6], ARGV[7] == '1', ARGV[8])
+requeueTask(ARGV[5], ARGV[4], KEYS[1], ARGV[3], ARGV[2], ARGV[6], ARGV[7], ARGV[8], KEYS[3])
 return 1

@@ -1,13 +1,16 @@
 -- Takes the next task a tracker can run now: among the candidate streams, finds the one whose
--- next undelivered entry is the oldest; if that task fits the free slots, reads it for the
+-- next undelivered entry comes first (any requeued stream's before any task stream's: their tasks
+-- were taken before everything still waiting; within each kind, the oldest entry); if that task fits the free slots, reads it for the
 -- consumer (XREADGROUP) and claims it (status running, attempt + 1, fresh lease). Entries of
 -- tasks that ended meanwhile are removed and the search goes on. Strict oldest-first: when the
 -- oldest task needs more slots than are free, nothing smaller is taken ahead of it. A suspect task
 -- (it was running when a tracker crashed) fits only a tracker that is idle: it runs alone.
--- KEYS[1..n] the candidate task streams (the GPU counts this tracker can ever run)
+-- KEYS[1..n] the candidate streams (for the GPU counts this tracker can ever run): the requeued
+--            streams first, then the task streams
 -- ARGV[1] group   ARGV[2] consumer   ARGV[3] key base   ARGV[4] now (ms)   ARGV[5] lease (ms)
 -- ARGV[6] lease token   ARGV[7] events max length   ARGV[8] '1' when the tracker runs nothing now
--- ARGV[9..8+n] 1 if the task of stream i fits the free slots now, else 0
+-- ARGV[9] r: KEYS[1..r] are requeued streams
+-- ARGV[10..9+n] 1 if the task of stream i fits the free slots now, else 0
 -- Returns {'empty', last1, ..., lastn} (lasti: the last-delivered id of KEYS[i]'s group; with a
 --         bare {'empty'} when the search gave up) | {'wait', streamKey} (the oldest does not fit yet)
 --       | {'claimed', taskId, attempt, streamKey, entryId, suspect, field1, value1, ...} (the task hash)
@@ -16,6 +19,7 @@
 -- @include lib-common
 local group, consumer, base, now, leaseMs, token, eventsMax = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
 local idle = ARGV[8] == '1'
+local requeuedCount = tonumber(ARGV[9])
 
 local function idParts(id)
   local dash = string.find(id, '-', 1, true)
@@ -50,11 +54,13 @@ for _ = 1, 16 do
   for i = 1, #KEYS do
     local head, headTask, last = nextUndelivered(KEYS[i])
     if type(head) == 'table' then return head end
-    if head and (bestId == nil or older(head, bestId)) then best, bestId, bestTask = i, head, headTask end
+    -- A requeued stream's head goes before any task stream's.
+    local first = bestId == nil or (i <= requeuedCount) == (best <= requeuedCount) and older(head or '0-0', bestId)
+    if head and first then best, bestId, bestTask = i, head, headTask end
     empty[i + 1] = last
   end
   if not best then return empty end
-  if ARGV[8 + best] ~= '1' then return { 'wait', KEYS[best] } end
+  if ARGV[9 + best] ~= '1' then return { 'wait', KEYS[best] } end
   if (not idle) and redis.call('HGET', base .. ':task:' .. bestTask, 'suspect') == '1' then
     return { 'wait', KEYS[best] }
   end

@@ -60,12 +60,13 @@ export type { LoadedExecuter, LoadedExecuters, SkippedExecuter } from './execute
 export { validateParams } from './executers/task-params.js';
 export type { ParamsValidator } from './executers/task-params.js';
 export { newTaskId, newToken, TASK_ID_PATTERN } from './ids.js';
-export { checkName, MAX_TASK_GPUS, queueKeys, TRACKER_GROUP } from './keys.js';
+export { checkInputName, inputNameProblem } from './input-names.js';
+export { checkName, MAX_TASK_GPUS, queueKeys, requeuedStreamOf, TRACKER_GROUP } from './keys.js';
 export type { QueueKeys } from './keys.js';
 export { createLogger, silentLogger } from './logger.js';
 export type { Logger, LoggerOptions } from './logger.js';
 export { OutageReporter } from './outage-reporter.js';
-export { connectRedis, reconnectDelayMs, waitReady } from './redis-connection.js';
+export { connectRedis, RECONNECT_MAX_MS, reconnectDelayMs, waitReady } from './redis-connection.js';
 export type { RedisConnectOptions } from './redis-connection.js';
 export { discoverQueues, listRegisteredQueues, queueRegistryKey, registerQueue } from './queue-registry.js';
 export { readQueueStats, readStreamGpuCounts, readTaskStreams } from './queue-stats.js';
@@ -96,6 +97,7 @@ export {
   promoteDelayed,
   releaseTask,
   renewLease,
+  requeueOrphan,
   settleEntry,
   setTaskStatus,
   takeTask,
@@ -106,8 +108,9 @@ export type {
   ClaimJustReadRequest,
   ClaimJustReadResult,
   ClaimResult,
-  DeadHolder,
   Fields,
+  OrphanRequest,
+  OrphanResult,
   ReleaseOptions,
   RenewResult,
   SettleResult,

@@ -25,6 +25,12 @@ export interface QueueKeys {
   readonly queue: string;
   /** Stream of entries waiting for a tracker, one stream per GPU count (0 = a CPU slot). */
   tasks(gpus: number): string;
+  /**
+   * Stream of tasks that go before every waiting task of their GPU count: the running tasks of a
+   * tracker that died or shut down, handed back to the queue. They were taken before anything
+   * still waiting, so trackers take them first (one stream per GPU count, beside `tasks`).
+   */
+  requeued(gpus: number): string;
   /** Set of the GPU counts that have a task stream. */
   readonly taskStreams: string;
   task(id: string): string;
@@ -54,12 +60,20 @@ export interface QueueKeys {
   unschedulableSince(gpus: number): string;
 }
 
+/** The requeued stream (see `QueueKeys.requeued`) beside a task stream or requeued stream key. */
+export function requeuedStreamOf(stream: string): string {
+  const match = /^(.*):(?:tasks|requeued):(\d+)$/.exec(stream);
+  if (!match) throw new Error(`not a task stream key: ${stream}`);
+  return `${match[1]}:requeued:${match[2]}`;
+}
+
 export function queueKeys(prefix: string, queue: string): QueueKeys {
   const base = `${prefix}:{${queue}}`;
   return {
     prefix,
     queue,
     tasks: (gpus) => `${base}:tasks:${gpus}`,
+    requeued: (gpus) => `${base}:requeued:${gpus}`,
     taskStreams: `${base}:task-streams`,
     task: (id) => `${base}:task:${id}`,
     lease: (id) => `${base}:task:${id}:lease`,

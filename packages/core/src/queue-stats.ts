@@ -11,6 +11,8 @@ import { compareEntryIds, entryIdMs } from './stream-entries.js';
 export interface TaskStreamState {
   key: string;
   gpus: number;
+  /** A requeued stream: its entries go before every entry of the task streams. */
+  requeued: boolean;
   /** Entries in the stream (waiting and pending). */
   length: number;
   /** Entries delivered to a tracker and not yet settled (their tasks run or upload). */
@@ -45,8 +47,8 @@ export async function readStreamGpuCounts(redis: Redis, keys: QueueKeys): Promis
 }
 
 /**
- * The state of each of the queue's task streams, by GPU count. `gpuCounts` (from
- * `readStreamGpuCounts`, possibly cached by the caller) saves a round trip.
+ * The state of each of the queue's streams, by GPU count: the requeued streams first, then the task
+ * streams. `gpuCounts` (from `readStreamGpuCounts`, possibly cached by the caller) saves a round trip.
  */
 export async function readTaskStreams(
   redis: Redis,
@@ -62,16 +64,17 @@ export async function readTaskStreams(
       if (error instanceof Error && /no such key/i.test(error.message)) return [];
       throw error;
     });
-  const reads = gpuCounts.map((gpus) =>
-    Promise.all([redis.xlen(keys.tasks(gpus)), groupsOf(keys.tasks(gpus))]),
-  );
+  const streams = [
+    ...gpuCounts.map((gpus) => ({ key: keys.requeued(gpus), gpus, requeued: true })),
+    ...gpuCounts.map((gpus) => ({ key: keys.tasks(gpus), gpus, requeued: false })),
+  ];
+  const reads = streams.map(({ key }) => Promise.all([redis.xlen(key), groupsOf(key)]));
   const replies = await Promise.all(reads);
-  return gpuCounts.map((gpus, i) => {
+  return streams.map((stream, i) => {
     const [length, groups] = replies[i] ?? [0, []];
     const group = groups.find((g) => groupField(g, 'name') === TRACKER_GROUP);
     return {
-      key: keys.tasks(gpus),
-      gpus,
+      ...stream,
       length,
       pending: Number(group ? groupField(group, 'pending') : 0),
       lastDeliveredId: group ? String(groupField(group, 'last-delivered-id')) : '0-0',

@@ -19,6 +19,7 @@ export const SCRIPT_NAMES = [
   'cancel',
   'release',
   'settle',
+  'orphan',
   'promote-delayed',
 ] as const;
 export type ScriptName = (typeof SCRIPT_NAMES)[number];

@@ -4,7 +4,7 @@
  */
 import type { Redis } from 'ioredis';
 import { EVENTS_MAX_LEN } from './enqueue.js';
-import { TRACKER_GROUP, type QueueKeys } from './keys.js';
+import { requeuedStreamOf, TRACKER_GROUP, type QueueKeys } from './keys.js';
 import { fieldArgs, runScript } from './scripts.js';
 import { parseTaskRecord, type TaskRecord } from './task-record.js';
 import type { TaskStatus } from './task-status.js';
@@ -21,7 +21,7 @@ export interface Claim {
   stream: string;
   entryId: string;
   token: string;
-  /** The task was running when a tracker died: it should run alone. */
+  /** The task was running at two tracker deaths, or alone at one: it should run alone. */
   suspect: boolean;
   /** The task record as the claim left it (read in the same step). */
   record: TaskRecord | null;
@@ -60,8 +60,11 @@ export type TakeResult =
 
 export interface TakeRequest {
   consumer: string;
-  /** Candidate streams with whether a task of each fits the free slots now. */
-  streams: ReadonlyArray<{ key: string; fitsNow: boolean }>;
+  /**
+   * Candidate streams with whether a task of each fits the free slots now: the requeued streams
+   * (`requeued: true`, taken first) and the task streams.
+   */
+  streams: ReadonlyArray<{ key: string; fitsNow: boolean; requeued?: boolean }>;
   leaseMs: number;
   token: string;
   now: number;
@@ -70,10 +73,11 @@ export interface TakeRequest {
 }
 
 export async function takeTask(redis: Redis, keys: QueueKeys, req: TakeRequest): Promise<TakeResult> {
+  const streams = [...req.streams.filter((s) => s.requeued), ...req.streams.filter((s) => !s.requeued)];
   const reply = (await runScript(
     redis,
     'take',
-    req.streams.map((s) => s.key),
+    streams.map((s) => s.key),
     [
       TRACKER_GROUP,
       req.consumer,
@@ -83,7 +87,8 @@ export async function takeTask(redis: Redis, keys: QueueKeys, req: TakeRequest):
       req.token,
       EVENTS_MAX_LEN,
       req.idle ? 1 : 0,
-      ...req.streams.map((s) => (s.fitsNow ? 1 : 0)),
+      streams.length - req.streams.filter((s) => !s.requeued).length,
+      ...streams.map((s) => (s.fitsNow ? 1 : 0)),
     ],
   )) as string[];
   const [kind, a = '', b = ''] = reply;
@@ -92,10 +97,10 @@ export async function takeTask(redis: Redis, keys: QueueKeys, req: TakeRequest):
   if (kind === 'dead') return { kind, taskId: a, reason: b };
   if (kind === 'held') return { kind, taskId: a };
   const lasts = reply.slice(1);
-  if (lasts.length !== req.streams.length) return { kind: 'empty' };
+  if (lasts.length !== streams.length) return { kind: 'empty' };
   return {
     kind: 'empty',
-    lastDelivered: Object.fromEntries(req.streams.map((s, i) => [s.key, lasts[i] ?? ''])),
+    lastDelivered: Object.fromEntries(streams.map((s, i) => [s.key, lasts[i] ?? ''])),
   };
 }
 
@@ -151,20 +156,7 @@ export type ClaimResult =
   | { kind: 'gone' | 'held'; taskId: string }
   | { kind: 'dead'; taskId: string; reason: string };
 
-/** An entry pending for a tracker whose liveness key has expired (see lua/claim.lua). */
-export interface DeadHolder {
-  /** The dead tracker's consumer name. */
-  consumer: string;
-  /** Take the entry only if it has been idle this long (no renewal since the tracker died). */
-  minIdleMs: number;
-}
-
-/**
- * Claims an entry already delivered to `consumer` (blocking read or XAUTOCLAIM), or, with
- * `deadHolder`, one still pending for a tracker found dead: then the claim itself checks, in the
- * same step, that the dead tracker's liveness key is still missing, and takes the entry over
- * before the dead tracker's lease lapses.
- */
+/** Claims an entry the consumer's blocking read delivered to it (see lua/claim.lua). */
 export async function claimDelivered(
   redis: Redis,
   keys: QueueKeys,
@@ -176,14 +168,12 @@ export async function claimDelivered(
     leaseMs: number;
     token: string;
     now: number;
-    deadHolder?: DeadHolder;
   },
 ): Promise<ClaimResult> {
-  const dead = req.deadHolder;
   const reply = (await runScript(
     redis,
     'claim',
-    dead ? [req.stream, keys.trackerAlive(dead.consumer)] : [req.stream],
+    [req.stream],
     [
       TRACKER_GROUP,
       req.consumer,
@@ -194,7 +184,6 @@ export async function claimDelivered(
       EVENTS_MAX_LEN,
       req.entryId,
       req.taskId,
-      ...(dead ? [dead.consumer, dead.minIdleMs] : []),
     ],
   )) as string[];
   const [kind, taskId = req.taskId, extra = '', suspect = ''] = reply;
@@ -210,6 +199,49 @@ export async function claimDelivered(
   }
   if (kind === 'dead') return { kind, taskId, reason: extra };
   return { kind: kind === 'held' ? 'held' : 'gone', taskId };
+}
+
+export type OrphanResult = 'requeued' | 'returned' | 'gone' | 'held';
+
+/** An entry whose holder stopped running it (see lua/orphan.lua). */
+export interface OrphanRequest {
+  stream: string;
+  entryId: string;
+  taskId: string;
+  /** The consumer the entry is pending for. */
+  holder: string;
+  /** Only if the entry has been idle this long (no renewal since). */
+  minIdleMs: number;
+  /** The holder was found dead by its liveness key (checked again in the same step). */
+  holderDead: boolean;
+  /** The task was the only one its dead holder held. */
+  alone: boolean;
+  reason: string;
+  now: number;
+}
+
+/**
+ * Requeues, before every waiting task, the task of an entry whose holder died or let its lease
+ * lapse; nobody claims it here, so whichever tracker frees the slots first takes it.
+ */
+export async function requeueOrphan(
+  redis: Redis,
+  keys: QueueKeys,
+  req: OrphanRequest,
+): Promise<OrphanResult> {
+  const keyList = [req.stream, keys.task(req.taskId), requeuedStreamOf(req.stream)];
+  if (req.holderDead) keyList.push(keys.trackerAlive(req.holder));
+  return (await runScript(redis, 'orphan', keyList, [
+    TRACKER_GROUP,
+    req.holder,
+    req.entryId,
+    req.minIdleMs,
+    base(keys),
+    req.now,
+    EVENTS_MAX_LEN,
+    req.alone ? 1 : 0,
+    req.reason,
+  ])) as OrphanResult;
 }
 
 export type RenewResult = 'renewed' | 'cancel-requested' | 'lost';
@@ -233,8 +265,13 @@ export async function renewLease(
 
 export interface ReleaseOptions {
   reason: string;
-  /** The attempt does not count against maxAttempts (graceful hand-back, retry). */
-  free: boolean;
+  /**
+   * `count`: the attempt counts against maxAttempts; `free`: it does not (graceful hand-back,
+   * retry); `undo`: it never started (the attempt number goes back).
+   */
+  attempt: 'count' | 'free' | 'undo';
+  /** Queue it before every waiting task (a hand-back), not at the end of its stream. */
+  first?: boolean;
   /** Queue again only after this long (retry backoff). */
   delayMs?: number;
   /** Count one more executer failure (for the retry budget). */
@@ -253,7 +290,11 @@ export async function releaseTask(
   const reply = await runScript(
     redis,
     'release',
-    [keys.task(claim.taskId), keys.lease(claim.taskId)],
+    [
+      keys.task(claim.taskId),
+      keys.lease(claim.taskId),
+      ...(options.first ? [requeuedStreamOf(claim.stream)] : []),
+    ],
     [
       claim.token,
       now,
@@ -261,7 +302,7 @@ export async function releaseTask(
       EVENTS_MAX_LEN,
       base(keys),
       options.reason,
-      options.free ? 1 : 0,
+      options.attempt,
       options.delayMs ?? 0,
       options.countFailure ? 1 : 0,
       ...fieldArgs(options.fields ?? {}),
@@ -272,17 +313,29 @@ export async function releaseTask(
 
 export type SettleResult = 'removed' | 'requeued' | 'left';
 
-/** Settles an entry a previous life of `consumer` left pending (see lua/settle.lua). */
+/**
+ * Settles an entry a previous life of `consumer` left pending (see lua/settle.lua); `alone`: its
+ * task was the only one that life was running.
+ */
 export async function settleEntry(
   redis: Redis,
   keys: QueueKeys,
-  req: { stream: string; entryId: string; taskId: string; consumer: string; now: number },
+  req: { stream: string; entryId: string; taskId: string; consumer: string; now: number; alone: boolean },
 ): Promise<SettleResult> {
   return (await runScript(
     redis,
     'settle',
-    [keys.task(req.taskId)],
-    [base(keys), TRACKER_GROUP, req.stream, req.entryId, req.consumer, req.now, EVENTS_MAX_LEN],
+    [keys.task(req.taskId), requeuedStreamOf(req.stream)],
+    [
+      base(keys),
+      TRACKER_GROUP,
+      req.stream,
+      req.entryId,
+      req.consumer,
+      req.now,
+      EVENTS_MAX_LEN,
+      req.alone ? 1 : 0,
+    ],
   )) as SettleResult;
 }
 

@@ -5,6 +5,7 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { ValidationError, type FieldIssue } from './errors.js';
+import { inputNameIssues } from './input-names.js';
 import { MAX_TASK_GPUS } from './keys.js';
 
 const Name = Type.String({
@@ -41,7 +42,11 @@ export const TaskSpecSchema = Type.Object(
     ),
     timeLimitMs: Type.Optional(Type.Integer({ minimum: 1000, maximum: 30 * 86_400_000 })),
     maxAttempts: Type.Optional(
-      Type.Integer({ minimum: 1, maximum: 100, description: 'deliveries before dead' }),
+      Type.Integer({
+        minimum: 1,
+        maximum: 100,
+        description: 'starts that may be lost (tracker died, lease lapsed) before dead',
+      }),
     ),
     retries: Type.Optional(
       Type.Integer({ minimum: 0, maximum: 100, description: 'reruns after a failed exit' }),
@@ -94,9 +99,15 @@ function compiled(schema: TSchema): ReturnType<typeof TypeCompiler.Compile> {
   return checker;
 }
 
-/** Checks a submitted spec's shape and types; throws ValidationError naming every bad field. */
+/**
+ * Checks a submitted spec's shape and types, and its input names (input-names.ts); throws
+ * ValidationError naming every bad field. When input names are all that is wrong its code is
+ * `PATH_ESCAPE` (the API answers INVALID_PATH), else `VALIDATION_FAILED`.
+ */
 export function parseTaskSpec(value: unknown): TaskSpec {
   const issues = schemaIssues(TaskSpecSchema, value);
-  if (issues.length > 0) throw new ValidationError('invalid task', issues);
+  const paths = inputNameIssues(value);
+  if (issues.length > 0) throw new ValidationError('invalid task', [...issues, ...paths]);
+  if (paths.length > 0) throw new ValidationError('invalid task', paths, 'PATH_ESCAPE');
   return value as TaskSpec;
 }

@@ -91,6 +91,83 @@ describe('enqueue', () => {
     expect((error as Error).message).toMatch(/unknown parameter "color"/);
   });
 
+  it('refuses input names that would leave the inputs folder, naming each field, and writes nothing', async () => {
+    const { prefix, deps } = await fleet();
+    const keysBefore = (await deps.redis.keys(`${prefix}:*`)).sort();
+    const names = [
+      'ok/input.txt',
+      '../x',
+      '/etc/passwd',
+      '../../../acme/06gzw4jy34vchezwpynhynwebm/1/outputs/file',
+      'a//b',
+      'a\\b',
+      'a\0b',
+    ];
+    const error = await enqueue(deps, { executer: 'sph', inputs: names.map((name) => ({ name })) }).catch(
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(ValidationError);
+    expect((error as ValidationError).code).toBe('PATH_ESCAPE');
+    expect((error as ValidationError).issues).toEqual([
+      { field: 'inputs[1].name', reason: 'it has a ".." segment' },
+      { field: 'inputs[2].name', reason: 'it is absolute' },
+      { field: 'inputs[3].name', reason: 'it has a ".." segment' },
+      { field: 'inputs[4].name', reason: expect.stringMatching(/empty segment/) as unknown },
+      { field: 'inputs[5].name', reason: 'it contains a backslash' },
+      { field: 'inputs[6].name', reason: 'it contains a NUL character' },
+    ]);
+    expect((error as Error).message).toMatch(/inputs\[1\]\.name: it has a "\.\." segment/);
+    expect((await deps.redis.keys(`${prefix}:*`)).sort()).toEqual(keysBefore);
+  });
+
+  it('lists bad input names with the other bad fields of a spec', async () => {
+    const { deps } = await fleet();
+    const error = await enqueue(deps, { executer: 'sph', gpus: -1, inputs: [{ name: '/abs' }] }).catch(
+      (e: unknown) => e,
+    );
+    expect((error as ValidationError).code).toBe('VALIDATION_FAILED');
+    expect(issuesOf(error).sort()).toEqual(['gpus', 'inputs[0].name']);
+  });
+
+  it('refuses a parameter that would put a NUL character into argv, naming it, and writes nothing', async () => {
+    const { prefix, deps } = await fleet();
+    const keys = queueKeys(prefix, 'default');
+    const argv: CatalogEntry = {
+      ...sph,
+      name: 'argv',
+      params: {
+        type: 'object',
+        properties: {
+          files: { type: 'array', items: { type: 'string' } },
+          label: { type: 'string' },
+          'odd name': { type: 'string' },
+          options: { type: 'object' },
+        },
+        additionalProperties: false,
+      },
+    };
+    await publishCatalog(deps.redis, keys, [sph, argv]);
+    const error = await enqueue(deps, {
+      executer: 'argv',
+      params: { files: ['a', 'b\0', 'c'], label: '\0', 'odd name': 'x\0y' },
+    }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ValidationError);
+    expect((error as ValidationError).code).toBe('VALIDATION_FAILED');
+    expect((error as ValidationError).issues).toEqual([
+      { field: 'params.files[1]', reason: 'contains a NUL character, which a command argument cannot carry' },
+      { field: 'params.label', reason: 'contains a NUL character, which a command argument cannot carry' },
+      {
+        field: 'params["odd name"]',
+        reason: 'contains a NUL character, which a command argument cannot carry',
+      },
+    ]);
+    expect(await deps.redis.keys(`${prefix}:*:task:*`)).toEqual([]);
+    expect(await deps.redis.xlen(keys.tasks(1))).toBe(0);
+    // A string deeper down reaches argv as JSON, where a NUL is the escape \u0000: that runs.
+    const nested = await enqueue(deps, { executer: 'argv', params: { options: { note: 'a\0b' } } });
+    expect(nested.created).toBe(true);
+  });
+
   it('refuses an executer no tracker of the queue offers, naming the field and what is offered', async () => {
     const { deps } = await fleet();
     const error = await enqueue(deps, { executer: 'lammps' }).catch((e: unknown) => e);

@@ -8,12 +8,15 @@ import {
   completeTask,
   enqueue,
   getTask,
+  releaseTask,
   renewLease,
+  requeueOrphan,
   setTaskStatus,
   takeTask,
   TRACKER_GROUP,
   type Claim,
   type QueueKeys,
+  type TakeResult,
 } from '@gpufleet/core';
 import { useRedis } from '@gpufleet/testkit';
 import { noopQueue, type NoopQueue } from './helpers/noop-queue.js';
@@ -104,46 +107,145 @@ describe('task protocol', () => {
     expect(await completeTask(client, keys, claim, 'succeeded', Date.now(), '')).toBe(true);
   });
 
-  it('takes over the live lease of a tracker whose liveness key expired, only while it stays expired', async () => {
+  it('requeues the task of a tracker whose liveness key expired, first in line, only while it stays expired', async () => {
     const { client, prefix, keys } = await setup();
+    await client.xgroup('CREATE', keys.requeued(0), TRACKER_GROUP, '0', 'MKSTREAM');
     const { id } = await enqueue({ redis: client, prefix }, { executer: 'noop' });
     await client.set(keys.trackerAlive('a'), 'instance-a', 'PX', 60_000);
     const first = await take(client, keys, 'a', 'token-a', 60_000);
-    const reclaim = (token: string, minIdleMs: number): ReturnType<typeof claimDelivered> =>
-      claimDelivered(client, keys, {
-        consumer: 'b',
+    const later = await enqueue({ redis: client, prefix }, { executer: 'noop' });
+    const orphan = (minIdleMs: number, alone = false): ReturnType<typeof requeueOrphan> =>
+      requeueOrphan(client, keys, {
         stream: keys.tasks(0),
         entryId: first.entryId,
         taskId: id,
-        leaseMs: 10_000,
-        token,
+        holder: 'a',
+        minIdleMs,
+        holderDead: true,
+        alone,
+        reason: 'tracker "a" stopped',
         now: Date.now(),
-        deadHolder: { consumer: 'a', minIdleMs },
       });
-    const pendingFor = async (): Promise<string | undefined> => {
-      const [entry] = (await client.xpending(keys.tasks(0), TRACKER_GROUP, '-', '+', 1)) as Array<
-        [string, string]
-      >;
-      return entry?.[1];
-    };
     await new Promise((resolve) => setTimeout(resolve, 60));
-    expect(await reclaim('token-b', 50)).toEqual({ kind: 'held', taskId: id }); // a is alive
+    expect(await orphan(50)).toBe('held'); // a is alive
     await client.del(keys.trackerAlive('a'));
-    expect(await reclaim('token-b', 60_000)).toEqual({ kind: 'held', taskId: id }); // renewed lately
+    expect(await orphan(60_000)).toBe('held'); // renewed lately
     await client.hset(keys.task(id), 'tracker', 'c'); // the live lease is another tracker's
-    expect(await reclaim('token-b', 50)).toEqual({ kind: 'held', taskId: id });
+    expect(await orphan(50)).toBe('held');
     await client.hset(keys.task(id), 'tracker', 'a');
-    expect(await pendingFor()).toBe('a');
     expect(await client.get(keys.lease(id))).toBe('token-a'); // nothing changed so far
 
-    const second = await reclaim('token-b', 50);
-    expect(second).toMatchObject({ kind: 'claimed', claim: { attempt: 2, suspect: true, token: 'token-b' } });
-    expect(await pendingFor()).toBe('b');
+    expect(await orphan(50)).toBe('requeued');
+    expect(await client.exists(keys.lease(id))).toBe(0);
+    expect(await getTask(client, keys, id)).toMatchObject({ status: 'queued', attempt: 1, maxAttempts: 3 });
+    // It goes before the task that waited all along, and one death does not make it a suspect.
+    const both = [
+      { key: keys.requeued(0), fitsNow: true, requeued: true },
+      { key: keys.tasks(0), fitsNow: true },
+    ];
+    const second = await takeTask(client, keys, {
+      consumer: 'b',
+      streams: both,
+      leaseMs: 10_000,
+      token: 'token-b',
+      now: Date.now(),
+      idle: false,
+    });
+    expect(second).toMatchObject({ kind: 'claimed', claim: { taskId: id, attempt: 2, suspect: false } });
     expect(await client.get(keys.lease(id))).toBe('token-b');
     // The dead tracker was only paused: it comes back, and loses through fencing.
     expect(await renewLease(client, keys, first, 'a', 60_000)).toBe('lost');
     expect(await completeTask(client, keys, first, 'succeeded', Date.now(), '')).toBe(false);
     expect(await getTask(client, keys, id)).toMatchObject({ status: 'running', tracker: 'b', attempt: 2 });
+    const next = await take(client, keys, 'b', 'token-c');
+    expect(next.taskId).toBe(later.id);
+  });
+
+  it('makes a suspect of a task present at two tracker deaths, or alone at one', async () => {
+    const { client, prefix, keys } = await setup();
+    await client.xgroup('CREATE', keys.requeued(0), TRACKER_GROUP, '0', 'MKSTREAM');
+    const streams = [
+      { key: keys.requeued(0), fitsNow: true, requeued: true },
+      { key: keys.tasks(0), fitsNow: true },
+    ];
+    const takeAny = async (consumer: string, idle: boolean): Promise<Claim | null> => {
+      const r = await takeTask(client, keys, {
+        consumer,
+        streams,
+        leaseMs: 10,
+        token: `t-${consumer}`,
+        now: Date.now(),
+        idle,
+      });
+      return r.kind === 'claimed' ? r.claim : null;
+    };
+    const dies = async (claim: Claim, holder: string, alone: boolean): Promise<void> => {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      const result = await requeueOrphan(client, keys, {
+        stream: claim.stream,
+        entryId: claim.entryId,
+        taskId: claim.taskId,
+        holder,
+        minIdleMs: 10,
+        holderDead: true,
+        alone,
+        reason: 'died',
+        now: Date.now(),
+      });
+      expect(result).toBe('requeued');
+    };
+    const { id } = await enqueue({ redis: client, prefix }, { executer: 'noop' });
+    await dies((await takeAny('a', true)) as Claim, 'a', false);
+    expect(await getTask(client, keys, id)).toMatchObject({ status: 'queued' });
+    const again = (await takeAny('b', false)) as Claim;
+    expect(again).toMatchObject({ taskId: id, attempt: 2, suspect: false });
+    await dies(again, 'b', false);
+    // Two deaths: it waits for an idle tracker and runs there alone.
+    expect(await takeAny('c', false)).toBeNull();
+    expect(await takeAny('c', true)).toMatchObject({ taskId: id, attempt: 3, suspect: true });
+
+    const lone = await enqueue({ redis: client, prefix }, { executer: 'noop' });
+    await dies((await takeAny('d', true)) as Claim, 'd', true);
+    expect(await takeAny('e', false)).toBeNull();
+    expect(await takeAny('e', true)).toMatchObject({ taskId: lone.id, suspect: true });
+  });
+
+  it('keeps maxAttempts as asked: a hand-back does not count, an undone claim is no attempt', async () => {
+    const { client, prefix, keys } = await setup();
+    const { id } = await enqueue({ redis: client, prefix }, { executer: 'noop', maxAttempts: 2 });
+    const handBack = async (claim: Claim, attempt: 'free' | 'undo' | 'count'): Promise<void> => {
+      expect(await releaseTask(client, keys, claim, Date.now(), { reason: 'x', attempt, first: true })).toBe(
+        true,
+      );
+    };
+    await handBack(await take(client, keys, 'a', 'a1'), 'undo');
+    expect(await getTask(client, keys, id)).toMatchObject({ status: 'queued', attempt: 0, maxAttempts: 2 });
+    const takeFirst = async (token: string): Promise<TakeResult> =>
+      takeTask(client, keys, {
+        consumer: 'a',
+        streams: [
+          { key: keys.requeued(0), fitsNow: true, requeued: true },
+          { key: keys.tasks(0), fitsNow: true },
+        ],
+        leaseMs: 10_000,
+        token,
+        now: Date.now(),
+        idle: true,
+      });
+    await client.xgroup('CREATE', keys.requeued(0), TRACKER_GROUP, '0', 'MKSTREAM');
+    const one = await takeFirst('a2');
+    expect(one).toMatchObject({ kind: 'claimed', claim: { attempt: 1 } });
+    await handBack((one as { claim: Claim }).claim, 'free');
+    const two = await takeFirst('a3');
+    expect(two).toMatchObject({ kind: 'claimed', claim: { attempt: 2 } });
+    await handBack((two as { claim: Claim }).claim, 'count');
+    const three = await takeFirst('a4');
+    expect(three).toMatchObject({ kind: 'claimed', claim: { attempt: 3 } });
+    expect(await getTask(client, keys, id)).toMatchObject({ attempt: 3, maxAttempts: 2 });
+    await handBack((three as { claim: Claim }).claim, 'count');
+    // Two counted attempts (the second and third) of the two allowed: the next claim dead-letters it.
+    expect(await takeFirst('a5')).toMatchObject({ kind: 'dead', taskId: id });
+    expect(await getTask(client, keys, id)).toMatchObject({ status: 'dead', attempt: 3, maxAttempts: 2 });
   });
 
   it('cancels a queued task so that it never starts', async () => {

@@ -19,3 +19,4 @@ export { connectToFleet, startLocalFleet } from './local-fleet.js';
 export type { LocalFleet, LocalFleetOptions } from './local-fleet.js';
 export { findLocalRedis, HOW_TO_GET_REDIS } from './local-redis.js';
 export type { LocalRedis } from './local-redis.js';
+export { shutdownNotice } from './shutdown-notice.js';

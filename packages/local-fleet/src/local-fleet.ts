@@ -30,6 +30,8 @@ export interface LocalFleet {
   tracker: Tracker;
   api: LocalApi;
   dataDir: string;
+  /** How long `close()` lets running tasks finish before it hands them back (GPUFLEET_SHUTDOWN_GRACE_MS). */
+  shutdownGraceMs: number;
   close(): Promise<void>;
 }
 
@@ -75,6 +77,7 @@ export async function startLocalFleet(options: LocalFleetOptions = {}): Promise<
       tracker,
       api,
       dataDir,
+      shutdownGraceMs: config.shutdownGraceMs,
       close: () => {
         closing ??= stop();
         return closing;

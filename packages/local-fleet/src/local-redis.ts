@@ -1,7 +1,10 @@
 /**
  * Finds a Redis for a local fleet: REDIS_URL when set; else the one on 127.0.0.1:6379 if it
  * answers; else a `redis-server` started here with AOF on and its data under the fleet's folder.
- * When none can be had it says exactly how to get one.
+ * When none can be had it says exactly how to get one. A started redis-server runs in a process
+ * group of its own, so a Ctrl-C at the terminal reaches only the fleet, which stops Redis last (after
+ * the tracker has recorded what its running tasks did); it is stopped too when the fleet's process
+ * exits without that (a second Ctrl-C).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
@@ -75,8 +78,13 @@ async function startRedisServer(dataDir: string): Promise<LocalRedis> {
       '--logfile',
       join(dataDir, 'redis.log'),
     ],
-    { stdio: 'ignore' },
+    { stdio: 'ignore', detached: true },
   );
+  const killOnExit = (): void => void child.kill('SIGTERM');
+  const forget = (): void => void process.removeListener('exit', killOnExit);
+  process.once('exit', killOnExit);
+  child.once('error', forget);
+  child.once('exit', forget);
   const failed = new Promise<never>((_, reject) => {
     child.once('error', (error: NodeJS.ErrnoException) =>
       reject(
@@ -110,6 +118,7 @@ async function startRedisServer(dataDir: string): Promise<LocalRedis> {
   })();
   await Promise.race([ready, failed]);
   child.removeAllListeners('exit');
+  child.once('exit', forget);
   return {
     url,
     source: 'started',

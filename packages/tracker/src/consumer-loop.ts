@@ -1,5 +1,6 @@
 /**
- * The consumer loop: while there is a free slot, take the oldest task that fits (one Lua step that
+ * The consumer loop, the only place that starts tasks: while there is a free slot, take the first
+ * task in line that fits (requeued tasks before waiting ones, then the oldest; one Lua step that
  * reads and claims it), start it, and go on; when no task is waiting, block on the streams of the
  * tasks that fit the free slots, with the claim of what arrives sent right behind the read. A
  * release of slots that changes what fits interrupts the block (CLIENT UNBLOCK), so a freed slot
@@ -10,6 +11,7 @@ import {
   claimDelivered,
   claimJustRead,
   newToken,
+  requeueOrphan,
   takeTask,
   TRACKER_GROUP,
   type Claim,
@@ -20,7 +22,7 @@ import {
   type QueueKeys,
   type TakeResult,
 } from '@gpufleet/core';
-import { isTransientRedisError, sleep } from './redis-retry.js';
+import { isTransientRedisError, settlesWithin, sleep, untilAborted } from './redis-retry.js';
 import type { SlotPool } from './slot-pool.js';
 
 export interface ConsumerLoopDeps {
@@ -40,6 +42,23 @@ export interface ConsumerLoopDeps {
 
 const MAX_BACKOFF_MS = 2000;
 
+/**
+ * How long a busy tracker with free slots blocks at most. It does not read the requeued streams
+ * (a suspect among them must wait for an idle tracker, and a read would deliver it), so it looks
+ * at them with a take this often; an idle tracker reads them and is woken at once.
+ */
+export const BUSY_BLOCK_MS = 250;
+
+/** How long a stop waits for an unblocked read to return before it drops the connection. */
+const STOP_WAIT_MS = 1000;
+
+/** One stream the loop takes from: a task stream, or the requeued stream of the same GPU count. */
+export interface LoopStream {
+  key: string;
+  gpus: number;
+  requeued: boolean;
+}
+
 /** The entry the claim behind the read dealt with (claimed, dead-lettered or removed), if any. */
 function settledEntry(result: ClaimJustReadResult | null): string | null {
   if (!result || result.kind === 'none') return null;
@@ -48,15 +67,23 @@ function settledEntry(result: ClaimJustReadResult | null): string | null {
 
 export class ConsumerLoop {
   private readonly abort = new AbortController();
+  /** Aborted when the stop drops the blocking connection: its pending replies will never come. */
+  private readonly dropped = new AbortController();
   private blockedOn: string | null = null;
   private blockingClientId: number | null = null;
-  /** The task streams this tracker reads: one per GPU count it can ever run. */
-  readonly streams: ReadonlyArray<{ key: string; gpus: number }>;
+  /**
+   * The streams this tracker reads, two per GPU count it can ever run: the requeued streams first
+   * (their tasks go before every waiting one), then the task streams.
+   */
+  readonly streams: readonly LoopStream[];
   private done: Promise<void> | null = null;
 
   constructor(private readonly deps: ConsumerLoopDeps) {
     const counts = [...(deps.pool.cpuSlots > 0 ? [0] : []), ...deps.pool.gpuIds.map((_, i) => i + 1)];
-    this.streams = counts.map((gpus) => ({ key: deps.keys.tasks(gpus), gpus }));
+    this.streams = [
+      ...counts.map((gpus) => ({ key: deps.keys.requeued(gpus), gpus, requeued: true })),
+      ...counts.map((gpus) => ({ key: deps.keys.tasks(gpus), gpus, requeued: false })),
+    ];
     deps.blocking.on('ready', () => void this.refreshClientId());
   }
 
@@ -76,9 +103,19 @@ export class ConsumerLoop {
     return this.done;
   }
 
+  /**
+   * Stops taking tasks. A blocked read is interrupted (CLIENT UNBLOCK); when Redis cannot be told
+   * (it is down), the blocking connection is dropped, so the read and the claim queued behind it
+   * are never sent: nothing is claimed after the stop.
+   */
   async stop(): Promise<void> {
     this.abort.abort();
-    await this.unblock();
+    const unblocked = await this.unblock();
+    // An UNBLOCK that overtook the read it was meant for leaves the read blocked: do not wait a block.
+    if (!unblocked || !(await settlesWithin(this.done, STOP_WAIT_MS))) {
+      this.deps.blocking.disconnect();
+      this.dropped.abort();
+    }
     await this.done;
   }
 
@@ -99,12 +136,16 @@ export class ConsumerLoop {
     }
   }
 
-  private async unblock(): Promise<void> {
-    if (this.blockingClientId === null || this.blockedOn === null) return;
+  /** Interrupts a blocked read; false when one may still be blocked (Redis could not be told). */
+  private async unblock(): Promise<boolean> {
+    if (this.blockedOn === null) return true;
+    if (this.blockingClientId === null) return false;
     try {
       await this.deps.redis.client('UNBLOCK', this.blockingClientId);
+      return true;
     } catch (error) {
       this.deps.logger.debug({ err: error }, 'could not unblock the blocking read');
+      return false;
     }
   }
 
@@ -139,7 +180,7 @@ export class ConsumerLoop {
     const { pool, keys } = this.deps;
     const result = await takeTask(this.deps.redis, keys, {
       consumer: this.deps.consumer,
-      streams: this.streams.map((s) => ({ key: s.key, fitsNow: pool.fitsNow(s.gpus) })),
+      streams: this.streams.map((s) => ({ key: s.key, fitsNow: pool.fitsNow(s.gpus), requeued: s.requeued })),
       leaseMs: this.deps.leaseMs,
       token: newToken(),
       now: this.deps.now(),
@@ -172,11 +213,16 @@ export class ConsumerLoop {
    * Blocks until a task arrives on a stream that fits. The claim rides behind the read on the same
    * connection (claimJustRead), so a task that arrives is read and claimed in one round trip;
    * without the take's last-delivered ids, or when that claim fails, the entry the read returned
-   * is claimed after it.
+   * is claimed after it. A busy tracker leaves the requeued streams out (see BUSY_BLOCK_MS).
    */
   private async blockingRead(lastDelivered?: Record<string, string>): Promise<void> {
-    const fit = this.streams.filter((s) => this.deps.pool.fitsNow(s.gpus));
+    const { pool } = this.deps;
+    const idle = !pool.busy;
+    const fit = this.streams.filter((s) => pool.fitsNow(s.gpus) && (idle || !s.requeued));
+    // Nothing fits any more (slots were taken since the take): a read needs at least one stream.
+    if (fit.length === 0) return;
     if (this.blockingClientId === null) await this.refreshClientId();
+    if (this.abort.signal.aborted) return; // stopped meanwhile: a read now would not be unblocked
     this.blockedOn = this.fitSignature();
     const read = this.deps.blocking.xreadgroup(
       'GROUP',
@@ -185,7 +231,7 @@ export class ConsumerLoop {
       'COUNT',
       1,
       'BLOCK',
-      this.deps.blockMs,
+      idle ? this.deps.blockMs : Math.min(this.deps.blockMs, BUSY_BLOCK_MS),
       'STREAMS',
       ...fit.map((s) => s.key),
       ...fit.map(() => '>'),
@@ -205,14 +251,16 @@ export class ConsumerLoop {
     let reply: Awaited<typeof read> = null;
     let readError: unknown = null;
     try {
-      reply = await read;
+      // A stop drops a connection that cannot reach Redis; ioredis then keeps the read queued
+      // (unsent, never answered) instead of failing it, so the wait ends with the stop.
+      reply = await untilAborted(read, this.dropped.signal, null);
     } catch (error) {
       readError = error;
     } finally {
       this.blockedOn = null;
     }
     // What the claim behind the read took is this tracker's to run, whatever became of the read.
-    const claimed = await claiming;
+    const claimed = await untilAborted(claiming ?? Promise.resolve(null), this.dropped.signal, null);
     await this.settleClaim(claimed);
     if (readError) throw readError;
     for (const [stream, entries] of reply ?? []) {
@@ -222,11 +270,28 @@ export class ConsumerLoop {
     }
   }
 
-  /** Claims an entry the blocking read delivered. One that no longer fits is left pending for reclaim. */
+  /**
+   * Claims an entry the blocking read delivered. One that no longer fits (the read returns an entry
+   * of each stream that had one) goes back first in line, unclaimed, for any tracker to take.
+   */
   private async claimRead(stream: string, entryId: string, taskId: string): Promise<void> {
     const gpus = this.gpusOf(stream);
     if (!this.deps.pool.fitsNow(gpus)) {
-      this.deps.logger.info({ taskId, stream }, 'read more than fits; leaving the entry for reclaim');
+      const result = await requeueOrphan(this.deps.redis, this.deps.keys, {
+        stream,
+        entryId,
+        taskId,
+        holder: this.deps.consumer,
+        minIdleMs: 0,
+        holderDead: false,
+        alone: false,
+        reason: '',
+        now: this.deps.now(),
+      });
+      this.deps.logger.debug(
+        { taskId, stream, result },
+        'read more than fits; put the entry back first in line',
+      );
       return;
     }
     const result = await claimDelivered(this.deps.redis, this.deps.keys, {

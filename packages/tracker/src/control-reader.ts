@@ -5,7 +5,7 @@
  */
 import type { Redis } from 'ioredis';
 import type { Logger } from '@gpufleet/core';
-import { sleep } from './redis-retry.js';
+import { sleep, untilAborted } from './redis-retry.js';
 
 export interface ControlMessage {
   cmd: string;
@@ -39,9 +39,12 @@ export class ControlReader {
     let failures = 0;
     while (!this.abort.signal.aborted) {
       try {
-        const reply = (await this.redis.xread('BLOCK', this.blockMs, 'STREAMS', this.key, lastId)) as Array<
-          [string, Array<[string, string[]]>]
-        > | null;
+        // A stop disconnects; ioredis then keeps a read queued while Redis is down, never failing it.
+        const reply = (await untilAborted(
+          this.redis.xread('BLOCK', this.blockMs, 'STREAMS', this.key, lastId),
+          this.abort.signal,
+          null,
+        )) as Array<[string, Array<[string, string[]]>]> | null;
         failures = 0;
         for (const [, entries] of reply ?? []) {
           for (const [id, fields] of entries) {

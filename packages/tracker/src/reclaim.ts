@@ -1,173 +1,158 @@
 /**
- * Reclaim: a tracker with free slots takes over the running tasks of trackers that are gone, never
- * more than it has slots for, and claims them (a fresh lease token fences the old attempt out; a
- * task whose attempts are used up is dead-lettered). Two ways to find them:
+ * Reclaim: every tracker's sweep, busy or not, puts the running tasks of trackers that are gone back
+ * in line, before every waiting task (into the requeued streams). It claims nothing itself: the
+ * consumer loops take them as slots free, so under a backlog the first free slot of the queue goes
+ * to them, and no tracker takes more than it can start. Two ways to find them:
  * - dead trackers, at once: a consumer that holds pending entries but whose liveness key
- *   (`tracker:<name>`, refreshed every aliveMs / 3 with TTL aliveMs) has expired. The claim
+ *   (`tracker:<name>`, refreshed every aliveMs / 3 with TTL aliveMs) has expired. The requeue
  *   checks, in the same Lua step, that the key is still missing, so a tracker that comes back
  *   keeps its tasks, and one that comes back later loses them through fencing;
- * - lapsed leases, as a backstop: entries idle longer than the lease in any consumer's pending list
- *   (XAUTOCLAIM). The claim refuses a task whose holder's lease is still alive.
+ * - lapsed leases, as a backstop: entries idle longer than the lease in any consumer's pending list.
+ *   The requeue refuses a task whose holder's lease is still alive.
  */
 import type { Redis } from 'ioredis';
-import {
-  claimDelivered,
-  newToken,
-  TRACKER_GROUP,
-  type DeadHolder,
-  type Logger,
-  type Claim,
-  type QueueKeys,
-} from '@gpufleet/core';
-import type { SlotPool } from './slot-pool.js';
+import { RECONNECT_MAX_MS, requeueOrphan, TRACKER_GROUP, type Logger, type QueueKeys } from '@gpufleet/core';
 
 export interface ReclaimDeps {
   redis: Redis;
   keys: QueueKeys;
-  pool: SlotPool;
   consumer: string;
   leaseMs: number;
   /** The liveness TTL: a tracker whose key is missing is dead once its entries are idle this long. */
   aliveMs: number;
-  streams: ReadonlyArray<{ key: string; gpus: number }>;
+  streams: ReadonlyArray<{ key: string }>;
   logger: Logger;
   now: () => number;
-  launch: (claim: Claim, gpus: number) => void | Promise<void>;
   /** True for tasks this tracker runs now: their idle entries are its own, never reclaimed. */
   isRunningHere: (taskId: string) => boolean;
 }
 
-type Stream = { key: string; gpus: number };
+/** Entries looked at per stream and consumer in one sweep. */
+const BATCH = 100;
 
-const MAX_SCANS = 5;
+type PendingEntry = [entryId: string, consumer: string, idleMs: number, deliveries: number];
 
-function howManyFit(pool: SlotPool, gpus: number): number {
-  return gpus === 0 ? pool.freeCpuCount : Math.floor(pool.freeGpuCount / gpus);
-}
-
-/** Returns the number of tasks reclaimed and started. */
-export async function reclaimIdle(deps: ReclaimDeps): Promise<number> {
-  let started = 0;
-  for (const stream of deps.streams) {
-    started += await reclaimFromDead(deps, stream);
-    started += await reclaimLapsed(deps, stream);
-  }
-  return started;
-}
-
-/** Claims one entry and starts its task; 1 when started. */
-async function claimAndLaunch(
-  deps: ReclaimDeps,
-  { key, gpus }: Stream,
-  entryId: string,
-  taskId: string,
-  deadHolder?: DeadHolder,
-): Promise<number> {
-  const result = await claimDelivered(deps.redis, deps.keys, {
-    consumer: deps.consumer,
-    stream: key,
-    entryId,
-    taskId,
-    leaseMs: deps.leaseMs,
-    token: newToken(),
-    now: deps.now(),
-    deadHolder,
-  });
-  const via = deadHolder ? 'liveness' : 'lease';
-  if (result.kind === 'claimed') {
-    deps.logger.warn(
-      { taskId, attempt: result.claim.attempt, via, from: deadHolder?.consumer },
-      'reclaimed a task whose tracker stopped renewing it',
-    );
-    await deps.launch(result.claim, gpus);
-    return 1;
-  }
-  if (result.kind === 'dead')
-    deps.logger.warn({ taskId, reason: result.reason, via }, 'reclaimed task dead-lettered');
-  return 0;
-}
-
-/** The consumers other than this one that hold pending entries of the stream and whose liveness key is gone. */
-async function deadHolders(deps: ReclaimDeps, key: string): Promise<string[]> {
-  const [count, , , consumers] = (await deps.redis.xpending(key, TRACKER_GROUP)) as [
-    number,
-    string | null,
-    string | null,
-    Array<[string, string]> | null,
-  ];
-  if (!count || !consumers) return [];
-  const holders = consumers.map(([name]) => name).filter((name) => name !== deps.consumer);
-  if (holders.length === 0) return [];
-  const alive = await deps.redis.mget(holders.map((name) => deps.keys.trackerAlive(name)));
-  return holders.filter((_, i) => alive[i] === null);
+/** Pending entries per consumer, per stream (XPENDING's summary form). */
+async function pendingByConsumer(deps: ReclaimDeps): Promise<Array<Map<string, number>>> {
+  return Promise.all(
+    deps.streams.map(async ({ key }) => {
+      const [count, , , consumers] = (await deps.redis
+        .xpending(key, TRACKER_GROUP)
+        .catch((error: unknown) => {
+          if (String(error).includes('NOGROUP')) return [0, null, null, null];
+          throw error;
+        })) as [number, string | null, string | null, Array<[string, string]> | null];
+      return new Map(count && consumers ? consumers.map(([name, n]) => [name, Number(n)]) : []);
+    }),
+  );
 }
 
 /**
- * Whether Redis itself has been up for a lease: a Redis restarted from its AOF has every
- * liveness key expired while the trackers are still reconnecting (they wait a lease after their
- * reconnect; this covers a tracker that started after the restart and saw no reconnect).
+ * Whether Redis itself has been up long enough for every live tracker to have refreshed its
+ * liveness key: a Redis restarted from its AOF has every liveness key expired while the trackers
+ * are still reconnecting. Each reconnects within RECONNECT_MAX_MS (twice, for a connect that
+ * failed once more) and refreshes its key within a third of the TTL. Trackers that saw the
+ * restart wait a lease after their own reconnect; this covers one that started after it.
  */
-async function redisUpForALease(deps: ReclaimDeps): Promise<boolean> {
+async function redisUpLongEnough(deps: ReclaimDeps): Promise<boolean> {
   const info = await deps.redis.info('server').catch(() => '');
   const seconds = /uptime_in_seconds:(\d+)/.exec(info)?.[1];
-  return seconds === undefined || Number(seconds) * 1000 >= deps.leaseMs;
+  return seconds === undefined || Number(seconds) * 1000 >= deps.aliveMs + 2 * RECONNECT_MAX_MS;
 }
 
-async function reclaimFromDead(deps: ReclaimDeps, stream: Stream): Promise<number> {
-  const { key, gpus } = stream;
-  if (howManyFit(deps.pool, gpus) === 0) return 0;
-  const dead = await deadHolders(deps, key);
-  if (dead.length === 0 || !(await redisUpForALease(deps))) return 0;
-  let started = 0;
-  for (const consumer of dead) {
-    const room = howManyFit(deps.pool, gpus);
-    if (room === 0) break;
-    const pending = (await deps.redis.xpending(
+async function taskOf(deps: ReclaimDeps, stream: string, entryId: string): Promise<string | null> {
+  const [entry] = await deps.redis.xrange(stream, entryId, entryId);
+  return entry?.[1][1] ?? null;
+}
+
+/** Requeues what one entry's task needs; returns 1 when a running task was put back in line. */
+async function requeueEntry(
+  deps: ReclaimDeps,
+  stream: string,
+  [entryId, holder]: PendingEntry,
+  how: { dead: boolean; alone: boolean; minIdleMs: number },
+): Promise<number> {
+  const taskId = await taskOf(deps, stream, entryId);
+  if (!taskId) {
+    // Its stream entry is gone (trimmed by hand): nothing can run it, so only the pending item goes.
+    await deps.redis.xack(stream, TRACKER_GROUP, entryId);
+    return 0;
+  }
+  if (holder === deps.consumer && deps.isRunningHere(taskId)) return 0;
+  const reason = how.dead
+    ? `tracker "${holder}" stopped while running it (its liveness key expired)`
+    : `tracker "${holder}" stopped renewing its lease`;
+  const result = await requeueOrphan(deps.redis, deps.keys, {
+    stream,
+    entryId,
+    taskId,
+    holder,
+    minIdleMs: how.minIdleMs,
+    holderDead: how.dead,
+    alone: how.alone,
+    reason,
+    now: deps.now(),
+  });
+  if (result !== 'requeued') return 0;
+  deps.logger.warn(
+    { taskId, from: holder, via: how.dead ? 'liveness' : 'lease' },
+    'requeued a task whose tracker stopped running it',
+  );
+  return 1;
+}
+
+/** Returns the number of running tasks put back in line. */
+export async function reclaimIdle(deps: ReclaimDeps): Promise<number> {
+  const pending = await pendingByConsumer(deps);
+  const holders = new Map<string, number>();
+  for (const byConsumer of pending)
+    for (const [name, n] of byConsumer)
+      if (name !== deps.consumer) holders.set(name, (holders.get(name) ?? 0) + n);
+  let requeued = 0;
+  const names = [...holders.keys()];
+  const alive =
+    names.length > 0 ? await deps.redis.mget(names.map((name) => deps.keys.trackerAlive(name))) : [];
+  const dead = names.filter((_, i) => alive[i] === null);
+  if (dead.length > 0 && (await redisUpLongEnough(deps))) {
+    for (const holder of dead) {
+      // One death is no evidence against a task, unless it was the only one its tracker ran.
+      const alone = holders.get(holder) === 1;
+      for (const [i, { key }] of deps.streams.entries()) {
+        if (!pending[i]?.has(holder)) continue;
+        const entries = (await deps.redis.xpending(
+          key,
+          TRACKER_GROUP,
+          'IDLE',
+          deps.aliveMs,
+          '-',
+          '+',
+          BATCH,
+          holder,
+        )) as PendingEntry[];
+        for (const entry of entries)
+          requeued += await requeueEntry(deps, key, entry, { dead: true, alone, minIdleMs: deps.aliveMs });
+      }
+    }
+  }
+  for (const [i, { key }] of deps.streams.entries()) {
+    if ((pending[i]?.size ?? 0) === 0) continue;
+    const entries = (await deps.redis.xpending(
       key,
       TRACKER_GROUP,
       'IDLE',
-      deps.aliveMs,
+      deps.leaseMs,
       '-',
       '+',
-      room,
-      consumer,
-    )) as Array<[string, string, number, number]>;
-    for (const [entryId] of pending) {
-      if (!deps.pool.fitsNow(gpus)) break;
-      const [entry] = await deps.redis.xrange(key, entryId, entryId);
-      const taskId = entry?.[1][1];
-      // An entry whose stream entry is gone is left for XAUTOCLAIM, which drops it from the list.
-      if (!taskId || deps.isRunningHere(taskId)) continue;
-      started += await claimAndLaunch(deps, stream, entryId, taskId, { consumer, minIdleMs: deps.aliveMs });
+      BATCH,
+    )) as PendingEntry[];
+    for (const entry of entries) {
+      if (dead.includes(entry[1])) continue;
+      requeued += await requeueEntry(deps, key, entry, {
+        dead: false,
+        alone: false,
+        minIdleMs: deps.leaseMs,
+      });
     }
   }
-  return started;
-}
-
-async function reclaimLapsed(deps: ReclaimDeps, stream: Stream): Promise<number> {
-  const { key, gpus } = stream;
-  let started = 0;
-  let cursor = '0-0';
-  for (let scan = 0; scan < MAX_SCANS; scan++) {
-    const room = howManyFit(deps.pool, gpus);
-    if (room === 0) break;
-    const [next, entries] = (await deps.redis.xautoclaim(
-      key,
-      TRACKER_GROUP,
-      deps.consumer,
-      deps.leaseMs,
-      cursor,
-      'COUNT',
-      room,
-    )) as [string, Array<[string, string[] | null]>];
-    for (const [entryId, fields] of entries) {
-      if (!fields || !deps.pool.fitsNow(gpus)) continue;
-      const taskId = fields[1] ?? '';
-      if (deps.isRunningHere(taskId)) continue;
-      started += await claimAndLaunch(deps, stream, entryId, taskId);
-    }
-    if (next === '0-0') break;
-    cursor = next;
-  }
-  return started;
+  return requeued;
 }

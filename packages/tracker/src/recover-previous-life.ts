@@ -2,7 +2,8 @@
  * What a tracker does at start when an earlier life under the same consumer name may have crashed:
  * kill the process groups it left running (recorded in pid files, checked by start time), then
  * settle every entry still pending for this consumer name: tasks it was running go back to the
- * queue at once (their attempt counts), entries of ended tasks are removed.
+ * queue at once, before every waiting task (their attempt counts; one that was the only task of
+ * that life becomes a suspect and runs alone), entries of ended tasks are removed.
  */
 import type { Redis } from 'ioredis';
 import { settleEntry, TRACKER_GROUP, type Logger, type QueueKeys } from '@gpufleet/core';
@@ -24,35 +25,41 @@ export async function recoverPreviousLife(
   let requeued = 0;
   let removed = 0;
   const counts = (await deps.redis.smembers(deps.keys.taskStreams)).map(Number);
-  for (const gpus of counts) {
-    const stream = deps.keys.tasks(gpus);
-    let pending: Array<[string, string, number, number]>;
+  const found: Array<{ stream: string; entryId: string }> = [];
+  for (const stream of counts.flatMap((gpus) => [deps.keys.requeued(gpus), deps.keys.tasks(gpus)])) {
     try {
-      pending = (await deps.redis.xpending(stream, TRACKER_GROUP, '-', '+', 1000, deps.consumer)) as Array<
-        [string, string, number, number]
-      >;
+      const pending = (await deps.redis.xpending(
+        stream,
+        TRACKER_GROUP,
+        '-',
+        '+',
+        1000,
+        deps.consumer,
+      )) as Array<[string, string, number, number]>;
+      for (const [entryId] of pending) found.push({ stream, entryId });
     } catch (error) {
-      if (String(error).includes('NOGROUP')) continue;
+      if (String(error).includes('NOGROUP') || /no such key/i.test(String(error))) continue;
       throw error;
     }
-    for (const [entryId] of pending) {
-      const [entry] = await deps.redis.xrange(stream, entryId, entryId);
-      const taskId = entry?.[1][1];
-      if (!taskId) {
-        await deps.redis.xack(stream, TRACKER_GROUP, entryId);
-        removed++;
-        continue;
-      }
-      const result = await settleEntry(deps.redis, deps.keys, {
-        stream,
-        entryId,
-        taskId,
-        consumer: deps.consumer,
-        now: deps.now(),
-      });
-      if (result === 'requeued') requeued++;
-      if (result === 'removed') removed++;
+  }
+  for (const { stream, entryId } of found) {
+    const [entry] = await deps.redis.xrange(stream, entryId, entryId);
+    const taskId = entry?.[1][1];
+    if (!taskId) {
+      await deps.redis.xack(stream, TRACKER_GROUP, entryId);
+      removed++;
+      continue;
     }
+    const result = await settleEntry(deps.redis, deps.keys, {
+      stream,
+      entryId,
+      taskId,
+      consumer: deps.consumer,
+      now: deps.now(),
+      alone: found.length === 1,
+    });
+    if (result === 'requeued') requeued++;
+    if (result === 'removed') removed++;
   }
   if (killed + requeued + removed > 0)
     deps.logger.warn({ killed, requeued, removed }, 'recovered what a previous life of this tracker left');

@@ -63,3 +63,28 @@ export async function withRedisRetry<T>(op: () => Promise<T>, options: RetryOpti
     }
   }
 }
+
+/** Whether `promise` settles (fulfils or rejects) within `ms`; a bound on a wait at shutdown. */
+export async function settlesWithin(promise: Promise<unknown> | null, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  const settled = (promise ?? Promise.resolve()).then(
+    () => true,
+    () => true,
+  );
+  try {
+    return await Promise.race([settled, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** `promise`, or `fallback` once `signal` aborts, whichever comes first. */
+export function untilAborted<T, F>(promise: Promise<T>, signal: AbortSignal, fallback: F): Promise<T | F> {
+  if (signal.aborted) return Promise.resolve(fallback);
+  return new Promise<T | F>((resolve, reject) => {
+    const onAbort = (): void => resolve(fallback);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}

@@ -29,7 +29,7 @@ import { ControlReader } from './control-reader.js';
 import { reclaimIdle } from './reclaim.js';
 import { recoverPreviousLife } from './recover-previous-life.js';
 import { pidDir } from './run/pid-files.js';
-import { isTransientRedisError, withRedisRetry } from './redis-retry.js';
+import { isTransientRedisError, settlesWithin, withRedisRetry } from './redis-retry.js';
 import {
   currentHolder,
   leaveRegistry,
@@ -56,6 +56,12 @@ export interface TrackerDeps {
   taskInit: string | null;
   now?: () => number;
 }
+
+/** After the kill at shutdown, how much longer than the kill grace Redis writes are retried. */
+const GIVE_UP_AFTER_KILL_MS = 500;
+
+/** How long a closing tracker waits for its last Redis writes (leaving the registry, QUIT). */
+const LAST_WRITES_MS = 500;
 
 /** Task folders kept ready at most (one per task that may start at once). */
 const MAX_SPARE_FOLDERS = 8;
@@ -96,6 +102,13 @@ export class Tracker extends EventEmitter<{ task: [TaskEvent] }> {
   private reconnectedAt = 0;
   private starting: Promise<void> | null = null;
   private closing: Promise<void> | null = null;
+  /** Aborted when close() begins: the start and the loop's Redis retries stop. */
+  private readonly stopping = new AbortController();
+  /**
+   * Aborted when a closing tracker stops waiting for Redis (after the grace and the kill grace):
+   * what its attempts could not write (Redis down) the other trackers recover as after a crash.
+   */
+  private readonly giveUp = new AbortController();
 
   constructor(private readonly deps: TrackerDeps) {
     super();
@@ -174,8 +187,14 @@ export class Tracker extends EventEmitter<{ task: [TaskEvent] }> {
     return this.starting;
   }
 
+  /** Retries through Redis outages until it succeeds or the tracker closes. */
   private retry<T>(what: string, op: () => Promise<T>): Promise<T> {
-    return withRedisRetry(op, { logger: this.logger, what, outage: this.outage });
+    return withRedisRetry(op, {
+      logger: this.logger,
+      what,
+      outage: this.outage,
+      signal: this.stopping.signal,
+    });
   }
 
   private async doStart(): Promise<void> {
@@ -226,14 +245,17 @@ export class Tracker extends EventEmitter<{ task: [TaskEvent] }> {
       await waitReady(this.redis, 2000);
     } catch {
       this.logger.warn({ redis: this.config.redisUrl.replace(/\/\/[^@]*@/, '//***@') }, 'waiting for Redis');
-      for (;;) {
-        try {
-          await waitReady(this.redis, 60_000);
-          return;
-        } catch {
-          // keep waiting: ioredis reconnects with backoff
-        }
+      const stopped = new Promise<void>((resolve) =>
+        this.stopping.signal.addEventListener('abort', () => resolve()),
+      );
+      while (!this.stopping.signal.aborted) {
+        const ready = waitReady(this.redis, 60_000).then(
+          () => true,
+          () => false, // keep waiting: ioredis reconnects with backoff
+        );
+        if (await Promise.race([ready, stopped.then(() => false)])) return;
       }
+      throw new Error('closed while waiting for Redis');
     }
   }
 
@@ -311,14 +333,12 @@ export class Tracker extends EventEmitter<{ task: [TaskEvent] }> {
     await reclaimIdle({
       redis: this.redis,
       keys: this.keys,
-      pool: this.pool,
       consumer: this.name,
       leaseMs: this.config.leaseMs,
       aliveMs: this.config.aliveMs,
       streams: this.loop.streams,
       logger: this.logger,
       now: this.now,
-      launch: (claim, gpus) => this.launch(claim, gpus),
       isRunningHere: (taskId) => this.tasks.has(taskId),
     });
     // The registry read behind it costs more than a reclaim: a quarter of the wait is precise enough.
@@ -335,20 +355,23 @@ export class Tracker extends EventEmitter<{ task: [TaskEvent] }> {
   }
 
   /**
-   * Starts a claimed task on free slots. A suspect task (its last attempt died with its tracker)
-   * runs only on an idle tracker, alone; a busy tracker hands it straight back to the queue.
+   * Starts a claimed task on free slots. A suspect task runs alone: the consumer loop, the only
+   * caller, claims one only when this tracker is idle and any task only when it fits. What is
+   * claimed after a shutdown began (a take Redis answered late) goes back first in line, its
+   * attempt undone: it never started.
    */
   private async launch(claim: Claim, gpus: number): Promise<void> {
-    const grant = this.pool.allocate(gpus, claim.suspect);
+    const grant = this.closing ? null : this.pool.allocate(gpus, claim.suspect);
     if (!grant) {
-      // A suspect on a busy tracker, or a task claimed behind a read while a reclaim took the slots.
-      const reason = claim.suspect
-        ? 'suspect task (its last tracker died while running it) waits for an idle tracker to run it alone'
-        : 'the tracker that claimed it had no free slots for it by then';
-      await releaseTask(this.redis, this.keys, claim, this.now(), { reason, free: true });
-      this.logger.info(
-        { taskId: claim.taskId, suspect: claim.suspect },
-        'handed back a task: this tracker is busy',
+      const reason = this.closing
+        ? `tracker "${this.name}" began shutting down as it claimed the task`
+        : `tracker "${this.name}" had no free slots for it by then`;
+      const given = await this.retry('hand back', () =>
+        releaseTask(this.redis, this.keys, claim, this.now(), { reason, attempt: 'undo', first: true }),
+      ).catch(() => false);
+      this.logger.warn(
+        { taskId: claim.taskId, handedBack: given, reason },
+        'handed back a task it could not start',
       );
       return;
     }
@@ -373,6 +396,7 @@ export class Tracker extends EventEmitter<{ task: [TaskEvent] }> {
         baseEnv: this.baseEnv,
         logger: this.logger,
         outage: this.outage,
+        giveUp: this.giveUp.signal,
         now: this.now,
       },
       claim,
@@ -401,7 +425,13 @@ export class Tracker extends EventEmitter<{ task: [TaskEvent] }> {
     return this.closing;
   }
 
+  /**
+   * Bounded whatever state Redis is in: the loop stops at once (no task starts after this); running
+   * tasks get the shutdown grace, then are killed and handed back; Redis writes still pending a
+   * kill grace + 0.5 s later are given up (the other trackers recover those tasks as after a crash).
+   */
   private async doClose(): Promise<void> {
+    this.stopping.abort();
     await this.starting?.catch(() => undefined);
     for (const timer of this.timers) clearInterval(timer);
     await this.loop
@@ -414,14 +444,18 @@ export class Tracker extends EventEmitter<{ task: [TaskEvent] }> {
         'waiting for running tasks',
       );
       const all = Promise.all(running.map((t) => t.done));
-      const timer = new Promise<'timeout'>((resolve) =>
-        setTimeout(() => resolve('timeout'), this.config.shutdownGraceMs).unref(),
-      );
-      if ((await Promise.race([all, timer])) === 'timeout') {
+      if (!(await settlesWithin(all, this.config.shutdownGraceMs))) {
         for (const task of this.tasks.values()) task.kill('shutdown');
-        await all;
+        if (!(await settlesWithin(all, this.config.killGraceMs + GIVE_UP_AFTER_KILL_MS))) {
+          this.logger.warn(
+            { tasks: this.tasks.size },
+            'Redis did not take the tasks back in time; leaving them to be recovered as after a crash',
+          );
+        }
       }
     }
+    this.giveUp.abort();
+    await Promise.all(running.map((t) => t.done));
     await Promise.all(this.cleanups);
     for (const timer of this.aliveTimers) clearInterval(timer);
     await this.spares
@@ -431,11 +465,14 @@ export class Tracker extends EventEmitter<{ task: [TaskEvent] }> {
       ?.close()
       .catch((error: unknown) => this.logger.warn({ err: error }, 'stopping gpufleet-task-init failed'));
     await this.control.stop().catch(() => undefined);
-    await leaveRegistry(this.redis, this.keys, this.name, this.holder).catch((error: unknown) =>
+    const left = leaveRegistry(this.redis, this.keys, this.name, this.holder).catch((error: unknown) =>
       this.logger.warn({ err: error }, 'could not leave the registry'),
     );
+    if (!(await settlesWithin(left, LAST_WRITES_MS)))
+      this.logger.warn('could not leave the registry: Redis did not answer');
     this.blocking.disconnect();
-    await this.redis.quit().catch(() => this.redis.disconnect());
+    if (this.redis.status !== 'ready' || !(await settlesWithin(this.redis.quit(), LAST_WRITES_MS)))
+      this.redis.disconnect();
     await this.deps.store.close();
     this.logger.info('tracker stopped');
   }

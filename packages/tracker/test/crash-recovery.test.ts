@@ -21,7 +21,7 @@ const DEFAULTS = {
   GPUFLEET_SWEEP_MS: String(TRACKER_DEFAULTS.sweepMs),
   GPUFLEET_ALIVE_MS: String(TRACKER_DEFAULTS.aliveMs),
 };
-const RECLAIMED = 'reclaimed a task whose tracker stopped renewing it';
+const RECLAIMED = 'requeued a task whose tracker stopped running it';
 
 type Fleet = Awaited<ReturnType<typeof newFleet>>;
 
@@ -68,7 +68,7 @@ describe('crash recovery', () => {
     expect(task).toMatchObject({ status: 'succeeded', tracker: b.options.name, attempt: 2 });
     expect(recoveryMs).toBeLessThan(LEASE_MS + SWEEP_MS + 5000);
     expect((await fleet.events(id)).filter((s) => s === 'succeeded')).toHaveLength(1);
-    expect(b.logs.some((l) => l.msg === 'reclaimed a task whose tracker stopped renewing it')).toBe(true);
+    expect(b.logs.some((l) => l.msg === RECLAIMED)).toBe(true);
   });
 
   it('refuses the late completion of a tracker frozen past its lease; the second attempt’s outputs stand', async () => {

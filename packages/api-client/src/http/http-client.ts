@@ -1,7 +1,7 @@
 /**
  * HTTP to the gpufleet API over Node's global fetch: the bearer key, query strings, JSON bodies,
  * and retries with backoff (RetryBudget) on connection errors and on 502/503/504, honouring
- * `Retry-After`. A body that must be sent again on a retry is given as a factory, so an upload is
+ * `Retry-After`; `onRetry` hears of each retry as it starts, so a caller can say that it waits. A body that must be sent again on a retry is given as a factory, so an upload is
  * streamed afresh each time and never held in memory. Error answers become `ApiRequestError`
  * with the API's code; an API that never answered becomes `ApiUnreachableError`.
  */
@@ -33,6 +33,20 @@ export interface RequestOptions {
   budget?: RetryBudget;
 }
 
+/** A request about to be tried again: why, and how long it may go on retrying. */
+export interface RetryNotice {
+  /** The API's base URL. */
+  url: string;
+  /** What the request would fail with now: no connection (`ApiUnreachableError`), or a 502/503/504. */
+  error: ApiUnreachableError | ApiRequestError;
+  /** Retries of this request so far, this one included. */
+  attempt: number;
+  /** The pause before this retry. */
+  delayMs: number;
+  /** How long this request keeps retrying in all. */
+  retryForMs: number;
+}
+
 export interface HttpClientOptions {
   /** The API's base URL, e.g. `http://127.0.0.1:8080`. */
   url: string;
@@ -42,6 +56,8 @@ export interface HttpClientOptions {
   retryForMs?: number;
   /** A fetch implementation (default: the global one). */
   fetch?: typeof globalThis.fetch;
+  /** Called before each retry of a request, with why it is retried (e.g. to tell a person once). */
+  onRetry?: (notice: RetryNotice) => void;
 }
 
 const RETRY_STATUSES = new Set([502, 503, 504]);
@@ -80,12 +96,14 @@ export class HttpClient {
   readonly retryForMs: number;
   readonly #token: string | null;
   readonly #fetch: typeof globalThis.fetch;
+  readonly #onRetry: ((notice: RetryNotice) => void) | null;
 
   constructor(options: HttpClientOptions) {
     this.baseUrl = options.url.replace(/\/+$/, '');
     this.#token = options.token ?? null;
     this.retryForMs = options.retryForMs ?? 30_000;
     this.#fetch = options.fetch ?? globalThis.fetch;
+    this.#onRetry = options.onRetry ?? null;
   }
 
   newBudget(): RetryBudget {
@@ -132,18 +150,38 @@ export class HttpClient {
         if (isAbort(error, options.signal)) throw error;
         const failed = options.bodyFailure?.();
         if (failed) throw failed;
-        if (options.retry !== false && (await budget.pause(null, options.signal))) continue;
-        throw new ApiUnreachableError(this.baseUrl, error);
+        const unreachable = new ApiUnreachableError(this.baseUrl, error);
+        if (options.retry !== false && (await this.#pause(budget, null, unreachable, options.signal)))
+          continue;
+        throw unreachable;
       }
       if (response.ok || response.status === 304) return response;
       if (RETRY_STATUSES.has(response.status) && options.retry !== false) {
         const wait = retryAfterMs(response.headers.get('retry-after'));
         const error = await errorFrom(response);
-        if (await budget.pause(wait, options.signal)) continue;
+        if (await this.#pause(budget, wait, error, options.signal)) continue;
         throw error;
       }
       throw await errorFrom(response);
     }
+  }
+
+  /** Waits before a retry, telling `onRetry` first; false when the budget is spent. */
+  #pause(
+    budget: RetryBudget,
+    retryAfter: number | null,
+    error: RetryNotice['error'],
+    signal: AbortSignal | undefined,
+  ): Promise<boolean> {
+    return budget.pause(retryAfter, signal, (delayMs) =>
+      this.#onRetry?.({
+        url: this.baseUrl,
+        error,
+        attempt: budget.attempts,
+        delayMs,
+        retryForMs: budget.retryForMs,
+      }),
+    );
   }
 
   async json<T>(path: string, options: RequestOptions = {}): Promise<T> {

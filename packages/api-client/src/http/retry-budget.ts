@@ -39,10 +39,18 @@ export class RetryBudget {
     return Math.min(delay, left);
   }
 
-  /** Waits before the next try; false when the budget is spent (nothing was waited). */
-  async pause(retryAfterMs: number | null = null, signal?: AbortSignal): Promise<boolean> {
+  /**
+   * Waits before the next try; false when the budget is spent (nothing was waited). `beforeWait`
+   * hears of each wait before it starts.
+   */
+  async pause(
+    retryAfterMs: number | null = null,
+    signal?: AbortSignal,
+    beforeWait?: (delayMs: number) => void,
+  ): Promise<boolean> {
     const delay = this.nextDelayMs(retryAfterMs);
     if (delay === null) return false;
+    beforeWait?.(delay);
     await sleep(delay, undefined, { signal });
     return true;
   }

@@ -73,7 +73,24 @@ async function serve(): Promise<number> {
     throw error;
   }
   const logger = createLogger({ level: config.logLevel, name: 'gpufleet-api' });
-  let server;
+  // Signals are handled from here on: one that comes while the start waits for Redis (at most a
+  // few seconds) closes the server as soon as it has started.
+  let signals = 0;
+  let server: Awaited<ReturnType<typeof startApiServer>> | null = null;
+  let exitCode: (code: number) => void = () => undefined;
+  const stopped = new Promise<number>((resolve) => (exitCode = resolve));
+  const onSignal = (signal: NodeJS.Signals): void => {
+    signals++;
+    if (signals === 1) {
+      logger.info({ signal }, 'shutting down');
+      void server?.close().then(() => exitCode(0));
+    } else {
+      logger.warn({ signal }, 'second signal: exiting now');
+      exitCode(2);
+    }
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
   try {
     server = await startApiServer(config, logger);
   } catch (error) {
@@ -86,22 +103,8 @@ async function serve(): Promise<number> {
     logger.fatal({ err: error }, 'the API could not start');
     return 1;
   }
-  const started = server;
-  return new Promise<number>((resolve) => {
-    let signals = 0;
-    const onSignal = (signal: NodeJS.Signals): void => {
-      signals++;
-      if (signals === 1) {
-        logger.info({ signal }, 'shutting down');
-        void started.close().then(() => resolve(0));
-      } else {
-        logger.warn({ signal }, 'second signal: exiting now');
-        resolve(2);
-      }
-    };
-    process.on('SIGTERM', onSignal);
-    process.on('SIGINT', onSignal);
-  });
+  if (signals === 1) void server.close().then(() => exitCode(0));
+  return stopped;
 }
 
 const argv = process.argv.slice(2);

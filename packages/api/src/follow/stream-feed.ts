@@ -41,6 +41,9 @@ interface Subscription {
 
 type XReadReply = Array<[Buffer, Array<[Buffer, Buffer[]]>]> | null;
 
+/** What a wait in the loop gives when the feed closes first. */
+const CLOSED = Symbol('closed');
+
 export class StreamFeed {
   readonly #subs = new Map<string, Set<Subscription>>();
   readonly #options: Required<Omit<StreamFeedOptions, 'connect' | 'logger'>>;
@@ -48,7 +51,11 @@ export class StreamFeed {
   #redis: Redis | null = null;
   #loop: Promise<void> | null = null;
   #wake: (() => void) | null = null;
-  #closed = false;
+  /** Aborted by `close()`: ends the loop's waits (read, back-off) at once. */
+  readonly #closing = new AbortController();
+  readonly #closed = new Promise<typeof CLOSED>((resolve) =>
+    this.#closing.signal.addEventListener('abort', () => resolve(CLOSED), { once: true }),
+  );
 
   constructor(private readonly deps: StreamFeedOptions) {
     this.#options = { blockMs: 200, count: 500, ...deps };
@@ -56,7 +63,7 @@ export class StreamFeed {
 
   /** Entries of `key` after `cursor` go to `listener` until the returned function is called. */
   subscribe(key: string, cursor: string, listener: FeedListener): () => void {
-    if (this.#closed) throw new Error('the stream feed is closed');
+    if (this.#closing.signal.aborted) throw new Error('the stream feed is closed');
     const sub: Subscription = { cursor, listener, generation: ++this.#generation };
     let set = this.#subs.get(key);
     if (!set) this.#subs.set(key, (set = new Set()));
@@ -75,16 +82,28 @@ export class StreamFeed {
     return [...this.#subs.keys()];
   }
 
+  /**
+   * Ends the loop at once and drops the connection. The loop does not wait for the read in flight:
+   * a blocking connection keeps its commands through an outage, and ioredis's `disconnect()` while
+   * it waits to reconnect (or while Redis is hung) leaves them unsettled, so awaiting the read
+   * would hold shutdown until Redis came back.
+   */
   async close(): Promise<void> {
-    this.#closed = true;
+    this.#closing.abort();
     this.#wake?.();
     this.#redis?.disconnect();
     await this.#loop;
   }
 
+  /** `op`'s value, or CLOSED as soon as the feed closes (whichever comes first). */
+  #unlessClosed<T>(op: Promise<T>): Promise<T | typeof CLOSED> {
+    return Promise.race([op, this.#closed]);
+  }
+
   async #run(): Promise<void> {
     let failures = 0;
-    while (!this.#closed) {
+    const { signal } = this.#closing;
+    while (!signal.aborted) {
       if (this.#subs.size === 0) {
         await new Promise<void>((resolve) => (this.#wake = resolve));
         this.#wake = null;
@@ -93,10 +112,10 @@ export class StreamFeed {
       const generation = this.#generation;
       const keys = [...this.#subs.keys()];
       const cursors = keys.map((key) => oldestCursor(this.#subs.get(key)));
-      let reply: XReadReply;
+      let reply: XReadReply | typeof CLOSED;
       try {
         this.#redis ??= this.deps.connect();
-        reply = (await this.#redis.xreadBuffer(
+        const read = this.#redis.xreadBuffer(
           'COUNT',
           this.#options.count,
           'BLOCK',
@@ -104,16 +123,20 @@ export class StreamFeed {
           'STREAMS',
           ...keys,
           ...cursors,
-        )) as XReadReply;
+        ) as Promise<XReadReply>;
+        reply = await this.#unlessClosed(read);
         failures = 0;
       } catch (error) {
-        if (this.#closed) break;
+        if (signal.aborted) break;
         failures++;
         if (failures === 1 || failures % 60 === 0)
           this.deps.logger.warn({ err: error }, 'stream feed read failed');
-        await delay(Math.min(1000, 50 * 2 ** Math.min(failures, 5)));
+        await delay(Math.min(1000, 50 * 2 ** Math.min(failures, 5)), undefined, { signal }).catch(
+          () => undefined,
+        );
         continue;
       }
+      if (reply === CLOSED) break;
       if (reply) this.#dispatch(reply, generation);
     }
   }

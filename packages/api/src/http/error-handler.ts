@@ -31,6 +31,12 @@ const FASTIFY_CODES: Record<string, ErrorCode> = {
   FST_PROTO_VIOLATION: 'INVALID_UPLOAD',
 };
 
+/** Core's validation codes that answer as their own API code (the rest: VALIDATION_FAILED). */
+const VALIDATION_CODES: Record<string, ErrorCode> = {
+  UNKNOWN_EXECUTER: 'UNKNOWN_EXECUTER',
+  PATH_ESCAPE: 'INVALID_PATH', // a spec's input names: details.issues names each field
+};
+
 interface SchemaError {
   message?: string;
   instancePath?: string;
@@ -48,7 +54,7 @@ function schemaIssues(error: FastifyError): Array<{ field: string; reason: strin
 export function toApiError(error: unknown): ApiError {
   if (error instanceof ApiError) return error;
   if (error instanceof ValidationError) {
-    const code = error.code === 'UNKNOWN_EXECUTER' ? 'UNKNOWN_EXECUTER' : 'VALIDATION_FAILED';
+    const code = VALIDATION_CODES[error.code] ?? 'VALIDATION_FAILED';
     return new ApiError(code, error.message, { details: { issues: error.issues } });
   }
   if (error instanceof IdempotencyConflictError) {

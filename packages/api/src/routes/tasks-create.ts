@@ -8,7 +8,14 @@
  */
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
-import { DEFAULT_QUEUE, newTaskId, queueKeys, TaskSpecSchema, type TaskSpec } from '@gpufleet/core';
+import {
+  DEFAULT_QUEUE,
+  newTaskId,
+  parseTaskSpec,
+  queueKeys,
+  TaskSpecSchema,
+  type TaskSpec,
+} from '@gpufleet/core';
 import type { ApiContext } from '../app-context.js';
 import { principalOf } from '../auth/auth-hook.js';
 import { ApiError } from '../errors.js';
@@ -63,6 +70,9 @@ function withIdempotencyKey(spec: TaskSpec, header: string | undefined): TaskSpe
 }
 
 export const taskCreateRoutes: FastifyPluginAsyncTypebox<{ ctx: ApiContext }> = async (app, { ctx }) => {
+  // Fastify reads text/plain by default; a submission is JSON or multipart, so anything else is
+  // 415 UNSUPPORTED_MEDIA_TYPE (FST_ERR_CTP_INVALID_MEDIA_TYPE), not a spec that fails its schema.
+  app.removeContentTypeParser('text/plain');
   const refuseEarly = async (request: FastifyRequest): Promise<void> => {
     const length = Number(request.headers['content-length'] ?? 0);
     if (length > ctx.limits.maxUploadBytes) throw payloadTooLarge(ctx.limits.maxUploadBytes);
@@ -105,7 +115,7 @@ export const taskCreateRoutes: FastifyPluginAsyncTypebox<{ ctx: ApiContext }> = 
             { taskId: id, inputs: received.inputs.length, bytes: received.bytes },
             'inputs stored',
           );
-        } else spec = request.body as TaskSpec;
+        } else spec = parseTaskSpec(request.body); // the input names too, before anything is written
         // The queue position is the count of waiting tasks, sent just before the enqueue: it
         // shares the enqueue's first round trip, and cannot count the task itself.
         const waiting = ctx.positions.countWaiting(queueKeys(ctx.prefix, spec.queue ?? DEFAULT_QUEUE));

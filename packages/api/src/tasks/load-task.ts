@@ -18,8 +18,10 @@ export async function loadTask(ctx: ApiContext, request: FastifyRequest, id: str
 
 /** The task's view, with its queue position while it waits in its stream. */
 export async function viewOf(ctx: ApiContext, found: FoundTask): Promise<TaskView> {
-  const entry = found.raw.entry;
+  const { entry, stream } = found.raw;
   const position =
-    entry && waitsInStream(found, ctx.now()) ? await ctx.positions.positionOf(found.keys, entry) : null;
+    entry && stream && waitsInStream(found, ctx.now())
+      ? await ctx.positions.positionOf(found.keys, entry, stream)
+      : null;
   return toTaskView(found, position);
 }

@@ -31,6 +31,8 @@ export interface QueuePositionsOptions {
 }
 
 interface StreamIds {
+  /** A requeued stream: its entries go before those of every task stream. */
+  requeued: boolean;
   /** Waiting entry ids, oldest first. */
   ids: string[];
   /** The newest id read so far: the next read starts after it. */
@@ -76,11 +78,18 @@ export class QueuePositions {
     this.#cap = options.capPerStream ?? 10_000;
   }
 
-  /** Waiting tasks ahead of the one whose stream entry is `entryId`. */
-  async positionOf(keys: QueueKeys, entryId: string): Promise<number> {
+  /**
+   * Waiting tasks ahead of the one whose stream entry is `entryId` in `stream`: the requeued tasks
+   * go first (in entry order), then the waiting ones, oldest first (as take.lua takes them).
+   */
+  async positionOf(keys: QueueKeys, entryId: string, stream: string): Promise<number> {
     const snapshot = await this.#snapshot(keys);
+    const requeued = snapshot.streams.get(stream)?.requeued ?? false;
     let ahead = 0;
-    for (const stream of snapshot.streams.values()) ahead += countBefore(stream.ids, entryId);
+    for (const s of snapshot.streams.values()) {
+      if (s.requeued === requeued) ahead += countBefore(s.ids, entryId);
+      else if (s.requeued) ahead += s.ids.length;
+    }
     return ahead;
   }
 
@@ -155,7 +164,7 @@ export class QueuePositions {
       if (old?.ids[taken] === delivered) taken++;
       const kept = old ? old.ids.slice(taken) : [];
       const from = old && compareEntryIds(old.lastSeen, delivered) > 0 ? old.lastSeen : delivered;
-      return { key: state.key, kept, from, need: this.#cap - kept.length };
+      return { key: state.key, requeued: state.requeued, kept, from, need: this.#cap - kept.length };
     });
     const reading = plans.filter((p) => p.need > 0);
     const pipeline = this.redis.pipeline();
@@ -173,7 +182,7 @@ export class QueuePositions {
           lastSeen = id;
         }
       }
-      streams.set(plan.key, { ids: plan.kept, lastSeen });
+      streams.set(plan.key, { requeued: plan.requeued, ids: plan.kept, lastSeen });
     }
     return { at, fullAt: full ? at : (previous as Snapshot).fullAt, streams };
   }

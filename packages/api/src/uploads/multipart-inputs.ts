@@ -8,7 +8,7 @@
  */
 import type { MultipartFile, MultipartValue } from '@fastify/multipart';
 import type { FastifyRequest } from 'fastify';
-import { checkArtifactKey, inputsPrefix, InfraError, type TaskInput, type TaskSpec } from '@gpufleet/core';
+import { checkInputName, inputsPrefix, InfraError, type TaskInput, type TaskSpec } from '@gpufleet/core';
 import type { ApiContext } from '../app-context.js';
 import { ApiError } from '../errors.js';
 import { checkSpec } from '../tasks/submit-task.js';
@@ -90,7 +90,7 @@ async function storeFile(
   }
   const name = part.filename;
   try {
-    checkArtifactKey(name);
+    checkInputName(name);
   } catch (error) {
     part.file.resume();
     throw error;

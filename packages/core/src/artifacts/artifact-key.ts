@@ -1,7 +1,7 @@
 import { PathEscapeError } from '../errors.js';
 
-/** Why `key` is not a valid artifact key, or null when it is. */
-function keyProblem(key: string): string | null {
+/** Why `key` is not a valid artifact key (see checkArtifactKey), or null when it is. */
+export function artifactKeyProblem(key: string): string | null {
   if (key === '') return 'the key is empty';
   if (key.includes('\0')) return 'it contains a NUL character';
   if (key.includes('\\')) return 'it contains a backslash';
@@ -19,14 +19,14 @@ function keyProblem(key: string): string | null {
  * key that passes is already in normal form and is returned unchanged.
  */
 export function checkArtifactKey(key: string): string {
-  const problem = keyProblem(key);
+  const problem = artifactKeyProblem(key);
   if (problem !== null) throw new PathEscapeError(key, problem);
   return key;
 }
 
 /** Whether `key` is a valid artifact key (see checkArtifactKey); for filtering listings. */
 export function isArtifactKey(key: string): boolean {
-  return keyProblem(key) === null;
+  return artifactKeyProblem(key) === null;
 }
 
 /** Joins key parts (each a checked key of one or more segments) with `/`: `joinKey(tenant, task, 'out')`. */

@@ -70,6 +70,28 @@ function toArg(value: unknown): string {
   return JSON.stringify(value) ?? '';
 }
 
+/**
+ * Where parameters would put a NUL character into an argument, which argv cannot carry, as JSON
+ * pointers (`/label`, `/files/2`): a string parameter, or a string item of an array parameter
+ * (each item is an argument of its own). Every other value becomes an argument through String or
+ * JSON.stringify (see toArg), which never yield a raw NUL (JSON writes it as the escape `\u0000`).
+ * Submissions are checked with this (validateParams) so such a task is refused, not run.
+ */
+export function nulArgumentPointers(params: Readonly<Record<string, unknown>>): string[] {
+  const pointers: string[] = [];
+  for (const [name, value] of Object.entries(params)) {
+    const pointer = `/${name.replace(/~/g, '~0').replace(/\//g, '~1')}`;
+    if (typeof value === 'string') {
+      if (value.includes('\0')) pointers.push(pointer);
+    } else if (Array.isArray(value)) {
+      value.forEach((item: unknown, i) => {
+        if (typeof item === 'string' && item.includes('\0')) pointers.push(`${pointer}/${i}`);
+      });
+    }
+  }
+  return pointers;
+}
+
 function paramValue(params: Readonly<Record<string, unknown>>, placeholder: string): unknown {
   const name = placeholder.slice('param.'.length);
   return Object.hasOwn(params, name) ? params[name] : undefined;

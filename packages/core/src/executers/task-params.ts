@@ -6,6 +6,7 @@
 import { Ajv, type ErrorObject, type SchemaObject } from 'ajv';
 import addFormats from 'ajv-formats';
 import { ValidationError, type FieldIssue } from '../errors.js';
+import { nulArgumentPointers } from './build-argv.js';
 
 /** A fresh ajv: all errors, defaults applied, no type coercion, unknown keywords rejected. */
 export function createAjv(): Ajv {
@@ -97,8 +98,13 @@ export function toFieldIssues(
 export type ParamsValidator = (params: unknown, options?: { owned?: boolean }) => Record<string, unknown>;
 
 const compiled = new WeakMap<SchemaObject, ParamsValidator>();
+const NUL_REASON = 'contains a NUL character, which a command argument cannot carry';
 
-/** A validator for the manifest's params schema. Absent parameters (`undefined`) count as `{}`. */
+/**
+ * A validator for the manifest's params schema. Absent parameters (`undefined`) count as `{}`.
+ * Besides the schema, a parameter that would put a NUL character into the command's argv is
+ * refused (nulArgumentPointers): the process could never be started with it.
+ */
 export function validateParams(manifest: { readonly params: SchemaObject }): ParamsValidator {
   const cached = compiled.get(manifest.params);
   if (cached !== undefined) return cached;
@@ -110,10 +116,14 @@ export function validateParams(manifest: { readonly params: SchemaObject }): Par
     } catch {
       throw new ValidationError('invalid task', [{ field: 'params', reason: 'must be plain JSON data' }]);
     }
-    if (!check(value)) {
-      throw new ValidationError('invalid task', toFieldIssues(check.errors, 'params', 'parameter'));
+    const issues = check(value) ? [] : toFieldIssues(check.errors, 'params', 'parameter');
+    if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
+      for (const pointer of nulArgumentPointers(value as Record<string, unknown>)) {
+        issues.push({ field: fieldPath('params', pointer), reason: NUL_REASON });
+      }
     }
-    return value;
+    if (issues.length > 0) throw new ValidationError('invalid task', issues);
+    return value as Record<string, unknown>;
   };
   compiled.set(manifest.params, validator);
   return validator;

@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 /**
  * gpufleet-local (`npm start`): brings up a whole fleet on this machine (Redis, a tracker, the web
- * API) and runs a demo task so you see one complete. The first Ctrl-C stops everything cleanly; a
- * second one exits at once.
+ * API) and runs a demo task so you see one complete. The first Ctrl-C stops everything cleanly,
+ * saying which running tasks it waits for and how long at most; a second one exits at once.
  * Usage: gpufleet-local [--no-demo] [--exit-after-demo] [--own-redis] [--data-dir .gpufleet]
  *                       [--api-port 8080]
  * Environment: REDIS_URL, GPUFLEET_GPUS, GPUFLEET_CPU_SLOTS, GPUFLEET_API_PORT... (see README).
@@ -17,6 +17,7 @@ import { printBanner } from '../banner.js';
 import { gpufleetCommand } from '../cli-command.js';
 import { runDemoTask } from '../demo-task.js';
 import { startLocalFleet, type LocalFleet } from '../local-fleet.js';
+import { shutdownNotice } from '../shutdown-notice.js';
 
 loadDotenv({ quiet: true });
 const { values } = parseArgs({
@@ -46,8 +47,8 @@ async function main(): Promise<number> {
   const stopped = new Promise<number>((resolve) => {
     const onSignal = (): void => {
       if (++signals > 1) process.exit(130);
+      print(shutdownNotice(fleet));
       controller.abort();
-      print('stopping the local fleet...');
       void fleet.close().then(() => resolve(0));
     };
     process.on('SIGINT', onSignal);

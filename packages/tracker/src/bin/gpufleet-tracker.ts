@@ -31,33 +31,44 @@ async function main(): Promise<number> {
   let tracker;
   try {
     tracker = await createTracker(config, logger);
-    await tracker.start();
   } catch (error) {
     if (error instanceof ConfigError) return reportConfigError(error); // the artifact store's settings
     logger.fatal(
       { err: error, code: error instanceof GpufleetError ? error.code : undefined },
       'tracker could not start',
     );
-    await tracker?.close().catch(() => undefined);
     return 1;
   }
   const started = tracker;
-  return new Promise<number>((resolve) => {
-    let signals = 0;
-    const onSignal = (signal: NodeJS.Signals): void => {
-      signals++;
-      if (signals === 1) {
-        logger.info({ signal }, 'shutting down: no new tasks; running tasks may finish');
-        void started.close().then(() => resolve(0));
-      } else {
-        logger.warn({ signal }, 'second signal: killing running tasks now');
-        for (const task of started.running.values()) task.kill('shutdown');
-        void started.close().then(() => resolve(2));
-      }
-    };
-    process.on('SIGTERM', onSignal);
-    process.on('SIGINT', onSignal);
-  });
+  // Signals are handled from here on, also while the start waits for Redis: a stop never waits on it.
+  let signals = 0;
+  let exitCode: (code: number) => void = () => undefined;
+  const stopped = new Promise<number>((resolve) => (exitCode = resolve));
+  const onSignal = (signal: NodeJS.Signals): void => {
+    signals++;
+    if (signals === 1) {
+      logger.info({ signal }, 'shutting down: no new tasks; running tasks may finish');
+    } else {
+      logger.warn({ signal }, 'second signal: killing running tasks now');
+      for (const task of started.running.values()) task.kill('shutdown');
+    }
+    void started.close().then(() => exitCode(signals > 1 ? 2 : 0));
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  try {
+    await started.start();
+  } catch (error) {
+    if (signals > 0) return stopped;
+    if (error instanceof ConfigError) return reportConfigError(error);
+    logger.fatal(
+      { err: error, code: error instanceof GpufleetError ? error.code : undefined },
+      'tracker could not start',
+    );
+    await started.close().catch(() => undefined);
+    return 1;
+  }
+  return stopped; // once a signal's close() has finished
 }
 
 main().then(

@@ -66,6 +66,11 @@ export interface TaskExecutionDeps {
   pidDir: string;
   /** Where "Redis is unreachable" goes (one line a second for the whole process). */
   outage: OutageReporter;
+  /**
+   * Aborted when a shutting-down tracker stops waiting for Redis: Redis writes are no longer
+   * retried, and what was not written is recovered by the other trackers as after a crash.
+   */
+  giveUp?: AbortSignal;
   /** The environment executers inherit: executerBaseEnv(process.env), read once per tracker. */
   baseEnv: Readonly<Record<string, string>>;
   /** Task folders made ahead (see spare-folders.ts); without, each folder is made on the spot. */
@@ -104,7 +109,7 @@ export function executeTask(deps: TaskExecutionDeps, claim: Claim, gpuIds: reado
     killProcess?.(reason);
   };
   const retry = <T>(what: string, op: () => Promise<T>): Promise<T> =>
-    withRedisRetry(op, { logger, what, outage: deps.outage });
+    withRedisRetry(op, { logger, what, outage: deps.outage, signal: deps.giveUp });
   const finish = async (status: TaskStatus, reason: string, fields: Fields = {}): Promise<void> => {
     const written = await retry('complete', () =>
       completeTask(deps.redis, deps.keys, claim, status, deps.now(), reason, { error: reason, ...fields }),
@@ -260,7 +265,7 @@ export function executeTask(deps: TaskExecutionDeps, claim: Claim, gpuIds: reado
     if (result.killedFor === 'shutdown') {
       const reason = `handed back: tracker "${deps.consumer}" shut down before the task finished`;
       const given = await retry('hand back', () =>
-        releaseTask(deps.redis, deps.keys, claim, deps.now(), { reason, free: true }),
+        releaseTask(deps.redis, deps.keys, claim, deps.now(), { reason, attempt: 'free', first: true }),
       );
       return logger.info({ handedBack: given }, 'task handed back to the queue');
     }
@@ -301,7 +306,7 @@ export function executeTask(deps: TaskExecutionDeps, claim: Claim, gpuIds: reado
       const queued = await retry('queue retry', () =>
         releaseTask(deps.redis, deps.keys, claim, deps.now(), {
           reason,
-          free: true,
+          attempt: 'free',
           delayMs,
           countFailure: true,
           fields,

@@ -7,7 +7,13 @@
 import { mkdirSync, renameSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
-import { type ArtifactStore, inputsPrefix, PathEscapeError, type TaskInput } from '@gpufleet/core';
+import {
+  type ArtifactStore,
+  checkInputName,
+  inputsPrefix,
+  PathEscapeError,
+  type TaskInput,
+} from '@gpufleet/core';
 import { archiveKind } from '../inputs/archive-kind.js';
 import { extractArchive } from '../inputs/extract-archive.js';
 import type { SpareFolders } from './spare-folders.js';
@@ -82,7 +88,7 @@ export async function fetchInputs(
   for (const input of inputs) {
     const kind = archiveKind(input.name);
     const extract = input.extract ?? kind !== null;
-    const key = `${prefix}/${input.name}`;
+    const key = `${prefix}/${checkInputName(input.name)}`; // the API and enqueue refuse such names first
     if (extract && kind !== null) {
       const temp = join(folder.root, `.archive-${Math.random().toString(36).slice(2)}`);
       await store.download(key, temp);

@@ -14,7 +14,7 @@ function describe(t: TaskView): string {
   const rows: Array<[string, string]> = [
     ['id', t.id],
     ['status', `${t.status}${t.cancelRequested && t.status === 'running' ? ' (cancel requested)' : ''}`],
-    ['attempt', `${t.attempt} of ${t.maxAttempts}`],
+    ['attempt', `${t.attempt} (up to ${t.maxAttempts} may be lost to crashes)`],
     ['executer', `${t.executer}${t.executerVersion ? ` ${t.executerVersion}` : ''}`],
     ['queue', `${t.queue}${t.queuePosition !== null ? ` (position ${t.queuePosition})` : ''}`],
     ['gpus', `${t.gpus}${t.gpuIds.length > 0 ? ` (ids ${t.gpuIds.join(',')})` : ''}`],

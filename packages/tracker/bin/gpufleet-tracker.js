@@ -1,0 +1,14 @@
+#!/usr/bin/env node
+// The `gpufleet-tracker` command. This launcher exists before the first build, so npm links the
+// command at install time; the command itself is built into dist/ (npm run build), and until then
+// this says so (exit code 1, as for any start that fails).
+import { existsSync } from 'node:fs';
+
+const built = new URL('../dist/bin/gpufleet-tracker.js', import.meta.url);
+if (!existsSync(built)) {
+  process.stderr.write(
+    'gpufleet-tracker: not built yet; run `npm run build` in the gpufleet repository first\n',
+  );
+  process.exit(1);
+}
+await import(built.href);
