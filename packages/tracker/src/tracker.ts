@@ -7,17 +7,11 @@ import { EventEmitter } from 'node:events';
 import { availableParallelism } from 'node:os';
 import type { Redis } from 'ioredis';
 import {
-  connectRedis,
   newToken,
-  promoteDelayed,
   publishCatalog,
   OutageReporter,
   queueKeys,
-  releaseTask,
-  waitReady,
   type ArtifactStore,
-  type CatalogEntry,
-  type Claim,
   type LoadedExecuter,
   type Logger,
   type QueueKeys,
@@ -26,24 +20,20 @@ import {
 import type { TrackerConfig } from './config.js';
 import { ConsumerLoop } from './consumer-loop.js';
 import { ControlReader } from './control-reader.js';
-import { reclaimIdle } from './reclaim.js';
+import { PeriodicJobs } from './periodic-jobs.js';
+import { QueueSweep } from './queue-sweep.js';
 import { recoverPreviousLife } from './recover-previous-life.js';
+import { withRedisRetry } from './redis-retry.js';
+import { catalogEntries, closeConnections, openConnections, waitForRedis } from './tracker-connections.js';
+import { currentHolder, leaveRegistry, takeConsumerName, type Holder } from './registration.js';
+import type { RunningTask, TaskEvent } from './run/attempt-types.js';
 import { pidDir } from './run/pid-files.js';
-import { isTransientRedisError, settlesWithin, withRedisRetry } from './redis-retry.js';
-import {
-  currentHolder,
-  leaveRegistry,
-  refreshConsumerName,
-  takeConsumerName,
-  writeRegistration,
-  type Holder,
-} from './registration.js';
 import { SpareFolders } from './run/spare-folders.js';
-import { executerBaseEnv } from './run/task-env.js';
 import { Spawner } from './run/spawner.js';
-import { executeTask, type RunningTask, type TaskEvent } from './run/task-execution.js';
+import { executerBaseEnv } from './run/task-env.js';
+import { RunningAttempts } from './running-attempts.js';
 import { SlotPool } from './slot-pool.js';
-import { sweepUnschedulable } from './unschedulable-sweep.js';
+import { TrackerPresence } from './tracker-presence.js';
 
 export interface TrackerDeps {
   config: TrackerConfig;
@@ -56,12 +46,6 @@ export interface TrackerDeps {
   taskInit: string | null;
   now?: () => number;
 }
-
-/** After the kill at shutdown, how much longer than the kill grace Redis writes are retried. */
-const GIVE_UP_AFTER_KILL_MS = 500;
-
-/** How long a closing tracker waits for its last Redis writes (leaving the registry, QUIT). */
-const LAST_WRITES_MS = 500;
 
 /** Task folders kept ready at most (one per task that may start at once). */
 const MAX_SPARE_FOLDERS = 8;
@@ -82,33 +66,26 @@ export class Tracker extends EventEmitter<{ task: [TaskEvent] }> {
   private readonly holder: Holder;
   private readonly loop: ConsumerLoop;
   private readonly control: ControlReader;
-  private readonly pidDir: string;
   /** Starts every executer process (null: without gpufleet-task-init, Node's spawn does). */
   private readonly spawner: Spawner | null;
   private readonly spares: SpareFolders;
-  /** What executers inherit of this process's environment (read once: see task-env.ts). */
-  private readonly baseEnv = executerBaseEnv(process.env);
-  private readonly tasks = new Map<string, RunningTask>();
-  /** Clean-ups still going on after their tasks completed (awaited at close). */
-  private readonly cleanups = new Set<Promise<void>>();
-  private readonly timers: NodeJS.Timeout[] = [];
-  /** The liveness refresh runs until the last task has ended, so a closing tracker's tasks stay its own. */
-  private readonly aliveTimers: NodeJS.Timeout[] = [];
-  /** When the unschedulable check last ran (it need not run every sweep). */
-  private unschedulableCheckedAt = 0;
+  private readonly attempts: RunningAttempts;
+  private readonly sweep: QueueSweep;
+  /**
+   * `main`: heartbeat and sweep, stopped at once at close; `alive`: the liveness refresh, which
+   * runs until the last task has ended, so a closing tracker's tasks stay its own.
+   */
+  private readonly jobs: PeriodicJobs<'main' | 'alive'>;
+  /** Its liveness key and registry entry. */
+  private readonly presence: TrackerPresence;
   private readonly startedAt: number;
   private readonly outage: OutageReporter;
   /** When the command connection last came back after a loss (0: never lost). */
   private reconnectedAt = 0;
   private starting: Promise<void> | null = null;
   private closing: Promise<void> | null = null;
-  /** Aborted when close() begins: the start and the loop's Redis retries stop. */
+  /** Aborted when close() begins: the start's Redis retries stop. */
   private readonly stopping = new AbortController();
-  /**
-   * Aborted when a closing tracker stops waiting for Redis (after the grace and the kill grace):
-   * what its attempts could not write (Redis down) the other trackers recover as after a crash.
-   */
-  private readonly giveUp = new AbortController();
 
   constructor(private readonly deps: TrackerDeps) {
     super();
@@ -122,56 +99,95 @@ export class Tracker extends EventEmitter<{ task: [TaskEvent] }> {
     this.pool = new SlotPool(deps.gpuIds, cpuSlots);
     this.holder = currentHolder(newToken());
     this.outage = new OutageReporter(this.logger);
-    this.redis = connectRedis(deps.config.redisUrl, {
-      outage: this.outage,
-      connectionName: `gpufleet-tracker:${this.name}`,
-      logger: this.logger,
-    });
-    this.blocking = connectRedis(deps.config.redisUrl, {
-      outage: this.outage,
-      connectionName: `gpufleet-tracker:${this.name}:read`,
-      blocking: true,
-      logger: this.logger,
-    });
-    this.loop = new ConsumerLoop({
+    const connections = openConnections(deps.config.redisUrl, this.name, this.outage, this.logger);
+    this.redis = connections.redis;
+    this.blocking = connections.blocking;
+    // What most parts of a tracker are given.
+    const common = {
       redis: this.redis,
-      blocking: this.blocking,
       keys: this.keys,
-      pool: this.pool,
       consumer: this.name,
+      logger: this.logger,
+      now: this.now,
+    };
+    this.loop = new ConsumerLoop({
+      ...common,
+      blocking: this.blocking,
+      pool: this.pool,
       leaseMs: deps.config.leaseMs,
       blockMs: deps.config.blockMs,
-      logger: this.logger,
       outage: this.outage,
-      now: this.now,
-      launch: (claim, gpus) => this.launch(claim, gpus),
+      launch: (claim, gpus) => this.attempts.launch(claim, gpus),
     });
-    this.pidDir = pidDir(deps.config.workDir, this.name);
     this.spawner = deps.taskInit ? new Spawner(deps.taskInit, deps.config.killGraceMs, this.logger) : null;
     this.spares = new SpareFolders(
       SpareFolders.dirOf(deps.config.workDir, this.name),
       Math.min(MAX_SPARE_FOLDERS, Math.max(1, this.pool.gpuIds.length + this.pool.cpuSlots)),
       this.logger,
     );
+    const { config } = deps;
+    this.attempts = new RunningAttempts({
+      attempt: {
+        ...common,
+        store: deps.store,
+        executers: deps.executers,
+        workDir: config.workDir,
+        leaseMs: config.leaseMs,
+        heartbeatMs: config.heartbeatMs,
+        killGraceMs: config.killGraceMs,
+        uploadRetryMs: config.uploadRetryMs,
+        keepTaskDirs: config.keepTaskDirs,
+        pidDir: pidDir(config.workDir, this.name),
+        onTaskEvent: (event) => this.emit('task', event),
+        spawner: this.spawner,
+        spares: this.spares,
+        // What executers inherit of this process's environment (read once: see task-env.ts).
+        baseEnv: executerBaseEnv(process.env),
+        outage: this.outage,
+      },
+      pool: this.pool,
+      logger: this.logger,
+      slotsChanged: () => this.loop.slotsChanged(),
+      retry: (what, op) => this.retry(what, op),
+    });
+    this.sweep = new QueueSweep({
+      ...common,
+      leaseMs: config.leaseMs,
+      aliveMs: config.aliveMs,
+      unschedulableMs: config.unschedulableMs,
+      streams: this.loop.streams,
+      isRunningHere: (taskId) => this.attempts.has(taskId),
+      reconnectedAt: () => this.reconnectedAt,
+    });
+    this.jobs = new PeriodicJobs(this.logger, this.outage);
+    this.presence = new TrackerPresence({
+      name: this.name,
+      redis: this.redis,
+      keys: this.keys,
+      holder: this.holder,
+      executers: deps.executers,
+      pool: this.pool,
+      attempts: this.attempts,
+      aliveMs: config.aliveMs,
+      heartbeatMs: config.heartbeatMs,
+      startedAt: this.startedAt,
+      now: this.now,
+      logger: this.logger,
+      nameLost: () => {
+        if (!this.closing) this.logger.error('another tracker took this consumer name; stopping');
+        void this.close();
+      },
+    });
     let connectedOnce = false;
     this.redis.on('ready', () => {
       if (connectedOnce) this.reconnectedAt = this.now();
       connectedOnce = true;
     });
-    const controlConnection = connectRedis(deps.config.redisUrl, {
-      outage: this.outage,
-      connectionName: `gpufleet-tracker:${this.name}:control`,
-      blocking: true,
-      logger: this.logger,
-    });
     this.control = new ControlReader(
-      controlConnection,
+      connections.control,
       this.keys.trackerControl(this.name),
       (message) => {
-        if (message.cmd !== 'cancel') return;
-        const task = this.tasks.get(message.taskId);
-        this.logger.info({ taskId: message.taskId, running: Boolean(task) }, 'cancel requested');
-        task?.kill('cancelled');
+        if (message.cmd === 'cancel') this.attempts.cancel(message.taskId);
       },
       this.logger,
     );
@@ -179,7 +195,7 @@ export class Tracker extends EventEmitter<{ task: [TaskEvent] }> {
 
   /** The attempts running now, by task id. */
   get running(): ReadonlyMap<string, RunningTask> {
-    return this.tasks;
+    return this.attempts.running;
   }
 
   start(): Promise<void> {
@@ -199,7 +215,7 @@ export class Tracker extends EventEmitter<{ task: [TaskEvent] }> {
 
   private async doStart(): Promise<void> {
     const { config } = this;
-    await this.waitForRedis();
+    await waitForRedis(this.redis, this.config.redisUrl, this.logger, this.stopping.signal);
     const taken = await this.retry('take consumer name', () =>
       takeConsumerName(this.redis, this.keys, this.name, this.holder, config.aliveMs),
     );
@@ -215,18 +231,20 @@ export class Tracker extends EventEmitter<{ task: [TaskEvent] }> {
         redis: this.redis,
         keys: this.keys,
         consumer: this.name,
-        pidDir: this.pidDir,
+        pidDir: pidDir(config.workDir, this.name),
         logger: this.logger,
         now: this.now,
       }),
     );
-    await this.retry('publish executers', () => publishCatalog(this.redis, this.keys, this.catalogEntries()));
-    await this.retry('register', () => this.heartbeat());
+    await this.retry('publish executers', () =>
+      publishCatalog(this.redis, this.keys, catalogEntries(this.deps.executers, this.name, this.now())),
+    );
+    await this.retry('register', () => this.presence.heartbeat());
     await this.retry('create groups', () => this.loop.ensureGroups());
     await this.spares.start();
-    this.every(Math.floor(config.aliveMs / 3), () => this.refreshAlive(), this.aliveTimers);
-    this.every(config.heartbeatMs, () => this.heartbeat());
-    this.every(config.sweepMs, () => this.sweep());
+    this.jobs.every('alive', Math.floor(config.aliveMs / 3), () => this.presence.refreshAlive());
+    this.jobs.every('main', config.heartbeatMs, () => this.presence.heartbeat());
+    this.jobs.every('main', config.sweepMs, () => this.sweep.run());
     void this.loop.start();
     this.logger.info(
       {
@@ -239,184 +257,8 @@ export class Tracker extends EventEmitter<{ task: [TaskEvent] }> {
     );
   }
 
-  /** Waits for the first connection to Redis, saying once that it waits (Redis may start later). */
-  private async waitForRedis(): Promise<void> {
-    try {
-      await waitReady(this.redis, 2000);
-    } catch {
-      this.logger.warn({ redis: this.config.redisUrl.replace(/\/\/[^@]*@/, '//***@') }, 'waiting for Redis');
-      const stopped = new Promise<void>((resolve) =>
-        this.stopping.signal.addEventListener('abort', () => resolve()),
-      );
-      while (!this.stopping.signal.aborted) {
-        const ready = waitReady(this.redis, 60_000).then(
-          () => true,
-          () => false, // keep waiting: ioredis reconnects with backoff
-        );
-        if (await Promise.race([ready, stopped.then(() => false)])) return;
-      }
-      throw new Error('closed while waiting for Redis');
-    }
-  }
-
-  private every(ms: number, job: () => Promise<unknown>, timers = this.timers): void {
-    let busy = false;
-    const timer = setInterval(() => {
-      if (busy) return;
-      busy = true;
-      job()
-        .catch((error: unknown) => {
-          if (isTransientRedisError(error)) this.outage.report(error, { job: job.name });
-          else this.logger.warn({ err: error }, 'periodic job failed');
-        })
-        .finally(() => (busy = false));
-    }, ms);
-    timer.unref();
-    timers.push(timer);
-  }
-
-  private catalogEntries(): CatalogEntry[] {
-    return [...this.deps.executers.values()].map(({ manifest }) => ({
-      name: manifest.name,
-      version: manifest.version,
-      description: manifest.description ?? '',
-      params: manifest.params,
-      gpus: manifest.resources.gpus,
-      timeLimitMs: manifest.resources.timeLimitMs,
-      tracker: this.name,
-      updatedAt: this.now(),
-    }));
-  }
-
   info(): TrackerInfo {
-    const running: Record<string, number[]> = {};
-    for (const [id, task] of this.tasks) if (!task.hasExited) running[id] = [...task.gpuIds];
-    return {
-      name: this.name,
-      instance: this.holder.instance,
-      host: this.holder.host,
-      pid: this.holder.pid,
-      pidStartTime: this.holder.pidStartTime,
-      gpus: [...this.pool.gpuIds],
-      cpuSlots: this.pool.cpuSlots,
-      executers: [...this.deps.executers.keys()],
-      running,
-      startedAt: this.startedAt,
-      heartbeatAt: this.now(),
-      heartbeatMs: this.config.heartbeatMs,
-    };
-  }
-
-  /** Refreshes this tracker's liveness key: other trackers reclaim its tasks once it expires. */
-  private async refreshAlive(): Promise<void> {
-    if (await refreshConsumerName(this.redis, this.keys, this.name, this.holder, this.config.aliveMs)) return;
-    if (!this.closing) this.logger.error('another tracker took this consumer name; stopping');
-    void this.close();
-  }
-
-  private async heartbeat(): Promise<void> {
-    await writeRegistration(this.redis, this.keys, this.info());
-    const [first] = this.deps.executers.keys();
-    if (first !== undefined && !(await this.redis.hexists(this.keys.executers, first))) {
-      this.logger.warn(
-        'the executer catalog is missing (Redis was flushed or replaced); publishing it again',
-      );
-      await publishCatalog(this.redis, this.keys, this.catalogEntries());
-    }
-  }
-
-  private async sweep(): Promise<void> {
-    await promoteDelayed(this.redis, this.keys, this.now());
-    // After an outage every lease and liveness key looks lapsed: give live trackers one lease to
-    // renew them first.
-    if (this.now() - this.reconnectedAt < this.config.leaseMs) return;
-    await reclaimIdle({
-      redis: this.redis,
-      keys: this.keys,
-      consumer: this.name,
-      leaseMs: this.config.leaseMs,
-      aliveMs: this.config.aliveMs,
-      streams: this.loop.streams,
-      logger: this.logger,
-      now: this.now,
-      isRunningHere: (taskId) => this.tasks.has(taskId),
-    });
-    // The registry read behind it costs more than a reclaim: a quarter of the wait is precise enough.
-    const unschedulableEveryMs = Math.min(5000, this.config.unschedulableMs / 4);
-    if (this.now() - this.unschedulableCheckedAt < unschedulableEveryMs) return;
-    this.unschedulableCheckedAt = this.now();
-    await sweepUnschedulable({
-      redis: this.redis,
-      keys: this.keys,
-      unschedulableMs: this.config.unschedulableMs,
-      logger: this.logger,
-      now: this.now,
-    });
-  }
-
-  /**
-   * Starts a claimed task on free slots. A suspect task runs alone: the consumer loop, the only
-   * caller, claims one only when this tracker is idle and any task only when it fits. What is
-   * claimed after a shutdown began (a take Redis answered late) goes back first in line, its
-   * attempt undone: it never started.
-   */
-  private async launch(claim: Claim, gpus: number): Promise<void> {
-    const grant = this.closing ? null : this.pool.allocate(gpus, claim.suspect);
-    if (!grant) {
-      const reason = this.closing
-        ? `tracker "${this.name}" began shutting down as it claimed the task`
-        : `tracker "${this.name}" had no free slots for it by then`;
-      const given = await this.retry('hand back', () =>
-        releaseTask(this.redis, this.keys, claim, this.now(), { reason, attempt: 'undo', first: true }),
-      ).catch(() => false);
-      this.logger.warn(
-        { taskId: claim.taskId, handedBack: given, reason },
-        'handed back a task it could not start',
-      );
-      return;
-    }
-    if (claim.suspect) this.logger.warn({ taskId: claim.taskId }, 'running a suspect task alone');
-    const task = executeTask(
-      {
-        redis: this.redis,
-        keys: this.keys,
-        store: this.deps.store,
-        executers: this.deps.executers,
-        consumer: this.name,
-        workDir: this.config.workDir,
-        leaseMs: this.config.leaseMs,
-        heartbeatMs: this.config.heartbeatMs,
-        killGraceMs: this.config.killGraceMs,
-        uploadRetryMs: this.config.uploadRetryMs,
-        keepTaskDirs: this.config.keepTaskDirs,
-        pidDir: this.pidDir,
-        onTaskEvent: (event) => this.emit('task', event),
-        spawner: this.spawner,
-        spares: this.spares,
-        baseEnv: this.baseEnv,
-        logger: this.logger,
-        outage: this.outage,
-        giveUp: this.giveUp.signal,
-        now: this.now,
-      },
-      claim,
-      grant.gpuIds,
-    );
-    this.tasks.set(claim.taskId, task);
-    // The GPUs are free once the process has ended; storing the outputs goes on beside the next task.
-    void task.exited.then(() => {
-      this.pool.release(grant, true);
-      this.loop.slotsChanged();
-    });
-    void task.done.finally(() => {
-      this.tasks.delete(claim.taskId);
-      void task.exited.then(() => {
-        this.pool.finished();
-        this.loop.slotsChanged();
-      });
-    });
-    this.cleanups.add(task.cleanup);
-    void task.cleanup.finally(() => this.cleanups.delete(task.cleanup));
+    return this.presence.info();
   }
 
   /** Stops reading, lets running tasks finish within the shutdown grace, then kills what is left. */
@@ -433,31 +275,12 @@ export class Tracker extends EventEmitter<{ task: [TaskEvent] }> {
   private async doClose(): Promise<void> {
     this.stopping.abort();
     await this.starting?.catch(() => undefined);
-    for (const timer of this.timers) clearInterval(timer);
+    this.jobs.stop('main');
     await this.loop
       .stop()
       .catch((error: unknown) => this.logger.warn({ err: error }, 'stopping the loop failed'));
-    const running = [...this.tasks.values()];
-    if (running.length > 0) {
-      this.logger.info(
-        { tasks: running.length, graceMs: this.config.shutdownGraceMs },
-        'waiting for running tasks',
-      );
-      const all = Promise.all(running.map((t) => t.done));
-      if (!(await settlesWithin(all, this.config.shutdownGraceMs))) {
-        for (const task of this.tasks.values()) task.kill('shutdown');
-        if (!(await settlesWithin(all, this.config.killGraceMs + GIVE_UP_AFTER_KILL_MS))) {
-          this.logger.warn(
-            { tasks: this.tasks.size },
-            'Redis did not take the tasks back in time; leaving them to be recovered as after a crash',
-          );
-        }
-      }
-    }
-    this.giveUp.abort();
-    await Promise.all(running.map((t) => t.done));
-    await Promise.all(this.cleanups);
-    for (const timer of this.aliveTimers) clearInterval(timer);
+    await this.attempts.drain(this.config.shutdownGraceMs, this.config.killGraceMs);
+    this.jobs.stop('alive');
     await this.spares
       .close()
       .catch((error: unknown) => this.logger.warn({ err: error }, 'could not remove the spare task folders'));
@@ -465,14 +288,11 @@ export class Tracker extends EventEmitter<{ task: [TaskEvent] }> {
       ?.close()
       .catch((error: unknown) => this.logger.warn({ err: error }, 'stopping gpufleet-task-init failed'));
     await this.control.stop().catch(() => undefined);
-    const left = leaveRegistry(this.redis, this.keys, this.name, this.holder).catch((error: unknown) =>
-      this.logger.warn({ err: error }, 'could not leave the registry'),
+    await closeConnections(
+      { redis: this.redis, blocking: this.blocking },
+      () => leaveRegistry(this.redis, this.keys, this.name, this.holder),
+      this.logger,
     );
-    if (!(await settlesWithin(left, LAST_WRITES_MS)))
-      this.logger.warn('could not leave the registry: Redis did not answer');
-    this.blocking.disconnect();
-    if (this.redis.status !== 'ready' || !(await settlesWithin(this.redis.quit(), LAST_WRITES_MS)))
-      this.redis.disconnect();
     await this.deps.store.close();
     this.logger.info('tracker stopped');
   }

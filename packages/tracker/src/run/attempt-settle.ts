@@ -1,0 +1,63 @@
+/**
+ * How an attempt ends, decided without Redis or processes: once its process has ended, whether the
+ * attempt writes nothing (it lost its task), hands the task back (the tracker is shutting down) or
+ * stores its outputs; once they are stored (or failed to be), whether the task is queued for a
+ * retry or completes, with which status and reason. task-execution.ts carries the decisions out.
+ */
+import type { RetryBackoff, TaskStatus } from '@gpufleet/core';
+import type { ExecuterProcessResult } from './executer-process.js';
+import { retryDelayMs } from './retry-delay.js';
+import { taskOutcome, type TaskOutcome } from './task-outcome.js';
+
+export type AfterExit =
+  /** Another attempt holds the task now: write nothing. */
+  | { kind: 'lost' }
+  /** The tracker is shutting down: give the task back, first in line, the attempt not counted. */
+  | { kind: 'hand-back'; reason: string }
+  /** Store the outputs, then decide with `afterStore`. */
+  | { kind: 'store'; outcome: TaskOutcome };
+
+export function afterExit(input: {
+  /** The lease keeper found the attempt lost. */
+  leaseLost: boolean;
+  result: ExecuterProcessResult;
+  timeLimitMs: number;
+  /** This tracker's consumer name (for the hand-back's reason). */
+  consumer: string;
+}): AfterExit {
+  const { result } = input;
+  if (input.leaseLost || result.killedFor === 'lease_lost') return { kind: 'lost' };
+  if (result.killedFor === 'shutdown') {
+    return {
+      kind: 'hand-back',
+      reason: `handed back: tracker "${input.consumer}" shut down before the task finished`,
+    };
+  }
+  return { kind: 'store', outcome: taskOutcome(result, input.timeLimitMs) };
+}
+
+export type Settlement =
+  /** Failed with retries left: queue it again after `delayMs`, one more failure counted. */
+  | { kind: 'retry'; delayMs: number; reason: string }
+  /** Write the final status. */
+  | { kind: 'complete'; status: TaskStatus; error: string };
+
+export function afterStore(input: {
+  outcome: TaskOutcome;
+  attempt: number;
+  /** Failed runs retried so far, and how many retries the task may have. */
+  failures: number;
+  retries: number;
+  retryBackoff: RetryBackoff | null;
+  /** Why storing the outputs failed (the store's error, and what became of partial outputs). */
+  storeError: string | null;
+}): Settlement {
+  if (input.storeError !== null) return { kind: 'complete', status: 'failed', error: input.storeError };
+  const { outcome } = input;
+  if (outcome.status === 'failed' && input.failures < input.retries) {
+    const delayMs = retryDelayMs(input.retryBackoff, input.failures);
+    const reason = `attempt ${input.attempt} failed (${outcome.error.split('\n')[0]}); retry ${input.failures + 1} of ${input.retries} in ${delayMs} ms`;
+    return { kind: 'retry', delayMs, reason };
+  }
+  return { kind: 'complete', status: outcome.status, error: outcome.error };
+}

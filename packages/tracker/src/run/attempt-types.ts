@@ -1,0 +1,68 @@
+/**
+ * The types an attempt's phases share: what the tracker gives each attempt (its dependencies),
+ * what it hears back (task events), and what it keeps of a running attempt.
+ */
+import type { Redis } from 'ioredis';
+import type { ArtifactStore, Claim, LoadedExecuter, Logger, OutageReporter, QueueKeys } from '@gpufleet/core';
+import type { KillReason } from './executer-process.js';
+import type { SpareFolders } from './spare-folders.js';
+import type { Spawner } from './spawner.js';
+
+/**
+ * What a tracker tells its embedder about one attempt. Times are epoch ms, sub-ms precise, of
+ * when it happened, not of when the tracker heard of it: `spawned` when the exec went through and
+ * `exited` when the process was reaped, both by the spawner's clock (by the tracker's where it
+ * starts programs itself).
+ */
+export type TaskEvent =
+  | { type: 'spawned'; taskId: string; attempt: number; pid: number | null; at: number }
+  | { type: 'exited'; taskId: string; attempt: number; exitCode: number | null; at: number };
+
+export interface TaskExecutionDeps {
+  /** Called when the executer process starts and when it exits. */
+  onTaskEvent?: (event: TaskEvent) => void;
+  redis: Redis;
+  keys: QueueKeys;
+  store: ArtifactStore;
+  executers: ReadonlyMap<string, LoadedExecuter>;
+  consumer: string;
+  workDir: string;
+  leaseMs: number;
+  heartbeatMs: number;
+  killGraceMs: number;
+  /** How long output uploads retry through artifact store outages. */
+  uploadRetryMs: number;
+  keepTaskDirs: boolean;
+  /** Where this tracker records the process groups it started (see pid-files). */
+  pidDir: string;
+  /** Where "Redis is unreachable" goes (one line a second for the whole process). */
+  outage: OutageReporter;
+  /**
+   * Aborted when a shutting-down tracker stops waiting for Redis: Redis writes are no longer
+   * retried, and what was not written is recovered by the other trackers as after a crash.
+   */
+  giveUp?: AbortSignal;
+  /** The environment executers inherit: executerBaseEnv(process.env), read once per tracker. */
+  baseEnv: Readonly<Record<string, string>>;
+  /** Task folders made ahead (see spare-folders.ts); without, each folder is made on the spot. */
+  spares?: SpareFolders;
+  /** The tracker's spawner (gpufleet-task-init), or null to start executers with Node's spawn. */
+  spawner: Spawner | null;
+  logger: Logger;
+  now: () => number;
+}
+
+/** A running attempt as the tracker sees it: enough to kill it from outside. */
+export interface RunningTask {
+  claim: Claim;
+  gpuIds: readonly number[];
+  kill(reason: KillReason): void;
+  /** Settles when its process has ended (or will never start): its GPUs are free again. */
+  exited: Promise<void>;
+  /** Whether `exited` has settled. */
+  readonly hasExited: boolean;
+  /** Settles when the task is complete: outputs stored, final status written. */
+  done: Promise<void>;
+  /** Settles when its folder and records are cleaned up too. */
+  cleanup: Promise<void>;
+}

@@ -1,0 +1,66 @@
+/**
+ * What an attempt writes to Redis about its task, each write fenced by its lease token and
+ * retried through an outage (until a closing tracker gives up): the final status, the hand-back at
+ * shutdown, the `uploading` status, and a retry's requeue.
+ */
+import {
+  completeTask,
+  releaseTask,
+  setTaskStatus,
+  type Claim,
+  type Fields,
+  type Logger,
+  type TaskStatus,
+} from '@gpufleet/core';
+import type { TaskExecutionDeps } from './attempt-types.js';
+
+export type Retry = <T>(what: string, op: () => Promise<T>) => Promise<T>;
+
+export class AttemptWrites {
+  constructor(
+    private readonly deps: Pick<TaskExecutionDeps, 'redis' | 'keys' | 'now'>,
+    private readonly claim: Claim,
+    private readonly logger: Logger,
+    private readonly retry: Retry,
+  ) {}
+
+  /** Writes the final status; says in the log whether this attempt still held the task. */
+  async complete(status: TaskStatus, reason: string, fields: Fields = {}): Promise<void> {
+    const { redis, keys, now } = this.deps;
+    const written = await this.retry('complete', () =>
+      completeTask(redis, keys, this.claim, status, now(), reason, { error: reason, ...fields }),
+    );
+    if (written) this.logger.info({ status, reason: reason || undefined }, 'task ended');
+    else this.logger.warn({ status }, 'completion refused: this attempt lost the task to another one');
+  }
+
+  /** Gives the task back first in line, this attempt not counted (the tracker is shutting down). */
+  async handBack(reason: string): Promise<void> {
+    const { redis, keys, now } = this.deps;
+    const given = await this.retry('hand back', () =>
+      releaseTask(redis, keys, this.claim, now(), { reason, attempt: 'free', first: true }),
+    );
+    this.logger.info({ handedBack: given }, 'task handed back to the queue');
+  }
+
+  /** Status `uploading`; false when the attempt lost its task. */
+  setUploading(): Promise<boolean> {
+    const { redis, keys, now } = this.deps;
+    return this.retry('set uploading', () => setTaskStatus(redis, keys, this.claim, 'uploading', now()));
+  }
+
+  /** Queues the task again after `delayMs`, one more failure counted, the attempt not counted. */
+  async queueRetry(reason: string, delayMs: number, fields: Fields): Promise<void> {
+    const { redis, keys, now } = this.deps;
+    const queued = await this.retry('queue retry', () =>
+      releaseTask(redis, keys, this.claim, now(), {
+        reason,
+        attempt: 'free',
+        delayMs,
+        countFailure: true,
+        fields,
+      }),
+    );
+    this.logger.info({ queued, delayMs }, 'failed attempt queued for a retry');
+  }
+}

@@ -1,0 +1,133 @@
+/**
+ * The attempts a tracker runs: each started on the slots it was granted (the dependencies of an
+ * attempt built once per tracker), its slots given back the moment its process ends, and its
+ * clean-up awaited at close. A shutdown gives the running attempts the grace, kills what is left,
+ * and gives up on Redis writes a kill grace + 0.5 s later.
+ */
+import { releaseTask, type Claim, type Logger } from '@gpufleet/core';
+import { settlesWithin } from './redis-retry.js';
+import type { RunningTask, TaskExecutionDeps } from './run/attempt-types.js';
+import { executeTask } from './run/task-execution.js';
+import type { SlotPool } from './slot-pool.js';
+
+/** After the kill at shutdown, how much longer than the kill grace Redis writes are retried. */
+const GIVE_UP_AFTER_KILL_MS = 500;
+
+export interface RunningAttemptsDeps {
+  /** What every attempt is given (with `giveUp` left to this registry). */
+  attempt: Omit<TaskExecutionDeps, 'giveUp'>;
+  pool: SlotPool;
+  logger: Logger;
+  /** Slots were released or a task finished: the consumer loop may take more. */
+  slotsChanged: () => void;
+  /** Retries a Redis call through an outage, until the tracker closes. */
+  retry: <T>(what: string, op: () => Promise<T>) => Promise<T>;
+}
+
+export class RunningAttempts {
+  private readonly tasks = new Map<string, RunningTask>();
+  /** Clean-ups still going on after their tasks completed (awaited at close). */
+  private readonly cleanups = new Set<Promise<void>>();
+  /** Aborted when a closing tracker stops waiting for Redis (see `drain`). */
+  private readonly giveUp = new AbortController();
+  private readonly attemptDeps: TaskExecutionDeps;
+  private closing = false;
+
+  constructor(private readonly deps: RunningAttemptsDeps) {
+    this.attemptDeps = { ...deps.attempt, giveUp: this.giveUp.signal };
+  }
+
+  /** The attempts running now, by task id. */
+  get running(): ReadonlyMap<string, RunningTask> {
+    return this.tasks;
+  }
+
+  has(taskId: string): boolean {
+    return this.tasks.has(taskId);
+  }
+
+  /** A cancel arrived on the control stream: the task's process group is killed. */
+  cancel(taskId: string): void {
+    const task = this.tasks.get(taskId);
+    this.deps.logger.info({ taskId, running: Boolean(task) }, 'cancel requested');
+    task?.kill('cancelled');
+  }
+
+  /** Each running task's GPUs, while its process runs (for the registry). */
+  gpusInUse(): Record<string, number[]> {
+    const running: Record<string, number[]> = {};
+    for (const [id, task] of this.tasks) if (!task.hasExited) running[id] = [...task.gpuIds];
+    return running;
+  }
+
+  /**
+   * Starts a claimed task on free slots. A suspect task runs alone: the consumer loop, the only
+   * caller, claims one only when this tracker is idle and any task only when it fits. What is
+   * claimed after a shutdown began (a take Redis answered late) goes back first in line, its
+   * attempt undone: it never started.
+   */
+  async launch(claim: Claim, gpus: number): Promise<void> {
+    const { pool, logger } = this.deps;
+    const consumer = this.attemptDeps.consumer;
+    const grant = this.closing ? null : pool.allocate(gpus, claim.suspect);
+    if (!grant) {
+      const reason = this.closing
+        ? `tracker "${consumer}" began shutting down as it claimed the task`
+        : `tracker "${consumer}" had no free slots for it by then`;
+      const { redis, keys, now } = this.attemptDeps;
+      const given = await this.deps
+        .retry('hand back', () =>
+          releaseTask(redis, keys, claim, now(), { reason, attempt: 'undo', first: true }),
+        )
+        .catch(() => false);
+      logger.warn(
+        { taskId: claim.taskId, handedBack: given, reason },
+        'handed back a task it could not start',
+      );
+      return;
+    }
+    if (claim.suspect) logger.warn({ taskId: claim.taskId }, 'running a suspect task alone');
+    const task = executeTask(this.attemptDeps, claim, grant.gpuIds);
+    this.tasks.set(claim.taskId, task);
+    // The GPUs are free once the process has ended; storing the outputs goes on beside the next task.
+    void task.exited.then(() => {
+      pool.release(grant, true);
+      this.deps.slotsChanged();
+    });
+    void task.done.finally(() => {
+      this.tasks.delete(claim.taskId);
+      void task.exited.then(() => {
+        pool.finished();
+        this.deps.slotsChanged();
+      });
+    });
+    this.cleanups.add(task.cleanup);
+    void task.cleanup.finally(() => this.cleanups.delete(task.cleanup));
+  }
+
+  /**
+   * Shutdown: no more launches; running tasks get `graceMs` to finish, then are killed (and hand
+   * themselves back); Redis writes still pending `killGraceMs` + 0.5 s later are given up. Resolves
+   * when every attempt and its clean-up are over.
+   */
+  async drain(graceMs: number, killGraceMs: number): Promise<void> {
+    this.closing = true;
+    const running = [...this.tasks.values()];
+    if (running.length > 0) {
+      this.deps.logger.info({ tasks: running.length, graceMs }, 'waiting for running tasks');
+      const all = Promise.all(running.map((t) => t.done));
+      if (!(await settlesWithin(all, graceMs))) {
+        for (const task of this.tasks.values()) task.kill('shutdown');
+        if (!(await settlesWithin(all, killGraceMs + GIVE_UP_AFTER_KILL_MS))) {
+          this.deps.logger.warn(
+            { tasks: this.tasks.size },
+            'Redis did not take the tasks back in time; leaving them to be recovered as after a crash',
+          );
+        }
+      }
+    }
+    this.giveUp.abort();
+    await Promise.all(running.map((t) => t.done));
+    await Promise.all(this.cleanups);
+  }
+}

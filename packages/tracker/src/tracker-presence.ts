@@ -1,0 +1,75 @@
+/**
+ * A tracker's presence in its queue: its liveness key, refreshed every GPUFLEET_ALIVE_MS / 3 (once
+ * it expires the others take it for dead), and its registry entry with what it runs, written at
+ * each heartbeat, which also republishes the executer catalog when Redis lost it.
+ */
+import type { Redis } from 'ioredis';
+import {
+  publishCatalog,
+  type LoadedExecuter,
+  type Logger,
+  type QueueKeys,
+  type TrackerInfo,
+} from '@gpufleet/core';
+import { refreshConsumerName, writeRegistration, type Holder } from './registration.js';
+import type { RunningAttempts } from './running-attempts.js';
+import type { SlotPool } from './slot-pool.js';
+import { catalogEntries } from './tracker-connections.js';
+
+export interface TrackerPresenceDeps {
+  redis: Redis;
+  keys: QueueKeys;
+  /** The tracker's consumer name. */
+  name: string;
+  holder: Holder;
+  executers: ReadonlyMap<string, LoadedExecuter>;
+  pool: SlotPool;
+  attempts: Pick<RunningAttempts, 'gpusInUse'>;
+  aliveMs: number;
+  heartbeatMs: number;
+  startedAt: number;
+  now: () => number;
+  logger: Logger;
+  /** Another instance holds this tracker's consumer name now: the tracker must stop. */
+  nameLost: () => void;
+}
+
+export class TrackerPresence {
+  constructor(private readonly deps: TrackerPresenceDeps) {}
+
+  info(): TrackerInfo {
+    const { deps } = this;
+    return {
+      name: deps.name,
+      instance: deps.holder.instance,
+      host: deps.holder.host,
+      pid: deps.holder.pid,
+      pidStartTime: deps.holder.pidStartTime,
+      gpus: [...deps.pool.gpuIds],
+      cpuSlots: deps.pool.cpuSlots,
+      executers: [...deps.executers.keys()],
+      running: deps.attempts.gpusInUse(),
+      startedAt: deps.startedAt,
+      heartbeatAt: deps.now(),
+      heartbeatMs: deps.heartbeatMs,
+    };
+  }
+
+  /** Refreshes the liveness key: other trackers reclaim this one's tasks once it expires. */
+  async refreshAlive(): Promise<void> {
+    const { redis, keys, name, holder, aliveMs } = this.deps;
+    if (!(await refreshConsumerName(redis, keys, name, holder, aliveMs))) this.deps.nameLost();
+  }
+
+  async heartbeat(): Promise<void> {
+    const { redis, keys, executers } = this.deps;
+    await writeRegistration(redis, keys, this.info());
+    const [first] = executers.keys();
+    if (first !== undefined && !(await redis.hexists(keys.executers, first))) {
+      this.deps.logger.warn(
+        'the executer catalog is missing (Redis was flushed or replaced); publishing it again',
+      );
+      await publishCatalog(redis, keys, catalogEntries(executers, this.deps.name, this.deps.now()));
+    }
+  }
+}

@@ -1,0 +1,108 @@
+// How an attempt ends, as pure decisions: lost, handed back or stored once its process has ended;
+// retried or completed (with which status and reason) once its outputs are stored.
+import { describe, expect, it } from 'vitest';
+import { afterExit, afterStore } from '../src/run/attempt-settle.js';
+import type { ExecuterProcessResult } from '../src/run/executer-process.js';
+
+function ended(over: Partial<ExecuterProcessResult> = {}): ExecuterProcessResult {
+  const log = { bytes: 0, sha256: '' };
+  return {
+    exitCode: 0,
+    signal: null,
+    killedFor: null,
+    spawnError: null,
+    infraError: null,
+    stderrTail: '',
+    durationMs: 10,
+    logs: { stdout: log, stderr: log },
+    ...over,
+  } as ExecuterProcessResult;
+}
+
+const exit = (result: ExecuterProcessResult, leaseLost = false) =>
+  afterExit({ leaseLost, result, timeLimitMs: 5000, consumer: 'gpu-7' });
+
+describe('afterExit', () => {
+  it('writes nothing for an attempt that lost its task, however its process ended', () => {
+    expect(exit(ended(), true)).toEqual({ kind: 'lost' });
+    expect(exit(ended({ killedFor: 'lease_lost', exitCode: null, signal: 'SIGTERM' }))).toEqual({
+      kind: 'lost',
+    });
+  });
+
+  it('hands the task back when the tracker shut down, naming the tracker', () => {
+    expect(exit(ended({ killedFor: 'shutdown', exitCode: null, signal: 'SIGTERM' }))).toEqual({
+      kind: 'hand-back',
+      reason: 'handed back: tracker "gpu-7" shut down before the task finished',
+    });
+  });
+
+  it('stores the outputs of every other ending, with its outcome', () => {
+    expect(exit(ended())).toEqual({ kind: 'store', outcome: { status: 'succeeded', error: '' } });
+    expect(exit(ended({ killedFor: 'cancelled', exitCode: null }))).toMatchObject({
+      kind: 'store',
+      outcome: { status: 'cancelled' },
+    });
+    expect(exit(ended({ killedFor: 'timed_out', exitCode: null }))).toMatchObject({
+      kind: 'store',
+      outcome: { status: 'timed_out', error: 'time limit of 5000 ms reached; the process group was killed' },
+    });
+    expect(exit(ended({ exitCode: 3, stderrTail: 'boom\n' }))).toMatchObject({
+      kind: 'store',
+      outcome: { status: 'failed', error: 'the executer exited with code 3; last lines of stderr:\nboom' },
+    });
+  });
+});
+
+describe('afterStore', () => {
+  const failed = {
+    status: 'failed' as const,
+    error: 'the executer exited with code 1; last lines of stderr:\nx',
+  };
+  const base = { attempt: 2, failures: 0, retries: 2, retryBackoff: null, storeError: null };
+
+  it('retries a failed run while retries are left, with its backoff and a reason', () => {
+    expect(afterStore({ ...base, outcome: failed })).toEqual({
+      kind: 'retry',
+      delayMs: 1000,
+      reason:
+        'attempt 2 failed (the executer exited with code 1; last lines of stderr:); retry 1 of 2 in 1000 ms',
+    });
+    expect(
+      afterStore({
+        ...base,
+        outcome: failed,
+        failures: 1,
+        retryBackoff: { strategy: 'exponential', delayMs: 300 },
+      }),
+    ).toMatchObject({ kind: 'retry', delayMs: 600 });
+  });
+
+  it('completes failed once the retries are used up, and completes every other outcome as it is', () => {
+    expect(afterStore({ ...base, outcome: failed, failures: 2 })).toEqual({
+      kind: 'complete',
+      status: 'failed',
+      error: failed.error,
+    });
+    for (const status of ['succeeded', 'cancelled', 'timed_out'] as const) {
+      expect(afterStore({ ...base, outcome: { status, error: 'e' } })).toEqual({
+        kind: 'complete',
+        status,
+        error: 'e',
+      });
+    }
+  });
+
+  it('fails the task when its outputs could not be stored, whatever the run gave, without a retry', () => {
+    const storeError = 'uploading outputs failed (its partial outputs were removed): disk full';
+    expect(afterStore({ ...base, outcome: { status: 'succeeded', error: '' }, storeError })).toEqual({
+      kind: 'complete',
+      status: 'failed',
+      error: storeError,
+    });
+    expect(afterStore({ ...base, outcome: failed, storeError })).toMatchObject({
+      kind: 'complete',
+      status: 'failed',
+    });
+  });
+});
