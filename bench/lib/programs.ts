@@ -1,6 +1,7 @@
 /**
  * The work both systems run, as argv arrays: the same program whichever system starts it. For
- * gpufleet each is an executer (`bench/executers/noop`, `bench/lib/executers/{sleep,tree}`).
+ * gpufleet each is an executer (`bench/executers/{noop,sleep}`, `bench/lib/executers/tree`); an
+ * executer name must be defined in one folder only (the tracker refuses a second definition).
  */
 import { fileURLToPath } from 'node:url';
 
@@ -23,9 +24,10 @@ export interface Work {
 
 export const noopWork = (): Work => ({ executer: 'noop', argv: ['true'] });
 
+/** `sleep SECONDS` (bench/executers/sleep: its param is a decimal string, its time limit 60 s). */
 export const sleepWork = (seconds: number): Work => ({
   executer: 'sleep',
-  params: { seconds },
+  params: { seconds: String(seconds) },
   argv: ['sleep', String(seconds)],
 });
 

@@ -2,8 +2,9 @@
  * `GpufleetClient`: a typed method for every route of the gpufleet API (docs/api.md). Requests
  * retry with backoff on connection errors and 503s; `submit()` sends an `Idempotency-Key` of its
  * own making, so a retried submission never makes two tasks, and streams input files from disk.
+ * It runs wherever `fetch` does (Node, a browser): reading inputs from disk is loaded only when a
+ * submission has some (node-only.ts).
  */
-import { randomUUID } from 'node:crypto';
 import type {
   CancelResult,
   ExecuterList,
@@ -18,9 +19,10 @@ import type {
   TrackerList,
 } from './generated/api-types.js';
 import { HttpClient, type HttpClientOptions } from './http/http-client.js';
-import { collectInputs, type InputFile, type InputSource } from './inputs/input-files.js';
-import { multipartBody, type UploadProgress } from './inputs/multipart-body.js';
-import { outputUrlPath } from './outputs/download-outputs.js';
+import type { InputSource } from './inputs/input-files.js';
+import type { UploadProgress } from './inputs/multipart-body.js';
+import { nodeOnly } from './node-only.js';
+import { outputUrlPath } from './outputs/output-url.js';
 import { SubmittedTask, TaskHandle } from './task/task-handle.js';
 
 export type GpufleetClientOptions = HttpClientOptions;
@@ -60,9 +62,17 @@ export class GpufleetClient {
 
   /** Submits a task, uploading `inputs` (streamed) when given. */
   async submit(spec: TaskSpec, options: SubmitOptions = {}): Promise<SubmittedTask> {
-    const key = options.idempotencyKey ?? spec.idempotencyKey ?? randomUUID();
+    const key = options.idempotencyKey ?? spec.idempotencyKey ?? randomUuid();
     const headers = { 'idempotency-key': key };
-    const files: InputFile[] = options.inputs ? await collectInputs(options.inputs) : [];
+    const sources = options.inputs ?? [];
+    const collectInputs =
+      sources.length > 0
+        ? await nodeOnly(
+            'submit with inputs',
+            async () => (await import('./inputs/input-files.js')).collectInputs,
+          )
+        : null;
+    const files = collectInputs ? await collectInputs(sources) : [];
     let result: SubmitResult;
     if (files.length === 0) {
       result = await this.http.json<SubmitResult>('/v1/tasks', {
@@ -72,6 +82,10 @@ export class GpufleetClient {
         signal: options.signal,
       });
     } else {
+      const multipartBody = await nodeOnly(
+        'submit with inputs',
+        async () => (await import('./inputs/multipart-body.js')).multipartBody,
+      );
       const body = multipartBody(spec, files, options.onUploadProgress);
       const response = await this.http.request('/v1/tasks', {
         method: 'POST',
@@ -162,4 +176,13 @@ export class GpufleetClient {
   async ready(): Promise<HealthStatus> {
     return this.http.json<HealthStatus>('/readyz', { retry: false });
   }
+}
+
+/** A random UUID (v4). `crypto.randomUUID()` is missing from a browser page served over plain http. */
+function randomUuid(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  bytes[6] = ((bytes[6] ?? 0) & 0x0f) | 0x40;
+  bytes[8] = ((bytes[8] ?? 0) & 0x3f) | 0x80;
+  const hex = Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }

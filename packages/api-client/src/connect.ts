@@ -1,6 +1,7 @@
 /**
  * `connect()`: a client configured as the `gpufleet` command is (flags, then GPUFLEET_API_URL and
- * GPUFLEET_TOKEN, then the profile; a running local fleet when nothing else is configured).
+ * GPUFLEET_TOKEN, then the profile; a running local fleet when nothing else is configured). Node
+ * only (it reads config files): exported by `@gpufleet/api-client/node`.
  */
 import { GpufleetClient } from './client.js';
 import { resolveConnection, type Connection, type ResolveOptions } from './profiles/resolve-connection.js';

@@ -2,7 +2,7 @@
  * The client's errors, each with a stable string `code`. An answer of the API that is not a
  * success is an `ApiRequestError` carrying the API's own code (docs/api.md); an API that cannot be
  * reached within the retry budget is an `ApiUnreachableError`. The rest are the client's own:
- * configuration, inputs, downloads and the command line's usage errors.
+ * configuration, inputs, downloads, Node-only features and the command line's usage errors.
  */
 
 /** One problem with one field, as the API's `details.issues` and the config checks report it. */
@@ -94,6 +94,16 @@ export class WaitTimeoutError extends GpufleetClientError {
   constructor(taskId: string, timeoutMs: number) {
     super('WAIT_TIMEOUT', `task ${taskId} did not end within ${timeoutMs} ms`);
     this.taskId = taskId;
+  }
+}
+
+/**
+ * A part of the client that needs Node's file system (`submit` with `inputs`, `task.download()`)
+ * was used where there is none, such as in a browser.
+ */
+export class NodeOnlyError extends GpufleetClientError {
+  constructor(what: string, cause?: unknown) {
+    super('NODE_ONLY', `${what} needs Node (it reads or writes local files)`, { cause });
   }
 }
 

@@ -1,24 +1,29 @@
 /**
- * @gpufleet/api-client: the typed client of the gpufleet web API (and the `gpufleet` command).
+ * @gpufleet/api-client: the typed client of the gpufleet web API (and the `gpufleet` command). It
+ * loads in a browser as in Node: it uses `fetch` and imports no Node module. What needs Node's
+ * file system (config files and profiles, `connect()`) is in `@gpufleet/api-client/node`;
+ * `submit` with `inputs` and `task.download()` load their Node parts when called (Node only).
  *
  * @example
  * import { GpufleetClient } from '@gpufleet/api-client';
  *
- * const client = new GpufleetClient({ url: 'http://127.0.0.1:8080', token: process.env.GPUFLEET_TOKEN });
- * const task = await client.submit(
- *   { executer: 'script', params: { script: 'train.sh' }, gpus: 1 },
- *   { inputs: ['./job'] }, // the folder's files, streamed from disk
- * );
+ * const client = new GpufleetClient({ url: 'https://gpufleet.lab.example:8080', token });
+ * const task = await client.submit({ executer: 'sph', params: { particles: 5000 }, gpus: 1 });
  * for await (const line of task.follow()) console.log(`[${line.stream}] ${line.text}`);
  * const done = await task.wait(); // done.status: 'succeeded' | 'failed' | ...
- * await task.download('./results', { onProgress: (p) => console.log(p.path, p.bytes, p.totalBytes) });
+ * const manifest = await task.outputs(); // then client.openOutput(task.id, path)
+ *
+ * // In Node, also inputs streamed from disk and downloads into a folder:
+ * const job = await client.submit({ executer: 'script', params: { script: 'train.sh' } }, { inputs: ['./job'] });
+ * await job.wait();
+ * await job.download('./results', { onProgress: (p) => console.log(p.path, p.bytes, p.totalBytes) });
  *
  * // or connect as the `gpufleet` command does (flags, GPUFLEET_* variables, profiles, local fleet):
+ * // import { connect } from '@gpufleet/api-client/node';
  * // const client = await connect();
  */
 export { GpufleetClient } from './client.js';
 export type { GpufleetClientOptions, SubmitOptions, TaskFilter } from './client.js';
-export { connect } from './connect.js';
 export {
   ApiRequestError,
   ApiUnreachableError,
@@ -27,6 +32,7 @@ export {
   GpufleetClientError,
   InputError,
   NoApiConfiguredError,
+  NodeOnlyError,
   StreamError,
   UsageError,
   WaitTimeoutError,
@@ -59,8 +65,7 @@ export type {
 export { HttpClient } from './http/http-client.js';
 export type { HttpClientOptions, RequestOptions, RetryNotice } from './http/http-client.js';
 export { RETRY_DEFAULTS, RetryBudget } from './http/retry-budget.js';
-export { collectInputs } from './inputs/input-files.js';
-export type { InputFile, InputSource } from './inputs/input-files.js';
+export type { InputSource } from './inputs/input-files.js';
 export type { UploadProgress } from './inputs/multipart-body.js';
 export type {
   DownloadOptions,
@@ -69,14 +74,7 @@ export type {
   DownloadedFile,
 } from './outputs/download-outputs.js';
 export { parseDuration } from './profiles/duration.js';
-export type { Profile } from './profiles/profile-file.js';
-export {
-  findLocalApiFile,
-  LOCAL_API_FILE,
-  resolveConnection,
-  userConfigFile,
-} from './profiles/resolve-connection.js';
-export type { Connection, ResolveOptions, SubmitDefaults } from './profiles/resolve-connection.js';
+export { LOCAL_API_FILE } from './profiles/local-api-file.js';
 export type { FollowLogsOptions } from './task/follow-logs.js';
 export type {
   LogChunk,

@@ -5,7 +5,8 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { useTempDirs } from '@gpufleet/testkit';
-import { ConfigFileError, NoApiConfiguredError, resolveConnection } from '@gpufleet/api-client';
+import { ConfigFileError, NoApiConfiguredError } from '@gpufleet/api-client';
+import { resolveConnection } from '@gpufleet/api-client/node';
 
 const temp = useTempDirs();
 

@@ -6,27 +6,34 @@
 -- consumer loop's alone. One this tracker's reclaim took over meanwhile holds a lease and is left
 -- alone. A replay (a client resends a command a reconnect cut off) finds its own lease token and
 -- answers as the first run did.
--- KEYS[1..n] the streams the read blocks on
--- ARGV[1] group  ARGV[2] consumer  ARGV[3] key base  ARGV[4] lease (ms)  ARGV[5] lease token
--- ARGV[6] events max length  ARGV[6+i] the last-delivered id of KEYS[i]'s group at the last take
+-- KEYS[1] events stream   KEYS[2] dead-letter stream
+-- KEYS[3..2+n] the n streams the read blocks on; stream i below is KEYS[2+i]
+-- ARGV[1] group  ARGV[2] consumer  ARGV[3] the key template of a task hash and ARGV[4] of its lease
+-- key (keys.ts `keyTemplate`): the task is found in a stream, so its keys cannot be declared in
+-- KEYS   ARGV[5] lease (ms)  ARGV[6] lease token  ARGV[7] events max length
+-- ARGV[7+i] the last-delivered id of stream i's group at the last take
 -- The claim's time is Redis's (TIME): the tracker's clock when it sent this may be a block old.
 -- Returns {'none'} | {'claimed', taskId, attempt, streamKey, entryId, suspect, field1, value1, ...}
 --       | {'dead', taskId, reason, streamKey, entryId} | {'gone', taskId, '', streamKey, entryId}
 -- @include lib-common
-local group, consumer, base, leaseMs, token, eventsMax = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+local Q = { events = KEYS[1], dead = KEYS[2], eventsMax = ARGV[7] }
+local group, consumer, taskTemplate, leaseTemplate = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local leaseMs, token = ARGV[5], ARGV[6]
 local now = string.format('%.0f', redisNowMs())
 
-for i = 1, #KEYS do
-  local stream = KEYS[i]
-  for _, p in ipairs(redis.call('XPENDING', stream, group, '(' .. ARGV[6 + i], '+', 4, consumer)) do
+for i = 1, #KEYS - 2 do
+  local stream = KEYS[2 + i]
+  for _, p in ipairs(redis.call('XPENDING', stream, group, '(' .. ARGV[7 + i], '+', 4, consumer)) do
     local entryId = p[1]
     local entry = redis.call('XRANGE', stream, entryId, entryId)
     if #entry == 1 then
       local taskId = entry[1][2][2]
-      local f = redis.call('HMGET', base .. ':task:' .. taskId, 'leaseToken', 'attempt', 'suspect', 'entry')
-      if f[1] == token and f[4] == entryId then return claimedReply(base, taskId, f[2], stream, entryId, f[3] or '') end
-      local r = claimEntry(base, stream, group, entryId, taskId, consumer, now, leaseMs, token, eventsMax)
-      if r[1] == 'claimed' then return claimedReply(base, taskId, r[3], stream, entryId, r[4]) end
+      local taskKey = keyOf(taskTemplate, taskId)
+      local f = redis.call('HMGET', taskKey, 'leaseToken', 'attempt', 'suspect', 'entry')
+      if f[1] == token and f[4] == entryId then return claimedReply(taskKey, taskId, f[2], stream, entryId, f[3] or '') end
+      local r = claimEntry(Q, taskKey, keyOf(leaseTemplate, taskId), stream, group, entryId, taskId, consumer, now,
+        leaseMs, token)
+      if r[1] == 'claimed' then return claimedReply(taskKey, taskId, r[3], stream, entryId, r[4]) end
       if r[1] == 'dead' then return { 'dead', taskId, r[3], stream, entryId } end
       if r[1] == 'gone' then return { 'gone', taskId, '', stream, entryId } end
     end

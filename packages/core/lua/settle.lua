@@ -3,20 +3,24 @@
 -- never claimed goes back first in line (the requeued stream); a task the previous life was running
 -- is requeued there at once, before every waiting task (its attempt counts; see requeueOrphan for
 -- when it becomes a suspect); a task another tracker holds now is left alone.
--- KEYS[1] task hash   KEYS[2] the requeued stream of the entry's GPU count
--- ARGV[1] key base   ARGV[2] group   ARGV[3] stream   ARGV[4] entry id   ARGV[5] consumer
--- ARGV[6] now (ms)   ARGV[7] events max length   ARGV[8] '1' when it was the only task that life ran
+-- KEYS[1] task hash   KEYS[2] the requeued stream of the entry's GPU count   KEYS[3] the stream
+--         holding the entry   KEYS[4] lease key   KEYS[5] events stream
+-- KEYS[6] last-entry (the entry id sequence)
+-- ARGV[1] group   ARGV[2] entry id   ARGV[3] consumer   ARGV[4] now (ms)   ARGV[5] events max length
+-- ARGV[6] '1' when it was the only task that life ran
 -- Returns 'removed' | 'requeued' | 'left'
 -- @include lib-common
+local Q = { events = KEYS[5], eventsMax = ARGV[5], lastEntry = KEYS[6] }
+local group, entryId = ARGV[1], ARGV[2]
 local f = redis.call('HMGET', KEYS[1], 'status', 'entry', 'tracker', 'id')
-if (not f[1]) or FINAL[f[1]] or f[2] ~= ARGV[4] then
-  removeEntry(ARGV[3], ARGV[2], ARGV[4])
+if (not f[1]) or FINAL[f[1]] or f[2] ~= entryId then
+  removeEntry(KEYS[3], group, entryId)
   return 'removed'
 end
 if f[1] == 'queued' then
-  returnUnclaimed(ARGV[1], KEYS[1], f[4], ARGV[3], ARGV[2], ARGV[4], KEYS[2])
+  returnUnclaimed(Q, KEYS[1], f[4], KEYS[3], group, entryId, KEYS[2])
   return 'requeued'
 end
-if f[3] ~= ARGV[5] then return 'left' end
-requeueOrphan(ARGV[1], ARGV[7], KEYS[1], ARGV[2], ARGV[6], 'the tracker running it stopped unexpectedly', ARGV[8], KEYS[2])
+if f[3] ~= ARGV[3] then return 'left' end
+requeueOrphan(Q, KEYS[1], KEYS[4], group, ARGV[4], 'the tracker running it stopped unexpectedly', ARGV[6], KEYS[2])
 return 'requeued'

@@ -5,21 +5,28 @@
 -- tasks that ended meanwhile are removed and the search goes on. Strict oldest-first: when the
 -- oldest task needs more slots than are free, nothing smaller is taken ahead of it. A suspect task
 -- (it was running when a tracker crashed) fits only a tracker that is idle: it runs alone.
--- KEYS[1..n] the candidate streams (for the GPU counts this tracker can ever run): the requeued
---            streams first, then the task streams
--- ARGV[1] group   ARGV[2] consumer   ARGV[3] key base   ARGV[4] now (ms)   ARGV[5] lease (ms)
--- ARGV[6] lease token   ARGV[7] events max length   ARGV[8] '1' when the tracker runs nothing now
--- ARGV[9] r: KEYS[1..r] are requeued streams
--- ARGV[10..9+n] 1 if the task of stream i fits the free slots now, else 0
--- Returns {'empty', last1, ..., lastn} (lasti: the last-delivered id of KEYS[i]'s group; with a
+-- KEYS[1] events stream   KEYS[2] dead-letter stream
+-- KEYS[3..2+n] the n candidate streams (for the GPU counts this tracker can ever run): the
+--            requeued streams first, then the task streams; stream i below is KEYS[2+i]
+-- ARGV[1] group   ARGV[2] consumer   ARGV[3] the key template of a task hash and ARGV[4] of its
+--         lease key (keys.ts `keyTemplate`): the task is found in a stream, so its keys cannot be
+--         declared in KEYS   ARGV[5] now (ms)   ARGV[6] lease (ms)   ARGV[7] lease token
+-- ARGV[8] events max length   ARGV[9] '1' when the tracker runs nothing now
+-- ARGV[10] r: streams 1..r are requeued streams
+-- ARGV[11..10+n] 1 if the task of stream i fits the free slots now, else 0
+-- Returns {'empty', last1, ..., lastn} (lasti: the last-delivered id of stream i's group; with a
 --         bare {'empty'} when the search gave up) | {'wait', streamKey} (the oldest does not fit yet)
 --       | {'claimed', taskId, attempt, streamKey, entryId, suspect, field1, value1, ...} (the task hash)
 --       | {'dead', taskId, reason, streamKey, entryId}
 -- Errors: NOGROUP when a stream or its group is missing (the caller recreates them).
 -- @include lib-common
-local group, consumer, base, now, leaseMs, token, eventsMax = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
-local idle = ARGV[8] == '1'
-local requeuedCount = tonumber(ARGV[9])
+local Q = { events = KEYS[1], dead = KEYS[2], eventsMax = ARGV[8] }
+local group, consumer, taskTemplate, leaseTemplate = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local now, leaseMs, token = ARGV[5], ARGV[6], ARGV[7]
+local idle = ARGV[9] == '1'
+local requeuedCount = tonumber(ARGV[10])
+local streams = {}
+for i = 3, #KEYS do streams[#streams + 1] = KEYS[i] end
 
 local function idParts(id)
   local dash = string.find(id, '-', 1, true)
@@ -51,8 +58,8 @@ end
 for _ = 1, 16 do
   local best, bestId, bestTask = nil, nil, nil
   local empty = { 'empty' }
-  for i = 1, #KEYS do
-    local head, headTask, last = nextUndelivered(KEYS[i])
+  for i = 1, #streams do
+    local head, headTask, last = nextUndelivered(streams[i])
     if type(head) == 'table' then return head end
     -- A requeued stream's head goes before any task stream's.
     local first = bestId == nil or (i <= requeuedCount) == (best <= requeuedCount) and older(head or '0-0', bestId)
@@ -60,16 +67,19 @@ for _ = 1, 16 do
     empty[i + 1] = last
   end
   if not best then return empty end
-  if ARGV[9 + best] ~= '1' then return { 'wait', KEYS[best] } end
-  if (not idle) and redis.call('HGET', base .. ':task:' .. bestTask, 'suspect') == '1' then
-    return { 'wait', KEYS[best] }
+  if ARGV[10 + best] ~= '1' then return { 'wait', streams[best] } end
+  local taskKey = keyOf(taskTemplate, bestTask)
+  if (not idle) and redis.call('HGET', taskKey, 'suspect') == '1' then
+    return { 'wait', streams[best] }
   end
-  local stream = KEYS[best]
+  local stream = streams[best]
   local read = redis.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', 1, 'STREAMS', stream, '>')
   local entry = read[1][2][1]
   local entryId, taskId = entry[1], entry[2][2]
-  local r = claimEntry(base, stream, group, entryId, taskId, consumer, now, leaseMs, token, eventsMax)
-  if r[1] == 'claimed' then return claimedReply(base, taskId, r[3], stream, entryId, r[4]) end
+  if taskId ~= bestTask then taskKey = keyOf(taskTemplate, taskId) end
+  local r = claimEntry(Q, taskKey, keyOf(leaseTemplate, taskId), stream, group, entryId, taskId, consumer, now, leaseMs,
+    token)
+  if r[1] == 'claimed' then return claimedReply(taskKey, taskId, r[3], stream, entryId, r[4]) end
   if r[1] == 'dead' then return { 'dead', taskId, r[3], stream, entryId } end
   if r[1] == 'held' then return { 'held', taskId, '', stream, entryId } end
 end

@@ -9,8 +9,9 @@ import { catalogFor, type CatalogEntry } from './executer-catalog.js';
 import { paramsValidatorFor } from './executers/catalog-params.js';
 import { newTaskId } from './ids.js';
 import { checkName, queueKeys } from './keys.js';
+import { stringsReply } from './redis-replies.js';
 import { fieldArgs, runScript } from './scripts.js';
-import { parseTaskSpec, type TaskSpec } from './task-spec.js';
+import { DEFAULT_MAX_ATTEMPTS, parseTaskSpec, type TaskSpec } from './task-spec.js';
 
 export interface EnqueueDeps {
   redis: Redis;
@@ -35,7 +36,6 @@ export interface EnqueueResult {
 }
 
 export const DEFAULT_QUEUE = 'default';
-export const DEFAULT_MAX_ATTEMPTS = 3;
 export const EVENTS_MAX_LEN = 100_000;
 const IDEMPOTENCY_TTL_MS = 86_400_000;
 
@@ -79,7 +79,7 @@ export async function enqueue(
   const idemKey = spec.idempotencyKey;
   const hash = idemKey ? specHash(spec) : '';
   const keyHash = idemKey ? createHash('sha256').update(idemKey).digest('hex').slice(0, 32) : '_';
-  const reply = (await runScript(
+  const reply = await runScript(
     deps.redis,
     'enqueue',
     [
@@ -89,6 +89,7 @@ export async function enqueue(
       keys.idempotency(tenant, keyHash),
       keys.index,
       keys.taskStreams,
+      keys.lastEntry,
     ],
     [
       id,
@@ -112,8 +113,8 @@ export async function enqueue(
         idempotencyKey: idemKey,
       }),
     ],
-  )) as [string, string];
-  const [outcome, taskId] = reply;
+  );
+  const [outcome, taskId = ''] = stringsReply(reply);
   if (outcome === 'created') return { id: taskId, queue, created: true };
   if (outcome === 'exists') return { id: taskId, queue, created: false };
   if (outcome === 'conflict') throw new IdempotencyConflictError(taskId);

@@ -27,7 +27,7 @@ export type { S3ArtifactStoreOptions } from './artifacts/s3-store.js';
 export { isTransientStoreError } from './artifacts/transient-store-error.js';
 export { retryDelayMs, STORE_RETRY_DEFAULTS, withStoreRetry } from './artifacts/with-store-retry.js';
 export type { StoreRetryOptions } from './artifacts/with-store-retry.js';
-export { enqueue, specHash, DEFAULT_MAX_ATTEMPTS, DEFAULT_QUEUE, EVENTS_MAX_LEN } from './enqueue.js';
+export { enqueue, specHash, DEFAULT_QUEUE, EVENTS_MAX_LEN } from './enqueue.js';
 export type { EnqueueDeps, EnqueueOptions, EnqueueResult } from './enqueue.js';
 export { EnvReader, parseDurationMs, readRedisUrl } from './env-reader.js';
 export type { Env } from './env-reader.js';
@@ -61,7 +61,15 @@ export { validateParams } from './executers/task-params.js';
 export type { ParamsValidator } from './executers/task-params.js';
 export { newTaskId, newToken, TASK_ID_PATTERN } from './ids.js';
 export { checkInputName, inputNameProblem } from './input-names.js';
-export { checkName, MAX_TASK_GPUS, queueKeys, requeuedStreamOf, TRACKER_GROUP } from './keys.js';
+export {
+  checkName,
+  KEY_SLOT,
+  keyTemplate,
+  MAX_TASK_GPUS,
+  queueKeys,
+  requeuedStreamOf,
+  TRACKER_GROUP,
+} from './keys.js';
 export type { QueueKeys } from './keys.js';
 export { createLogger, silentLogger } from './logger.js';
 export type { Logger, LoggerOptions } from './logger.js';
@@ -70,6 +78,27 @@ export { connectRedis, RECONNECT_MAX_MS, reconnectDelayMs, waitReady } from './r
 export type { RedisConnectOptions } from './redis-connection.js';
 export { discoverQueues, listRegisteredQueues, queueRegistryKey, registerQueue } from './queue-registry.js';
 export { readQueueStats, readStreamGpuCounts, readTaskStreams } from './queue-stats.js';
+export {
+  entriesReply,
+  hashReply,
+  streamReadReply,
+  stringsReply,
+  valuesReply,
+  wordReply,
+  xinfoGroups,
+  xinfoStream,
+  xpendingRange,
+  xpendingSummary,
+} from './redis-replies.js';
+export type {
+  GroupInfo,
+  PendingEntry,
+  PendingRange,
+  PendingSummary,
+  StreamEntry,
+  StreamInfo,
+  StreamReadReply,
+} from './redis-replies.js';
 export type { QueueStats, TaskStreamState } from './queue-stats.js';
 export { fieldArgs, luaScript, runScript, SCRIPT_NAMES } from './scripts.js';
 export type { ScriptArg, ScriptName } from './scripts.js';
@@ -84,39 +113,31 @@ export {
 export type { LogChunk, LogStreamName, TaskEvent } from './stream-entries.js';
 export { attemptPrefix, getTask, inputsPrefix, parseTaskRecord } from './task-record.js';
 export type { OutputFile, OutputManifest, TaskRecord } from './task-record.js';
-export { parseTaskSpec, pointerToField, schemaIssues, TaskInputSchema, TaskSpecSchema } from './task-spec.js';
+export {
+  DEFAULT_MAX_ATTEMPTS,
+  parseTaskSpec,
+  pointerToField,
+  schemaIssues,
+  TaskInputSchema,
+  TaskSpecSchema,
+} from './task-spec.js';
 export type { RetryBackoff, TaskInput, TaskSpec } from './task-spec.js';
 export { canTransition, FINAL_STATUSES, isFinal, isTaskStatus, TASK_STATUSES } from './task-status.js';
 export type { TaskStatus } from './task-status.js';
-export {
-  cancelTask,
-  claimDelivered,
-  claimJustRead,
-  completeTask,
-  deadLetterQueued,
-  promoteDelayed,
-  releaseTask,
-  renewLease,
-  requeueOrphan,
-  settleEntry,
-  setTaskStatus,
-  takeTask,
-} from './task-protocol.js';
+export { claimDelivered, claimJustRead, renewLease, takeTask } from './protocol/claims.js';
 export type {
-  CancelResult,
   Claim,
   ClaimJustReadRequest,
   ClaimJustReadResult,
   ClaimResult,
-  Fields,
-  OrphanRequest,
-  OrphanResult,
-  ReleaseOptions,
   RenewResult,
-  SettleResult,
   TakeRequest,
   TakeResult,
-} from './task-protocol.js';
+} from './protocol/claims.js';
+export { promoteDelayed, releaseTask, requeueOrphan, settleEntry } from './protocol/requeues.js';
+export type { OrphanRequest, OrphanResult, ReleaseOptions, SettleResult } from './protocol/requeues.js';
+export { cancelTask, completeTask, deadLetterQueued, setTaskStatus } from './protocol/status-writes.js';
+export type { CancelResult, Fields } from './protocol/status-writes.js';
 export { isLive, listLiveTrackers, listTrackers } from './tracker-registry.js';
 export { waitForTaskEnd } from './wait-for-task.js';
 export type { TaskStatusEvent, WaitForTaskOptions } from './wait-for-task.js';

@@ -1,8 +1,8 @@
 /**
  * Every Redis key and stream name gpufleet uses, built in one place. All keys of one queue share
  * the hash tag `{queue}`, so a queue lives on one Redis Cluster shard and its Lua scripts may
- * touch any of them. The Lua scripts build the same names from the key base `<prefix>:{<queue>}`
- * (see lua/lib-common.lua); a change here must be made there too.
+ * touch any of them. The Lua scripts build no key: each gets its keys in KEYS, and one that finds
+ * a task id or a tracker name in Redis gets the key template (`keyTemplate`) to fill in.
  */
 
 /** The consumer group every tracker of a queue joins. */
@@ -58,6 +58,19 @@ export interface QueueKeys {
   readonly lastEntry: string;
   /** String: when the sweep first saw no live tracker able to run tasks of this GPU count. */
   unschedulableSince(gpus: number): string;
+}
+
+/** The slot of a key template: a character no task id, tracker name, queue or prefix may hold. */
+export const KEY_SLOT = '*';
+
+/**
+ * The template of one of the keys `QueueKeys` builds from an id (`keyTemplate(keys.task)`): that
+ * key with `KEY_SLOT` where the id goes, the last `KEY_SLOT` in it (the id follows the prefix and
+ * the queue). For a Lua script that finds the id in Redis and so cannot be given the key itself
+ * (lua/lib-common.lua `keyOf` fills it in).
+ */
+export function keyTemplate(build: (id: string) => string): string {
+  return build(KEY_SLOT);
 }
 
 /** The requeued stream (see `QueueKeys.requeued`) beside a task stream or requeued stream key. */

@@ -6,6 +6,7 @@
  */
 import type { Redis } from 'ioredis';
 import { TRACKER_GROUP, type QueueKeys } from './keys.js';
+import { xinfoGroups, type GroupInfo } from './redis-replies.js';
 import { compareEntryIds, entryIdMs } from './stream-entries.js';
 
 export interface TaskStreamState {
@@ -33,11 +34,6 @@ export interface QueueStats {
   oldestWaitingAt: number | null;
 }
 
-function groupField(group: unknown[], name: string): unknown {
-  for (let i = 0; i + 1 < group.length; i += 2) if (group[i] === name) return group[i + 1];
-  return undefined;
-}
-
 /** The GPU counts that have a task stream in the queue, ascending. */
 export async function readStreamGpuCounts(redis: Redis, keys: QueueKeys): Promise<number[]> {
   return (await redis.smembers(keys.taskStreams))
@@ -58,8 +54,8 @@ export async function readTaskStreams(
   gpuCounts ??= await readStreamGpuCounts(redis, keys);
   // Separate commands, not a MULTI or pipeline object: on an auto-pipelining connection they share
   // one write with the other commands of the same tick. All are sent before the first await.
-  const groupsOf = (key: string): Promise<unknown[][]> =>
-    (redis.xinfo('GROUPS', key) as Promise<unknown[][]>).catch((error: unknown) => {
+  const groupsOf = (key: string): Promise<GroupInfo[]> =>
+    xinfoGroups(redis, key).catch((error: unknown) => {
       // No stream yet ("no such key") means nothing waits; any other error is real.
       if (error instanceof Error && /no such key/i.test(error.message)) return [];
       throw error;
@@ -72,12 +68,12 @@ export async function readTaskStreams(
   const replies = await Promise.all(reads);
   return streams.map((stream, i) => {
     const [length, groups] = replies[i] ?? [0, []];
-    const group = groups.find((g) => groupField(g, 'name') === TRACKER_GROUP);
+    const group = groups.find((g) => g.name === TRACKER_GROUP);
     return {
       ...stream,
       length,
-      pending: Number(group ? groupField(group, 'pending') : 0),
-      lastDeliveredId: group ? String(groupField(group, 'last-delivered-id')) : '0-0',
+      pending: group?.pending ?? 0,
+      lastDeliveredId: group?.lastDeliveredId ?? '0-0',
     };
   });
 }

@@ -5,7 +5,7 @@
 import type { Redis } from 'ioredis';
 import type { QueueKeys } from './keys.js';
 import { isTaskStatus, type TaskStatus } from './task-status.js';
-import type { RetryBackoff, TaskInput } from './task-spec.js';
+import { DEFAULT_MAX_ATTEMPTS, type RetryBackoff, type TaskInput } from './task-spec.js';
 
 export interface OutputFile {
   /** Path relative to the task's outputs (`stdout.txt`, `frames/0001.csv`). */
@@ -77,7 +77,7 @@ export function parseTaskRecord(hash: Record<string, string>): TaskRecord | null
     params: json(hash.params, {}),
     gpus: num(hash.gpus) ?? 0,
     timeLimitMs: num(hash.timeLimitMs) ?? 0,
-    maxAttempts: num(hash.maxAttempts) ?? 1,
+    maxAttempts: num(hash.maxAttempts) ?? DEFAULT_MAX_ATTEMPTS,
     retries: num(hash.retries) ?? 0,
     retryBackoff: json(hash.retryBackoff, null),
     inputs: json(hash.inputs, []),

@@ -8,6 +8,15 @@ import { ValidationError, type FieldIssue } from './errors.js';
 import { inputNameIssues } from './input-names.js';
 import { MAX_TASK_GPUS } from './keys.js';
 
+/**
+ * How many starts of a task may be lost without a verdict (its tracker died, or its lease lapsed)
+ * before the task ends `dead`, when its spec does not say (`maxAttempts`). A hand-back at a
+ * tracker's shutdown and a retried failure do not count. The one default: `enqueue()` writes it
+ * into every task record, `parseTaskRecord()` reads it for a record without the field, and
+ * `lua/lib-common.lua` (claimEntry) holds the same number (test/max-attempts-default.test.ts).
+ */
+export const DEFAULT_MAX_ATTEMPTS = 3;
+
 const Name = Type.String({
   pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$',
   description: 'letters, digits, . _ -',
@@ -45,7 +54,7 @@ export const TaskSpecSchema = Type.Object(
       Type.Integer({
         minimum: 1,
         maximum: 100,
-        description: 'starts that may be lost (tracker died, lease lapsed) before dead',
+        description: `starts that may be lost (tracker died, lease lapsed) before dead; default ${DEFAULT_MAX_ATTEMPTS}`,
       }),
     ),
     retries: Type.Optional(

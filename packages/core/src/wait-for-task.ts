@@ -45,13 +45,7 @@ export async function waitForTaskEnd(
       const left = deadline - Date.now();
       if (left <= 0)
         throw new GpufleetError('WAIT_TIMEOUT', `task ${id} did not end in time (still ${task.status})`);
-      const reply = (await reader.xread(
-        'BLOCK',
-        Math.min(left, 1000),
-        'STREAMS',
-        keys.events,
-        cursor,
-      )) as Array<[string, Array<[string, string[]]>]> | null;
+      const reply = await reader.xread('BLOCK', Math.min(left, 1000), 'STREAMS', keys.events, cursor);
       for (const [, entries] of reply ?? []) {
         for (const [entryId, f] of entries) {
           cursor = entryId;

@@ -12,6 +12,7 @@ import {
   claimJustRead,
   newToken,
   requeueOrphan,
+  streamReadReply,
   takeTask,
   TRACKER_GROUP,
   type Claim,
@@ -224,18 +225,20 @@ export class ConsumerLoop {
     if (this.blockingClientId === null) await this.refreshClientId();
     if (this.abort.signal.aborted) return; // stopped meanwhile: a read now would not be unblocked
     this.blockedOn = this.fitSignature();
-    const read = this.deps.blocking.xreadgroup(
-      'GROUP',
-      TRACKER_GROUP,
-      this.deps.consumer,
-      'COUNT',
-      1,
-      'BLOCK',
-      idle ? this.deps.blockMs : Math.min(this.deps.blockMs, BUSY_BLOCK_MS),
-      'STREAMS',
-      ...fit.map((s) => s.key),
-      ...fit.map(() => '>'),
-    ) as Promise<Array<[string, Array<[string, string[]]>]> | null>;
+    const read = this.deps.blocking
+      .xreadgroup(
+        'GROUP',
+        TRACKER_GROUP,
+        this.deps.consumer,
+        'COUNT',
+        1,
+        'BLOCK',
+        idle ? this.deps.blockMs : Math.min(this.deps.blockMs, BUSY_BLOCK_MS),
+        'STREAMS',
+        ...fit.map((s) => s.key),
+        ...fit.map(() => '>'),
+      )
+      .then(streamReadReply);
     const after = fit.map((s) => ({ key: s.key, after: lastDelivered?.[s.key] ?? '' }));
     const claiming = after.every((s) => s.after !== '')
       ? claimJustRead(this.deps.blocking, this.deps.keys, {

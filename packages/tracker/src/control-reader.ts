@@ -40,11 +40,11 @@ export class ControlReader {
     while (!this.abort.signal.aborted) {
       try {
         // A stop disconnects; ioredis then keeps a read queued while Redis is down, never failing it.
-        const reply = (await untilAborted(
+        const reply = await untilAborted(
           this.redis.xread('BLOCK', this.blockMs, 'STREAMS', this.key, lastId),
           this.abort.signal,
           null,
-        )) as Array<[string, Array<[string, string[]]>]> | null;
+        );
         failures = 0;
         for (const [, entries] of reply ?? []) {
           for (const [id, fields] of entries) {

@@ -11,7 +11,16 @@
  *   The requeue refuses a task whose holder's lease is still alive.
  */
 import type { Redis } from 'ioredis';
-import { RECONNECT_MAX_MS, requeueOrphan, TRACKER_GROUP, type Logger, type QueueKeys } from '@gpufleet/core';
+import {
+  RECONNECT_MAX_MS,
+  requeueOrphan,
+  TRACKER_GROUP,
+  xpendingRange,
+  xpendingSummary,
+  type Logger,
+  type PendingEntry,
+  type QueueKeys,
+} from '@gpufleet/core';
 
 export interface ReclaimDeps {
   redis: Redis;
@@ -30,19 +39,17 @@ export interface ReclaimDeps {
 /** Entries looked at per stream and consumer in one sweep. */
 const BATCH = 100;
 
-type PendingEntry = [entryId: string, consumer: string, idleMs: number, deliveries: number];
-
 /** Pending entries per consumer, per stream (XPENDING's summary form). */
 async function pendingByConsumer(deps: ReclaimDeps): Promise<Array<Map<string, number>>> {
   return Promise.all(
     deps.streams.map(async ({ key }) => {
-      const [count, , , consumers] = (await deps.redis
-        .xpending(key, TRACKER_GROUP)
-        .catch((error: unknown) => {
-          if (String(error).includes('NOGROUP')) return [0, null, null, null];
+      const { count, consumers } = await xpendingSummary(deps.redis, key, TRACKER_GROUP).catch(
+        (error: unknown) => {
+          if (String(error).includes('NOGROUP')) return { count: 0, consumers: new Map<string, number>() };
           throw error;
-        })) as [number, string | null, string | null, Array<[string, string]> | null];
-      return new Map(count && consumers ? consumers.map(([name, n]) => [name, Number(n)]) : []);
+        },
+      );
+      return count ? consumers : new Map<string, number>();
     }),
   );
 }
@@ -69,7 +76,7 @@ async function taskOf(deps: ReclaimDeps, stream: string, entryId: string): Promi
 async function requeueEntry(
   deps: ReclaimDeps,
   stream: string,
-  [entryId, holder]: PendingEntry,
+  { entryId, consumer: holder }: PendingEntry,
   how: { dead: boolean; alone: boolean; minIdleMs: number },
 ): Promise<number> {
   const taskId = await taskOf(deps, stream, entryId);
@@ -119,16 +126,11 @@ export async function reclaimIdle(deps: ReclaimDeps): Promise<number> {
       const alone = holders.get(holder) === 1;
       for (const [i, { key }] of deps.streams.entries()) {
         if (!pending[i]?.has(holder)) continue;
-        const entries = (await deps.redis.xpending(
-          key,
-          TRACKER_GROUP,
-          'IDLE',
-          deps.aliveMs,
-          '-',
-          '+',
-          BATCH,
-          holder,
-        )) as PendingEntry[];
+        const entries = await xpendingRange(deps.redis, key, TRACKER_GROUP, {
+          minIdleMs: deps.aliveMs,
+          count: BATCH,
+          consumer: holder,
+        });
         for (const entry of entries)
           requeued += await requeueEntry(deps, key, entry, { dead: true, alone, minIdleMs: deps.aliveMs });
       }
@@ -136,17 +138,12 @@ export async function reclaimIdle(deps: ReclaimDeps): Promise<number> {
   }
   for (const [i, { key }] of deps.streams.entries()) {
     if ((pending[i]?.size ?? 0) === 0) continue;
-    const entries = (await deps.redis.xpending(
-      key,
-      TRACKER_GROUP,
-      'IDLE',
-      deps.leaseMs,
-      '-',
-      '+',
-      BATCH,
-    )) as PendingEntry[];
+    const entries = await xpendingRange(deps.redis, key, TRACKER_GROUP, {
+      minIdleMs: deps.leaseMs,
+      count: BATCH,
+    });
     for (const entry of entries) {
-      if (dead.includes(entry[1])) continue;
+      if (dead.includes(entry.consumer)) continue;
       requeued += await requeueEntry(deps, key, entry, {
         dead: false,
         alone: false,

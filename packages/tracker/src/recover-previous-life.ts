@@ -6,7 +6,7 @@
  * that life becomes a suspect and runs alone), entries of ended tasks are removed.
  */
 import type { Redis } from 'ioredis';
-import { settleEntry, TRACKER_GROUP, type Logger, type QueueKeys } from '@gpufleet/core';
+import { settleEntry, TRACKER_GROUP, xpendingRange, type Logger, type QueueKeys } from '@gpufleet/core';
 import { killLeftovers } from './run/pid-files.js';
 
 export interface RecoverDeps {
@@ -28,15 +28,11 @@ export async function recoverPreviousLife(
   const found: Array<{ stream: string; entryId: string }> = [];
   for (const stream of counts.flatMap((gpus) => [deps.keys.requeued(gpus), deps.keys.tasks(gpus)])) {
     try {
-      const pending = (await deps.redis.xpending(
-        stream,
-        TRACKER_GROUP,
-        '-',
-        '+',
-        1000,
-        deps.consumer,
-      )) as Array<[string, string, number, number]>;
-      for (const [entryId] of pending) found.push({ stream, entryId });
+      const pending = await xpendingRange(deps.redis, stream, TRACKER_GROUP, {
+        count: 1000,
+        consumer: deps.consumer,
+      });
+      for (const { entryId } of pending) found.push({ stream, entryId });
     } catch (error) {
       if (String(error).includes('NOGROUP') || /no such key/i.test(String(error))) continue;
       throw error;

@@ -62,7 +62,7 @@ describe('crash recovery under a backlog', () => {
     await a.exited;
     const records = await Promise.all(ids.map((id) => getTask(fleet.client, fleet.keys, id)));
     const orphans = records
-      .filter((r) => r?.status === 'running' && r.tracker === 'tracker-a')
+      .filter((r) => (r?.status === 'running' || r?.status === 'uploading') && r.tracker === 'tracker-a')
       .map((r) => r?.id as string);
     expect(orphans.length).toBeGreaterThanOrEqual(2);
     const waitingAtKill = records.filter((r) => r?.status === 'queued').length;

@@ -1,11 +1,12 @@
 /**
  * The API's request and response types, generated from its OpenAPI document (the route schemas
- * of @gpufleet/api) and core's constants by test/helpers/openapi-types.ts. Do not edit: run
+ * of @gpufleet/api) and core's FINAL_STATUSES by test/helpers/openapi-types.ts. Do not edit: run
  * `npx vitest run packages/api-client/test/api-types.test.ts -u` after an API change.
  */
-import type { TaskInput, TaskSpec, TaskStatus } from '@gpufleet/core';
 
-export type { TaskInput, TaskSpec, TaskStatus };
+/** A task’s status: queued → running → uploading → succeeded | failed | timed_out | cancelled | dead. */
+export type TaskStatus =
+  'queued' | 'running' | 'uploading' | 'succeeded' | 'failed' | 'timed_out' | 'cancelled' | 'dead';
 
 /** Statuses a task never leaves. */
 export const FINAL_STATUSES: readonly TaskStatus[] = [
@@ -42,6 +43,35 @@ export const API_ERROR_CODES = [
 ] as const;
 
 export type ApiErrorCode = (typeof API_ERROR_CODES)[number];
+
+/** One input file of a task. */
+export type TaskInput = {
+  name: string;
+  extract?: boolean;
+};
+
+/** POST /v1/tasks: what a task runs (the task spec). */
+export type TaskSpec = {
+  /** executer name */
+  executer: string;
+  /** checked by the executer schema */
+  params?: Record<string, unknown>;
+  /** default: the executer’s */
+  gpus?: number;
+  timeLimitMs?: number;
+  /** starts that may be lost (tracker died, lease lapsed) before dead; default 3 */
+  maxAttempts?: number;
+  /** reruns after a failed exit */
+  retries?: number;
+  retryBackoff?: {
+    strategy: 'fixed' | 'exponential';
+    delayMs: number;
+  };
+  /** letters, digits, . _ - */
+  queue?: string;
+  idempotencyKey?: string;
+  inputs?: TaskInput[];
+};
 
 /** Every answer that is not a success. */
 export type ErrorBody = {

@@ -1,8 +1,9 @@
 /**
- * HTTP to the gpufleet API over Node's global fetch: the bearer key, query strings, JSON bodies,
- * and retries with backoff (RetryBudget) on connection errors and on 502/503/504, honouring
- * `Retry-After`; `onRetry` hears of each retry as it starts, so a caller can say that it waits. A body that must be sent again on a retry is given as a factory, so an upload is
- * streamed afresh each time and never held in memory. Error answers become `ApiRequestError`
+ * HTTP to the gpufleet API over the global fetch (Node's or a browser's): the bearer key, query
+ * strings, JSON bodies, and retries with backoff (RetryBudget) on connection errors and on
+ * 502/503/504, honouring `Retry-After`; `onRetry` hears of each retry as it starts, so a caller can
+ * say that it waits. A body that must be sent again on a retry is given as a factory, so an upload
+ * is streamed afresh each time and never held in memory. Error answers become `ApiRequestError`
  * with the API's code; an API that never answered becomes `ApiUnreachableError`.
  */
 import { ApiRequestError, ApiUnreachableError } from '../errors.js';
@@ -138,8 +139,10 @@ export class HttpClient {
         body = made.stream;
       }
       let response: Response;
+      // Called as a plain function: a browser's fetch throws when called as a method of another object.
+      const fetch = this.#fetch;
       try {
-        response = await this.#fetch(url, {
+        response = await fetch(url, {
           method: options.method ?? 'GET',
           headers,
           body,

@@ -4,8 +4,6 @@
  * in the steps the API's `Retry-After` asks for. One budget per logical request, so a retried
  * submit, or a log stream that reconnects, gives up after the same total time.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
-
 export const RETRY_DEFAULTS = {
   /** Total time spent retrying one request. */
   retryForMs: 30_000,
@@ -51,9 +49,36 @@ export class RetryBudget {
     const delay = this.nextDelayMs(retryAfterMs);
     if (delay === null) return false;
     beforeWait?.(delay);
-    await sleep(delay, undefined, { signal });
+    await sleep(delay, signal);
     return true;
   }
+}
+
+/**
+ * Resolves after `ms`, or rejects once `signal` aborts with an `AbortError` (as Node's
+ * `timers/promises` setTimeout does), in a browser too.
+ */
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const aborted = (): Error =>
+      Object.assign(new Error('The operation was aborted', { cause: signal?.reason }), {
+        name: 'AbortError',
+        code: 'ABORT_ERR',
+      });
+    if (signal?.aborted) {
+      reject(aborted());
+      return;
+    }
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(aborted());
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
 }
 
 /** `Retry-After` in milliseconds (seconds or an HTTP date), or null. */

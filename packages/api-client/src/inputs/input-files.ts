@@ -2,7 +2,8 @@
  * Turns the inputs a user names into the files to upload: a folder is sent as its contents (each
  * file named by its path inside the folder, `geometry/box.txt`), a file by its base name, and
  * `{path, name}` puts either under another name. Symbolic links are followed (a loop is refused);
- * two inputs with the same name are refused, naming both.
+ * two inputs with the same name are refused, naming both. Node only: `submit()` loads this module
+ * when a submission has inputs (see node-only.ts).
  */
 import { readdir, realpath, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';

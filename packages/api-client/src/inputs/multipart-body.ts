@@ -3,7 +3,8 @@
  * first, then one `input` part per file, its name being its path in the inputs folder. Files are
  * read from disk as the request is sent (pull-based, 64 KiB at a time), never held whole; the
  * length is computed up front and sent as Content-Length, so an oversized upload is refused
- * before it is sent. Each call of the factory starts a fresh body (a retried submit).
+ * before it is sent. Each call of the factory starts a fresh body (a retried submit). Node only,
+ * loaded like input-files.ts.
  */
 import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';

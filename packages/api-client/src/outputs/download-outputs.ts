@@ -4,6 +4,7 @@
  * hash) and renamed into place. A file already there with the same hash is kept (`skipped`), so
  * running a download again only fetches what is missing. A file whose transfer breaks off is
  * fetched again within the client's retry budget. `files` picks paths, or folders of paths.
+ * Node only: `task.download()` loads this module when first called (see node-only.ts).
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
@@ -15,6 +16,7 @@ import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { ApiUnreachableError, DownloadError } from '../errors.js';
 import type { OutputFile, OutputManifest } from '../generated/api-types.js';
 import type { HttpClient } from '../http/http-client.js';
+import { outputUrlPath } from './output-url.js';
 
 export interface DownloadProgress {
   /** The file being written. */
@@ -81,10 +83,6 @@ async function sha256Of(path: string): Promise<string | null> {
   } catch {
     return null;
   }
-}
-
-export function outputUrlPath(taskId: string, path: string): string {
-  return `/v1/tasks/${encodeURIComponent(taskId)}/outputs/${path.split('/').map(encodeURIComponent).join('/')}`;
 }
 
 async function fetchFile(

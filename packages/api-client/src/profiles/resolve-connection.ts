@@ -13,10 +13,10 @@ import { access, readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { ConfigFileError, NoApiConfiguredError } from '../errors.js';
+import { LOCAL_API_FILE } from './local-api-file.js';
 import { readLocalProfile, readProfileFile, type Profile, type ProfileFile } from './profile-file.js';
 
 export const LOCAL_PROFILE = 'local';
-export const LOCAL_API_FILE = 'local-api.json';
 
 export interface ResolveOptions {
   cwd?: string;

@@ -5,7 +5,8 @@
  */
 import type { CancelResult, OutputManifest, SubmitResult, TaskView } from '../generated/api-types.js';
 import type { HttpClient } from '../http/http-client.js';
-import { downloadOutputs, type DownloadOptions, type DownloadResult } from '../outputs/download-outputs.js';
+import { nodeOnly } from '../node-only.js';
+import type { DownloadOptions, DownloadResult } from '../outputs/download-outputs.js';
 import { followLines, followLogs, type FollowLogsOptions } from './follow-logs.js';
 import type { LogChunk, LogEnd, LogLine, LogStreamName, TaskEvent } from './stream-events.js';
 import { taskEvents } from './task-events.js';
@@ -86,8 +87,12 @@ export class TaskHandle {
     return this.http.json<OutputManifest>(`${this.path}/outputs`, options);
   }
 
-  /** Downloads the outputs (or `files`) into `dir`, each checked against its sha256. */
+  /** Downloads the outputs (or `files`) into `dir`, each checked against its sha256 (Node only). */
   async download(dir: string, options: DownloadOptions = {}): Promise<DownloadResult> {
+    const downloadOutputs = await nodeOnly(
+      'task.download()',
+      async () => (await import('../outputs/download-outputs.js')).downloadOutputs,
+    );
     return downloadOutputs(this.http, this.id, dir, options);
   }
 

@@ -1,20 +1,14 @@
 /**
  * Generates the client's TypeScript types (`src/generated/api-types.ts`) from the API's own
  * OpenAPI document, built by `buildApp()` from the route schemas (no Redis is contacted), and
- * from core's runtime constants. So the client never holds a hand-written copy of a schema: a
- * changed route schema changes the generated file, and `api-types.test.ts` fails until it is
- * regenerated (`npx vitest run packages/api-client/test/api-types.test.ts -u`).
+ * from core's FINAL_STATUSES. So the client never holds a hand-written copy of a schema, nor
+ * depends on core at run time (it ships without it): a changed route schema changes the generated
+ * file, and `api-types.test.ts` fails until it is regenerated
+ * (`npx vitest run packages/api-client/test/api-types.test.ts -u`).
  */
 import { Redis } from 'ioredis';
 import { format, resolveConfig } from 'prettier';
-import {
-  FINAL_STATUSES,
-  LocalArtifactStore,
-  silentLogger,
-  TASK_STATUSES,
-  TaskInputSchema,
-  TaskSpecSchema,
-} from '@gpufleet/core';
+import { FINAL_STATUSES, LocalArtifactStore, silentLogger } from '@gpufleet/core';
 import { ApiKeyring, buildApp, ERROR_CODES } from '@gpufleet/api';
 
 type Schema = Record<string, unknown>;
@@ -22,6 +16,7 @@ interface OpenApiDocument {
   paths: Record<string, Record<string, Operation>>;
 }
 interface Operation {
+  requestBody?: { content?: Record<string, { schema: Schema }> };
   parameters?: Array<{ in: string; name: string; required?: boolean; description?: string; schema: Schema }>;
   responses: Record<string, { content?: Record<string, { schema: Schema }> }>;
 }
@@ -61,7 +56,7 @@ class TypeWriter {
   readonly #named = new Map<string, string>();
   readonly #out: string[] = [];
 
-  /** Schemas that are emitted by name where they occur (imports from core, earlier types). */
+  /** Schemas that are emitted by name where they occur (earlier types). */
   name(schema: unknown, name: string): void {
     this.#named.set(shapeKey(schema), name);
   }
@@ -134,6 +129,12 @@ function jsonResponse(doc: OpenApiDocument, method: string, path: string, status
   return schema;
 }
 
+function jsonRequest(doc: OpenApiDocument, method: string, path: string): Schema {
+  const schema = doc.paths[path]?.[method]?.requestBody?.content?.['application/json']?.schema;
+  if (!schema) throw new Error(`the OpenAPI document has no JSON body for ${method} ${path}`);
+  return schema;
+}
+
 function at(schema: Schema, ...path: string[]): Schema {
   let node: unknown = schema;
   for (const step of path) node = (node as Schema | undefined)?.[step];
@@ -154,21 +155,22 @@ function queryOf(doc: OpenApiDocument, method: string, path: string): Schema {
 
 const HEADER = `/**
  * The API's request and response types, generated from its OpenAPI document (the route schemas
- * of @gpufleet/api) and core's constants by test/helpers/openapi-types.ts. Do not edit: run
+ * of @gpufleet/api) and core's FINAL_STATUSES by test/helpers/openapi-types.ts. Do not edit: run
  * \`npx vitest run packages/api-client/test/api-types.test.ts -u\` after an API change.
  */
-import type { TaskInput, TaskSpec, TaskStatus } from '@gpufleet/core';
-
-export type { TaskInput, TaskSpec, TaskStatus };
 `;
 
 /** The generated module's source, formatted with the repository's Prettier settings. */
 export async function renderApiTypes(doc: OpenApiDocument, file: string): Promise<string> {
   const w = new TypeWriter();
   w.raw(HEADER);
-  w.name({ type: 'string', enum: [...TASK_STATUSES] }, 'TaskStatus');
-  w.name(JSON.parse(JSON.stringify(TaskInputSchema)), 'TaskInput');
-  w.name(JSON.parse(JSON.stringify(TaskSpecSchema)), 'TaskSpec');
+  const spec = jsonRequest(doc, 'post', '/v1/tasks');
+  const view = jsonResponse(doc, 'get', '/v1/tasks/{id}', '200');
+  w.declare(
+    'TaskStatus',
+    at(view, 'properties', 'status'),
+    'A task’s status: queued → running → uploading → succeeded | failed | timed_out | cancelled | dead.',
+  );
   w.raw(
     `/** Statuses a task never leaves. */\nexport const FINAL_STATUSES: readonly TaskStatus[] = ${JSON.stringify(FINAL_STATUSES)};\n`,
   );
@@ -177,6 +179,8 @@ export async function renderApiTypes(doc: OpenApiDocument, file: string): Promis
     `/** The API's error codes (docs/api.md). */\nexport const API_ERROR_CODES = ${JSON.stringify(codes)} as const;\n`,
   );
   w.raw(`export type ApiErrorCode = (typeof API_ERROR_CODES)[number];\n`);
+  w.declare('TaskInput', at(spec, 'properties', 'inputs', 'items'), 'One input file of a task.');
+  w.declare('TaskSpec', spec, 'POST /v1/tasks: what a task runs (the task spec).');
 
   const list = jsonResponse(doc, 'get', '/v1/tasks', '200');
   const manifest = jsonResponse(doc, 'get', '/v1/tasks/{id}/outputs', '200');
@@ -196,7 +200,6 @@ export async function renderApiTypes(doc: OpenApiDocument, file: string): Promis
   w.declare('TaskSummary', at(list, 'properties', 'items', 'items'), 'One task in GET /v1/tasks.');
   w.declare('TaskList', list, 'GET /v1/tasks: a page of tasks, newest first.');
   w.declare('ListTasksQuery', queryOf(doc, 'get', '/v1/tasks'), 'The query of GET /v1/tasks.');
-  const view = jsonResponse(doc, 'get', '/v1/tasks/{id}', '200');
   w.declare('OutputSummary', { ...at(view, 'properties', 'outputs'), type: 'object' }, 'A task’s outputs.');
   w.declare('TaskView', view, 'GET /v1/tasks/:id: one task.');
   w.declare('OutputFile', at(manifest, 'properties', 'files', 'items'), 'One output file.');

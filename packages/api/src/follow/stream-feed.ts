@@ -123,7 +123,7 @@ export class StreamFeed {
           'STREAMS',
           ...keys,
           ...cursors,
-        ) as Promise<XReadReply>;
+        );
         reply = await this.#unlessClosed(read);
         failures = 0;
       } catch (error) {

@@ -5,7 +5,7 @@
  * looked for again every `rescanMs`, so a new queue is followed without a restart.
  */
 import type { Redis } from 'ioredis';
-import { isFinal, parseTaskEvent, queueKeys, type Logger, type TaskEvent } from '@gpufleet/core';
+import { isFinal, parseTaskEvent, queueKeys, valuesReply, type Logger, type TaskEvent } from '@gpufleet/core';
 import type { FeedHub } from '../follow/stream-feed.js';
 import { lastEntryId } from '../follow/task-follow.js';
 import type { QueueDirectory } from '../fleet/queue-directory.js';
@@ -91,7 +91,7 @@ export class TaskMetricsFollower {
       batch.forEach(({ queue, event }, i) => {
         const [error, times] = replies[i] ?? [null, null];
         if (error || !Array.isArray(times)) return;
-        const [createdAt, startedAt] = (times as Array<string | null>).map((v) => (v ? Number(v) : null));
+        const [createdAt, startedAt] = valuesReply(times).map((v) => (v ? Number(v) : null));
         if (event.status === 'running' && createdAt !== null && createdAt !== undefined) {
           this.deps.metrics.waitSeconds.observe({ queue }, Math.max(0, event.at - createdAt) / 1000);
         } else if (isFinal(event.status) && startedAt !== null && startedAt !== undefined) {

@@ -8,7 +8,14 @@ import { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Redis } from 'ioredis';
-import { isEntryId, isFinal, parseLogChunk, type ArtifactStore, type LogStreamName } from '@gpufleet/core';
+import {
+  isEntryId,
+  isFinal,
+  parseLogChunk,
+  xinfoStream,
+  type ArtifactStore,
+  type LogStreamName,
+} from '@gpufleet/core';
 import type { ApiContext } from '../app-context.js';
 import { ApiError } from '../errors.js';
 import { toApiError } from '../http/error-handler.js';
@@ -37,9 +44,8 @@ const PAGE = 500;
 /** Whether the live stream still holds everything ever written to it. */
 async function liveLogComplete(redis: Redis, key: string): Promise<boolean> {
   try {
-    const info = (await redis.xinfo('STREAM', key)) as unknown[];
-    const field = (name: string): number => Number(info[info.indexOf(name) + 1] ?? 0);
-    return field('entries-added') <= field('length');
+    const info = await xinfoStream(redis, key);
+    return info.entriesAdded !== null && info.entriesAdded <= info.length;
   } catch (error) {
     if (error instanceof Error && /no such key/i.test(error.message)) return true;
     throw error;

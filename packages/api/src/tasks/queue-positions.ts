@@ -18,6 +18,7 @@
 import type { Redis } from 'ioredis';
 import {
   compareEntryIds,
+  entriesReply,
   readStreamGpuCounts,
   readTaskStreams,
   type QueueKeys,
@@ -177,7 +178,7 @@ export class QueuePositions {
       if (index >= 0) {
         const [error, entries] = replies[index] ?? [null, []];
         if (error) throw error;
-        for (const [id] of entries as Array<[string, string[]]>) {
+        for (const [id] of entriesReply(entries)) {
           plan.kept.push(id);
           lastSeen = id;
         }

@@ -6,7 +6,7 @@
  * tenant is reported exactly like a missing one.
  */
 import type { Redis } from 'ioredis';
-import { parseTaskRecord, queueKeys, type QueueKeys, type TaskRecord } from '@gpufleet/core';
+import { hashReply, parseTaskRecord, queueKeys, type QueueKeys, type TaskRecord } from '@gpufleet/core';
 import type { QueueDirectory } from '../fleet/queue-directory.js';
 import { TASK_ID } from '../schemas/common.js';
 
@@ -78,7 +78,7 @@ export class TaskFinder {
     const replies = (await pipeline.exec()) ?? [];
     for (const [i, [error, raw]] of replies.entries()) {
       if (error) throw error;
-      const found = this.#parse(raw as Record<string, string>, keys[i] as QueueKeys);
+      const found = this.#parse(hashReply(raw), keys[i] as QueueKeys);
       if (found) return found;
     }
     return null;

@@ -7,7 +7,7 @@
  * found fewer than `limit`, so no request walks an unbounded index.
  */
 import type { Redis } from 'ioredis';
-import { parseTaskRecord, queueKeys, type QueueKeys, type TaskStatus } from '@gpufleet/core';
+import { hashReply, parseTaskRecord, queueKeys, type QueueKeys, type TaskStatus } from '@gpufleet/core';
 import { ApiError } from '../errors.js';
 import type { FoundTask } from './task-finder.js';
 
@@ -146,11 +146,12 @@ export async function listTasks(
       last = candidate.place;
       const [error, raw] = replies[i] ?? [null, {}];
       if (error) throw error;
-      const record = parseTaskRecord(raw as Record<string, string>);
+      const hash = hashReply(raw);
+      const record = parseTaskRecord(hash);
       if (!record || record.tenant !== query.tenant) continue;
       if (query.statuses && !query.statuses.has(record.status)) continue;
       if (query.executer !== null && record.executer !== query.executer) continue;
-      items.push({ record, raw: raw as Record<string, string>, keys: candidate.keys });
+      items.push({ record, raw: hash, keys: candidate.keys });
     }
   }
   if (last === null) return { items, nextCursor: null };

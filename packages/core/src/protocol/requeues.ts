@@ -1,0 +1,153 @@
+/**
+ * The calls that put a task back in line (lua/orphan.lua, release.lua, settle.lua,
+ * promote-delayed.lua): the task of a dead tracker or a lapsed lease, a hand-back or a retry, what
+ * a previous life of a tracker left pending, and retries whose backoff has passed.
+ */
+import type { Redis } from 'ioredis';
+import { EVENTS_MAX_LEN } from '../enqueue.js';
+import { keyTemplate, requeuedStreamOf, TRACKER_GROUP, type QueueKeys } from '../keys.js';
+import { wordReply } from '../redis-replies.js';
+import { fieldArgs, runScript } from '../scripts.js';
+import type { Claim } from './claims.js';
+import type { Fields } from './status-writes.js';
+
+const ORPHAN_RESULTS = ['requeued', 'returned', 'gone', 'held'] as const;
+export type OrphanResult = (typeof ORPHAN_RESULTS)[number];
+
+/** An entry whose holder stopped running it (see lua/orphan.lua). */
+export interface OrphanRequest {
+  stream: string;
+  entryId: string;
+  taskId: string;
+  /** The consumer the entry is pending for. */
+  holder: string;
+  /** Only if the entry has been idle this long (no renewal since). */
+  minIdleMs: number;
+  /** The holder was found dead by its liveness key (checked again in the same step). */
+  holderDead: boolean;
+  /** The task was the only one its dead holder held. */
+  alone: boolean;
+  reason: string;
+  now: number;
+}
+
+/**
+ * Requeues, before every waiting task, the task of an entry whose holder died or let its lease
+ * lapse; nobody claims it here, so whichever tracker frees the slots first takes it.
+ */
+export async function requeueOrphan(
+  redis: Redis,
+  keys: QueueKeys,
+  req: OrphanRequest,
+): Promise<OrphanResult> {
+  const keyList = [
+    req.stream,
+    keys.task(req.taskId),
+    requeuedStreamOf(req.stream),
+    keys.lease(req.taskId),
+    keys.events,
+    keys.lastEntry,
+  ];
+  if (req.holderDead) keyList.push(keys.trackerAlive(req.holder));
+  const reply = await runScript(redis, 'orphan', keyList, [
+    TRACKER_GROUP,
+    req.holder,
+    req.entryId,
+    req.minIdleMs,
+    req.now,
+    EVENTS_MAX_LEN,
+    req.alone ? 1 : 0,
+    req.reason,
+  ]);
+  return wordReply(reply, ORPHAN_RESULTS);
+}
+
+export interface ReleaseOptions {
+  reason: string;
+  /**
+   * `count`: the attempt counts against maxAttempts; `free`: it does not (graceful hand-back,
+   * retry); `undo`: it never started (the attempt number goes back).
+   */
+  attempt: 'count' | 'free' | 'undo';
+  /** Queue it before every waiting task (a hand-back), not at the end of its stream. */
+  first?: boolean;
+  /** Queue again only after this long (retry backoff). */
+  delayMs?: number;
+  /** Count one more executer failure (for the retry budget). */
+  countFailure?: boolean;
+  fields?: Fields;
+}
+
+/** Hands a claimed task back to its queue; false when the attempt is lost. */
+export async function releaseTask(
+  redis: Redis,
+  keys: QueueKeys,
+  claim: Claim,
+  now: number,
+  options: ReleaseOptions,
+): Promise<boolean> {
+  const reply = await runScript(
+    redis,
+    'release',
+    [
+      keys.task(claim.taskId),
+      keys.lease(claim.taskId),
+      keys.events,
+      keys.delayed,
+      keys.lastEntry,
+      ...(options.first ? [requeuedStreamOf(claim.stream)] : []),
+    ],
+    [
+      claim.token,
+      now,
+      TRACKER_GROUP,
+      EVENTS_MAX_LEN,
+      options.reason,
+      options.attempt,
+      options.delayMs ?? 0,
+      options.countFailure ? 1 : 0,
+      ...fieldArgs(options.fields ?? {}),
+    ],
+  );
+  return reply === 1;
+}
+
+const SETTLE_RESULTS = ['removed', 'requeued', 'left'] as const;
+export type SettleResult = (typeof SETTLE_RESULTS)[number];
+
+/**
+ * Settles an entry a previous life of `consumer` left pending (see lua/settle.lua); `alone`: its
+ * task was the only one that life was running.
+ */
+export async function settleEntry(
+  redis: Redis,
+  keys: QueueKeys,
+  req: { stream: string; entryId: string; taskId: string; consumer: string; now: number; alone: boolean },
+): Promise<SettleResult> {
+  const reply = await runScript(
+    redis,
+    'settle',
+    [
+      keys.task(req.taskId),
+      requeuedStreamOf(req.stream),
+      req.stream,
+      keys.lease(req.taskId),
+      keys.events,
+      keys.lastEntry,
+    ],
+    [TRACKER_GROUP, req.entryId, req.consumer, req.now, EVENTS_MAX_LEN, req.alone ? 1 : 0],
+  );
+  return wordReply(reply, SETTLE_RESULTS);
+}
+
+/** Moves tasks whose retry backoff has passed into their streams; returns how many. */
+export async function promoteDelayed(redis: Redis, keys: QueueKeys, now: number, max = 100): Promise<number> {
+  return Number(
+    await runScript(
+      redis,
+      'promote-delayed',
+      [keys.delayed, keys.lastEntry],
+      [keyTemplate(keys.task), now, max],
+    ),
+  );
+}
