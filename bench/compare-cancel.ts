@@ -10,6 +10,8 @@
  * default 5 s), which signals the direct child only. Workers are separate processes; rounds
  * alternate.
  * Usage: npm run bench:cancel -- [--dry-run] [--rounds 5] [--watch-ms 10000] [--grace-ms 5000]
+ *   [--modes single,obedient,stubborn] (the programs to cancel; default all three)
+ * Tiny size (the smoke test): --rounds 1 --watch-ms 1000 --grace-ms 200 --modes single
  * Writes bench/results/cancel.json.
  */
 import { existsSync, readFileSync } from 'node:fs';
@@ -33,12 +35,17 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '5' },
     'watch-ms': { type: 'string', default: '10000' },
     'grace-ms': { type: 'string', default: '5000' },
+    modes: { type: 'string', default: 'single,obedient,stubborn' },
   },
 });
 const ROUNDS = intFlag(values, 'rounds');
 const WATCH_MS = intFlag(values, 'watch-ms');
 const GRACE_MS = intFlag(values, 'grace-ms');
 type System = 'gpufleet' | 'bullmq';
+const MODES = values.modes.split(',').map((m) => m.trim()) as TreeMode[];
+for (const mode of MODES)
+  if (!['single', 'obedient', 'stubborn'].includes(mode))
+    throw new Error(`--modes takes single, obedient and stubborn (got ${mode})`);
 
 interface Outcome {
   /** ms from the request until the program's first process (the shell) is gone; null: not gone. */
@@ -131,7 +138,7 @@ async function main(): Promise<void> {
   const server = await startRedis();
   try {
     const info = await runInfo(server.client());
-    const cases = (['single', 'obedient', 'stubborn'] as TreeMode[]).flatMap((mode) =>
+    const cases = MODES.flatMap((mode) =>
       (['gpufleet', 'bullmq'] as System[]).map((system) => ({ system, mode })),
     );
     const results = new Map<string, Outcome[]>(cases.map((c) => [`${c.system} ${c.mode}`, []]));

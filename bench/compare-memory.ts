@@ -5,6 +5,8 @@
  * again after a few idle seconds. The BullMQ worker runs under tsx's loader, which itself takes
  * memory: compare the growth as much as the absolute figures.
  * Usage: npm run bench:memory -- [--dry-run] [--tasks 10000] [--concurrency 4] [--idle-ms 5000]
+ *   [--warm-up 50]
+ * Tiny size (the smoke test): --tasks 10 --warm-up 2 --idle-ms 100
  * Writes bench/results/memory.json.
  */
 import { parseArgs } from 'node:util';
@@ -25,12 +27,13 @@ const { values } = parseArgs({
     tasks: { type: 'string', default: '10000' },
     concurrency: { type: 'string', default: '4' },
     'idle-ms': { type: 'string', default: '5000' },
+    'warm-up': { type: 'string', default: '50' },
   },
 });
 const TASKS = intFlag(values, 'tasks');
 const CONCURRENCY = intFlag(values, 'concurrency');
 const IDLE_MS = intFlag(values, 'idle-ms');
-const WARM_UP = 50;
+const WARM_UP = intFlag(values, 'warm-up');
 const work = noopWork();
 const MiB = 2 ** 20;
 

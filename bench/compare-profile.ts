@@ -14,6 +14,8 @@
  * Usage: npm run bench:profile -- [--dry-run] [--tasks 300] [--ablation-tasks 1000] [--rounds 5]
  *   [--concurrency 4] [--cpu-profile] [--skip timeline,ablation,costs]
  *   [--variants 'as shipped,ARTIFACT_FSYNC=false'] (ablation variants to run; default all)
+ * Tiny size (the smoke test): --tasks 15 --ablation-tasks 10 --rounds 1 --variants 'as shipped'
+ *   --cpu-profile
  * Writes bench/results/profile.json (and profile.cpuprofile, for Chrome DevTools).
  */
 import { writeFile } from 'node:fs/promises';
@@ -26,7 +28,7 @@ import { startCpuProfile, summarizeProfile, type ProfileSummary } from './lib/cp
 import { runBacklog, type BacklogRun } from './lib/gpufleet.js';
 import { install, mark, record, spans, timedStore } from './lib/instrument.js';
 import { plainLoop } from './lib/plain.js';
-import { exitIfDryRun, intFlag, progress, ROOT, runInfo, writeResult } from './lib/report.js';
+import { exitIfDryRun, intFlag, progress, RESULTS, runInfo, writeResult } from './lib/report.js';
 import { fmt, median } from './lib/stats.js';
 import { phasesOf, type Timeline } from './lib/timeline.js';
 import { cpuDelta, cpuSample } from './lib/cpu.js';
@@ -187,7 +189,7 @@ async function cpuProfile(server: RedisServer): Promise<ProfileSummary> {
     const stop = await startCpuProfile();
     await run();
     const profile = await stop();
-    await writeFile(`${ROOT}bench/results/profile.cpuprofile`, JSON.stringify(profile));
+    await writeFile(`${RESULTS}profile.cpuprofile`, JSON.stringify(profile));
     summary = summarizeProfile(profile);
   });
   if (!summary) throw new Error('no profile');

@@ -8,7 +8,10 @@
  *   that end within a millisecond).
  * Runs against the built packages and a redis-server it starts itself.
  * Usage: npm run build && npx tsx bench/tracker-bench.ts [--tasks 2000] [--rounds 3] [--gap-task-ms 0]
- *   [--json out.json]
+ *   [--samples 200] [--warm-up 20] [--backlog N] [--json out.json]
+ *   (--samples / --warm-up: latency samples and the ones dropped first; --backlog: tasks of the gap
+ *   run, by default 300, or fewer with --gap-task-ms, about 10 s of work)
+ * Tiny size (the smoke test): --tasks 20 --rounds 1 --samples 5 --warm-up 2 --backlog 20
  */
 import { writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
@@ -23,6 +26,9 @@ const { values } = parseArgs({
     tasks: { type: 'string', default: '2000' },
     rounds: { type: 'string', default: '3' },
     'gap-task-ms': { type: 'string', default: '0' },
+    samples: { type: 'string', default: '200' },
+    'warm-up': { type: 'string', default: '20' },
+    backlog: { type: 'string' },
     json: { type: 'string' },
   },
 });
@@ -31,6 +37,14 @@ const ROUNDS = Number(values.rounds);
 const EXECUTERS = fileURLToPath(new URL('./executers', import.meta.url));
 const CONCURRENCY = 4;
 const GAP_TASK_MS = Number(values['gap-task-ms']);
+const SAMPLES = Number(values.samples);
+const WARM_UP = Number(values['warm-up']);
+const BACKLOG =
+  values.backlog !== undefined
+    ? Number(values.backlog)
+    : GAP_TASK_MS > 0
+      ? Math.min(300, Math.ceil(10_000 / GAP_TASK_MS))
+      : 300;
 const GAP_SPEC =
   GAP_TASK_MS > 0
     ? { executer: 'sleep', params: { seconds: String(GAP_TASK_MS / 1000) } }
@@ -193,12 +207,12 @@ async function latencyAndGap(server: RedisServer): Promise<{ latency: number[]; 
   await tracker.start();
   const redis = server.client();
   const latency: number[] = [];
-  for (let i = 0; i < 220; i++) {
+  for (let i = 0; i < WARM_UP + SAMPLES; i++) {
     const t0 = preciseNow();
     const { id } = await enqueue({ redis, prefix }, { executer: 'noop' });
     // Woken by the event, not by polling: a loop of setImmediate would keep a vCPU busy.
     if (!spawned.has(id)) await new Promise<void>((resolve) => (waiter = resolve));
-    if (i >= 20) latency.push((spawned.get(id) ?? NaN) - t0);
+    if (i >= WARM_UP) latency.push((spawned.get(id) ?? NaN) - t0);
     await new Promise((resolve) => setTimeout(resolve, 30)); // let it finish: the tracker is idle again
   }
   await tracker.close();
@@ -208,10 +222,9 @@ async function latencyAndGap(server: RedisServer): Promise<{ latency: number[]; 
   const before = await lastEventId(server, prefix);
   const order: TaskEvent[] = [];
   backlog.tracker.on('task', (event) => order.push(event));
-  const backlogTasks = GAP_TASK_MS > 0 ? Math.min(300, Math.ceil(10_000 / GAP_TASK_MS)) : 300;
-  await enqueueMany(server, backlog.prefix, backlogTasks, GAP_SPEC);
+  await enqueueMany(server, backlog.prefix, BACKLOG, GAP_SPEC);
   await backlog.tracker.start();
-  await waitForSucceeded(server, backlog.prefix, backlogTasks, before);
+  await waitForSucceeded(server, backlog.prefix, BACKLOG, before);
   const gaps: number[] = [];
   for (let i = 1; i < order.length; i++) {
     const prev = order[i - 1];

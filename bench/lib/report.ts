@@ -1,6 +1,7 @@
 /**
  * What every comparison records with its figures: the machine, its load, the date, the versions of
- * everything measured, the exact command; and where results go (`bench/results/<name>.json`).
+ * everything measured, the exact command; and where results go (`bench/results/<name>.json`, or
+ * the folder GPUFLEET_BENCH_RESULTS_DIR names: the smoke test keeps its tiny runs out of bench/results).
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -10,7 +11,10 @@ import { fileURLToPath } from 'node:url';
 import type { Redis } from 'ioredis';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const RESULTS = fileURLToPath(new URL('../results/', import.meta.url));
+/** The folder results are written to, ending in a slash. */
+export const RESULTS = process.env.GPUFLEET_BENCH_RESULTS_DIR
+  ? `${process.env.GPUFLEET_BENCH_RESULTS_DIR.replace(/\/$/, '')}/`
+  : fileURLToPath(new URL('../results/', import.meta.url));
 
 function versionOf(packageJson: string): string {
   try {

@@ -24,6 +24,7 @@ import {
   type TakeResult,
 } from '@gpufleet/core';
 import { isTransientRedisError, settlesWithin, sleep, untilAborted } from './redis-retry.js';
+import { BUSY_BLOCK_MS, loopStreams, settledEntry, type LoopStream } from './loop-streams.js';
 import type { SlotPool } from './slot-pool.js';
 
 export interface ConsumerLoopDeps {
@@ -43,28 +44,8 @@ export interface ConsumerLoopDeps {
 
 const MAX_BACKOFF_MS = 2000;
 
-/**
- * How long a busy tracker with free slots blocks at most. It does not read the requeued streams
- * (a suspect among them must wait for an idle tracker, and a read would deliver it), so it looks
- * at them with a take this often; an idle tracker reads them and is woken at once.
- */
-export const BUSY_BLOCK_MS = 250;
-
 /** How long a stop waits for an unblocked read to return before it drops the connection. */
 const STOP_WAIT_MS = 1000;
-
-/** One stream the loop takes from: a task stream, or the requeued stream of the same GPU count. */
-export interface LoopStream {
-  key: string;
-  gpus: number;
-  requeued: boolean;
-}
-
-/** The entry the claim behind the read dealt with (claimed, dead-lettered or removed), if any. */
-function settledEntry(result: ClaimJustReadResult | null): string | null {
-  if (!result || result.kind === 'none') return null;
-  return result.kind === 'claimed' ? result.claim.entryId : result.entryId;
-}
 
 export class ConsumerLoop {
   private readonly abort = new AbortController();
@@ -80,11 +61,7 @@ export class ConsumerLoop {
   private done: Promise<void> | null = null;
 
   constructor(private readonly deps: ConsumerLoopDeps) {
-    const counts = [...(deps.pool.cpuSlots > 0 ? [0] : []), ...deps.pool.gpuIds.map((_, i) => i + 1)];
-    this.streams = [
-      ...counts.map((gpus) => ({ key: deps.keys.requeued(gpus), gpus, requeued: true })),
-      ...counts.map((gpus) => ({ key: deps.keys.tasks(gpus), gpus, requeued: false })),
-    ];
+    this.streams = loopStreams(deps.keys, deps.pool);
     deps.blocking.on('ready', () => void this.refreshClientId());
   }
 

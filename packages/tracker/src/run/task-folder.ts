@@ -16,10 +16,15 @@ import {
 } from '@gpufleet/core';
 import { archiveKind } from '../inputs/archive-kind.js';
 import { extractArchive } from '../inputs/extract-archive.js';
-import type { SpareFolders } from './spare-folders.js';
 
 /** The executer's stdout and stderr as the process writes them, in its task folder. */
 export const LOG_FILES = { stdout: '.stdout.txt', stderr: '.stderr.txt' } as const;
+
+/** Where a task folder made ahead comes from (SpareFolders; an interface, so no import cycle). */
+export interface SpareSource {
+  /** A ready folder's path, now the caller's to rename, or undefined when none is ready. */
+  take(): string | undefined;
+}
 
 export interface TaskFolder {
   root: string;
@@ -33,7 +38,7 @@ export async function createTaskFolder(
   workDir: string,
   taskId: string,
   attempt: number,
-  spares?: SpareFolders,
+  spares?: SpareSource,
 ): Promise<TaskFolder> {
   const root = join(workDir, 'tasks', `${taskId}.${attempt}`);
   const folder: TaskFolder = {
