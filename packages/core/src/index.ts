@@ -75,6 +75,8 @@ export { createLogger, silentLogger } from './logger.js';
 export type { Logger, LoggerOptions } from './logger.js';
 export { OutageReporter } from './outage-reporter.js';
 export { connectRedis, RECONNECT_MAX_MS, reconnectDelayMs, waitReady } from './redis-connection.js';
+export { backoffMs } from './backoff.js';
+export { isRedisUnavailable } from './redis-errors.js';
 export type { RedisConnectOptions } from './redis-connection.js';
 export { discoverQueues, listRegisteredQueues, queueRegistryKey, registerQueue } from './queue-registry.js';
 export { readQueueStats, readStreamGpuCounts, readTaskStreams } from './queue-stats.js';

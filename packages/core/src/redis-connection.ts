@@ -7,6 +7,7 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
 import { OutageReporter } from './outage-reporter.js';
+import { backoffMs } from './backoff.js';
 
 export interface RedisConnectOptions {
   /** Name shown by CLIENT LIST. */
@@ -25,7 +26,7 @@ export const RECONNECT_MAX_MS = 2000;
 
 /** Delay before reconnect attempt `times` (1-based): 50 ms doubling up to 2 s. */
 export function reconnectDelayMs(times: number): number {
-  return Math.min(RECONNECT_BASE_MS * 2 ** Math.max(0, times - 1), RECONNECT_MAX_MS);
+  return backoffMs(times, RECONNECT_BASE_MS, RECONNECT_MAX_MS);
 }
 
 export function connectRedis(url: string, options: RedisConnectOptions = {}): Redis {

@@ -8,6 +8,7 @@
  */
 import type { Redis } from 'ioredis';
 import {
+  backoffMs,
   claimDelivered,
   claimJustRead,
   newToken,
@@ -149,7 +150,7 @@ export class ConsumerLoop {
         } else if (failures === 1 || failures % 30 === 0) {
           this.deps.logger.error({ err: error, failures }, 'consumer loop error; backing off');
         }
-        await sleep(Math.min(50 * 2 ** Math.min(failures, 10), MAX_BACKOFF_MS), signal);
+        await sleep(backoffMs(failures + 1, 50, MAX_BACKOFF_MS), signal);
       }
     }
   }

@@ -4,7 +4,7 @@
  * pending cancel, as a backup for a message missed across a Redis restart.
  */
 import type { Redis } from 'ioredis';
-import type { Logger } from '@gpufleet/core';
+import { backoffMs, type Logger } from '@gpufleet/core';
 import { sleep, untilAborted } from './redis-retry.js';
 
 export interface ControlMessage {
@@ -58,7 +58,7 @@ export class ControlReader {
         if (this.abort.signal.aborted) break;
         failures++;
         if (failures === 1) this.logger.warn({ err: error }, 'control stream read failed; retrying');
-        await sleep(Math.min(100 * 2 ** failures, 2000), this.abort.signal);
+        await sleep(backoffMs(failures + 1, 100, 2000), this.abort.signal);
       }
     }
   }

@@ -3,17 +3,10 @@
  * busy loop), logging the failure once when it starts and once when it ends. Errors that are not
  * about the connection (a script error, a wrong type) are thrown at once.
  */
-import type { Logger, OutageReporter } from '@gpufleet/core';
+import { backoffMs, isRedisUnavailable, type Logger, type OutageReporter } from '@gpufleet/core';
 
-const TRANSIENT =
-  /(Connection is closed|Stream isn't writeable|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|Command timed out|LOADING|MASTERDOWN|TRYAGAIN|enableOfflineQueue|max retries|Reached the max retries)/i;
-
-export function isTransientRedisError(error: unknown): boolean {
-  return (
-    error instanceof Error &&
-    TRANSIENT.test(`${error.message} ${(error as NodeJS.ErrnoException).code ?? ''}`)
-  );
-}
+/** Redis unreachable or busy (retry with backoff), as against a real error: core's one classifier. */
+export const isTransientRedisError = isRedisUnavailable;
 
 export interface RetryOptions {
   logger: Logger;
@@ -59,7 +52,7 @@ export async function withRedisRetry<T>(op: () => Promise<T>, options: RetryOpti
       else if (failures === 0)
         options.logger.warn({ err: error, what: options.what }, 'redis unavailable; retrying with backoff');
       failures++;
-      await sleep(Math.min(base * 2 ** (failures - 1), max), options.signal);
+      await sleep(backoffMs(failures, base, max), options.signal);
     }
   }
 }

@@ -12,7 +12,7 @@
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
-import { compareEntryIds, type Logger } from '@gpufleet/core';
+import { backoffMs, compareEntryIds, type Logger } from '@gpufleet/core';
 
 export interface FeedEntry {
   id: string;
@@ -131,9 +131,7 @@ export class StreamFeed {
         failures++;
         if (failures === 1 || failures % 60 === 0)
           this.deps.logger.warn({ err: error }, 'stream feed read failed');
-        await delay(Math.min(1000, 50 * 2 ** Math.min(failures, 5)), undefined, { signal }).catch(
-          () => undefined,
-        );
+        await delay(backoffMs(failures + 1, 50, 1000), undefined, { signal }).catch(() => undefined);
         continue;
       }
       if (reply === CLOSED) break;

@@ -10,6 +10,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../logger.js';
+import { backoffMs } from '../backoff.js';
 import { isTransientStoreError } from './transient-store-error.js';
 
 export interface StoreRetryOptions {
@@ -38,7 +39,7 @@ export const STORE_RETRY_DEFAULTS = { attempts: 5, baseMs: 500, maxMs: 30_000 } 
  * the upper half is random so that trackers hit by the same outage do not retry in step.
  */
 export function retryDelayMs(attempt: number, baseMs: number, maxMs: number, random = Math.random): number {
-  const ceiling = Math.min(maxMs, baseMs * 2 ** Math.min(attempt - 1, 30));
+  const ceiling = backoffMs(attempt, baseMs, maxMs);
   return Math.round(ceiling / 2 + (random() * ceiling) / 2);
 }
 

@@ -11,7 +11,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { constants } from 'node:os';
-import type { Logger } from '@gpufleet/core';
+import { backoffMs, type Logger } from '@gpufleet/core';
 import { epochOfMonotonicUs } from './clock.js';
 import { signalGroup } from './proc-info.js';
 
@@ -157,7 +157,7 @@ export class Spawner {
     else this.failures = 0;
     // One that keeps dying at once is started again after a growing pause, never in a tight loop.
     this.restartAt =
-      this.failures > 0 ? Date.now() + Math.min(100 * 2 ** this.failures, MAX_RESTART_DELAY_MS) : 0;
+      this.failures > 0 ? Date.now() + backoffMs(this.failures + 1, 100, MAX_RESTART_DELAY_MS) : 0;
     const pending = [...this.pending.values()];
     this.pending.clear();
     for (const entry of pending) {
