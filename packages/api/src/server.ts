@@ -7,12 +7,18 @@
  * once, with its cause, and shutdown goes on with the next.
  */
 import type { FastifyInstance } from 'fastify';
-import { connectRedis, openArtifactStore, OutageReporter, waitReady, type Logger } from '@gpufleet/core';
+import {
+  closeRedis,
+  connectRedis,
+  openArtifactStore,
+  OutageReporter,
+  waitReady,
+  type Logger,
+} from '@gpufleet/core';
 import { buildApp } from './app.js';
 import { loadKeyring } from './auth/api-keys.js';
 import type { ApiConfig } from './config.js';
 import { enableAutoPipelining } from './redis/auto-pipelining.js';
-import { closeRedis } from './redis/close-redis.js';
 
 /** Request commands fail after this long, so a hung Redis answers 503 within a second. */
 export const REDIS_COMMAND_TIMEOUT_MS = 900;

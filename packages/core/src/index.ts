@@ -76,6 +76,8 @@ export type { Logger, LoggerOptions } from './logger.js';
 export { OutageReporter } from './outage-reporter.js';
 export { connectRedis, RECONNECT_MAX_MS, reconnectDelayMs, waitReady } from './redis-connection.js';
 export { backoffMs } from './backoff.js';
+export { closeRedis } from './close-redis.js';
+export type { RedisClosed } from './close-redis.js';
 export { isRedisUnavailable } from './redis-errors.js';
 export type { RedisConnectOptions } from './redis-connection.js';
 export { discoverQueues, listRegisteredQueues, queueRegistryKey, registerQueue } from './queue-registry.js';

@@ -5,6 +5,7 @@
  */
 import type { Redis } from 'ioredis';
 import {
+  closeRedis,
   connectRedis,
   waitReady,
   type CatalogEntry,
@@ -92,5 +93,7 @@ export async function closeConnections(
   if (!(await settlesWithin(left, LAST_WRITES_MS)))
     logger.warn('could not leave the registry: Redis did not answer');
   blocking.disconnect();
-  if (redis.status !== 'ready' || !(await settlesWithin(redis.quit(), LAST_WRITES_MS))) redis.disconnect();
+  await closeRedis(redis, LAST_WRITES_MS).catch((error: unknown) =>
+    logger.warn({ err: error }, 'could not close the Redis connection cleanly'),
+  );
 }

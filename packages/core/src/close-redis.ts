@@ -1,5 +1,5 @@
 /**
- * Closing a connection at shutdown without waiting on Redis: QUIT (pending replies first) only
+ * Closing a connection at shutdown without waiting on Redis (the API's and the tracker's): QUIT (pending replies first) only
  * when the connection is ready, and never longer than `quitTimeoutMs`; otherwise, and after a QUIT
  * that failed or took too long, drop the socket. A connection waiting to reconnect is only
  * dropped: QUIT could not be sent, and waiting for Redis to come back is what must not happen.
