@@ -6,7 +6,7 @@
 import { loadExecuters, openArtifactStore, type Logger } from '@gpufleet/core';
 import type { TrackerConfig } from './config.js';
 import { detectGpus } from './gpu-detect.js';
-import { resolveTaskInit } from './run/task-init.js';
+import { resolveTaskInit } from './process/task-init.js';
 import { Tracker } from './tracker.js';
 
 export async function createTracker(config: TrackerConfig, logger: Logger): Promise<Tracker> {

@@ -7,7 +7,7 @@
  */
 import type { Redis } from 'ioredis';
 import { settleEntry, TRACKER_GROUP, xpendingRange, type Logger, type QueueKeys } from '@gpufleet/core';
-import { killLeftovers } from './run/pid-files.js';
+import { killLeftovers } from './process/pid-files.js';
 
 export interface RecoverDeps {
   redis: Redis;

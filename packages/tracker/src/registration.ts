@@ -8,7 +8,7 @@
 import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';
 import { ConsumerNameTakenError, type QueueKeys, type TrackerInfo } from '@gpufleet/core';
-import { isSameProcessAlive, processStartTime } from './run/proc-info.js';
+import { isSameProcessAlive, processStartTime } from './process/proc-info.js';
 
 export interface Holder {
   instance: string;

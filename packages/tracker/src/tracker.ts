@@ -27,9 +27,9 @@ import { withRedisRetry } from './redis-retry.js';
 import { catalogEntries, closeConnections, openConnections, waitForRedis } from './tracker-connections.js';
 import { currentHolder, leaveRegistry, takeConsumerName, type Holder } from './registration.js';
 import type { RunningTask, TaskEvent } from './run/attempt-types.js';
-import { pidDir } from './run/pid-files.js';
+import { pidDir } from './process/pid-files.js';
 import { SpareFolders } from './run/spare-folders.js';
-import { Spawner } from './run/spawner.js';
+import { Spawner } from './process/spawner.js';
 import { executerBaseEnv } from './run/task-env.js';
 import { RunningAttempts } from './running-attempts.js';
 import { SlotPool } from './slot-pool.js';
@@ -42,7 +42,7 @@ export interface TrackerDeps {
   executers: ReadonlyMap<string, LoadedExecuter>;
   /** The GPUs this tracker may use (config's list, or detected). */
   gpuIds: readonly number[];
-  /** gpufleet-task-init's path (see run/task-init.ts), or null to run executers directly. */
+  /** gpufleet-task-init's path (see process/task-init.ts), or null to run executers directly. */
   taskInit: string | null;
   now?: () => number;
 }

@@ -2,7 +2,7 @@
 // retried or completed (with which status and reason) once its outputs are stored.
 import { describe, expect, it } from 'vitest';
 import { afterExit, afterStore } from '../src/run/attempt-settle.js';
-import type { ExecuterProcessResult } from '../src/run/executer-process.js';
+import type { ExecuterProcessResult } from '../src/process/executer-process.js';
 
 function ended(over: Partial<ExecuterProcessResult> = {}): ExecuterProcessResult {
   const log = { bytes: 0, sha256: '' };

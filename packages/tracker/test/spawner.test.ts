@@ -10,7 +10,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '@gpufleet/core';
 import { useTempDirs, waitFor } from '@gpufleet/testkit';
 import { preciseNow, resolveTaskInit, Spawner, type SpawnRequest } from '@gpufleet/tracker';
-import { processStartTime, procStatFields } from '../src/run/proc-info.js';
+import { processStartTime, procStatFields } from '../src/process/proc-info.js';
 import { processAlive } from './helpers/tracker-process.js';
 
 const temp = useTempDirs();

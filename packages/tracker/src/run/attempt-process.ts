@@ -6,10 +6,14 @@
  */
 import { hostname } from 'node:os';
 import { setTaskStatus, type Claim, type Logger } from '@gpufleet/core';
-import { preciseNow } from './clock.js';
-import { startExecuterProcess, type ExecuterProcessResult, type KillReason } from './executer-process.js';
+import { preciseNow } from '../process/clock.js';
+import {
+  startExecuterProcess,
+  type ExecuterProcessResult,
+  type KillReason,
+} from '../process/executer-process.js';
 import { LogPublisher } from './log-publisher.js';
-import { removePidRecord, writePidRecord } from './pid-files.js';
+import { removePidRecord, writePidRecord } from '../process/pid-files.js';
 import type { ProcessSpec } from './attempt-prepare.js';
 import type { TaskFolder } from './task-folder.js';
 import type { TaskExecutionDeps } from './attempt-types.js';

@@ -5,7 +5,7 @@
  * retry or completes, with which status and reason. task-execution.ts carries the decisions out.
  */
 import type { RetryBackoff, TaskStatus } from '@gpufleet/core';
-import type { ExecuterProcessResult } from './executer-process.js';
+import type { ExecuterProcessResult } from '../process/executer-process.js';
 import { retryDelayMs } from './retry-delay.js';
 import { taskOutcome, type TaskOutcome } from './task-outcome.js';
 

@@ -4,9 +4,9 @@
  */
 import type { Redis } from 'ioredis';
 import type { ArtifactStore, Claim, LoadedExecuter, Logger, OutageReporter, QueueKeys } from '@gpufleet/core';
-import type { KillReason } from './executer-process.js';
+import type { KillReason } from '../process/executer-process.js';
 import type { SpareFolders } from './spare-folders.js';
-import type { Spawner } from './spawner.js';
+import type { Spawner } from '../process/spawner.js';
 
 /**
  * What a tracker tells its embedder about one attempt. Times are epoch ms, sub-ms precise, of

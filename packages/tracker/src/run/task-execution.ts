@@ -19,7 +19,7 @@ import { attemptSpec, describe, prepareProcess } from './attempt-prepare.js';
 import { runAttemptProcess } from './attempt-process.js';
 import { afterExit, afterStore } from './attempt-settle.js';
 import { AttemptWrites } from './attempt-writes.js';
-import type { ExecuterProcessResult, KillReason } from './executer-process.js';
+import type { ExecuterProcessResult, KillReason } from '../process/executer-process.js';
 import { LeaseKeeper } from './lease-keeper.js';
 import { uploadOutputs } from './output-uploader.js';
 import type { RunningTask, TaskExecutionDeps } from './attempt-types.js';

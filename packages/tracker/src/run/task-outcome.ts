@@ -2,7 +2,7 @@
  * Turns how an executer process ended into the task's final status and the reason recorded.
  */
 import type { TaskStatus } from '@gpufleet/core';
-import type { ExecuterProcessResult } from './executer-process.js';
+import type { ExecuterProcessResult } from '../process/executer-process.js';
 
 export interface TaskOutcome {
   status: TaskStatus;

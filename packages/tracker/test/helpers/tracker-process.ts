@@ -9,7 +9,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { Redis } from 'ioredis';
 import { waitFor } from '@gpufleet/testkit';
-import { procStatFields } from '../../src/run/proc-info.js';
+import { procStatFields } from '../../src/process/proc-info.js';
 import { FIXTURE_EXECUTERS } from './fleet.js';
 
 export const TRACKER_BIN = fileURLToPath(new URL('../../dist/bin/gpufleet-tracker.js', import.meta.url));
