@@ -114,7 +114,7 @@ async function runOnce(server: RedisServer, system: System, mode: TreeMode): Pro
       await sleep(5);
     }
     const final = (l: Line): boolean =>
-      (l.msg === 'task ended' && l.status === 'cancelled') || l.event === 'failed';
+      (l.event === 'completed' && l.status === 'cancelled') || l.event === 'failed';
     const done = await worker.waitForLine(final, 1000).catch(() => null);
     const stateAfter =
       system === 'gpufleet'

@@ -128,9 +128,9 @@ async function runOnce(server: RedisServer, config: Config): Promise<Outcome> {
     const start = (n: number): Promise<WorkerProcess> =>
       startWorker(config, { redisUrl: server.url, id, n, dir, slots: 1 });
     workers.push(...(await Promise.all([start(1), start(2)])));
-    const spawned = (l: Line): boolean => l.msg === 'executer started' || l.event === 'spawned';
+    const spawned = (l: Line): boolean => l.event === 'spawned';
     const completed = (l: Line): boolean =>
-      (l.msg === 'task ended' && l.status === 'succeeded') || l.event === 'completed';
+      l.event === 'completed' && (l.status === undefined || l.status === 'succeeded');
     // The checks run every periodMs from the workers' start: a random wait makes their phase at
     // the kill random, as it is in a fleet that has been running for a while.
     await sleep(Math.random() * config.periodMs);

@@ -74,6 +74,7 @@ async function makeTracker(
     prefix,
     queue: 'default',
     artifactStore: `${dir}/artifacts`,
+    artifactStoreSettings: { kind: 'local' as const, root: `${dir}/artifacts`, fsync: true },
     executerPaths: [EXECUTERS],
     gpus: [],
     cpuSlots,

@@ -59,6 +59,7 @@ export async function makeTracker(redisUrl: string, options: TrackerOptions): Pr
     consumerName: `compare-${count}`,
     prefix,
     artifactStore: `${dir}/artifacts`,
+    artifactStoreSettings: { kind: 'local' as const, root: `${dir}/artifacts`, fsync: true },
     executerPaths: BENCH_EXECUTERS,
     gpus: [],
     cpuSlots: options.cpuSlots,

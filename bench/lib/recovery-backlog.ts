@@ -110,18 +110,20 @@ interface TaskLine {
   at: number;
 }
 
-/** A start or end of a task in a gpufleet tracker's or the BullMQ worker's stdout, or null. */
+/**
+ * A start or end of a task in a gpufleet tracker's or the BullMQ worker's stdout, or null. Both
+ * mark them with `event`: the tracker's (tracker-events.ts) name the task `taskId` and carry the
+ * final status on `completed`; the worker's name the job `jobId`, and `completed` is a success.
+ */
 function taskLine(line: Line): TaskLine | null {
   const at = line.at;
-  if (line.msg === 'executer started') return { kind: 'start', id: String(line.taskId), ok: true, at };
-  if (line.msg === 'task ended' && typeof line.status === 'string' && isTaskStatus(line.status))
-    return isFinal(line.status)
-      ? { kind: 'end', id: String(line.taskId), ok: line.status === 'succeeded', at }
-      : null;
-  if (line.event === 'spawned') return { kind: 'start', id: String(line.jobId), ok: true, at };
-  if (line.event === 'completed' || line.event === 'failed')
-    return { kind: 'end', id: String(line.jobId), ok: line.event === 'completed', at };
-  return null;
+  const id = String(line.taskId ?? line.jobId);
+  if (line.event === 'spawned') return { kind: 'start', id, ok: true, at };
+  if (line.event !== 'completed' && line.event !== 'failed') return null;
+  if (typeof line.status !== 'string') return { kind: 'end', id, ok: line.event === 'completed', at };
+  return isTaskStatus(line.status) && isFinal(line.status)
+    ? { kind: 'end', id, ok: line.status === 'succeeded', at }
+    : null;
 }
 
 const taskLines = (w: WorkerProcess): TaskLine[] =>

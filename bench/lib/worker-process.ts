@@ -130,7 +130,7 @@ export async function startTracker(options: TrackerOptions): Promise<WorkerProce
     ...options.env,
   };
   const tracker = new WorkerProcess(options.name, [process.execPath, TRACKER_BIN], env, options.keepLines);
-  await tracker.waitForLine((l) => l.msg === 'tracker started');
+  await tracker.waitForLine((l) => l.event === 'started');
   return tracker;
 }
 

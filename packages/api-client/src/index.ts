@@ -38,7 +38,7 @@ export {
   WaitTimeoutError,
 } from './errors.js';
 export type { FieldIssue } from './errors.js';
-export { API_ERROR_CODES, FINAL_STATUSES } from './generated/api-types.js';
+export { API_ERROR_CODES, FINAL_STATUSES, TASK_FAILURE_CODES } from './generated/api-types.js';
 export type {
   ApiErrorCode,
   CancelResult,
@@ -53,6 +53,7 @@ export type {
   QueueList,
   QueueView,
   SubmitResult,
+  TaskFailureCode,
   TaskInput,
   TaskList,
   TaskSpec,

@@ -97,6 +97,12 @@ describe('gpufleet logs -f', () => {
     expect(text.text).toContain('line 4');
     const stderrOnly = await cli(['logs', id, '--stream', 'stderr']);
     expect(stderrOnly.stdout).toBe('warning on stderr\n');
+    // `status` shows the failure code beside the error, and --json carries it as errorCode.
+    const shown = await cli(['status', id]);
+    expect(shown.stdout).toMatch(/^error \(EXIT_NONZERO\): +the executer exited with code 7/m);
+    expect(parseJson<{ errorCode: string }>(await cli(['status', id, '--json'])).errorCode).toBe(
+      'EXIT_NONZERO',
+    );
   });
 
   it('submit --follow prints the output and exits with the task’s outcome', async () => {

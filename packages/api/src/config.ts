@@ -1,17 +1,29 @@
 /**
  * The API server's configuration, read once at start-up from the environment, validated as a
- * whole (every bad variable reported at once) and frozen. dotenv is loaded only by the bin.
+ * whole (every bad variable reported at once, the artifact store's ARTIFACT_STORE, ARTIFACT_FSYNC,
+ * S3_* and AWS_* included) and frozen. dotenv is loaded only by the bin.
  */
 import { resolve } from 'node:path';
-import { checkName, DEFAULT_ARTIFACT_STORE, EnvReader, readRedisUrl, type Env } from '@gpufleet/core';
-
-export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+import {
+  checkName,
+  DEFAULT_ARTIFACT_STORE,
+  EnvReader,
+  LOG_LEVELS,
+  readArtifactStoreSettings,
+  readRedisUrl,
+  type ArtifactStoreSettings,
+  type Env,
+  type LogLevel,
+} from '@gpufleet/core';
 
 export interface ApiConfig {
   redisUrl: string;
   /** Key prefix of the fleet (`gf`). */
   prefix: string;
+  /** ARTIFACT_STORE as given: a folder path, a file:// URL or s3://bucket/prefix. */
   artifactStore: string;
+  /** The store ARTIFACT_STORE names, with ARTIFACT_FSYNC or the S3_* and AWS_* settings: openArtifactStore's argument. */
+  artifactStoreSettings: ArtifactStoreSettings;
   port: number;
   host: string;
   /** JSON file of hashed API keys (see docs/api.md), or null. */
@@ -83,10 +95,12 @@ export function loadApiConfig(env: Env = process.env, cwd = process.cwd()): ApiC
       );
     } else maxUploadBytes = size;
   }
+  const artifactStore = r.string('ARTIFACT_STORE', DEFAULT_ARTIFACT_STORE);
   const config: ApiConfig = {
     redisUrl: readRedisUrl(r),
     prefix: r.string('GPUFLEET_PREFIX', API_DEFAULTS.prefix, name),
-    artifactStore: r.string('ARTIFACT_STORE', DEFAULT_ARTIFACT_STORE),
+    artifactStore,
+    artifactStoreSettings: readArtifactStoreSettings(r, artifactStore, cwd),
     port: r.int('GPUFLEET_API_PORT', API_DEFAULTS.port, { min: 0, max: 65535 }),
     host: r.string('GPUFLEET_API_HOST', API_DEFAULTS.host),
     keysFile: keysFile === undefined ? null : resolve(cwd, keysFile),
@@ -97,7 +111,7 @@ export function loadApiConfig(env: Env = process.env, cwd = process.cwd()): ApiC
       min: 1000,
       max: 7 * 86_400_000,
     }),
-    logLevel: r.oneOf('LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
+    logLevel: r.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
   };
   r.done();
   return Object.freeze(config);

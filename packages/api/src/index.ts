@@ -2,14 +2,14 @@
  * @gpufleet/api: the gpufleet web API (Fastify), as a factory and as a server.
  *
  * @example
- * import { connectRedis, createLogger, openArtifactStore } from '@gpufleet/core';
+ * import { artifactStoreSettingsFrom, connectRedis, createLogger, openArtifactStore } from '@gpufleet/core';
  * import { ApiKeyring, buildApp } from '@gpufleet/api';
  *
  * const url = 'redis://127.0.0.1:6379';
  * const app = await buildApp({
  *   redis: connectRedis(url, { commandTimeoutMs: 900 }),
  *   connectBlocking: () => connectRedis(url, { blocking: true }),
- *   store: openArtifactStore('./.gpufleet/artifacts'),
+ *   store: openArtifactStore(artifactStoreSettingsFrom('./.gpufleet/artifacts', process.cwd())),
  *   logger: createLogger(),
  *   keyring: ApiKeyring.fromSecrets([{ secret: 'a-long-random-key', keyName: 'me', tenant: 'default', role: 'admin' }]),
  * });
@@ -30,7 +30,7 @@ export {
 } from './auth/api-keys.js';
 export type { KeyEntry, Principal, Role } from './auth/api-keys.js';
 export { API_DEFAULTS, loadApiConfig, parseByteSize } from './config.js';
-export type { ApiConfig, LogLevel } from './config.js';
+export type { ApiConfig } from './config.js';
 export { ApiError, ERROR_CODES } from './errors.js';
 export type { ErrorBody, ErrorCode } from './errors.js';
 export { API_VERSION } from './http/openapi.js';

@@ -12,6 +12,7 @@ import {
   connectRedis,
   openArtifactStore,
   OutageReporter,
+  settlesWithin,
   waitReady,
   type Logger,
 } from '@gpufleet/core';
@@ -38,7 +39,7 @@ export interface ApiServer {
 
 export async function startApiServer(config: ApiConfig, logger: Logger): Promise<ApiServer> {
   const keyring = await loadKeyring(config);
-  const store = openArtifactStore(config.artifactStore);
+  const store = openArtifactStore(config.artifactStoreSettings);
   // One reporter for all connections: an outage is one line a second, not one per connection.
   const outage = new OutageReporter(logger);
   const redis = enableAutoPipelining(
@@ -80,11 +81,21 @@ export async function startApiServer(config: ApiConfig, logger: Logger): Promise
     'gpufleet API listening',
   );
   let closing: Promise<void> | null = null;
-  /** Runs one shutdown step, bounded by `timeoutMs` (a step that bounds itself passes none). */
+  /**
+   * Runs one shutdown step, bounded by `timeoutMs` (a step that bounds itself passes none); a step
+   * that fails or runs out of time is logged once. One that runs out of time goes on, unawaited.
+   */
   const step = async (what: string, op: () => Promise<unknown>, timeoutMs?: number): Promise<void> => {
-    await (timeoutMs === undefined ? op() : withTimeout(op(), timeoutMs)).catch((error: unknown) =>
-      logger.warn({ err: error }, `shutdown: ${what} failed`),
-    );
+    let timedOut = false;
+    const failed = (error: unknown): void => logger.warn({ err: error }, `shutdown: ${what} failed`);
+    const running = op().catch((error: unknown) => {
+      if (!timedOut) failed(error);
+    });
+    if (timeoutMs === undefined) await running;
+    else if (!(await settlesWithin(running, timeoutMs))) {
+      timedOut = true;
+      failed(new Error(`did not finish within ${timeoutMs} ms`));
+    }
   };
   return {
     app,
@@ -104,17 +115,4 @@ export async function startApiServer(config: ApiConfig, logger: Logger): Promise
       return closing;
     },
   };
-}
-
-/** `op`, or a rejection once `ms` pass (`op` goes on, unawaited). */
-async function withTimeout<T>(op: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`did not finish within ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([op, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }

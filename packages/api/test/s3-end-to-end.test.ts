@@ -25,10 +25,11 @@ let redirecting: ApiServer;
 let tracker: Tracker;
 
 beforeAll(async () => {
-  // Both the API and the tracker read the S3 settings from the environment, as in production.
-  Object.assign(process.env, s3.server.env);
+  // Both the API and the tracker read the S3 settings with their configuration, as in production;
+  // process.env has none of them.
   const dir = await temp.make();
   const common = {
+    ...s3.server.env,
     REDIS_URL: redis.server.url,
     GPUFLEET_PREFIX: uniquePrefix('s3'),
     ARTIFACT_STORE: `s3://${s3.server.bucket}/fleet`,

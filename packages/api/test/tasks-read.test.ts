@@ -36,7 +36,7 @@ async function get(url: string, key: string = KEYS.alice) {
 }
 
 describe('GET /v1/tasks/:id', () => {
-  it('shows status, attempts, tracker, timestamps, exit code, error and output summary', async () => {
+  it('shows status, attempts, tracker, timestamps, exit code, error and its code, output summary', async () => {
     const id = await submit({ params: { steps: 2 } });
     const claim = await tracker.take();
     expect(claim.taskId).toBe(id);
@@ -49,17 +49,29 @@ describe('GET /v1/tasks/:id', () => {
       queuePosition: null,
     });
     expect(Date.parse(running.startedAt)).toBeGreaterThan(0);
-    await tracker.finish(claim, 'failed', { 'result.csv': 'a,b\n1,2\n', 'stderr.txt': 'boom\n' });
+    expect(running.errorCode).toBeNull();
+    await tracker.finish(
+      claim,
+      'failed',
+      { 'result.csv': 'a,b\n1,2\n', 'stderr.txt': 'boom\n' },
+      { errorCode: 'EXIT_NONZERO' },
+    );
     const ended = (await get(`/v1/tasks/${id}`)).json();
     expect(ended).toMatchObject({
       status: 'failed',
       exitCode: 1,
       error: 'ended failed',
+      errorCode: 'EXIT_NONZERO',
       outputs: { attempt: 1, files: 2, bytes: 13 },
       params: { steps: 2 },
       tenant: 'alice',
     });
     expect(Date.parse(ended.endedAt)).toBeGreaterThanOrEqual(Date.parse(ended.startedAt));
+    const listed = (await get('/v1/tasks?status=failed')).json<{ items: Array<{ id: string }> }>();
+    expect(listed.items.find((t) => t.id === id)).toMatchObject({
+      error: 'ended failed',
+      errorCode: 'EXIT_NONZERO',
+    });
   });
 
   it('gives each waiting task its place in the queue', async () => {

@@ -1,25 +1,31 @@
 -- Cancels a task. A queued task ends `cancelled` at once and its entry is removed, so it never
 -- starts. A running (or uploading) task is flagged and its tracker is told through its control
 -- stream; the tracker kills the process group and completes the task as `cancelled`.
+-- Two steps: the caller reads the task hash's `stream` and `tracker` first and declares the task's
+-- stream and that tracker's control stream; this script checks both are unchanged and answers
+-- {'retry'} when either changed (the caller reads again).
 -- KEYS[1] task hash   KEYS[2] events stream
--- ARGV[1] group   ARGV[2] now (ms)   ARGV[3] events max length   ARGV[4] reason
--- ARGV[5] the key template of a tracker's control stream (keys.ts `keyTemplate`): the tracker is
---         found in the task hash, so its control stream cannot be declared in KEYS
--- Returns {'cancelled'} | {'signalled', tracker} | {'final', status} | {'missing'}
+-- KEYS[3] the task's stream, when ARGV[5] is not ''
+-- KEYS[3] (no stream) or KEYS[4] the control stream of tracker ARGV[6], when ARGV[6] is not ''
+-- ARGV[1..3] the head (lib-common.lua): group, now (ms), events max length
+-- ARGV[4] reason   ARGV[5] the task's stream and ARGV[6] its tracker as the caller read them ('' none)
+-- Returns {'cancelled'} | {'signalled', tracker} | {'final', status} | {'missing'} | {'retry'}
 -- @include lib-common
+local group, now, reason, readStream, readTracker = ARGV[1], ARGV[2], ARGV[4], ARGV[5], ARGV[6]
 local Q = { events = KEYS[2], eventsMax = ARGV[3] }
-local group, now, reason = ARGV[1], ARGV[2], ARGV[4]
 local f = redis.call('HMGET', KEYS[1], 'status', 'entry', 'stream', 'id', 'attempt', 'tracker')
 local status = f[1]
 if not status then return { 'missing' } end
 if FINAL[status] then return { 'final', status } end
+if (f[3] or '') ~= readStream or (f[6] or '') ~= readTracker then return { 'retry' } end
+local streamKey = readStream ~= '' and KEYS[3] or nil
 if status == 'queued' then
-  redis.call('HSET', KEYS[1], 'status', 'cancelled', 'endedAt', now, 'error', reason)
-  removeEntry(f[3], group, f[2])
+  writeStatus(KEYS[1], status, 'cancelled', { 'endedAt', now, 'error', reason, 'errorCode', FAILURE.CANCELLED })
+  removeEntry(streamKey, group, f[2])
   appendEvent(Q, f[4], 'cancelled', f[5], now, '', reason)
   return { 'cancelled' }
 end
 redis.call('HSET', KEYS[1], 'cancelRequested', now, 'cancelReason', reason)
-redis.call('XADD', keyOf(ARGV[5], f[6]), 'MAXLEN', '~', 1000, '*',
-  'cmd', 'cancel', 'id', f[4], 'attempt', f[5])
+local controlKey = KEYS[streamKey and 4 or 3]
+redis.call('XADD', controlKey, 'MAXLEN', '~', 1000, '*', 'cmd', 'cancel', 'id', f[4], 'attempt', f[5])
 return { 'signalled', f[6] }

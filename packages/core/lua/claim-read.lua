@@ -8,34 +8,37 @@
 -- answers as the first run did.
 -- KEYS[1] events stream   KEYS[2] dead-letter stream
 -- KEYS[3..2+n] the n streams the read blocks on; stream i below is KEYS[2+i]
--- ARGV[1] group  ARGV[2] consumer  ARGV[3] the key template of a task hash and ARGV[4] of its lease
--- key (keys.ts `keyTemplate`): the task is found in a stream, so its keys cannot be declared in
--- KEYS   ARGV[5] lease (ms)  ARGV[6] lease token  ARGV[7] events max length
--- ARGV[7+i] the last-delivered id of stream i's group at the last take
+-- ARGV[1..3] the head (lib-common.lua): group, now (unused: ''), events max length
+-- ARGV[4] consumer   ARGV[5] the key template of a task hash and ARGV[6] of its lease key
+--         (keys.ts `keyTemplate`): the task is found in a stream by this script, so its keys
+--         cannot be declared in KEYS (the exception lib-common.lua describes: same `{queue}` slot)
+-- ARGV[7] lease (ms)   ARGV[8] lease token
+-- ARGV[8+i] the last-delivered id of stream i's group at the last take
 -- The claim's time is Redis's (TIME): the tracker's clock when it sent this may be a block old.
--- Returns {'none'} | {'claimed', taskId, attempt, streamKey, entryId, suspect, field1, value1, ...}
---       | {'dead', taskId, reason, streamKey, entryId} | {'gone', taskId, '', streamKey, entryId}
+-- Returns {'none'} | the claim reply of every claim (lib-common.lua claimReply):
+--   {kind, taskId, streamKey, entryId, detail, suspect, field1, value1, ...}, kind 'claimed' (with
+--   the task hash) | 'dead' (detail the reason) | 'gone' (entry removed)
 -- @include lib-common
-local Q = { events = KEYS[1], dead = KEYS[2], eventsMax = ARGV[7] }
-local group, consumer, taskTemplate, leaseTemplate = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-local leaseMs, token = ARGV[5], ARGV[6]
+local Q = { events = KEYS[1], dead = KEYS[2], eventsMax = ARGV[3] }
+local group, consumer, taskTemplate, leaseTemplate = ARGV[1], ARGV[4], ARGV[5], ARGV[6]
+local leaseMs, token = ARGV[7], ARGV[8]
 local now = string.format('%.0f', redisNowMs())
 
 for i = 1, #KEYS - 2 do
   local stream = KEYS[2 + i]
-  for _, p in ipairs(redis.call('XPENDING', stream, group, '(' .. ARGV[7 + i], '+', 4, consumer)) do
+  for _, p in ipairs(redis.call('XPENDING', stream, group, '(' .. ARGV[8 + i], '+', 4, consumer)) do
     local entryId = p[1]
     local entry = redis.call('XRANGE', stream, entryId, entryId)
     if #entry == 1 then
       local taskId = entry[1][2][2]
       local taskKey = keyOf(taskTemplate, taskId)
       local f = redis.call('HMGET', taskKey, 'leaseToken', 'attempt', 'suspect', 'entry')
-      if f[1] == token and f[4] == entryId then return claimedReply(taskKey, taskId, f[2], stream, entryId, f[3] or '') end
+      if f[1] == token and f[4] == entryId then
+        return claimReply('claimed', taskId, stream, entryId, f[2], f[3] or '', taskKey)
+      end
       local r = claimEntry(Q, taskKey, keyOf(leaseTemplate, taskId), stream, group, entryId, taskId, consumer, now,
         leaseMs, token)
-      if r[1] == 'claimed' then return claimedReply(taskKey, taskId, r[3], stream, entryId, r[4]) end
-      if r[1] == 'dead' then return { 'dead', taskId, r[3], stream, entryId } end
-      if r[1] == 'gone' then return { 'gone', taskId, '', stream, entryId } end
+      if r[1] ~= 'held' then return r end
     end
   end
 end

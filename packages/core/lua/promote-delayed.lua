@@ -1,19 +1,30 @@
 -- Moves tasks whose retry backoff has passed from the queue's delayed set into their streams.
+-- Two steps: the caller reads the due task ids and each one's stream (the task hash's `stream`)
+-- and declares the task hashes and the streams; this script checks again that each task is still
+-- in the set and due, and moves it only if its stream is still the declared one (a task whose
+-- stream changed meanwhile stays in the set for the next call).
 -- KEYS[1] delayed sorted set   KEYS[2] last-entry (the entry id sequence)
--- ARGV[1] the key template of a task hash (keys.ts `keyTemplate`): the tasks are found in the
---         delayed set, so their hashes cannot be declared in KEYS
--- ARGV[2] now (ms)   ARGV[3] most to move
+-- KEYS[2+i] the hash of task i (i = 1..n)   KEYS[3+n..] the streams the caller read
+-- ARGV[1..3] the head (lib-common.lua): group (unused), now (ms), events max length (unused)
+-- ARGV[4] n   ARGV[4+i] the id of task i   ARGV[4+n+i] the index in KEYS of task i's stream as
+--         the caller read it (0: it read none)
 -- Returns the number of tasks moved.
 -- @include lib-common
-local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[2], 'LIMIT', 0, tonumber(ARGV[3]))
+local now, n = tonumber(ARGV[2]), tonumber(ARGV[4])
+local Q = { lastEntry = KEYS[2] }
 local moved = 0
-for _, id in ipairs(due) do
-  redis.call('ZREM', KEYS[1], id)
-  local taskKey = keyOf(ARGV[1], id)
-  local f = redis.call('HMGET', taskKey, 'status', 'stream')
-  if f[1] == 'queued' and f[2] then
-    redis.call('HSET', taskKey, 'entry', redis.call('XADD', f[2], nextEntryId({ lastEntry = KEYS[2] }), 'id', id), 'notBefore', '')
-    moved = moved + 1
+for i = 1, n do
+  local id, taskKey, at = ARGV[4 + i], KEYS[2 + i], tonumber(ARGV[4 + n + i])
+  local score = redis.call('ZSCORE', KEYS[1], id)
+  if score and tonumber(score) <= now then
+    local f = redis.call('HMGET', taskKey, 'status', 'stream')
+    if f[1] ~= 'queued' or not f[2] then
+      redis.call('ZREM', KEYS[1], id)
+    elseif at > 0 and KEYS[at] == f[2] then
+      redis.call('ZREM', KEYS[1], id)
+      redis.call('HSET', taskKey, 'entry', redis.call('XADD', KEYS[at], nextEntryId(Q), 'id', id), 'notBefore', '')
+      moved = moved + 1
+    end
   end
 end
 return moved

@@ -6,21 +6,23 @@
 -- KEYS[1] task hash   KEYS[2] the requeued stream of the entry's GPU count   KEYS[3] the stream
 --         holding the entry   KEYS[4] lease key   KEYS[5] events stream
 -- KEYS[6] last-entry (the entry id sequence)
--- ARGV[1] group   ARGV[2] entry id   ARGV[3] consumer   ARGV[4] now (ms)   ARGV[5] events max length
--- ARGV[6] '1' when it was the only task that life ran
+-- ARGV[1..3] the head (lib-common.lua): group, now (ms), events max length
+-- ARGV[4] entry id   ARGV[5] consumer   ARGV[6] '1' when it was the only task that life ran
 -- Returns 'removed' | 'requeued' | 'left'
 -- @include lib-common
-local Q = { events = KEYS[5], eventsMax = ARGV[5], lastEntry = KEYS[6] }
-local group, entryId = ARGV[1], ARGV[2]
-local f = redis.call('HMGET', KEYS[1], 'status', 'entry', 'tracker', 'id')
+local group, now, entryId = ARGV[1], ARGV[2], ARGV[4]
+local Q = { events = KEYS[5], eventsMax = ARGV[3], lastEntry = KEYS[6] }
+local f = redis.call('HMGET', KEYS[1], 'status', 'entry', 'tracker', 'id', 'stream')
 if (not f[1]) or FINAL[f[1]] or f[2] ~= entryId then
   removeEntry(KEYS[3], group, entryId)
   return 'removed'
 end
+checkStream(f[5], KEYS[3])
 if f[1] == 'queued' then
   returnUnclaimed(Q, KEYS[1], f[4], KEYS[3], group, entryId, KEYS[2])
   return 'requeued'
 end
-if f[3] ~= ARGV[3] then return 'left' end
-requeueOrphan(Q, KEYS[1], KEYS[4], group, ARGV[4], 'the tracker running it stopped unexpectedly', ARGV[6], KEYS[2])
+if f[3] ~= ARGV[5] then return 'left' end
+requeueOrphan(Q, KEYS[1], KEYS[4], KEYS[3], group, now, 'the tracker running it stopped unexpectedly', ARGV[6],
+  KEYS[2])
 return 'requeued'

@@ -1,42 +1,41 @@
 -- Takes the next task a tracker can run now: among the candidate streams, finds the one whose
--- next undelivered entry comes first (any requeued stream's before any task stream's: their tasks
--- were taken before everything still waiting; within each kind, the oldest entry); if that task fits the free slots, reads it for the
--- consumer (XREADGROUP) and claims it (status running, attempt + 1, fresh lease). Entries of
+-- next undelivered entry comes first in the scheduling order (lib-order.lua, defined by
+-- src/scheduling-order.ts: any requeued stream's before any task stream's, as their tasks were
+-- taken before everything still waiting; within each kind, the oldest entry); if that task fits
+-- the free slots, reads it for the consumer (XREADGROUP) and claims it (status running, attempt + 1, fresh lease). Entries of
 -- tasks that ended meanwhile are removed and the search goes on. Strict oldest-first: when the
 -- oldest task needs more slots than are free, nothing smaller is taken ahead of it. A suspect task
 -- (it was running when a tracker crashed) fits only a tracker that is idle: it runs alone.
 -- KEYS[1] events stream   KEYS[2] dead-letter stream
 -- KEYS[3..2+n] the n candidate streams (for the GPU counts this tracker can ever run): the
 --            requeued streams first, then the task streams; stream i below is KEYS[2+i]
--- ARGV[1] group   ARGV[2] consumer   ARGV[3] the key template of a task hash and ARGV[4] of its
---         lease key (keys.ts `keyTemplate`): the task is found in a stream, so its keys cannot be
---         declared in KEYS   ARGV[5] now (ms)   ARGV[6] lease (ms)   ARGV[7] lease token
--- ARGV[8] events max length   ARGV[9] '1' when the tracker runs nothing now
+-- ARGV[1..3] the head (lib-common.lua): group, now (ms), events max length
+-- ARGV[4] consumer   ARGV[5] the key template of a task hash and ARGV[6] of its lease key
+--         (keys.ts `keyTemplate`): the task is found in a stream by this script, so its keys
+--         cannot be declared in KEYS (the exception lib-common.lua describes: same `{queue}` slot)
+-- ARGV[7] lease (ms)   ARGV[8] lease token   ARGV[9] '1' when the tracker runs nothing now
 -- ARGV[10] r: streams 1..r are requeued streams
 -- ARGV[11..10+n] 1 if the task of stream i fits the free slots now, else 0
 -- Returns {'empty', last1, ..., lastn} (lasti: the last-delivered id of stream i's group; with a
 --         bare {'empty'} when the search gave up) | {'wait', streamKey} (the oldest does not fit yet)
---       | {'claimed', taskId, attempt, streamKey, entryId, suspect, field1, value1, ...} (the task hash)
---       | {'dead', taskId, reason, streamKey, entryId}
+--       | the claim reply of every claim (lib-common.lua claimReply):
+--         {kind, taskId, streamKey, entryId, detail, suspect, field1, value1, ...}, kind 'claimed'
+--         (with the task hash) | 'dead' (detail the reason) | 'held'
 -- Errors: NOGROUP when a stream or its group is missing (the caller recreates them).
 -- @include lib-common
-local Q = { events = KEYS[1], dead = KEYS[2], eventsMax = ARGV[8] }
-local group, consumer, taskTemplate, leaseTemplate = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-local now, leaseMs, token = ARGV[5], ARGV[6], ARGV[7]
+-- @include lib-order
+local Q = { events = KEYS[1], dead = KEYS[2], eventsMax = ARGV[3] }
+local group, consumer, taskTemplate, leaseTemplate = ARGV[1], ARGV[4], ARGV[5], ARGV[6]
+local now, leaseMs, token = ARGV[2], ARGV[7], ARGV[8]
 local idle = ARGV[9] == '1'
 local requeuedCount = tonumber(ARGV[10])
 local streams = {}
 for i = 3, #KEYS do streams[#streams + 1] = KEYS[i] end
 
-local function idParts(id)
-  local dash = string.find(id, '-', 1, true)
-  return tonumber(string.sub(id, 1, dash - 1)), tonumber(string.sub(id, dash + 1))
-end
-
-local function older(a, b)
-  local ams, aseq = idParts(a)
-  local bms, bseq = idParts(b)
-  return ams < bms or (ams == bms and aseq < bseq)
+-- Stream i's kind of waiting entry (lib-order.lua).
+local function kindOf(i)
+  if i <= requeuedCount then return 'requeued' end
+  return 'waiting'
 end
 
 local function nextUndelivered(stream)
@@ -61,9 +60,9 @@ for _ = 1, 16 do
   for i = 1, #streams do
     local head, headTask, last = nextUndelivered(streams[i])
     if type(head) == 'table' then return head end
-    -- A requeued stream's head goes before any task stream's.
-    local first = bestId == nil or (i <= requeuedCount) == (best <= requeuedCount) and older(head or '0-0', bestId)
-    if head and first then best, bestId, bestTask = i, head, headTask end
+    if head and (bestId == nil or goesBefore(kindOf(i), head, kindOf(best), bestId)) then
+      best, bestId, bestTask = i, head, headTask
+    end
     empty[i + 1] = last
   end
   if not best then return empty end
@@ -79,8 +78,6 @@ for _ = 1, 16 do
   if taskId ~= bestTask then taskKey = keyOf(taskTemplate, taskId) end
   local r = claimEntry(Q, taskKey, keyOf(leaseTemplate, taskId), stream, group, entryId, taskId, consumer, now, leaseMs,
     token)
-  if r[1] == 'claimed' then return claimedReply(taskKey, taskId, r[3], stream, entryId, r[4]) end
-  if r[1] == 'dead' then return { 'dead', taskId, r[3], stream, entryId } end
-  if r[1] == 'held' then return { 'held', taskId, '', stream, entryId } end
+  if r[1] ~= 'gone' then return r end
 end
 return { 'empty' }

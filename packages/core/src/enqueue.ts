@@ -9,6 +9,7 @@ import { catalogFor, type CatalogEntry } from './executer-catalog.js';
 import { paramsValidatorFor } from './executers/catalog-params.js';
 import { newTaskId } from './ids.js';
 import { checkName, queueKeys } from './keys.js';
+import { argvHead } from './protocol/argv-head.js';
 import { stringsReply } from './redis-replies.js';
 import { fieldArgs, runScript } from './scripts.js';
 import { DEFAULT_MAX_ATTEMPTS, parseTaskSpec, type TaskSpec } from './task-spec.js';
@@ -36,7 +37,7 @@ export interface EnqueueResult {
 }
 
 export const DEFAULT_QUEUE = 'default';
-export const EVENTS_MAX_LEN = 100_000;
+export { EVENTS_MAX_LEN } from './protocol/argv-head.js';
 const IDEMPOTENCY_TTL_MS = 86_400_000;
 
 /** Stable JSON: object keys sorted, so equal bodies hash equally. */
@@ -91,12 +92,11 @@ export async function enqueue(
       keys.taskStreams,
       keys.lastEntry,
     ],
+    argvHead(now),
     [
       id,
-      now,
       hash,
       options.idempotencyTtlMs ?? IDEMPOTENCY_TTL_MS,
-      EVENTS_MAX_LEN,
       gpus,
       ...fieldArgs({
         queue,

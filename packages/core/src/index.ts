@@ -20,8 +20,19 @@ export type { FileSource } from './artifacts/file-source.js';
 export { LocalArtifactStore } from './artifacts/local-store.js';
 export { readArtifact } from './artifacts/read-artifact.js';
 export { storeFile } from './artifacts/store-file.js';
-export { DEFAULT_ARTIFACT_STORE, openArtifactStore } from './artifacts/open-artifact-store.js';
+export {
+  artifactStoreSettingsFrom,
+  DEFAULT_ARTIFACT_STORE,
+  readArtifactStoreSettings,
+} from './artifacts/artifact-store-settings.js';
+export type {
+  ArtifactStoreSettings,
+  LocalStoreSettings,
+  S3StoreSettings,
+} from './artifacts/artifact-store-settings.js';
+export { openArtifactStore } from './artifacts/open-artifact-store.js';
 export { s3StoreOptionsFrom } from './artifacts/s3-config.js';
+export type { S3StoreOptions } from './artifacts/s3-config.js';
 export { MIN_PART_SIZE_BYTES, S3_STORE_DEFAULTS, S3ArtifactStore } from './artifacts/s3-store.js';
 export type { S3ArtifactStoreOptions } from './artifacts/s3-store.js';
 export { isTransientStoreError } from './artifacts/transient-store-error.js';
@@ -71,18 +82,23 @@ export {
   TRACKER_GROUP,
 } from './keys.js';
 export type { QueueKeys } from './keys.js';
-export { createLogger, silentLogger } from './logger.js';
-export type { Logger, LoggerOptions } from './logger.js';
+export { createLogger, LOG_LEVELS, silentLogger } from './logger.js';
+export type { Logger, LoggerOptions, LogLevel } from './logger.js';
 export { OutageReporter } from './outage-reporter.js';
 export { connectRedis, RECONNECT_MAX_MS, reconnectDelayMs, waitReady } from './redis-connection.js';
 export { backoffMs } from './backoff.js';
 export { closeRedis } from './close-redis.js';
 export type { RedisClosed } from './close-redis.js';
 export { isRedisUnavailable } from './redis-errors.js';
+export { settlesWithin } from './settles-within.js';
+export { untilAborted } from './until-aborted.js';
+export { abortableSleep, loopUntilAborted } from './loop-until-aborted.js';
+export type { LoopOptions } from './loop-until-aborted.js';
 export type { RedisConnectOptions } from './redis-connection.js';
 export { discoverQueues, listRegisteredQueues, queueRegistryKey, registerQueue } from './queue-registry.js';
 export { readQueueStats, readStreamGpuCounts, readTaskStreams } from './queue-stats.js';
 export {
+  claimReply,
   entriesReply,
   hashReply,
   streamReadReply,
@@ -95,6 +111,7 @@ export {
   xpendingSummary,
 } from './redis-replies.js';
 export type {
+  ClaimReply,
   GroupInfo,
   PendingEntry,
   PendingRange,
@@ -104,7 +121,9 @@ export type {
   StreamReadReply,
 } from './redis-replies.js';
 export type { QueueStats, TaskStreamState } from './queue-stats.js';
-export { fieldArgs, luaScript, runScript, SCRIPT_NAMES } from './scripts.js';
+export { fieldArgs, luaLib, luaScript, runScript, SCRIPT_NAMES } from './scripts.js';
+export { argvHead } from './protocol/argv-head.js';
+export type { ArgvHead } from './protocol/argv-head.js';
 export type { ScriptArg, ScriptName } from './scripts.js';
 export {
   compareEntryIds,
@@ -115,8 +134,12 @@ export {
   parseTaskEvent,
 } from './stream-entries.js';
 export type { LogChunk, LogStreamName, TaskEvent } from './stream-entries.js';
+export { compareWaiting, WAITING_KINDS } from './scheduling-order.js';
+export type { WaitingEntry, WaitingKind } from './scheduling-order.js';
 export { attemptPrefix, getTask, inputsPrefix, parseTaskRecord } from './task-record.js';
 export type { OutputFile, OutputManifest, TaskRecord } from './task-record.js';
+export { isTaskFailureCode, TASK_FAILURE_CODES, TASK_FAILURES } from './task-failures.js';
+export type { TaskFailureCode } from './task-failures.js';
 export {
   DEFAULT_MAX_ATTEMPTS,
   parseTaskSpec,
@@ -126,13 +149,21 @@ export {
   TaskSpecSchema,
 } from './task-spec.js';
 export type { RetryBackoff, TaskInput, TaskSpec } from './task-spec.js';
-export { canTransition, FINAL_STATUSES, isFinal, isTaskStatus, TASK_STATUSES } from './task-status.js';
+export {
+  canTransition,
+  FINAL_STATUSES,
+  INITIAL_STATUS,
+  isFinal,
+  isTaskStatus,
+  TASK_STATUSES,
+} from './task-status.js';
 export type { TaskStatus } from './task-status.js';
 export { claimDelivered, claimJustRead, renewLease, takeTask } from './protocol/claims.js';
 export type {
   Claim,
   ClaimJustReadRequest,
   ClaimJustReadResult,
+  ClaimOutcome,
   ClaimResult,
   RenewResult,
   TakeRequest,

@@ -1,8 +1,10 @@
 /**
  * Every Redis key and stream name gpufleet uses, built in one place. All keys of one queue share
  * the hash tag `{queue}`, so a queue lives on one Redis Cluster shard and its Lua scripts may
- * touch any of them. The Lua scripts build no key: each gets its keys in KEYS, and one that finds
- * a task id or a tracker name in Redis gets the key template (`keyTemplate`) to fill in.
+ * touch any of them. The Lua scripts build no key: each gets its keys in KEYS (a key named in
+ * Redis, such as a task's stream, is read by the caller first and checked by the script). Only
+ * take and claim-read, which find a task id in a stream inside the script, get the key templates
+ * (`keyTemplate`) of that task's hash and lease key to fill in (lua/lib-common.lua says more).
  */
 
 /** The consumer group every tracker of a queue joins. */
@@ -67,7 +69,7 @@ export const KEY_SLOT = '*';
  * The template of one of the keys `QueueKeys` builds from an id (`keyTemplate(keys.task)`): that
  * key with `KEY_SLOT` where the id goes, the last `KEY_SLOT` in it (the id follows the prefix and
  * the queue). For a Lua script that finds the id in Redis and so cannot be given the key itself
- * (lua/lib-common.lua `keyOf` fills it in).
+ * (take, claim-read; lua/lib-common.lua `keyOf` fills it in).
  */
 export function keyTemplate(build: (id: string) => string): string {
   return build(KEY_SLOT);

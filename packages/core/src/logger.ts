@@ -7,8 +7,12 @@ import { pino, type Logger, type LevelWithSilent } from 'pino';
 
 export type { Logger } from 'pino';
 
+/** The levels `LOG_LEVEL` may name (pino's, with `silent`). */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number] & LevelWithSilent;
+
 export interface LoggerOptions {
-  level?: LevelWithSilent;
+  level?: LogLevel;
   name?: string;
   /** Pretty output; default: when stdout is a terminal. */
   pretty?: boolean;

@@ -171,3 +171,38 @@ export function wordReply<T extends string>(reply: unknown, words: readonly T[])
     throw new TypeError(`expected one of ${words.join(', ')}, got ${JSON.stringify(reply)}`);
   return word;
 }
+
+/** What a claim script (take, claim-read, claim) did with one entry: see `claimReply`. */
+export type ClaimReply =
+  | {
+      kind: 'claimed';
+      taskId: string;
+      stream: string;
+      entryId: string;
+      attempt: number;
+      /** The task should run alone (it was present at two tracker deaths, or alone at one). */
+      suspect: boolean;
+      /** The task hash as the claim left it. */
+      hash: Record<string, string>;
+    }
+  | { kind: 'dead'; taskId: string; stream: string; entryId: string; reason: string }
+  | { kind: 'gone' | 'held'; taskId: string; stream: string; entryId: string };
+
+const CLAIM_KINDS = ['claimed', 'dead', 'gone', 'held'] as const;
+
+/**
+ * The one reply shape of every way of claiming a task (lua/lib-common.lua `claimReply`):
+ * {kind, taskId, streamKey, entryId, detail, suspect, field1, value1, ...}, detail being the
+ * attempt ('claimed') or the reason ('dead'). Null for a reply that is not a claim's (take's
+ * 'empty' and 'wait', claim-read's 'none').
+ */
+export function claimReply(reply: readonly string[]): ClaimReply | null {
+  const [kind = '', taskId = '', stream = '', entryId = '', detail = '', suspect = ''] = reply;
+  const known = CLAIM_KINDS.find((k) => k === kind);
+  if (known === undefined) return null;
+  if (known === 'dead') return { kind: known, taskId, stream, entryId, reason: detail };
+  if (known !== 'claimed') return { kind: known, taskId, stream, entryId };
+  const hash: Record<string, string> = {};
+  for (let i = 6; i + 1 < reply.length; i += 2) hash[reply[i] ?? ''] = reply[i + 1] ?? '';
+  return { kind: known, taskId, stream, entryId, attempt: Number(detail), suspect: suspect === '1', hash };
+}

@@ -1,11 +1,17 @@
 /**
  * The Lua scripts of `packages/core/lua/`, loaded once, run by SHA with a fallback to the source
  * when Redis has not seen them (after a restart or FLUSHALL/SCRIPT FLUSH).
- * A line `-- @include NAME` is replaced by `lua/NAME.lua`.
+ * A line `-- @include NAME` is replaced by `lua/NAME.lua` (itself expanded the same way), and a
+ * line `-- @generated NAME` by the Lua that `GENERATED[NAME]` builds from a TypeScript definition
+ * (so that definition stays the one source of truth).
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
+import type { ArgvHead } from './protocol/argv-head.js';
+import { waitingKindsLua } from './scheduling-order.js';
+import { taskFailuresLua } from './task-failures.js';
+import { taskStatusesLua } from './task-status.js';
 
 export const SCRIPT_NAMES = [
   'enqueue',
@@ -30,6 +36,13 @@ export interface LuaScript {
   sha: string;
 }
 
+/** The Lua generated from TypeScript definitions, by the name a `-- @generated NAME` line gives. */
+const GENERATED: Readonly<Record<string, () => string>> = {
+  'task-statuses': taskStatusesLua,
+  'waiting-kinds': waitingKindsLua,
+  'task-failures': taskFailuresLua,
+};
+
 const LUA_DIR = new URL('../lua/', import.meta.url);
 const cache = new Map<ScriptName, LuaScript>();
 
@@ -37,10 +50,25 @@ function readLua(name: string): string {
   return readFileSync(new URL(`${name}.lua`, LUA_DIR), 'utf8');
 }
 
+function expand(source: string): string {
+  return source
+    .replace(/^-- @include ([a-z-]+)$/gm, (_line, lib: string) => expand(readLua(lib)))
+    .replace(/^-- @generated ([a-z-]+)$/gm, (_line, name: string) => {
+      const generate = GENERATED[name];
+      if (!generate) throw new Error(`lua: no generator for "-- @generated ${name}"`);
+      return generate();
+    });
+}
+
+/** A library of lua/ (`lib-common`) as the scripts include it, generated parts filled in (for tests). */
+export function luaLib(name: string): string {
+  return expand(readLua(name));
+}
+
 export function luaScript(name: ScriptName): LuaScript {
   let script = cache.get(name);
   if (!script) {
-    const source = readLua(name).replace(/^-- @include ([a-z-]+)$/m, (_line, lib: string) => readLua(lib));
+    const source = expand(readLua(name));
     script = { name, source, sha: createHash('sha1').update(source).digest('hex') };
     cache.set(name, script);
   }
@@ -49,19 +77,24 @@ export function luaScript(name: ScriptName): LuaScript {
 
 export type ScriptArg = string | number;
 
-/** Runs a script by SHA; loads it by source when Redis answers NOSCRIPT. */
+/**
+ * Runs a script by SHA (loads it by source when Redis answers NOSCRIPT) with ARGV = the head
+ * (`argvHead`, the same for every script) followed by the script's own `args`.
+ */
 export async function runScript(
   redis: Redis,
   name: ScriptName,
   keys: readonly string[],
+  head: ArgvHead,
   args: readonly ScriptArg[],
 ): Promise<unknown> {
   const script = luaScript(name);
+  const argv = [...head, ...args];
   try {
-    return await redis.evalsha(script.sha, keys.length, ...keys, ...args);
+    return await redis.evalsha(script.sha, keys.length, ...keys, ...argv);
   } catch (error) {
     if (error instanceof Error && error.message.startsWith('NOSCRIPT')) {
-      return redis.eval(script.source, keys.length, ...keys, ...args);
+      return redis.eval(script.source, keys.length, ...keys, ...argv);
     }
     throw error;
   }

@@ -4,6 +4,7 @@
  */
 import type { Redis } from 'ioredis';
 import type { QueueKeys } from './keys.js';
+import { isTaskFailureCode, type TaskFailureCode } from './task-failures.js';
 import { isTaskStatus, type TaskStatus } from './task-status.js';
 import { DEFAULT_MAX_ATTEMPTS, type RetryBackoff, type TaskInput } from './task-spec.js';
 
@@ -43,6 +44,8 @@ export interface TaskRecord {
   exitCode: number | null;
   signal: string | null;
   error: string | null;
+  /** Why it ended without succeeding, as a stable code (task-failures.ts); null otherwise. */
+  errorCode: TaskFailureCode | null;
   gpuIds: number[];
   outputs: OutputManifest | null;
   cancelRequested: boolean;
@@ -91,6 +94,7 @@ export function parseTaskRecord(hash: Record<string, string>): TaskRecord | null
     exitCode: num(hash.exitCode),
     signal: str(hash.signal),
     error: str(hash.error),
+    errorCode: hash.errorCode && isTaskFailureCode(hash.errorCode) ? hash.errorCode : null,
     gpuIds: json(hash.gpuIds, []),
     outputs: json(hash.outputs, null),
     cancelRequested: Boolean(str(hash.cancelRequested)),

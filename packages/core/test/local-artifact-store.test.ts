@@ -9,7 +9,11 @@ import { describe, expect, it, vi } from 'vitest';
 import { joinKey } from '../src/artifacts/artifact-key.js';
 import type { ArtifactStore } from '../src/artifacts/artifact-store.js';
 import { LocalArtifactStore } from '../src/artifacts/local-store.js';
-import { DEFAULT_ARTIFACT_STORE, openArtifactStore } from '../src/artifacts/open-artifact-store.js';
+import {
+  artifactStoreSettingsFrom,
+  DEFAULT_ARTIFACT_STORE,
+} from '../src/artifacts/artifact-store-settings.js';
+import { openArtifactStore } from '../src/artifacts/open-artifact-store.js';
 import { ConfigError, InfraError, PathEscapeError } from '../src/errors.js';
 import {
   describeArtifactStoreContract,
@@ -142,13 +146,15 @@ async function* failingChunks(): AsyncGenerator<Buffer> {
 describe('openArtifactStore', () => {
   it('opens a folder path relative to cwd, and a file:// URL', async () => {
     const cwd = await temp.make('gpufleet-cwd-');
-    const relative = openArtifactStore('stores/one', cwd);
+    const relative = openArtifactStore(artifactStoreSettingsFrom('stores/one', cwd));
     expect(relative.description).toBe(pathToFileURL(join(cwd, 'stores/one')).href);
     await relative.put('k', 'v');
     expect(await readFile(join(cwd, 'stores/one/k'), 'utf8')).toBe('v');
-    const byUrl = openArtifactStore(pathToFileURL(join(cwd, 'stores/one')).href, '/elsewhere');
+    const byUrl = openArtifactStore(
+      artifactStoreSettingsFrom(pathToFileURL(join(cwd, 'stores/one')).href, '/elsewhere'),
+    );
     expect((await readAll(await byUrl.get('k'))).toString()).toBe('v');
-    expect(openArtifactStore(DEFAULT_ARTIFACT_STORE, cwd).description).toBe(
+    expect(openArtifactStore(artifactStoreSettingsFrom(DEFAULT_ARTIFACT_STORE, cwd)).description).toBe(
       pathToFileURL(join(cwd, '.gpufleet/artifacts')).href,
     );
   });
@@ -162,7 +168,7 @@ describe('openArtifactStore', () => {
   ])('refuses %j with a ConfigError naming ARTIFACT_STORE', (spec, reason) => {
     const error = (() => {
       try {
-        openArtifactStore(spec, '/tmp', {});
+        openArtifactStore(artifactStoreSettingsFrom(spec, '/tmp', {}));
       } catch (e) {
         return e;
       }

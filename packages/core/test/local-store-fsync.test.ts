@@ -3,7 +3,7 @@
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { ConfigError, openArtifactStore } from '@gpufleet/core';
+import { artifactStoreSettingsFrom, ConfigError, openArtifactStore } from '@gpufleet/core';
 import { useTempDirs } from '@gpufleet/testkit';
 
 const temp = useTempDirs();
@@ -15,9 +15,7 @@ async function countSyncs(fsync: string | undefined): Promise<number> {
   await probe.close();
   const spy = vi.spyOn(proto, 'sync');
   const store = openArtifactStore(
-    join(dir, 'store'),
-    dir,
-    fsync === undefined ? {} : { ARTIFACT_FSYNC: fsync },
+    artifactStoreSettingsFrom(join(dir, 'store'), dir, fsync === undefined ? {} : { ARTIFACT_FSYNC: fsync }),
   );
   await store.put('t/1/outputs/a.txt', Buffer.from('hello'));
   const calls = spy.mock.calls.length;
@@ -35,8 +33,10 @@ describe('ARTIFACT_FSYNC', () => {
   });
 
   it('refuses a value that is neither true nor false, naming the variable', () => {
-    expect(() => openArtifactStore('/tmp/x', '/', { ARTIFACT_FSYNC: 'sometimes' })).toThrow(ConfigError);
-    expect(() => openArtifactStore('/tmp/x', '/', { ARTIFACT_FSYNC: 'sometimes' })).toThrow(
+    expect(() => artifactStoreSettingsFrom('/tmp/x', '/', { ARTIFACT_FSYNC: 'sometimes' })).toThrow(
+      ConfigError,
+    );
+    expect(() => artifactStoreSettingsFrom('/tmp/x', '/', { ARTIFACT_FSYNC: 'sometimes' })).toThrow(
       /ARTIFACT_FSYNC: must be true or false/,
     );
   });

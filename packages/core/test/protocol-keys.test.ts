@@ -104,9 +104,17 @@ describe('the keys of the Lua scripts', () => {
     const { client, prefix, keys } = await noopQueue(redis.server);
     const { id } = await enqueue({ redis: client, prefix }, { executer: 'noop' });
     const entryId = (await client.hget(keys.task(id), 'entry')) ?? '';
-    expect(await deadLetterQueued(client, keys, id, '0-1', 'too big', Date.now())).toBe(false);
-    expect(await deadLetterQueued(client, keys, id, entryId, 'too big', Date.now())).toBe(true);
-    expect(await getTask(client, keys, id)).toMatchObject({ status: 'dead', error: 'too big' });
+    expect(await deadLetterQueued(client, keys, id, '0-1', 'too big', Date.now(), 'UNSCHEDULABLE')).toBe(
+      false,
+    );
+    expect(await deadLetterQueued(client, keys, id, entryId, 'too big', Date.now(), 'UNSCHEDULABLE')).toBe(
+      true,
+    );
+    expect(await getTask(client, keys, id)).toMatchObject({
+      status: 'dead',
+      error: 'too big',
+      errorCode: 'UNSCHEDULABLE',
+    });
     const [dead] = await client.xrange(keys.dead, '-', '+');
     expect(dead?.[1].slice(0, 4)).toEqual(['id', id, 'reason', 'too big']);
     const events = (await client.xrange(keys.events, '-', '+')).map(([, f]) => f[3]);

@@ -2,6 +2,7 @@
 // callers read, with the right types (numbers as numbers), in each form of its command.
 import { describe, expect, it } from 'vitest';
 import {
+  claimReply,
   stringsReply,
   wordReply,
   xinfoGroups,
@@ -83,5 +84,36 @@ describe('redis replies', () => {
     expect(() => stringsReply(1)).toThrow(TypeError);
     expect(wordReply('held', ['held', 'gone'] as const)).toBe('held');
     expect(() => wordReply('other', ['held', 'gone'] as const)).toThrow(TypeError);
+  });
+
+  it('reads the one reply of every claim script: kind, task, stream, entry, detail, suspect, hash', () => {
+    const head = ['t1', 'gf:{q}:tasks:0', '5-0'];
+    expect(claimReply(['claimed', ...head, '2', '1', 'status', 'running', 'attempt', '2'])).toEqual({
+      kind: 'claimed',
+      taskId: 't1',
+      stream: 'gf:{q}:tasks:0',
+      entryId: '5-0',
+      attempt: 2,
+      suspect: true,
+      hash: { status: 'running', attempt: '2' },
+    });
+    expect(claimReply(['dead', ...head, 'attempts exhausted', ''])).toEqual({
+      kind: 'dead',
+      taskId: 't1',
+      stream: 'gf:{q}:tasks:0',
+      entryId: '5-0',
+      reason: 'attempts exhausted',
+    });
+    for (const kind of ['gone', 'held'] as const) {
+      expect(claimReply([kind, ...head, '', ''])).toEqual({
+        kind,
+        taskId: 't1',
+        stream: 'gf:{q}:tasks:0',
+        entryId: '5-0',
+      });
+    }
+    expect(claimReply(['empty', '0-0'])).toBeNull();
+    expect(claimReply(['wait', 'gf:{q}:tasks:2'])).toBeNull();
+    expect(claimReply(['none'])).toBeNull();
   });
 });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { artifactStoreSettingsFrom } from '../src/artifacts/artifact-store-settings.js';
 import { openArtifactStore } from '../src/artifacts/open-artifact-store.js';
 import { s3StoreOptionsFrom } from '../src/artifacts/s3-config.js';
 import { S3ArtifactStore } from '../src/artifacts/s3-store.js';
@@ -79,13 +80,15 @@ describe('s3StoreOptionsFrom', () => {
     ]);
   });
 
-  it('is how openArtifactStore opens s3:// URLs, reading the env it is given', async () => {
-    const store = openArtifactStore('s3://bucket/team', '/unused', { S3_REGION: 'auto' });
+  it('is how the settings of s3:// URLs are read, from the env it is given, for openArtifactStore', async () => {
+    const store = openArtifactStore(
+      artifactStoreSettingsFrom('s3://bucket/team', '/unused', { S3_REGION: 'auto' }),
+    );
     expect(store).toBeInstanceOf(S3ArtifactStore);
     expect(store.description).toBe('s3://bucket/team');
     await store.close();
     expect(
-      configError(() => openArtifactStore('s3://bucket', '/unused', { S3_PART_SIZE_MB: 'x' })).issues,
+      configError(() => artifactStoreSettingsFrom('s3://bucket', '/unused', { S3_PART_SIZE_MB: 'x' })).issues,
     ).toEqual([{ field: 'S3_PART_SIZE_MB', reason: 'must be an integer (got "x")' }]);
   });
 });

@@ -13,7 +13,8 @@ import {
 import { useS3Server, useTempDirs, waitFor } from '@gpufleet/testkit';
 import type { S3Operation } from '@gpufleet/testkit';
 import { pino } from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { artifactStoreSettingsFrom } from '../src/artifacts/artifact-store-settings.js';
 import { openArtifactStore } from '../src/artifacts/open-artifact-store.js';
 import { S3ArtifactStore } from '../src/artifacts/s3-store.js';
 import type { S3ArtifactStoreOptions } from '../src/artifacts/s3-store.js';
@@ -35,6 +36,8 @@ const temp = useTempDirs();
 const stores: S3ArtifactStore[] = [];
 let admin: S3Client;
 let bucketCount = 0;
+
+afterEach(() => vi.unstubAllEnvs());
 
 beforeAll(() => {
   const { endpoint, region, credentials } = s3.server;
@@ -340,13 +343,32 @@ describe('S3ArtifactStore', () => {
 
   it('is what openArtifactStore makes of s3://bucket/prefix and the S3_* variables', async () => {
     const bucket = await newBucket();
-    const store = openArtifactStore(`s3://${bucket}/team-a/`, '/unused', s3.server.env);
+    const store = openArtifactStore(
+      artifactStoreSettingsFrom(`s3://${bucket}/team-a/`, '/unused', s3.server.env),
+    );
     try {
       expect(store).toBeInstanceOf(S3ArtifactStore);
       expect(store.description).toBe(`s3://${bucket}/team-a`);
       await store.put('t/k', 'through the env');
       expect(await bucketKeys(bucket)).toEqual(['team-a/t/k']);
       expect((await readAll(await store.get('t/k'))).toString()).toBe('through the env');
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('is opened from its settings alone: process.env (here pointing elsewhere) is not read', async () => {
+    const bucket = await newBucket();
+    const settings = artifactStoreSettingsFrom(`s3://${bucket}/team-b`, '/unused', s3.server.env);
+    vi.stubEnv('S3_ENDPOINT', 'http://127.0.0.1:1');
+    vi.stubEnv('S3_FORCE_PATH_STYLE', 'maybe');
+    vi.stubEnv('S3_PART_SIZE_MB', 'x');
+    vi.stubEnv('AWS_ACCESS_KEY_ID', 'not-the-server-key');
+    const store = openArtifactStore(settings);
+    try {
+      await store.put('t/k', 'from the settings');
+      expect(await bucketKeys(bucket)).toEqual(['team-b/t/k']);
+      expect((await readAll(await store.get('t/k'))).toString()).toBe('from the settings');
     } finally {
       await store.close();
     }

@@ -245,7 +245,12 @@ describe('task protocol', () => {
     await handBack((three as { claim: Claim }).claim, 'count');
     // Two counted attempts (the second and third) of the two allowed: the next claim dead-letters it.
     expect(await takeFirst('a5')).toMatchObject({ kind: 'dead', taskId: id });
-    expect(await getTask(client, keys, id)).toMatchObject({ status: 'dead', attempt: 3, maxAttempts: 2 });
+    expect(await getTask(client, keys, id)).toMatchObject({
+      status: 'dead',
+      attempt: 3,
+      maxAttempts: 2,
+      errorCode: 'ATTEMPTS_EXHAUSTED',
+    });
   });
 
   it('cancels a queued task so that it never starts', async () => {
@@ -261,7 +266,7 @@ describe('task protocol', () => {
       idle: true,
     });
     expect(result.kind).toBe('empty');
-    expect(await getTask(client, keys, id)).toMatchObject({ status: 'cancelled' });
+    expect(await getTask(client, keys, id)).toMatchObject({ status: 'cancelled', errorCode: 'CANCELLED' });
     expect(await cancelTask(client, keys, id, Date.now())).toEqual({ kind: 'final', status: 'cancelled' });
   });
 

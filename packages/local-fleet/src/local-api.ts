@@ -72,7 +72,7 @@ async function listen(options: LocalApiOptions, token: string, port: number): Pr
       logger,
     }),
   );
-  const store = openArtifactStore(config.artifactStore);
+  const store = openArtifactStore(config.artifactStoreSettings);
   const release = async (): Promise<void> => {
     await redis.quit().catch(() => redis.disconnect());
     await store.close();

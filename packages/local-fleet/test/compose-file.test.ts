@@ -68,15 +68,15 @@ function namesRead(env: Env, load: (env: Env) => void): Set<string> {
 const loaders: Record<string, { stage: string; load: (env: Env) => void }> = {
   api: {
     stage: 'api',
-    load: (env) => void openArtifactStore(loadApiConfig(env, '/').artifactStore, '/', env),
+    load: (env) => void openArtifactStore(loadApiConfig(env, '/').artifactStoreSettings),
   },
   tracker: {
     stage: 'runtime',
-    load: (env) => void openArtifactStore(loadTrackerConfig(env, '/').artifactStore, '/', env),
+    load: (env) => void openArtifactStore(loadTrackerConfig(env, '/').artifactStoreSettings),
   },
   'tracker-cpu': {
     stage: 'runtime',
-    load: (env) => void openArtifactStore(loadTrackerConfig(env, '/').artifactStore, '/', env),
+    load: (env) => void openArtifactStore(loadTrackerConfig(env, '/').artifactStoreSettings),
   },
 };
 

@@ -1,13 +1,22 @@
 /**
  * The tracker's configuration, read once at start-up from the environment, validated as a whole
  * (every bad variable reported at once) and frozen. Names the executer-tracker's users know keep
- * working: REDIS_URL (or REDIS_HOSTNAME + REDIS_PORT), REDIS_CONSUMER_NAME, ARTIFACT_STORE.
+ * working: REDIS_URL (or REDIS_HOSTNAME + REDIS_PORT), REDIS_CONSUMER_NAME, ARTIFACT_STORE. The
+ * artifact store's settings (ARTIFACT_STORE, ARTIFACT_FSYNC, S3_*, AWS_*) are checked here too.
  */
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
-import { checkName, DEFAULT_ARTIFACT_STORE, EnvReader, readRedisUrl, type Env } from '@gpufleet/core';
-
-export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+import {
+  checkName,
+  DEFAULT_ARTIFACT_STORE,
+  EnvReader,
+  LOG_LEVELS,
+  readArtifactStoreSettings,
+  readRedisUrl,
+  type ArtifactStoreSettings,
+  type Env,
+  type LogLevel,
+} from '@gpufleet/core';
 
 export interface TrackerConfig {
   redisUrl: string;
@@ -16,7 +25,10 @@ export interface TrackerConfig {
   /** Key prefix of the fleet, so several fleets can share one Redis. */
   prefix: string;
   queue: string;
+  /** ARTIFACT_STORE as given: a folder path, a file:// URL or s3://bucket/prefix. */
   artifactStore: string;
+  /** The store ARTIFACT_STORE names, with ARTIFACT_FSYNC or the S3_* and AWS_* settings: openArtifactStore's argument. */
+  artifactStoreSettings: ArtifactStoreSettings;
   executerPaths: string[];
   /** Allowed GPU ids; null = detect with nvidia-smi; [] = a CPU tracker. */
   gpus: number[] | null;
@@ -93,12 +105,14 @@ export function loadTrackerConfig(env: Env = process.env, cwd = process.cwd()): 
   if (executers === undefined)
     r.fail('GPUFLEET_EXECUTERS', 'is required: one or more executer folders, separated by ":" or ","');
   const cpuRaw = r.raw('GPUFLEET_CPU_SLOTS');
+  const artifactStore = r.string('ARTIFACT_STORE', DEFAULT_ARTIFACT_STORE);
   const config: TrackerConfig = {
     redisUrl: readRedisUrl(r),
     consumerName: r.string('REDIS_CONSUMER_NAME', hostname(), name),
     prefix: r.string('GPUFLEET_PREFIX', TRACKER_DEFAULTS.prefix, name),
     queue: r.string('GPUFLEET_QUEUE', TRACKER_DEFAULTS.queue, name),
-    artifactStore: r.string('ARTIFACT_STORE', DEFAULT_ARTIFACT_STORE),
+    artifactStore,
+    artifactStoreSettings: readArtifactStoreSettings(r, artifactStore, cwd),
     executerPaths: (executers ?? '')
       .split(/[:,]/)
       .filter(Boolean)
@@ -106,7 +120,7 @@ export function loadTrackerConfig(env: Env = process.env, cwd = process.cwd()): 
     gpus: parseGpuList(r),
     cpuSlots: cpuRaw === undefined ? null : r.int('GPUFLEET_CPU_SLOTS', 0, { min: 0, max: 1024 }),
     workDir: resolve(cwd, r.string('GPUFLEET_WORKDIR', TRACKER_DEFAULTS.workDir)),
-    logLevel: r.oneOf('LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
+    logLevel: r.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
     allowOptInExecuters: r.bool('GPUFLEET_ENABLE_OPT_IN_EXECUTERS', false),
     leaseMs,
     heartbeatMs: r.int('GPUFLEET_HEARTBEAT_MS', Math.floor(leaseMs / 3), {

@@ -4,43 +4,30 @@
  * reads and claims it), start it, and go on; when no task is waiting, block on the streams of the
  * tasks that fit the free slots, with the claim of what arrives sent right behind the read. A
  * release of slots that changes what fits interrupts the block (CLIENT UNBLOCK), so a freed slot
- * is filled at once. Errors back off (capped), never spin.
+ * is filled at once. Errors back off (capped), never spin. What it claims is handled in
+ * loop-claims.ts; each blocking read is the `waiting-for-tasks` event.
  */
 import type { Redis } from 'ioredis';
 import {
-  backoffMs,
-  claimDelivered,
+  abortableSleep,
   claimJustRead,
   newToken,
-  requeueOrphan,
+  loopUntilAborted,
+  settlesWithin,
   streamReadReply,
   takeTask,
   TRACKER_GROUP,
-  type Claim,
-  type ClaimJustReadResult,
-  type ClaimResult,
-  type Logger,
+  untilAborted,
   type OutageReporter,
-  type QueueKeys,
-  type TakeResult,
 } from '@gpufleet/core';
-import { isTransientRedisError, settlesWithin, sleep, untilAborted } from './redis-retry.js';
+import { isTransientRedisError } from './with-redis-retry.js';
+import { claimRead, settleClaim, type LoopClaimDeps } from './loop-claims.js';
 import { BUSY_BLOCK_MS, loopStreams, settledEntry, type LoopStream } from './loop-streams.js';
-import type { SlotPool } from './slot-pool.js';
 
-export interface ConsumerLoopDeps {
-  redis: Redis;
+export interface ConsumerLoopDeps extends LoopClaimDeps {
   blocking: Redis;
-  keys: QueueKeys;
-  pool: SlotPool;
-  consumer: string;
-  leaseMs: number;
   blockMs: number;
-  logger: Logger;
   outage: OutageReporter;
-  now: () => number;
-  /** Starts a claimed task on the given number of GPUs (the loop has checked it fits). */
-  launch: (claim: Claim, gpus: number) => void | Promise<void>;
 }
 
 const MAX_BACKOFF_MS = 2000;
@@ -130,18 +117,14 @@ export class ConsumerLoop {
 
   private async run(): Promise<void> {
     const signal = this.abort.signal;
-    let failures = 0;
-    while (!signal.aborted) {
-      try {
-        if (!this.streams.some((s) => this.deps.pool.fitsNow(s.gpus))) {
-          await this.deps.pool.nextRelease(signal);
-          continue;
-        }
-        await this.step(signal);
-        failures = 0;
-      } catch (error) {
-        if (signal.aborted) break;
-        failures++;
+    const step = async (): Promise<void> => {
+      if (!this.streams.some((s) => this.deps.pool.fitsNow(s.gpus))) await this.deps.pool.nextRelease(signal);
+      else await this.step(signal);
+    };
+    await loopUntilAborted(signal, step, {
+      baseMs: 50,
+      maxMs: MAX_BACKOFF_MS,
+      onFailure: async (error, failures) => {
         if (/NOGROUP|no such key/i.test(String(error))) {
           this.deps.logger.warn({ err: error }, 'task stream or consumer group missing; recreating');
           await this.ensureGroups().catch(() => undefined);
@@ -150,9 +133,8 @@ export class ConsumerLoop {
         } else if (failures === 1 || failures % 30 === 0) {
           this.deps.logger.error({ err: error, failures }, 'consumer loop error; backing off');
         }
-        await sleep(backoffMs(failures + 1, 50, MAX_BACKOFF_MS), signal);
-      }
-    }
+      },
+    });
   }
 
   private async step(signal: AbortSignal): Promise<void> {
@@ -168,7 +150,7 @@ export class ConsumerLoop {
     switch (result.kind) {
       case 'claimed':
       case 'dead':
-        await this.settleClaim(result);
+        await settleClaim(this.deps, this.gpusOf, result);
         return;
       case 'held':
         this.deps.logger.warn(
@@ -177,16 +159,17 @@ export class ConsumerLoop {
         );
         return;
       case 'wait':
-        await Promise.race([pool.nextRelease(signal), sleep(Math.min(this.deps.blockMs, 1000), signal)]);
+        await Promise.race([
+          pool.nextRelease(signal),
+          abortableSleep(Math.min(this.deps.blockMs, 1000), signal),
+        ]);
         return;
       case 'empty':
         await this.blockingRead(result.lastDelivered);
     }
   }
 
-  private gpusOf(stream: string): number {
-    return this.streams.find((s) => s.key === stream)?.gpus ?? 0;
-  }
+  private readonly gpusOf = (stream: string): number => this.streams.find((s) => s.key === stream)?.gpus ?? 0;
 
   /**
    * Blocks until a task arrives on a stream that fits. The claim rides behind the read on the same
@@ -229,6 +212,7 @@ export class ConsumerLoop {
           return null;
         })
       : null;
+    this.deps.emit('waiting-for-tasks', { streams: fit.map((s) => s.key) });
     let reply: Awaited<typeof read> = null;
     let readError: unknown = null;
     try {
@@ -242,55 +226,14 @@ export class ConsumerLoop {
     }
     // What the claim behind the read took is this tracker's to run, whatever became of the read.
     const claimed = await untilAborted(claiming ?? Promise.resolve(null), this.dropped.signal, null);
-    await this.settleClaim(claimed);
+    await settleClaim(this.deps, this.gpusOf, claimed);
     if (readError) throw readError;
     for (const [stream, entries] of reply ?? []) {
       for (const [entryId, fields] of entries) {
-        if (entryId !== settledEntry(claimed)) await this.claimRead(stream, entryId, fields[1] ?? '');
+        const taskId = fields[1] ?? '';
+        if (entryId !== settledEntry(claimed))
+          await claimRead(this.deps, this.gpusOf, { stream, entryId, taskId });
       }
     }
-  }
-
-  /**
-   * Claims an entry the blocking read delivered. One that no longer fits (the read returns an entry
-   * of each stream that had one) goes back first in line, unclaimed, for any tracker to take.
-   */
-  private async claimRead(stream: string, entryId: string, taskId: string): Promise<void> {
-    const gpus = this.gpusOf(stream);
-    if (!this.deps.pool.fitsNow(gpus)) {
-      const result = await requeueOrphan(this.deps.redis, this.deps.keys, {
-        stream,
-        entryId,
-        taskId,
-        holder: this.deps.consumer,
-        minIdleMs: 0,
-        holderDead: false,
-        alone: false,
-        reason: '',
-        now: this.deps.now(),
-      });
-      this.deps.logger.debug(
-        { taskId, stream, result },
-        'read more than fits; put the entry back first in line',
-      );
-      return;
-    }
-    const result = await claimDelivered(this.deps.redis, this.deps.keys, {
-      consumer: this.deps.consumer,
-      stream,
-      entryId,
-      taskId,
-      leaseMs: this.deps.leaseMs,
-      token: newToken(),
-      now: this.deps.now(),
-    });
-    await this.settleClaim(result);
-  }
-
-  /** Starts what a claim took, on the GPU count of its stream; says so when the claim dead-lettered the task instead. */
-  private async settleClaim(result: TakeResult | ClaimResult | ClaimJustReadResult | null): Promise<void> {
-    if (result?.kind === 'claimed') await this.deps.launch(result.claim, this.gpusOf(result.claim.stream));
-    else if (result?.kind === 'dead')
-      this.deps.logger.warn({ taskId: result.taskId, reason: result.reason }, 'task dead-lettered at claim');
   }
 }

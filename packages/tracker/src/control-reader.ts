@@ -4,8 +4,7 @@
  * pending cancel, as a backup for a message missed across a Redis restart.
  */
 import type { Redis } from 'ioredis';
-import { backoffMs, type Logger } from '@gpufleet/core';
-import { sleep, untilAborted } from './redis-retry.js';
+import { loopUntilAborted, untilAborted, type Logger } from '@gpufleet/core';
 
 export interface ControlMessage {
   cmd: string;
@@ -36,30 +35,28 @@ export class ControlReader {
 
   private async run(): Promise<void> {
     let lastId = '$';
-    let failures = 0;
-    while (!this.abort.signal.aborted) {
-      try {
-        // A stop disconnects; ioredis then keeps a read queued while Redis is down, never failing it.
-        const reply = await untilAborted(
-          this.redis.xread('BLOCK', this.blockMs, 'STREAMS', this.key, lastId),
-          this.abort.signal,
-          null,
-        );
-        failures = 0;
-        for (const [, entries] of reply ?? []) {
-          for (const [id, fields] of entries) {
-            lastId = id;
-            const map = new Map<string, string>();
-            for (let i = 0; i + 1 < fields.length; i += 2) map.set(fields[i] ?? '', fields[i + 1] ?? '');
-            this.onMessage({ cmd: map.get('cmd') ?? '', taskId: map.get('id') ?? '' });
-          }
+    const step = async (): Promise<void> => {
+      // A stop disconnects; ioredis then keeps a read queued while Redis is down, never failing it.
+      const reply = await untilAborted(
+        this.redis.xread('BLOCK', this.blockMs, 'STREAMS', this.key, lastId),
+        this.abort.signal,
+        null,
+      );
+      for (const [, entries] of reply ?? []) {
+        for (const [id, fields] of entries) {
+          lastId = id;
+          const map = new Map<string, string>();
+          for (let i = 0; i + 1 < fields.length; i += 2) map.set(fields[i] ?? '', fields[i + 1] ?? '');
+          this.onMessage({ cmd: map.get('cmd') ?? '', taskId: map.get('id') ?? '' });
         }
-      } catch (error) {
-        if (this.abort.signal.aborted) break;
-        failures++;
-        if (failures === 1) this.logger.warn({ err: error }, 'control stream read failed; retrying');
-        await sleep(backoffMs(failures + 1, 100, 2000), this.abort.signal);
       }
-    }
+    };
+    await loopUntilAborted(this.abort.signal, step, {
+      baseMs: 100,
+      maxMs: 2000,
+      onFailure: (error, failures) => {
+        if (failures === 1) this.logger.warn({ err: error }, 'control stream read failed; retrying');
+      },
+    });
   }
 }

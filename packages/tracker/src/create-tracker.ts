@@ -1,7 +1,7 @@
 /**
  * Builds a Tracker from its configuration: loads the executers (a bad manifest stops start-up
  * with the file, the field and the reason), finds the GPUs (GPUFLEET_GPUS, else nvidia-smi) and
- * opens the artifact store.
+ * opens the artifact store its configuration describes.
  */
 import { loadExecuters, openArtifactStore, type Logger } from '@gpufleet/core';
 import type { TrackerConfig } from './config.js';
@@ -18,7 +18,7 @@ export async function createTracker(config: TrackerConfig, logger: Logger): Prom
     );
   }
   const gpuIds = config.gpus ?? (await detectGpus()).map((gpu) => gpu.index);
-  const store = openArtifactStore(config.artifactStore);
+  const store = openArtifactStore(config.artifactStoreSettings);
   const taskInit = await resolveTaskInit(config.taskInit, config.workDir, logger);
   return new Tracker({ config, logger, store, executers, gpuIds, taskInit });
 }

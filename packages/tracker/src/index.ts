@@ -10,7 +10,7 @@
  * await tracker.close();
  */
 export { loadTrackerConfig, TRACKER_DEFAULTS } from './config.js';
-export type { LogLevel, TrackerConfig } from './config.js';
+export type { TrackerConfig } from './config.js';
 export { createTracker } from './create-tracker.js';
 export { detectGpus, parseNvidiaSmi } from './gpu-detect.js';
 export type { DetectedGpu } from './gpu-detect.js';
@@ -22,5 +22,13 @@ export type { SlotGrant } from './slot-pool.js';
 export { Tracker } from './tracker.js';
 export type { TrackerDeps } from './tracker.js';
 export { preciseNow } from './process/clock.js';
-export type { RunningTask, TaskEvent } from './run/task-execution.js';
+export type { RunningTask } from './run/task-execution.js';
+export { TRACKER_EVENT_NAMES } from './tracker-events.js';
+export type {
+  AttemptRef,
+  EmitTrackerEvent,
+  TaskEvent,
+  TrackerEventMap,
+  TrackerEventName,
+} from './tracker-events.js';
 export type { KillReason } from './process/executer-process.js';

@@ -4,7 +4,7 @@
  * second for the whole process). Jobs come in groups that stop together.
  */
 import type { Logger, OutageReporter } from '@gpufleet/core';
-import { isTransientRedisError } from './redis-retry.js';
+import { isTransientRedisError } from './with-redis-retry.js';
 
 export class PeriodicJobs<Group extends string> {
   private readonly timers = new Map<Group, NodeJS.Timeout[]>();

@@ -2,11 +2,12 @@
  * A tracker's sweep, run every GPUFLEET_SWEEP_MS: retries whose backoff has ended go back to their
  * streams; the running tasks of dead trackers and of lapsed leases go back first in line (see
  * reclaim.ts); tasks no live tracker can run end `dead` (see unschedulable-sweep.ts), checked less
- * often since it reads the whole registry.
+ * often since it reads the whole registry (each check is the `unschedulable-checked` event).
  */
 import type { Redis } from 'ioredis';
 import { promoteDelayed, type Logger, type QueueKeys } from '@gpufleet/core';
 import { reclaimIdle } from './reclaim.js';
+import type { EmitTrackerEvent } from './tracker-events.js';
 import { sweepUnschedulable } from './unschedulable-sweep.js';
 
 export interface QueueSweepDeps {
@@ -23,6 +24,8 @@ export interface QueueSweepDeps {
   isRunningHere: (taskId: string) => boolean;
   /** When this tracker's command connection last came back after a loss (0: never lost). */
   reconnectedAt: () => number;
+  /** Announces orphans requeued and each unschedulable check (`unschedulable-checked`). */
+  emit: EmitTrackerEvent;
 }
 
 export class QueueSweep {
@@ -42,6 +45,6 @@ export class QueueSweep {
     const unschedulableEveryMs = Math.min(5000, deps.unschedulableMs / 4);
     if (deps.now() - this.unschedulableCheckedAt < unschedulableEveryMs) return;
     this.unschedulableCheckedAt = deps.now();
-    await sweepUnschedulable(deps);
+    deps.emit('unschedulable-checked', { deadLettered: await sweepUnschedulable(deps) });
   }
 }

@@ -9,6 +9,7 @@
  *   keeps its tasks, and one that comes back later loses them through fencing;
  * - lapsed leases, as a backstop: entries idle longer than the lease in any consumer's pending list.
  *   The requeue refuses a task whose holder's lease is still alive.
+ * Each task put back is the `requeued-orphan` tracker event.
  */
 import type { Redis } from 'ioredis';
 import {
@@ -21,6 +22,7 @@ import {
   type PendingEntry,
   type QueueKeys,
 } from '@gpufleet/core';
+import { eventField, type EmitTrackerEvent } from './tracker-events.js';
 
 export interface ReclaimDeps {
   redis: Redis;
@@ -34,6 +36,8 @@ export interface ReclaimDeps {
   now: () => number;
   /** True for tasks this tracker runs now: their idle entries are its own, never reclaimed. */
   isRunningHere: (taskId: string) => boolean;
+  /** Announces each task put back in line (`requeued-orphan`). */
+  emit: EmitTrackerEvent;
 }
 
 /** Entries looked at per stream and consumer in one sweep. */
@@ -101,10 +105,12 @@ async function requeueEntry(
     now: deps.now(),
   });
   if (result !== 'requeued') return 0;
+  const requeued = { taskId, from: holder, via: how.dead ? ('liveness' as const) : ('lease' as const) };
   deps.logger.warn(
-    { taskId, from: holder, via: how.dead ? 'liveness' : 'lease' },
+    { ...requeued, ...eventField('requeued-orphan') },
     'requeued a task whose tracker stopped running it',
   );
+  deps.emit('requeued-orphan', { ...requeued, stream });
   return 1;
 }
 

@@ -3,11 +3,13 @@
  * kill the process groups it left running (recorded in pid files, checked by start time), then
  * settle every entry still pending for this consumer name: tasks it was running go back to the
  * queue at once, before every waiting task (their attempt counts; one that was the only task of
- * that life becomes a suspect and runs alone), entries of ended tasks are removed.
+ * that life becomes a suspect and runs alone), entries of ended tasks are removed. When there was
+ * something to recover, that is the `previous-life-recovered` tracker event.
  */
 import type { Redis } from 'ioredis';
 import { settleEntry, TRACKER_GROUP, xpendingRange, type Logger, type QueueKeys } from '@gpufleet/core';
 import { killLeftovers } from './process/pid-files.js';
+import { eventField, type EmitTrackerEvent } from './tracker-events.js';
 
 export interface RecoverDeps {
   redis: Redis;
@@ -16,6 +18,8 @@ export interface RecoverDeps {
   pidDir: string;
   logger: Logger;
   now: () => number;
+  /** Announces what was recovered, when there was something (`previous-life-recovered`). */
+  emit: EmitTrackerEvent;
 }
 
 export async function recoverPreviousLife(
@@ -57,7 +61,13 @@ export async function recoverPreviousLife(
     if (result === 'requeued') requeued++;
     if (result === 'removed') removed++;
   }
-  if (killed + requeued + removed > 0)
-    deps.logger.warn({ killed, requeued, removed }, 'recovered what a previous life of this tracker left');
-  return { killed, requeued, removed };
+  const recovered = { killed, requeued, removed };
+  if (killed + requeued + removed > 0) {
+    deps.logger.warn(
+      { ...recovered, ...eventField('previous-life-recovered') },
+      'recovered what a previous life of this tracker left',
+    );
+    deps.emit('previous-life-recovered', recovered);
+  }
+  return recovered;
 }

@@ -4,11 +4,12 @@
  * clean-up awaited at close. A shutdown gives the running attempts the grace, kills what is left,
  * and gives up on Redis writes a kill grace + 0.5 s later.
  */
-import { releaseTask, type Claim, type Logger } from '@gpufleet/core';
-import { settlesWithin } from './redis-retry.js';
+import { releaseTask, settlesWithin, type Claim, type Logger } from '@gpufleet/core';
+import type { TrackerConfig } from './config.js';
 import type { RunningTask, TaskExecutionDeps } from './run/attempt-types.js';
 import { executeTask } from './run/task-execution.js';
 import type { SlotPool } from './slot-pool.js';
+import { eventField } from './tracker-events.js';
 
 /** After the kill at shutdown, how much longer than the kill grace Redis writes are retried. */
 const GIVE_UP_AFTER_KILL_MS = 500;
@@ -22,6 +23,17 @@ export interface RunningAttemptsDeps {
   slotsChanged: () => void;
   /** Retries a Redis call through an outage, until the tracker closes. */
   retry: <T>(what: string, op: () => Promise<T>) => Promise<T>;
+}
+
+/** What every attempt takes from the tracker's configuration. */
+export function attemptSettings(
+  config: TrackerConfig,
+): Pick<
+  TaskExecutionDeps,
+  'workDir' | 'leaseMs' | 'heartbeatMs' | 'killGraceMs' | 'uploadRetryMs' | 'keepTaskDirs'
+> {
+  const { workDir, leaseMs, heartbeatMs, killGraceMs, uploadRetryMs, keepTaskDirs } = config;
+  return { workDir, leaseMs, heartbeatMs, killGraceMs, uploadRetryMs, keepTaskDirs };
 }
 
 export class RunningAttempts {
@@ -64,7 +76,7 @@ export class RunningAttempts {
    * Starts a claimed task on free slots. A suspect task runs alone: the consumer loop, the only
    * caller, claims one only when this tracker is idle and any task only when it fits. What is
    * claimed after a shutdown began (a take Redis answered late) goes back first in line, its
-   * attempt undone: it never started.
+   * attempt undone: it never started (`handed-back`, `started` false).
    */
   async launch(claim: Claim, gpus: number): Promise<void> {
     const { pool, logger } = this.deps;
@@ -81,10 +93,11 @@ export class RunningAttempts {
         )
         .catch(() => false);
       logger.warn(
-        { taskId: claim.taskId, handedBack: given, reason },
+        { taskId: claim.taskId, handedBack: given, reason, ...eventField('handed-back') },
         'handed back a task it could not start',
       );
-      return;
+      const attempt = { taskId: claim.taskId, attempt: claim.attempt };
+      return this.attemptDeps.emit('handed-back', { ...attempt, reason, handedBack: given, started: false });
     }
     if (claim.suspect) logger.warn({ taskId: claim.taskId }, 'running a suspect task alone');
     const task = executeTask(this.attemptDeps, claim, grant.gpuIds);
@@ -105,13 +118,18 @@ export class RunningAttempts {
     void task.cleanup.finally(() => this.cleanups.delete(task.cleanup));
   }
 
+  /** A shutdown began: from now on, what a late take or read still claims goes back (`launch`). */
+  stopLaunching(): void {
+    this.closing = true;
+  }
+
   /**
    * Shutdown: no more launches; running tasks get `graceMs` to finish, then are killed (and hand
    * themselves back); Redis writes still pending `killGraceMs` + 0.5 s later are given up. Resolves
    * when every attempt and its clean-up are over.
    */
   async drain(graceMs: number, killGraceMs: number): Promise<void> {
-    this.closing = true;
+    this.stopLaunching();
     const running = [...this.tasks.values()];
     if (running.length > 0) {
       this.deps.logger.info({ tasks: running.length, graceMs }, 'waiting for running tasks');

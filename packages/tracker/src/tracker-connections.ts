@@ -7,13 +7,14 @@ import type { Redis } from 'ioredis';
 import {
   closeRedis,
   connectRedis,
+  settlesWithin,
   waitReady,
   type CatalogEntry,
   type LoadedExecuter,
   type Logger,
   type OutageReporter,
 } from '@gpufleet/core';
-import { settlesWithin } from './redis-retry.js';
+import { eventField, type EmitTrackerEvent } from './tracker-events.js';
 
 /** How long a closing tracker waits for each of its last Redis writes (leaving the registry, QUIT). */
 const LAST_WRITES_MS = 500;
@@ -36,20 +37,23 @@ export function openConnections(
 }
 
 /**
- * Waits for the first connection to Redis, saying once that it waits; ends (throwing) when
- * `signal` aborts, so a tracker told to stop never waits on Redis.
+ * Waits for the first connection to Redis, saying once that it waits (`waiting-for-redis`); ends
+ * (throwing) when `signal` aborts, so a tracker told to stop never waits on Redis.
  */
 export async function waitForRedis(
   redis: Redis,
   url: string,
   logger: Logger,
   signal: AbortSignal,
+  emit: EmitTrackerEvent,
 ): Promise<void> {
   try {
     await waitReady(redis, 2000);
     return;
   } catch {
-    logger.warn({ redis: url.replace(/\/\/[^@]*@/, '//***@') }, 'waiting for Redis');
+    const waiting = { redis: url.replace(/\/\/[^@]*@/, '//***@') };
+    logger.warn({ ...waiting, ...eventField('waiting-for-redis') }, 'waiting for Redis');
+    emit('waiting-for-redis', waiting);
   }
   const stopped = new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve()));
   while (!signal.aborted) {

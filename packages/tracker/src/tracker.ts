@@ -1,7 +1,7 @@
 /**
  * The tracker daemon: registers under its unique consumer name, publishes its executers, and runs
  * the consumer loop, one task per free slot group, until closed. `start()` and `close()` are safe
- * to call twice and return the same promise.
+ * to call twice and return the same promise. It emits its events (tracker-events.ts).
  */
 import { EventEmitter } from 'node:events';
 import { availableParallelism } from 'node:os';
@@ -9,7 +9,6 @@ import type { Redis } from 'ioredis';
 import {
   newToken,
   publishCatalog,
-  OutageReporter,
   queueKeys,
   type ArtifactStore,
   type LoadedExecuter,
@@ -22,18 +21,25 @@ import { ConsumerLoop } from './consumer-loop.js';
 import { ControlReader } from './control-reader.js';
 import { PeriodicJobs } from './periodic-jobs.js';
 import { QueueSweep } from './queue-sweep.js';
-import { recoverPreviousLife } from './recover-previous-life.js';
-import { withRedisRetry } from './redis-retry.js';
+import { recoverPreviousLife, type RecoverDeps } from './recover-previous-life.js';
+import { withRedisRetry } from './with-redis-retry.js';
 import { catalogEntries, closeConnections, openConnections, waitForRedis } from './tracker-connections.js';
 import { currentHolder, leaveRegistry, takeConsumerName, type Holder } from './registration.js';
-import type { RunningTask, TaskEvent } from './run/attempt-types.js';
+import type { RunningTask } from './run/attempt-types.js';
 import { pidDir } from './process/pid-files.js';
 import { SpareFolders } from './run/spare-folders.js';
 import { Spawner } from './process/spawner.js';
 import { executerBaseEnv } from './run/task-env.js';
-import { RunningAttempts } from './running-attempts.js';
+import { attemptSettings, RunningAttempts } from './running-attempts.js';
 import { SlotPool } from './slot-pool.js';
 import { TrackerPresence } from './tracker-presence.js';
+import {
+  eventField,
+  trackerEmit,
+  type EmitTrackerEvent,
+  type TrackerEmitterEvents,
+} from './tracker-events.js';
+import { TrackerOutage } from './tracker-outage.js';
 
 export interface TrackerDeps {
   config: TrackerConfig;
@@ -51,10 +57,10 @@ export interface TrackerDeps {
 const MAX_SPARE_FOLDERS = 8;
 
 /**
- * Emits `task` with a TaskEvent when an executer process starts (`spawned`) and when it exits
- * (`exited`), for embedders and benchmarks.
+ * Emits the events of TrackerEventMap (tracker-events.ts), and `task` with a TaskEvent when an
+ * executer process starts (`spawned`) and when it exits (`exited`), for embedders and benchmarks.
  */
-export class Tracker extends EventEmitter<{ task: [TaskEvent] }> {
+export class Tracker extends EventEmitter<TrackerEmitterEvents> {
   readonly name: string;
   readonly keys: QueueKeys;
   readonly pool: SlotPool;
@@ -79,7 +85,11 @@ export class Tracker extends EventEmitter<{ task: [TaskEvent] }> {
   /** Its liveness key and registry entry. */
   private readonly presence: TrackerPresence;
   private readonly startedAt: number;
-  private readonly outage: OutageReporter;
+  private readonly outage: TrackerOutage;
+  /** What its parts announce events through. */
+  private readonly announce: EmitTrackerEvent;
+  /** What most parts of a tracker are given. */
+  private readonly parts: Omit<RecoverDeps, 'pidDir'>;
   /** When the command connection last came back after a loss (0: never lost). */
   private reconnectedAt = 0;
   private starting: Promise<void> | null = null;
@@ -98,20 +108,21 @@ export class Tracker extends EventEmitter<{ task: [TaskEvent] }> {
     const cpuSlots = deps.config.cpuSlots ?? (deps.gpuIds.length > 0 ? 0 : availableParallelism());
     this.pool = new SlotPool(deps.gpuIds, cpuSlots);
     this.holder = currentHolder(newToken());
-    this.outage = new OutageReporter(this.logger);
+    this.announce = trackerEmit(this, this.logger);
+    this.outage = new TrackerOutage(this.logger, this.announce);
     const connections = openConnections(deps.config.redisUrl, this.name, this.outage, this.logger);
     this.redis = connections.redis;
     this.blocking = connections.blocking;
-    // What most parts of a tracker are given.
-    const common = {
+    this.parts = {
       redis: this.redis,
       keys: this.keys,
       consumer: this.name,
       logger: this.logger,
       now: this.now,
+      emit: this.announce,
     };
     this.loop = new ConsumerLoop({
-      ...common,
+      ...this.parts,
       blocking: this.blocking,
       pool: this.pool,
       leaseMs: deps.config.leaseMs,
@@ -128,17 +139,11 @@ export class Tracker extends EventEmitter<{ task: [TaskEvent] }> {
     const { config } = deps;
     this.attempts = new RunningAttempts({
       attempt: {
-        ...common,
+        ...this.parts,
         store: deps.store,
         executers: deps.executers,
-        workDir: config.workDir,
-        leaseMs: config.leaseMs,
-        heartbeatMs: config.heartbeatMs,
-        killGraceMs: config.killGraceMs,
-        uploadRetryMs: config.uploadRetryMs,
-        keepTaskDirs: config.keepTaskDirs,
+        ...attemptSettings(config),
         pidDir: pidDir(config.workDir, this.name),
-        onTaskEvent: (event) => this.emit('task', event),
         spawner: this.spawner,
         spares: this.spares,
         // What executers inherit of this process's environment (read once: see task-env.ts).
@@ -151,7 +156,7 @@ export class Tracker extends EventEmitter<{ task: [TaskEvent] }> {
       retry: (what, op) => this.retry(what, op),
     });
     this.sweep = new QueueSweep({
-      ...common,
+      ...this.parts,
       leaseMs: config.leaseMs,
       aliveMs: config.aliveMs,
       unschedulableMs: config.unschedulableMs,
@@ -215,7 +220,7 @@ export class Tracker extends EventEmitter<{ task: [TaskEvent] }> {
 
   private async doStart(): Promise<void> {
     const { config } = this;
-    await waitForRedis(this.redis, this.config.redisUrl, this.logger, this.stopping.signal);
+    await waitForRedis(this.redis, this.config.redisUrl, this.logger, this.stopping.signal, this.announce);
     const taken = await this.retry('take consumer name', () =>
       takeConsumerName(this.redis, this.keys, this.name, this.holder, config.aliveMs),
     );
@@ -226,16 +231,8 @@ export class Tracker extends EventEmitter<{ task: [TaskEvent] }> {
       );
     }
     this.control.start();
-    await this.retry('recover previous life', () =>
-      recoverPreviousLife({
-        redis: this.redis,
-        keys: this.keys,
-        consumer: this.name,
-        pidDir: pidDir(config.workDir, this.name),
-        logger: this.logger,
-        now: this.now,
-      }),
-    );
+    const recover = { ...this.parts, pidDir: pidDir(config.workDir, this.name) };
+    await this.retry('recover previous life', () => recoverPreviousLife(recover));
     await this.retry('publish executers', () =>
       publishCatalog(this.redis, this.keys, catalogEntries(this.deps.executers, this.name, this.now())),
     );
@@ -246,15 +243,11 @@ export class Tracker extends EventEmitter<{ task: [TaskEvent] }> {
     this.jobs.every('main', config.heartbeatMs, () => this.presence.heartbeat());
     this.jobs.every('main', config.sweepMs, () => this.sweep.run());
     void this.loop.start();
-    this.logger.info(
-      {
-        gpus: this.pool.gpuIds,
-        cpuSlots: this.pool.cpuSlots,
-        executers: [...this.deps.executers.keys()],
-        store: this.deps.store.description,
-      },
-      'tracker started',
-    );
+    const executers = [...this.deps.executers.keys()];
+    const started = { gpus: this.pool.gpuIds, cpuSlots: this.pool.cpuSlots, executers };
+    const store = this.deps.store.description;
+    this.logger.info({ ...started, store, ...eventField('started') }, 'tracker started');
+    this.announce('started', started);
   }
 
   info(): TrackerInfo {
@@ -273,7 +266,10 @@ export class Tracker extends EventEmitter<{ task: [TaskEvent] }> {
    * kill grace + 0.5 s later are given up (the other trackers recover those tasks as after a crash).
    */
   private async doClose(): Promise<void> {
+    const begun = this.now();
     this.stopping.abort();
+    this.attempts.stopLaunching();
+    this.announce('stopping', { running: this.attempts.running.size });
     await this.starting?.catch(() => undefined);
     this.jobs.stop('main');
     await this.loop
@@ -294,6 +290,8 @@ export class Tracker extends EventEmitter<{ task: [TaskEvent] }> {
       this.logger,
     );
     await this.deps.store.close();
-    this.logger.info('tracker stopped');
+    const stopped = { closeMs: this.now() - begun };
+    this.logger.info({ ...stopped, ...eventField('stopped') }, 'tracker stopped');
+    this.announce('stopped', stopped);
   }
 }

@@ -47,7 +47,7 @@ export async function sweepUnschedulable(deps: SweepDeps): Promise<number> {
       if (waitedMs < deps.unschedulableMs) continue;
       const taskId = fields[1] ?? '';
       const reason = shortfall(gpus, maxGpus, keys.queue, now - enqueuedAt);
-      if (await deadLetterQueued(redis, keys, taskId, entryId, reason, now)) {
+      if (await deadLetterQueued(redis, keys, taskId, entryId, reason, now, 'UNSCHEDULABLE')) {
         ended++;
         deps.logger.warn({ taskId, gpus, reason }, 'task dead-lettered: no live tracker can run it');
       }

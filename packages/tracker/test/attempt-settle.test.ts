@@ -1,6 +1,7 @@
 // How an attempt ends, as pure decisions: lost, handed back or stored once its process has ended;
-// retried or completed (with which status and reason) once its outputs are stored.
+// retried or completed (with which status, reason and failure code) once its outputs are stored.
 import { describe, expect, it } from 'vitest';
+import { TASK_FAILURES, type TaskFailureCode } from '../src/errors.js';
 import { afterExit, afterStore } from '../src/run/attempt-settle.js';
 import type { ExecuterProcessResult } from '../src/process/executer-process.js';
 
@@ -99,10 +100,42 @@ describe('afterStore', () => {
       kind: 'complete',
       status: 'failed',
       error: storeError,
+      errorCode: 'OUTPUTS_NOT_STORED',
     });
     expect(afterStore({ ...base, outcome: failed, storeError })).toMatchObject({
       kind: 'complete',
       status: 'failed',
     });
+    expect(afterStore({ ...base, outcome: failed, storeError })).toMatchObject({
+      errorCode: 'OUTPUTS_NOT_STORED',
+    });
+  });
+
+  it('completes with the outcome’s failure code, and retries without one', () => {
+    const coded = { ...failed, errorCode: 'EXIT_NONZERO' as const };
+    expect(afterStore({ ...base, outcome: coded, failures: 2 })).toEqual({
+      kind: 'complete',
+      ...coded,
+    });
+    expect(afterStore({ ...base, outcome: coded })).not.toHaveProperty('errorCode');
+  });
+});
+
+describe('failure codes', () => {
+  it('give each ending of the process its code, and the status that code stands for', () => {
+    const cases: Array<[Partial<ExecuterProcessResult>, string, string]> = [
+      [{ exitCode: 3, stderrTail: 'boom\n' }, 'failed', 'EXIT_NONZERO'],
+      [{ exitCode: null, signal: 'SIGKILL' }, 'failed', 'KILLED_BY_SIGNAL'],
+      [{ exitCode: null, signal: 'SIGTERM', killedFor: 'timed_out' }, 'timed_out', 'TIME_LIMIT'],
+      [{ exitCode: null, signal: 'SIGTERM', killedFor: 'cancelled' }, 'cancelled', 'CANCELLED'],
+      [{ exitCode: null, spawnError: 'ENOENT' }, 'failed', 'SPAWN_FAILED'],
+      [{ exitCode: null, signal: 'SIGKILL', infraError: 'the spawner died' }, 'failed', 'SPAWNER_DIED'],
+    ];
+    for (const [over, status, errorCode] of cases) {
+      expect(exit(ended(over)), errorCode).toMatchObject({ kind: 'store', outcome: { status, errorCode } });
+      expect(TASK_FAILURES[errorCode as TaskFailureCode].status).toBe(status);
+    }
+    expect(exit(ended())).toMatchObject({ kind: 'store', outcome: { status: 'succeeded' } });
+    expect(exit(ended())).not.toHaveProperty('outcome.errorCode');
   });
 });

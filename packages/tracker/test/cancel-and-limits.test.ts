@@ -44,6 +44,7 @@ describe('cancel and limits', () => {
     const goneMs = Date.now() - cancelledAt;
     const task = await waitForFinal(fleet.client, fleet.keys, id);
     expect(task.status).toBe('cancelled');
+    expect(task.errorCode).toBe('CANCELLED');
     expect(goneMs).toBeLessThan(GRACE_MS + 1000);
   });
 
@@ -62,6 +63,7 @@ describe('cancel and limits', () => {
     );
     const task = await waitForFinal(fleet.client, fleet.keys, id, 1000 + GRACE_MS + 2000);
     expect(task.status).toBe('cancelled');
+    expect(task.errorCode).toBe('CANCELLED');
     expect(pids.some(processAlive)).toBe(false);
   });
 
@@ -92,6 +94,7 @@ describe('cancel and limits', () => {
     const task = await waitForFinal(fleet.client, fleet.keys, id, 10_000);
     expect(task.status).toBe('timed_out');
     expect(task.error).toMatch(/time limit of 2000 ms/);
+    expect(task.errorCode).toBe('TIME_LIMIT');
     expect((task.endedAt ?? 0) - started).toBeLessThan(2000 + GRACE_MS + 1000);
     expect(processAlive(pid)).toBe(false);
   });
@@ -108,6 +111,7 @@ describe('cancel and limits', () => {
     });
     const task = await waitForFinal(fleet.client, fleet.keys, id, 15_000);
     expect(task).toMatchObject({ status: 'failed', exitCode: 4, attempt: 3, failures: 2 });
+    expect(task.errorCode).toBe('EXIT_NONZERO');
     expect(task.outputs?.prefix).toMatch(/\/3\/outputs$/);
     expect(await fleet.events(id)).toEqual([
       'queued',

@@ -56,6 +56,7 @@ async function testLoop(
     logger,
     outage: new OutageReporter(logger),
     now: Date.now,
+    emit: () => undefined,
     launch,
   });
   await waitReady(command);

@@ -21,7 +21,6 @@ const DEFAULTS = {
   GPUFLEET_SWEEP_MS: String(TRACKER_DEFAULTS.sweepMs),
   GPUFLEET_ALIVE_MS: String(TRACKER_DEFAULTS.aliveMs),
 };
-const RECLAIMED = 'requeued a task whose tracker stopped running it';
 
 type Fleet = Awaited<ReturnType<typeof newFleet>>;
 
@@ -68,7 +67,7 @@ describe('crash recovery', () => {
     expect(task).toMatchObject({ status: 'succeeded', tracker: b.options.name, attempt: 2 });
     expect(recoveryMs).toBeLessThan(LEASE_MS + SWEEP_MS + 5000);
     expect((await fleet.events(id)).filter((s) => s === 'succeeded')).toHaveLength(1);
-    expect(b.logs.some((l) => l.msg === RECLAIMED)).toBe(true);
+    expect(b.logs.some((l) => l.event === 'requeued-orphan')).toBe(true);
   });
 
   it('refuses the late completion of a tracker frozen past its lease; the second attempt’s outputs stand', async () => {
@@ -85,7 +84,7 @@ describe('crash recovery', () => {
     const task = await waitForFinal(fleet.client, fleet.keys, id, 20_000);
     expect(task).toMatchObject({ status: 'succeeded', tracker: 'tracker-b', attempt: 2 });
     a.signal('SIGCONT');
-    await a.waitForLog((l) => /lost the (lease|task)|completion refused/.test(l.msg), 10_000);
+    await a.waitForEvent('lost', undefined, 10_000);
     const after = await getTask(fleet.client, fleet.keys, id);
     expect(after?.outputs?.prefix).toMatch(/\/2\/outputs$/);
     expect(after?.attempt).toBe(2);
@@ -105,7 +104,10 @@ describe('crash recovery', () => {
     // Liveness TTL + one sweep + the 2 s job + a margin: 9 s. Waiting for the lease instead takes
     // 10 to 15 s (it was last renewed up to lease / 3 before the kill), plus the job.
     expect(recoveryMs).toBeLessThan(TRACKER_DEFAULTS.aliveMs + TRACKER_DEFAULTS.sweepMs + 2000 + 3000);
-    expect(b.logs.find((l) => l.msg === RECLAIMED)).toMatchObject({ via: 'liveness', from: a.options.name });
+    expect(b.logs.find((l) => l.event === 'requeued-orphan')).toMatchObject({
+      via: 'liveness',
+      from: a.options.name,
+    });
     expect((await fleet.events(id)).filter((s) => s === 'succeeded')).toHaveLength(1);
   });
 
@@ -121,10 +123,10 @@ describe('crash recovery', () => {
     });
     expect(Date.now() - stoppedAt).toBeLessThan(TRACKER_DEFAULTS.aliveMs + TRACKER_DEFAULTS.sweepMs + 3000);
     // The claim is in Redis before tracker-b's log line about it reaches this test through a pipe.
-    const reclaimed = await b.waitForLog((l) => l.msg === RECLAIMED, 5000);
+    const reclaimed = await b.waitForEvent('requeued-orphan', undefined, 5000);
     expect(reclaimed).toMatchObject({ via: 'liveness', from: a.options.name });
     a.signal('SIGCONT');
-    await a.waitForLog((l) => /lost the (lease|task)|completion refused/.test(l.msg), 10_000);
+    await a.waitForEvent('lost', undefined, 10_000);
     await waitFor(() => !processAlive(pid), {
       timeoutMs: 3000,
       message: 'the paused tracker’s executer still runs',
@@ -142,7 +144,7 @@ describe('crash recovery', () => {
     const pid = await runningPid(fleet, id);
     // Another attempt takes the task over (as a reclaim after a lapsed lease would).
     await fleet.client.hset(fleet.keys.task(id), 'leaseToken', 'another-attempt');
-    await a.waitForLog((l) => l.msg === 'lost the lease: another attempt holds this task now', 5000);
+    await a.waitForEvent('lost', (l) => l.stage === 'running', 5000);
     await waitFor(() => !processAlive(pid), {
       timeoutMs: 1000 + 2000,
       message: 'the lost attempt’s executer still runs',
@@ -229,7 +231,7 @@ describe('crash recovery', () => {
     expect(processAlive(pid)).toBe(true); // without task-init the orphan survives its tracker...
     const restarted = await fleet.start('tracker-a', env);
     expect(processAlive(pid)).toBe(false); // ...until the tracker's next life kills it
-    await restarted.waitForLog((l) => l.msg === 'recovered what a previous life of this tracker left');
+    await restarted.waitForEvent('previous-life-recovered');
     const task = await waitForFinal(fleet.client, fleet.keys, id, 10_000); // long before the 30 s lease
     expect(task).toMatchObject({ status: 'succeeded', tracker: 'tracker-a', attempt: 2 });
   });

@@ -7,6 +7,7 @@ import { LocalArtifactStore } from '@gpufleet/core';
 import { uniquePrefix, useRedis, useTempDirs } from '@gpufleet/testkit';
 import type { Tracker } from '@gpufleet/tracker';
 import { startTestTracker, useTrackers, waitForFinal, type TestTrackerOptions } from './helpers/fleet.js';
+import { nextEvent } from './helpers/tracker-events.js';
 
 const redis = useRedis();
 const temp = useTempDirs();
@@ -77,11 +78,13 @@ describe('GPU slots', () => {
 
   it('runs a 3-GPU task when a 3-GPU tracker joins within the wait', async () => {
     const { base, store } = await setup();
-    await start({ ...base, gpuIds: [0, 1], unschedulableMs: 4000 });
+    const small = await start({ ...base, gpuIds: [0, 1], unschedulableMs: 4000 });
     const client = redis.server.client();
     const keys = queueKeys(base.prefix, 'default');
     const { id } = await enqueue({ redis: client, prefix: base.prefix }, { executer: 'probe', gpus: 3 });
-    await new Promise((resolve) => setTimeout(resolve, 600)); // several sweeps see no tracker able to run it
+    // Two unschedulable checks: the second began after the task was queued, and left it waiting.
+    for (let check = 0; check < 2; check++)
+      expect((await nextEvent(small, 'unschedulable-checked')).deadLettered).toBe(0);
     expect((await waitForFinal(client, keys, id, 1).catch(() => null))?.status).toBeUndefined();
     await start({ ...base, consumerName: 'big-tracker', gpuIds: [0, 1, 2], unschedulableMs: 4000 });
     const task = await waitForFinal(client, keys, id);
@@ -98,6 +101,7 @@ describe('GPU slots', () => {
     const { id } = await enqueue({ redis: client, prefix: base.prefix }, { executer: 'probe', gpus: 3 });
     const task = await waitForFinal(client, keys, id);
     expect(task.status).toBe('dead');
+    expect(task.errorCode).toBe('UNSCHEDULABLE');
     expect(task.error).toMatch(/needs 3 GPUs, but the largest live tracker of queue "default" has 2/);
     const dead = await client.xrange(keys.dead, '-', '+');
     expect(dead.map(([, f]) => f[1])).toEqual([id]);

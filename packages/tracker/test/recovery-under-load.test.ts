@@ -124,7 +124,7 @@ describe('crash recovery under a backlog', () => {
       expect(record?.attempt).toBe(orphans.includes(record?.id ?? '') ? 2 : 1);
       expect(record?.maxAttempts).toBe(3);
     }
-    expect(b.logs.filter((l) => /handed back/.test(l.msg))).toEqual([]);
+    expect(b.logs.filter((l) => l.event === 'handed-back')).toEqual([]);
     expect(b.logs.filter((l) => /syntax error/i.test(JSON.stringify(l)))).toEqual([]);
   }, 90_000);
 });

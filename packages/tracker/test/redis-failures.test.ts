@@ -47,7 +47,7 @@ describe('Redis failures', () => {
     await waitFor(async () => (await getTask(fleet.client, fleet.keys, id))?.status === 'running');
     await redis.server.kill('SIGKILL');
     const downSince = Date.now();
-    await a.waitForLog((l) => l.msg === 'executer exited', 5000);
+    await a.waitForEvent('exited', undefined, 5000);
     await new Promise((resolve) => setTimeout(resolve, 2500));
     const errorsWhileDown = a.logs.filter((l) => l.level >= 40 && Number(l.time) >= downSince).length;
     const cpuBefore = a.usage().cpuMs;

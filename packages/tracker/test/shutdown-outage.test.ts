@@ -30,7 +30,7 @@ describe('SIGTERM while Redis is down', () => {
     const fleet = await newFleet();
     const a = await fleet.start('tracker-a', ENV);
     await redis.server.kill('SIGKILL');
-    await a.waitForLog((l) => l.msg === 'redis unreachable', 5000);
+    await a.waitForEvent('redis-down', undefined, 5000);
     const { code, ms } = await terminate(a);
     await redis.server.restart();
     expect(code).toBe(0);
@@ -49,7 +49,7 @@ describe('SIGTERM while Redis is down', () => {
       env: ENV,
     });
     try {
-      await a.waitForLog((l) => l.msg === 'waiting for Redis', 10_000);
+      await a.waitForEvent('waiting-for-redis', undefined, 10_000);
       const { code, ms } = await terminate(a);
       expect(code).toBe(0);
       expect(ms).toBeLessThan(2000);
@@ -90,7 +90,7 @@ describe('SIGTERM while Redis is down', () => {
     await waitFor(async () => (await getTask(fleet.client, fleet.keys, long))?.status === 'running' || null);
     await redis.server.kill('SIGKILL');
     a.signal('SIGTERM');
-    await a.waitForLog((l) => l.msg.startsWith('shutting down'), 5000);
+    await a.waitForEvent('stopping', undefined, 5000);
     await redis.server.restart();
     const client = redis.server.client();
     const { id: late } = await enqueue(

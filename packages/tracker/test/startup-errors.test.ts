@@ -1,5 +1,6 @@
-// The tracker refuses to start, saying exactly why: every bad variable at once, a malformed
-// executer manifest with its file, field and reason, and a consumer name a live tracker holds.
+// The tracker refuses to start, saying exactly why: every bad variable at once (the artifact
+// store's included), a malformed executer manifest with its file, field and reason, and a consumer
+// name a live tracker holds.
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -41,6 +42,25 @@ describe('tracker start-up errors', () => {
     ]) {
       expect(output).toMatch(new RegExp(`^  ${name}: `, 'm'));
     }
+  });
+
+  it('reports bad artifact store settings with the other bad variables, at start-up', () => {
+    const s3 = start({
+      ARTIFACT_STORE: 's3://fleet-artifacts/prod',
+      S3_PART_SIZE_MB: '4',
+      AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
+      LOG_LEVEL: 'loud',
+    });
+    expect(s3.status).toBe(1);
+    expect(s3.output).toMatch(/^gpufleet-tracker: invalid configuration$/m);
+    expect(s3.output).toMatch(/^  S3_PART_SIZE_MB: must be at least 5 \(got 4\)$/m);
+    expect(s3.output).toMatch(/^  AWS_SECRET_ACCESS_KEY: must be set when AWS_ACCESS_KEY_ID is$/m);
+    expect(s3.output).toMatch(/^  LOG_LEVEL: /m);
+    expect(s3.output).toMatch(/^  GPUFLEET_EXECUTERS: /m);
+    const folder = start({ ARTIFACT_FSYNC: 'sometimes', GPUFLEET_LEASE_MS: '10' });
+    expect(folder.status).toBe(1);
+    expect(folder.output).toMatch(/^  ARTIFACT_FSYNC: must be true or false \(got "sometimes"\)$/m);
+    expect(folder.output).toMatch(/^  GPUFLEET_LEASE_MS: /m);
   });
 
   it('refuses a malformed executer manifest, naming the file, the field and the reason', async () => {

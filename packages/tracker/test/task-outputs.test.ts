@@ -1,6 +1,7 @@
 // What a task leaves behind: outputs with a manifest whose sizes and sha256 match the stored
 // bytes, stdout.txt and stderr.txt among them; a failed exit with its code and stderr tail;
-// parameters that reach the process unchanged; input archives that cannot escape their folder.
+// parameters that reach the process unchanged; input archives that cannot escape their folder;
+// each failure with its failure code (docs/task-failures.md).
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
@@ -71,6 +72,7 @@ describe('task outputs', () => {
     const task = await run({ params: { files } });
     expect(task.status).toBe('succeeded');
     expect(task.exitCode).toBe(0);
+    expect(task.errorCode).toBeNull();
     const manifest = task.outputs;
     expect(manifest?.attempt).toBe(1);
     const paths = manifest?.files.map((f) => f.path) ?? [];
@@ -103,6 +105,7 @@ describe('task outputs', () => {
     expect(task.exitCode).toBe(3);
     expect(task.error).toContain('exited with code 3');
     expect(task.error).toContain('probe: failing with exit code 3 as asked');
+    expect(task.errorCode).toBe('EXIT_NONZERO');
     expect(task.outputs?.files.map((f) => f.path)).toContain('stderr.txt');
   });
 
@@ -135,6 +138,7 @@ describe('task outputs', () => {
       /^could not start the executer: the command line is longer than the system allows \(E2BIG\)/,
     );
     expect(task.error?.length).toBeLessThan(400);
+    expect(task.errorCode).toBe('SPAWN_FAILED');
   });
 
   it('ends a task whose program does not exist failed, naming it', async () => {
@@ -144,6 +148,7 @@ describe('task outputs', () => {
     expect(task.error).toMatch(
       /could not start the executer: gpufleet-no-such-program: No such file or directory/,
     );
+    expect(task.errorCode).toBe('SPAWN_FAILED');
   });
 
   it('fetches inputs and extracts a safe archive into the inputs folder', async () => {
@@ -162,6 +167,14 @@ describe('task outputs', () => {
     expect(report.inputs).toEqual(['case/geometry.txt', 'settings.json']);
   });
 
+  it('ends a task whose input is missing from the store failed, INPUTS_UNAVAILABLE, before it starts', async () => {
+    const task = await run({ inputs: [{ name: 'never-uploaded.txt' }] });
+    expect(task.status).toBe('failed');
+    expect(task.error).toMatch(/^inputs refused: NOT_FOUND: artifact ".*never-uploaded\.txt" .*not found$/);
+    expect(task.errorCode).toBe('INPUTS_UNAVAILABLE');
+    expect(task.outputs).toBeNull(); // the executer never started
+  });
+
   for (const [label, entry] of [
     ['a ../ entry', { name: '../escaped.txt', type: '0', body: 'pwned' }],
     ['an absolute path', { name: '/tmp/gpufleet-escaped.txt', type: '0', body: 'pwned' }],
@@ -177,6 +190,7 @@ describe('task outputs', () => {
       const task = await run({ inputs: [{ name: 'evil.tar' }] }, { id });
       expect(task.status).toBe('failed');
       expect(task.error).toMatch(/inputs refused: PATH_ESCAPE/);
+      expect(task.errorCode).toBe('INPUTS_REFUSED');
       const taskDir = join(workDir, 'tasks', `${id}.1`);
       expect(await readdir(join(taskDir, 'inputs'))).toEqual([]);
       const after = (await readdir(sandbox, { recursive: true })).filter((p) => !before.includes(p));

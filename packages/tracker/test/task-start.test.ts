@@ -11,6 +11,7 @@ import { SpareFolders } from '../src/run/spare-folders.js';
 import { createTaskFolder, LOG_FILES } from '../src/run/task-folder.js';
 import { executerBaseEnv, taskEnv } from '../src/run/task-env.js';
 import { startTestTracker, useTrackers, waitForFinal } from './helpers/fleet.js';
+import { nextEvent } from './helpers/tracker-events.js';
 
 const redis = useRedis();
 const temp = useTempDirs();
@@ -42,12 +43,39 @@ describe('from arrival to spawn', () => {
       cpuSlots: 1,
     });
     trackers.push(tracker);
-    await new Promise((resolve) => setTimeout(resolve, 200)); // the tracker is blocked in its read
+    await nextEvent(tracker, 'waiting-for-tasks'); // the tracker is blocked in its read
     const { id } = await enqueue({ redis: admin, prefix }, { executer: 'noop-fast' });
     expect(await waitForFinal(admin, keys, id)).toMatchObject({ status: 'succeeded', attempt: 1 });
     const shas = await scriptsRun(prefix);
     expect(shas).toContain(luaScript('claim-read').sha);
     expect(shas).not.toContain(luaScript('claim').sha);
+  });
+
+  it('never shows a short task running again after it began uploading (the pid write lands first)', async () => {
+    const admin = redis.server.client();
+    const prefix = uniquePrefix();
+    const keys = queueKeys(prefix, 'default');
+    const tracker = await startTestTracker({
+      redisUrl: redis.server.url,
+      prefix,
+      artifactDir: await temp.make(),
+      workDir: await temp.make(),
+      cpuSlots: 2,
+    });
+    trackers.push(tracker);
+    const ids: string[] = [];
+    for (let i = 0; i < 40; i++)
+      ids.push((await enqueue({ redis: admin, prefix }, { executer: 'noop-fast' })).id);
+    for (const id of ids) expect(await waitForFinal(admin, keys, id)).toMatchObject({ status: 'succeeded' });
+    const byTask = new Map<string, string[]>();
+    for (const [, f] of await admin.xrange(keys.events, '-', '+')) {
+      const id = f[1] ?? '';
+      byTask.set(id, [...(byTask.get(id) ?? []), f[3] ?? '']);
+    }
+    for (const id of ids) {
+      const statuses = byTask.get(id) ?? [];
+      expect(statuses.slice(statuses.indexOf('uploading'))).toEqual(['uploading', 'succeeded']);
+    }
   });
 
   it('gives each task a spare folder made ahead, and keeps the spares only while it runs', async () => {

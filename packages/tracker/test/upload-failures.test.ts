@@ -93,6 +93,7 @@ describe('artifact store outages during upload', () => {
   it('rides out a short outage: the puts are retried and the task succeeds with all its outputs', async () => {
     const { task, store, stored } = await run((put) => put >= 2 && put <= 4, 20_000);
     expect(task.status).toBe('succeeded');
+    expect(task.errorCode).toBeNull();
     expect(store.failures).toBe(3);
     expect(task.outputs?.files.map((f) => f.path).sort()).toEqual([
       'a.txt',
@@ -111,6 +112,7 @@ describe('artifact store outages during upload', () => {
       /^uploading outputs failed \(its partial outputs were removed\): .*socket hang up/,
     );
     expect(task.outputs).toBeNull();
+    expect(task.errorCode).toBe('OUTPUTS_NOT_STORED');
     expect(stored).toEqual([]);
   });
 });

@@ -1,6 +1,7 @@
 /**
  * The API's request and response types, generated from its OpenAPI document (the route schemas
- * of @gpufleet/api) and core's FINAL_STATUSES by test/helpers/openapi-types.ts. Do not edit: run
+ * of @gpufleet/api) and core's FINAL_STATUSES and TASK_FAILURE_CODES by
+ * test/helpers/openapi-types.ts. Do not edit: run
  * `npx vitest run packages/api-client/test/api-types.test.ts -u` after an API change.
  */
 
@@ -43,6 +44,25 @@ export const API_ERROR_CODES = [
 ] as const;
 
 export type ApiErrorCode = (typeof API_ERROR_CODES)[number];
+
+/** Why a task ended without succeeding: its `errorCode` (docs/task-failures.md). */
+export const TASK_FAILURE_CODES = [
+  'EXIT_NONZERO',
+  'KILLED_BY_SIGNAL',
+  'TIME_LIMIT',
+  'CANCELLED',
+  'SPAWN_FAILED',
+  'SPAWNER_DIED',
+  'NO_EXECUTER',
+  'PARAMS_INVALID',
+  'INPUTS_REFUSED',
+  'INPUTS_UNAVAILABLE',
+  'OUTPUTS_NOT_STORED',
+  'ATTEMPTS_EXHAUSTED',
+  'UNSCHEDULABLE',
+] as const;
+
+export type TaskFailureCode = (typeof TASK_FAILURE_CODES)[number];
 
 /** One input file of a task. */
 export type TaskInput = {
@@ -113,6 +133,8 @@ export type TaskSummary = {
   endedAt: string | null;
   exitCode: number | null;
   error: string | null;
+  /** why the task ended without succeeding, a stable code (docs/task-failures.md); null while it has not ended or when it succeeded */
+  errorCode: TaskFailureCode | null;
 };
 
 /** GET /v1/tasks: a page of tasks, newest first. */
@@ -160,6 +182,8 @@ export type TaskView = {
   endedAt: string | null;
   exitCode: number | null;
   error: string | null;
+  /** why the task ended without succeeding, a stable code (docs/task-failures.md); null while it has not ended or when it succeeded */
+  errorCode: TaskFailureCode | null;
   tenant: string;
   executerVersion: string | null;
   params: Record<string, unknown>;

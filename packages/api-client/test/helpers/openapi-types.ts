@@ -1,14 +1,14 @@
 /**
  * Generates the client's TypeScript types (`src/generated/api-types.ts`) from the API's own
  * OpenAPI document, built by `buildApp()` from the route schemas (no Redis is contacted), and
- * from core's FINAL_STATUSES. So the client never holds a hand-written copy of a schema, nor
+ * from core's FINAL_STATUSES and TASK_FAILURE_CODES. So the client never holds a hand-written copy of a schema, nor
  * depends on core at run time (it ships without it): a changed route schema changes the generated
  * file, and `api-types.test.ts` fails until it is regenerated
  * (`npx vitest run packages/api-client/test/api-types.test.ts -u`).
  */
 import { Redis } from 'ioredis';
 import { format, resolveConfig } from 'prettier';
-import { FINAL_STATUSES, LocalArtifactStore, silentLogger } from '@gpufleet/core';
+import { FINAL_STATUSES, LocalArtifactStore, silentLogger, TASK_FAILURE_CODES } from '@gpufleet/core';
 import { ApiKeyring, buildApp, ERROR_CODES } from '@gpufleet/api';
 
 type Schema = Record<string, unknown>;
@@ -155,7 +155,8 @@ function queryOf(doc: OpenApiDocument, method: string, path: string): Schema {
 
 const HEADER = `/**
  * The API's request and response types, generated from its OpenAPI document (the route schemas
- * of @gpufleet/api) and core's FINAL_STATUSES by test/helpers/openapi-types.ts. Do not edit: run
+ * of @gpufleet/api) and core's FINAL_STATUSES and TASK_FAILURE_CODES by
+ * test/helpers/openapi-types.ts. Do not edit: run
  * \`npx vitest run packages/api-client/test/api-types.test.ts -u\` after an API change.
  */
 `;
@@ -179,6 +180,11 @@ export async function renderApiTypes(doc: OpenApiDocument, file: string): Promis
     `/** The API's error codes (docs/api.md). */\nexport const API_ERROR_CODES = ${JSON.stringify(codes)} as const;\n`,
   );
   w.raw(`export type ApiErrorCode = (typeof API_ERROR_CODES)[number];\n`);
+  w.raw(
+    `/** Why a task ended without succeeding: its \`errorCode\` (docs/task-failures.md). */\nexport const TASK_FAILURE_CODES = ${JSON.stringify(TASK_FAILURE_CODES)} as const;\n`,
+  );
+  w.raw(`export type TaskFailureCode = (typeof TASK_FAILURE_CODES)[number];\n`);
+  w.name(at(view, 'properties', 'errorCode'), 'TaskFailureCode | null');
   w.declare('TaskInput', at(spec, 'properties', 'inputs', 'items'), 'One input file of a task.');
   w.declare('TaskSpec', spec, 'POST /v1/tasks: what a task runs (the task spec).');
 

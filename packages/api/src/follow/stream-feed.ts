@@ -10,9 +10,8 @@
  * in flight is served from the next read (a short BLOCK keeps that wait small), so it never skips
  * entries between its cursor and the in-flight read's.
  */
-import { setTimeout as delay } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
-import { backoffMs, compareEntryIds, type Logger } from '@gpufleet/core';
+import { compareEntryIds, loopUntilAborted, untilAborted, type Logger } from '@gpufleet/core';
 
 export interface FeedEntry {
   id: string;
@@ -53,9 +52,6 @@ export class StreamFeed {
   #wake: (() => void) | null = null;
   /** Aborted by `close()`: ends the loop's waits (read, back-off) at once. */
   readonly #closing = new AbortController();
-  readonly #closed = new Promise<typeof CLOSED>((resolve) =>
-    this.#closing.signal.addEventListener('abort', () => resolve(CLOSED), { once: true }),
-  );
 
   constructor(private readonly deps: StreamFeedOptions) {
     this.#options = { blockMs: 200, count: 500, ...deps };
@@ -95,48 +91,39 @@ export class StreamFeed {
     await this.#loop;
   }
 
-  /** `op`'s value, or CLOSED as soon as the feed closes (whichever comes first). */
-  #unlessClosed<T>(op: Promise<T>): Promise<T | typeof CLOSED> {
-    return Promise.race([op, this.#closed]);
-  }
-
   async #run(): Promise<void> {
-    let failures = 0;
     const { signal } = this.#closing;
-    while (!signal.aborted) {
+    const step = async (): Promise<void | 'stop'> => {
       if (this.#subs.size === 0) {
         await new Promise<void>((resolve) => (this.#wake = resolve));
         this.#wake = null;
-        continue;
+        return;
       }
       const generation = this.#generation;
       const keys = [...this.#subs.keys()];
       const cursors = keys.map((key) => oldestCursor(this.#subs.get(key)));
-      let reply: XReadReply | typeof CLOSED;
-      try {
-        this.#redis ??= this.deps.connect();
-        const read = this.#redis.xreadBuffer(
-          'COUNT',
-          this.#options.count,
-          'BLOCK',
-          this.#options.blockMs,
-          'STREAMS',
-          ...keys,
-          ...cursors,
-        );
-        reply = await this.#unlessClosed(read);
-        failures = 0;
-      } catch (error) {
-        if (signal.aborted) break;
-        failures++;
+      this.#redis ??= this.deps.connect();
+      const read = this.#redis.xreadBuffer(
+        'COUNT',
+        this.#options.count,
+        'BLOCK',
+        this.#options.blockMs,
+        'STREAMS',
+        ...keys,
+        ...cursors,
+      );
+      const reply = await untilAborted(read, signal, CLOSED);
+      if (reply === CLOSED) return 'stop';
+      if (reply) this.#dispatch(reply, generation);
+    };
+    await loopUntilAborted(signal, step, {
+      baseMs: 50,
+      maxMs: 1000,
+      onFailure: (error, failures) => {
         if (failures === 1 || failures % 60 === 0)
           this.deps.logger.warn({ err: error }, 'stream feed read failed');
-        await delay(backoffMs(failures + 1, 50, 1000), undefined, { signal }).catch(() => undefined);
-        continue;
-      }
-      if (reply === CLOSED) break;
-      if (reply) this.#dispatch(reply, generation);
-    }
+      },
+    });
   }
 
   #dispatch(reply: NonNullable<XReadReply>, generation: number): void {

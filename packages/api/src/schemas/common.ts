@@ -5,7 +5,13 @@
  */
 import type { Readable } from 'node:stream';
 import { Type, type Static, type TSchema, type TUnsafe } from '@fastify/type-provider-typebox';
-import { TASK_ID_PATTERN, TASK_STATUSES, type TaskStatus } from '@gpufleet/core';
+import {
+  TASK_FAILURE_CODES,
+  TASK_ID_PATTERN,
+  TASK_STATUSES,
+  type TaskFailureCode,
+  type TaskStatus,
+} from '@gpufleet/core';
 
 export function Nullable<T extends TSchema>(schema: T): TUnsafe<Static<T> | null> {
   const type = (schema as { type?: unknown }).type;
@@ -19,6 +25,14 @@ export const TaskStatusSchema = Type.Unsafe<TaskStatus>({
   type: 'string',
   enum: [...TASK_STATUSES],
   description: 'queued → running → uploading → succeeded | failed | timed_out | cancelled | dead',
+});
+
+/** A task's failure code, or null (written out: Nullable() would leave null out of the enum). */
+export const TaskFailureCodeSchema = Type.Unsafe<TaskFailureCode | null>({
+  type: ['string', 'null'],
+  enum: [...TASK_FAILURE_CODES, null],
+  description:
+    'why the task ended without succeeding, a stable code (docs/task-failures.md); null while it has not ended or when it succeeded',
 });
 
 export const ErrorBodySchema = Type.Object(

@@ -18,11 +18,14 @@
 import type { Redis } from 'ioredis';
 import {
   compareEntryIds,
+  compareWaiting,
   entriesReply,
   readStreamGpuCounts,
   readTaskStreams,
   type QueueKeys,
   type TaskStreamState,
+  type WaitingEntry,
+  type WaitingKind,
 } from '@gpufleet/core';
 
 export interface QueuePositionsOptions {
@@ -40,22 +43,31 @@ interface StreamIds {
   lastSeen: string;
 }
 
+function kindOf(stream: StreamIds | undefined): WaitingKind {
+  return stream?.requeued ? 'requeued' : 'waiting';
+}
+
 interface Snapshot {
   at: number;
   fullAt: number;
   streams: Map<string, StreamIds>;
 }
 
-/** How many ids of the sorted `ids` are smaller than `id`. */
-function countBefore(ids: readonly string[], id: string): number {
+/** How many ids of the sorted `ids` (all of one `kind`) are taken before `target`. */
+function countBefore(ids: readonly string[], kind: WaitingKind, target: WaitingEntry): number {
   let low = 0;
   let high = ids.length;
   while (low < high) {
     const mid = (low + high) >>> 1;
-    if (compareEntryIds(ids[mid] as string, id) < 0) low = mid + 1;
+    if (compareWaiting({ kind, entryId: ids[mid] as string }, target) < 0) low = mid + 1;
     else high = mid;
   }
   return low;
+}
+
+/** How many ids of the sorted `ids` are smaller than `id`. */
+function countOlder(ids: readonly string[], id: string): number {
+  return countBefore(ids, 'waiting', { kind: 'waiting', entryId: id });
 }
 
 export class QueuePositions {
@@ -80,17 +92,14 @@ export class QueuePositions {
   }
 
   /**
-   * Waiting tasks ahead of the one whose stream entry is `entryId` in `stream`: the requeued tasks
-   * go first (in entry order), then the waiting ones, oldest first (as take.lua takes them).
+   * Waiting tasks ahead of the one whose stream entry is `entryId` in `stream`: those a tracker
+   * takes before it (`compareWaiting`, the order take.lua follows).
    */
   async positionOf(keys: QueueKeys, entryId: string, stream: string): Promise<number> {
     const snapshot = await this.#snapshot(keys);
-    const requeued = snapshot.streams.get(stream)?.requeued ?? false;
+    const target: WaitingEntry = { kind: kindOf(snapshot.streams.get(stream)), entryId };
     let ahead = 0;
-    for (const s of snapshot.streams.values()) {
-      if (s.requeued === requeued) ahead += countBefore(s.ids, entryId);
-      else if (s.requeued) ahead += s.ids.length;
-    }
+    for (const s of snapshot.streams.values()) ahead += countBefore(s.ids, kindOf(s), target);
     return ahead;
   }
 
@@ -161,7 +170,7 @@ export class QueuePositions {
       const old = full ? undefined : previous.streams.get(state.key);
       const delivered = state.lastDeliveredId;
       // Entries up to the last delivered id were taken: drop them from the front.
-      let taken = old ? countBefore(old.ids, delivered) : 0;
+      let taken = old ? countOlder(old.ids, delivered) : 0;
       if (old?.ids[taken] === delivered) taken++;
       const kept = old ? old.ids.slice(taken) : [];
       const from = old && compareEntryIds(old.lastSeen, delivered) > 0 ? old.lastSeen : delivered;

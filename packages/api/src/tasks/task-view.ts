@@ -5,7 +5,7 @@
  */
 import { Type, type Static } from '@fastify/type-provider-typebox';
 import { TaskInputSchema } from '@gpufleet/core';
-import { isoTime, Nullable, TaskStatusSchema, Timestamp } from '../schemas/common.js';
+import { isoTime, Nullable, TaskFailureCodeSchema, TaskStatusSchema, Timestamp } from '../schemas/common.js';
 import type { FoundTask } from './task-finder.js';
 
 export const OutputSummarySchema = Type.Object({
@@ -26,6 +26,7 @@ export const TaskSummarySchema = Type.Object({
   endedAt: Nullable(Timestamp),
   exitCode: Nullable(Type.Integer()),
   error: Nullable(Type.String()),
+  errorCode: TaskFailureCodeSchema,
 });
 export type TaskSummary = Static<typeof TaskSummarySchema>;
 
@@ -67,6 +68,7 @@ export function toTaskSummary({ record }: FoundTask): TaskSummary {
     endedAt: isoTime(record.endedAt),
     exitCode: record.exitCode,
     error: record.error,
+    errorCode: record.errorCode,
   };
 }
 
@@ -89,6 +91,7 @@ export function toTaskView(found: FoundTask, queuePosition: number | null): Task
     endedAt: isoTime(record.endedAt),
     exitCode: record.exitCode,
     error: record.error,
+    errorCode: record.errorCode,
     tenant: record.tenant,
     executerVersion: raw.executerVersion || null,
     params: record.params,

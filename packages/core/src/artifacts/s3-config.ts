@@ -3,7 +3,8 @@
  * S3_ENDPOINT (for MinIO, R2...), S3_REGION (default us-east-1), S3_FORCE_PATH_STYLE (default
  * false), S3_PART_SIZE_MB (default 8, at least 5), and AWS_ACCESS_KEY_ID + AWS_SECRET_ACCESS_KEY
  * (+ AWS_SESSION_TOKEN) when given; without them the AWS SDK's default credential chain is used
- * (its env provider, profiles, SSO, web identity, ECS/EC2 metadata).
+ * (its env provider, profiles, SSO, web identity, ECS/EC2 metadata). Read at start-up with the
+ * rest of the configuration (artifact-store-settings.ts).
  */
 import { EnvReader } from '../env-reader.js';
 import type { Env } from '../env-reader.js';
@@ -11,6 +12,9 @@ import { PathEscapeError } from '../errors.js';
 import { checkArtifactKey } from './artifact-key.js';
 import type { S3ArtifactStoreOptions } from './s3-store.js';
 import { S3_STORE_DEFAULTS } from './s3-store.js';
+
+/** What the variables say of an S3 store: its options, less the logger it is given when opened. */
+export type S3StoreOptions = Omit<S3ArtifactStoreOptions, 'logger'>;
 
 const S3_URL = /^s3:\/\/([^/?#]*)(?:\/([^?#]*))?$/i;
 /** S3's rules for new buckets (R2 and MinIO keep to them too). */
@@ -21,6 +25,13 @@ const MiB = 1024 * 1024;
 /** Reads the S3 store's options; ConfigError listing every bad variable (ARTIFACT_STORE, S3_*, AWS_*). */
 export function s3StoreOptionsFrom(spec: string, env: Env): S3ArtifactStoreOptions {
   const reader = new EnvReader(env);
+  const options = readS3StoreOptions(reader, spec);
+  reader.done();
+  return options;
+}
+
+/** The S3 store's options; each bad variable (ARTIFACT_STORE, S3_*, AWS_*) is recorded on `reader`. */
+export function readS3StoreOptions(reader: EnvReader, spec: string): S3StoreOptions {
   const location = parseS3Url(spec, reader);
   const endpoint = reader.string('S3_ENDPOINT', undefined, endpointProblem);
   const region = reader.string('S3_REGION', S3_STORE_DEFAULTS.region, (value) =>
@@ -37,7 +48,6 @@ export function s3StoreOptionsFrom(spec: string, env: Env): S3ArtifactStoreOptio
     const given = accessKeyId === undefined ? 'AWS_SECRET_ACCESS_KEY' : 'AWS_ACCESS_KEY_ID';
     reader.fail(missing, `must be set when ${given} is`);
   }
-  reader.done();
   const credentials =
     accessKeyId !== undefined && secretAccessKey !== undefined
       ? { accessKeyId, secretAccessKey, ...(sessionToken === undefined ? {} : { sessionToken }) }

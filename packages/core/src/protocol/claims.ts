@@ -1,14 +1,15 @@
 /**
  * The claim calls of the task protocol (lua/take.lua, claim-read.lua, claim.lua, renew.lua): a
  * tracker takes a task, gets a fresh lease token with it and keeps the lease alive. Every change
- * after the claim is fenced by that token.
+ * after the claim is fenced by that token. All three ways of claiming answer in one reply shape
+ * (`claimReply`), turned into one `ClaimOutcome` here.
  */
 import type { Redis } from 'ioredis';
-import { EVENTS_MAX_LEN } from '../enqueue.js';
-import { keyTemplate, TRACKER_GROUP, type QueueKeys } from '../keys.js';
-import { stringsReply } from '../redis-replies.js';
+import { keyTemplate, type QueueKeys } from '../keys.js';
+import { claimReply, stringsReply } from '../redis-replies.js';
 import { runScript } from '../scripts.js';
 import { parseTaskRecord, type TaskRecord } from '../task-record.js';
+import { argvHead } from './argv-head.js';
 
 export interface Claim {
   taskId: string;
@@ -22,26 +23,26 @@ export interface Claim {
   record: TaskRecord | null;
 }
 
-function recordFrom(pairs: readonly string[]): TaskRecord | null {
-  const hash: Record<string, string> = {};
-  for (let i = 0; i + 1 < pairs.length; i += 2) hash[pairs[i] ?? ''] = pairs[i + 1] ?? '';
-  return parseTaskRecord(hash);
-}
-
 /**
- * The claim in a `claimed` reply of take.lua or claim-read.lua:
- * {'claimed', taskId, attempt, streamKey, entryId, suspect, field1, value1, ...}.
+ * What a claim did with one entry: claimed its task; dead-lettered it (attempts used up); found
+ * it `gone` (ended or superseded: the entry was removed) or `held` (another tracker's lease is live).
  */
-function claimFromReply(reply: readonly string[], token: string): Claim {
-  const [, taskId = '', attempt = '', stream = '', entryId = '', suspect = ''] = reply;
+export type ClaimOutcome =
+  | { kind: 'claimed'; claim: Claim }
+  | { kind: 'dead'; taskId: string; reason: string; entryId: string }
+  | { kind: 'gone' | 'held'; taskId: string; entryId: string };
+
+/** The outcome in a claim script's reply; null when the reply is not a claim's. */
+function claimOutcome(reply: readonly string[], token: string): ClaimOutcome | null {
+  const parsed = claimReply(reply);
+  if (!parsed) return null;
+  const { taskId, entryId } = parsed;
+  if (parsed.kind === 'dead') return { kind: 'dead', taskId, reason: parsed.reason, entryId };
+  if (parsed.kind !== 'claimed') return { kind: parsed.kind, taskId, entryId };
+  const { attempt, stream, suspect, hash } = parsed;
   return {
-    taskId,
-    attempt: Number(attempt),
-    stream,
-    entryId,
-    token,
-    suspect: suspect === '1',
-    record: recordFrom(reply.slice(6)),
+    kind: 'claimed',
+    claim: { taskId, attempt, stream, entryId, token, suspect, record: parseTaskRecord(hash) },
   };
 }
 
@@ -49,9 +50,8 @@ export type TakeResult =
   /** `lastDelivered`: each stream's group's last-delivered id (for claimJustRead), when known. */
   | { kind: 'empty'; lastDelivered?: Record<string, string> }
   | { kind: 'wait'; stream: string }
-  | { kind: 'claimed'; claim: Claim }
-  | { kind: 'dead'; taskId: string; reason: string }
-  | { kind: 'held'; taskId: string };
+  /** Never `gone`: take goes on to the next entry. */
+  | ClaimOutcome;
 
 export interface TakeRequest {
   consumer: string;
@@ -74,26 +74,23 @@ export async function takeTask(redis: Redis, keys: QueueKeys, req: TakeRequest):
       redis,
       'take',
       [keys.events, keys.dead, ...streams.map((s) => s.key)],
+      argvHead(req.now),
       [
-        TRACKER_GROUP,
         req.consumer,
         keyTemplate(keys.task),
         keyTemplate(keys.lease),
-        req.now,
         req.leaseMs,
         req.token,
-        EVENTS_MAX_LEN,
         req.idle ? 1 : 0,
         streams.length - req.streams.filter((s) => !s.requeued).length,
         ...streams.map((s) => (s.fitsNow ? 1 : 0)),
       ],
     ),
   );
-  const [kind, a = '', b = ''] = reply;
-  if (kind === 'claimed') return { kind, claim: claimFromReply(reply, req.token) };
+  const outcome = claimOutcome(reply, req.token);
+  if (outcome) return outcome;
+  const [kind, a = ''] = reply;
   if (kind === 'wait') return { kind, stream: a };
-  if (kind === 'dead') return { kind, taskId: a, reason: b };
-  if (kind === 'held') return { kind, taskId: a };
   const lasts = reply.slice(1);
   if (lasts.length !== streams.length) return { kind: 'empty' };
   return {
@@ -111,11 +108,8 @@ export interface ClaimJustReadRequest {
   token: string;
 }
 
-export type ClaimJustReadResult =
-  | { kind: 'none' }
-  | { kind: 'claimed'; claim: Claim }
-  | { kind: 'gone'; taskId: string; entryId: string }
-  | { kind: 'dead'; taskId: string; reason: string; entryId: string };
+/** Never `held`: claim-read leaves an entry another claim holds and looks at the next. */
+export type ClaimJustReadResult = { kind: 'none' } | ClaimOutcome;
 
 /**
  * Claims what a blocking XREADGROUP delivers to `consumer`. Send it on the blocking connection
@@ -132,30 +126,21 @@ export async function claimJustRead(
       redis,
       'claim-read',
       [keys.events, keys.dead, ...req.streams.map((s) => s.key)],
+      argvHead(null),
       [
-        TRACKER_GROUP,
         req.consumer,
         keyTemplate(keys.task),
         keyTemplate(keys.lease),
         req.leaseMs,
         req.token,
-        EVENTS_MAX_LEN,
         ...req.streams.map((s) => s.after),
       ],
     ),
   );
-  // {'dead', taskId, reason, streamKey, entryId} | {'gone', taskId, '', streamKey, entryId}
-  const [kind, taskId = '', reason = '', , entryId = ''] = reply;
-  if (kind === 'claimed') return { kind, claim: claimFromReply(reply, req.token) };
-  if (kind === 'dead') return { kind, taskId, reason, entryId };
-  if (kind === 'gone') return { kind, taskId, entryId };
-  return { kind: 'none' };
+  return claimOutcome(reply, req.token) ?? { kind: 'none' };
 }
 
-export type ClaimResult =
-  | { kind: 'claimed'; claim: Claim }
-  | { kind: 'gone' | 'held'; taskId: string }
-  | { kind: 'dead'; taskId: string; reason: string };
+export type ClaimResult = ClaimOutcome;
 
 /** Claims an entry the consumer's blocking read delivered to it (see lua/claim.lua). */
 export async function claimDelivered(
@@ -176,22 +161,13 @@ export async function claimDelivered(
       redis,
       'claim',
       [req.stream, keys.task(req.taskId), keys.lease(req.taskId), keys.events, keys.dead],
-      [TRACKER_GROUP, req.consumer, req.now, req.leaseMs, req.token, EVENTS_MAX_LEN, req.entryId, req.taskId],
+      argvHead(req.now),
+      [req.consumer, req.leaseMs, req.token, req.entryId, req.taskId],
     ),
   );
-  const [kind, taskId = req.taskId, extra = '', suspect = ''] = reply;
-  if (kind === 'claimed') {
-    const claim = {
-      taskId,
-      attempt: Number(extra),
-      stream: req.stream,
-      entryId: req.entryId,
-      token: req.token,
-    };
-    return { kind, claim: { ...claim, suspect: suspect === '1', record: recordFrom(reply.slice(4)) } };
-  }
-  if (kind === 'dead') return { kind, taskId, reason: extra };
-  return { kind: kind === 'held' ? 'held' : 'gone', taskId };
+  const outcome = claimOutcome(reply, req.token);
+  if (!outcome) throw new TypeError(`claim answered ${JSON.stringify(reply)}`);
+  return outcome;
 }
 
 export type RenewResult = 'renewed' | 'cancel-requested' | 'lost';
@@ -208,7 +184,8 @@ export async function renewLease(
     redis,
     'renew',
     [keys.task(claim.taskId), keys.lease(claim.taskId), claim.stream],
-    [claim.token, leaseMs, TRACKER_GROUP, consumer, claim.entryId],
+    argvHead(null),
+    [claim.token, leaseMs, consumer, claim.entryId],
   );
   return reply === 2 ? 'cancel-requested' : reply === 1 ? 'renewed' : 'lost';
 }

@@ -4,10 +4,10 @@
  * a previous life of a tracker left pending, and retries whose backoff has passed.
  */
 import type { Redis } from 'ioredis';
-import { EVENTS_MAX_LEN } from '../enqueue.js';
-import { keyTemplate, requeuedStreamOf, TRACKER_GROUP, type QueueKeys } from '../keys.js';
+import { requeuedStreamOf, type QueueKeys } from '../keys.js';
 import { wordReply } from '../redis-replies.js';
 import { fieldArgs, runScript } from '../scripts.js';
+import { argvHead } from './argv-head.js';
 import type { Claim } from './claims.js';
 import type { Fields } from './status-writes.js';
 
@@ -49,13 +49,10 @@ export async function requeueOrphan(
     keys.lastEntry,
   ];
   if (req.holderDead) keyList.push(keys.trackerAlive(req.holder));
-  const reply = await runScript(redis, 'orphan', keyList, [
-    TRACKER_GROUP,
+  const reply = await runScript(redis, 'orphan', keyList, argvHead(req.now), [
     req.holder,
     req.entryId,
     req.minIdleMs,
-    req.now,
-    EVENTS_MAX_LEN,
     req.alone ? 1 : 0,
     req.reason,
   ]);
@@ -95,13 +92,12 @@ export async function releaseTask(
       keys.events,
       keys.delayed,
       keys.lastEntry,
+      claim.stream,
       ...(options.first ? [requeuedStreamOf(claim.stream)] : []),
     ],
+    argvHead(now),
     [
       claim.token,
-      now,
-      TRACKER_GROUP,
-      EVENTS_MAX_LEN,
       options.reason,
       options.attempt,
       options.delayMs ?? 0,
@@ -135,19 +131,30 @@ export async function settleEntry(
       keys.events,
       keys.lastEntry,
     ],
-    [TRACKER_GROUP, req.entryId, req.consumer, req.now, EVENTS_MAX_LEN, req.alone ? 1 : 0],
+    argvHead(req.now),
+    [req.entryId, req.consumer, req.alone ? 1 : 0],
   );
   return wordReply(reply, SETTLE_RESULTS);
 }
 
-/** Moves tasks whose retry backoff has passed into their streams; returns how many. */
+/**
+ * Moves tasks whose retry backoff has passed into their streams; returns how many. Reads the due
+ * ids and their streams first, so lua/promote-delayed.lua gets every key it touches (it checks
+ * them again).
+ */
 export async function promoteDelayed(redis: Redis, keys: QueueKeys, now: number, max = 100): Promise<number> {
+  const ids = await redis.zrangebyscore(keys.delayed, '-inf', now, 'LIMIT', 0, max);
+  if (ids.length === 0) return 0;
+  const read = await Promise.all(ids.map((id) => redis.hget(keys.task(id), 'stream')));
+  const streams = [...new Set(read.filter((stream): stream is string => !!stream))];
+  const firstStream = 3 + ids.length; // the KEYS index (from 1) of streams[0]
   return Number(
     await runScript(
       redis,
       'promote-delayed',
-      [keys.delayed, keys.lastEntry],
-      [keyTemplate(keys.task), now, max],
+      [keys.delayed, keys.lastEntry, ...ids.map((id) => keys.task(id)), ...streams],
+      argvHead(now),
+      [ids.length, ...ids, ...read.map((stream) => (stream ? firstStream + streams.indexOf(stream) : 0))],
     ),
   );
 }

@@ -4,11 +4,13 @@
  * and the ends of a task that never started.
  */
 import type { Redis } from 'ioredis';
-import { EVENTS_MAX_LEN } from '../enqueue.js';
-import { keyTemplate, TRACKER_GROUP, type QueueKeys } from '../keys.js';
+import { GpufleetError } from '../errors.js';
+import type { QueueKeys } from '../keys.js';
 import { stringsReply, wordReply } from '../redis-replies.js';
 import { fieldArgs, runScript } from '../scripts.js';
+import type { TaskFailureCode } from '../task-failures.js';
 import { TASK_STATUSES, type TaskStatus } from '../task-status.js';
+import { argvHead } from './argv-head.js';
 import type { Claim } from './claims.js';
 
 export type Fields = Record<string, string | number | boolean | null | undefined>;
@@ -22,12 +24,11 @@ export async function setTaskStatus(
   now: number,
   fields: Fields = {},
 ): Promise<boolean> {
-  const reply = await runScript(
-    redis,
-    'set-status',
-    [keys.task(claim.taskId), keys.events],
-    [claim.token, status, now, EVENTS_MAX_LEN, ...fieldArgs(fields)],
-  );
+  const reply = await runScript(redis, 'set-status', [keys.task(claim.taskId), keys.events], argvHead(now), [
+    claim.token,
+    status,
+    ...fieldArgs(fields),
+  ]);
   return reply === 1;
 }
 
@@ -44,13 +45,17 @@ export async function completeTask(
   const reply = await runScript(
     redis,
     'complete',
-    [keys.task(claim.taskId), keys.lease(claim.taskId), keys.events, keys.dead],
-    [claim.token, status, now, TRACKER_GROUP, EVENTS_MAX_LEN, reason, ...fieldArgs(fields)],
+    [keys.task(claim.taskId), keys.lease(claim.taskId), keys.events, keys.dead, claim.stream],
+    argvHead(now),
+    [claim.token, status, reason, ...fieldArgs(fields)],
   );
   return reply === 1;
 }
 
-/** Dead-letters a task still waiting on `entryId`; false when it moved on. */
+/**
+ * Dead-letters a task still waiting on `entryId`; false when it moved on. Reads the task's stream
+ * first, so lua/dead-letter-queued.lua gets it in KEYS (it checks it again).
+ */
 export async function deadLetterQueued(
   redis: Redis,
   keys: QueueKeys,
@@ -58,12 +63,16 @@ export async function deadLetterQueued(
   entryId: string,
   reason: string,
   now: number,
+  code: TaskFailureCode,
 ): Promise<boolean> {
+  const stream = await redis.hget(keys.task(taskId), 'stream');
+  if (!stream) return false;
   const reply = await runScript(
     redis,
     'dead-letter-queued',
-    [keys.task(taskId), keys.lease(taskId), keys.events, keys.dead],
-    [TRACKER_GROUP, entryId, reason, now, EVENTS_MAX_LEN],
+    [keys.task(taskId), keys.lease(taskId), keys.events, keys.dead, stream],
+    argvHead(now),
+    [entryId, reason, code],
   );
   return reply === 1;
 }
@@ -74,7 +83,14 @@ export type CancelResult =
   | { kind: 'final'; status: TaskStatus }
   | { kind: 'missing' };
 
-/** Cancels a task: a queued one ends at once; a running one's tracker is told to kill it. */
+/** How often a cancel reads the task again when it changed under it (see lua/cancel.lua). */
+const CANCEL_READS = 10;
+
+/**
+ * Cancels a task: a queued one ends at once; a running one's tracker is told to kill it. Reads the
+ * task's stream and tracker first, so lua/cancel.lua gets their keys in KEYS; it answers `retry`
+ * when they changed meanwhile, and this reads them again.
+ */
 export async function cancelTask(
   redis: Redis,
   keys: QueueKeys,
@@ -82,17 +98,32 @@ export async function cancelTask(
   now: number,
   reason = 'cancelled by request',
 ): Promise<CancelResult> {
-  const reply = stringsReply(
-    await runScript(
-      redis,
-      'cancel',
-      [keys.task(taskId), keys.events],
-      [TRACKER_GROUP, now, EVENTS_MAX_LEN, reason, keyTemplate(keys.trackerControl)],
-    ),
-  );
-  const [kind, extra = ''] = reply;
-  if (kind === 'cancelled') return { kind };
-  if (kind === 'signalled') return { kind, tracker: extra };
-  if (kind === 'final') return { kind, status: wordReply(extra, TASK_STATUSES) };
-  return { kind: 'missing' };
+  for (let read = 1; ; read++) {
+    const [stream, tracker] = await redis.hmget(keys.task(taskId), 'stream', 'tracker');
+    const reply = stringsReply(
+      await runScript(
+        redis,
+        'cancel',
+        [
+          keys.task(taskId),
+          keys.events,
+          ...(stream ? [stream] : []),
+          ...(tracker ? [keys.trackerControl(tracker)] : []),
+        ],
+        argvHead(now),
+        [reason, stream ?? '', tracker ?? ''],
+      ),
+    );
+    const [kind, extra = ''] = reply;
+    if (kind === 'cancelled') return { kind };
+    if (kind === 'signalled') return { kind, tracker: extra };
+    if (kind === 'final') return { kind, status: wordReply(extra, TASK_STATUSES) };
+    if (kind !== 'retry') return { kind: 'missing' };
+    if (read >= CANCEL_READS) {
+      throw new GpufleetError(
+        'CANCEL_CONTENDED',
+        `task ${taskId} kept changing while it was being cancelled`,
+      );
+    }
+  }
 }

@@ -6,9 +6,10 @@
  * Exit codes: 0 clean stop, 1 could not start (bad configuration, name taken...), 2 forced stop.
  */
 import { config as loadDotenv } from 'dotenv';
-import { ConfigError, createLogger, GpufleetError } from '@gpufleet/core';
+import { ConfigError, createLogger, GpufleetError, type Logger } from '@gpufleet/core';
 import { loadTrackerConfig } from '../config.js';
 import { createTracker } from '../create-tracker.js';
+import { eventField } from '../tracker-events.js';
 
 loadDotenv({ quiet: true });
 
@@ -17,6 +18,16 @@ function reportConfigError(error: unknown): number {
   if (!(error instanceof ConfigError)) throw error;
   const lines = error.issues.map((i) => `  ${i.field}: ${i.reason}`).join('\n');
   process.stderr.write(`gpufleet-tracker: invalid configuration\n${lines}\n`);
+  return 1;
+}
+
+/** Reports why the tracker could not start (a bad setting, or the cause logged); exit code 1. */
+function reportStartError(error: unknown, logger: Logger): number {
+  if (error instanceof ConfigError) return reportConfigError(error);
+  logger.fatal(
+    { err: error, code: error instanceof GpufleetError ? error.code : undefined },
+    'tracker could not start',
+  );
   return 1;
 }
 
@@ -32,12 +43,7 @@ async function main(): Promise<number> {
   try {
     tracker = await createTracker(config, logger);
   } catch (error) {
-    if (error instanceof ConfigError) return reportConfigError(error); // the artifact store's settings
-    logger.fatal(
-      { err: error, code: error instanceof GpufleetError ? error.code : undefined },
-      'tracker could not start',
-    );
-    return 1;
+    return reportStartError(error, logger);
   }
   const started = tracker;
   // Signals are handled from here on, also while the start waits for Redis: a stop never waits on it.
@@ -47,7 +53,11 @@ async function main(): Promise<number> {
   const onSignal = (signal: NodeJS.Signals): void => {
     signals++;
     if (signals === 1) {
-      logger.info({ signal }, 'shutting down: no new tasks; running tasks may finish');
+      // The tracker's `stopping` event (close() below emits it), as its log line.
+      logger.info(
+        { signal, ...eventField('stopping') },
+        'shutting down: no new tasks; running tasks may finish',
+      );
     } else {
       logger.warn({ signal }, 'second signal: killing running tasks now');
       for (const task of started.running.values()) task.kill('shutdown');
@@ -60,13 +70,9 @@ async function main(): Promise<number> {
     await started.start();
   } catch (error) {
     if (signals > 0) return stopped;
-    if (error instanceof ConfigError) return reportConfigError(error);
-    logger.fatal(
-      { err: error, code: error instanceof GpufleetError ? error.code : undefined },
-      'tracker could not start',
-    );
+    const code = reportStartError(error, logger);
     await started.close().catch(() => undefined);
-    return 1;
+    return code;
   }
   return stopped; // once a signal's close() has finished
 }

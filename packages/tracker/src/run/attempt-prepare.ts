@@ -6,19 +6,15 @@
 import {
   buildArgv,
   GpufleetError,
+  InfraError,
+  NotFoundError,
   type LoadedExecuter,
   type TaskRecord,
-  type TaskStatus,
 } from '@gpufleet/core';
+import { TaskFailure } from '../errors.js';
 import { fetchInputs, type TaskFolder } from './task-folder.js';
 import { taskEnv } from './task-env.js';
 import type { TaskExecutionDeps } from './attempt-types.js';
-
-/** Why an attempt ends before its process starts, and with which status. */
-export interface EarlyEnd {
-  status: TaskStatus;
-  reason: string;
-}
 
 export function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
@@ -26,7 +22,8 @@ export function describe(error: unknown): string {
 
 export type AttemptSpec =
   | { kind: 'ready'; record: TaskRecord; executer: LoadedExecuter; params: Record<string, unknown> }
-  | { kind: 'end'; end: EarlyEnd };
+  /** The attempt ends before its process starts, with this failure. */
+  | { kind: 'end'; end: TaskFailure };
 
 /** The record (as the claim read it), its executer and its parameters. */
 export function attemptSpec(
@@ -36,10 +33,8 @@ export function attemptSpec(
 ): AttemptSpec {
   const executer = executers.get(record.executer);
   if (!executer) {
-    return {
-      kind: 'end',
-      end: { status: 'dead', reason: `tracker "${consumer}" has no executer "${record.executer}"` },
-    };
+    const reason = `tracker "${consumer}" has no executer "${record.executer}"`;
+    return { kind: 'end', end: new TaskFailure('NO_EXECUTER', reason) };
   }
   try {
     // Parsed from the record for this attempt: validated in place.
@@ -50,8 +45,19 @@ export function attemptSpec(
       params: executer.validateParams(record.params, { owned: true }),
     };
   } catch (error) {
-    return { kind: 'end', end: { status: 'failed', reason: describe(error) } };
+    return { kind: 'end', end: new TaskFailure('PARAMS_INVALID', describe(error), { cause: error }) };
   }
+}
+
+/**
+ * INPUTS_REFUSED when the inputs themselves were refused (an archive entry escaping its folder,
+ * too large, not an archive; a bad name); INPUTS_UNAVAILABLE when they could not be had (missing
+ * from the store, the store or the disk failed).
+ */
+function inputFailureCode(error: unknown): 'INPUTS_REFUSED' | 'INPUTS_UNAVAILABLE' {
+  const refused =
+    error instanceof GpufleetError && !(error instanceof InfraError) && !(error instanceof NotFoundError);
+  return refused ? 'INPUTS_REFUSED' : 'INPUTS_UNAVAILABLE';
 }
 
 export interface ProcessSpec {
@@ -60,20 +66,25 @@ export interface ProcessSpec {
   env: Record<string, string>;
 }
 
-/** Fetches the inputs into the folder and builds the process's argv and environment. */
+/**
+ * Fetches the inputs into the folder and builds the process's argv and environment; a
+ * TaskFailure (INPUTS_REFUSED or INPUTS_UNAVAILABLE) when the inputs could not be fetched.
+ */
 export async function prepareProcess(
   deps: Pick<TaskExecutionDeps, 'store' | 'baseEnv'>,
   spec: Extract<AttemptSpec, { kind: 'ready' }>,
   folder: TaskFolder,
   attempt: number,
   gpuIds: readonly number[],
-): Promise<ProcessSpec | EarlyEnd> {
+): Promise<ProcessSpec | TaskFailure> {
   const { record, executer, params } = spec;
   try {
     await fetchInputs(deps.store, folder, record.tenant, record.id, record.inputs);
   } catch (error) {
     const code = error instanceof GpufleetError ? `${error.code}: ` : '';
-    return { status: 'failed', reason: `inputs refused: ${code}${describe(error)}` };
+    return new TaskFailure(inputFailureCode(error), `inputs refused: ${code}${describe(error)}`, {
+      cause: error,
+    });
   }
   const argv = buildArgv(
     executer.manifest,

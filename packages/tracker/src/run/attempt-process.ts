@@ -2,7 +2,8 @@
  * An attempt's second phase: its executer process, from the spawn to its end. The process is
  * recorded on disk (pid and start time, so a restarted tracker can kill it) and then in the task
  * hash; its output goes live to the task's log stream; the tracker hears when it started and when
- * it ended (its GPUs are free at that moment, before its logs are read to the end).
+ * it ended (the `spawned` and `exited` events: its GPUs are free at that moment, before its logs
+ * are read to the end).
  */
 import { hostname } from 'node:os';
 import { setTaskStatus, type Claim, type Logger } from '@gpufleet/core';
@@ -17,6 +18,7 @@ import { removePidRecord, writePidRecord } from '../process/pid-files.js';
 import type { ProcessSpec } from './attempt-prepare.js';
 import type { TaskFolder } from './task-folder.js';
 import type { TaskExecutionDeps } from './attempt-types.js';
+import { eventField } from '../tracker-events.js';
 
 export interface AttemptProcessHooks {
   logger: Logger;
@@ -72,9 +74,10 @@ export async function runAttemptProcess(
       : writePidRecord(deps.pidDir, pidRecord).catch((error: unknown) =>
           logger.warn({ err: error }, 'could not write the pid record'),
         );
-  const event = { taskId: claim.taskId, attempt: claim.attempt };
-  deps.onTaskEvent?.({ type: 'spawned', ...event, pid: proc.pid, at: proc.spawnedAt ?? preciseNow() });
-  logger.info({ pid: proc.pid, gpuIds: limits.gpuIds, executer: limits.executer }, 'executer started');
+  const attempt = { taskId: claim.taskId, attempt: claim.attempt };
+  const { gpuIds, executer } = limits;
+  deps.emit('spawned', { ...attempt, pid: proc.pid, at: proc.spawnedAt ?? preciseNow(), gpuIds, executer });
+  logger.info({ pid: proc.pid, gpuIds, executer, ...eventField('spawned') }, 'executer started');
   logger.debug({ argv: [spec.file, ...spec.args] }, 'executer command line');
   const fields = {
     pid: proc.pid,
@@ -83,7 +86,7 @@ export async function runAttemptProcess(
     gpuIds: JSON.stringify(limits.gpuIds),
   };
   // After the pid file: whoever sees the pid in Redis may rely on a restart finding the file.
-  void pidWritten
+  const recorded = pidWritten
     .then(() =>
       hooks.retry('record pid', () =>
         setTaskStatus(deps.redis, deps.keys, claim, 'running', deps.now(), fields),
@@ -92,18 +95,21 @@ export async function runAttemptProcess(
     .catch((error: unknown) => logger.warn({ err: error }, 'could not record the process id'));
   // The GPUs are free the moment the process ends, before its logs are read to the end.
   void proc.ended.then(({ exitCode, at }) => {
-    deps.onTaskEvent?.({ type: 'exited', ...event, exitCode, at });
+    deps.emit('exited', { ...attempt, exitCode, at });
     hooks.exited();
   });
   const result = await proc.done;
   hooks.cleanups.push(pidWritten.then(() => removePidRecord(deps.pidDir, pidRecord)).catch(() => undefined));
   await live.close();
+  // Before the settle's first write: landing after `uploading`, it would set the status back to running.
+  await recorded;
   logger.info(
     {
       exitCode: result.exitCode,
       signal: result.signal,
       killedFor: result.killedFor,
       durationMs: result.durationMs,
+      ...eventField('exited'),
     },
     'executer exited',
   );

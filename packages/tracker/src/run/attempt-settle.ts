@@ -2,12 +2,13 @@
  * How an attempt ends, decided without Redis or processes: once its process has ended, whether the
  * attempt writes nothing (it lost its task), hands the task back (the tracker is shutting down) or
  * stores its outputs; once they are stored (or failed to be), whether the task is queued for a
- * retry or completes, with which status and reason. task-execution.ts carries the decisions out.
+ * retry or completes, with which status, reason and failure code. task-execution.ts carries the
+ * decisions out.
  */
-import type { RetryBackoff, TaskStatus } from '@gpufleet/core';
+import type { RetryBackoff } from '@gpufleet/core';
 import type { ExecuterProcessResult } from '../process/executer-process.js';
 import { retryDelayMs } from './retry-delay.js';
-import { taskOutcome, type TaskOutcome } from './task-outcome.js';
+import { failedWith, taskOutcome, type TaskOutcome } from './task-outcome.js';
 
 export type AfterExit =
   /** Another attempt holds the task now: write nothing. */
@@ -39,8 +40,8 @@ export function afterExit(input: {
 export type Settlement =
   /** Failed with retries left: queue it again after `delayMs`, one more failure counted. */
   | { kind: 'retry'; delayMs: number; reason: string }
-  /** Write the final status. */
-  | { kind: 'complete'; status: TaskStatus; error: string };
+  /** Write the final status, its reason and its failure code (none when it succeeded). */
+  | ({ kind: 'complete' } & TaskOutcome);
 
 export function afterStore(input: {
   outcome: TaskOutcome;
@@ -52,12 +53,13 @@ export function afterStore(input: {
   /** Why storing the outputs failed (the store's error, and what became of partial outputs). */
   storeError: string | null;
 }): Settlement {
-  if (input.storeError !== null) return { kind: 'complete', status: 'failed', error: input.storeError };
+  if (input.storeError !== null)
+    return { kind: 'complete', ...failedWith('OUTPUTS_NOT_STORED', input.storeError) };
   const { outcome } = input;
   if (outcome.status === 'failed' && input.failures < input.retries) {
     const delayMs = retryDelayMs(input.retryBackoff, input.failures);
     const reason = `attempt ${input.attempt} failed (${outcome.error.split('\n')[0]}); retry ${input.failures + 1} of ${input.retries} in ${delayMs} ms`;
     return { kind: 'retry', delayMs, reason };
   }
-  return { kind: 'complete', status: outcome.status, error: outcome.error };
+  return { kind: 'complete', ...outcome };
 }

@@ -1,26 +1,17 @@
 /**
- * The types an attempt's phases share: what the tracker gives each attempt (its dependencies),
- * what it hears back (task events), and what it keeps of a running attempt.
+ * The types an attempt's phases share: what the tracker gives each attempt (its dependencies,
+ * among them the `emit` of its events) and what it keeps of a running attempt.
  */
 import type { Redis } from 'ioredis';
 import type { ArtifactStore, Claim, LoadedExecuter, Logger, OutageReporter, QueueKeys } from '@gpufleet/core';
 import type { KillReason } from '../process/executer-process.js';
 import type { SpareFolders } from './spare-folders.js';
 import type { Spawner } from '../process/spawner.js';
-
-/**
- * What a tracker tells its embedder about one attempt. Times are epoch ms, sub-ms precise, of
- * when it happened, not of when the tracker heard of it: `spawned` when the exec went through and
- * `exited` when the process was reaped, both by the spawner's clock (by the tracker's where it
- * starts programs itself).
- */
-export type TaskEvent =
-  | { type: 'spawned'; taskId: string; attempt: number; pid: number | null; at: number }
-  | { type: 'exited'; taskId: string; attempt: number; exitCode: number | null; at: number };
+import type { EmitTrackerEvent } from '../tracker-events.js';
 
 export interface TaskExecutionDeps {
-  /** Called when the executer process starts and when it exits. */
-  onTaskEvent?: (event: TaskEvent) => void;
+  /** Announces the attempt's events (see tracker-events.ts): claimed is the loop's, the rest its own. */
+  emit: EmitTrackerEvent;
   redis: Redis;
   keys: QueueKeys;
   store: ArtifactStore;

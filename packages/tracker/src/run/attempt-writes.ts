@@ -1,7 +1,8 @@
 /**
  * What an attempt writes to Redis about its task, each write fenced by its lease token and
- * retried through an outage (until a closing tracker gives up): the final status, the hand-back at
- * shutdown, the `uploading` status, and a retry's requeue.
+ * retried through an outage (until a closing tracker gives up): the final status (with its reason
+ * as `error` and its failure code as `errorCode`), the hand-back at shutdown, the `uploading`
+ * status, and a retry's requeue.
  */
 import {
   completeTask,
@@ -10,9 +11,10 @@ import {
   type Claim,
   type Fields,
   type Logger,
-  type TaskStatus,
 } from '@gpufleet/core';
+import type { TaskFailure } from '../errors.js';
 import type { TaskExecutionDeps } from './attempt-types.js';
+import { outcomeOf, type TaskOutcome } from './task-outcome.js';
 
 export type Retry = <T>(what: string, op: () => Promise<T>) => Promise<T>;
 
@@ -24,14 +26,27 @@ export class AttemptWrites {
     private readonly retry: Retry,
   ) {}
 
-  /** Writes the final status; says in the log whether this attempt still held the task. */
-  async complete(status: TaskStatus, reason: string, fields: Fields = {}): Promise<void> {
+  /**
+   * Writes the final status, its reason and its failure code (cleared when it succeeded); says in
+   * the log whether this attempt still held the task.
+   */
+  async complete(end: TaskOutcome, fields: Fields = {}): Promise<void> {
     const { redis, keys, now } = this.deps;
+    const { status, error: reason, errorCode = '' } = end;
     const written = await this.retry('complete', () =>
-      completeTask(redis, keys, this.claim, status, now(), reason, { error: reason, ...fields }),
+      completeTask(redis, keys, this.claim, status, now(), reason, { error: reason, errorCode, ...fields }),
     );
-    if (written) this.logger.info({ status, reason: reason || undefined }, 'task ended');
-    else this.logger.warn({ status }, 'completion refused: this attempt lost the task to another one');
+    if (written) {
+      this.logger.info(
+        { status, reason: reason || undefined, errorCode: errorCode || undefined },
+        'task ended',
+      );
+    } else this.logger.warn({ status }, 'completion refused: this attempt lost the task to another one');
+  }
+
+  /** Ends the task with a failure found before its process started (see attempt-prepare.ts). */
+  fail(failure: TaskFailure): Promise<void> {
+    return this.complete(outcomeOf(failure));
   }
 
   /** Gives the task back first in line, this attempt not counted (the tracker is shutting down). */

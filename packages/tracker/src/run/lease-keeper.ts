@@ -1,13 +1,15 @@
 /**
  * Keeps one attempt's lease alive: every heartbeat it renews the lease and resets the stream
  * entry's idle time. When the attempt turns out to be lost (another tracker holds the task now),
- * `onLost` is called once. A cancel request seen on renewal calls `onCancelRequested` (a backup for
- * the tracker's control stream). Redis errors are logged once and the keeper keeps trying: if Redis comes
- * back before anyone else claims the task, the attempt goes on.
+ * `onLost` is called once (its log line marked as the tracker event `lost`). A cancel request seen
+ * on renewal calls `onCancelRequested` (a backup for the tracker's control stream). Redis errors
+ * are logged once and the keeper keeps trying: if Redis comes back before anyone else claims the
+ * task, the attempt goes on.
  */
 import type { Redis } from 'ioredis';
 import { renewLease, type Claim, type Logger, type OutageReporter, type QueueKeys } from '@gpufleet/core';
-import { isTransientRedisError } from '../redis-retry.js';
+import { isTransientRedisError } from '../with-redis-retry.js';
+import { eventField } from '../tracker-events.js';
 
 export class LeaseKeeper {
   private timer: NodeJS.Timeout | undefined;
@@ -53,7 +55,10 @@ export class LeaseKeeper {
       if (result === 'lost' && !this.lost) {
         this.lost = true;
         this.stop();
-        this.deps.logger.warn('lost the lease: another attempt holds this task now');
+        this.deps.logger.warn(
+          { ...eventField('lost'), stage: 'running' },
+          'lost the lease: another attempt holds this task now',
+        );
         this.onLost();
       }
     } catch (error) {

@@ -6,7 +6,7 @@
  */
 import type { Redis } from 'ioredis';
 import type { Logger, OutageReporter } from '@gpufleet/core';
-import { isTransientRedisError } from '../redis-retry.js';
+import { isTransientRedisError } from '../with-redis-retry.js';
 import type { OutputStream } from '../process/executer-process.js';
 
 export interface LogPublisherOptions {

@@ -3,8 +3,8 @@
  * and parameters, the task folder and its inputs, the argv and environment: attempt-prepare.ts),
  * run (the executer process with its lease kept alive and its output streamed live:
  * attempt-process.ts) and settle (decided in attempt-settle.ts: hand back, or store the outputs
- * and retry or complete, each write fenced: attempt-writes.ts). An attempt whose lease is lost is
- * killed and completes nothing.
+ * and retry or complete, each write fenced: attempt-writes.ts, announced as tracker events by
+ * announced-writes.ts). An attempt whose lease is lost is killed and completes nothing (`lost`).
  */
 import {
   attemptPrefix,
@@ -14,18 +14,19 @@ import {
   type OutputManifest,
   type TaskRecord,
 } from '@gpufleet/core';
-import { withRedisRetry } from '../redis-retry.js';
+import { withRedisRetry } from '../with-redis-retry.js';
 import { attemptSpec, describe, prepareProcess } from './attempt-prepare.js';
 import { runAttemptProcess } from './attempt-process.js';
 import { afterExit, afterStore } from './attempt-settle.js';
-import { AttemptWrites } from './attempt-writes.js';
+import { AnnouncedWrites } from './announced-writes.js';
 import type { ExecuterProcessResult, KillReason } from '../process/executer-process.js';
 import { LeaseKeeper } from './lease-keeper.js';
 import { uploadOutputs } from './output-uploader.js';
 import type { RunningTask, TaskExecutionDeps } from './attempt-types.js';
 import { createTaskFolder, removeTaskFolder, type TaskFolder } from './task-folder.js';
+import { eventField } from '../tracker-events.js';
 
-export type { RunningTask, TaskEvent, TaskExecutionDeps } from './attempt-types.js';
+export type { RunningTask, TaskExecutionDeps } from './attempt-types.js';
 
 /** A running attempt's kill switch, and the bookkeeping its phases share. */
 interface AttemptState {
@@ -79,23 +80,26 @@ async function runAttempt(
 ): Promise<void> {
   const retry = <T>(what: string, op: () => Promise<T>): Promise<T> =>
     withRedisRetry(op, { logger, what, outage: deps.outage, signal: deps.giveUp });
-  const writes = new AttemptWrites(deps, claim, logger, retry);
+  const writes = new AnnouncedWrites(deps, claim, logger, retry);
   const record =
     claim.record ?? (await retry('read task', () => getTask(deps.redis, deps.keys, claim.taskId)));
   if (!record) return logger.warn('task record is gone; skipping');
   const spec = attemptSpec(record, deps.executers, deps.consumer);
-  if (spec.kind === 'end') return writes.complete(spec.end.status, spec.end.reason);
+  if (spec.kind === 'end') return writes.fail(spec.end);
   const folder = await createTaskFolder(deps.workDir, claim.taskId, claim.attempt, deps.spares);
   const keeper = new LeaseKeeper(
     { ...deps, logger },
     claim,
-    () => kill('lease_lost'),
+    () => {
+      deps.emit('lost', { taskId: claim.taskId, attempt: claim.attempt, stage: 'running' });
+      kill('lease_lost');
+    },
     () => kill('cancelled'),
   );
   keeper.start();
   try {
     const processSpec = await prepareProcess(deps, spec, folder, claim.attempt, gpuIds);
-    if ('status' in processSpec) return await writes.complete(processSpec.status, processSpec.reason);
+    if ('status' in processSpec) return await writes.fail(processSpec);
     const result = await runAttemptProcess(
       deps,
       claim,
@@ -136,7 +140,7 @@ async function settle(
   folder: TaskFolder,
   result: ExecuterProcessResult,
   leaseLost: boolean,
-  writes: AttemptWrites,
+  writes: AnnouncedWrites,
   logger: Logger,
 ): Promise<void> {
   const exit = afterExit({ leaseLost, result, timeLimitMs: record.timeLimitMs, consumer: deps.consumer });
@@ -148,7 +152,10 @@ async function settle(
     durationMs: result.durationMs,
     stderrTail: result.stderrTail,
   };
-  if (!(await writes.setUploading())) return logger.warn('lost the task before uploading outputs');
+  if (!(await writes.setUploading())) {
+    logger.warn({ ...eventField('lost'), stage: 'upload' }, 'lost the task before uploading outputs');
+    return deps.emit('lost', { taskId: claim.taskId, attempt: claim.attempt, stage: 'upload' });
+  }
   const prefix = attemptPrefix(record.tenant, record.id, claim.attempt);
   let outputs: OutputManifest | null = null;
   let storeError: string | null = null;
@@ -181,5 +188,5 @@ async function settle(
     });
   }
   const fields = outputs === null ? base : { ...base, outputs: JSON.stringify(outputs) };
-  await writes.complete(settlement.status, settlement.error, fields);
+  await writes.complete(settlement, fields);
 }

@@ -45,6 +45,7 @@ export function testTrackerConfig(options: TestTrackerOptions): TrackerConfig {
     consumerName: 'tracker-a',
     queue: 'default',
     artifactStore: options.artifactDir,
+    artifactStoreSettings: { kind: 'local', root: options.artifactDir, fsync: true },
     executerPaths: [FIXTURE_EXECUTERS],
     gpus: options.gpuIds ?? [],
     cpuSlots: null,

@@ -1,7 +1,8 @@
 /**
  * Trackers as separate processes, for fault tests: the built `gpufleet-tracker` bin (npm test
  * builds first) started with an environment, its NDJSON log lines collected, and helpers to
- * signal it, wait for it to exit, and read its resource use from /proc.
+ * signal it, wait for one of its events (the `event` field of its log lines, see the tracker's
+ * tracker-events.ts), wait for it to exit, and read its resource use from /proc.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -9,6 +10,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { Redis } from 'ioredis';
 import { waitFor } from '@gpufleet/testkit';
+import type { TrackerEventMap, TrackerEventName } from '@gpufleet/tracker';
 import { procStatFields } from '../../src/process/proc-info.js';
 import { FIXTURE_EXECUTERS } from './fleet.js';
 
@@ -28,6 +30,9 @@ export interface LogLine {
   msg: string;
   [key: string]: unknown;
 }
+
+/** A log line that records tracker event `K`: its name as `event`, most of its payload as fields. */
+export type EventLine<K extends TrackerEventName> = LogLine & { event: K } & Partial<TrackerEventMap[K]>;
 
 export class TrackerProcess {
   readonly logs: LogLine[] = [];
@@ -104,10 +109,20 @@ export class TrackerProcess {
     this.child.kill(signal);
   }
 
-  async waitForLog(predicate: (line: LogLine) => boolean, timeoutMs = 15_000): Promise<LogLine> {
-    return waitFor(() => this.logs.find(predicate), {
+  /** The log lines so far that record tracker event `name`. */
+  eventLines<K extends TrackerEventName>(name: K): Array<EventLine<K>> {
+    return this.logs.filter((line): line is EventLine<K> => line.event === name);
+  }
+
+  /** The first log line that records tracker event `name` (and passes `predicate`), once there is one. */
+  async waitForEvent<K extends TrackerEventName>(
+    name: K,
+    predicate: (line: EventLine<K>) => boolean = () => true,
+    timeoutMs = 15_000,
+  ): Promise<EventLine<K>> {
+    return waitFor(() => this.eventLines(name).find(predicate), {
       timeoutMs,
-      message: `no such log line from ${this.options.name}`,
+      message: `no ${name} event from ${this.options.name}`,
     });
   }
 

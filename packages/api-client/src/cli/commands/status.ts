@@ -1,6 +1,7 @@
 /**
  * `gpufleet status <id>` (the task's record: status, attempts, tracker and GPUs, times, exit
- * code, error, queue position, outputs) and `gpufleet ls` (your tasks, newest first, filtered).
+ * code, error with its failure code, queue position, outputs) and `gpufleet ls` (your tasks,
+ * newest first, filtered).
  */
 import type { Command } from 'commander';
 import type { TaskSummary, TaskView } from '../../generated/api-types.js';
@@ -27,7 +28,7 @@ function describe(t: TaskView): string {
   if (t.notBefore) rows.push(['retry after', formatTime(t.notBefore)]);
   if (t.exitCode !== null) rows.push(['exit code', String(t.exitCode)]);
   if (t.signal) rows.push(['signal', t.signal]);
-  if (t.error) rows.push(['error', t.error]);
+  if (t.error || t.errorCode) rows.push([t.errorCode ? `error (${t.errorCode})` : 'error', t.error ?? '']);
   rows.push(['params', JSON.stringify(t.params)]);
   if (t.inputs.length > 0)
     rows.push([

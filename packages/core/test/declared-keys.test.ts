@@ -1,0 +1,261 @@
+// Every key a Lua script touches is declared in its KEYS, except the documented keys.ts template
+// exception (take and claim-read find a task id in a stream inside the script, and fill the task
+// hash and lease key templates for it). Each script runs under a key audit (helpers/key-audit.ts:
+// every command's keys, as COMMAND GETKEYS names them, checked against KEYS and the allowed
+// templates) through a run of the whole protocol that takes every path that touches a key.
+import { describe, expect, it } from 'vitest';
+import {
+  cancelTask,
+  claimDelivered,
+  claimJustRead,
+  completeTask,
+  deadLetterQueued,
+  enqueue,
+  getTask,
+  keyTemplate,
+  promoteDelayed,
+  releaseTask,
+  renewLease,
+  requeueOrphan,
+  SCRIPT_NAMES,
+  setTaskStatus,
+  settleEntry,
+  takeTask,
+  TRACKER_GROUP,
+  type Claim,
+  type QueueKeys,
+  type ScriptName,
+  type TakeResult,
+} from '@gpufleet/core';
+import { useRedis } from '@gpufleet/testkit';
+import { auditPrelude, auditScripts } from './helpers/key-audit.js';
+import { noopQueue } from './helpers/noop-queue.js';
+
+const redis = useRedis();
+
+/** The scripts allowed the template exception, and the templates each may fill. */
+function exceptions(keys: QueueKeys): (name: ScriptName) => string[] {
+  const templates = [keyTemplate(keys.task), keyTemplate(keys.lease)];
+  return (name) => (name === 'take' || name === 'claim-read' ? templates : []);
+}
+
+async function audited(allowTemplates = true) {
+  const queue = await noopQueue(redis.server);
+  const { client, keys } = queue;
+  await client.xgroup('CREATE', keys.requeued(0), TRACKER_GROUP, '0', 'MKSTREAM');
+  const allowed = exceptions(keys);
+  const ran = auditScripts(client, allowTemplates ? allowed : () => []);
+  const streams = [
+    { key: keys.requeued(0), fitsNow: true, requeued: true },
+    { key: keys.tasks(0), fitsNow: true },
+  ];
+  const take = (consumer: string, token: string, leaseMs = 60_000): Promise<TakeResult> =>
+    takeTask(client, keys, { consumer, streams, leaseMs, token, now: Date.now(), idle: true });
+  const claimed = async (consumer: string, token: string, leaseMs = 60_000): Promise<Claim> => {
+    const result = await take(consumer, token, leaseMs);
+    if (result.kind !== 'claimed') throw new Error(`expected a claim, got ${result.kind}`);
+    return result.claim;
+  };
+  const submit = async (spec: Record<string, unknown> = {}): Promise<string> =>
+    (await enqueue({ redis: client, prefix: queue.prefix }, { executer: 'noop', ...spec })).id;
+  return { ...queue, ran, take, claimed, submit };
+}
+
+describe('the keys a Lua script touches', () => {
+  it('are declared in KEYS, but for the template exception of take and claim-read', async () => {
+    const { client, keys, ran, take, claimed, submit } = await audited();
+    const now = Date.now;
+
+    // enqueue (with an idempotency key), take, renew, set-status, complete.
+    const a = await submit({ idempotencyKey: 'once' });
+    const claimA = await claimed('a', 'ta');
+    expect(await renewLease(client, keys, claimA, 'a', 60_000)).toBe('renewed');
+    expect(await setTaskStatus(client, keys, claimA, 'uploading', now())).toBe(true);
+    expect(await completeTask(client, keys, claimA, 'succeeded', now(), '')).toBe(true);
+    expect(await getTask(client, keys, a)).toMatchObject({ status: 'succeeded' });
+
+    // release after a backoff, promote, release first in line (undo), take from the requeued stream.
+    const b = await submit();
+    const t0 = now();
+    expect(
+      await releaseTask(client, keys, await claimed('a', 'tb1'), t0, {
+        reason: 'r',
+        attempt: 'free',
+        delayMs: 10,
+      }),
+    ).toBe(true);
+    expect(await promoteDelayed(client, keys, t0 + 10)).toBe(1);
+    const claimB = await claimed('a', 'tb2');
+    expect(
+      await releaseTask(client, keys, claimB, now(), { reason: 'r', attempt: 'undo', first: true }),
+    ).toBe(true);
+    const claimB2 = await claimed('a', 'tb3');
+    expect(claimB2).toMatchObject({ taskId: b, stream: keys.requeued(0) });
+
+    // cancel a running task (its tracker's control stream), a queued one, a final one; a dead end.
+    expect(await cancelTask(client, keys, b, now())).toEqual({ kind: 'signalled', tracker: 'a' });
+    expect(await completeTask(client, keys, claimB2, 'dead', now(), 'given up')).toBe(true);
+    expect(await cancelTask(client, keys, b, now())).toEqual({ kind: 'final', status: 'dead' });
+    const c = await submit();
+    expect(await cancelTask(client, keys, c, now())).toEqual({ kind: 'cancelled' });
+
+    // dead-letter a waiting task.
+    const d = await submit();
+    const entryD = (await client.hget(keys.task(d), 'entry')) ?? '';
+    expect(await deadLetterQueued(client, keys, d, entryD, 'too big', now(), 'UNSCHEDULABLE')).toBe(true);
+
+    // orphan: requeue a dead tracker's task; settle it for a previous life; a claim that finds a
+    // cancel requested meanwhile; a claim that finds the attempts used up.
+    const e = await submit({ maxAttempts: 2 });
+    const claimE = await claimed('a', 'te1');
+    const orphanE = { stream: claimE.stream, entryId: claimE.entryId, taskId: e, holder: 'a', minIdleMs: 0 };
+    expect(
+      await requeueOrphan(client, keys, {
+        ...orphanE,
+        holderDead: true,
+        alone: false,
+        reason: 'died',
+        now: now(),
+      }),
+    ).toBe('requeued');
+    const claimE2 = await claimed('b', 'te2');
+    expect(
+      await settleEntry(client, keys, {
+        stream: claimE2.stream,
+        entryId: claimE2.entryId,
+        taskId: e,
+        consumer: 'b',
+        now: now(),
+        alone: false,
+      }),
+    ).toBe('requeued');
+    expect(await take('c', 'te3')).toMatchObject({ kind: 'dead', taskId: e });
+    const f = await submit();
+    const claimF = await claimed('a', 'tf');
+    expect(await cancelTask(client, keys, f, now())).toMatchObject({ kind: 'signalled' });
+    const orphanF = { stream: claimF.stream, entryId: claimF.entryId, taskId: f, holder: 'a', minIdleMs: 0 };
+    expect(
+      await requeueOrphan(client, keys, {
+        ...orphanF,
+        holderDead: true,
+        alone: true,
+        reason: 'died',
+        now: now(),
+      }),
+    ).toBe('requeued');
+    expect(await take('a', 'tf2')).toMatchObject({ kind: 'empty' });
+    expect(await getTask(client, keys, f)).toMatchObject({ status: 'cancelled' });
+
+    // orphan and settle of entries delivered but never claimed, and of ended tasks.
+    const g = await submit();
+    const [[, [[entryG = '']]]] = (await client.xreadgroup(
+      'GROUP',
+      TRACKER_GROUP,
+      'c',
+      'COUNT',
+      1,
+      'STREAMS',
+      keys.tasks(0),
+      '>',
+    )) as [[string, [[string]]]];
+    const orphanG = { stream: keys.tasks(0), entryId: entryG, taskId: g, holder: 'c', minIdleMs: 0 };
+    expect(
+      await requeueOrphan(client, keys, {
+        ...orphanG,
+        holderDead: false,
+        alone: false,
+        reason: '',
+        now: now(),
+      }),
+    ).toBe('returned');
+    const claimG = await claimed('c', 'tg');
+    expect(await completeTask(client, keys, claimG, 'failed', now(), 'no')).toBe(true);
+    await client.xadd(claimG.stream, '*', 'id', g); // a stale entry of an ended task
+    const [[, [[stale = '']]]] = (await client.xreadgroup(
+      'GROUP',
+      TRACKER_GROUP,
+      'c',
+      'COUNT',
+      1,
+      'STREAMS',
+      claimG.stream,
+      '>',
+    )) as [[string, [[string]]]];
+    expect(
+      await settleEntry(client, keys, {
+        stream: claimG.stream,
+        entryId: stale,
+        taskId: g,
+        consumer: 'c',
+        now: now(),
+        alone: false,
+      }),
+    ).toBe('removed');
+    const h = await submit();
+    const [[, [[entryH = '']]]] = (await client.xreadgroup(
+      'GROUP',
+      TRACKER_GROUP,
+      'd',
+      'COUNT',
+      1,
+      'STREAMS',
+      keys.tasks(0),
+      '>',
+    )) as [[string, [[string]]]];
+    expect(
+      await settleEntry(client, keys, {
+        stream: keys.tasks(0),
+        entryId: entryH,
+        taskId: h,
+        consumer: 'd',
+        now: now(),
+        alone: false,
+      }),
+    ).toBe('requeued');
+
+    // claim what a read delivered (claim.lua after XAUTOCLAIM), and the claim behind a read.
+    const claimH = await claimed('a', 'th', 1);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    await client.xautoclaim(claimH.stream, TRACKER_GROUP, 'b', 5, '0-0', 'COUNT', 1, 'JUSTID');
+    const delivered = {
+      consumer: 'b',
+      stream: claimH.stream,
+      entryId: claimH.entryId,
+      taskId: h,
+      leaseMs: 60_000,
+      now: now(),
+    };
+    expect(await claimDelivered(client, keys, { ...delivered, token: 'th2' })).toMatchObject({
+      kind: 'claimed',
+    });
+    const empty = await take('e', 'unused');
+    const after = empty.kind === 'empty' ? (empty.lastDelivered?.[keys.tasks(0)] ?? '') : '';
+    const i = await submit();
+    await client.xreadgroup('GROUP', TRACKER_GROUP, 'e', 'COUNT', 1, 'STREAMS', keys.tasks(0), '>');
+    const behind = { consumer: 'e', streams: [{ key: keys.tasks(0), after }], leaseMs: 60_000, token: 'ti' };
+    expect(await claimJustRead(client, keys, behind)).toMatchObject({
+      kind: 'claimed',
+      claim: { taskId: i },
+    });
+    expect(await claimJustRead(client, keys, behind)).toMatchObject({
+      kind: 'claimed',
+      claim: { taskId: i },
+    });
+
+    expect([...ran].sort()).toEqual([...SCRIPT_NAMES].sort());
+  });
+
+  it('fails the audit when a script touches a key it did not declare', async () => {
+    const client = redis.server.client();
+    const prelude = auditPrelude([]);
+    await client.set('declared', '1');
+    expect(await client.eval(`${prelude}return redis.call('GET', KEYS[1])`, 1, 'declared')).toBe('1');
+    await expect(
+      client.eval(`${prelude}return redis.call('GET', KEYS[1] .. 'x')`, 1, 'declared'),
+    ).rejects.toThrow(/UNDECLARED_KEY_AUDIT GET touches declaredx/);
+    // take fills templates: without its exception, the audit refuses it.
+    const { take, submit } = await audited(false);
+    await submit();
+    await expect(take('a', 'ta')).rejects.toThrow(/UNDECLARED_KEY_AUDIT .* touches .*:task:/);
+  });
+});

@@ -1,0 +1,98 @@
+// An attempt that ends before its process starts ends with a TaskFailure: its code, the final
+// status that code stands for, the reason recorded and what went wrong underneath as its cause.
+// A tracker without the task's executer, parameters its schema refuses, an input missing from the
+// store and an input archive that would escape its folder, each with the real executers, store
+// and folders.
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import {
+  inputsPrefix,
+  loadExecuters,
+  LocalArtifactStore,
+  NotFoundError,
+  parseTaskRecord,
+  PathEscapeError,
+  ValidationError,
+  type TaskRecord,
+} from '@gpufleet/core';
+import { useTempDirs } from '@gpufleet/testkit';
+import { TaskFailure } from '../src/errors.js';
+import { attemptSpec, prepareProcess } from '../src/run/attempt-prepare.js';
+import { createTaskFolder } from '../src/run/task-folder.js';
+import { makeTar } from './archive/make-tar.js';
+import { FIXTURE_EXECUTERS } from './helpers/fleet.js';
+
+const temp = useTempDirs();
+
+function record(over: Record<string, string> = {}): TaskRecord {
+  const id = 'prep' + Math.random().toString(36).slice(2, 10).padEnd(22, '0');
+  const hash = { id, status: 'running', executer: 'probe', params: '{}', inputs: '[]', ...over };
+  return parseTaskRecord(hash) as TaskRecord;
+}
+
+describe('attemptSpec', () => {
+  it('ends a task whose executer this tracker lacks dead, NO_EXECUTER', () => {
+    const spec = attemptSpec(record(), new Map(), 'gpu-7');
+    expect(spec.kind).toBe('end');
+    const end = (spec as { end: TaskFailure }).end;
+    expect(end).toBeInstanceOf(TaskFailure);
+    expect(end).toMatchObject({
+      code: 'NO_EXECUTER',
+      status: 'dead',
+      message: 'tracker "gpu-7" has no executer "probe"',
+    });
+  });
+
+  it('ends a task whose parameters the executer refuses failed, PARAMS_INVALID, the refusal as cause', async () => {
+    const executers = await loadExecuters([FIXTURE_EXECUTERS]);
+    expect(attemptSpec(record(), executers, 'gpu-7').kind).toBe('ready');
+    const spec = attemptSpec(record({ params: '{"exitCode":"three"}' }), executers, 'gpu-7');
+    const end = (spec as { end: TaskFailure }).end;
+    expect(end).toMatchObject({ code: 'PARAMS_INVALID', status: 'failed' });
+    expect(end.message).toMatch(/params\.exitCode: must be integer/);
+    expect(end.cause).toBeInstanceOf(ValidationError);
+  });
+});
+
+describe('prepareProcess', () => {
+  async function prepare(
+    inputs: Array<{ name: string }>,
+    put?: (store: LocalArtifactStore, r: TaskRecord) => Promise<unknown>,
+  ) {
+    const dir = await temp.make();
+    const store = new LocalArtifactStore(join(dir, 'artifacts'));
+    const executers = await loadExecuters([FIXTURE_EXECUTERS]);
+    const r = record({ inputs: JSON.stringify(inputs) });
+    await put?.(store, r);
+    const spec = attemptSpec(r, executers, 'gpu-7');
+    if (spec.kind !== 'ready') throw new Error('expected a ready spec');
+    const folder = await createTaskFolder(join(dir, 'work'), r.id, 1);
+    return prepareProcess({ store, baseEnv: {} }, spec, folder, 1, [0]);
+  }
+
+  it('ends a task whose input is missing from the store failed, INPUTS_UNAVAILABLE', async () => {
+    const end = await prepare([{ name: 'absent.txt' }]);
+    expect(end).toBeInstanceOf(TaskFailure);
+    expect(end).toMatchObject({ code: 'INPUTS_UNAVAILABLE', status: 'failed' });
+    expect((end as TaskFailure).message).toMatch(/^inputs refused: NOT_FOUND: /);
+    expect((end as TaskFailure).cause).toBeInstanceOf(NotFoundError);
+  });
+
+  it('ends a task whose input archive would escape its folder failed, INPUTS_REFUSED', async () => {
+    const end = await prepare([{ name: 'evil.tar' }], (store, r) =>
+      store.put(
+        `${inputsPrefix(r.tenant, r.id)}/evil.tar`,
+        makeTar([{ name: '../escaped.txt', type: '0', body: 'pwned' }]),
+      ),
+    );
+    expect(end).toMatchObject({ code: 'INPUTS_REFUSED', status: 'failed' });
+    expect((end as TaskFailure).message).toMatch(/^inputs refused: PATH_ESCAPE: /);
+    expect((end as TaskFailure).cause).toBeInstanceOf(PathEscapeError);
+  });
+
+  it('builds the process of a task whose inputs are all there', async () => {
+    const end = await prepare([]);
+    expect(end).not.toBeInstanceOf(TaskFailure);
+    expect(end).toMatchObject({ file: 'node' });
+  });
+});
