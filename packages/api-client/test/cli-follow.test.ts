@@ -92,7 +92,13 @@ describe('gpufleet logs -f', () => {
       'line 3',
       'line 4',
     ]);
-    expect(records.at(-1)).toMatchObject({ type: 'end', taskId: id, status: 'failed', exitCode: 7 });
+    expect(records.at(-1)).toMatchObject({
+      type: 'end',
+      taskId: id,
+      status: 'failed',
+      exitCode: 7,
+      errorCode: 'EXIT_NONZERO',
+    });
     const text = parseJson<{ text: string; complete: boolean }>(await cli(['logs', id, '--json']));
     expect(text.text).toContain('line 4');
     const stderrOnly = await cli(['logs', id, '--stream', 'stderr']);

@@ -126,7 +126,11 @@ describe('a task from submission to download', () => {
     expect(text).toContain('probe: a line on stderr');
     const end = events.at(-1);
     expect(end?.event).toBe('end');
-    expect(JSON.parse(end?.data ?? '{}')).toMatchObject({ status: 'succeeded', exitCode: 0 });
+    expect(JSON.parse(end?.data ?? '{}')).toMatchObject({
+      status: 'succeeded',
+      exitCode: 0,
+      errorCode: null,
+    });
   });
 
   it('serves each output with the bytes the executer wrote', async () => {

@@ -141,9 +141,9 @@ describe('GET /v1/tasks/:id/logs', () => {
     const got: string[] = [];
     while (got.join('') !== '€\r\nline 2\n')
       got.push(JSON.parse((await sse.until((e) => e.event === 'log')).data).text);
-    await tracker.finish(claim, 'failed');
+    await tracker.finish(claim, 'failed', {}, { errorCode: 'EXIT_NONZERO' });
     const end = await sse.until((e) => e.event === 'end');
-    expect(JSON.parse(end.data)).toMatchObject({ status: 'failed', exitCode: 1 });
+    expect(JSON.parse(end.data)).toMatchObject({ status: 'failed', exitCode: 1, errorCode: 'EXIT_NONZERO' });
     expect(await sse.next()).toBeNull();
 
     const resumed = await open(`/v1/tasks/${id}/logs?follow=1`, { 'last-event-id': first });

@@ -4,7 +4,7 @@
  * end. `followLines` splits them into lines.
  */
 import type { HttpClient } from '../http/http-client.js';
-import type { TaskStatus } from '../generated/api-types.js';
+import type { TaskFailureCode, TaskStatus } from '../generated/api-types.js';
 import { LineSplitter } from './log-lines.js';
 import { resumableStream } from './resumable-stream.js';
 import type { LogChunk, LogEnd, LogLine, LogStreamName } from './stream-events.js';
@@ -37,8 +37,10 @@ export async function* followLogs(
         status: TaskStatus;
         exitCode: number | null;
         error: string | null;
+        errorCode?: TaskFailureCode | null;
       };
-      yield { type: 'end', status: data.status, exitCode: data.exitCode, error: data.error };
+      const { status, exitCode, error } = data;
+      yield { type: 'end', status, exitCode, error, errorCode: data.errorCode ?? null };
     }
   }
 }

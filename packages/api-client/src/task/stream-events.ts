@@ -3,7 +3,7 @@
  * document describes these streams as text, so their payloads are typed here, with a `type` tag
  * added for narrowing.
  */
-import type { TaskStatus } from '../generated/api-types.js';
+import type { TaskFailureCode, TaskStatus } from '../generated/api-types.js';
 
 /** A status transition: the first one is the task's status when the stream opened. */
 export interface StatusEvent {
@@ -45,6 +45,8 @@ export interface LogEnd {
   status: TaskStatus;
   exitCode: number | null;
   error: string | null;
+  /** Why it did not succeed, as a stable code (docs/task-failures.md); null when it succeeded. */
+  errorCode: TaskFailureCode | null;
 }
 
 /** One line of output, without its line end. */

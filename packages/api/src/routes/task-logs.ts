@@ -114,7 +114,7 @@ async function streamLogs(
       if (rest) sse.send('log', { stream, text: rest });
     }
     const r = final.record;
-    sse.send('end', { status: r.status, exitCode: r.exitCode, error: r.error });
+    sse.send('end', { status: r.status, exitCode: r.exitCode, error: r.error, errorCode: r.errorCode });
   } catch (error) {
     const apiError = toApiError(error);
     sse.send('error', { code: apiError.code, message: apiError.message });
@@ -133,7 +133,7 @@ export const taskLogRoutes: FastifyPluginAsyncTypebox<{ ctx: ApiContext }> = asy
         description:
           'Text answers carry `Gpufleet-Log-Source` (live | outputs), `Gpufleet-Log-Complete` and, ' +
           'from the live stream, `Gpufleet-Log-Cursor` (pass it as Last-Event-ID to follow from there). ' +
-          'SSE events: `log` {stream, text} with the entry id as id; `end` {status, exitCode, error}; ' +
+          'SSE events: `log` {stream, text} with the entry id as id; `end` {status, exitCode, error, errorCode}; ' +
           '`error` {code, message}.',
         params: TaskIdParams,
         querystring: LogsQuery,

@@ -2,7 +2,7 @@
  * `gpufleet logs <id>`: the task's stdout and stderr so far; with `-f` it follows them until the
  * task ends (reconnecting after a dropped connection) and exits 1 unless the task succeeded.
  * With --json: one document `{id, source, complete, text}`, or with -f NDJSON lines
- * `{type: "log", taskId, stream, line}` and then `{type: "end", status, exitCode, error}`.
+ * `{type: "log", taskId, stream, line}` and then `{type: "end", status, exitCode, error, errorCode}`.
  */
 import { InvalidArgumentError, type Command } from 'commander';
 import type { LogStreamName } from '../../task/stream-events.js';
