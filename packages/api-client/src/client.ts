@@ -41,6 +41,16 @@ export interface TaskFilter {
   status?: string | readonly string[];
   executer?: string;
   queue?: string;
+  /** Only tasks of this name; a trailing `*` matches names starting with the rest. */
+  name?: string;
+  /** Only tasks with all of these tags: a value, or `true` for any value. */
+  tags?: Readonly<Record<string, string | true>>;
+}
+
+/** `{ sweep: 'lr', owner: true }` → the API's `tag` query values `sweep=lr`, `owner`. */
+export function tagQuery(tags: TaskFilter['tags']): string[] | undefined {
+  if (!tags) return undefined;
+  return Object.entries(tags).map(([key, value]) => (value === true ? key : `${key}=${value}`));
 }
 
 export class GpufleetClient {
@@ -114,7 +124,15 @@ export class GpufleetClient {
     let cursor: string | undefined;
     do {
       const page = await this.listTasks(
-        { status, executer: filter.executer, queue: filter.queue, limit: 200, cursor },
+        {
+          status,
+          executer: filter.executer,
+          queue: filter.queue,
+          name: filter.name,
+          tag: tagQuery(filter.tags),
+          limit: 200,
+          cursor,
+        },
         options,
       );
       yield* page.items;

@@ -10,7 +10,7 @@ const GENERATED = fileURLToPath(new URL('../src/generated/api-types.ts', import.
 describe('generated API types', () => {
   it('match the API’s route schemas', async () => {
     const source = await renderApiTypes(await loadOpenApiDocument(), GENERATED);
-    expect(source).toContain('export type TaskView = {');
+    expect(source).toContain('export type TaskView = TaskSummary & {');
     await expect(source).toMatchFileSnapshot(GENERATED);
   });
 });

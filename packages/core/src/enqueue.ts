@@ -111,6 +111,8 @@ export async function enqueue(
         retryBackoff: spec.retryBackoff ? JSON.stringify(spec.retryBackoff) : undefined,
         inputs: JSON.stringify(spec.inputs ?? []),
         idempotencyKey: idemKey,
+        name: spec.name,
+        tags: spec.tags && Object.keys(spec.tags).length > 0 ? JSON.stringify(spec.tags) : undefined,
       }),
     ],
   );

@@ -136,6 +136,16 @@ export {
 export type { LogChunk, LogStreamName, TaskEvent } from './stream-entries.js';
 export { compareWaiting, WAITING_KINDS } from './scheduling-order.js';
 export type { WaitingEntry, WaitingKind } from './scheduling-order.js';
+export {
+  ISSUE_REASONS,
+  tagKeyProblem,
+  TASK_NAME_MAX_LENGTH,
+  TASK_TAG_KEY_PATTERN,
+  TASK_TAG_VALUE_MAX_LENGTH,
+  TASK_TAGS_MAX,
+  TaskNameSchema,
+  TaskTagsSchema,
+} from './task-labels.js';
 export { attemptPrefix, getTask, inputsPrefix, parseTaskRecord } from './task-record.js';
 export type { OutputFile, OutputManifest, TaskRecord } from './task-record.js';
 export { isTaskFailureCode, TASK_FAILURE_CODES, TASK_FAILURES } from './task-failures.js';

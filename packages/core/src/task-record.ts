@@ -35,6 +35,10 @@ export interface TaskRecord {
   retryBackoff: RetryBackoff | null;
   inputs: TaskInput[];
   idempotencyKey: string | null;
+  /** The submitter's name for the task (task-labels.ts); null when none was given. */
+  name: string | null;
+  /** The submitter's tags; `{}` when none were given. */
+  tags: Record<string, string>;
   status: TaskStatus;
   attempt: number;
   tracker: string | null;
@@ -85,6 +89,8 @@ export function parseTaskRecord(hash: Record<string, string>): TaskRecord | null
     retryBackoff: json(hash.retryBackoff, null),
     inputs: json(hash.inputs, []),
     idempotencyKey: str(hash.idempotencyKey),
+    name: str(hash.name),
+    tags: json(hash.tags, {}),
     status: hash.status,
     attempt: num(hash.attempt) ?? 0,
     tracker: str(hash.tracker),

@@ -4,9 +4,11 @@
  */
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
+import { ValueErrorType } from '@sinclair/typebox/errors';
 import { ValidationError, type FieldIssue } from './errors.js';
 import { inputNameIssues } from './input-names.js';
 import { MAX_TASK_GPUS } from './keys.js';
+import { ISSUE_REASONS, TaskNameSchema, TaskTagsSchema } from './task-labels.js';
 
 /**
  * How many starts of a task may be lost without a verdict (its tracker died, or its lease lapsed)
@@ -64,6 +66,8 @@ export const TaskSpecSchema = Type.Object(
     queue: Type.Optional(Name),
     idempotencyKey: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
     inputs: Type.Optional(Type.Array(TaskInputSchema, { maxItems: 1000 })),
+    name: Type.Optional(TaskNameSchema),
+    tags: Type.Optional(TaskTagsSchema),
   },
   { additionalProperties: false },
 );
@@ -82,7 +86,10 @@ export function pointerToField(pointer: string, root = ''): string {
   return field === '' ? '(root)' : field;
 }
 
-/** Validates `value` against a TypeBox schema, returning every issue with its field. */
+/**
+ * Validates `value` against a TypeBox schema, returning every issue with its field. A schema may
+ * word the reason for a kind of error itself (`[ISSUE_REASONS]: { StringPattern: '…' }`).
+ */
 export function schemaIssues(schema: TSchema, value: unknown, root = ''): FieldIssue[] {
   const checker = compiled(schema);
   if (checker.Check(value)) return [];
@@ -90,7 +97,8 @@ export function schemaIssues(schema: TSchema, value: unknown, root = ''): FieldI
   const seen = new Set<string>();
   for (const error of checker.Errors(value)) {
     const field = pointerToField(error.path, root);
-    const reason = error.message.toLowerCase();
+    const own = (error.schema as Record<string, Record<string, string> | undefined>)[ISSUE_REASONS];
+    const reason = own?.[ValueErrorType[error.type]] ?? error.message.toLowerCase();
     const key = `${field}\0${reason}`;
     if (!seen.has(key)) issues.push({ field, reason });
     seen.add(key);

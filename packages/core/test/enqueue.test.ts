@@ -81,6 +81,35 @@ describe('enqueue', () => {
     expect(await deps.redis.keys(`${prefix}:*:task:*`)).toEqual([]);
   });
 
+  it('stores a name and tags in the task hash, and refuses bad ones naming each field', async () => {
+    const { prefix, deps } = await fleet();
+    const keys = queueKeys(prefix, 'default');
+    const { id } = await enqueue(deps, {
+      executer: 'sph',
+      name: 'dam 1',
+      tags: { sweep: 'dx', 'run.no': '3' },
+    });
+    expect(await deps.redis.hmget(keys.task(id), 'name', 'tags')).toEqual([
+      'dam 1',
+      JSON.stringify({ sweep: 'dx', 'run.no': '3' }),
+    ]);
+    expect(await getTask(deps.redis, keys, id)).toMatchObject({
+      name: 'dam 1',
+      tags: { sweep: 'dx', 'run.no': '3' },
+    });
+    const bare = await enqueue(deps, { executer: 'sph' });
+    expect(await getTask(deps.redis, keys, bare.id)).toMatchObject({ name: null, tags: {} });
+    const error = await enqueue(deps, {
+      executer: 'sph',
+      name: 'tab\there',
+      tags: { 'my key': 'x', seed: 1, long: 'v'.repeat(257) },
+    }).catch((e: unknown) => e);
+    expect(issuesOf(error).sort()).toEqual(['name', 'tags.long', 'tags.my key', 'tags.seed']);
+    expect((error as Error).message).toContain('tags.my key: not a tag key');
+    expect((error as Error).message).toContain('name: must not contain control characters');
+    expect(await deps.redis.zcard(keys.index)).toBe(2);
+  });
+
   it('checks parameters against the executer schema, naming the parameter', async () => {
     const { deps } = await fleet();
     const error = await enqueue(deps, { executer: 'sph', params: { steps: 'many', color: 'red' } }).catch(

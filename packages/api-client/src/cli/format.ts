@@ -35,12 +35,27 @@ export function formatTime(iso: string | null): string {
   return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
 }
 
-export function taskRow(t: TaskSummary): string[] {
-  const end = t.exitCode !== null ? String(t.exitCode) : '-';
-  return [t.id, t.status, t.executer, t.queue, formatTime(t.createdAt), end, t.error ?? ''];
+/** Tags as `k=v k2=v2`, keys in order. */
+export function formatTags(tags: Readonly<Record<string, string>>): string {
+  return Object.keys(tags)
+    .sort()
+    .map((k) => `${k}=${tags[k]}`)
+    .join(' ');
 }
 
-export const TASK_HEADERS = ['ID', 'STATUS', 'EXECUTER', 'QUEUE', 'CREATED', 'EXIT', 'ERROR'];
+/** At most `max` characters, the cut marked with `…`. */
+function clip(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
+
+export function taskRow(t: TaskSummary): string[] {
+  const end = t.exitCode !== null ? String(t.exitCode) : '-';
+  const name = t.name === null ? '-' : clip(t.name, 32);
+  const tags = clip(formatTags(t.tags), 40) || '-';
+  return [t.id, name, t.status, t.executer, t.queue, formatTime(t.createdAt), end, tags, t.error ?? ''];
+}
+
+export const TASK_HEADERS = ['ID', 'NAME', 'STATUS', 'EXECUTER', 'QUEUE', 'CREATED', 'EXIT', 'TAGS', 'ERROR'];
 
 /** Counts of statuses: `2 running, 1 queued`. */
 export function statusCounts(statuses: Iterable<TaskStatus>): string {

@@ -3,7 +3,7 @@
  * parameter schema (`steps=200` is the integer 200 for an integer parameter, `name=200` the
  * string "200" for a string one; arrays and objects are JSON); a key the schema does not name is
  * read as JSON when it parses, else as a string. `--sweep k=v1,v2` gives several values, and the
- * sweeps give the cross product.
+ * sweeps give the cross product. `--tag k=v` gives a task's tags (strings, as written).
  */
 import { readFile } from 'node:fs/promises';
 import { UsageError } from '../errors.js';
@@ -14,6 +14,17 @@ export function splitAssignment(text: string, flag: string): [string, string] {
   const eq = text.indexOf('=');
   if (eq <= 0) throw new UsageError(`${flag} wants KEY=VALUE (got "${text}")`);
   return [text.slice(0, eq), text.slice(eq + 1)];
+}
+
+/** `--tag k=v` (repeatable) → `{k: 'v'}`; no `=`, an empty key or a key given twice is a usage error. */
+export function parseTags(texts: readonly string[]): Record<string, string> {
+  const tags: Record<string, string> = {};
+  for (const text of texts) {
+    const [key, value] = splitAssignment(text, '--tag');
+    if (Object.hasOwn(tags, key)) throw new UsageError(`--tag ${key} is given twice`);
+    tags[key] = value;
+  }
+  return tags;
 }
 
 function typesOf(schema: Schema | undefined): string[] {

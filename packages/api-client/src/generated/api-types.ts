@@ -91,6 +91,10 @@ export type TaskSpec = {
   queue?: string;
   idempotencyKey?: string;
   inputs?: TaskInput[];
+  /** a name for people: 1-200 characters, no control characters */
+  name?: string;
+  /** at most 32 tags; keys: 1-63 letters, digits, ".", "_" or "-", starting with a letter or digit; values: strings of at most 256 characters, no control characters */
+  tags?: Record<string, string>;
 };
 
 /** Every answer that is not a success. */
@@ -120,6 +124,10 @@ export type TaskSummary = {
   id: string;
   queue: string;
   executer: string;
+  /** the name given at submission; null when none */
+  name: string | null;
+  /** the tags given at submission; {} when none */
+  tags: Record<string, string>;
   /** queued → running → uploading → succeeded | failed | timed_out | cancelled | dead */
   status: TaskStatus;
   /** deliveries so far; 0 while it never ran */
@@ -151,6 +159,10 @@ export type ListTasksQuery = {
   executer?: string;
   /** only this queue */
   queue?: string;
+  /** only tasks of this name; a trailing `*` matches names starting with the rest: sweep-* */
+  name?: string;
+  /** only tasks with this tag: `key=value`, or `key` for any value; repeatable, all must match */
+  tag?: string[];
   limit?: number;
   /** `nextCursor` of the previous page */
   cursor?: string;
@@ -165,25 +177,7 @@ export type OutputSummary = {
 };
 
 /** GET /v1/tasks/:id: one task. */
-export type TaskView = {
-  id: string;
-  queue: string;
-  executer: string;
-  /** queued → running → uploading → succeeded | failed | timed_out | cancelled | dead */
-  status: TaskStatus;
-  /** deliveries so far; 0 while it never ran */
-  attempt: number;
-  tracker: string | null;
-  /** ISO 8601, UTC */
-  createdAt: string;
-  /** ISO 8601, UTC */
-  startedAt: string | null;
-  /** ISO 8601, UTC */
-  endedAt: string | null;
-  exitCode: number | null;
-  error: string | null;
-  /** why the task ended without succeeding, a stable code (docs/task-failures.md); null while it has not ended or when it succeeded */
-  errorCode: TaskFailureCode | null;
+export type TaskView = TaskSummary & {
   tenant: string;
   executerVersion: string | null;
   params: Record<string, unknown>;

@@ -66,6 +66,17 @@ class TypeWriter {
     this.name(schema, name);
   }
 
+  /** `name` as `base & {…}`: the properties it shares with `baseSchema` are written once, there. */
+  declareExtending(name: string, schema: Schema, base: string, baseSchema: Schema, doc: string): void {
+    const shared = (baseSchema.properties ?? {}) as Record<string, Schema>;
+    const own = Object.entries((schema.properties ?? {}) as Record<string, Schema>).filter(
+      ([key, value]) => !(key in shared) || shapeKey(shared[key]) !== shapeKey(value),
+    );
+    const rest = { ...schema, properties: Object.fromEntries(own) };
+    this.#out.push(`/** ${doc} */\nexport type ${name} = ${base} & ${this.#type(rest, true)};\n`);
+    this.name(schema, name);
+  }
+
   raw(text: string): void {
     this.#out.push(text);
   }
@@ -107,7 +118,9 @@ class TypeWriter {
 
   #object(schema: Schema): string {
     const properties = (schema.properties ?? {}) as Record<string, Schema>;
-    const extra = schema.additionalProperties;
+    const patterns = Object.values((schema.patternProperties ?? {}) as Record<string, Schema>);
+    // A record (TypeBox writes one as a single pattern property): its values' type.
+    const extra = patterns.length === 1 ? patterns[0] : schema.additionalProperties;
     if (Object.keys(properties).length === 0) {
       return extra && typeof extra === 'object' && Object.keys(extra).length > 0
         ? `Record<string, ${this.#type(extra as Schema)}>`
@@ -207,7 +220,8 @@ export async function renderApiTypes(doc: OpenApiDocument, file: string): Promis
   w.declare('TaskList', list, 'GET /v1/tasks: a page of tasks, newest first.');
   w.declare('ListTasksQuery', queryOf(doc, 'get', '/v1/tasks'), 'The query of GET /v1/tasks.');
   w.declare('OutputSummary', { ...at(view, 'properties', 'outputs'), type: 'object' }, 'A task’s outputs.');
-  w.declare('TaskView', view, 'GET /v1/tasks/:id: one task.');
+  const summary = at(list, 'properties', 'items', 'items');
+  w.declareExtending('TaskView', view, 'TaskSummary', summary, 'GET /v1/tasks/:id: one task.');
   w.declare('OutputFile', at(manifest, 'properties', 'files', 'items'), 'One output file.');
   w.declare('OutputManifest', manifest, 'GET /v1/tasks/:id/outputs.');
   w.declare(

@@ -1,13 +1,21 @@
 /**
- * GET /v1/tasks (the tenant's tasks, newest first, filtered, cursor-paged) and GET /v1/tasks/:id.
+ * GET /v1/tasks (the tenant's tasks, newest first, filtered by status, executer, queue, name and
+ * tags, cursor-paged) and GET /v1/tasks/:id.
  */
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { checkName, isTaskStatus, type TaskStatus } from '@gpufleet/core';
+import {
+  checkName,
+  isTaskStatus,
+  TASK_NAME_MAX_LENGTH,
+  TASK_TAGS_MAX,
+  type TaskStatus,
+} from '@gpufleet/core';
 import type { ApiContext } from '../app-context.js';
 import { principalOf } from '../auth/auth-hook.js';
 import { ApiError } from '../errors.js';
 import { errorResponses, Nullable, TaskIdParams } from '../schemas/common.js';
 import { loadTask, viewOf } from '../tasks/load-task.js';
+import { parseLabelFilter } from '../tasks/label-filter.js';
 import { listTasks } from '../tasks/task-listing.js';
 import { TaskSummarySchema, TaskViewSchema, toTaskSummary } from '../tasks/task-view.js';
 
@@ -21,6 +29,20 @@ const ListQuerySchema = Type.Object(
     ),
     executer: Type.Optional(Type.String({ pattern: '^[a-z0-9][a-z0-9._-]{0,63}$' })),
     queue: Type.Optional(Type.String({ description: 'only this queue' })),
+    name: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: TASK_NAME_MAX_LENGTH + 1,
+        description: 'only tasks of this name; a trailing `*` matches names starting with the rest: sweep-*',
+      }),
+    ),
+    tag: Type.Optional(
+      Type.Array(Type.String({ minLength: 1, maxLength: 400 }), {
+        maxItems: TASK_TAGS_MAX,
+        description:
+          'only tasks with this tag: `key=value`, or `key` for any value; repeatable, all must match',
+      }),
+    ),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),
     cursor: Type.Optional(Type.String({ maxLength: 200, description: '`nextCursor` of the previous page' })),
   },
@@ -72,6 +94,7 @@ export const taskReadRoutes: FastifyPluginAsyncTypebox<{ ctx: ApiContext }> = as
         queues: q.queue !== undefined ? [q.queue] : await ctx.queues.registered(),
         statuses: parseStatuses(q.status),
         executer: q.executer ?? null,
+        labels: parseLabelFilter(q.name, q.tag),
         limit: q.limit ?? 50,
         cursor: q.cursor ?? null,
       });

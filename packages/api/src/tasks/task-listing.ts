@@ -2,13 +2,14 @@
  * Lists a tenant's tasks newest first across queues, with cursor paging. Each queue's `index`
  * sorted set holds task ids by creation time; the queues are merged by (createdAt, id), newest
  * first, so a cursor `(createdAt, id)` marks one place in the merged order and each queue resumes
- * strictly after it. Filters (tenant, status, executer) need the records, read in pipelined
+ * strictly after it. Filters (tenant, status, executer, name and tags) need the records, read in pipelined
  * batches; one page examines at most `scanBudget` tasks and then hands back a cursor even when it
  * found fewer than `limit`, so no request walks an unbounded index.
  */
 import type { Redis } from 'ioredis';
 import { hashReply, parseTaskRecord, queueKeys, type QueueKeys, type TaskStatus } from '@gpufleet/core';
 import { ApiError } from '../errors.js';
+import { matchesLabels, type LabelFilter } from './label-filter.js';
 import type { FoundTask } from './task-finder.js';
 
 export interface ListQuery {
@@ -16,6 +17,8 @@ export interface ListQuery {
   queues: readonly string[];
   statuses: ReadonlySet<TaskStatus> | null;
   executer: string | null;
+  /** Name and tags (label-filter.ts); null or absent: any. */
+  labels?: LabelFilter | null;
   limit: number;
   cursor: string | null;
   /** Tasks examined per page at most. */
@@ -151,6 +154,7 @@ export async function listTasks(
       if (!record || record.tenant !== query.tenant) continue;
       if (query.statuses && !query.statuses.has(record.status)) continue;
       if (query.executer !== null && record.executer !== query.executer) continue;
+      if (query.labels && !matchesLabels(record, query.labels)) continue;
       items.push({ record, raw: hash, keys: candidate.keys });
     }
   }

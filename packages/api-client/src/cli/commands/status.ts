@@ -1,19 +1,21 @@
 /**
- * `gpufleet status <id>` (the task's record: status, attempts, tracker and GPUs, times, exit
- * code, error with its failure code, queue position, outputs) and `gpufleet ls` (your tasks,
- * newest first, filtered).
+ * `gpufleet status <id>` (the task's record: name and tags, status, attempts, tracker and GPUs,
+ * times, exit code, error with its failure code, queue position, outputs) and `gpufleet ls` (your
+ * tasks, newest first, filtered by status, executer, queue, name and tags).
  */
 import type { Command } from 'commander';
 import type { TaskSummary, TaskView } from '../../generated/api-types.js';
 import type { CliContext } from '../cli-context.js';
 import { EXIT } from '../exit-codes.js';
-import { formatDuration, formatTime, table, TASK_HEADERS, taskRow } from '../format.js';
+import { formatDuration, formatTags, formatTime, table, TASK_HEADERS, taskRow } from '../format.js';
 import { formatBytes } from '../progress-line.js';
-import { intArg, type CommandRunner } from './command-kit.js';
+import { collect, intArg, type CommandRunner } from './command-kit.js';
 
 function describe(t: TaskView): string {
-  const rows: Array<[string, string]> = [
-    ['id', t.id],
+  const rows: Array<[string, string]> = [['id', t.id]];
+  if (t.name !== null) rows.push(['name', t.name]);
+  if (Object.keys(t.tags).length > 0) rows.push(['tags', formatTags(t.tags)]);
+  rows.push(
     ['status', `${t.status}${t.cancelRequested && t.status === 'running' ? ' (cancel requested)' : ''}`],
     ['attempt', `${t.attempt} (up to ${t.maxAttempts} may be lost to crashes)`],
     ['executer', `${t.executer}${t.executerVersion ? ` ${t.executerVersion}` : ''}`],
@@ -24,7 +26,7 @@ function describe(t: TaskView): string {
     ['started', formatTime(t.startedAt)],
     ['ended', formatTime(t.endedAt)],
     ['time limit', formatDuration(t.timeLimitMs)],
-  ];
+  );
   if (t.notBefore) rows.push(['retry after', formatTime(t.notBefore)]);
   if (t.exitCode !== null) rows.push(['exit code', String(t.exitCode)]);
   if (t.signal) rows.push(['signal', t.signal]);
@@ -54,6 +56,8 @@ export interface ListFlags {
   status?: string;
   executer?: string;
   queue?: string;
+  name?: string;
+  tag: string[];
   limit: number;
   all?: boolean;
 }
@@ -68,6 +72,8 @@ export async function runList(ctx: CliContext, flags: ListFlags): Promise<number
         status: flags.status,
         executer: flags.executer,
         queue: flags.queue,
+        name: flags.name,
+        tag: flags.tag.length > 0 ? flags.tag : undefined,
         limit: flags.all ? 200 : Math.min(200, flags.limit - items.length),
         cursor,
       },
@@ -94,6 +100,13 @@ export function statusCommands(program: Command, run: CommandRunner): void {
     .option('-s, --status <statuses>', 'only these statuses (comma-separated: queued,running)')
     .option('-e, --executer <name>', 'only this executer')
     .option('-q, --queue <queue>', 'only this queue')
+    .option('--name <name>', 'only tasks of this name (a trailing * matches a prefix: sweep-*)')
+    .option(
+      '--tag <key[=value]>',
+      'only tasks with this tag, or with this key (repeatable, all must match)',
+      collect,
+      [],
+    )
     .option('-n, --limit <n>', 'at most this many', intArg('--limit', 1), 50)
     .option('-a, --all', 'every task (no limit)')
     .action(run((ctx, flags: ListFlags) => runList(ctx, flags)));

@@ -4,7 +4,7 @@
  * repeated command with `--idempotency-key` makes no new tasks). Inputs are uploaded with each
  * task. Prints the ids as they are made; `--follow` streams the output, `--wait` waits for the
  * end and exits 1 unless every task succeeded, `--download DIR` fetches the outputs (into
- * `DIR/<id>` when there are several tasks).
+ * `DIR/<id>` when there are several tasks). `--name` and `--tag key=value` label every task made.
  */
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
@@ -15,7 +15,7 @@ import type { SubmittedTask } from '../../task/task-handle.js';
 import type { CliContext } from '../cli-context.js';
 import { EXIT } from '../exit-codes.js';
 import { outcome } from '../format.js';
-import { paramSchemas, parseParams, readParamsFile, sweepCombinations } from '../params.js';
+import { parseTags, paramSchemas, parseParams, readParamsFile, sweepCombinations } from '../params.js';
 import { bar, formatBytes } from '../progress-line.js';
 import { downloadWithProgress, followAll, waitAll } from '../task-progress.js';
 import { collect, durationArg, intArg, type CommandRunner } from './command-kit.js';
@@ -34,6 +34,8 @@ export interface SubmitFlags {
   follow?: boolean;
   download?: string;
   idempotencyKey?: string;
+  name?: string;
+  tag: string[];
 }
 
 interface Planned {
@@ -45,6 +47,7 @@ interface Planned {
 async function plan(ctx: CliContext, executer: string, flags: SubmitFlags): Promise<Planned[]> {
   const defaults = ctx.connection.defaults;
   const queue = flags.queue ?? defaults.queue;
+  const tags = parseTags(flags.tag);
   const base = flags.paramsFile ? await readParamsFile(flags.paramsFile) : {};
   const needsSchema = flags.param.length > 0 || flags.sweep.length > 0;
   const offer = needsSchema
@@ -66,6 +69,8 @@ async function plan(ctx: CliContext, executer: string, flags: SubmitFlags): Prom
       if (timeLimitMs !== undefined) spec.timeLimitMs = timeLimitMs;
       if (retries !== undefined) spec.retries = retries;
       if (queue !== undefined) spec.queue = queue;
+      if (flags.name !== undefined) spec.name = flags.name;
+      if (Object.keys(tags).length > 0) spec.tags = tags;
       planned.push({ spec, run, params: all });
     }
   }
@@ -172,6 +177,8 @@ export function submitCommand(program: Command, run: CommandRunner): void {
       collect,
       [],
     )
+    .option('--name <name>', 'a name for the task(s), shown by ls and status (ls --name filters)')
+    .option('--tag <key=value>', 'a tag for the task(s) (repeatable; ls --tag filters)', collect, [])
     .option('-w, --wait', 'wait for the end; exit 1 unless every task succeeded')
     .option('-f, --follow', 'stream the output until the end (implies --wait)')
     .option('-d, --download <dir>', 'download the outputs when done (implies --wait)')
