@@ -101,8 +101,6 @@ export async function runAttemptProcess(
   const result = await proc.done;
   hooks.cleanups.push(pidWritten.then(() => removePidRecord(deps.pidDir, pidRecord)).catch(() => undefined));
   await live.close();
-  // Before the settle's first write: landing after `uploading`, it would set the status back to running.
-  await recorded;
   logger.info(
     {
       exitCode: result.exitCode,
@@ -113,5 +111,7 @@ export async function runAttemptProcess(
     },
     'executer exited',
   );
+  // Before the settle's first write: landing after `uploading`, it would set the status back to running.
+  await recorded;
   return result;
 }
