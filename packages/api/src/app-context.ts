@@ -5,6 +5,7 @@
  */
 import type { Redis } from 'ioredis';
 import type { ArtifactStore, Logger } from '@gpufleet/core';
+import type { TenantPolicy } from './auth/tenant-settings.js';
 import type { QueueDirectory } from './fleet/queue-directory.js';
 import type { FeedHub } from './follow/stream-feed.js';
 import type { ApiMetrics } from './metrics/api-metrics.js';
@@ -42,6 +43,8 @@ export interface ApiContext {
   now: () => number;
   logger: Logger;
   limits: ApiLimits;
+  /** Each tenant's settings (its quota on waiting tasks). */
+  tenants: TenantPolicy;
   outputDelivery: OutputDelivery;
   /** How long a presigned output URL works (redirect delivery). */
   presignExpiresMs: number;

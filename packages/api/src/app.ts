@@ -13,6 +13,7 @@ import { queueKeys, readQueueStats, type ArtifactStore, type Logger } from '@gpu
 import { DEFAULT_LIMITS, type ApiContext, type ApiLimits, type OutputDelivery } from './app-context.js';
 import type { ApiKeyring } from './auth/api-keys.js';
 import { installAuth } from './auth/auth-hook.js';
+import { TenantPolicy } from './auth/tenant-settings.js';
 import { QueueDirectory } from './fleet/queue-directory.js';
 import { FeedHub } from './follow/stream-feed.js';
 import { installErrorHandling } from './http/error-handler.js';
@@ -41,6 +42,8 @@ export interface ApiDeps {
   store: ArtifactStore;
   logger: Logger;
   keyring: ApiKeyring;
+  /** Each tenant's settings (quotas); default: no limits. */
+  tenants?: TenantPolicy;
   /** Key prefix of the fleet; default `gf`. */
   prefix?: string;
   now?: () => number;
@@ -66,6 +69,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     now,
     logger: deps.logger,
     limits,
+    tenants: deps.tenants ?? new TenantPolicy(),
     outputDelivery: deps.outputDelivery ?? 'stream',
     presignExpiresMs: deps.presignExpiresMs ?? 15 * 60_000,
     queues,

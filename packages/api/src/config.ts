@@ -36,6 +36,11 @@ export interface ApiConfig {
   outputRedirect: boolean;
   /** How long such a presigned URL works. */
   presignExpiresMs: number;
+  /**
+   * The most tasks a tenant may have waiting in one queue, for tenants whose keys-file entry
+   * (`tenants.<name>.maxWaitingTasks`) sets none; null: no limit.
+   */
+  maxWaitingTasks: number | null;
   logLevel: LogLevel;
 }
 
@@ -111,6 +116,10 @@ export function loadApiConfig(env: Env = process.env, cwd = process.cwd()): ApiC
       min: 1000,
       max: 7 * 86_400_000,
     }),
+    maxWaitingTasks:
+      r.raw('GPUFLEET_MAX_WAITING_TASKS') === undefined
+        ? null
+        : r.int('GPUFLEET_MAX_WAITING_TASKS', 0, { min: 0 }),
     logLevel: r.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
   };
   r.done();

@@ -36,6 +36,10 @@ export const ERROR_CODES = {
     meaning: 'the body is larger than the limit (GPUFLEET_API_MAX_UPLOAD_BYTES)',
   },
   IDEMPOTENCY_CONFLICT: { status: 409, meaning: 'the Idempotency-Key was used before with another body' },
+  QUOTA_EXCEEDED: {
+    status: 429,
+    meaning: 'the tenant has as many tasks waiting in the queue as its limit (maxWaitingTasks) allows',
+  },
   TASK_FINISHED: { status: 409, meaning: 'the task already ended, so it cannot be cancelled' },
   OUTPUTS_NOT_READY: { status: 409, meaning: 'the task has not ended yet, so it has no outputs' },
   NO_OUTPUTS: { status: 404, meaning: 'the task ended without outputs (it never ran, or its upload failed)' },

@@ -23,12 +23,16 @@ export type { ApiLimits, OutputDelivery } from './app-context.js';
 export {
   ApiKeyring,
   hashApiKey,
+  loadAccess,
   loadKeyring,
   newApiKey,
   parseKeysFile,
+  readKeysFile,
   TOKEN_PRINCIPAL,
 } from './auth/api-keys.js';
-export type { KeyEntry, Principal, Role } from './auth/api-keys.js';
+export type { KeyEntry, KeysFile, Principal, Role } from './auth/api-keys.js';
+export { NO_TENANT_LIMITS, TenantPolicy } from './auth/tenant-settings.js';
+export type { TenantDefaults, TenantSettings, TenantsTable } from './auth/tenant-settings.js';
 export { API_DEFAULTS, loadApiConfig, parseByteSize } from './config.js';
 export type { ApiConfig } from './config.js';
 export { ApiError, ERROR_CODES } from './errors.js';

@@ -17,7 +17,7 @@ import {
   type Logger,
 } from '@gpufleet/core';
 import { buildApp } from './app.js';
-import { loadKeyring } from './auth/api-keys.js';
+import { loadAccess } from './auth/api-keys.js';
 import type { ApiConfig } from './config.js';
 import { enableAutoPipelining } from './redis/auto-pipelining.js';
 
@@ -38,7 +38,10 @@ export interface ApiServer {
 }
 
 export async function startApiServer(config: ApiConfig, logger: Logger): Promise<ApiServer> {
-  const keyring = await loadKeyring(config);
+  const { keyring, tenants } = await loadAccess({
+    ...config,
+    defaults: { maxWaitingTasks: config.maxWaitingTasks },
+  });
   const store = openArtifactStore(config.artifactStoreSettings);
   // One reporter for all connections: an outage is one line a second, not one per connection.
   const outage = new OutageReporter(logger);
@@ -65,6 +68,7 @@ export async function startApiServer(config: ApiConfig, logger: Logger): Promise
       store,
       logger,
       keyring,
+      tenants,
       prefix: config.prefix,
       limits: { maxUploadBytes: config.maxUploadBytes },
       outputDelivery: config.outputRedirect ? 'redirect' : 'stream',

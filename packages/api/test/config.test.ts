@@ -1,11 +1,12 @@
 // The API's configuration (defaults, every bad variable at once, never running without keys) and
-// its keys (the keys file holds only hashes; a malformed file is refused naming each problem).
+// its keys (the keys file holds only hashes; a malformed file is refused naming each problem), and
+// the tenants' settings: the keys file's `tenants` over the GPUFLEET_MAX_WAITING_TASKS default.
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '@gpufleet/core';
 import { useTempDirs } from '@gpufleet/testkit';
-import { hashApiKey, loadApiConfig, loadKeyring, newApiKey, parseByteSize } from '@gpufleet/api';
+import { hashApiKey, loadAccess, loadApiConfig, loadKeyring, newApiKey, parseByteSize } from '@gpufleet/api';
 
 const temp = useTempDirs();
 
@@ -22,6 +23,7 @@ describe('loadApiConfig', () => {
       maxUploadBytes: 10 * 1024 ** 3,
       outputRedirect: false,
       presignExpiresMs: 900_000,
+      maxWaitingTasks: null,
       logLevel: 'info',
     });
     expect(Object.isFrozen(config)).toBe(true);
@@ -42,6 +44,7 @@ describe('loadApiConfig', () => {
         GPUFLEET_PREFIX: 'a b',
         REDIS_URL: 'http://redis',
         LOG_LEVEL: 'loud',
+        GPUFLEET_MAX_WAITING_TASKS: '-1',
       });
     } catch (e) {
       error = e;
@@ -52,10 +55,20 @@ describe('loadApiConfig', () => {
       'GPUFLEET_API_MAX_UPLOAD_BYTES',
       'GPUFLEET_API_PORT',
       'GPUFLEET_API_TOKEN',
+      'GPUFLEET_MAX_WAITING_TASKS',
       'GPUFLEET_PREFIX',
       'LOG_LEVEL',
       'REDIS_URL',
     ]);
+  });
+
+  it('reads GPUFLEET_MAX_WAITING_TASKS as an integer >= 0', () => {
+    const limit = (value: string) =>
+      loadApiConfig({ GPUFLEET_API_TOKEN: 'x'.repeat(16), GPUFLEET_MAX_WAITING_TASKS: value })
+        .maxWaitingTasks;
+    expect(limit('500')).toBe(500);
+    expect(limit('0')).toBe(0);
+    expect(() => limit('many')).toThrow(/GPUFLEET_MAX_WAITING_TASKS: must be an integer/);
   });
 
   it('refuses to run without any key', () => {
@@ -131,5 +144,43 @@ describe('loadKeyring', () => {
     await expect(loadKeyring({ keysFile: join(file, 'missing'), token: null })).rejects.toThrow(
       /cannot be read/,
     );
+  });
+});
+
+describe('the keys file’s tenants', () => {
+  const keys = [
+    { name: 'a', tenant: 'alice', role: 'user', sha256: 'a'.repeat(64) },
+    { name: 'b', tenant: 'bob', role: 'user', sha256: 'b'.repeat(64) },
+  ];
+  async function keysFile(tenants: unknown): Promise<string> {
+    const file = join(await temp.make(), 'keys.json');
+    await writeFile(file, JSON.stringify({ keys, tenants }));
+    return file;
+  }
+
+  it('set a tenant’s own limit over the GPUFLEET_MAX_WAITING_TASKS default', async () => {
+    const file = await keysFile({ alice: { maxWaitingTasks: 500 }, bob: {} });
+    const { tenants } = await loadAccess({ keysFile: file, token: null, defaults: { maxWaitingTasks: 20 } });
+    expect([tenants.maxWaitingTasks('alice'), tenants.maxWaitingTasks('bob')]).toEqual([500, 20]);
+    const none = await loadAccess({ keysFile: file, token: null });
+    expect([none.tenants.maxWaitingTasks('alice'), none.tenants.maxWaitingTasks('bob')]).toEqual([500, null]);
+  });
+
+  it('are refused naming each bad field: unknown settings, bad limits, tenants no key belongs to', async () => {
+    const file = await keysFile({
+      alice: { maxWaitingTasks: -1, weight: 2 },
+      bob: { maxWaitingTasks: 2.5 },
+      carol: { maxWaitingTasks: 1 },
+    });
+    const error = await loadAccess({ keysFile: file, token: null }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConfigError);
+    const issues = (error as ConfigError).issues.map((i) => `${i.field.replace(/^.*\) /, '')}: ${i.reason}`);
+    expect(issues.sort()).toEqual([
+      'tenants.alice.maxWaitingTasks: must be an integer >= 0',
+      'tenants.alice.weight: is not a tenant setting (there are: maxWaitingTasks)',
+      'tenants.bob.maxWaitingTasks: must be an integer >= 0',
+      'tenants.carol: no key in the file belongs to this tenant',
+    ]);
+    await expect(loadAccess({ keysFile: await keysFile([]), token: null })).rejects.toThrow(/tenants: /);
   });
 });

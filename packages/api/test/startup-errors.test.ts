@@ -1,8 +1,11 @@
 // The API refuses to start on a bad configuration, naming every bad variable at once: the artifact
 // store's settings (ARTIFACT_STORE, ARTIFACT_FSYNC, S3_*, AWS_*) with the rest, checked by
-// loadApiConfig at start-up. Also loadApiConfig's own view of them.
+// loadApiConfig at start-up. Also loadApiConfig's own view of them, and a keys file whose
+// `tenants` settings are bad (checked as the server starts).
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '@gpufleet/core';
 import { useTempDirs } from '@gpufleet/testkit';
@@ -65,5 +68,29 @@ describe('API start-up errors', () => {
     expect(folder.status, folder.output).toBe(1);
     expect(folder.output).toMatch(/^  ARTIFACT_FSYNC: must be true or false \(got "sometimes"\)$/m);
     expect(folder.output).toMatch(/^  LOG_LEVEL: /m);
+  });
+
+  it('the bin refuses a keys file with bad tenant settings, naming each field, and exits 1', async () => {
+    const file = join(await temp.make(), 'keys.json');
+    const key = { name: 'a', tenant: 'alice', role: 'user', sha256: 'a'.repeat(64) };
+    await writeFile(
+      file,
+      JSON.stringify({
+        keys: [key],
+        tenants: { alice: { maxWaitingTasks: -5 }, carol: { maxWaitingTasks: 1 } },
+      }),
+    );
+    const result = await start({ GPUFLEET_API_KEYS_FILE: file, GPUFLEET_MAX_WAITING_TASKS: '10' });
+    expect(result.status, result.output).toBe(1);
+    expect(result.output).toMatch(/^gpufleet-api: invalid configuration$/m);
+    expect(result.output).toMatch(
+      /^  GPUFLEET_API_KEYS_FILE \(.*\) tenants\.alice\.maxWaitingTasks: must be an integer >= 0$/m,
+    );
+    expect(result.output).toMatch(
+      /^  GPUFLEET_API_KEYS_FILE \(.*\) tenants\.carol: no key in the file belongs to this tenant$/m,
+    );
+    const env = await start({ GPUFLEET_MAX_WAITING_TASKS: '-1' });
+    expect(env.status, env.output).toBe(1);
+    expect(env.output).toMatch(/^  GPUFLEET_MAX_WAITING_TASKS: must be at least 0 \(got -1\)$/m);
   });
 });

@@ -4,28 +4,29 @@
 -- Two steps: the caller reads the task hash's `stream` and `tracker` first and declares the task's
 -- stream and that tracker's control stream; this script checks both are unchanged and answers
 -- {'retry'} when either changed (the caller reads again).
--- KEYS[1] task hash   KEYS[2] events stream
--- KEYS[3] the task's stream, when ARGV[5] is not ''
--- KEYS[3] (no stream) or KEYS[4] the control stream of tracker ARGV[6], when ARGV[6] is not ''
+-- KEYS[1] task hash   KEYS[2] events stream   KEYS[3..5] the tenant accounts (waiting, running, GPUs)
+-- KEYS[6] the task's stream, when ARGV[5] is not ''
+-- KEYS[6] (no stream) or KEYS[7] the control stream of tracker ARGV[6], when ARGV[6] is not ''
 -- ARGV[1..3] the head (lib-common.lua): group, now (ms), events max length
 -- ARGV[4] reason   ARGV[5] the task's stream and ARGV[6] its tracker as the caller read them ('' none)
 -- Returns {'cancelled'} | {'signalled', tracker} | {'final', status} | {'missing'} | {'retry'}
 -- @include lib-common
 local group, now, reason, readStream, readTracker = ARGV[1], ARGV[2], ARGV[4], ARGV[5], ARGV[6]
-local Q = { events = KEYS[2], eventsMax = ARGV[3] }
+local Q = { events = KEYS[2], eventsMax = ARGV[3], tenantWaiting = KEYS[3], tenantRunning = KEYS[4],
+  tenantGpus = KEYS[5] }
 local f = redis.call('HMGET', KEYS[1], 'status', 'entry', 'stream', 'id', 'attempt', 'tracker')
 local status = f[1]
 if not status then return { 'missing' } end
 if FINAL[status] then return { 'final', status } end
 if (f[3] or '') ~= readStream or (f[6] or '') ~= readTracker then return { 'retry' } end
-local streamKey = readStream ~= '' and KEYS[3] or nil
+local streamKey = readStream ~= '' and KEYS[6] or nil
 if status == 'queued' then
-  writeStatus(KEYS[1], status, 'cancelled', { 'endedAt', now, 'error', reason, 'errorCode', FAILURE.CANCELLED })
+  writeStatus(Q, KEYS[1], status, 'cancelled', { 'endedAt', now, 'error', reason, 'errorCode', FAILURE.CANCELLED })
   removeEntry(streamKey, group, f[2])
   appendEvent(Q, f[4], 'cancelled', f[5], now, '', reason)
   return { 'cancelled' }
 end
 redis.call('HSET', KEYS[1], 'cancelRequested', now, 'cancelReason', reason)
-local controlKey = KEYS[streamKey and 4 or 3]
+local controlKey = KEYS[streamKey and 7 or 6]
 redis.call('XADD', controlKey, 'MAXLEN', '~', 1000, '*', 'cmd', 'cancel', 'id', f[4], 'attempt', f[5])
 return { 'signalled', f[6] }

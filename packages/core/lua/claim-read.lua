@@ -6,8 +6,9 @@
 -- consumer loop's alone. One this tracker's reclaim took over meanwhile holds a lease and is left
 -- alone. A replay (a client resends a command a reconnect cut off) finds its own lease token and
 -- answers as the first run did.
--- KEYS[1] events stream   KEYS[2] dead-letter stream
--- KEYS[3..2+n] the n streams the read blocks on; stream i below is KEYS[2+i]
+-- KEYS[1] events stream   KEYS[2] dead-letter stream   KEYS[3..5] the tenant accounts (waiting,
+--         running, GPUs)
+-- KEYS[6..5+n] the n streams the read blocks on; stream i below is KEYS[5+i]
 -- ARGV[1..3] the head (lib-common.lua): group, now (unused: ''), events max length
 -- ARGV[4] consumer   ARGV[5] the key template of a task hash and ARGV[6] of its lease key
 --         (keys.ts `keyTemplate`): the task is found in a stream by this script, so its keys
@@ -19,13 +20,14 @@
 --   {kind, taskId, streamKey, entryId, detail, suspect, field1, value1, ...}, kind 'claimed' (with
 --   the task hash) | 'dead' (detail the reason) | 'gone' (entry removed)
 -- @include lib-common
-local Q = { events = KEYS[1], dead = KEYS[2], eventsMax = ARGV[3] }
+local Q = { events = KEYS[1], dead = KEYS[2], eventsMax = ARGV[3], tenantWaiting = KEYS[3], tenantRunning = KEYS[4],
+  tenantGpus = KEYS[5] }
 local group, consumer, taskTemplate, leaseTemplate = ARGV[1], ARGV[4], ARGV[5], ARGV[6]
 local leaseMs, token = ARGV[7], ARGV[8]
 local now = string.format('%.0f', redisNowMs())
 
-for i = 1, #KEYS - 2 do
-  local stream = KEYS[2 + i]
+for i = 1, #KEYS - 5 do
+  local stream = KEYS[5 + i]
   for _, p in ipairs(redis.call('XPENDING', stream, group, '(' .. ARGV[8 + i], '+', 4, consumer)) do
     local entryId = p[1]
     local entry = redis.call('XRANGE', stream, entryId, entryId)

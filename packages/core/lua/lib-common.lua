@@ -17,7 +17,9 @@
 --
 -- `Q` is the queue's keys a helper may touch, built by the script from its KEYS and ARGV:
 -- Q.events (stream), Q.eventsMax (its max length), Q.dead (stream), Q.delayed (sorted set),
--- Q.lastEntry (string); a script sets only those its helpers use.
+-- Q.lastEntry (string); a script sets only those its helpers use. Every script that writes a
+-- status sets Q.tenantWaiting, Q.tenantRunning and Q.tenantGpus (hashes: the tenant accounts,
+-- src/keys.ts `tenantAccountKeys`, three consecutive KEYS), which writeStatus keeps.
 --
 -- Statuses: FINAL, INITIAL_STATUS and TRANSITIONS below are generated from src/task-status.ts
 -- when the scripts load; every status write goes through writeStatus, which refuses a transition
@@ -43,21 +45,50 @@ local function canTransition(from, to)
   return next ~= nil and next[to] == true
 end
 
+-- The tenant accounts: per queue, per tenant, the tasks `queued` (Q.tenantWaiting), the tasks
+-- `running` (Q.tenantRunning) and the GPUs those hold (Q.tenantGpus). Kept by writeStatus alone,
+-- in the step that changes the status, so they cannot drift from the task hashes; a count that
+-- drops to 0 is deleted, so the hashes hold only the tenants with tasks in that status. A count
+-- never goes below 0: a task that was waiting or running before the accounts existed (an upgrade)
+-- was never counted, so leaving that status subtracts nothing. A task hash without `tenant` counts
+-- for 'default' (enqueue.ts's default tenant).
+local function account(hash, tenant, by)
+  if by ~= 0 and redis.call('HINCRBY', hash, tenant, by) <= 0 then redis.call('HDEL', hash, tenant) end
+end
+
+local function accountStatusChange(Q, taskKey, from, to)
+  local waiting = (to == 'queued' and 1 or 0) - (from == 'queued' and 1 or 0)
+  local running = (to == 'running' and 1 or 0) - (from == 'running' and 1 or 0)
+  if waiting == 0 and running == 0 then return end
+  local f = redis.call('HMGET', taskKey, 'tenant', 'gpus')
+  local tenant = (f[1] and f[1] ~= '') and f[1] or 'default'
+  account(Q.tenantWaiting, tenant, waiting)
+  account(Q.tenantRunning, tenant, running)
+  account(Q.tenantGpus, tenant, running * tonumber(f[2] or '0'))
+end
+
 -- The one way a script writes a task's status: HSET of `fields` (field, value pairs) and then
--- status `to`, where `from` is the status the script read. A transition TRANSITIONS does not allow
--- is refused with the error reply ILLEGAL_TRANSITION and nothing is written: every script calls
--- this before its first write to the task (take has delivered the entry by then; an entry
--- delivered and never claimed is settled like any other: see orphan.lua and settle.lua).
-local function writeStatus(taskKey, from, to, fields)
+-- status `to`, where `from` is the status the script read, and the tenant accounts of Q (above)
+-- moved from `from` to `to`. A transition TRANSITIONS does not allow is refused with the error
+-- reply ILLEGAL_TRANSITION, and a Q without the accounts with UNDECLARED_KEY; nothing is written
+-- then: every script calls this before its first write to the task (take has delivered the entry
+-- by then; an entry delivered and never claimed is settled like any other: see orphan.lua and
+-- settle.lua).
+local function writeStatus(Q, taskKey, from, to, fields)
   if not canTransition(from, to) then
     error({ err = 'ILLEGAL_TRANSITION task status ' .. tostring(from or '(none)') .. ' -> ' .. tostring(to) ..
       ' is not in src/task-status.ts' })
+  end
+  if not (Q.tenantWaiting and Q.tenantRunning and Q.tenantGpus) then
+    error({ err = 'UNDECLARED_KEY a status write needs the tenant accounts in KEYS (Q.tenantWaiting, ' ..
+      'Q.tenantRunning, Q.tenantGpus)' })
   end
   local args = {}
   for i = 1, #(fields or {}) do args[i] = fields[i] end
   args[#args + 1] = 'status'
   args[#args + 1] = to
   redis.call('HSET', taskKey, unpack(args))
+  accountStatusChange(Q, taskKey, from, to)
 end
 
 -- A script given a task's stream in KEYS (its caller knew it) checks before its first write that
@@ -122,9 +153,9 @@ end
 local DEFAULT_MAX_ATTEMPTS = 3
 
 -- Ends a task `dead` (from status `from`) with failure code `code` (FAILURE) and puts it in the
--- dead-letter stream (Q: events, dead).
+-- dead-letter stream (Q: events, dead, the accounts).
 local function deadLetter(Q, taskKey, leaseKey, from, taskId, stream, group, entryId, attempt, now, tracker, reason, code)
-  writeStatus(taskKey, from, 'dead', { 'error', reason, 'errorCode', code, 'endedAt', now })
+  writeStatus(Q, taskKey, from, 'dead', { 'error', reason, 'errorCode', code, 'endedAt', now })
   redis.call('DEL', leaseKey)
   removeEntry(stream, group, entryId)
   redis.call('XADD', Q.dead, '*', 'id', taskId, 'reason', reason, 'at', now, 'attempt', attempt or '0')
@@ -137,8 +168,8 @@ end
 -- Attempts: `attempt` counts the executions started; `freeAttempts` those that do not count against
 -- `maxAttempts` (handed back by a tracker shutting down, or ended by a failure that is retried).
 -- `maxAttempts` is what the user asked for and never changes.
--- Claims the task of one delivered entry of `stream` for `consumer` (Q: events, dead). Returns its
--- claimReply: 'claimed' | 'gone' | 'held' | 'dead'.
+-- Claims the task of one delivered entry of `stream` for `consumer` (Q: events, dead, the
+-- accounts). Returns its claimReply: 'claimed' | 'gone' | 'held' | 'dead'.
 local function claimEntry(Q, taskKey, leaseKey, stream, group, entryId, taskId, consumer, now, leaseMs, token)
   local f = redis.call('HMGET', taskKey, 'status', 'attempt', 'maxAttempts', 'entry', 'cancelRequested', 'cancelReason',
     'suspect', 'freeAttempts', 'deaths')
@@ -149,7 +180,7 @@ local function claimEntry(Q, taskKey, leaseKey, stream, group, entryId, taskId, 
   end
   if f[5] and f[5] ~= '' then
     -- Cancelled while an earlier attempt ran, and that attempt never finished: it ends here.
-    writeStatus(taskKey, status, 'cancelled',
+    writeStatus(Q, taskKey, status, 'cancelled',
       { 'endedAt', now, 'leaseToken', '', 'error', f[6] or 'cancelled', 'errorCode', FAILURE.CANCELLED })
     redis.call('DEL', leaseKey)
     removeEntry(stream, group, entryId)
@@ -181,7 +212,7 @@ local function claimEntry(Q, taskKey, leaseKey, stream, group, entryId, taskId, 
     'startedAt', now, 'error', '', 'errorCode', '', 'exitCode', '', 'signal', '', 'endedAt', '', 'gpuIds', '[]' }) do
     fields[#fields + 1] = v
   end
-  writeStatus(taskKey, status, 'running', fields)
+  writeStatus(Q, taskKey, status, 'running', fields)
   redis.call('SET', leaseKey, token, 'PX', leaseMs)
   appendEvent(Q, taskId, 'running', tostring(attempt), now, consumer, '')
   return claimReply('claimed', taskId, stream, entryId, tostring(attempt), suspect, taskKey)
@@ -190,8 +221,8 @@ end
 -- Puts a claimed task back in its queue as a fresh entry of `toStream` (nil: `stream`, the stream
 -- its current entry is on, which the script declared; the requeued stream puts it before every
 -- waiting task), or, with delayMs > 0, in Q.delayed until its time comes: status queued, lease
--- cleared, old entry removed (Q: events, lastEntry, and delayed when delayMs > 0). `fields`
--- (field, value pairs, may be nil) are written with the status, under the requeue's own.
+-- cleared, old entry removed (Q: events, lastEntry, the accounts, and delayed when delayMs > 0).
+-- `fields` (field, value pairs, may be nil) are written with the status, under the requeue's own.
 -- `mode`: 'count' the attempt counts against maxAttempts; 'free' it does not (a graceful hand-back,
 -- a retry); 'undo' it never started (the attempt number goes back).
 local function requeueTask(Q, taskKey, leaseKey, stream, group, now, reason, mode, delayMs, toStream, fields)
@@ -202,7 +233,7 @@ local function requeueTask(Q, taskKey, leaseKey, stream, group, now, reason, mod
     'gpuIds', '[]' }) do
     all[#all + 1] = v
   end
-  writeStatus(taskKey, f[4], 'queued', all)
+  writeStatus(Q, taskKey, f[4], 'queued', all)
   local attempt = f[2]
   if mode == 'free' then redis.call('HINCRBY', taskKey, 'freeAttempts', 1) end
   if mode == 'undo' then attempt = tostring(redis.call('HINCRBY', taskKey, 'attempt', -1)) end
@@ -229,7 +260,7 @@ end
 -- `stream` is the stream its entry is on. One death is no evidence against a task: it becomes a
 -- suspect (runs alone next time) only after the second death it was present at, or a death where
 -- it ran alone on its tracker (`alone` '1'). The abandoned attempt counts against maxAttempts
--- (Q: events, lastEntry).
+-- (Q: events, lastEntry, the accounts).
 local function requeueOrphan(Q, taskKey, leaseKey, stream, group, now, reason, alone, toStream)
   local deaths = tonumber(redis.call('HGET', taskKey, 'deaths') or '0') + 1
   local fields = { 'deaths', deaths }

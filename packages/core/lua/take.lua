@@ -6,9 +6,10 @@
 -- tasks that ended meanwhile are removed and the search goes on. Strict oldest-first: when the
 -- oldest task needs more slots than are free, nothing smaller is taken ahead of it. A suspect task
 -- (it was running when a tracker crashed) fits only a tracker that is idle: it runs alone.
--- KEYS[1] events stream   KEYS[2] dead-letter stream
--- KEYS[3..2+n] the n candidate streams (for the GPU counts this tracker can ever run): the
---            requeued streams first, then the task streams; stream i below is KEYS[2+i]
+-- KEYS[1] events stream   KEYS[2] dead-letter stream   KEYS[3..5] the tenant accounts (waiting,
+--         running, GPUs)
+-- KEYS[6..5+n] the n candidate streams (for the GPU counts this tracker can ever run): the
+--            requeued streams first, then the task streams; stream i below is KEYS[5+i]
 -- ARGV[1..3] the head (lib-common.lua): group, now (ms), events max length
 -- ARGV[4] consumer   ARGV[5] the key template of a task hash and ARGV[6] of its lease key
 --         (keys.ts `keyTemplate`): the task is found in a stream by this script, so its keys
@@ -24,13 +25,14 @@
 -- Errors: NOGROUP when a stream or its group is missing (the caller recreates them).
 -- @include lib-common
 -- @include lib-order
-local Q = { events = KEYS[1], dead = KEYS[2], eventsMax = ARGV[3] }
+local Q = { events = KEYS[1], dead = KEYS[2], eventsMax = ARGV[3], tenantWaiting = KEYS[3], tenantRunning = KEYS[4],
+  tenantGpus = KEYS[5] }
 local group, consumer, taskTemplate, leaseTemplate = ARGV[1], ARGV[4], ARGV[5], ARGV[6]
 local now, leaseMs, token = ARGV[2], ARGV[7], ARGV[8]
 local idle = ARGV[9] == '1'
 local requeuedCount = tonumber(ARGV[10])
 local streams = {}
-for i = 3, #KEYS do streams[#streams + 1] = KEYS[i] end
+for i = 6, #KEYS do streams[#streams + 1] = KEYS[i] end
 
 -- Stream i's kind of waiting entry (lib-order.lua).
 local function kindOf(i)

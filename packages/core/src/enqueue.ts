@@ -4,11 +4,17 @@
  */
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { GpufleetError, IdempotencyConflictError, UnknownExecuterError, ValidationError } from './errors.js';
+import {
+  GpufleetError,
+  IdempotencyConflictError,
+  QuotaExceededError,
+  UnknownExecuterError,
+  ValidationError,
+} from './errors.js';
 import { catalogFor, type CatalogEntry } from './executer-catalog.js';
 import { paramsValidatorFor } from './executers/catalog-params.js';
 import { newTaskId } from './ids.js';
-import { checkName, queueKeys } from './keys.js';
+import { checkName, queueKeys, tenantAccountKeys } from './keys.js';
 import { argvHead } from './protocol/argv-head.js';
 import { stringsReply } from './redis-replies.js';
 import { fieldArgs, runScript } from './scripts.js';
@@ -27,6 +33,11 @@ export interface EnqueueOptions {
   id?: string;
   /** How long an idempotency key is remembered; default 24 h. */
   idempotencyTtlMs?: number;
+  /**
+   * The most tasks the tenant may have waiting (status `queued`) in the task's queue; a task
+   * beyond it is refused with QuotaExceededError, atomically with the count. Default: no limit.
+   */
+  maxWaitingTasks?: number | null;
 }
 
 export interface EnqueueResult {
@@ -69,6 +80,9 @@ export async function enqueue(
   const spec = parseTaskSpec(input);
   const queue = spec.queue ?? DEFAULT_QUEUE;
   const tenant = options.tenant ?? 'default';
+  const limit = options.maxWaitingTasks ?? null;
+  if (limit !== null && !(Number.isSafeInteger(limit) && limit >= 0))
+    throw new TypeError(`maxWaitingTasks must be an integer >= 0 (got ${limit})`);
   const tenantIssue = checkName(tenant);
   if (tenantIssue) throw new ValidationError('invalid task', [{ field: 'tenant', reason: tenantIssue }]);
   const keys = queueKeys(deps.prefix, queue);
@@ -91,6 +105,7 @@ export async function enqueue(
       keys.index,
       keys.taskStreams,
       keys.lastEntry,
+      ...tenantAccountKeys(keys),
     ],
     argvHead(now),
     [
@@ -98,6 +113,8 @@ export async function enqueue(
       hash,
       options.idempotencyTtlMs ?? IDEMPOTENCY_TTL_MS,
       gpus,
+      tenant,
+      limit ?? '',
       ...fieldArgs({
         queue,
         tenant,
@@ -116,8 +133,12 @@ export async function enqueue(
       }),
     ],
   );
-  const [outcome, taskId = ''] = stringsReply(reply);
+  const [outcome, taskId = '', waiting = ''] = stringsReply(reply);
   if (outcome === 'created') return { id: taskId, queue, created: true };
+  if (outcome === 'quota') {
+    const [limit, count] = [Number(taskId), Number(waiting)];
+    throw new QuotaExceededError({ tenant, queue, limit, waiting: count });
+  }
   if (outcome === 'exists') return { id: taskId, queue, created: false };
   if (outcome === 'conflict') throw new IdempotencyConflictError(taskId);
   throw new GpufleetError('TASK_ID_TAKEN', `task id ${taskId} is already taken`);

@@ -67,6 +67,29 @@ export class IdempotencyConflictError extends GpufleetError {
   }
 }
 
+/**
+ * A tenant's quota refused a task: it already has `waiting` tasks queued in `queue` (quotas are
+ * per queue), and its limit (`maxWaitingTasks`) is `limit`. Nothing was written.
+ */
+export class QuotaExceededError extends GpufleetError {
+  readonly tenant: string;
+  readonly queue: string;
+  readonly limit: number;
+  readonly waiting: number;
+  constructor(quota: { tenant: string; queue: string; limit: number; waiting: number }) {
+    const { tenant, queue, limit, waiting } = quota;
+    super(
+      'QUOTA_EXCEEDED',
+      `tenant "${tenant}" has ${waiting} task${waiting === 1 ? '' : 's'} waiting in queue "${queue}"; ` +
+        `its limit is ${limit} (maxWaitingTasks)`,
+    );
+    this.tenant = tenant;
+    this.queue = queue;
+    this.limit = limit;
+    this.waiting = waiting;
+  }
+}
+
 export class NotFoundError extends GpufleetError {
   constructor(what: string) {
     super('NOT_FOUND', `${what} not found`);

@@ -51,6 +51,7 @@ export {
   ManifestError,
   NotFoundError,
   PathEscapeError,
+  QuotaExceededError,
   UnknownExecuterError,
   ValidationError,
 } from './errors.js';
@@ -79,6 +80,7 @@ export {
   MAX_TASK_GPUS,
   queueKeys,
   requeuedStreamOf,
+  tenantAccountKeys,
   TRACKER_GROUP,
 } from './keys.js';
 export type { QueueKeys } from './keys.js';
@@ -168,6 +170,8 @@ export {
   TASK_STATUSES,
 } from './task-status.js';
 export type { TaskStatus } from './task-status.js';
+export { readTenantAccounts, recountTenantAccounts, snapshotTenantAccounts } from './tenant-accounts.js';
+export type { AccountedTask, TenantAccount, TenantAccounts } from './tenant-accounts.js';
 export { claimDelivered, claimJustRead, renewLease, takeTask } from './protocol/claims.js';
 export type {
   Claim,

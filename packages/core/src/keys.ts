@@ -60,6 +60,15 @@ export interface QueueKeys {
   readonly lastEntry: string;
   /** String: when the sweep first saw no live tracker able to run tasks of this GPU count. */
   unschedulableSince(gpus: number): string;
+  /**
+   * The tenant accounts (`tenantAccountKeys`), kept by every status write (lua/lib-common.lua
+   * `writeStatus`); a tenant whose count is 0 has no field. Hash: tenant → its tasks `queued`.
+   */
+  readonly tenantWaiting: string;
+  /** Hash: tenant → its tasks `running` (not `uploading`: their GPUs are free by then). */
+  readonly tenantRunning: string;
+  /** Hash: tenant → the GPUs its `running` tasks hold (a 0-GPU task holds none). */
+  readonly tenantGpus: string;
 }
 
 /** The slot of a key template: a character no task id, tracker name, queue or prefix may hold. */
@@ -80,6 +89,14 @@ export function requeuedStreamOf(stream: string): string {
   const match = /^(.*):(?:tasks|requeued):(\d+)$/.exec(stream);
   if (!match) throw new Error(`not a task stream key: ${stream}`);
   return `${match[1]}:requeued:${match[2]}`;
+}
+
+/**
+ * The three tenant account hashes, in the order every script that writes a status takes them in
+ * KEYS (waiting, running, GPUs): its header names where.
+ */
+export function tenantAccountKeys(keys: QueueKeys): [waiting: string, running: string, gpus: string] {
+  return [keys.tenantWaiting, keys.tenantRunning, keys.tenantGpus];
 }
 
 export function queueKeys(prefix: string, queue: string): QueueKeys {
@@ -104,5 +121,8 @@ export function queueKeys(prefix: string, queue: string): QueueKeys {
     lastEntry: `${base}:last-entry`,
     delayed: `${base}:delayed`,
     unschedulableSince: (gpus) => `${base}:unschedulable:${gpus}`,
+    tenantWaiting: `${base}:tenant-waiting`,
+    tenantRunning: `${base}:tenant-running`,
+    tenantGpus: `${base}:tenant-gpus`,
   };
 }

@@ -2,7 +2,9 @@
 // exception (take and claim-read find a task id in a stream inside the script, and fill the task
 // hash and lease key templates for it). Each script runs under a key audit (helpers/key-audit.ts:
 // every command's keys, as COMMAND GETKEYS names them, checked against KEYS and the allowed
-// templates) through a run of the whole protocol that takes every path that touches a key.
+// templates) through a run of the whole protocol that takes every path that touches a key. Every
+// script that writes a status declares the tenant accounts too (writeStatus keeps them): a status
+// write without them is refused before anything is written.
 import { describe, expect, it } from 'vitest';
 import {
   cancelTask,
@@ -13,6 +15,7 @@ import {
   enqueue,
   getTask,
   keyTemplate,
+  luaLib,
   promoteDelayed,
   releaseTask,
   renewLease,
@@ -21,6 +24,7 @@ import {
   setTaskStatus,
   settleEntry,
   takeTask,
+  snapshotTenantAccounts,
   TRACKER_GROUP,
   type Claim,
   type QueueKeys,
@@ -243,6 +247,29 @@ describe('the keys a Lua script touches', () => {
     });
 
     expect([...ran].sort()).toEqual([...SCRIPT_NAMES].sort());
+    // The status writes kept the declared tenant accounts: h and i run now.
+    const { stored, recounted } = await snapshotTenantAccounts(client, keys, [a, b, c, d, e, f, g, h, i]);
+    expect(stored).toEqual({ default: { waiting: 0, runningTasks: 2, runningGpus: 0 } });
+    expect(recounted).toEqual(stored);
+  });
+
+  it('include the tenant accounts wherever a status is written', async () => {
+    const client = redis.server.client();
+    const write = (q: string) =>
+      client.eval(
+        `${luaLib('lib-common')}\nwriteStatus(${q}, KEYS[1], false, 'queued', {})\nreturn 1`,
+        4,
+        'task',
+        'w',
+        'r',
+        'g',
+      );
+    await expect(write('{ events = KEYS[2] }')).rejects.toThrow(
+      /UNDECLARED_KEY a status write needs the tenant accounts in KEYS/,
+    );
+    expect(await client.exists('task')).toBe(0);
+    expect(await write('{ tenantWaiting = KEYS[2], tenantRunning = KEYS[3], tenantGpus = KEYS[4] }')).toBe(1);
+    expect(await client.hgetall('w')).toEqual({ default: '1' });
   });
 
   it('fails the audit when a script touches a key it did not declare', async () => {

@@ -3,8 +3,10 @@
 // running are older than everything still waiting: each must restart on the survivor before any
 // waiting task starts, within liveness TTL + sweep + 1 s of the kill, side by side (one death is no
 // evidence against a task), and no task may be handed back or see its attempts counted twice.
+// The tenant accounts (waiting tasks, running tasks and GPUs) equal a recount of the task hashes
+// at the kill and at the end, when every task has ended and they are empty.
 import { describe, expect, it } from 'vitest';
-import { getTask, RECONNECT_MAX_MS } from '@gpufleet/core';
+import { getTask, RECONNECT_MAX_MS, snapshotTenantAccounts } from '@gpufleet/core';
 import { useRedis, useTempDirs, waitFor } from '@gpufleet/testkit';
 import { TRACKER_DEFAULTS } from '@gpufleet/tracker';
 import { useFaultFleets } from './helpers/fault-fleet.js';
@@ -67,6 +69,10 @@ describe('crash recovery under a backlog', () => {
     expect(orphans.length).toBeGreaterThanOrEqual(2);
     const waitingAtKill = records.filter((r) => r?.status === 'queued').length;
     expect(waitingAtKill).toBeGreaterThan(8); // a real backlog: more than both trackers' slots
+    const atKill = await snapshotTenantAccounts(fleet.client, fleet.keys, ids);
+    expect(atKill.stored).toEqual(atKill.recounted);
+    expect(atKill.stored.default?.waiting).toBeGreaterThan(0);
+    expect(atKill.stored.default?.runningGpus).toBeGreaterThanOrEqual(orphans.length);
 
     for (const id of ids)
       expect((await waitForFinal(fleet.client, fleet.keys, id, 60_000)).status).toBe('succeeded');
@@ -124,6 +130,10 @@ describe('crash recovery under a backlog', () => {
       expect(record?.attempt).toBe(orphans.includes(record?.id ?? '') ? 2 : 1);
       expect(record?.maxAttempts).toBe(3);
     }
+    expect(await snapshotTenantAccounts(fleet.client, fleet.keys, ids)).toEqual({
+      stored: {},
+      recounted: {},
+    });
     expect(b.logs.filter((l) => l.event === 'handed-back')).toEqual([]);
     expect(b.logs.filter((l) => /syntax error/i.test(JSON.stringify(l)))).toEqual([]);
   }, 90_000);

@@ -32,6 +32,7 @@ export const API_ERROR_CODES = [
   'UNKNOWN_EXECUTER',
   'PAYLOAD_TOO_LARGE',
   'IDEMPOTENCY_CONFLICT',
+  'QUOTA_EXCEEDED',
   'TASK_FINISHED',
   'OUTPUTS_NOT_READY',
   'NO_OUTPUTS',
@@ -65,10 +66,7 @@ export const TASK_FAILURE_CODES = [
 export type TaskFailureCode = (typeof TASK_FAILURE_CODES)[number];
 
 /** One input file of a task. */
-export type TaskInput = {
-  name: string;
-  extract?: boolean;
-};
+export type TaskInput = { name: string; extract?: boolean };
 
 /** POST /v1/tasks: what a task runs (the task spec). */
 export type TaskSpec = {
@@ -83,10 +81,7 @@ export type TaskSpec = {
   maxAttempts?: number;
   /** reruns after a failed exit */
   retries?: number;
-  retryBackoff?: {
-    strategy: 'fixed' | 'exponential';
-    delayMs: number;
-  };
+  retryBackoff?: { strategy: 'fixed' | 'exponential'; delayMs: number };
   /** letters, digits, . _ - */
   queue?: string;
   idempotencyKey?: string;
@@ -198,11 +193,7 @@ export type TaskView = TaskSummary & {
 };
 
 /** One output file. */
-export type OutputFile = {
-  path: string;
-  size: number;
-  sha256: string;
-};
+export type OutputFile = { path: string; size: number; sha256: string };
 
 /** GET /v1/tasks/:id/outputs. */
 export type OutputManifest = {
@@ -238,9 +229,7 @@ export type ExecuterOffer = {
 };
 
 /** GET /v1/executers. */
-export type ExecuterList = {
-  executers: ExecuterOffer[];
-};
+export type ExecuterList = { executers: ExecuterOffer[] };
 
 /** One queue. */
 export type QueueView = {
@@ -254,12 +243,12 @@ export type QueueView = {
   /** how long the oldest waiting task has waited */
   oldestWaitingAgeMs: number | null;
   liveTrackers: number;
+  /** tenant → its tasks waiting and running, and their GPUs (a user key: its own tenant only) */
+  tenants: Record<string, { waiting: number; runningTasks: number; runningGpus: number }>;
 };
 
 /** GET /v1/queues. */
-export type QueueList = {
-  queues: QueueView[];
-};
+export type QueueList = { queues: QueueView[] };
 
 /** One tracker. */
 export type TrackerView = {
@@ -272,10 +261,7 @@ export type TrackerView = {
   lastHeartbeat: string;
   /** ISO 8601, UTC */
   startedAt: string;
-  gpus: Array<{
-    id: number;
-    taskId: string | null;
-  }>;
+  gpus: Array<{ id: number; taskId: string | null }>;
   cpuSlots: number;
   /** tasks running on CPU slots */
   cpuTasks: string[];
@@ -283,11 +269,7 @@ export type TrackerView = {
 };
 
 /** GET /v1/trackers (admin keys only). */
-export type TrackerList = {
-  trackers: TrackerView[];
-};
+export type TrackerList = { trackers: TrackerView[] };
 
 /** GET /healthz and GET /readyz. */
-export type HealthStatus = {
-  status: 'ok';
-};
+export type HealthStatus = { status: 'ok' };

@@ -132,7 +132,9 @@ class TypeWriter {
       const name = /^[A-Za-z_$][\w$]*$/.test(key) ? key : JSON.stringify(key);
       return `${doc}${name}${required.has(key) ? '' : '?'}: ${this.#type(value)};`;
     });
-    return `{\n${lines.join('\n')}\n}`;
+    // Without descriptions, written on one line: Prettier keeps it there when it fits.
+    const described = lines.some((line) => line.startsWith('/**'));
+    return described ? `{\n${lines.join('\n')}\n}` : `{ ${lines.join(' ')} }`;
   }
 }
 

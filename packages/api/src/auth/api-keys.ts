@@ -1,13 +1,22 @@
 /**
  * API keys: bearer secrets, each mapped to a tenant and a role. The keys file stores only the
- * sha256 of each secret. A plain fast hash is right here: secrets are 256 random bits made by
- * `newApiKey`, so there is nothing to brute-force, and a slow hash would cost every request.
- * Lookup is by hash, so comparing secrets never leaks timing about the secret itself.
+ * sha256 of each secret (and, optionally, per-tenant settings: `tenants`, tenant-settings.ts). A
+ * plain fast hash is right here: secrets are 256 random bits made by `newApiKey`, so there is
+ * nothing to brute-force, and a slow hash would cost every request. Lookup is by hash, so
+ * comparing secrets never leaks timing about the secret itself.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { Type, type Static } from '@fastify/type-provider-typebox';
 import { checkName, ConfigError, schemaIssues, type FieldIssue } from '@gpufleet/core';
+import {
+  NO_TENANT_LIMITS,
+  TenantPolicy,
+  tenantIssues,
+  TenantsSchema,
+  type TenantDefaults,
+  type TenantsTable,
+} from './tenant-settings.js';
 
 export type Role = 'user' | 'admin';
 
@@ -31,9 +40,15 @@ export const KeyEntrySchema = Type.Object(
 export type KeyEntry = Static<typeof KeyEntrySchema>;
 
 export const KeysFileSchema = Type.Object(
-  { keys: Type.Array(KeyEntrySchema) },
+  { keys: Type.Array(KeyEntrySchema), tenants: Type.Optional(TenantsSchema) },
   { additionalProperties: false },
 );
+
+/** A keys file as read: its keys and its per-tenant settings (`{}` when it has none). */
+export interface KeysFile {
+  keys: KeyEntry[];
+  tenants: TenantsTable;
+}
 
 /** The tenant and role of the key from GPUFLEET_API_TOKEN (a local, single-user fleet). */
 export const TOKEN_PRINCIPAL: Principal = { keyName: 'GPUFLEET_API_TOKEN', tenant: 'default', role: 'admin' };
@@ -74,6 +89,11 @@ export class ApiKeyring {
 
 /** Reads the keys file's entries; every problem is reported at once (ConfigError). */
 export function parseKeysFile(text: string, file: string): KeyEntry[] {
+  return readKeysFile(text, file).keys;
+}
+
+/** Reads the keys file: its entries and tenant settings; every problem at once (ConfigError). */
+export function readKeysFile(text: string, file: string): KeysFile {
   const field = (f: string): string => `GPUFLEET_API_KEYS_FILE (${file}) ${f}`;
   let data: unknown;
   try {
@@ -85,6 +105,14 @@ export function parseKeysFile(text: string, file: string): KeyEntry[] {
     ...i,
     field: field(i.field),
   }));
+  // The tenants' names against the keys' tenants, reported with the rest even when a shape is wrong.
+  const { keys, tenants } = (data ?? {}) as { keys?: unknown; tenants?: unknown };
+  if (tenants && typeof tenants === 'object' && !Array.isArray(tenants)) {
+    const owners = new Set(
+      Array.isArray(keys) ? keys.map((k) => (k as { tenant?: unknown } | null)?.tenant) : [],
+    );
+    issues.push(...tenantIssues(Object.keys(tenants), owners, field));
+  }
   if (issues.length > 0) throw new ConfigError(issues);
   const entries = (data as Static<typeof KeysFileSchema>).keys;
   const seen = new Set<string>();
@@ -95,7 +123,7 @@ export function parseKeysFile(text: string, file: string): KeyEntry[] {
     seen.add(entry.sha256);
   });
   if (issues.length > 0) throw new ConfigError(issues);
-  return entries;
+  return { keys: entries, tenants: (data as Static<typeof KeysFileSchema>).tenants ?? {} };
 }
 
 /** The keyring of a keys file and/or a single token (at least one must be given). */
@@ -103,7 +131,20 @@ export async function loadKeyring(options: {
   keysFile: string | null;
   token: string | null;
 }): Promise<ApiKeyring> {
+  return (await loadAccess(options)).keyring;
+}
+
+/**
+ * The keyring of a keys file and/or a single token (at least one must be given), and the tenants'
+ * settings: the keys file's `tenants`, else `defaults` (GPUFLEET_MAX_WAITING_TASKS).
+ */
+export async function loadAccess(options: {
+  keysFile: string | null;
+  token: string | null;
+  defaults?: TenantDefaults;
+}): Promise<{ keyring: ApiKeyring; tenants: TenantPolicy }> {
   const entries: Array<{ sha256: string; principal: Principal }> = [];
+  let tenants: TenantsTable = {};
   if (options.keysFile !== null) {
     let text: string;
     try {
@@ -113,7 +154,9 @@ export async function loadKeyring(options: {
         { field: 'GPUFLEET_API_KEYS_FILE', reason: `cannot be read: ${(error as Error).message}` },
       ]);
     }
-    for (const entry of parseKeysFile(text, options.keysFile)) {
+    const file = readKeysFile(text, options.keysFile);
+    tenants = file.tenants;
+    for (const entry of file.keys) {
       entries.push({
         sha256: entry.sha256,
         principal: { keyName: entry.name, tenant: entry.tenant, role: entry.role },
@@ -126,5 +169,8 @@ export async function loadKeyring(options: {
       { field: 'GPUFLEET_API_KEYS_FILE', reason: 'holds no keys, so nobody could use the API' },
     ]);
   }
-  return new ApiKeyring(entries);
+  return {
+    keyring: new ApiKeyring(entries),
+    tenants: new TenantPolicy(tenants, options.defaults ?? NO_TENANT_LIMITS),
+  };
 }

@@ -1,7 +1,8 @@
 /**
  * The fleet as the API shows it: per queue, what its live trackers offer (executers with their
- * parameter schemas), how its tasks stand (depth, running, dead, oldest wait) and, for admins,
- * every registered tracker with the task that holds each of its GPUs.
+ * parameter schemas), how its tasks stand (depth, running, dead, oldest wait, and per tenant the
+ * tasks waiting and running and the GPUs those hold) and, for admins, every registered tracker with
+ * the task that holds each of its GPUs.
  */
 import type { Redis } from 'ioredis';
 import {
@@ -10,7 +11,9 @@ import {
   queueKeys,
   readCatalog,
   readQueueStats,
+  readTenantAccounts,
   type QueueStats,
+  type TenantAccounts,
   type TrackerInfo,
 } from '@gpufleet/core';
 
@@ -32,6 +35,8 @@ export interface QueueView {
   dead: number;
   oldestWaitingAgeMs: number | null;
   liveTrackers: number;
+  /** Tenant → its tasks waiting and running in the queue, and the GPUs those hold. */
+  tenants: TenantAccounts;
 }
 
 export interface TrackerView {
@@ -74,17 +79,24 @@ export async function executerOffers(
   return offers;
 }
 
+/**
+ * One queue. `tenant`: the only tenant whose accounts are shown (always, zeros included): a user
+ * key sees its own tenant's; null (an admin key) shows every tenant with tasks waiting or running.
+ */
 export async function queueView(
   redis: Redis,
   prefix: string,
   queue: string,
   now: number,
+  tenant: string | null = null,
 ): Promise<QueueView> {
   const keys = queueKeys(prefix, queue);
-  const [stats, trackers]: [QueueStats, TrackerInfo[]] = await Promise.all([
+  const [stats, trackers, accounts]: [QueueStats, TrackerInfo[], TenantAccounts] = await Promise.all([
     readQueueStats(redis, keys),
     listTrackers(redis, keys),
+    readTenantAccounts(redis, keys),
   ]);
+  const own = tenant === null ? null : (accounts[tenant] ?? { waiting: 0, runningTasks: 0, runningGpus: 0 });
   return {
     queue,
     depth: stats.waiting,
@@ -92,6 +104,7 @@ export async function queueView(
     dead: stats.dead,
     oldestWaitingAgeMs: stats.oldestWaitingAt === null ? null : Math.max(0, now - stats.oldestWaitingAt),
     liveTrackers: trackers.filter((t) => isLive(t, now)).length,
+    tenants: tenant === null || own === null ? accounts : { [tenant]: own },
   };
 }
 

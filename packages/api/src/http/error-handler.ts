@@ -1,6 +1,6 @@
 /**
  * Every failure becomes `{ error: { code, message, details } }` with a stable code (errors.ts):
- * the API's own errors, core's (validation, unknown executer, idempotency conflict, path escape),
+ * the API's own errors, core's (validation, unknown executer, idempotency conflict, quota, path escape),
  * Fastify's (bad JSON, body too large, wrong media type, schema validation) and outages (Redis,
  * the artifact store). Unexpected errors answer INTERNAL without their message.
  */
@@ -12,6 +12,7 @@ import {
   NotFoundError,
   PathEscapeError,
   pointerToField,
+  QuotaExceededError,
   ValidationError,
 } from '@gpufleet/core';
 import { ApiError, errorBody, redisUnavailable, type ErrorCode } from '../errors.js';
@@ -59,6 +60,10 @@ export function toApiError(error: unknown): ApiError {
   }
   if (error instanceof IdempotencyConflictError) {
     return new ApiError('IDEMPOTENCY_CONFLICT', error.message, { details: { taskId: error.taskId } });
+  }
+  if (error instanceof QuotaExceededError) {
+    const { limit, waiting, tenant, queue } = error;
+    return new ApiError('QUOTA_EXCEEDED', error.message, { details: { limit, waiting, tenant, queue } });
   }
   if (error instanceof PathEscapeError)
     return new ApiError('INVALID_PATH', error.message, { details: { path: error.path } });

@@ -1,11 +1,14 @@
 /**
  * The fleet: GET /v1/executers (what the live trackers of each queue offer, with parameter
- * schemas), GET /v1/queues (depth, running, dead, oldest wait) and GET /v1/trackers (admin keys
- * only: every tracker with its GPUs and the task holding each, and its last heartbeat).
+ * schemas), GET /v1/queues (depth, running, dead, oldest wait, per tenant the tasks waiting and
+ * running and their GPUs: a user key sees its own tenant's, an admin key every tenant's) and
+ * GET /v1/trackers (admin keys only: every tracker with its GPUs and the task holding each, and its
+ * last heartbeat).
  */
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { checkName } from '@gpufleet/core';
 import type { ApiContext } from '../app-context.js';
+import { principalOf } from '../auth/auth-hook.js';
 import { ApiError } from '../errors.js';
 import { executerOffers, queueView, trackerViews } from '../fleet/fleet-views.js';
 import { errorResponses, Nullable, Timestamp } from '../schemas/common.js';
@@ -41,6 +44,14 @@ const QueuesSchema = Type.Object({
         Type.Integer({ description: 'how long the oldest waiting task has waited' }),
       ),
       liveTrackers: Type.Integer(),
+      tenants: Type.Record(
+        Type.String(),
+        Type.Object({ waiting: Type.Integer(), runningTasks: Type.Integer(), runningGpus: Type.Integer() }),
+        {
+          description:
+            'tenant → its tasks waiting and running, and their GPUs (a user key: its own tenant only)',
+        },
+      ),
     }),
   ),
 });
@@ -97,7 +108,7 @@ export const fleetRoutes: FastifyPluginAsyncTypebox<{ ctx: ApiContext }> = async
     {
       schema: {
         tags: ['fleet'],
-        summary: 'Each queue: depth, running, dead, oldest waiting age',
+        summary: 'Each queue: depth, running, dead, oldest waiting age, per-tenant waiting and running',
         querystring: QueueFilter,
         response: { 200: QueuesSchema, ...errorResponses },
       },
@@ -105,7 +116,9 @@ export const fleetRoutes: FastifyPluginAsyncTypebox<{ ctx: ApiContext }> = async
     async (request) => {
       const now = ctx.now();
       const queues = await queuesOf(request.query.queue);
-      return { queues: await Promise.all(queues.map((q) => queueView(ctx.redis, ctx.prefix, q, now))) };
+      const { role, tenant } = principalOf(request);
+      const only = role === 'admin' ? null : tenant;
+      return { queues: await Promise.all(queues.map((q) => queueView(ctx.redis, ctx.prefix, q, now, only))) };
     },
   );
 

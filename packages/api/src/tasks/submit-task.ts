@@ -1,6 +1,7 @@
 /**
  * Submitting a task: checks a spec before any input is stored (shape, executer, parameters), and
- * enqueues it (one Lua step) after registering its queue in the fleet's queue set.
+ * enqueues it (one Lua step, which also applies the tenant's quota on waiting tasks) after
+ * registering its queue in the fleet's queue set.
  */
 import {
   DEFAULT_QUEUE,
@@ -33,7 +34,11 @@ export async function submitTask(
   id: string,
 ): Promise<EnqueueResult> {
   await ctx.queues.register(spec.queue ?? DEFAULT_QUEUE);
-  const result = await enqueue({ redis: ctx.redis, prefix: ctx.prefix, now: ctx.now }, spec, { tenant, id });
+  const result = await enqueue({ redis: ctx.redis, prefix: ctx.prefix, now: ctx.now }, spec, {
+    tenant,
+    id,
+    maxWaitingTasks: ctx.tenants.maxWaitingTasks(tenant),
+  });
   ctx.finder.remember(result.id, result.queue);
   return result;
 }

@@ -23,6 +23,7 @@ import {
   enableAutoPipelining,
   type ApiLimits,
   type OutputDelivery,
+  type TenantPolicy,
 } from '@gpufleet/api';
 
 /** A stream for a pino logger that parses each line it writes into `lines`. */
@@ -72,6 +73,8 @@ export interface TestApiOptions {
   logger?: Logger;
   prefix?: string;
   artifactDir?: string;
+  /** Each tenant's settings (quotas); default: none. */
+  tenants?: TenantPolicy;
 }
 
 export async function startTestApi(
@@ -98,6 +101,7 @@ export async function startTestApi(
     store: options.wrapStore ? options.wrapStore(store) : store,
     logger: options.logger ?? silentLogger(),
     keyring,
+    tenants: options.tenants,
     prefix,
     limits: options.limits,
     followTaskMetrics: options.followTaskMetrics ?? false,

@@ -5,7 +5,7 @@
  * (`claimReply`), turned into one `ClaimOutcome` here.
  */
 import type { Redis } from 'ioredis';
-import { keyTemplate, type QueueKeys } from '../keys.js';
+import { keyTemplate, tenantAccountKeys, type QueueKeys } from '../keys.js';
 import { claimReply, stringsReply } from '../redis-replies.js';
 import { runScript } from '../scripts.js';
 import { parseTaskRecord, type TaskRecord } from '../task-record.js';
@@ -73,7 +73,7 @@ export async function takeTask(redis: Redis, keys: QueueKeys, req: TakeRequest):
     await runScript(
       redis,
       'take',
-      [keys.events, keys.dead, ...streams.map((s) => s.key)],
+      [keys.events, keys.dead, ...tenantAccountKeys(keys), ...streams.map((s) => s.key)],
       argvHead(req.now),
       [
         req.consumer,
@@ -125,7 +125,7 @@ export async function claimJustRead(
     await runScript(
       redis,
       'claim-read',
-      [keys.events, keys.dead, ...req.streams.map((s) => s.key)],
+      [keys.events, keys.dead, ...tenantAccountKeys(keys), ...req.streams.map((s) => s.key)],
       argvHead(null),
       [
         req.consumer,
@@ -160,7 +160,14 @@ export async function claimDelivered(
     await runScript(
       redis,
       'claim',
-      [req.stream, keys.task(req.taskId), keys.lease(req.taskId), keys.events, keys.dead],
+      [
+        req.stream,
+        keys.task(req.taskId),
+        keys.lease(req.taskId),
+        keys.events,
+        keys.dead,
+        ...tenantAccountKeys(keys),
+      ],
       argvHead(req.now),
       [req.consumer, req.leaseMs, req.token, req.entryId, req.taskId],
     ),

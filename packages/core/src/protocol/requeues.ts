@@ -4,7 +4,7 @@
  * a previous life of a tracker left pending, and retries whose backoff has passed.
  */
 import type { Redis } from 'ioredis';
-import { requeuedStreamOf, type QueueKeys } from '../keys.js';
+import { requeuedStreamOf, tenantAccountKeys, type QueueKeys } from '../keys.js';
 import { wordReply } from '../redis-replies.js';
 import { fieldArgs, runScript } from '../scripts.js';
 import { argvHead } from './argv-head.js';
@@ -47,6 +47,7 @@ export async function requeueOrphan(
     keys.lease(req.taskId),
     keys.events,
     keys.lastEntry,
+    ...tenantAccountKeys(keys),
   ];
   if (req.holderDead) keyList.push(keys.trackerAlive(req.holder));
   const reply = await runScript(redis, 'orphan', keyList, argvHead(req.now), [
@@ -92,6 +93,7 @@ export async function releaseTask(
       keys.events,
       keys.delayed,
       keys.lastEntry,
+      ...tenantAccountKeys(keys),
       claim.stream,
       ...(options.first ? [requeuedStreamOf(claim.stream)] : []),
     ],
@@ -130,6 +132,7 @@ export async function settleEntry(
       keys.lease(req.taskId),
       keys.events,
       keys.lastEntry,
+      ...tenantAccountKeys(keys),
     ],
     argvHead(req.now),
     [req.entryId, req.consumer, req.alone ? 1 : 0],

@@ -5,7 +5,7 @@
  */
 import type { Redis } from 'ioredis';
 import { GpufleetError } from '../errors.js';
-import type { QueueKeys } from '../keys.js';
+import { tenantAccountKeys, type QueueKeys } from '../keys.js';
 import { stringsReply, wordReply } from '../redis-replies.js';
 import { fieldArgs, runScript } from '../scripts.js';
 import type { TaskFailureCode } from '../task-failures.js';
@@ -24,11 +24,13 @@ export async function setTaskStatus(
   now: number,
   fields: Fields = {},
 ): Promise<boolean> {
-  const reply = await runScript(redis, 'set-status', [keys.task(claim.taskId), keys.events], argvHead(now), [
-    claim.token,
-    status,
-    ...fieldArgs(fields),
-  ]);
+  const reply = await runScript(
+    redis,
+    'set-status',
+    [keys.task(claim.taskId), keys.events, ...tenantAccountKeys(keys)],
+    argvHead(now),
+    [claim.token, status, ...fieldArgs(fields)],
+  );
   return reply === 1;
 }
 
@@ -45,7 +47,14 @@ export async function completeTask(
   const reply = await runScript(
     redis,
     'complete',
-    [keys.task(claim.taskId), keys.lease(claim.taskId), keys.events, keys.dead, claim.stream],
+    [
+      keys.task(claim.taskId),
+      keys.lease(claim.taskId),
+      keys.events,
+      keys.dead,
+      claim.stream,
+      ...tenantAccountKeys(keys),
+    ],
     argvHead(now),
     [claim.token, status, reason, ...fieldArgs(fields)],
   );
@@ -70,7 +79,7 @@ export async function deadLetterQueued(
   const reply = await runScript(
     redis,
     'dead-letter-queued',
-    [keys.task(taskId), keys.lease(taskId), keys.events, keys.dead, stream],
+    [keys.task(taskId), keys.lease(taskId), keys.events, keys.dead, stream, ...tenantAccountKeys(keys)],
     argvHead(now),
     [entryId, reason, code],
   );
@@ -107,6 +116,7 @@ export async function cancelTask(
         [
           keys.task(taskId),
           keys.events,
+          ...tenantAccountKeys(keys),
           ...(stream ? [stream] : []),
           ...(tracker ? [keys.trackerControl(tracker)] : []),
         ],
