@@ -88,6 +88,11 @@ describe('gpufleet submit past the waiting quota', () => {
       },
     });
     expect(await redis.server.client().zcard(queueKeys(prefix, 'default').index)).toBe(2);
+    const queues = await runCli(['queues'], {
+      env: { PATH: process.env.PATH ?? '', HOME: home, GPUFLEET_API_URL: api.url, GPUFLEET_TOKEN: alice },
+    });
+    expect(queues.code, queues.stderr).toBe(0);
+    expect(queues.stdout).toMatch(/QUEUE +TENANT +WAITING +RUNNING +GPUS\n *default +alice +2 +0 +0/);
   });
 
   it('holds a tenant the keys file sets nothing for to GPUFLEET_MAX_WAITING_TASKS', async () => {
@@ -95,5 +100,19 @@ describe('gpufleet submit past the waiting quota', () => {
     const refused = await cli(bob, []);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain('tenant "bob" has 1 task waiting in queue "default"; its limit is 1');
+  });
+
+  it('says how many of several runs were submitted before the quota refused one, and how to go on', async () => {
+    await publishCatalog(redis.server.client(), queueKeys(prefix, 'other'), [PROBE]);
+    const runs = await cli(bob, ['--queue', 'other', '--runs', '3', '--idempotency-key', 'bob-runs']);
+    expect(runs.code).toBe(1);
+    expect(runs.stdout.trim().split('\n')).toHaveLength(1); // the one id accepted
+    expect(runs.stderr).toContain(
+      'submitted 1 of 3 before the error below; rerun with --idempotency-key bob-runs to submit the rest',
+    );
+    expect(runs.stderr).toContain('tenant "bob" has 1 task waiting in queue "other"; its limit is 1');
+    const again = await cli(bob, ['--queue', 'other', '--runs', '3', '--idempotency-key', 'bob-runs']);
+    expect(again.stdout).toBe(runs.stdout); // the first run replays; nothing new past the quota
+    expect(await redis.server.client().zcard(queueKeys(prefix, 'other').index)).toBe(1);
   });
 });

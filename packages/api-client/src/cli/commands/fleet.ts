@@ -49,6 +49,20 @@ export async function runQueues(ctx: CliContext, flags: QueueFlag): Promise<numb
       String(q.liveTrackers),
     ]);
     ctx.out.line(table(['QUEUE', 'WAITING', 'RUNNING', 'DEAD', 'OLDEST WAIT', 'TRACKERS'], rows));
+    // Per tenant (a user key sees its own tenant, an admin every tenant with tasks).
+    const byTenant = list.queues.flatMap((q) =>
+      Object.entries(q.tenants).map(([tenant, t]) => [
+        q.queue,
+        tenant,
+        String(t.waiting),
+        String(t.runningTasks),
+        String(t.runningGpus),
+      ]),
+    );
+    if (byTenant.length > 0) {
+      ctx.out.line('');
+      ctx.out.line(table(['QUEUE', 'TENANT', 'WAITING', 'RUNNING', 'GPUS'], byTenant));
+    }
   }
   return EXIT.OK;
 }

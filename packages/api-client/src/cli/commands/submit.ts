@@ -99,6 +99,16 @@ async function submitAll(ctx: CliContext, planned: Planned[], flags: SubmitFlags
       if (streaming) ctx.out.record({ type: 'submitted', ...task.submission, run: p.run, params: p.params });
       else ctx.out.line(task.id);
     }
+  } catch (error) {
+    // Those already accepted stay (their ids are printed above); the same key resumes after them.
+    if (tasks.length > 0) {
+      ctx.out.progress.done();
+      ctx.out.note(
+        `submitted ${tasks.length} of ${planned.length} before the error below; ` +
+          `rerun with --idempotency-key ${baseKey} to submit the rest without repeating them`,
+      );
+    }
+    throw error;
   } finally {
     ctx.out.progress.done();
   }
