@@ -9,7 +9,13 @@ import multipart from '@fastify/multipart';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
-import { queueKeys, readQueueStats, type ArtifactStore, type Logger } from '@gpufleet/core';
+import {
+  queueKeys,
+  readQueueStats,
+  readTenantAccounts,
+  type ArtifactStore,
+  type Logger,
+} from '@gpufleet/core';
 import { DEFAULT_LIMITS, type ApiContext, type ApiLimits, type OutputDelivery } from './app-context.js';
 import type { ApiKeyring } from './auth/api-keys.js';
 import { installAuth } from './auth/auth-hook.js';
@@ -78,7 +84,16 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     feeds: new FeedHub({ connect: deps.connectBlocking, logger: deps.logger }),
     metrics: new ApiMetrics(
       async () =>
-        Promise.all((await queues.discovered()).map((q) => readQueueStats(deps.redis, queueKeys(prefix, q)))),
+        Promise.all(
+          (await queues.discovered()).map(async (q) => {
+            const keys = queueKeys(prefix, q);
+            const [stats, tenants] = await Promise.all([
+              readQueueStats(deps.redis, keys),
+              readTenantAccounts(deps.redis, keys),
+            ]);
+            return { ...stats, tenants };
+          }),
+        ),
       now,
     ),
   };

@@ -55,10 +55,23 @@ it('counts tasks by status, times their wait and run, and gauges the queue', asy
   expect(value(text, 'gpufleet_queue_dead{queue="default"}')).toBe(0);
   expect(value(text, 'gpufleet_queue_oldest_wait_seconds{queue="default"}')).toBeGreaterThanOrEqual(0);
   expect(value(text, 'gpufleet_api_redis_up')).toBe(1);
+  expect(value(text, 'gpufleet_tenant_waiting_tasks{queue="default",tenant="alice"}')).toBe(1);
+  expect(value(text, 'gpufleet_tenant_running_tasks{queue="default",tenant="alice"}')).toBe(0);
   expect(
     value(
       text,
       'gpufleet_api_request_duration_seconds_count{method="POST",route="/v1/tasks",status_code="201"}',
     ),
   ).toBe(2);
+});
+
+it('gauges each tenant’s waiting and running tasks and GPUs from the tenant accounts', async () => {
+  const claim = await tracker.take(); // the task the first test left waiting
+  const text = await waitFor(async () => {
+    const body = await scrape();
+    return value(body, 'gpufleet_tenant_running_tasks{queue="default",tenant="alice"}') === 1 && body;
+  });
+  expect(value(text, 'gpufleet_tenant_waiting_tasks{queue="default",tenant="alice"}')).toBe(0);
+  expect(value(text, 'gpufleet_tenant_running_gpus{queue="default",tenant="alice"}')).toBe(0);
+  await tracker.finish(claim, 'succeeded');
 });

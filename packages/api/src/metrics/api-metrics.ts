@@ -8,10 +8,15 @@
  *   start of the last attempt to its end;
  * - `gpufleet_queue_depth`, `gpufleet_queue_running`, `gpufleet_queue_dead`,
  *   `gpufleet_queue_oldest_wait_seconds` `{queue}`: read from Redis at scrape time;
+ * - `gpufleet_tenant_waiting_tasks`, `gpufleet_tenant_running_tasks`, `gpufleet_tenant_running_gpus`
+ *   `{queue,tenant}`: the tenant accounts (core tenant-accounts.ts), read at scrape time;
  * - `gpufleet_api_redis_up`: 1 when the last scrape could read Redis (the queue gauges are left out when not).
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { QueueStats } from '@gpufleet/core';
+import type { QueueStats, TenantAccount, TenantAccounts } from '@gpufleet/core';
+
+/** What a scrape reads of each queue. */
+export type QueueScrape = QueueStats & { tenants: TenantAccounts };
 
 const TASK_BUCKETS = [0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600, 4 * 3600, 12 * 3600, 48 * 3600];
 const REQUEST_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10];
@@ -23,10 +28,10 @@ export class ApiMetrics {
   readonly waitSeconds: Histogram<'queue'>;
   readonly runSeconds: Histogram<'queue' | 'status'>;
   readonly redisUp: Gauge;
-  #stats: { at: number; value: Promise<{ stats: QueueStats[]; ok: boolean }> } | null = null;
+  #stats: { at: number; value: Promise<{ stats: QueueScrape[]; ok: boolean }> } | null = null;
 
   constructor(
-    private readonly readQueueStats: () => Promise<QueueStats[]>,
+    private readonly readQueueStats: () => Promise<QueueScrape[]>,
     private readonly now: () => number = Date.now,
   ) {
     const registers = [this.registry];
@@ -60,9 +65,9 @@ export class ApiMetrics {
     const queueGauge = (
       name: string,
       help: string,
-      value: (s: QueueStats, now: number) => number | null,
+      value: (s: QueueScrape, now: number) => number | null,
     ): void => {
-      const stats = async (): Promise<QueueStats[]> => (await this.#queueStats()).stats;
+      const stats = async (): Promise<QueueScrape[]> => (await this.#queueStats()).stats;
       const now = this.now;
       new Gauge({
         name,
@@ -85,7 +90,34 @@ export class ApiMetrics {
     queueGauge('gpufleet_queue_oldest_wait_seconds', 'Age of the oldest waiting task', (s, at) =>
       s.oldestWaitingAt === null ? 0 : Math.max(0, (at - s.oldestWaitingAt) / 1000),
     );
-    const stats = (): Promise<{ stats: QueueStats[]; ok: boolean }> => this.#queueStats();
+    const tenantGauge = (name: string, help: string, value: (t: TenantAccount) => number): void => {
+      const stats = async (): Promise<QueueScrape[]> => (await this.#queueStats()).stats;
+      new Gauge({
+        name,
+        help,
+        labelNames: ['queue', 'tenant'],
+        registers,
+        async collect() {
+          this.reset();
+          for (const s of await stats()) {
+            for (const [tenant, t] of Object.entries(s.tenants))
+              this.set({ queue: s.queue, tenant }, value(t));
+          }
+        },
+      });
+    };
+    tenantGauge('gpufleet_tenant_waiting_tasks', 'A tenant’s tasks waiting in the queue', (t) => t.waiting);
+    tenantGauge(
+      'gpufleet_tenant_running_tasks',
+      'A tenant’s tasks running in the queue',
+      (t) => t.runningTasks,
+    );
+    tenantGauge(
+      'gpufleet_tenant_running_gpus',
+      'GPUs held by a tenant’s running tasks',
+      (t) => t.runningGpus,
+    );
+    const stats = (): Promise<{ stats: QueueScrape[]; ok: boolean }> => this.#queueStats();
     this.redisUp = new Gauge({
       name: 'gpufleet_api_redis_up',
       help: '1 when the last scrape could read the queues from Redis, else 0',
@@ -98,7 +130,7 @@ export class ApiMetrics {
   }
 
   /** Queue stats, read once per scrape (the gauges share them); `ok` is false when Redis failed. */
-  #queueStats(): Promise<{ stats: QueueStats[]; ok: boolean }> {
+  #queueStats(): Promise<{ stats: QueueScrape[]; ok: boolean }> {
     const cached = this.#stats;
     if (cached && this.now() - cached.at < 1000) return cached.value;
     const value = this.readQueueStats().then(
