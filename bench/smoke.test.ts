@@ -96,6 +96,18 @@ const SMOKES: Record<string, Smoke[]> = {
       result: 'profile',
     },
   ],
+  // 2 trackers × 2 GPUs, 6 tasks of 0.1–1 s: about 6 s, most of it starting the trackers.
+  'bench:scheduling': [
+    {
+      args: ['--tasks', '6', '--trackers', '2', '--gpus', '2', '--scale', '0.2'],
+      tables: [
+        'makespan / bound',
+        'utilisation: busy GPU-s / (GPUs × makespan)',
+        'simulated EASY backfill (limit)',
+      ],
+      result: 'scheduling',
+    },
+  ],
 };
 
 /** The root package.json's `bench*` scripts and the file each runs with tsx. */

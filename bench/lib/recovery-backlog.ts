@@ -12,6 +12,7 @@ import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { enqueue, getTask, isFinal, isTaskStatus, queueKeys, RECONNECT_MAX_MS } from '@gpufleet/core';
 import { preciseNow } from './bullmq-processor.js';
+import { seededRandom } from './prng.js';
 import { sleepWork } from './programs.js';
 import { startBullWorker, startTracker, type Line, type WorkerProcess } from './worker-process.js';
 
@@ -65,14 +66,7 @@ export async function waitForRedisAge(redis: Redis, aliveMs: number): Promise<vo
 
 /** Task lengths in seconds, `min`–`max` in steps of 0.05 s, from a seeded generator (mulberry32). */
 export function taskLengths(n: number, seed: number, min = 0.2, max = 1): number[] {
-  let a = seed >>> 0;
-  const next = (): number => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
+  const next = seededRandom(seed);
   return Array.from({ length: n }, () => Math.round((min + next() * (max - min)) * 20) / 20);
 }
 

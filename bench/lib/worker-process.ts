@@ -61,8 +61,11 @@ export class WorkerProcess {
     return this.child.pid ?? -1;
   }
 
-  /** The first line (already seen or to come) that matches; rejects after `timeoutMs` or on exit. */
-  waitForLine(match: (line: Line) => boolean, timeoutMs = 30_000): Promise<Line> {
+  /**
+   * The first line (already seen or to come) that matches; rejects after `timeoutMs`, or at once
+   * when `signal` aborts (the caller no longer waits: its timer must not keep the process alive).
+   */
+  waitForLine(match: (line: Line) => boolean, timeoutMs = 30_000, signal?: AbortSignal): Promise<Line> {
     return new Promise((resolve, reject) => {
       const check = (): boolean => {
         const line = this.lines.find(match);
@@ -80,13 +83,20 @@ export class WorkerProcess {
           ),
         );
       }, timeoutMs);
+      const abandon = (): void => {
+        cleanup();
+        reject(new Error(`${this.name}: no longer waiting for the line`));
+      };
       const cleanup = (): void => {
         clearTimeout(timer);
         this.listeners.delete(listener);
+        signal?.removeEventListener('abort', abandon);
       };
       const listener = (): void => void check();
       this.listeners.add(listener);
-      check();
+      if (check()) return;
+      if (signal?.aborted) abandon();
+      else signal?.addEventListener('abort', abandon);
     });
   }
 
