@@ -18,7 +18,8 @@
 -- ARGV[10] r: streams 1..r are requeued streams
 -- ARGV[11..10+n] 1 if the task of stream i fits the free slots now, else 0
 -- Returns {'empty', last1, ..., lastn} (lasti: the last-delivered id of stream i's group; with a
---         bare {'empty'} when the search gave up) | {'wait', streamKey} (the oldest does not fit yet)
+--         bare {'empty'} when the search gave up) | {'wait', streamKey, lastEventId} (the oldest does not fit yet;
+--         lastEventId: the events stream's last entry, to wait for the next from)
 --       | the claim reply of every claim (lib-common.lua claimReply):
 --         {kind, taskId, streamKey, entryId, detail, suspect, field1, value1, ...}, kind 'claimed'
 --         (with the task hash) | 'dead' (detail the reason) | 'held'
@@ -33,6 +34,13 @@ local idle = ARGV[9] == '1'
 local requeuedCount = tonumber(ARGV[10])
 local streams = {}
 for i = 6, #KEYS do streams[#streams + 1] = KEYS[i] end
+
+-- The first task in line does not fit yet: wait, from the events stream's last entry on (a change
+-- to any task of the queue, such as another tracker taking that one, may change what is first).
+local function waitReply(stream)
+  local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)[1]
+  return { 'wait', stream, last and last[1] or '0-0' }
+end
 
 -- Stream i's kind of waiting entry (lib-order.lua).
 local function kindOf(i)
@@ -68,10 +76,10 @@ for _ = 1, 16 do
     empty[i + 1] = last
   end
   if not best then return empty end
-  if ARGV[10 + best] ~= '1' then return { 'wait', streams[best] } end
+  if ARGV[10 + best] ~= '1' then return waitReply(streams[best]) end
   local taskKey = keyOf(taskTemplate, bestTask)
   if (not idle) and redis.call('HGET', taskKey, 'suspect') == '1' then
-    return { 'wait', streams[best] }
+    return waitReply(streams[best])
   end
   local stream = streams[best]
   local read = redis.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', 1, 'STREAMS', stream, '>')

@@ -287,7 +287,8 @@ describe('task protocol', () => {
       now: Date.now(),
       idle: true,
     });
-    expect(blocked).toEqual({ kind: 'wait', stream: keys.tasks(2) });
+    const [lastEvent] = await client.xrevrange(keys.events, '+', '-', 'COUNT', 1);
+    expect(blocked).toEqual({ kind: 'wait', stream: keys.tasks(2), lastEventId: lastEvent?.[0] });
     const fits = streams.map((s) => ({ ...s, fitsNow: true }));
     const taken = await takeTask(client, keys, {
       consumer: 'a',

@@ -9,7 +9,6 @@
  */
 import type { Redis } from 'ioredis';
 import {
-  abortableSleep,
   claimJustRead,
   newToken,
   loopUntilAborted,
@@ -90,8 +89,10 @@ export class ConsumerLoop {
     if (this.blockedOn !== null && this.blockedOn !== this.fitSignature()) void this.unblock();
   }
 
+  /** What the free slots allow: which streams fit, and whether the tracker is idle (a suspect's condition). */
   private fitSignature(): string {
-    return this.streams.map((s) => (this.deps.pool.fitsNow(s.gpus) ? 1 : 0)).join('');
+    const fits = this.streams.map((s) => (this.deps.pool.fitsNow(s.gpus) ? 1 : 0)).join('');
+    return `${fits}${this.deps.pool.busy ? 'b' : 'i'}`;
   }
 
   private async refreshClientId(): Promise<void> {
@@ -119,7 +120,7 @@ export class ConsumerLoop {
     const signal = this.abort.signal;
     const step = async (): Promise<void> => {
       if (!this.streams.some((s) => this.deps.pool.fitsNow(s.gpus))) await this.deps.pool.nextRelease(signal);
-      else await this.step(signal);
+      else await this.step();
     };
     await loopUntilAborted(signal, step, {
       baseMs: 50,
@@ -137,7 +138,7 @@ export class ConsumerLoop {
     });
   }
 
-  private async step(signal: AbortSignal): Promise<void> {
+  private async step(): Promise<void> {
     const { pool, keys } = this.deps;
     const result = await takeTask(this.deps.redis, keys, {
       consumer: this.deps.consumer,
@@ -159,13 +160,39 @@ export class ConsumerLoop {
         );
         return;
       case 'wait':
-        await Promise.race([
-          pool.nextRelease(signal),
-          abortableSleep(Math.min(this.deps.blockMs, 1000), signal),
-        ]);
+        await this.waitForChange(result.lastEventId);
         return;
       case 'empty':
         await this.blockingRead(result.lastDelivered);
+    }
+  }
+
+  /**
+   * The first task in line does not fit this tracker's free slots: wait until something may change
+   * that, then take again: one of its slots frees (`slotsChanged` interrupts the read), or any task
+   * of the queue changes status after the take looked (another tracker took that task, a task was
+   * requeued ahead of it...), seen as an entry of the events stream after `lastEventId`; at most a
+   * block (1 s at most). Waiting on a timer alone left up to a second of free GPUs unused.
+   */
+  private async waitForChange(lastEventId: string): Promise<void> {
+    if (this.blockingClientId === null) await this.refreshClientId();
+    if (this.abort.signal.aborted) return; // stopped meanwhile: a read now would not be unblocked
+    this.blockedOn = this.fitSignature();
+    try {
+      const blockMs = Math.min(this.deps.blockMs, 1000);
+      const read = this.deps.blocking.xread(
+        'COUNT',
+        1,
+        'BLOCK',
+        blockMs,
+        'STREAMS',
+        this.deps.keys.events,
+        lastEventId,
+      );
+      // As for the blocking read: a stop drops a connection that cannot reach Redis.
+      await untilAborted(read, this.dropped.signal, null);
+    } finally {
+      this.blockedOn = null;
     }
   }
 

@@ -41,6 +41,31 @@ async function report(store: ArtifactStore, task: TaskRecord): Promise<Report> {
 }
 
 describe('GPU slots', () => {
+  it('takes the next task at once when another tracker takes the first in line, which did not fit here', async () => {
+    const { base } = await setup();
+    const client = redis.server.client();
+    const keys = queueKeys(base.prefix, 'default');
+    const deps = { redis: client, prefix: base.prefix };
+    const submit = async (gpus: number, sleepMs: number): Promise<string> =>
+      (await enqueue(deps, { executer: 'probe', gpus, params: { sleepMs } })).id;
+    // B's two GPUs are busy for ~1.5 s. Then, in line: a long 1-GPU task, a 2-GPU task and a 1-GPU
+    // one. A starts, takes the first, and with one GPU free must wait for the 2-GPU task; when B's
+    // task ends, B takes it, and A must take the 1-GPU task behind it at once.
+    const trackerB = await start({ ...base, consumerName: 'tracker-b', gpuIds: [0, 1] });
+    const spawnedB = nextEvent(trackerB, 'spawned');
+    await submit(2, 1500);
+    await spawnedB;
+    await submit(1, 4000);
+    const first = await submit(2, 100);
+    const second = await submit(1, 100);
+    await start({ ...base, consumerName: 'tracker-a', gpuIds: [0, 1] });
+    const [a, b] = await Promise.all([waitForFinal(client, keys, first), waitForFinal(client, keys, second)]);
+    expect([a.tracker, b.tracker]).toEqual(['tracker-b', 'tracker-a']);
+    // In line: not before the 2-GPU task; and not up to a second (A's block) later, as on a timer.
+    expect(b.startedAt ?? 0).toBeGreaterThanOrEqual(a.startedAt ?? 0);
+    expect((b.startedAt ?? 0) - (a.startedAt ?? 0)).toBeLessThan(250);
+  });
+
   it('runs one task per GPU with CUDA_VISIBLE_DEVICES set, and the third only when one ends', async () => {
     const { base, store } = await setup();
     await start({ ...base, gpuIds: [0, 1] });

@@ -49,7 +49,8 @@ function claimOutcome(reply: readonly string[], token: string): ClaimOutcome | n
 export type TakeResult =
   /** `lastDelivered`: each stream's group's last-delivered id (for claimJustRead), when known. */
   | { kind: 'empty'; lastDelivered?: Record<string, string> }
-  | { kind: 'wait'; stream: string }
+  /** The first task in line does not fit yet; `lastEventId`: the events stream's last entry then. */
+  | { kind: 'wait'; stream: string; lastEventId: string }
   /** Never `gone`: take goes on to the next entry. */
   | ClaimOutcome;
 
@@ -89,8 +90,8 @@ export async function takeTask(redis: Redis, keys: QueueKeys, req: TakeRequest):
   );
   const outcome = claimOutcome(reply, req.token);
   if (outcome) return outcome;
-  const [kind, a = ''] = reply;
-  if (kind === 'wait') return { kind, stream: a };
+  const [kind, a = '', b = '0-0'] = reply;
+  if (kind === 'wait') return { kind, stream: a, lastEventId: b };
   const lasts = reply.slice(1);
   if (lasts.length !== streams.length) return { kind: 'empty' };
   return {
