@@ -21,11 +21,11 @@
  *   loop-claims.ts, 'task claimed' (debug level); `dead-lettered`: loop-claims.ts, 'task
  *   dead-lettered at claim';
  * - `spawned`, `exited`: run/attempt-process.ts, 'executer started', 'executer exited';
- * - `completed`, `retry-queued`, `handed-back`: run/announced-writes.ts, 'task ended', 'failed
+ * - `completed`, `retry-queued`, `handed-back`: run/attempt-writes.ts, 'task ended', 'failed
  *   attempt queued for a retry', 'task handed back to the queue'; `handed-back` of a claim that
  *   could not start: running-attempts.ts, 'handed back a task it could not start';
  * - `lost`: run/task-execution.ts ('lost the lease: ...' of run/lease-keeper.ts, 'lost the task
- *   before uploading outputs') and run/announced-writes.ts ('completion refused: ...');
+ *   before uploading outputs') and run/attempt-writes.ts ('completion refused: ...');
  * - `requeued-orphan`: reclaim.ts, 'requeued a task whose tracker stopped running it';
  * - `unschedulable-checked`: queue-sweep.ts, no line (one per check; unschedulable-sweep.ts logs
  *   each task it ends).

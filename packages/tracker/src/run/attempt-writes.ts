@@ -2,7 +2,9 @@
  * What an attempt writes to Redis about its task, each write fenced by its lease token and
  * retried through an outage (until a closing tracker gives up): the final status (with its reason
  * as `error` and its failure code as `errorCode`), the hand-back at shutdown, the `uploading`
- * status, and a retry's requeue.
+ * status, and a retry's requeue. Each write, once Redis answered, is announced as the tracker event
+ * its reply stands for (`completed`, or `lost` for a refused completion; `handed-back`;
+ * `retry-queued`), on its log line and to `emit`.
  */
 import {
   completeTask,
@@ -15,33 +17,54 @@ import {
 import type { TaskFailure } from '../errors.js';
 import type { TaskExecutionDeps } from './attempt-types.js';
 import { outcomeOf, type TaskOutcome } from './task-outcome.js';
+import { eventField } from '../tracker-events.js';
 
 export type Retry = <T>(what: string, op: () => Promise<T>) => Promise<T>;
 
 export class AttemptWrites {
+  private readonly attempt: { taskId: string; attempt: number };
+
   constructor(
-    private readonly deps: Pick<TaskExecutionDeps, 'redis' | 'keys' | 'now'>,
+    private readonly deps: Pick<TaskExecutionDeps, 'redis' | 'keys' | 'now' | 'emit'>,
     private readonly claim: Claim,
     private readonly logger: Logger,
     private readonly retry: Retry,
-  ) {}
+  ) {
+    this.attempt = { taskId: claim.taskId, attempt: claim.attempt };
+  }
 
   /**
-   * Writes the final status, its reason and its failure code (cleared when it succeeded); says in
-   * the log whether this attempt still held the task.
+   * Writes the final status, its reason and its failure code (cleared when it succeeded):
+   * `completed`, or `lost` when another attempt holds the task now.
    */
   async complete(end: TaskOutcome, fields: Fields = {}): Promise<void> {
-    const { redis, keys, now } = this.deps;
-    const { status, error: reason, errorCode = '' } = end;
+    const { redis, keys, now, emit } = this.deps;
+    const { status, error: reason, errorCode } = end;
     const written = await this.retry('complete', () =>
-      completeTask(redis, keys, this.claim, status, now(), reason, { error: reason, errorCode, ...fields }),
+      completeTask(redis, keys, this.claim, status, now(), reason, {
+        error: reason,
+        errorCode: errorCode ?? '',
+        ...fields,
+      }),
     );
     if (written) {
       this.logger.info(
-        { status, reason: reason || undefined, errorCode: errorCode || undefined },
+        {
+          status,
+          reason: reason || undefined,
+          errorCode: errorCode || undefined,
+          ...eventField('completed'),
+        },
         'task ended',
       );
-    } else this.logger.warn({ status }, 'completion refused: this attempt lost the task to another one');
+      emit('completed', { ...this.attempt, status, reason, errorCode });
+    } else {
+      this.logger.warn(
+        { status, ...eventField('lost'), stage: 'completion' },
+        'completion refused: this attempt lost the task to another one',
+      );
+      emit('lost', { ...this.attempt, stage: 'completion' });
+    }
   }
 
   /** Ends the task with a failure found before its process started (see attempt-prepare.ts). */
@@ -51,11 +74,12 @@ export class AttemptWrites {
 
   /** Gives the task back first in line, this attempt not counted (the tracker is shutting down). */
   async handBack(reason: string): Promise<void> {
-    const { redis, keys, now } = this.deps;
+    const { redis, keys, now, emit } = this.deps;
     const given = await this.retry('hand back', () =>
       releaseTask(redis, keys, this.claim, now(), { reason, attempt: 'free', first: true }),
     );
-    this.logger.info({ handedBack: given }, 'task handed back to the queue');
+    this.logger.info({ handedBack: given, ...eventField('handed-back') }, 'task handed back to the queue');
+    emit('handed-back', { ...this.attempt, reason, handedBack: given, started: true });
   }
 
   /** Status `uploading`; false when the attempt lost its task. */
@@ -66,7 +90,7 @@ export class AttemptWrites {
 
   /** Queues the task again after `delayMs`, one more failure counted, the attempt not counted. */
   async queueRetry(reason: string, delayMs: number, fields: Fields): Promise<void> {
-    const { redis, keys, now } = this.deps;
+    const { redis, keys, now, emit } = this.deps;
     const queued = await this.retry('queue retry', () =>
       releaseTask(redis, keys, this.claim, now(), {
         reason,
@@ -76,6 +100,7 @@ export class AttemptWrites {
         fields,
       }),
     );
-    this.logger.info({ queued, delayMs }, 'failed attempt queued for a retry');
+    this.logger.info({ queued, delayMs, ...eventField('retry-queued') }, 'failed attempt queued for a retry');
+    emit('retry-queued', { ...this.attempt, delayMs, queued });
   }
 }

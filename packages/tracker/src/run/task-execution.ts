@@ -3,8 +3,8 @@
  * and parameters, the task folder and its inputs, the argv and environment: attempt-prepare.ts),
  * run (the executer process with its lease kept alive and its output streamed live:
  * attempt-process.ts) and settle (decided in attempt-settle.ts: hand back, or store the outputs
- * and retry or complete, each write fenced: attempt-writes.ts, announced as tracker events by
- * announced-writes.ts). An attempt whose lease is lost is killed and completes nothing (`lost`).
+ * and retry or complete, each write fenced and announced as its tracker event: attempt-writes.ts).
+ * An attempt whose lease is lost is killed and completes nothing (`lost`).
  */
 import {
   attemptPrefix,
@@ -18,7 +18,7 @@ import { withRedisRetry } from '../with-redis-retry.js';
 import { attemptSpec, describe, prepareProcess } from './attempt-prepare.js';
 import { runAttemptProcess } from './attempt-process.js';
 import { afterExit, afterStore } from './attempt-settle.js';
-import { AnnouncedWrites } from './announced-writes.js';
+import { AttemptWrites } from './attempt-writes.js';
 import type { ExecuterProcessResult, KillReason } from '../process/executer-process.js';
 import { LeaseKeeper } from './lease-keeper.js';
 import { uploadOutputs } from './output-uploader.js';
@@ -80,7 +80,7 @@ async function runAttempt(
 ): Promise<void> {
   const retry = <T>(what: string, op: () => Promise<T>): Promise<T> =>
     withRedisRetry(op, { logger, what, outage: deps.outage, signal: deps.giveUp });
-  const writes = new AnnouncedWrites(deps, claim, logger, retry);
+  const writes = new AttemptWrites(deps, claim, logger, retry);
   const record =
     claim.record ?? (await retry('read task', () => getTask(deps.redis, deps.keys, claim.taskId)));
   if (!record) return logger.warn('task record is gone; skipping');
@@ -140,7 +140,7 @@ async function settle(
   folder: TaskFolder,
   result: ExecuterProcessResult,
   leaseLost: boolean,
-  writes: AnnouncedWrites,
+  writes: AttemptWrites,
   logger: Logger,
 ): Promise<void> {
   const exit = afterExit({ leaseLost, result, timeLimitMs: record.timeLimitMs, consumer: deps.consumer });
