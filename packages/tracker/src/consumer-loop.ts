@@ -10,8 +10,9 @@
 import type { Redis } from 'ioredis';
 import {
   claimJustRead,
-  newToken,
+  isRedisUnavailable,
   loopUntilAborted,
+  newToken,
   settlesWithin,
   streamReadReply,
   takeTask,
@@ -19,7 +20,6 @@ import {
   untilAborted,
   type OutageReporter,
 } from '@gpufleet/core';
-import { isTransientRedisError } from './with-redis-retry.js';
 import { claimRead, settleClaim, type LoopClaimDeps } from './loop-claims.js';
 import { BUSY_BLOCK_MS, loopStreams, settledEntry, type LoopStream } from './loop-streams.js';
 
@@ -129,7 +129,7 @@ export class ConsumerLoop {
         if (/NOGROUP|no such key/i.test(String(error))) {
           this.deps.logger.warn({ err: error }, 'task stream or consumer group missing; recreating');
           await this.ensureGroups().catch(() => undefined);
-        } else if (isTransientRedisError(error)) {
+        } else if (isRedisUnavailable(error)) {
           this.deps.outage.report(error, { in: 'consumer loop' });
         } else if (failures === 1 || failures % 30 === 0) {
           this.deps.logger.error({ err: error, failures }, 'consumer loop error; backing off');

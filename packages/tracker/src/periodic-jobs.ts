@@ -3,8 +3,7 @@
  * next tick), its failures reported (an unreachable Redis through the outage reporter, one line a
  * second for the whole process). Jobs come in groups that stop together.
  */
-import type { Logger, OutageReporter } from '@gpufleet/core';
-import { isTransientRedisError } from './with-redis-retry.js';
+import { isRedisUnavailable, type Logger, type OutageReporter } from '@gpufleet/core';
 
 export class PeriodicJobs<Group extends string> {
   private readonly timers = new Map<Group, NodeJS.Timeout[]>();
@@ -21,7 +20,7 @@ export class PeriodicJobs<Group extends string> {
       busy = true;
       job()
         .catch((error: unknown) => {
-          if (isTransientRedisError(error)) this.outage.report(error, { job: job.name });
+          if (isRedisUnavailable(error)) this.outage.report(error, { job: job.name });
           else this.logger.warn({ err: error }, 'periodic job failed');
         })
         .finally(() => (busy = false));

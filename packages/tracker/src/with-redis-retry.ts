@@ -11,9 +11,6 @@ import {
   type OutageReporter,
 } from '@gpufleet/core';
 
-/** Redis unreachable or busy (retry with backoff), as against a real error: core's one classifier. */
-export const isTransientRedisError = isRedisUnavailable;
-
 export interface RetryOptions {
   logger: Logger;
   /** Where "Redis is unreachable" goes (one line a second for the whole process). */
@@ -39,7 +36,7 @@ export async function withRedisRetry<T>(op: () => Promise<T>, options: RetryOpti
         );
       return result;
     } catch (error) {
-      if (!isTransientRedisError(error) || options.signal?.aborted) throw error;
+      if (!isRedisUnavailable(error) || options.signal?.aborted) throw error;
       if (failures === 0) firstFailureAt = Date.now();
       if (options.outage) options.outage.report(error, { what: options.what });
       else if (failures === 0)

@@ -7,8 +7,14 @@
  * task, the attempt goes on.
  */
 import type { Redis } from 'ioredis';
-import { renewLease, type Claim, type Logger, type OutageReporter, type QueueKeys } from '@gpufleet/core';
-import { isTransientRedisError } from '../with-redis-retry.js';
+import {
+  isRedisUnavailable,
+  renewLease,
+  type Claim,
+  type Logger,
+  type OutageReporter,
+  type QueueKeys,
+} from '@gpufleet/core';
 import { eventField } from '../tracker-events.js';
 
 export class LeaseKeeper {
@@ -62,7 +68,7 @@ export class LeaseKeeper {
         this.onLost();
       }
     } catch (error) {
-      if (isTransientRedisError(error)) this.deps.outage.report(error, { what: 'lease renewal' });
+      if (isRedisUnavailable(error)) this.deps.outage.report(error, { what: 'lease renewal' });
       else if (!this.failing) this.deps.logger.warn({ err: error }, 'lease renewal failed; will keep trying');
       this.failing = true;
     }

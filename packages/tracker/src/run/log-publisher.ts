@@ -5,8 +5,7 @@
  * the live stream (never from stdout.txt/stderr.txt) and a marker says how much.
  */
 import type { Redis } from 'ioredis';
-import type { Logger, OutageReporter } from '@gpufleet/core';
-import { isTransientRedisError } from '../with-redis-retry.js';
+import { isRedisUnavailable, type Logger, type OutageReporter } from '@gpufleet/core';
 import type { OutputStream } from '../process/executer-process.js';
 
 export interface LogPublisherOptions {
@@ -105,7 +104,7 @@ export class LogPublisher {
         data,
       );
     } catch (error) {
-      if (this.options.outage && isTransientRedisError(error)) {
+      if (this.options.outage && isRedisUnavailable(error)) {
         this.options.outage.report(error, { what: 'live log' });
       } else if (!this.failedLogged) {
         this.options.logger.warn(
