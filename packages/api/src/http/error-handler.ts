@@ -9,6 +9,7 @@ import {
   GpufleetError,
   IdempotencyConflictError,
   InfraError,
+  isRedisUnavailable,
   NotFoundError,
   PathEscapeError,
   pointerToField,
@@ -16,7 +17,6 @@ import {
   ValidationError,
 } from '@gpufleet/core';
 import { ApiError, errorBody, redisUnavailable, type ErrorCode } from '../errors.js';
-import { isRedisUnavailable } from '../redis/redis-errors.js';
 
 const FASTIFY_CODES: Record<string, ErrorCode> = {
   FST_ERR_CTP_INVALID_JSON_BODY: 'INVALID_JSON',

@@ -20,7 +20,7 @@ import type { ApiContext } from '../app-context.js';
 import { principalOf } from '../auth/auth-hook.js';
 import { ApiError } from '../errors.js';
 import { STREAMED_BODY } from '../http/validator.js';
-import { assertRedisReady } from '../redis/redis-errors.js';
+import { assertRedisReady } from '../redis/assert-redis-ready.js';
 import { errorResponses, Nullable, TaskStatusSchema } from '../schemas/common.js';
 import { viewOf } from '../tasks/load-task.js';
 import { submitTask } from '../tasks/submit-task.js';
