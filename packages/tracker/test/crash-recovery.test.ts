@@ -40,6 +40,7 @@ async function runOnOneOfTwo(
   spec: Record<string, unknown>,
   env?: Record<string, string>,
 ): Promise<{ id: string; pid: number; holder: TrackerProcess; other: TrackerProcess }> {
+  await fleet.pastRestartGuard(); // the callers time a takeover, not Redis's start
   const trackers = [await fleet.start('tracker-a', env), await fleet.start('tracker-b', env)];
   const id = await fleet.submit(spec);
   const pid = await runningPid(fleet, id);

@@ -6,7 +6,7 @@
 // The tenant accounts (waiting tasks, running tasks and GPUs) equal a recount of the task hashes
 // at the kill and at the end, when every task has ended and they are empty.
 import { describe, expect, it } from 'vitest';
-import { getTask, RECONNECT_MAX_MS, snapshotTenantAccounts } from '@gpufleet/core';
+import { getTask, snapshotTenantAccounts } from '@gpufleet/core';
 import { useRedis, useTempDirs, waitFor } from '@gpufleet/testkit';
 import { TRACKER_DEFAULTS } from '@gpufleet/tracker';
 import { useFaultFleets } from './helpers/fault-fleet.js';
@@ -37,15 +37,7 @@ interface TaskEvent {
 describe('crash recovery under a backlog', () => {
   it('restarts a SIGKILLed tracker’s tasks on the survivor before any waiting task, side by side, within TTL + sweep + 1 s', async () => {
     const fleet = await newFleet();
-    // A Redis up for less than TTL + 2 reconnects may have just restarted: no tracker is taken
-    // for dead then (see reclaim.ts). This file's Redis was started for it: let it pass that age.
-    await waitFor(
-      async () => {
-        const uptime = /uptime_in_seconds:(\d+)/.exec(await fleet.client.info('server'))?.[1];
-        return Number(uptime) * 1000 >= TRACKER_DEFAULTS.aliveMs + 2 * RECONNECT_MAX_MS + 1000 || null;
-      },
-      { timeoutMs: 15_000 },
-    );
+    await fleet.pastRestartGuard();
     const a = await fleet.start('tracker-a', GPU_TRACKER);
     const b = await fleet.start('tracker-b', GPU_TRACKER);
     const ids: string[] = [];

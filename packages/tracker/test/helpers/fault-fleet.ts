@@ -5,8 +5,9 @@
 import { join } from 'node:path';
 import { afterEach } from 'vitest';
 import type { Redis } from 'ioredis';
-import { enqueue, queueKeys, type QueueKeys } from '@gpufleet/core';
-import { uniquePrefix, type RedisServer, type TempDirs } from '@gpufleet/testkit';
+import { enqueue, queueKeys, RECONNECT_MAX_MS, type QueueKeys } from '@gpufleet/core';
+import { uniquePrefix, waitFor, type RedisServer, type TempDirs } from '@gpufleet/testkit';
+import { TRACKER_DEFAULTS } from '@gpufleet/tracker';
 import { TrackerProcess } from './tracker-process.js';
 
 export interface FaultFleet {
@@ -19,6 +20,13 @@ export interface FaultFleet {
   submit(spec: Record<string, unknown>): Promise<string>;
   /** Events (status transitions) of one task, in order. */
   events(taskId: string): Promise<string[]>;
+  /**
+   * Waits until Redis has been up longer than the restart guard: a Redis up for less than the
+   * liveness TTL + 2 reconnects may have just restarted, and no tracker takes another for dead
+   * then (see reclaim.ts). A test file's Redis was started for it; a test that times a takeover
+   * lets it pass that age first, or it would time the guard.
+   */
+  pastRestartGuard(): Promise<void>;
 }
 
 export function useFaultFleets(
@@ -59,6 +67,16 @@ export function useFaultFleets(
       async events(taskId) {
         const all = await client.xrange(keys.events, '-', '+');
         return all.filter(([, f]) => f[1] === taskId).map(([, f]) => f[3] ?? '');
+      },
+      async pastRestartGuard() {
+        const guardMs = TRACKER_DEFAULTS.aliveMs + 2 * RECONNECT_MAX_MS + 1000;
+        await waitFor(
+          async () => {
+            const uptime = /uptime_in_seconds:(\d+)/.exec(await client.info('server'))?.[1];
+            return Number(uptime) * 1000 >= guardMs || null;
+          },
+          { timeoutMs: guardMs + 5000 },
+        );
       },
     };
     return fleet;
