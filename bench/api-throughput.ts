@@ -154,7 +154,7 @@ async function measureDownload(
   await redis.xgroup('CREATE', bigKeys.tasks(0), TRACKER_GROUP, '0', 'MKSTREAM');
   const taken = await takeTask(redis, bigKeys, {
     consumer: 'bench',
-    streams: [{ key: bigKeys.tasks(0), fitsNow: true }],
+    sizes: [{ gpus: 0, fitsNow: true }],
     leaseMs: 600_000,
     token: newToken(),
     now: Date.now(),

@@ -108,6 +108,30 @@ const SMOKES: Record<string, Smoke[]> = {
       result: 'scheduling',
     },
   ],
+  // 2 trackers × 4 GPUs, three runs of 48 tasks of 0.1–0.3 s: 14–27 s, most of it starting the
+  // trackers (three times).
+  'bench:fairness': [
+    {
+      args: ['--a-tasks', '40', '--b-tasks', '8', '--b-after-ms', '2000', '--scale', '0.2'],
+      tables: ['oldest-first (today)', 'fair share 3:1', 'B: GPU share % (target)', 'B − target pp'],
+      result: 'fairness',
+    },
+  ],
+  // 2 trackers × 4 GPUs, 200 backlog tasks of 0.09–0.24 s, 2 samples: about 12 s.
+  'bench:priority': [
+    {
+      args: ['--backlog', '200', '--samples', '2', '--scale', '0.3'],
+      tables: ['start − next free slot ms (goal ≤ 100)', 'oldest-first (today): tasks ahead', 'p50'],
+      result: 'priority',
+    },
+  ],
+  'bench:take-cost': [
+    {
+      args: ['--depth', '300', '--tenants', '3', '--takes', '50', '--rounds', '1'],
+      tables: ['per task / before', 'take p99 ms', 'before wait sets (20ace34)'],
+      result: 'take-cost',
+    },
+  ],
 };
 
 /** The root package.json's `bench*` scripts and the file each runs with tsx. */

@@ -10,6 +10,7 @@ import type {
   ExecuterList,
   HealthStatus,
   ListTasksQuery,
+  PriorityChange,
   QueueList,
   SubmitResult,
   TaskList,
@@ -142,6 +143,15 @@ export class GpufleetClient {
 
   async cancel(id: string, options: { signal?: AbortSignal } = {}): Promise<CancelResult> {
     return this.task(id).cancel(options);
+  }
+
+  /** Changes a waiting task's priority (0-1000, higher first); `TASK_NOT_WAITING` once it runs. */
+  async setPriority(
+    id: string,
+    priority: number,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<PriorityChange> {
+    return this.task(id).setPriority(priority, options);
   }
 
   /** An output file as a response (pass `range` as `bytes=a-b` for part of it). */

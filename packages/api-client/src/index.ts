@@ -8,7 +8,7 @@
  * import { GpufleetClient } from '@gpufleet/api-client';
  *
  * const client = new GpufleetClient({ url: 'https://gpufleet.lab.example:8080', token });
- * const task = await client.submit({ executer: 'sph', params: { particles: 5000 }, gpus: 1 });
+ * const task = await client.submit({ executer: 'sph', params: { particles: 5000 }, gpus: 1, priority: 700 });
  * for await (const line of task.follow()) console.log(`[${line.stream}] ${line.text}`);
  * const done = await task.wait(); // done.status: 'succeeded' | 'failed' | ...
  * const manifest = await task.outputs(); // then client.openOutput(task.id, path)
@@ -38,7 +38,14 @@ export {
   WaitTimeoutError,
 } from './errors.js';
 export type { FieldIssue } from './errors.js';
-export { API_ERROR_CODES, FINAL_STATUSES, TASK_FAILURE_CODES } from './generated/api-types.js';
+export {
+  API_ERROR_CODES,
+  FINAL_STATUSES,
+  PRIORITY_MAX,
+  PRIORITY_MIN,
+  TASK_FAILURE_CODES,
+  WAIT_REASONS,
+} from './generated/api-types.js';
 export type {
   ApiErrorCode,
   CancelResult,
@@ -50,6 +57,7 @@ export type {
   OutputFile,
   OutputManifest,
   OutputSummary,
+  PriorityChange,
   QueueList,
   QueueView,
   SubmitResult,
@@ -62,6 +70,7 @@ export type {
   TaskView,
   TrackerList,
   TrackerView,
+  WaitReason,
 } from './generated/api-types.js';
 export { HttpClient } from './http/http-client.js';
 export type { HttpClientOptions, RequestOptions, RetryNotice } from './http/http-client.js';

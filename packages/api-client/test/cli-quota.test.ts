@@ -92,7 +92,9 @@ describe('gpufleet submit past the waiting quota', () => {
       env: { PATH: process.env.PATH ?? '', HOME: home, GPUFLEET_API_URL: api.url, GPUFLEET_TOKEN: alice },
     });
     expect(queues.code, queues.stderr).toBe(0);
-    expect(queues.stdout).toMatch(/QUEUE +TENANT +WAITING +RUNNING +GPUS\n *default +alice +2 +0 +0/);
+    expect(queues.stdout).toMatch(
+      /QUEUE +TENANT +WAITING +RUNNING +GPUS +WEIGHT +GPU QUOTA +USAGE\n *default +alice +2 +0 +0 +1 +- +0 GPU-h/,
+    );
   });
 
   it('holds a tenant the keys file sets nothing for to GPUFLEET_MAX_WAITING_TASKS', async () => {

@@ -43,8 +43,12 @@ export interface ApiContext {
   now: () => number;
   logger: Logger;
   limits: ApiLimits;
-  /** Each tenant's settings (its quota on waiting tasks). */
+  /** Each tenant's settings (its quotas, its fair-share weight). */
   tenants: TenantPolicy;
+  /** The priority of a task whose spec gives none, by queue. */
+  defaultPriority: (queue: string) => number;
+  /** The fair-share half-life, written with every task enqueued. */
+  fairShareHalfLifeMs: number;
   outputDelivery: OutputDelivery;
   /** How long a presigned output URL works (redirect delivery). */
   presignExpiresMs: number;

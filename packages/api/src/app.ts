@@ -15,6 +15,8 @@ import {
   readTenantAccounts,
   type ArtifactStore,
   type Logger,
+  DEFAULT_HALF_LIFE_MS,
+  DEFAULT_PRIORITY,
 } from '@gpufleet/core';
 import { DEFAULT_LIMITS, type ApiContext, type ApiLimits, type OutputDelivery } from './app-context.js';
 import type { ApiKeyring } from './auth/api-keys.js';
@@ -35,6 +37,7 @@ import { taskCancelRoutes } from './routes/task-cancel.js';
 import { taskEventRoutes } from './routes/task-events.js';
 import { taskLogRoutes } from './routes/task-logs.js';
 import { taskOutputRoutes } from './routes/task-outputs.js';
+import { taskPriorityRoutes } from './routes/task-priority.js';
 import { taskCreateRoutes } from './routes/tasks-create.js';
 import { taskReadRoutes } from './routes/tasks-read.js';
 import { QueuePositions } from './tasks/queue-positions.js';
@@ -50,6 +53,10 @@ export interface ApiDeps {
   keyring: ApiKeyring;
   /** Each tenant's settings (quotas); default: no limits. */
   tenants?: TenantPolicy;
+  /** The priority of a task whose spec gives none, per queue; default DEFAULT_PRIORITY everywhere. */
+  defaultPriority?: (queue: string) => number;
+  /** The fair-share half-life written with every task enqueued; default core's DEFAULT_HALF_LIFE_MS. */
+  fairShareHalfLifeMs?: number;
   /** Key prefix of the fleet; default `gf`. */
   prefix?: string;
   now?: () => number;
@@ -76,6 +83,8 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     logger: deps.logger,
     limits,
     tenants: deps.tenants ?? new TenantPolicy(),
+    defaultPriority: deps.defaultPriority ?? (() => DEFAULT_PRIORITY),
+    fairShareHalfLifeMs: deps.fairShareHalfLifeMs ?? DEFAULT_HALF_LIFE_MS,
     outputDelivery: deps.outputDelivery ?? 'stream',
     presignExpiresMs: deps.presignExpiresMs ?? 15 * 60_000,
     queues,
@@ -139,6 +148,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
       await v1.register(taskLogRoutes, { ctx });
       await v1.register(taskOutputRoutes, { ctx });
       await v1.register(taskCancelRoutes, { ctx });
+      await v1.register(taskPriorityRoutes, { ctx });
       await v1.register(fleetRoutes, { ctx });
     },
     { prefix: '/v1' },

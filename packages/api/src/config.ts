@@ -1,12 +1,16 @@
 /**
  * The API server's configuration, read once at start-up from the environment, validated as a
  * whole (every bad variable reported at once, the artifact store's ARTIFACT_STORE, ARTIFACT_FSYNC,
- * S3_* and AWS_* included) and frozen. dotenv is loaded only by the bin.
+ * S3_* and AWS_* included) and frozen. dotenv is loaded only by the bin. The scheduling settings
+ * (default priorities, the fair-share half-life, the running-GPU quota) are the API's because the
+ * API writes them with every task it enqueues; the trackers read them from Redis.
  */
 import { resolve } from 'node:path';
 import {
   checkName,
   DEFAULT_ARTIFACT_STORE,
+  DEFAULT_HALF_LIFE_MS,
+  DEFAULT_PRIORITY,
   EnvReader,
   LOG_LEVELS,
   readArtifactStoreSettings,
@@ -14,7 +18,10 @@ import {
   type ArtifactStoreSettings,
   type Env,
   type LogLevel,
+  PRIORITY_MAX,
+  PRIORITY_MIN,
 } from '@gpufleet/core';
+import { readQueuePriorities } from './tasks/queue-priorities.js';
 
 export interface ApiConfig {
   redisUrl: string;
@@ -41,6 +48,17 @@ export interface ApiConfig {
    * (`tenants.<name>.maxWaitingTasks`) sets none; null: no limit.
    */
   maxWaitingTasks: number | null;
+  /** The priority of a task whose spec gives none, in a queue `queuePriorities` does not name. */
+  defaultPriority: number;
+  /** Queue → the priority of its tasks whose spec gives none (GPUFLEET_QUEUE_PRIORITIES). */
+  queuePriorities: ReadonlyMap<string, number>;
+  /** The fair-share half-life: a tenant's past GPU use counts half after this long. */
+  fairShareHalfLifeMs: number;
+  /**
+   * The most GPUs a tenant's running tasks may hold at once in one queue, for tenants whose
+   * keys-file entry (`tenants.<name>.maxRunningGpus`) sets none; null: no limit.
+   */
+  maxRunningGpus: number | null;
   logLevel: LogLevel;
 }
 
@@ -52,6 +70,10 @@ export const API_DEFAULTS = {
   maxUploadBytes: 10 * 1024 ** 3,
   /** 15 minutes. */
   presignExpiresMs: 15 * 60_000,
+  /** 500: the middle of 0-1000 (core's DEFAULT_PRIORITY). */
+  defaultPriority: DEFAULT_PRIORITY,
+  /** One hour (core's DEFAULT_HALF_LIFE_MS). */
+  fairShareHalfLifeMs: DEFAULT_HALF_LIFE_MS,
 } as const;
 
 /** The shortest GPUFLEET_API_TOKEN accepted: a guessable token is worse than none. */
@@ -120,6 +142,18 @@ export function loadApiConfig(env: Env = process.env, cwd = process.cwd()): ApiC
       r.raw('GPUFLEET_MAX_WAITING_TASKS') === undefined
         ? null
         : r.int('GPUFLEET_MAX_WAITING_TASKS', 0, { min: 0 }),
+    defaultPriority: r.int('GPUFLEET_DEFAULT_PRIORITY', API_DEFAULTS.defaultPriority, {
+      min: PRIORITY_MIN,
+      max: PRIORITY_MAX,
+    }),
+    queuePriorities: readQueuePriorities(r),
+    fairShareHalfLifeMs: r.int('GPUFLEET_FAIRSHARE_HALF_LIFE_MS', API_DEFAULTS.fairShareHalfLifeMs, {
+      min: 1,
+    }),
+    maxRunningGpus:
+      r.raw('GPUFLEET_MAX_RUNNING_GPUS') === undefined
+        ? null
+        : r.int('GPUFLEET_MAX_RUNNING_GPUS', 0, { min: 0 }),
     logLevel: r.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
   };
   r.done();

@@ -41,6 +41,10 @@ export const ERROR_CODES = {
     meaning: 'the tenant has as many tasks waiting in the queue as its limit (maxWaitingTasks) allows',
   },
   TASK_FINISHED: { status: 409, meaning: 'the task already ended, so it cannot be cancelled' },
+  TASK_NOT_WAITING: {
+    status: 409,
+    meaning: 'the task is no longer queued (it runs or ended), so its priority cannot change',
+  },
   OUTPUTS_NOT_READY: { status: 409, meaning: 'the task has not ended yet, so it has no outputs' },
   NO_OUTPUTS: { status: 404, meaning: 'the task ended without outputs (it never ran, or its upload failed)' },
   OUTPUT_NOT_FOUND: { status: 404, meaning: 'the task has no output file with this path' },

@@ -20,6 +20,7 @@ import { buildApp } from './app.js';
 import { loadAccess } from './auth/api-keys.js';
 import type { ApiConfig } from './config.js';
 import { enableAutoPipelining } from './redis/auto-pipelining.js';
+import { priorityByQueue } from './tasks/queue-priorities.js';
 
 /** Request commands fail after this long, so a hung Redis answers 503 within a second. */
 export const REDIS_COMMAND_TIMEOUT_MS = 900;
@@ -40,7 +41,7 @@ export interface ApiServer {
 export async function startApiServer(config: ApiConfig, logger: Logger): Promise<ApiServer> {
   const { keyring, tenants } = await loadAccess({
     ...config,
-    defaults: { maxWaitingTasks: config.maxWaitingTasks },
+    defaults: { maxWaitingTasks: config.maxWaitingTasks, maxRunningGpus: config.maxRunningGpus },
   });
   const store = openArtifactStore(config.artifactStoreSettings);
   // One reporter for all connections: an outage is one line a second, not one per connection.
@@ -69,6 +70,8 @@ export async function startApiServer(config: ApiConfig, logger: Logger): Promise
       logger,
       keyring,
       tenants,
+      defaultPriority: priorityByQueue(config.defaultPriority, config.queuePriorities),
+      fairShareHalfLifeMs: config.fairShareHalfLifeMs,
       prefix: config.prefix,
       limits: { maxUploadBytes: config.maxUploadBytes },
       outputDelivery: config.outputRedirect ? 'redirect' : 'stream',

@@ -46,7 +46,7 @@ afterAll(() => api.close());
 
 function call(route: { method: string; url: string }, headers: Record<string, string>, query = '') {
   return api.app.inject({
-    method: route.method as 'GET' | 'POST',
+    method: route.method as 'GET' | 'POST' | 'PUT',
     url: `${route.url}${query}`,
     headers: route.method === 'POST' ? { ...headers, 'content-type': 'application/json' } : headers,
     payload: route.method === 'POST' ? '{"executer":"probe",' : undefined, // malformed on purpose
@@ -71,6 +71,7 @@ describe('the auth sweep', () => {
       '/v1/tasks/{id}/outputs/{*}',
       '/v1/tasks/{id}/outputs.zip',
       '/v1/tasks/{id}/cancel',
+      '/v1/tasks/{id}/priority',
       '/v1/executers',
       '/v1/queues',
       '/v1/trackers',
@@ -106,11 +107,16 @@ describe('the auth sweep', () => {
 
   it('answers another tenant 404 on every task route, and never shows the task elsewhere', async () => {
     for (const route of routes) {
+      // A valid body where a route takes one, so that a 404 is for the task, not the body.
+      const bodies: Record<string, Record<string, unknown>> = {
+        'POST /v1/tasks': { executer: 'probe' },
+        'PUT /v1/tasks/{id}/priority': { priority: 900 },
+      };
       const res = await api.app.inject({
-        method: route.method as 'GET' | 'POST',
+        method: route.method as 'GET' | 'POST' | 'PUT',
         url: route.url,
         headers: auth(KEYS.bob),
-        payload: route.method === 'POST' && route.path === '/v1/tasks' ? { executer: 'probe' } : undefined,
+        payload: bodies[`${route.method} ${route.path}`],
       });
       const where = `${route.method} ${route.url}`;
       if (route.path.includes('{id}')) {

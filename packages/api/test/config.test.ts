@@ -1,12 +1,22 @@
-// The API's configuration (defaults, every bad variable at once, never running without keys) and
-// its keys (the keys file holds only hashes; a malformed file is refused naming each problem), and
-// the tenants' settings: the keys file's `tenants` over the GPUFLEET_MAX_WAITING_TASKS default.
+// The API's configuration (defaults, every bad variable at once, never running without keys, the
+// scheduling variables: default priorities, per queue too, the fair-share half-life, the running-GPU
+// quota) and its keys (the keys file holds only hashes; a malformed file is refused naming each
+// problem), and the tenants' settings: the keys file's `tenants` (quotas, weight) over the
+// GPUFLEET_MAX_WAITING_TASKS and GPUFLEET_MAX_RUNNING_GPUS defaults.
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '@gpufleet/core';
 import { useTempDirs } from '@gpufleet/testkit';
-import { hashApiKey, loadAccess, loadApiConfig, loadKeyring, newApiKey, parseByteSize } from '@gpufleet/api';
+import {
+  hashApiKey,
+  loadAccess,
+  loadApiConfig,
+  loadKeyring,
+  newApiKey,
+  parseByteSize,
+  priorityByQueue,
+} from '@gpufleet/api';
 
 const temp = useTempDirs();
 
@@ -24,8 +34,12 @@ describe('loadApiConfig', () => {
       outputRedirect: false,
       presignExpiresMs: 900_000,
       maxWaitingTasks: null,
+      defaultPriority: 500,
+      fairShareHalfLifeMs: 3_600_000,
+      maxRunningGpus: null,
       logLevel: 'info',
     });
+    expect(config.queuePriorities.size).toBe(0);
     expect(Object.isFrozen(config)).toBe(true);
     expect(loadApiConfig({ GPUFLEET_API_KEYS_FILE: 'keys.json' }, '/srv').keysFile).toBe('/srv/keys.json');
     expect(
@@ -45,6 +59,10 @@ describe('loadApiConfig', () => {
         REDIS_URL: 'http://redis',
         LOG_LEVEL: 'loud',
         GPUFLEET_MAX_WAITING_TASKS: '-1',
+        GPUFLEET_DEFAULT_PRIORITY: '1001',
+        GPUFLEET_QUEUE_PRIORITIES: 'gpu=high',
+        GPUFLEET_FAIRSHARE_HALF_LIFE_MS: '0',
+        GPUFLEET_MAX_RUNNING_GPUS: '-1',
       });
     } catch (e) {
       error = e;
@@ -55,10 +73,55 @@ describe('loadApiConfig', () => {
       'GPUFLEET_API_MAX_UPLOAD_BYTES',
       'GPUFLEET_API_PORT',
       'GPUFLEET_API_TOKEN',
+      'GPUFLEET_DEFAULT_PRIORITY',
+      'GPUFLEET_FAIRSHARE_HALF_LIFE_MS',
+      'GPUFLEET_MAX_RUNNING_GPUS',
       'GPUFLEET_MAX_WAITING_TASKS',
       'GPUFLEET_PREFIX',
+      'GPUFLEET_QUEUE_PRIORITIES',
       'LOG_LEVEL',
       'REDIS_URL',
+    ]);
+  });
+
+  it('reads the scheduling variables: default priorities, per queue too, half-life, running-GPU quota', () => {
+    const config = loadApiConfig({
+      GPUFLEET_API_TOKEN: 'x'.repeat(16),
+      GPUFLEET_DEFAULT_PRIORITY: '200',
+      GPUFLEET_QUEUE_PRIORITIES: ' gpu=900, batch = 0 ,',
+      GPUFLEET_FAIRSHARE_HALF_LIFE_MS: '600000',
+      GPUFLEET_MAX_RUNNING_GPUS: '0',
+    });
+    expect(config).toMatchObject({ defaultPriority: 200, fairShareHalfLifeMs: 600_000, maxRunningGpus: 0 });
+    expect([...config.queuePriorities]).toEqual([
+      ['gpu', 900],
+      ['batch', 0],
+    ]);
+    const priority = priorityByQueue(config.defaultPriority, config.queuePriorities);
+    expect([priority('gpu'), priority('batch'), priority('default'), priority('constructor')]).toEqual([
+      900, 0, 200, 200,
+    ]);
+  });
+
+  it('refuses each bad GPUFLEET_QUEUE_PRIORITIES entry, naming it, with the other bad variables', () => {
+    let error: unknown;
+    try {
+      loadApiConfig({
+        GPUFLEET_API_TOKEN: 'x'.repeat(16),
+        GPUFLEET_QUEUE_PRIORITIES: 'gpu=900,bad name=5,cpu=1001,batch,gpu=100,big=2.5,ok=7',
+        GPUFLEET_DEFAULT_PRIORITY: 'high',
+      });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).issues.map((i) => `${i.field}: ${i.reason}`)).toEqual([
+      'GPUFLEET_DEFAULT_PRIORITY: must be an integer (got "high")',
+      'GPUFLEET_QUEUE_PRIORITIES: entry "bad name=5": the queue name must be 1-64 letters, digits, ".", "_" or "-", starting with a letter or digit',
+      'GPUFLEET_QUEUE_PRIORITIES: entry "cpu=1001": the priority must be an integer from 0 to 1000',
+      'GPUFLEET_QUEUE_PRIORITIES: entry "batch" is not queue=priority',
+      'GPUFLEET_QUEUE_PRIORITIES: entry "gpu=100": queue "gpu" is given twice',
+      'GPUFLEET_QUEUE_PRIORITIES: entry "big=2.5": the priority must be an integer from 0 to 1000',
     ]);
   });
 
@@ -166,10 +229,26 @@ describe('the keys file’s tenants', () => {
     expect([none.tenants.maxWaitingTasks('alice'), none.tenants.maxWaitingTasks('bob')]).toEqual([500, null]);
   });
 
+  it('set a tenant’s weight (default 1) and running-GPU quota over the GPUFLEET_MAX_RUNNING_GPUS default', async () => {
+    const file = await keysFile({ alice: { weight: 2.5, maxRunningGpus: 8 }, bob: { maxRunningGpus: 0 } });
+    const { tenants } = await loadAccess({
+      keysFile: file,
+      token: null,
+      defaults: { maxWaitingTasks: null, maxRunningGpus: 4 },
+    });
+    expect([tenants.scheduling('alice'), tenants.scheduling('bob'), tenants.scheduling('carol')]).toEqual([
+      { weight: 2.5, maxRunningGpus: 8 },
+      { weight: 1, maxRunningGpus: 0 },
+      { weight: 1, maxRunningGpus: 4 },
+    ]);
+    const none = await loadAccess({ keysFile: await keysFile({ alice: {} }), token: null });
+    expect([none.tenants.weight('alice'), none.tenants.maxRunningGpus('alice')]).toEqual([1, null]);
+  });
+
   it('are refused naming each bad field: unknown settings, bad limits, tenants no key belongs to', async () => {
     const file = await keysFile({
-      alice: { maxWaitingTasks: -1, weight: 2 },
-      bob: { maxWaitingTasks: 2.5 },
+      alice: { maxWaitingTasks: -1, priority: 2, weight: 0 },
+      bob: { maxWaitingTasks: 2.5, weight: 'heavy', maxRunningGpus: 1.5 },
       carol: { maxWaitingTasks: 1 },
     });
     const error = await loadAccess({ keysFile: file, token: null }).catch((e: unknown) => e);
@@ -177,8 +256,11 @@ describe('the keys file’s tenants', () => {
     const issues = (error as ConfigError).issues.map((i) => `${i.field.replace(/^.*\) /, '')}: ${i.reason}`);
     expect(issues.sort()).toEqual([
       'tenants.alice.maxWaitingTasks: must be an integer >= 0',
-      'tenants.alice.weight: is not a tenant setting (there are: maxWaitingTasks)',
+      'tenants.alice.priority: is not a tenant setting (there are: maxWaitingTasks, weight, maxRunningGpus)',
+      'tenants.alice.weight: must be a number > 0',
+      'tenants.bob.maxRunningGpus: must be an integer >= 0',
       'tenants.bob.maxWaitingTasks: must be an integer >= 0',
+      'tenants.bob.weight: must be a number > 0',
       'tenants.carol: no key in the file belongs to this tenant',
     ]);
     await expect(loadAccess({ keysFile: await keysFile([]), token: null })).rejects.toThrow(/tenants: /);

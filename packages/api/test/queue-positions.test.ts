@@ -1,10 +1,10 @@
-// Queue positions: counted across the queue's task streams in the order trackers take tasks,
-// brought up to date incrementally (taken entries dropped from the front, new ones appended),
-// cancelled entries dropped by the periodic full re-read, and a lower bound past the cap.
-// A settable clock stands in for time.
+// Queue positions: counted across the queue's wait sets in the order trackers take tasks, exact
+// at each read (taken, handed back, cancelled and reprioritised tasks count at once), with what
+// goes first by priority and by fair share; and the count of a task about to be submitted.
 import { describe, expect, it } from 'vitest';
 import {
   cancelTask,
+  setTaskPriority,
   enqueue,
   LocalArtifactStore,
   publishCatalog,
@@ -22,103 +22,123 @@ const temp = useTempDirs();
 
 interface Submitted {
   id: string;
-  entry: string;
-  stream: string;
-}
-
-/** The task's stream entry as its record names it now. */
-async function entryOf(
-  client: ReturnType<typeof redis.server.client>,
-  keys: QueueKeys,
-  id: string,
-): Promise<Submitted> {
-  const [entry, stream] = (await client.hmget(keys.task(id), 'entry', 'stream')) as [string, string];
-  return { id, entry, stream };
+  waitSet: string;
+  waitMember: string;
 }
 
 async function setUp(): Promise<{
   keys: QueueKeys;
-  submit: (gpus?: number) => Promise<Submitted>;
+  submit: (gpus?: number, spec?: Record<string, unknown>, tenant?: string) => Promise<string>;
   tracker: FakeTracker;
   client: ReturnType<typeof redis.server.client>;
+  positions: QueuePositions;
+  positionsOf: (ids: readonly string[]) => Promise<Array<number | null>>;
 }> {
   const client = redis.server.client();
   const prefix = uniquePrefix();
   const keys = queueKeys(prefix, 'default');
   await publishCatalog(client, keys, [PROBE]);
   const tracker = new FakeTracker(client, keys, new LocalArtifactStore(await temp.make()));
-  const submit = async (gpus = 0): Promise<Submitted> => {
-    const { id } = await enqueue({ redis: client, prefix }, { executer: 'probe', gpus });
-    return entryOf(client, keys, id);
+  const submit = async (gpus = 0, spec: Record<string, unknown> = {}, tenant?: string): Promise<string> =>
+    (await enqueue({ redis: client, prefix }, { executer: 'probe', gpus, ...spec }, { tenant })).id;
+  const positions = new QueuePositions(client, () => Date.now(), { maxAgeMs: 0 });
+  const placeOf = async (id: string): Promise<Submitted> => {
+    const [waitSet = '', waitMember = ''] = (await client.hmget(keys.task(id), 'waitSet', 'waitMember')).map(
+      (v) => v ?? '',
+    );
+    return { id, waitSet, waitMember };
   };
-  return { keys, submit, tracker, client };
+  const positionsOf = async (ids: readonly string[]): Promise<Array<number | null>> =>
+    Promise.all(
+      ids.map(async (id) => (await positions.standingOf(keys, await placeOf(id)))?.position ?? null),
+    );
+  return { keys, submit, tracker, client, positions, positionsOf };
 }
 
 describe('QueuePositions', () => {
-  it('counts waiting tasks ahead across GPU streams, following takes and new tasks', async () => {
-    const { keys, submit, tracker } = await setUp();
-    let now = 0;
-    const positions = new QueuePositions(redis.server.client(), () => now, {
-      maxAgeMs: 100,
-      fullRefreshMs: 60_000,
-    });
+  it('counts waiting tasks ahead across GPU sizes, following takes and new tasks at once', async () => {
+    const { keys, submit, tracker, positions, positionsOf } = await setUp();
     const tasks = [await submit(0), await submit(1), await submit(0), await submit(1), await submit(0)];
-    const all = async (): Promise<number[]> =>
-      Promise.all(tasks.map((t) => positions.positionOf(keys, t.entry, t.stream)));
-    expect(await all()).toEqual([0, 1, 2, 3, 4]);
+    expect(await positionsOf(tasks)).toEqual([0, 1, 2, 3, 4]);
     await tracker.take(0); // the oldest 0-GPU task
     await tracker.take(1); // the oldest 1-GPU task
-    expect((await all()).slice(2)).toEqual([2, 3, 4]); // not yet re-read: up to maxAgeMs old
-    now += 100;
-    expect((await all()).slice(2)).toEqual([0, 1, 2]);
+    expect(await positionsOf(tasks)).toEqual([null, null, 0, 1, 2]);
     const late = await submit(1);
-    now += 100;
-    expect(await positions.positionOf(keys, late.entry, late.stream)).toBe(3);
-    expect(await positions.countWaiting(keys).count).toBe(4);
+    expect(await positionsOf([late])).toEqual([3]);
+    expect(await positions.countWaiting(keys, 500).count).toBe(4);
   });
 
-  it('counts a task handed back to the queue before every waiting task, as trackers take it', async () => {
-    const { keys, submit, tracker, client } = await setUp();
-    let now = 0;
-    const positions = new QueuePositions(redis.server.client(), () => now, { maxAgeMs: 100 });
+  it('counts a task handed back to the queue before every waiting task of its priority', async () => {
+    const { keys, submit, tracker, client, positionsOf } = await setUp();
     const first = await submit(1);
     const waiting = [await submit(0), await submit(1)];
     const claim = await tracker.take(1);
-    expect(claim.taskId).toBe(first.id);
+    expect(claim.taskId).toBe(first);
     await client.xgroup('CREATE', keys.requeued(1), TRACKER_GROUP, '0', 'MKSTREAM');
     await releaseTask(client, keys, claim, Date.now(), { reason: 'shutdown', attempt: 'free', first: true });
-    const handedBack = await entryOf(client, keys, first.id);
-    expect(handedBack.stream).toBe(keys.requeued(1));
-    now += 100;
-    expect(await positions.positionOf(keys, handedBack.entry, handedBack.stream)).toBe(0);
-    const after = await Promise.all(waiting.map((t) => positions.positionOf(keys, t.entry, t.stream)));
-    expect(after).toEqual([1, 2]);
-    expect(await positions.countWaiting(keys).count).toBe(3);
+    expect(await client.hget(keys.task(first), 'stream')).toBe(keys.requeued(1));
+    expect(await positionsOf([first, ...waiting])).toEqual([0, 1, 2]);
+    // ...but not before a task of a higher priority.
+    const urgent = await submit(0, { priority: 501 });
+    expect(await positionsOf([urgent, first, ...waiting])).toEqual([0, 1, 2, 3]);
   });
 
-  it('drops a cancelled task at the next full re-read', async () => {
-    const { keys, submit, client } = await setUp();
-    let now = 0;
-    const positions = new QueuePositions(redis.server.client(), () => now, {
-      maxAgeMs: 100,
-      fullRefreshMs: 1000,
-    });
+  it('drops a cancelled task and moves a reprioritised one at once', async () => {
+    const { keys, submit, client, positionsOf } = await setUp();
     const [a, b, c] = [await submit(), await submit(), await submit()];
-    expect(await positions.positionOf(keys, c.entry, c.stream)).toBe(2);
-    await cancelTask(client, keys, b.id, Date.now());
-    now += 100;
-    expect(await positions.positionOf(keys, c.entry, c.stream)).toBe(2); // incremental: still counted
-    now += 1000;
-    expect(await positions.positionOf(keys, c.entry, c.stream)).toBe(1);
-    expect(await positions.positionOf(keys, a.entry, a.stream)).toBe(0);
+    expect(await positionsOf([c])).toEqual([2]);
+    await cancelTask(client, keys, b, Date.now());
+    expect(await positionsOf([a, b, c])).toEqual([0, null, 1]);
+    await setTaskPriority(client, keys, c, 900, Date.now());
+    expect(await positionsOf([a, c])).toEqual([1, 0]);
   });
 
-  it('gives a lower bound past the cap', async () => {
-    const { keys, submit } = await setUp();
-    const positions = new QueuePositions(redis.server.client(), () => 0, { capPerStream: 3 });
-    const tasks = [];
-    for (let i = 0; i < 5; i++) tasks.push(await submit());
-    const found = await Promise.all(tasks.map((t) => positions.positionOf(keys, t.entry, t.stream)));
-    expect(found).toEqual([0, 1, 2, 3, 3]);
+  it('says how many go first by priority and how many by fair share', async () => {
+    const { keys, submit, client, tracker, positions } = await setUp();
+    // Bob runs a task: at equal priority, Alice goes first.
+    await submit(1, {}, 'bob');
+    await tracker.take(1);
+    const bobs = [await submit(0, {}, 'bob'), await submit(0, {}, 'bob')];
+    await submit(0, {}, 'alice');
+    await submit(0, { priority: 900 }, 'carol');
+    const [waitSet = '', waitMember = ''] = (
+      await client.hmget(keys.task(bobs[1] as string), 'waitSet', 'waitMember')
+    ).map((v) => v ?? '');
+    expect(await positions.standingOf(keys, { waitSet, waitMember })).toEqual({
+      position: 3,
+      higherPriority: 1,
+      fairShare: 1,
+    });
+  });
+
+  it('does not count a tenant at its running-GPU quota as ahead', async () => {
+    const { keys, submit, tracker, client, positionsOf } = await setUp();
+    const quota = { weight: 1, maxRunningGpus: 1 };
+    const prefix = keys.prefix;
+    const capped = async (): Promise<string> =>
+      (
+        await enqueue(
+          { redis: client, prefix },
+          { executer: 'probe', gpus: 1, priority: 600 },
+          { tenant: 'alice', scheduling: quota },
+        )
+      ).id;
+    await capped();
+    await tracker.take(1); // Alice runs 1 GPU: at her quota
+    const held = await capped();
+    // Alice's waiting task has the higher priority, but take passes it over while she is at her
+    // quota: Bob's is first in line, and nothing is ahead of hers either.
+    const bob = await submit(1, {}, 'bob');
+    expect(await positionsOf([bob, held])).toEqual([0, 0]);
+  });
+
+  it('counts, for a task being submitted, what waits at its priority or above', async () => {
+    const { keys, submit, positions } = await setUp();
+    await submit(0, { priority: 100 });
+    await submit(1, { priority: 500 });
+    await submit(2, { priority: 900 });
+    expect(await positions.countWaiting(keys, 500).count).toBe(2);
+    expect(await positions.countWaiting(keys, 901).count).toBe(0);
+    expect(await positions.countWaiting(keys, 0).count).toBe(3);
   });
 });

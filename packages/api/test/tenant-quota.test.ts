@@ -34,10 +34,24 @@ function submit(key: string, body: Record<string, unknown> = {}, headers: Record
   });
 }
 
+interface Account {
+  waiting: number;
+  runningTasks: number;
+  runningGpus: number;
+}
+
+/** The queue's tenants and their accounts (their fair share is queues-fair-share.test.ts's). */
 async function queues(key: string) {
   const res = await api.app.inject({ url: '/v1/queues?queue=default', headers: auth(key) });
   expect(res.statusCode, res.body).toBe(200);
-  return res.json<{ queues: Array<{ queue: string; tenants: Record<string, unknown> }> }>().queues[0];
+  const queue = res.json<{ queues: Array<{ queue: string; tenants: Record<string, Account> }> }>().queues[0];
+  const tenants = Object.fromEntries(
+    Object.entries(queue?.tenants ?? {}).map(([tenant, { waiting, runningTasks, runningGpus }]) => [
+      tenant,
+      { waiting, runningTasks, runningGpus },
+    ]),
+  );
+  return { ...queue, tenants };
 }
 
 describe('the waiting quota', () => {

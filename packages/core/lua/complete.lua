@@ -5,7 +5,7 @@
 -- when nobody else claimed the task meanwhile. The token is cleared: a task completes once.
 -- KEYS[1] task hash   KEYS[2] lease key   KEYS[3] events stream   KEYS[4] dead-letter stream
 -- KEYS[5] the stream the claim's entry is on (the task hash's `stream`, checked)
--- KEYS[6..8] the tenant accounts (waiting, running, GPUs)
+-- KEYS[6..11] the scheduling keys (lib-common.lua schedulingQ)
 -- ARGV[1..3] the head (lib-common.lua): group, now (ms), events max length
 -- ARGV[4] lease token   ARGV[5] final status   ARGV[6] reason ('' for none)
 -- ARGV[7..] field, value pairs (exitCode, signal, error, outputs, ...)
@@ -14,8 +14,7 @@
 -- when the task is not on KEYS[5] (nothing written either way).
 -- @include lib-common
 local group, now, token, status, reason = ARGV[1], ARGV[2], ARGV[4], ARGV[5], ARGV[6]
-local Q = { events = KEYS[3], eventsMax = ARGV[3], tenantWaiting = KEYS[6], tenantRunning = KEYS[7],
-  tenantGpus = KEYS[8] }
+local Q = schedulingQ({ events = KEYS[3], eventsMax = ARGV[3] }, 6)
 local f = redis.call('HMGET', KEYS[1], 'leaseToken', 'status', 'id', 'attempt', 'tracker', 'stream', 'entry')
 if f[1] ~= token or FINAL[f[2]] then return 0 end
 checkStream(f[6], KEYS[5])

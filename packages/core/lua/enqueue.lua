@@ -1,16 +1,20 @@
--- Enqueues one task: its record, its stream entry, its event, its index entry and its idempotency
--- key, in one step, so nothing is ever half-written. A tenant whose tasks waiting in the queue
+-- Enqueues one task: its record, its stream entry, its place in its wait set, its event, its index
+-- entry and its idempotency key, in one step, so nothing is ever half-written. It also writes the
+-- tenant's scheduling settings (weight, running-GPU quota) and the fair-share half-life as the API
+-- has them, for take to read. A tenant whose tasks waiting in the queue
 -- (the tenant accounts, kept by writeStatus) have reached its limit gets nothing written; an
 -- idempotent replay is answered as one first, whatever the count.
 -- KEYS[1] task hash          KEYS[2] task stream (of the task's GPU count)
 -- KEYS[3] events stream      KEYS[4] idempotency key (unused when ARGV[5] is '')
 -- KEYS[5] index sorted set   KEYS[6] task-streams set   KEYS[7] last-entry (the entry id sequence)
--- KEYS[8..10] the tenant accounts (waiting, running, GPUs)
+-- KEYS[8..13] the scheduling keys (lib-common.lua schedulingQ)
 -- ARGV[1..3] the head (lib-common.lua): group (unused), now (ms), events max length
 -- ARGV[4] task id   ARGV[5] hash of the request body ('' = no idempotency key)
 -- ARGV[6] idempotency key TTL (ms)   ARGV[7] GPU count   ARGV[8] tenant
 -- ARGV[9] the most tasks the tenant may have waiting in the queue ('' = no limit)
--- ARGV[10..] field, value pairs of the task record (its `tenant` is ARGV[8])
+-- ARGV[10] the tenant's settings (`<weight>,<max running GPUs or ''>`; '' = leave as they are)
+-- ARGV[11] the fair-share half-life (ms; '' = leave as it is)
+-- ARGV[12..] field, value pairs of the task record (its `tenant` is ARGV[8])
 -- Returns {'created', id, entryId} | {'exists', existingId} (same key, same body)
 --       | {'conflict', existingId} (same key, other body) | {'duplicate', id} (the id is taken)
 --       | {'quota', limit, waiting} (the tenant has `waiting` >= `limit` tasks queued here)
@@ -30,13 +34,19 @@ if limit ~= '' then
   local waiting = tonumber(redis.call('HGET', KEYS[8], tenant) or '0')
   if waiting >= tonumber(limit) then return { 'quota', limit, tostring(waiting) } end
 end
-local Q = { events = KEYS[3], eventsMax = ARGV[3], lastEntry = KEYS[7], tenantWaiting = KEYS[8],
-  tenantRunning = KEYS[9], tenantGpus = KEYS[10] }
+local Q = schedulingQ({ events = KEYS[3], eventsMax = ARGV[3], lastEntry = KEYS[7] }, 8)
+if ARGV[10] ~= '' then redis.call('HSET', Q.tenantSettings, tenant, ARGV[10]) end
+if ARGV[11] ~= '' then redis.call('HSET', Q.tenantUsage, '~halfLifeMs', ARGV[11]) end
 local fields = { 'id', id, 'attempt', 0, 'createdAt', now }
-for i = 10, #ARGV do fields[#fields + 1] = ARGV[i] end
+local priority = nil
+for i = 12, #ARGV do
+  fields[#fields + 1] = ARGV[i]
+  if ARGV[i] == 'priority' and i % 2 == 0 then priority = ARGV[i + 1] end
+end
 writeStatus(Q, KEYS[1], false, 'queued', fields)
 local entryId = redis.call('XADD', KEYS[2], nextEntryId(Q), 'id', id)
 redis.call('HSET', KEYS[1], 'stream', KEYS[2], 'entry', entryId)
+addWaiting(Q, KEYS[1], { id, ARGV[7], priority, tenant, entryId, KEYS[2] })
 redis.call('ZADD', KEYS[5], now, id)
 redis.call('SADD', KEYS[6], ARGV[7])
 appendEvent(Q, id, 'queued', '0', now, '', '')

@@ -1,25 +1,30 @@
 -- Shared helpers, included at the top of the scripts that say `-- @include lib-common`.
 --
 -- ARGV: every script's ARGV opens with the same head (src/protocol/argv-head.ts `argvHead`):
--- ARGV[1] the trackers' consumer group   ARGV[2] now (ms; '' for renew and claim-read, which take
--- no time from their caller)   ARGV[3] the events stream's max length. A script's own ARGV follow
--- from ARGV[4]; a script that does not use an entry of the head still gets it.
+-- ARGV[1] the trackers' consumer group   ARGV[2] now (ms; '' for renew, and for a take sent behind
+-- a blocking read: scriptNow then reads Redis's clock)   ARGV[3] the events stream's max length. A
+-- script's own ARGV follow from ARGV[4]; a script that does not use an entry of the head still gets it.
 --
 -- KEYS: no key is built here. Each script gets in KEYS every key it touches (from src/keys.ts,
 -- through the calls in src/protocol/ and src/enqueue.ts) and hands them on. Where a key's name is
 -- in Redis (a task hash's `stream`, `tracker`; the task ids of the delayed set), the caller reads
 -- it first and declares it, and the script checks that it has not changed before using it
--- (cancel, dead-letter-queued, promote-delayed: two steps). The one exception: take and
--- claim-read find a task id in a stream inside the script (a blocking read cannot be split), so
--- they fill the key templates of src/keys.ts (`keyTemplate`, passed in ARGV) with keyOf for that
--- task's hash and lease key. All keys of a queue share the hash tag `{queue}`, so those keys are
+-- (cancel, dead-letter-queued, promote-delayed: two steps). The exceptions: take finds a task id
+-- in a wait set inside the script (the choice is the take: it cannot be split), so it fills the
+-- key templates of src/keys.ts (`keyTemplate`, passed in ARGV) with keyOf for that task's hash and
+-- lease key; and a wait set's key is derived from the declared registry (waitSetKey below). All
+-- keys of a queue share the hash tag `{queue}`, so those keys are
 -- in the same Redis Cluster slot as the declared ones.
 --
 -- `Q` is the queue's keys a helper may touch, built by the script from its KEYS and ARGV:
 -- Q.events (stream), Q.eventsMax (its max length), Q.dead (stream), Q.delayed (sorted set),
 -- Q.lastEntry (string); a script sets only those its helpers use. Every script that writes a
--- status sets Q.tenantWaiting, Q.tenantRunning and Q.tenantGpus (hashes: the tenant accounts,
--- src/keys.ts `tenantAccountKeys`, three consecutive KEYS), which writeStatus keeps.
+-- status or moves a waiting task sets the scheduling keys with schedulingQ (src/keys.ts
+-- `schedulingKeys`, six consecutive KEYS): Q.tenantWaiting, Q.tenantRunning, Q.tenantGpus (the
+-- tenant accounts), Q.tenantUsage (fair-share usage), Q.tenantSettings and Q.waitSets (the
+-- registry of wait sets). A wait set's key is derived from the registry's name (waitSetKey), the
+-- second exception to "no key is built here": its name holds the size, priority and tenant of its
+-- tasks, read from a task hash, and it shares the registry's `{queue}` slot.
 --
 -- Statuses: FINAL, INITIAL_STATUS and TRANSITIONS below are generated from src/task-status.ts
 -- when the scripts load; every status write goes through writeStatus, which refuses a transition
@@ -45,13 +50,78 @@ local function canTransition(from, to)
   return next ~= nil and next[to] == true
 end
 
+-- Now (ms) for a script: ARGV[2], or Redis's clock when the caller sent '' (take sent behind a
+-- blocking read, whose caller's clock would be a whole block old).
+local function redisNowMs()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+local function scriptNow()
+  return tonumber(ARGV[2]) or redisNowMs()
+end
+
+-- The scheduling keys (src/keys.ts `schedulingKeys`): six consecutive KEYS from KEYS[first], into Q.
+local function schedulingQ(Q, first)
+  Q.tenantWaiting, Q.tenantRunning, Q.tenantGpus = KEYS[first], KEYS[first + 1], KEYS[first + 2]
+  Q.tenantUsage, Q.tenantSettings, Q.waitSets = KEYS[first + 3], KEYS[first + 4], KEYS[first + 5]
+  return Q
+end
+
+-- The priority of a task hash without the field, and the fair-share half-life when no API wrote
+-- one: src/task-priority.ts DEFAULT_PRIORITY and src/fair-share.ts DEFAULT_HALF_LIFE_MS
+-- (test/task-priority.test.ts and test/fair-share.test.ts keep them equal).
+local DEFAULT_PRIORITY = 500
+local DEFAULT_HALF_LIFE_MS = 3600000
+
+local function tenantOf(value)
+  return (value and value ~= '') and value or 'default'
+end
+
+-- Fair share: a tenant's usage is its GPU-milliseconds with a decay of half every half-life, as
+-- SLURM's PriorityDecayHalfLife. Stored per tenant as `<usage>,<at>`, usage as of `at`; between two
+-- changes of the tenant's running GPUs it holds `gpus` GPUs, so its usage at `now` is
+-- u * d + gpus * (1 - d) * half / ln 2 with d = 2^(-(now - at) / half) (the integral of the decayed
+-- GPU count). Kept exact by accruing at every change of the count (writeStatus).
+local function halfLifeOf(Q)
+  return tonumber(redis.call('HGET', Q.tenantUsage, '~halfLifeMs') or '') or DEFAULT_HALF_LIFE_MS
+end
+
+local function usageAt(stored, gpus, now, half)
+  local u, at = 0, now
+  if stored then
+    local comma = string.find(stored, ',', 1, true)
+    u, at = tonumber(string.sub(stored, 1, comma - 1)), tonumber(string.sub(stored, comma + 1))
+  end
+  local d = 0.5 ^ (math.max(0, now - at) / half)
+  return u * d + gpus * (1 - d) * half / math.log(2)
+end
+
+-- A tenant's fair-share rank (lower goes first): its usage plus what its running GPUs add if they
+-- keep running (gpus * half / ln 2, their usage once steady), over its weight; so GPUs just taken
+-- count at once, and history counts with its decay (src/fair-share.ts fairShareRank).
+local function fairShareRank(usage, gpus, weight, half)
+  return (usage + gpus * half / math.log(2)) / weight
+end
+
+local function accrueUsage(Q, tenant, gpusHeld, gpusAfter, now)
+  local f = redis.call('HMGET', Q.tenantUsage, tenant, '~halfLifeMs')
+  local usage = usageAt(f[1] or nil, gpusHeld, now, tonumber(f[2] or '') or DEFAULT_HALF_LIFE_MS)
+  if gpusAfter == 0 and usage < 1 then
+    redis.call('HDEL', Q.tenantUsage, tenant)
+  else
+    redis.call('HSET', Q.tenantUsage, tenant, string.format('%.17g,%.0f', usage, now))
+  end
+end
+
 -- The tenant accounts: per queue, per tenant, the tasks `queued` (Q.tenantWaiting), the tasks
 -- `running` (Q.tenantRunning) and the GPUs those hold (Q.tenantGpus). Kept by writeStatus alone,
 -- in the step that changes the status, so they cannot drift from the task hashes; a count that
 -- drops to 0 is deleted, so the hashes hold only the tenants with tasks in that status. A count
 -- never goes below 0: a task that was waiting or running before the accounts existed (an upgrade)
 -- was never counted, so leaving that status subtracts nothing. A task hash without `tenant` counts
--- for 'default' (enqueue.ts's default tenant).
+-- for 'default' (enqueue.ts's default tenant). A change of the running GPUs accrues the tenant's
+-- fair-share usage first (accrueUsage).
 local function account(hash, tenant, by)
   if by ~= 0 and redis.call('HINCRBY', hash, tenant, by) <= 0 then redis.call('HDEL', hash, tenant) end
 end
@@ -61,15 +131,73 @@ local function accountStatusChange(Q, taskKey, from, to)
   local running = (to == 'running' and 1 or 0) - (from == 'running' and 1 or 0)
   if waiting == 0 and running == 0 then return end
   local f = redis.call('HMGET', taskKey, 'tenant', 'gpus')
-  local tenant = (f[1] and f[1] ~= '') and f[1] or 'default'
+  local tenant = tenantOf(f[1])
+  local gpus = running * tonumber(f[2] or '0')
   account(Q.tenantWaiting, tenant, waiting)
   account(Q.tenantRunning, tenant, running)
-  account(Q.tenantGpus, tenant, running * tonumber(f[2] or '0'))
+  if gpus ~= 0 then
+    -- The count after the change, and so the GPUs held until now (never below 0: see above).
+    local after = redis.call('HINCRBY', Q.tenantGpus, tenant, gpus)
+    if after <= 0 then redis.call('HDEL', Q.tenantGpus, tenant) end
+    accrueUsage(Q, tenant, math.max(0, after - gpus), math.max(0, after), scriptNow())
+  end
+end
+
+-- The wait sets: a task that waits to be taken (status `queued`, with an entry no tracker holds,
+-- not in its retry backoff) is a member of the wait set of its size, priority, kind and tenant,
+-- named `<gpus>:<priority>:<kind>:<tenant>` (src/keys.ts waitSetName; kind 'r' when its entry is in
+-- a requeued stream: it goes first within its priority, else 'w') and listed in Q.waitSets (a
+-- sorted set, score waitClassScore: the sets of the class taken first come first) while not empty. Its member is `<entry order>:<task id>`, the entry order being its entry id
+-- zero-padded so that members compare as strings in entry order; every score is 0, so a set is in
+-- entry order and ZLEXCOUNT counts the members before one (the API's queue positions). The task
+-- hash keeps the set's name and its member (`waitSet`, `waitMember`) so that any script can remove
+-- it. take.lua picks among the sets' heads (lib-order.lua).
+-- waitSetKey(Q, name): the key of the wait set `name`, from the registry's key (src/keys.ts waitSetKeyLua).
+-- @generated wait-set-key
+
+local function waitOrder(entryId)
+  local dash = string.find(entryId, '-', 1, true)
+  return string.format('%015.0f-%010.0f', tonumber(string.sub(entryId, 1, dash - 1)),
+    tonumber(string.sub(entryId, dash + 1)))
+end
+
+-- A wait set's score in the registry: lower for a class taken first (higher priority; requeued
+-- before waiting within a priority), so the registry lists classes in the scheduling order.
+local function waitClassScore(priority, kind)
+  return -(tonumber(priority) * 2 + (kind == 'r' and 1 or 0))
+end
+
+local function removeFromWaitSet(Q, name, member)
+  local key = waitSetKey(Q, name)
+  redis.call('ZREM', key, member)
+  if redis.call('EXISTS', key) == 0 then redis.call('ZREM', Q.waitSets, name) end
+end
+
+local function removeWaiting(Q, taskKey)
+  local f = redis.call('HMGET', taskKey, 'waitSet', 'waitMember')
+  if (not f[1]) or f[1] == '' then return end
+  removeFromWaitSet(Q, f[1], f[2])
+  redis.call('HSET', taskKey, 'waitSet', '', 'waitMember', '')
+end
+
+-- Puts a task into its wait set. `f`, when the caller knows them: {id, gpus, priority, tenant, entry,
+-- stream} of a task in no wait set (enqueue); else they are read, and a place it had is left first.
+local function addWaiting(Q, taskKey, f)
+  if not f then
+    removeWaiting(Q, taskKey)
+    f = redis.call('HMGET', taskKey, 'id', 'gpus', 'priority', 'tenant', 'entry', 'stream')
+  end
+  local kind = string.find(f[6] or '', '%:requeued%:%d+$') and 'r' or 'w'
+  local name = string.format('%s:%s:%s:%s', f[2] or '0', f[3] or DEFAULT_PRIORITY, kind, tenantOf(f[4]))
+  local member = string.format('%s:%s', waitOrder(f[5]), f[1])
+  redis.call('ZADD', waitSetKey(Q, name), 0, member)
+  redis.call('ZADD', Q.waitSets, waitClassScore(f[3] or DEFAULT_PRIORITY, kind), name)
+  redis.call('HSET', taskKey, 'waitSet', name, 'waitMember', member)
 end
 
 -- The one way a script writes a task's status: HSET of `fields` (field, value pairs) and then
 -- status `to`, where `from` is the status the script read, and the tenant accounts of Q (above)
--- moved from `from` to `to`. A transition TRANSITIONS does not allow is refused with the error
+-- moved from `from` to `to` (a task that leaves `queued` leaves its wait set). A transition TRANSITIONS does not allow is refused with the error
 -- reply ILLEGAL_TRANSITION, and a Q without the accounts with UNDECLARED_KEY; nothing is written
 -- then: every script calls this before its first write to the task (take has delivered the entry
 -- by then; an entry delivered and never claimed is settled like any other: see orphan.lua and
@@ -79,9 +207,9 @@ local function writeStatus(Q, taskKey, from, to, fields)
     error({ err = 'ILLEGAL_TRANSITION task status ' .. tostring(from or '(none)') .. ' -> ' .. tostring(to) ..
       ' is not in src/task-status.ts' })
   end
-  if not (Q.tenantWaiting and Q.tenantRunning and Q.tenantGpus) then
-    error({ err = 'UNDECLARED_KEY a status write needs the tenant accounts in KEYS (Q.tenantWaiting, ' ..
-      'Q.tenantRunning, Q.tenantGpus)' })
+  if not (Q.tenantWaiting and Q.tenantRunning and Q.tenantGpus and Q.tenantUsage and Q.tenantSettings
+      and Q.waitSets) then
+    error({ err = 'UNDECLARED_KEY a status write needs the scheduling keys in KEYS (schedulingQ)' })
   end
   local args = {}
   for i = 1, #(fields or {}) do args[i] = fields[i] end
@@ -89,6 +217,7 @@ local function writeStatus(Q, taskKey, from, to, fields)
   args[#args + 1] = to
   redis.call('HSET', taskKey, unpack(args))
   accountStatusChange(Q, taskKey, from, to)
+  if from == 'queued' and to ~= 'queued' then removeWaiting(Q, taskKey) end
 end
 
 -- A script given a task's stream in KEYS (its caller knew it) checks before its first write that
@@ -113,13 +242,7 @@ local function removeEntry(stream, group, entryId)
   end
 end
 
--- Redis's clock in milliseconds.
-local function redisNowMs()
-  local t = redis.call('TIME')
-  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-end
-
--- The reply of every way of claiming a task (claimEntry: take, claim-read and claim), one shape:
+-- The reply of a claim (claimEntry, called by take), one shape:
 -- {kind, taskId, streamKey, entryId, detail, suspect, field1, value1, ...}
 -- kind 'claimed': detail the attempt, suspect '1' or '', then the task hash (HGETALL of taskKey);
 -- 'dead': detail the reason; 'gone' (ended or superseded: entry removed) and 'held' (another
@@ -245,15 +368,18 @@ local function requeueTask(Q, taskKey, leaseKey, stream, group, now, reason, mod
     redis.call('ZADD', Q.delayed, tonumber(now) + tonumber(delayMs), f[1])
   else
     redis.call('HSET', taskKey, 'stream', to, 'entry', redis.call('XADD', to, nextEntryId(Q), 'id', f[1]))
+    addWaiting(Q, taskKey)
   end
   appendEvent(Q, f[1], 'queued', attempt, now, f[3], reason)
 end
 
 -- Moves an entry that was delivered but never claimed (its task still `queued`) to the end of the
--- requeued stream `toStream`: it was first in line when it was read, and goes back there (Q: lastEntry).
+-- requeued stream `toStream`: it was first in line when it was read, and goes back there (Q: lastEntry,
+-- the scheduling keys).
 local function returnUnclaimed(Q, taskKey, taskId, stream, group, entryId, toStream)
   removeEntry(stream, group, entryId)
   redis.call('HSET', taskKey, 'stream', toStream, 'entry', redis.call('XADD', toStream, nextEntryId(Q), 'id', taskId))
+  addWaiting(Q, taskKey)
 end
 
 -- Requeues, before every waiting task, a task whose tracker died (or was cut off) while it ran;

@@ -1,20 +1,20 @@
 -- The order in which a queue's waiting tasks are taken, included by take.lua. Its definition is
 -- src/scheduling-order.ts (`compareWaiting`); WAITING_RANK below is generated from its
--- `WAITING_KINDS` when the scripts load, and test/scheduling-order.test.ts checks that this
--- function and the API's queue positions agree with it. Requeued entries go first; within a kind,
--- the older entry id.
+-- `WAITING_KINDS` when the scripts load, and the API's test/scheduling-order.test.ts checks that
+-- take and the API's queue positions agree with it. In order: the higher priority; then a requeued
+-- task before a waiting one; then, between tenants, the lower fair-share rank (usage / weight,
+-- lib-common.lua usageAt); then the older entry.
 -- @generated waiting-kinds
 
-local function entryIdParts(id)
-  local dash = string.find(id, '-', 1, true)
-  return tonumber(string.sub(id, 1, dash - 1)), tonumber(string.sub(id, dash + 1))
-end
-
--- Whether the entry `aId` of kind `aKind` ('requeued' | 'waiting') is taken before `bId` of `bKind`.
-local function goesBefore(aKind, aId, bKind, bId)
-  local ar, br = WAITING_RANK[aKind], WAITING_RANK[bKind]
-  if ar ~= br then return ar < br end
-  local ams, aseq = entryIdParts(aId)
-  local bms, bseq = entryIdParts(bId)
-  return ams < bms or (ams == bms and aseq < bseq)
+-- Whether candidate `a` goes before `b`. A candidate: { priority, kind ('requeued' | 'waiting'),
+-- tenant, member (its wait-set member, `<entry order>:<task id>`) }; `rank`: tenant → fair-share rank.
+local function goesBefore(a, b, rank)
+  if a.priority ~= b.priority then return a.priority > b.priority end
+  local ak, bk = WAITING_RANK[a.kind], WAITING_RANK[b.kind]
+  if ak ~= bk then return ak < bk end
+  if a.tenant ~= b.tenant then
+    local ar, br = rank[a.tenant], rank[b.tenant]
+    if ar ~= br then return ar < br end
+  end
+  return a.member < b.member
 end

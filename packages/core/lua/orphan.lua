@@ -4,13 +4,13 @@
 -- here, so none takes more than it can start. Each tracker's sweep calls this whether it has free
 -- slots or not (under a backlog none has).
 -- Guards, all in this one step: the entry must still be pending for `holder` and idle at least
--- ARGV[6] ms (no renewal since); with KEYS[10], the holder's liveness key must still be missing
+-- ARGV[6] ms (no renewal since); with KEYS[13], the holder's liveness key must still be missing
 -- (a tracker that came back keeps its tasks) and a live lease is dropped only if it is that
--- tracker's own; without KEYS[10] (a lapsed lease), any live lease means the task is held.
+-- tracker's own; without KEYS[13] (a lapsed lease), any live lease means the task is held.
 -- KEYS[1] the task stream holding the entry   KEYS[2] task hash   KEYS[3] the requeued stream of
 --         the entry's GPU count   KEYS[4] lease key   KEYS[5] events stream
--- KEYS[6] last-entry (the entry id sequence)   KEYS[7..9] the tenant accounts (waiting, running,
---         GPUs)   KEYS[10] (optional) the holder's liveness key
+-- KEYS[6] last-entry (the entry id sequence)   KEYS[7..12] the scheduling keys (lib-common.lua
+--         schedulingQ)   KEYS[13] (optional) the holder's liveness key
 -- ARGV[1..3] the head (lib-common.lua): group, now (ms), events max length
 -- ARGV[4] holder (consumer name)   ARGV[5] entry id   ARGV[6] min idle (ms)
 -- ARGV[7] '1' when the task was the only one its dead tracker held   ARGV[8] reason
@@ -18,7 +18,7 @@
 --         claimed) | 'gone' (ended or superseded: entry removed) | 'held' (nothing changed)
 -- @include lib-common
 local group, now, holder, entryId = ARGV[1], ARGV[2], ARGV[4], ARGV[5]
-local alive = KEYS[10]
+local alive = KEYS[13]
 if alive and redis.call('EXISTS', alive) == 1 then return 'held' end
 local p = redis.call('XPENDING', KEYS[1], group, 'IDLE', ARGV[6], entryId, entryId, 1)
 if #p == 0 or p[1][2] ~= holder then return 'held' end
@@ -30,8 +30,7 @@ end
 checkStream(f[6], KEYS[1])
 local lease = redis.call('GET', KEYS[4])
 if lease and (not alive or f[3] ~= holder or f[4] ~= lease) then return 'held' end
-local Q = { events = KEYS[5], eventsMax = ARGV[3], lastEntry = KEYS[6], tenantWaiting = KEYS[7],
-  tenantRunning = KEYS[8], tenantGpus = KEYS[9] }
+local Q = schedulingQ({ events = KEYS[5], eventsMax = ARGV[3], lastEntry = KEYS[6] }, 7)
 if f[1] == 'queued' then
   if lease then redis.call('DEL', KEYS[4]) end
   returnUnclaimed(Q, KEYS[2], f[5], KEYS[1], group, entryId, KEYS[3])

@@ -1,7 +1,7 @@
 -- Moves a claimed task to a non-final status (for example `uploading`) and records fields,
 -- fenced by the attempt's lease token (the task hash's `leaseToken`). An event is appended only
 -- when the status changes.
--- KEYS[1] task hash   KEYS[2] events stream   KEYS[3..5] the tenant accounts (waiting, running, GPUs)
+-- KEYS[1] task hash   KEYS[2] events stream   KEYS[3..8] the scheduling keys (lib-common.lua schedulingQ)
 -- ARGV[1..3] the head (lib-common.lua): group (unused), now (ms), events max length
 -- ARGV[4] lease token   ARGV[5] status   ARGV[6..] field, value pairs
 -- Returns 1 when written, 0 when the task's current attempt is not this token's (nothing written).
@@ -10,8 +10,7 @@
 local now, token, status = ARGV[2], ARGV[4], ARGV[5]
 local cur = redis.call('HMGET', KEYS[1], 'leaseToken', 'status')
 if cur[1] ~= token or FINAL[cur[2]] then return 0 end
-local Q = { events = KEYS[2], eventsMax = ARGV[3], tenantWaiting = KEYS[3], tenantRunning = KEYS[4],
-  tenantGpus = KEYS[5] }
+local Q = schedulingQ({ events = KEYS[2], eventsMax = ARGV[3] }, 3)
 local fields = {}
 for i = 6, #ARGV do fields[#fields + 1] = ARGV[i] end
 writeStatus(Q, KEYS[1], cur[2], status, fields)

@@ -5,14 +5,13 @@
 -- when it becomes a suspect); a task another tracker holds now is left alone.
 -- KEYS[1] task hash   KEYS[2] the requeued stream of the entry's GPU count   KEYS[3] the stream
 --         holding the entry   KEYS[4] lease key   KEYS[5] events stream
--- KEYS[6] last-entry (the entry id sequence)   KEYS[7..9] the tenant accounts (waiting, running, GPUs)
+-- KEYS[6] last-entry (the entry id sequence)   KEYS[7..12] the scheduling keys (lib-common.lua schedulingQ)
 -- ARGV[1..3] the head (lib-common.lua): group, now (ms), events max length
 -- ARGV[4] entry id   ARGV[5] consumer   ARGV[6] '1' when it was the only task that life ran
 -- Returns 'removed' | 'requeued' | 'left'
 -- @include lib-common
 local group, now, entryId = ARGV[1], ARGV[2], ARGV[4]
-local Q = { events = KEYS[5], eventsMax = ARGV[3], lastEntry = KEYS[6], tenantWaiting = KEYS[7],
-  tenantRunning = KEYS[8], tenantGpus = KEYS[9] }
+local Q = schedulingQ({ events = KEYS[5], eventsMax = ARGV[3], lastEntry = KEYS[6] }, 7)
 local f = redis.call('HMGET', KEYS[1], 'status', 'entry', 'tracker', 'id', 'stream')
 if (not f[1]) or FINAL[f[1]] or f[2] ~= entryId then
   removeEntry(KEYS[3], group, entryId)

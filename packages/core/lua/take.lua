@@ -1,93 +1,177 @@
--- Takes the next task a tracker can run now: among the candidate streams, finds the one whose
--- next undelivered entry comes first in the scheduling order (lib-order.lua, defined by
--- src/scheduling-order.ts: any requeued stream's before any task stream's, as their tasks were
--- taken before everything still waiting; within each kind, the oldest entry); if that task fits
--- the free slots, reads it for the consumer (XREADGROUP) and claims it (status running, attempt + 1, fresh lease). Entries of
--- tasks that ended meanwhile are removed and the search goes on. Strict oldest-first: when the
--- oldest task needs more slots than are free, nothing smaller is taken ahead of it. A suspect task
--- (it was running when a tracker crashed) fits only a tracker that is idle: it runs alone.
--- KEYS[1] events stream   KEYS[2] dead-letter stream   KEYS[3..5] the tenant accounts (waiting,
---         running, GPUs)
--- KEYS[6..5+n] the n candidate streams (for the GPU counts this tracker can ever run): the
---            requeued streams first, then the task streams; stream i below is KEYS[5+i]
--- ARGV[1..3] the head (lib-common.lua): group, now (ms), events max length
+-- Takes the next task a tracker can run now, in the scheduling order (lib-order.lua, defined by
+-- src/scheduling-order.ts: priority, requeued first, fair share between tenants, age). The
+-- candidates are the heads of the queue's wait sets (lib-common.lua: one per size, priority, kind
+-- and tenant) of the sizes this tracker can ever run. The registry lists the sets by class
+-- (priority, then kind), so the script reads one class at a time, first the class taken first:
+-- among its sets, those whose tenant's running GPUs plus the set's size would pass the tenant's
+-- quota (`tenant-settings`) are passed over; of the others, the sets of the tenants of the lowest
+-- fair-share rank (ties included) are read, and their oldest head is the first in line. A class
+-- with nothing to offer gives way to the next. The first in line is taken if it fits the free
+-- slots: its entry is delivered to the consumer (XCLAIM FORCE: an entry of any place in its stream
+-- becomes pending for this consumer, which is what crash recovery follows) and claimed (status
+-- running, attempt + 1, fresh lease). Strict: when it does not fit, nothing after it is taken. A
+-- suspect task (it was running when a tracker crashed) fits only a tracker that is idle: it runs
+-- alone. Stale heads (the task ended or moved) are dropped and the search goes on.
+-- KEYS[1] events stream   KEYS[2] dead-letter stream   KEYS[3..8] the scheduling keys (schedulingQ)
+-- KEYS[9..] the streams whose entries this tracker may claim (the requeued and task streams of the
+--           GPU counts it can ever run); a task on another stream is refused (UNDECLARED_KEY)
+-- ARGV[1..3] the head (lib-common.lua): group, now (ms; '' = Redis's clock), events max length
 -- ARGV[4] consumer   ARGV[5] the key template of a task hash and ARGV[6] of its lease key
---         (keys.ts `keyTemplate`): the task is found in a stream by this script, so its keys
+--         (keys.ts `keyTemplate`): the task is found in a wait set by this script, so its keys
 --         cannot be declared in KEYS (the exception lib-common.lua describes: same `{queue}` slot)
 -- ARGV[7] lease (ms)   ARGV[8] lease token   ARGV[9] '1' when the tracker runs nothing now
--- ARGV[10] r: streams 1..r are requeued streams
--- ARGV[11..10+n] 1 if the task of stream i fits the free slots now, else 0
--- Returns {'empty', last1, ..., lastn} (lasti: the last-delivered id of stream i's group; with a
---         bare {'empty'} when the search gave up) | {'wait', streamKey, lastEventId} (the oldest does not fit yet;
---         lastEventId: the events stream's last entry, to wait for the next from)
+-- ARGV[10] the sizes this tracker can ever run, each `<gpus>:<1 if it fits the free slots now, else 0>`,
+--          comma-separated
+-- Returns {'empty', lastEventId} (nothing this tracker could take waits)
+--       | {'wait', waitSetName, lastEventId} (the first in line does not fit yet, or every candidate's
+--         tenant is at its quota: waitSetName '')
+--         lastEventId: the events stream's last entry, to wait for the next one from
 --       | the claim reply of every claim (lib-common.lua claimReply):
 --         {kind, taskId, streamKey, entryId, detail, suspect, field1, value1, ...}, kind 'claimed'
 --         (with the task hash) | 'dead' (detail the reason) | 'held'
--- Errors: NOGROUP when a stream or its group is missing (the caller recreates them).
+-- Errors: NOGROUP when the task's stream has no group (the caller recreates them); nothing written.
 -- @include lib-common
 -- @include lib-order
-local Q = { events = KEYS[1], dead = KEYS[2], eventsMax = ARGV[3], tenantWaiting = KEYS[3], tenantRunning = KEYS[4],
-  tenantGpus = KEYS[5] }
+local Q = schedulingQ({ events = KEYS[1], dead = KEYS[2], eventsMax = ARGV[3] }, 3)
 local group, consumer, taskTemplate, leaseTemplate = ARGV[1], ARGV[4], ARGV[5], ARGV[6]
-local now, leaseMs, token = ARGV[2], ARGV[7], ARGV[8]
+local leaseMs, token = ARGV[7], ARGV[8]
 local idle = ARGV[9] == '1'
-local requeuedCount = tonumber(ARGV[10])
-local streams = {}
-for i = 6, #KEYS do streams[#streams + 1] = KEYS[i] end
+local now = scriptNow()
+local fits = {}
+for gpus, fit in string.gmatch(ARGV[10], '(%d+):(%d)') do fits[gpus] = fit == '1' end
+local declared = {}
+for i = 9, #KEYS do declared[KEYS[i]] = true end
 
--- The first task in line does not fit yet: wait, from the events stream's last entry on (a change
--- to any task of the queue, such as another tracker taking that one, may change what is first).
-local function waitReply(stream)
-  local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)[1]
-  return { 'wait', stream, last and last[1] or '0-0' }
+local function lastEventId()
+  local last = redis.call('XREVRANGE', Q.events, '+', '-', 'COUNT', 1)[1]
+  return last and last[1] or '0-0'
 end
 
--- Stream i's kind of waiting entry (lib-order.lua).
-local function kindOf(i)
-  if i <= requeuedCount then return 'requeued' end
-  return 'waiting'
-end
-
-local function nextUndelivered(stream)
-  local last = nil
-  local groups = redis.call('XINFO', 'GROUPS', stream)
-  for _, g in ipairs(groups) do
-    for i = 1, #g, 2 do
-      if g[i] == 'name' and g[i + 1] ~= group then break end
-      if g[i] == 'last-delivered-id' then last = g[i + 1] end
+-- The sets of one class (one registry score) of the sizes this tracker runs that are within their
+-- tenants' quotas, as parallel lists (names, sizes, tenants: a table per set cost more than the
+-- rest of the take with 20 tenants), and each tenant's fair-share rank; `quota` true when a set
+-- was passed over for its quota.
+local function classSets(score)
+  local names, sizes, owners = {}, {}, {}
+  local tenants, seen = {}, {}
+  for _, name in ipairs(redis.call('ZRANGEBYSCORE', Q.waitSets, score, score)) do
+    local gpus, tenant = string.match(name, '^(%d+):%d+:[rw]:(.+)$')
+    if gpus and fits[gpus] ~= nil then
+      names[#names + 1], sizes[#sizes + 1], owners[#owners + 1] = name, gpus, tenant
+      if not seen[tenant] then
+        seen[tenant] = true
+        tenants[#tenants + 1] = tenant
+      end
     end
-    if last then break end
   end
-  if not last then return redis.error_reply('NOGROUP no group ' .. group .. ' on ' .. stream) end
-  local nxt = redis.call('XRANGE', stream, '(' .. last, '+', 'COUNT', 1)
-  if #nxt == 0 then return nil, nil, last end
-  return nxt[1][1], nxt[1][2][2], last
+  if #tenants == 0 then return {}, {}, {}, {}, false end
+  local settings = redis.call('HMGET', Q.tenantSettings, unpack(tenants))
+  local held = redis.call('HMGET', Q.tenantGpus, unpack(tenants))
+  local usage = redis.call('HMGET', Q.tenantUsage, '~halfLifeMs', unpack(tenants))
+  local half = tonumber(usage[1] or '') or DEFAULT_HALF_LIFE_MS
+  local rank, room = {}, {}
+  for i, tenant in ipairs(tenants) do
+    local weight, max = string.match(settings[i] or '', '^([^,]*),?(.*)$')
+    weight = tonumber(weight) or 1
+    if weight <= 0 then weight = 1 end
+    local gpus = math.max(0, tonumber(held[i] or '0'))
+    rank[tenant] = fairShareRank(usageAt(usage[i + 1] or nil, gpus, now, half), gpus, weight, half)
+    local limit = tonumber(max)
+    room[tenant] = limit and (limit - gpus) or math.huge
+  end
+  local openNames, openSizes, openOwners, quota = {}, {}, {}, false
+  for i = 1, #names do
+    if tonumber(sizes[i]) > room[owners[i]] then
+      quota = true
+    else
+      local n = #openNames + 1
+      openNames[n], openSizes[n], openOwners[n] = names[i], sizes[i], owners[i]
+    end
+  end
+  return openNames, openSizes, openOwners, rank, quota
+end
+
+-- The first in line of one class: of its sets (within quota), the heads of the tenants of the
+-- lowest rank (all sets of a class share priority and kind: goesBefore orders them by rank, then
+-- member), the first by goesBefore. A set found empty leaves the registry; the next rank is tried
+-- when all of the lowest were empty. Returns the chosen set with its head (`member`), or nil.
+local function firstOfClass(priority, kind, names, sizes, owners, rank)
+  local left = #names
+  local done = {}
+  while left > 0 do
+    local low = math.huge
+    for i = 1, #names do
+      if not done[i] and rank[owners[i]] < low then low = rank[owners[i]] end
+    end
+    local chosen = nil
+    for i = 1, #names do
+      if not done[i] and rank[owners[i]] == low then
+        done[i] = true
+        left = left - 1
+        local head = redis.call('ZRANGE', waitSetKey(Q, names[i]), 0, 0)[1]
+        if not head then
+          redis.call('ZREM', Q.waitSets, names[i])
+        else
+          local set = { name = names[i], gpus = tonumber(sizes[i]), priority = priority, kind = kind,
+            tenant = owners[i], fits = fits[sizes[i]], member = head }
+          if (not chosen) or goesBefore(set, chosen, rank) then chosen = set end
+        end
+      end
+    end
+    if chosen then return chosen end
+  end
+  return nil
+end
+
+-- The first in line for this tracker, class by class; and whether a quota passed any over.
+local function firstInLine()
+  local quota = false
+  local score = '-inf'
+  while true do
+    local next = redis.call('ZRANGEBYSCORE', Q.waitSets, score, '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
+    if #next == 0 then return nil, quota end
+    local names, sizes, owners, rank, passed = classSets(next[2])
+    local priority, kind = string.match(next[1], '^%d+:(%d+):([rw]):')
+    local chosen = firstOfClass(tonumber(priority), kind == 'r' and 'requeued' or 'waiting', names, sizes, owners,
+      rank)
+    quota = quota or passed
+    if chosen then return chosen, quota end
+    score = '(' .. next[2]
+  end
 end
 
 for _ = 1, 16 do
-  local best, bestId, bestTask = nil, nil, nil
-  local empty = { 'empty' }
-  for i = 1, #streams do
-    local head, headTask, last = nextUndelivered(streams[i])
-    if type(head) == 'table' then return head end
-    if head and (bestId == nil or goesBefore(kindOf(i), head, kindOf(best), bestId)) then
-      best, bestId, bestTask = i, head, headTask
+  local chosen, quota = firstInLine()
+  if not chosen then
+    if quota then return { 'wait', '', lastEventId() } end
+    return { 'empty', lastEventId() }
+  end
+  if not chosen.fits then return { 'wait', chosen.name, lastEventId() } end
+  local taskId = string.match(chosen.member, ':([^:]+)$')
+  local taskKey = keyOf(taskTemplate, taskId)
+  local f = redis.call('HMGET', taskKey, 'status', 'stream', 'entry', 'suspect', 'waitMember')
+  if f[1] ~= 'queued' or f[5] ~= chosen.member or (not f[3]) or f[3] == '' then
+    -- Stale: the task ended or moved on without leaving this set (it cannot, but never loop on it).
+    removeFromWaitSet(Q, chosen.name, chosen.member)
+  elseif (not idle) and f[4] == '1' then
+    return { 'wait', chosen.name, lastEventId() }
+  else
+    if not declared[f[2]] then
+      return redis.error_reply('UNDECLARED_KEY task ' .. taskId .. ' is on stream ' .. tostring(f[2]) ..
+        ', which the caller did not declare')
     end
-    empty[i + 1] = last
+    -- Delivered first: a stream without its group (a flushed Redis) fails here, before any write.
+    local delivered = redis.call('XCLAIM', f[2], group, consumer, 0, f[3], 'FORCE', 'JUSTID')
+    if #delivered == 0 then
+      removeWaiting(Q, taskKey)
+    else
+      -- A claim (or a dead letter) leaves the wait set in writeStatus; a task left unclaimed
+      -- ('held', 'gone') leaves it here, its entry being this consumer's now.
+      local r = claimEntry(Q, taskKey, keyOf(leaseTemplate, taskId), f[2], group, f[3], taskId, consumer, now,
+        leaseMs, token)
+      if r[1] == 'held' or r[1] == 'gone' then removeWaiting(Q, taskKey) end
+      if r[1] ~= 'gone' then return r end
+    end
   end
-  if not best then return empty end
-  if ARGV[10 + best] ~= '1' then return waitReply(streams[best]) end
-  local taskKey = keyOf(taskTemplate, bestTask)
-  if (not idle) and redis.call('HGET', taskKey, 'suspect') == '1' then
-    return waitReply(streams[best])
-  end
-  local stream = streams[best]
-  local read = redis.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', 1, 'STREAMS', stream, '>')
-  local entry = read[1][2][1]
-  local entryId, taskId = entry[1], entry[2][2]
-  if taskId ~= bestTask then taskKey = keyOf(taskTemplate, taskId) end
-  local r = claimEntry(Q, taskKey, keyOf(leaseTemplate, taskId), stream, group, entryId, taskId, consumer, now, leaseMs,
-    token)
-  if r[1] ~= 'gone' then return r end
 end
-return { 'empty' }
+return { 'empty', lastEventId() }

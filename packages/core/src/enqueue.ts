@@ -14,10 +14,12 @@ import {
 import { catalogFor, type CatalogEntry } from './executer-catalog.js';
 import { paramsValidatorFor } from './executers/catalog-params.js';
 import { newTaskId } from './ids.js';
-import { checkName, queueKeys, tenantAccountKeys } from './keys.js';
+import { settingsValue, type SchedulingSettings } from './fair-share.js';
+import { checkName, queueKeys, schedulingKeys } from './keys.js';
 import { argvHead } from './protocol/argv-head.js';
 import { stringsReply } from './redis-replies.js';
 import { fieldArgs, runScript } from './scripts.js';
+import { DEFAULT_PRIORITY, priorityIssue } from './task-priority.js';
 import { DEFAULT_MAX_ATTEMPTS, parseTaskSpec, type TaskSpec } from './task-spec.js';
 
 export interface EnqueueDeps {
@@ -38,6 +40,15 @@ export interface EnqueueOptions {
    * beyond it is refused with QuotaExceededError, atomically with the count. Default: no limit.
    */
   maxWaitingTasks?: number | null;
+  /** The priority of a task whose spec gives none (the queue's default); default DEFAULT_PRIORITY. */
+  defaultPriority?: number;
+  /**
+   * The tenant's fair-share weight and running-GPU quota in the task's queue, written for take to
+   * read (fair-share.ts); omitted: left as the queue has them (a weight of 1, no quota, at first).
+   */
+  scheduling?: SchedulingSettings;
+  /** The fair-share half-life (ms) to write for the queue; omitted: left as it is. */
+  fairShareHalfLifeMs?: number;
 }
 
 export interface EnqueueResult {
@@ -83,6 +94,9 @@ export async function enqueue(
   const limit = options.maxWaitingTasks ?? null;
   if (limit !== null && !(Number.isSafeInteger(limit) && limit >= 0))
     throw new TypeError(`maxWaitingTasks must be an integer >= 0 (got ${limit})`);
+  const defaultPriority = options.defaultPriority ?? DEFAULT_PRIORITY;
+  if (priorityIssue(defaultPriority))
+    throw new TypeError(`defaultPriority ${priorityIssue(defaultPriority)}`);
   const tenantIssue = checkName(tenant);
   if (tenantIssue) throw new ValidationError('invalid task', [{ field: 'tenant', reason: tenantIssue }]);
   const keys = queueKeys(deps.prefix, queue);
@@ -105,7 +119,7 @@ export async function enqueue(
       keys.index,
       keys.taskStreams,
       keys.lastEntry,
-      ...tenantAccountKeys(keys),
+      ...schedulingKeys(keys),
     ],
     argvHead(now),
     [
@@ -115,6 +129,8 @@ export async function enqueue(
       gpus,
       tenant,
       limit ?? '',
+      options.scheduling ? settingsValue(options.scheduling) : '',
+      options.fairShareHalfLifeMs ?? '',
       ...fieldArgs({
         queue,
         tenant,
@@ -130,6 +146,7 @@ export async function enqueue(
         idempotencyKey: idemKey,
         name: spec.name,
         tags: spec.tags && Object.keys(spec.tags).length > 0 ? JSON.stringify(spec.tags) : undefined,
+        priority: spec.priority ?? defaultPriority,
       }),
     ],
   );

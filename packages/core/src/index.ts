@@ -80,7 +80,9 @@ export {
   MAX_TASK_GPUS,
   queueKeys,
   requeuedStreamOf,
-  tenantAccountKeys,
+  schedulingKeys,
+  waitSetName,
+  parseWaitSetName,
   TRACKER_GROUP,
 } from './keys.js';
 export type { QueueKeys } from './keys.js';
@@ -123,7 +125,7 @@ export type {
   StreamReadReply,
 } from './redis-replies.js';
 export type { QueueStats, TaskStreamState } from './queue-stats.js';
-export { fieldArgs, luaLib, luaScript, runScript, SCRIPT_NAMES } from './scripts.js';
+export { fieldArgs, generatedLua, luaLib, luaScript, runScript, SCRIPT_NAMES } from './scripts.js';
 export { argvHead } from './protocol/argv-head.js';
 export type { ArgvHead } from './protocol/argv-head.js';
 export type { ScriptArg, ScriptName } from './scripts.js';
@@ -138,6 +140,28 @@ export {
 export type { LogChunk, LogStreamName, TaskEvent } from './stream-entries.js';
 export { compareWaiting, WAITING_KINDS } from './scheduling-order.js';
 export type { WaitingEntry, WaitingKind } from './scheduling-order.js';
+export {
+  DEFAULT_PRIORITY,
+  PRIORITY_MAX,
+  PRIORITY_MIN,
+  priorityIssue,
+  TaskPrioritySchema,
+} from './task-priority.js';
+export {
+  DEFAULT_HALF_LIFE_MS,
+  DEFAULT_WEIGHT,
+  fairShareRank,
+  HALF_LIFE_FIELD,
+  parseSettingsValue,
+  readFairShare,
+  settingsValue,
+  shareOf,
+  usageAt,
+} from './fair-share.js';
+export type { SchedulingSettings, TenantShare } from './fair-share.js';
+export { setTaskPriority } from './protocol/priority-change.js';
+export { indexWaiting } from './protocol/index-waiting.js';
+export type { PriorityChange } from './protocol/priority-change.js';
 export {
   ISSUE_REASONS,
   tagKeyProblem,
@@ -172,11 +196,9 @@ export {
 export type { TaskStatus } from './task-status.js';
 export { readTenantAccounts, recountTenantAccounts, snapshotTenantAccounts } from './tenant-accounts.js';
 export type { AccountedTask, TenantAccount, TenantAccounts } from './tenant-accounts.js';
-export { claimDelivered, claimJustRead, renewLease, takeTask } from './protocol/claims.js';
+export { renewLease, takeTask } from './protocol/claims.js';
 export type {
   Claim,
-  ClaimJustReadRequest,
-  ClaimJustReadResult,
   ClaimOutcome,
   ClaimResult,
   RenewResult,

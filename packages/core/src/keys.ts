@@ -3,8 +3,9 @@
  * the hash tag `{queue}`, so a queue lives on one Redis Cluster shard and its Lua scripts may
  * touch any of them. The Lua scripts build no key: each gets its keys in KEYS (a key named in
  * Redis, such as a task's stream, is read by the caller first and checked by the script). Only
- * take and claim-read, which find a task id in a stream inside the script, get the key templates
- * (`keyTemplate`) of that task's hash and lease key to fill in (lua/lib-common.lua says more).
+ * take, which finds a task id in a wait set inside the script, gets the key templates
+ * (`keyTemplate`) of that task's hash and lease key to fill in, and a wait set's key is derived
+ * from the declared registry (`waitSet`; lua/lib-common.lua says more).
  */
 
 /** The consumer group every tracker of a queue joins. */
@@ -69,6 +70,26 @@ export interface QueueKeys {
   readonly tenantRunning: string;
   /** Hash: tenant → the GPUs its `running` tasks hold (a 0-GPU task holds none). */
   readonly tenantGpus: string;
+  /**
+   * Hash: tenant → its fair-share usage, `<GPU-ms decayed to at>,<at ms>` (lua/lib-common.lua
+   * `accrueUsage`), kept by every status write that changes the tenant's running GPUs; and
+   * `~halfLifeMs` → the fair-share half-life (written by `enqueue()`).
+   */
+  readonly tenantUsage: string;
+  /**
+   * Hash: tenant → `<weight>,<max running GPUs or ''>`; written by `enqueue()` from the API's
+   * tenant settings, read by `take`.
+   */
+  readonly tenantSettings: string;
+  /**
+   * Sorted set of the wait sets that hold tasks, as `waitSetName(gpus, priority, kind, tenant)`,
+   * scored by class (lua/lib-common.lua waitClassScore: higher priority first, requeued before
+   * waiting), so take reads the class taken first first. The wait
+   * set of a name is `waitSet(name)`: a sorted set (all scores 0, members `<entry order>:<task id>`)
+   * of the tasks of that size, priority, kind and tenant that wait to be taken (lua/lib-common.lua).
+   */
+  readonly waitSets: string;
+  waitSet(name: string): string;
 }
 
 /** The slot of a key template: a character no task id, tracker name, queue or prefix may hold. */
@@ -78,7 +99,7 @@ export const KEY_SLOT = '*';
  * The template of one of the keys `QueueKeys` builds from an id (`keyTemplate(keys.task)`): that
  * key with `KEY_SLOT` where the id goes, the last `KEY_SLOT` in it (the id follows the prefix and
  * the queue). For a Lua script that finds the id in Redis and so cannot be given the key itself
- * (take, claim-read; lua/lib-common.lua `keyOf` fills it in).
+ * (take; lua/lib-common.lua `keyOf` fills it in).
  */
 export function keyTemplate(build: (id: string) => string): string {
   return build(KEY_SLOT);
@@ -91,12 +112,63 @@ export function requeuedStreamOf(stream: string): string {
   return `${match[1]}:requeued:${match[2]}`;
 }
 
+const WAIT_SETS = 'wait-sets';
+const WAIT_SET = 'wait:';
+
 /**
- * The three tenant account hashes, in the order every script that writes a status takes them in
- * KEYS (waiting, running, GPUs): its header names where.
+ * For lua/lib-common.lua (`-- @generated wait-set-key`): how a wait set's key is made from the
+ * registry's (`QueueKeys.waitSets`) and its name, the same as `QueueKeys.waitSet`.
  */
-export function tenantAccountKeys(keys: QueueKeys): [waiting: string, running: string, gpus: string] {
-  return [keys.tenantWaiting, keys.tenantRunning, keys.tenantGpus];
+export function waitSetKeyLua(): string {
+  return [
+    `local WAIT_SETS_SUFFIX, WAIT_SET_TEMPLATE = '${WAIT_SETS}', '${WAIT_SET}${KEY_SLOT}'`,
+    'local function waitSetKey(Q, name)',
+    '  local base = string.sub(Q.waitSets, 1, #Q.waitSets - #WAIT_SETS_SUFFIX)',
+    '  return keyOf(base .. WAIT_SET_TEMPLATE, name)',
+    'end',
+  ].join('\n');
+}
+
+/** A wait set's kind: 'r' holds requeued tasks (first within their priority), 'w' the others. */
+export type WaitSetKind = 'r' | 'w';
+
+/** The name of the wait set of the tasks of one size, priority, kind and tenant (`QueueKeys.waitSets`). */
+export function waitSetName(gpus: number, priority: number, kind: WaitSetKind, tenant: string): string {
+  return `${gpus}:${priority}:${kind}:${tenant}`;
+}
+
+/** A wait set's name taken apart; null when it is not one. */
+export function parseWaitSetName(
+  name: string,
+): { gpus: number; priority: number; kind: WaitSetKind; tenant: string } | null {
+  const match = /^(\d+):(\d+):([rw]):(.+)$/.exec(name);
+  if (!match) return null;
+  return {
+    gpus: Number(match[1]),
+    priority: Number(match[2]),
+    kind: match[3] as WaitSetKind,
+    tenant: match[4] ?? '',
+  };
+}
+
+/**
+ * The scheduling keys, in the order every script that writes a status or moves a waiting task
+ * takes them in KEYS (lua/lib-common.lua `schedulingQ`): the three tenant accounts (waiting,
+ * running, GPUs), the fair-share usage, the tenant settings and the wait-set registry. A wait set's
+ * own key is the registry's name with `wait-sets` replaced by `wait:<name>` (`waitSet`), which the
+ * scripts derive from the declared registry (same `{queue}` slot).
+ */
+export function schedulingKeys(
+  keys: QueueKeys,
+): [waiting: string, running: string, gpus: string, usage: string, settings: string, waitSets: string] {
+  return [
+    keys.tenantWaiting,
+    keys.tenantRunning,
+    keys.tenantGpus,
+    keys.tenantUsage,
+    keys.tenantSettings,
+    keys.waitSets,
+  ];
 }
 
 export function queueKeys(prefix: string, queue: string): QueueKeys {
@@ -124,5 +196,9 @@ export function queueKeys(prefix: string, queue: string): QueueKeys {
     tenantWaiting: `${base}:tenant-waiting`,
     tenantRunning: `${base}:tenant-running`,
     tenantGpus: `${base}:tenant-gpus`,
+    tenantUsage: `${base}:tenant-usage`,
+    tenantSettings: `${base}:tenant-settings`,
+    waitSets: `${base}:${WAIT_SETS}`,
+    waitSet: (name) => `${base}:${WAIT_SET}${name}`,
   };
 }

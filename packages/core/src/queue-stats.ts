@@ -1,13 +1,13 @@
 /**
  * What a queue's task streams hold right now, read without changing anything. An entry is
- * *waiting* until the group delivers it and *pending* from delivery until its task ends (the
- * scripts XACK and XDEL it together), so per stream `waiting = XLEN - pending`. Costs a few O(1)
+ * *waiting* until take delivers it (XCLAIM FORCE) and *pending* from then until its task ends (the
+ * scripts XACK and XDEL it together), so per stream `waiting = XLEN - pending`; the oldest waiting
+ * task is the oldest head of the wait sets. Costs a few O(1)
  * commands per task stream (one stream per GPU count in use).
  */
 import type { Redis } from 'ioredis';
 import { TRACKER_GROUP, type QueueKeys } from './keys.js';
 import { xinfoGroups, type GroupInfo } from './redis-replies.js';
-import { compareEntryIds, entryIdMs } from './stream-entries.js';
 
 export interface TaskStreamState {
   key: string;
@@ -78,27 +78,30 @@ export async function readTaskStreams(
   });
 }
 
+/** When the oldest task of the wait sets was queued (ms, from its entry order), or null when none waits. */
+async function oldestWaiting(redis: Redis, keys: QueueKeys): Promise<number | null> {
+  const names = await redis.zrange(keys.waitSets, 0, -1);
+  const heads = await Promise.all(names.map((name) => redis.zrange(keys.waitSet(name), 0, 0)));
+  let oldest: number | null = null;
+  for (const [member] of heads) {
+    // A member is `<ms, 15 digits>-<seq>:<task id>` (lua/lib-common.lua waitOrder).
+    const ms = member ? Number(member.slice(0, member.indexOf('-'))) : NaN;
+    if (Number.isFinite(ms) && (oldest === null || ms < oldest)) oldest = ms;
+  }
+  return oldest;
+}
+
 export async function readQueueStats(redis: Redis, keys: QueueKeys): Promise<QueueStats> {
-  const [streams, dead] = await Promise.all([readTaskStreams(redis, keys), redis.xlen(keys.dead)]);
+  const [streams, dead, oldestWaitingAt] = await Promise.all([
+    readTaskStreams(redis, keys),
+    redis.xlen(keys.dead),
+    oldestWaiting(redis, keys),
+  ]);
   let waiting = 0;
   let running = 0;
-  const heads: Array<Promise<Array<[string, string[]]>>> = [];
   for (const s of streams) {
-    const w = Math.max(0, s.length - s.pending);
-    waiting += w;
+    waiting += Math.max(0, s.length - s.pending);
     running += s.pending;
-    if (w > 0) heads.push(redis.xrange(s.key, `(${s.lastDeliveredId}`, '+', 'COUNT', 1));
   }
-  let oldest: string | null = null;
-  for (const entries of await Promise.all(heads)) {
-    const id = entries[0]?.[0];
-    if (id !== undefined && (oldest === null || compareEntryIds(id, oldest) < 0)) oldest = id;
-  }
-  return {
-    queue: keys.queue,
-    waiting,
-    running,
-    dead,
-    oldestWaitingAt: oldest === null ? null : entryIdMs(oldest),
-  };
+  return { queue: keys.queue, waiting, running, dead, oldestWaitingAt };
 }

@@ -172,7 +172,7 @@ export function wordReply<T extends string>(reply: unknown, words: readonly T[])
   return word;
 }
 
-/** What a claim script (take, claim-read, claim) did with one entry: see `claimReply`. */
+/** What take did with the entry of the task it claimed: see `claimReply`. */
 export type ClaimReply =
   | {
       kind: 'claimed';
@@ -194,7 +194,7 @@ const CLAIM_KINDS = ['claimed', 'dead', 'gone', 'held'] as const;
  * The one reply shape of every way of claiming a task (lua/lib-common.lua `claimReply`):
  * {kind, taskId, streamKey, entryId, detail, suspect, field1, value1, ...}, detail being the
  * attempt ('claimed') or the reason ('dead'). Null for a reply that is not a claim's (take's
- * 'empty' and 'wait', claim-read's 'none').
+ * 'empty' and 'wait').
  */
 export function claimReply(reply: readonly string[]): ClaimReply | null {
   const [kind = '', taskId = '', stream = '', entryId = '', detail = '', suspect = ''] = reply;

@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
 import type { ArgvHead } from './protocol/argv-head.js';
+import { waitSetKeyLua } from './keys.js';
 import { waitingKindsLua } from './scheduling-order.js';
 import { taskFailuresLua } from './task-failures.js';
 import { taskStatusesLua } from './task-status.js';
@@ -16,8 +17,6 @@ import { taskStatusesLua } from './task-status.js';
 export const SCRIPT_NAMES = [
   'enqueue',
   'take',
-  'claim',
-  'claim-read',
   'renew',
   'set-status',
   'complete',
@@ -27,6 +26,8 @@ export const SCRIPT_NAMES = [
   'settle',
   'orphan',
   'promote-delayed',
+  'set-priority',
+  'index-waiting',
 ] as const;
 export type ScriptName = (typeof SCRIPT_NAMES)[number];
 
@@ -41,6 +42,7 @@ const GENERATED: Readonly<Record<string, () => string>> = {
   'task-statuses': taskStatusesLua,
   'waiting-kinds': waitingKindsLua,
   'task-failures': taskFailuresLua,
+  'wait-set-key': waitSetKeyLua,
 };
 
 const LUA_DIR = new URL('../lua/', import.meta.url);
@@ -58,6 +60,16 @@ function expand(source: string): string {
       if (!generate) throw new Error(`lua: no generator for "-- @generated ${name}"`);
       return generate();
     });
+}
+
+/**
+ * The Lua a `-- @generated NAME` line becomes (for a benchmark that loads scripts of its own, such
+ * as the protocol before the wait sets in bench/lib/baseline-lua/).
+ */
+export function generatedLua(name: string): string {
+  const generate = GENERATED[name];
+  if (!generate) throw new Error(`lua: no generator for "-- @generated ${name}"`);
+  return generate();
 }
 
 /** A library of lua/ (`lib-common`) as the scripts include it, generated parts filled in (for tests). */

@@ -6,6 +6,7 @@ import type { Redis } from 'ioredis';
 import type { QueueKeys } from './keys.js';
 import { isTaskFailureCode, type TaskFailureCode } from './task-failures.js';
 import { isTaskStatus, type TaskStatus } from './task-status.js';
+import { DEFAULT_PRIORITY } from './task-priority.js';
 import { DEFAULT_MAX_ATTEMPTS, type RetryBackoff, type TaskInput } from './task-spec.js';
 
 export interface OutputFile {
@@ -39,6 +40,8 @@ export interface TaskRecord {
   name: string | null;
   /** The submitter's tags; `{}` when none were given. */
   tags: Record<string, string>;
+  /** 0-1000, higher starts first (task-priority.ts). */
+  priority: number;
   status: TaskStatus;
   attempt: number;
   tracker: string | null;
@@ -91,6 +94,7 @@ export function parseTaskRecord(hash: Record<string, string>): TaskRecord | null
     idempotencyKey: str(hash.idempotencyKey),
     name: str(hash.name),
     tags: json(hash.tags, {}),
+    priority: num(hash.priority) ?? DEFAULT_PRIORITY,
     status: hash.status,
     attempt: num(hash.attempt) ?? 0,
     tracker: str(hash.tracker),

@@ -9,6 +9,7 @@ import { ValidationError, type FieldIssue } from './errors.js';
 import { inputNameIssues } from './input-names.js';
 import { MAX_TASK_GPUS } from './keys.js';
 import { ISSUE_REASONS, TaskNameSchema, TaskTagsSchema } from './task-labels.js';
+import { TaskPrioritySchema } from './task-priority.js';
 
 /**
  * How many starts of a task may be lost without a verdict (its tracker died, or its lease lapsed)
@@ -68,6 +69,7 @@ export const TaskSpecSchema = Type.Object(
     inputs: Type.Optional(Type.Array(TaskInputSchema, { maxItems: 1000 })),
     name: Type.Optional(TaskNameSchema),
     tags: Type.Optional(TaskTagsSchema),
+    priority: Type.Optional(TaskPrioritySchema),
   },
   { additionalProperties: false },
 );

@@ -1,5 +1,5 @@
 /**
- * The tenant accounts of a queue (keys.ts `tenantAccountKeys`): per tenant, its tasks waiting
+ * The tenant accounts of a queue (keys.ts `schedulingKeys`, the first three): per tenant, its tasks waiting
  * (status `queued`), its tasks running (status `running`) and the GPUs those hold. The Lua scripts
  * keep them in their one status write (lua/lib-common.lua `writeStatus`), in the step that changes
  * the status, so they cannot drift from the task hashes; enqueue.lua checks the waiting count
@@ -7,7 +7,12 @@
  * (`recountTenantAccounts`, `snapshotTenantAccounts`) to check that they agree.
  */
 import type { Redis } from 'ioredis';
-import { tenantAccountKeys, type QueueKeys } from './keys.js';
+import { type QueueKeys } from './keys.js';
+
+/** The three tenant account hashes (waiting, running, GPUs). */
+function accountKeys(keys: QueueKeys): [string, string, string] {
+  return [keys.tenantWaiting, keys.tenantRunning, keys.tenantGpus];
+}
 
 export interface TenantAccount {
   /** Tasks with status `queued` (waiting for a tracker, or for a retry's backoff to end). */
@@ -43,9 +48,7 @@ function accountsFrom(
 
 /** The queue's tenant accounts as Redis holds them (three HGETALLs, sent together). */
 export async function readTenantAccounts(redis: Redis, keys: QueueKeys): Promise<TenantAccounts> {
-  const [waiting, running, gpus] = await Promise.all(
-    tenantAccountKeys(keys).map((key) => redis.hgetall(key)),
-  );
+  const [waiting, running, gpus] = await Promise.all(accountKeys(keys).map((key) => redis.hgetall(key)));
   return accountsFrom(waiting ?? {}, running ?? {}, gpus ?? {});
 }
 
@@ -86,7 +89,7 @@ export async function snapshotTenantAccounts(
   ids: readonly string[],
 ): Promise<{ stored: TenantAccounts; recounted: TenantAccounts }> {
   const multi = redis.multi();
-  for (const key of tenantAccountKeys(keys)) multi.hgetall(key);
+  for (const key of accountKeys(keys)) multi.hgetall(key);
   for (const id of ids) multi.hmget(keys.task(id), 'tenant', 'status', 'gpus');
   const replies = (await multi.exec()) ?? [];
   const failed = replies.find(([error]) => error);

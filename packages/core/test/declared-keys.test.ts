@@ -1,6 +1,6 @@
 // Every key a Lua script touches is declared in its KEYS, except the documented keys.ts template
-// exception (take and claim-read find a task id in a stream inside the script, and fill the task
-// hash and lease key templates for it). Each script runs under a key audit (helpers/key-audit.ts:
+// exceptions (take finds a task id in a wait set inside the script, and fills the task hash and
+// lease key templates for it; every script derives a wait set's key from the declared registry). Each script runs under a key audit (helpers/key-audit.ts:
 // every command's keys, as COMMAND GETKEYS names them, checked against KEYS and the allowed
 // templates) through a run of the whole protocol that takes every path that touches a key. Every
 // script that writes a status declares the tenant accounts too (writeStatus keeps them): a status
@@ -8,12 +8,11 @@
 import { describe, expect, it } from 'vitest';
 import {
   cancelTask,
-  claimDelivered,
-  claimJustRead,
   completeTask,
   deadLetterQueued,
   enqueue,
   getTask,
+  indexWaiting,
   keyTemplate,
   luaLib,
   promoteDelayed,
@@ -23,6 +22,7 @@ import {
   SCRIPT_NAMES,
   setTaskStatus,
   settleEntry,
+  setTaskPriority,
   takeTask,
   snapshotTenantAccounts,
   TRACKER_GROUP,
@@ -40,7 +40,8 @@ const redis = useRedis();
 /** The scripts allowed the template exception, and the templates each may fill. */
 function exceptions(keys: QueueKeys): (name: ScriptName) => string[] {
   const templates = [keyTemplate(keys.task), keyTemplate(keys.lease)];
-  return (name) => (name === 'take' || name === 'claim-read' ? templates : []);
+  const waitSet = keyTemplate(keys.waitSet);
+  return (name) => (name === 'take' ? [...templates, waitSet] : [waitSet]);
 }
 
 async function audited(allowTemplates = true) {
@@ -48,13 +49,11 @@ async function audited(allowTemplates = true) {
   const { client, keys } = queue;
   await client.xgroup('CREATE', keys.requeued(0), TRACKER_GROUP, '0', 'MKSTREAM');
   const allowed = exceptions(keys);
-  const ran = auditScripts(client, allowTemplates ? allowed : () => []);
-  const streams = [
-    { key: keys.requeued(0), fitsNow: true, requeued: true },
-    { key: keys.tasks(0), fitsNow: true },
-  ];
+  // Without take's exception, every script keeps the wait sets' (enqueue needs it too).
+  const ran = auditScripts(client, allowTemplates ? allowed : () => [keyTemplate(keys.waitSet)]);
+  const sizes = [{ gpus: 0, fitsNow: true }];
   const take = (consumer: string, token: string, leaseMs = 60_000): Promise<TakeResult> =>
-    takeTask(client, keys, { consumer, streams, leaseMs, token, now: Date.now(), idle: true });
+    takeTask(client, keys, { consumer, sizes, leaseMs, token, now: Date.now(), idle: true });
   const claimed = async (consumer: string, token: string, leaseMs = 60_000): Promise<Claim> => {
     const result = await take(consumer, token, leaseMs);
     if (result.kind !== 'claimed') throw new Error(`expected a claim, got ${result.kind}`);
@@ -66,7 +65,7 @@ async function audited(allowTemplates = true) {
 }
 
 describe('the keys a Lua script touches', () => {
-  it('are declared in KEYS, but for the template exception of take and claim-read', async () => {
+  it('are declared in KEYS, but for the template exceptions of take and of the wait sets', async () => {
     const { client, keys, ran, take, claimed, submit } = await audited();
     const now = Date.now;
 
@@ -152,16 +151,8 @@ describe('the keys a Lua script touches', () => {
 
     // orphan and settle of entries delivered but never claimed, and of ended tasks.
     const g = await submit();
-    const [[, [[entryG = '']]]] = (await client.xreadgroup(
-      'GROUP',
-      TRACKER_GROUP,
-      'c',
-      'COUNT',
-      1,
-      'STREAMS',
-      keys.tasks(0),
-      '>',
-    )) as [[string, [[string]]]];
+    const entryG = (await client.hget(keys.task(g), 'entry')) ?? '';
+    await client.xclaim(keys.tasks(0), TRACKER_GROUP, 'c', 0, entryG, 'FORCE', 'JUSTID');
     const orphanG = { stream: keys.tasks(0), entryId: entryG, taskId: g, holder: 'c', minIdleMs: 0 };
     expect(
       await requeueOrphan(client, keys, {
@@ -174,17 +165,8 @@ describe('the keys a Lua script touches', () => {
     ).toBe('returned');
     const claimG = await claimed('c', 'tg');
     expect(await completeTask(client, keys, claimG, 'failed', now(), 'no')).toBe(true);
-    await client.xadd(claimG.stream, '*', 'id', g); // a stale entry of an ended task
-    const [[, [[stale = '']]]] = (await client.xreadgroup(
-      'GROUP',
-      TRACKER_GROUP,
-      'c',
-      'COUNT',
-      1,
-      'STREAMS',
-      claimG.stream,
-      '>',
-    )) as [[string, [[string]]]];
+    const stale = (await client.xadd(claimG.stream, '*', 'id', g)) ?? ''; // a stale entry of an ended task
+    await client.xclaim(claimG.stream, TRACKER_GROUP, 'c', 0, stale, 'FORCE', 'JUSTID');
     expect(
       await settleEntry(client, keys, {
         stream: claimG.stream,
@@ -196,16 +178,8 @@ describe('the keys a Lua script touches', () => {
       }),
     ).toBe('removed');
     const h = await submit();
-    const [[, [[entryH = '']]]] = (await client.xreadgroup(
-      'GROUP',
-      TRACKER_GROUP,
-      'd',
-      'COUNT',
-      1,
-      'STREAMS',
-      keys.tasks(0),
-      '>',
-    )) as [[string, [[string]]]];
+    const entryH = (await client.hget(keys.task(h), 'entry')) ?? '';
+    await client.xclaim(keys.tasks(0), TRACKER_GROUP, 'd', 0, entryH, 'FORCE', 'JUSTID');
     expect(
       await settleEntry(client, keys, {
         stream: keys.tasks(0),
@@ -217,34 +191,17 @@ describe('the keys a Lua script touches', () => {
       }),
     ).toBe('requeued');
 
-    // claim what a read delivered (claim.lua after XAUTOCLAIM), and the claim behind a read.
-    const claimH = await claimed('a', 'th', 1);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-    await client.xautoclaim(claimH.stream, TRACKER_GROUP, 'b', 5, '0-0', 'COUNT', 1, 'JUSTID');
-    const delivered = {
-      consumer: 'b',
-      stream: claimH.stream,
-      entryId: claimH.entryId,
-      taskId: h,
-      leaseMs: 60_000,
-      now: now(),
-    };
-    expect(await claimDelivered(client, keys, { ...delivered, token: 'th2' })).toMatchObject({
-      kind: 'claimed',
-    });
-    const empty = await take('e', 'unused');
-    const after = empty.kind === 'empty' ? (empty.lastDelivered?.[keys.tasks(0)] ?? '') : '';
+    // take h again; change the priority of a waiting task, then take it.
+    expect(await claimed('a', 'th')).toMatchObject({ taskId: h });
     const i = await submit();
-    await client.xreadgroup('GROUP', TRACKER_GROUP, 'e', 'COUNT', 1, 'STREAMS', keys.tasks(0), '>');
-    const behind = { consumer: 'e', streams: [{ key: keys.tasks(0), after }], leaseMs: 60_000, token: 'ti' };
-    expect(await claimJustRead(client, keys, behind)).toMatchObject({
-      kind: 'claimed',
-      claim: { taskId: i },
+    expect(await setTaskPriority(client, keys, i, 900, now())).toEqual({
+      kind: 'changed',
+      from: 500,
+      to: 900,
     });
-    expect(await claimJustRead(client, keys, behind)).toMatchObject({
-      kind: 'claimed',
-      claim: { taskId: i },
-    });
+    expect(await claimed('e', 'ti')).toMatchObject({ taskId: i });
+    // index what waits in no wait set (nothing here: every task is indexed or running).
+    expect(await indexWaiting(client, keys, keys.tasks(0), now())).toBe(0);
 
     expect([...ran].sort()).toEqual([...SCRIPT_NAMES].sort());
     // The status writes kept the declared tenant accounts: h and i run now.
@@ -253,22 +210,28 @@ describe('the keys a Lua script touches', () => {
     expect(recounted).toEqual(stored);
   });
 
-  it('include the tenant accounts wherever a status is written', async () => {
+  it('include the scheduling keys wherever a status is written', async () => {
     const client = redis.server.client();
     const write = (q: string) =>
       client.eval(
         `${luaLib('lib-common')}\nwriteStatus(${q}, KEYS[1], false, 'queued', {})\nreturn 1`,
-        4,
+        7,
         'task',
         'w',
         'r',
         'g',
+        'u',
+        's',
+        'ws',
       );
     await expect(write('{ events = KEYS[2] }')).rejects.toThrow(
-      /UNDECLARED_KEY a status write needs the tenant accounts in KEYS/,
+      /UNDECLARED_KEY a status write needs the scheduling keys in KEYS/,
     );
+    await expect(
+      write('{ tenantWaiting = KEYS[2], tenantRunning = KEYS[3], tenantGpus = KEYS[4] }'),
+    ).rejects.toThrow(/UNDECLARED_KEY/);
     expect(await client.exists('task')).toBe(0);
-    expect(await write('{ tenantWaiting = KEYS[2], tenantRunning = KEYS[3], tenantGpus = KEYS[4] }')).toBe(1);
+    expect(await write('schedulingQ({}, 2)')).toBe(1);
     expect(await client.hgetall('w')).toEqual({ default: '1' });
   });
 

@@ -29,7 +29,7 @@ describe('the default of maxAttempts', () => {
     const take = (id: string): ReturnType<typeof takeTask> =>
       takeTask(client, keys, {
         consumer: 'a',
-        streams: [{ key: keys.tasks(0), fitsNow: true }],
+        sizes: [{ gpus: 0, fitsNow: true }],
         leaseMs: 10_000,
         token: `token-${id}`,
         now: Date.now(),

@@ -37,7 +37,7 @@ async function take(
 ): Promise<Claim> {
   const result = await takeTask(client, keys, {
     consumer,
-    streams: [{ key: keys.tasks(0), fitsNow: true }],
+    sizes: [{ gpus: 0, fitsNow: true }],
     leaseMs: 60_000,
     token: `token-${consumer}`,
     now: Date.now(),

@@ -4,7 +4,6 @@
 import { describe, expect, it } from 'vitest';
 import {
   cancelTask,
-  claimDelivered,
   completeTask,
   enqueue,
   getTask,
@@ -36,7 +35,7 @@ async function take(
 ): Promise<Claim> {
   const result = await takeTask(client, keys, {
     consumer,
-    streams: [{ key: keys.tasks(0), fitsNow: true }],
+    sizes: [{ gpus: 0, fitsNow: true }],
     leaseMs,
     token,
     now: Date.now(),
@@ -71,25 +70,29 @@ describe('task protocol', () => {
     const { id } = await enqueue({ redis: client, prefix }, { executer: 'noop' });
     const first = await take(client, keys, 'a', 'token-a', 50);
     await new Promise((resolve) => setTimeout(resolve, 80));
-    const [, [entryId]] = (await client.xautoclaim(
-      keys.tasks(0),
-      TRACKER_GROUP,
-      'b',
-      60,
-      '0-0',
-      'COUNT',
-      1,
-      'JUSTID',
-    )) as [string, string[]];
-    expect(entryId).toBe(first.entryId);
-    const second = await claimDelivered(client, keys, {
+    // The sweep's backstop hands a task whose lease lapsed back to the queue (orphan.lua), and
+    // another tracker takes it.
+    expect(
+      await requeueOrphan(client, keys, {
+        stream: keys.tasks(0),
+        entryId: first.entryId,
+        taskId: id,
+        holder: 'a',
+        minIdleMs: 60,
+        holderDead: false,
+        alone: false,
+        reason: 'lease lapsed',
+        now: Date.now(),
+      }),
+    ).toBe('requeued');
+    await client.xgroup('CREATE', keys.requeued(0), TRACKER_GROUP, '0', 'MKSTREAM');
+    const second = await takeTask(client, keys, {
       consumer: 'b',
-      stream: keys.tasks(0),
-      entryId: entryId ?? '',
-      taskId: id,
+      sizes: [{ gpus: 0, fitsNow: true }],
       leaseMs: 10_000,
       token: 'token-b',
       now: Date.now(),
+      idle: true,
     });
     expect(second).toMatchObject({ kind: 'claimed', claim: { attempt: 2 } });
     expect(await renewLease(client, keys, first, 'a', 10_000)).toBe('lost');
@@ -139,13 +142,9 @@ describe('task protocol', () => {
     expect(await client.exists(keys.lease(id))).toBe(0);
     expect(await getTask(client, keys, id)).toMatchObject({ status: 'queued', attempt: 1, maxAttempts: 3 });
     // It goes before the task that waited all along, and one death does not make it a suspect.
-    const both = [
-      { key: keys.requeued(0), fitsNow: true, requeued: true },
-      { key: keys.tasks(0), fitsNow: true },
-    ];
     const second = await takeTask(client, keys, {
       consumer: 'b',
-      streams: both,
+      sizes: [{ gpus: 0, fitsNow: true }],
       leaseMs: 10_000,
       token: 'token-b',
       now: Date.now(),
@@ -164,14 +163,10 @@ describe('task protocol', () => {
   it('makes a suspect of a task present at two tracker deaths, or alone at one', async () => {
     const { client, prefix, keys } = await setup();
     await client.xgroup('CREATE', keys.requeued(0), TRACKER_GROUP, '0', 'MKSTREAM');
-    const streams = [
-      { key: keys.requeued(0), fitsNow: true, requeued: true },
-      { key: keys.tasks(0), fitsNow: true },
-    ];
     const takeAny = async (consumer: string, idle: boolean): Promise<Claim | null> => {
       const r = await takeTask(client, keys, {
         consumer,
-        streams,
+        sizes: [{ gpus: 0, fitsNow: true }],
         leaseMs: 10,
         token: `t-${consumer}`,
         now: Date.now(),
@@ -223,10 +218,7 @@ describe('task protocol', () => {
     const takeFirst = async (token: string): Promise<TakeResult> =>
       takeTask(client, keys, {
         consumer: 'a',
-        streams: [
-          { key: keys.requeued(0), fitsNow: true, requeued: true },
-          { key: keys.tasks(0), fitsNow: true },
-        ],
+        sizes: [{ gpus: 0, fitsNow: true }],
         leaseMs: 10_000,
         token,
         now: Date.now(),
@@ -259,7 +251,7 @@ describe('task protocol', () => {
     expect(await cancelTask(client, keys, id, Date.now())).toEqual({ kind: 'cancelled' });
     const result = await takeTask(client, keys, {
       consumer: 'a',
-      streams: [{ key: keys.tasks(0), fitsNow: true }],
+      sizes: [{ gpus: 0, fitsNow: true }],
       leaseMs: 1000,
       token: 't',
       now: Date.now(),
@@ -275,24 +267,24 @@ describe('task protocol', () => {
     await client.xgroup('CREATE', keys.tasks(2), TRACKER_GROUP, '0', 'MKSTREAM');
     const big = await enqueue({ redis: client, prefix }, { executer: 'noop', gpus: 2 });
     await enqueue({ redis: client, prefix }, { executer: 'noop', gpus: 0 });
-    const streams = [
-      { key: keys.tasks(0), fitsNow: true },
-      { key: keys.tasks(2), fitsNow: false },
+    const sizes = [
+      { gpus: 0, fitsNow: true },
+      { gpus: 2, fitsNow: false },
     ];
     const blocked = await takeTask(client, keys, {
       consumer: 'a',
-      streams,
+      sizes,
       leaseMs: 1000,
       token: 't',
       now: Date.now(),
       idle: true,
     });
     const [lastEvent] = await client.xrevrange(keys.events, '+', '-', 'COUNT', 1);
-    expect(blocked).toEqual({ kind: 'wait', stream: keys.tasks(2), lastEventId: lastEvent?.[0] });
-    const fits = streams.map((s) => ({ ...s, fitsNow: true }));
+    expect(blocked).toEqual({ kind: 'wait', waitSet: '2:500:w:default', lastEventId: lastEvent?.[0] });
+    const fits = sizes.map((s) => ({ ...s, fitsNow: true }));
     const taken = await takeTask(client, keys, {
       consumer: 'a',
-      streams: fits,
+      sizes: fits,
       leaseMs: 1000,
       token: 't',
       now: Date.now(),

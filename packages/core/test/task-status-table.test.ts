@@ -55,7 +55,7 @@ return out`;
     const { id } = await enqueue({ redis: client, prefix }, { executer: 'noop' });
     const taken = await takeTask(client, keys, {
       consumer: 'a',
-      streams: [{ key: keys.tasks(0), fitsNow: true }],
+      sizes: [{ gpus: 0, fitsNow: true }],
       leaseMs: 60_000,
       token: 'token-a',
       now: Date.now(),

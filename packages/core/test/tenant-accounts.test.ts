@@ -5,8 +5,6 @@
 import { describe, expect, it } from 'vitest';
 import {
   cancelTask,
-  claimDelivered,
-  claimJustRead,
   completeTask,
   deadLetterQueued,
   enqueue,
@@ -20,13 +18,14 @@ import {
   settleEntry,
   snapshotTenantAccounts,
   takeTask,
-  tenantAccountKeys,
+  schedulingKeys,
   TRACKER_GROUP,
   type Claim,
   type TakeResult,
 } from '@gpufleet/core';
 import { useRedis } from '@gpufleet/testkit';
 import { noopQueue } from './helpers/noop-queue.js';
+import { expectWaitSetsConsistent } from './helpers/wait-sets-check.js';
 
 const redis = useRedis();
 const GPU_COUNTS = [0, 1, 2, 4];
@@ -43,7 +42,8 @@ async function accountedQueue() {
   const check = async (step: string): Promise<void> => {
     const { stored, recounted } = await snapshotTenantAccounts(client, keys, ids);
     expect(stored, step).toEqual(recounted);
-    for (const key of tenantAccountKeys(keys))
+    await expectWaitSetsConsistent(client, keys, ids, step);
+    for (const key of schedulingKeys(keys).slice(0, 3))
       expect(Object.values(await client.hgetall(key)), `${step}: ${key}`).not.toContain('0');
   };
   const submit = async (tenant: string, gpus: number, spec: Record<string, unknown> = {}) => {
@@ -59,10 +59,7 @@ async function accountedQueue() {
   ): Promise<TakeResult> =>
     takeTask(client, keys, {
       consumer,
-      streams: [
-        { key: keys.requeued(gpus), fitsNow: true, requeued: true },
-        { key: keys.tasks(gpus), fitsNow: true },
-      ],
+      sizes: [{ gpus: gpus, fitsNow: true }],
       leaseMs: 60_000,
       token,
       now: Date.now(),
@@ -182,52 +179,26 @@ describe('the tenant accounts', () => {
     await check('attempts exhausted');
     expect(await readTenantAccounts(client, keys)).toEqual({});
 
-    // claim (claim.lua) of what a read delivered, and the claim behind a read (claim-read.lua).
+    // Two tenants running at once.
     const a1b = await submit('alice', 1);
-    const [[, [[entryA = '']]]] = (await client.xreadgroup(
-      'GROUP',
-      TRACKER_GROUP,
-      't7',
-      'COUNT',
-      1,
-      'STREAMS',
-      keys.tasks(1),
-      '>',
-    )) as [[string, [[string]]]];
-    const delivered = {
-      consumer: 't7',
-      stream: keys.tasks(1),
-      entryId: entryA,
-      taskId: a1b,
-      leaseMs: 60_000,
-    };
-    const claimA = await claimDelivered(client, keys, { ...delivered, token: 'ta', now: now() });
-    if (claimA.kind !== 'claimed') throw new Error(`claim answered ${claimA.kind}`);
-    await check('claim');
-    const empty = await q.take('t8', 2);
-    const after = empty.kind === 'empty' ? (empty.lastDelivered?.[keys.tasks(2)] ?? '') : '';
     const b2b = await submit('bob', 2);
-    await client.xreadgroup('GROUP', TRACKER_GROUP, 't8', 'COUNT', 1, 'STREAMS', keys.tasks(2), '>');
-    const read = { consumer: 't8', streams: [{ key: keys.tasks(2), after }], leaseMs: 60_000, token: 'tb' };
-    const claimB = await claimJustRead(client, keys, read);
-    if (claimB.kind !== 'claimed') throw new Error(`claim-read answered ${claimB.kind}`);
-    expect(claimB.claim.taskId).toBe(b2b);
-    await check('claim-read');
+    const claimA = await claimed('t7', 1, a1b);
+    const claimB = await claimed('t8', 2, b2b);
     expect(await readTenantAccounts(client, keys)).toEqual({
       alice: account(0, 1, 1),
       bob: account(0, 1, 2),
     });
-    await complete(claimA.claim, 'succeeded');
-    await complete(claimB.claim, 'succeeded');
+    await complete(claimA, 'succeeded');
+    await complete(claimB, 'succeeded');
 
     // Every task ended: the hashes are empty.
-    for (const key of tenantAccountKeys(keys)) expect(await client.exists(key)).toBe(0);
+    for (const key of schedulingKeys(keys).slice(0, 3)) expect(await client.exists(key)).toBe(0);
   });
   it('never go below 0 for a task that was waiting before the accounts existed (an upgrade)', async () => {
     const { client, keys, submit, take } = await accountedQueue();
     const id = await submit('alice', 2);
     // As if enqueued by a version that kept no accounts: the task is not counted.
-    await client.del(...tenantAccountKeys(keys));
+    await client.del(keys.tenantWaiting, keys.tenantRunning, keys.tenantGpus);
     const result = await take('t1', 2);
     if (result.kind !== 'claimed') throw new Error(`expected a claim, got ${result.kind}`);
     expect(result.claim.taskId).toBe(id);

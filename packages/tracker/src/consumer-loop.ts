@@ -1,27 +1,29 @@
 /**
  * The consumer loop, the only place that starts tasks: while there is a free slot, take the first
- * task in line that fits (requeued tasks before waiting ones, then the oldest; one Lua step that
- * reads and claims it), start it, and go on; when no task is waiting, block on the streams of the
- * tasks that fit the free slots, with the claim of what arrives sent right behind the read. A
- * release of slots that changes what fits interrupts the block (CLIENT UNBLOCK), so a freed slot
- * is filled at once. Errors back off (capped), never spin. What it claims is handled in
- * loop-claims.ts; each blocking read is the `waiting-for-tasks` event.
+ * task in the scheduling order that this tracker may run (one Lua step that picks and claims it),
+ * start it, and go on. When nothing can be taken, block on the queue's events stream from the last
+ * entry the take saw, with the next take sent right behind the read on the same connection: any
+ * change to the queue (a task queued, another tracker taking the first in line, a priority changed)
+ * ends the read and the take runs at once, in the same round trip. A release of slots that changes
+ * what fits interrupts the read (CLIENT UNBLOCK), so a freed slot is filled at once. Errors back off
+ * (capped), never spin. What it claims is handled in loop-claims.ts; each blocking read is the
+ * `waiting-for-tasks` event.
  */
 import type { Redis } from 'ioredis';
 import {
-  claimJustRead,
+  indexWaiting,
   isRedisUnavailable,
   loopUntilAborted,
   newToken,
   settlesWithin,
-  streamReadReply,
   takeTask,
   TRACKER_GROUP,
   untilAborted,
   type OutageReporter,
+  type TakeResult,
 } from '@gpufleet/core';
-import { claimRead, settleClaim, type LoopClaimDeps } from './loop-claims.js';
-import { BUSY_BLOCK_MS, loopStreams, settledEntry, type LoopStream } from './loop-streams.js';
+import { settleClaim, type LoopClaimDeps } from './loop-claims.js';
+import { loopSizes, loopStreams } from './loop-streams.js';
 
 export interface ConsumerLoopDeps extends LoopClaimDeps {
   blocking: Redis;
@@ -40,27 +42,40 @@ export class ConsumerLoop {
   private readonly dropped = new AbortController();
   private blockedOn: string | null = null;
   private blockingClientId: number | null = null;
-  /**
-   * The streams this tracker reads, two per GPU count it can ever run: the requeued streams first
-   * (their tasks go before every waiting one), then the task streams.
-   */
-  readonly streams: readonly LoopStream[];
+  /** The GPU counts this tracker can ever run (0: a CPU slot). */
+  readonly sizes: readonly number[];
+  /** The streams of those sizes (requeued and task streams), where its claims' entries live. */
+  readonly streams: readonly string[];
+  /** The reply of the take sent behind the last read, with what fitted when it was sent. */
+  private behind: { result: TakeResult; fit: string } | null = null;
   private done: Promise<void> | null = null;
 
   constructor(private readonly deps: ConsumerLoopDeps) {
+    this.sizes = loopSizes(deps.pool);
     this.streams = loopStreams(deps.keys, deps.pool);
     deps.blocking.on('ready', () => void this.refreshClientId());
   }
 
   /** Creates each stream's consumer group (MKSTREAM; BUSYGROUP means it exists). */
   async ensureGroups(): Promise<void> {
-    for (const { key } of this.streams) {
+    for (const key of this.streams) {
       try {
         await this.deps.redis.xgroup('CREATE', key, TRACKER_GROUP, '0', 'MKSTREAM');
       } catch (error) {
         if (!(error instanceof Error && error.message.includes('BUSYGROUP'))) throw error;
       }
     }
+  }
+
+  /**
+   * Puts the waiting tasks of its streams that are in no wait set into theirs (core's
+   * indexWaiting: what a version without wait sets left waiting); says how many once, if any.
+   */
+  async indexWaiting(): Promise<void> {
+    let added = 0;
+    for (const key of this.streams)
+      added += await indexWaiting(this.deps.redis, this.deps.keys, key, this.deps.now());
+    if (added > 0) this.deps.logger.info({ tasks: added }, 'indexed waiting tasks that were in no wait set');
   }
 
   start(): Promise<void> {
@@ -89,9 +104,9 @@ export class ConsumerLoop {
     if (this.blockedOn !== null && this.blockedOn !== this.fitSignature()) void this.unblock();
   }
 
-  /** What the free slots allow: which streams fit, and whether the tracker is idle (a suspect's condition). */
+  /** What the free slots allow: which sizes fit, and whether the tracker is idle (a suspect's condition). */
   private fitSignature(): string {
-    const fits = this.streams.map((s) => (this.deps.pool.fitsNow(s.gpus) ? 1 : 0)).join('');
+    const fits = this.sizes.map((gpus) => (this.deps.pool.fitsNow(gpus) ? 1 : 0)).join('');
     return `${fits}${this.deps.pool.busy ? 'b' : 'i'}`;
   }
 
@@ -119,7 +134,7 @@ export class ConsumerLoop {
   private async run(): Promise<void> {
     const signal = this.abort.signal;
     const step = async (): Promise<void> => {
-      if (!this.streams.some((s) => this.deps.pool.fitsNow(s.gpus))) await this.deps.pool.nextRelease(signal);
+      if (!this.sizes.some((gpus) => this.deps.pool.fitsNow(gpus))) await this.deps.pool.nextRelease(signal);
       else await this.step();
     };
     await loopUntilAborted(signal, step, {
@@ -138,129 +153,92 @@ export class ConsumerLoop {
     });
   }
 
-  private async step(): Promise<void> {
-    const { pool, keys } = this.deps;
-    const result = await takeTask(this.deps.redis, keys, {
+  private takeRequest(now: number | null): Parameters<typeof takeTask>[2] {
+    const { pool } = this.deps;
+    return {
       consumer: this.deps.consumer,
-      streams: this.streams.map((s) => ({ key: s.key, fitsNow: pool.fitsNow(s.gpus), requeued: s.requeued })),
+      sizes: this.sizes.map((gpus) => ({ gpus, fitsNow: pool.fitsNow(gpus) })),
       leaseMs: this.deps.leaseMs,
       token: newToken(),
-      now: this.deps.now(),
+      now,
       idle: !pool.busy,
-    });
+    };
+  }
+
+  private async step(): Promise<void> {
+    // The take behind the last read answered for the slots as they were then; used while they are.
+    const behind = this.behind;
+    this.behind = null;
+    const result =
+      behind && behind.fit === this.fitSignature()
+        ? behind.result
+        : await takeTask(this.deps.redis, this.deps.keys, this.takeRequest(this.deps.now()));
     switch (result.kind) {
       case 'claimed':
       case 'dead':
-        await settleClaim(this.deps, this.gpusOf, result);
+        await settleClaim(this.deps, result);
         return;
       case 'held':
         this.deps.logger.warn(
           { taskId: result.taskId },
-          'undelivered entry of a task another tracker holds; skipped',
+          'waiting entry of a task another tracker holds; skipped',
         );
         return;
       case 'wait':
-        await this.waitForChange(result.lastEventId);
-        return;
       case 'empty':
-        await this.blockingRead(result.lastDelivered);
+        await this.waitForChange(result);
     }
   }
 
   /**
-   * The first task in line does not fit this tracker's free slots: wait until something may change
-   * that, then take again: one of its slots frees (`slotsChanged` interrupts the read), or any task
-   * of the queue changes status after the take looked (another tracker took that task, a task was
-   * requeued ahead of it...), seen as an entry of the events stream after `lastEventId`; at most a
-   * block (1 s at most). Waiting on a timer alone left up to a second of free GPUs unused.
+   * Nothing can be taken now: wait until something may change that, with the next take sent right
+   * behind the read. One of this tracker's slots frees (`slotsChanged` interrupts the read), or
+   * any task of the queue changes after the take looked (a task was queued, another tracker took
+   * the first in line, a priority changed...), seen as an entry of the events stream after
+   * `lastEventId`; at most a block (1 s at most while a task waits that this tracker could run
+   * later). The take behind the read runs the moment the read returns, on Redis's clock, and both
+   * replies come back together: one round trip from a task's arrival to its claim. Its fits are
+   * those of the slots when it was sent: slots only free meanwhile (this loop is the only one that
+   * fills them), so it never takes what does not fit.
    */
-  private async waitForChange(lastEventId: string): Promise<void> {
+  private async waitForChange(result: { kind: 'wait' | 'empty'; lastEventId: string }): Promise<void> {
+    // Its slots were filled while the take was on its way: wait for a slot (run()), not for the queue.
+    if (!this.sizes.some((gpus) => this.deps.pool.fitsNow(gpus))) return;
     if (this.blockingClientId === null) await this.refreshClientId();
     if (this.abort.signal.aborted) return; // stopped meanwhile: a read now would not be unblocked
-    this.blockedOn = this.fitSignature();
-    try {
-      const blockMs = Math.min(this.deps.blockMs, 1000);
-      const read = this.deps.blocking.xread(
-        'COUNT',
-        1,
-        'BLOCK',
-        blockMs,
-        'STREAMS',
-        this.deps.keys.events,
-        lastEventId,
-      );
-      // As for the blocking read: a stop drops a connection that cannot reach Redis.
-      await untilAborted(read, this.dropped.signal, null);
-    } finally {
-      this.blockedOn = null;
-    }
-  }
-
-  private readonly gpusOf = (stream: string): number => this.streams.find((s) => s.key === stream)?.gpus ?? 0;
-
-  /**
-   * Blocks until a task arrives on a stream that fits. The claim rides behind the read on the same
-   * connection (claimJustRead), so a task that arrives is read and claimed in one round trip;
-   * without the take's last-delivered ids, or when that claim fails, the entry the read returned
-   * is claimed after it. A busy tracker leaves the requeued streams out (see BUSY_BLOCK_MS).
-   */
-  private async blockingRead(lastDelivered?: Record<string, string>): Promise<void> {
-    const { pool } = this.deps;
-    const idle = !pool.busy;
-    const fit = this.streams.filter((s) => pool.fitsNow(s.gpus) && (idle || !s.requeued));
-    // Nothing fits any more (slots were taken since the take): a read needs at least one stream.
-    if (fit.length === 0) return;
-    if (this.blockingClientId === null) await this.refreshClientId();
-    if (this.abort.signal.aborted) return; // stopped meanwhile: a read now would not be unblocked
-    this.blockedOn = this.fitSignature();
-    const read = this.deps.blocking
-      .xreadgroup(
-        'GROUP',
-        TRACKER_GROUP,
-        this.deps.consumer,
-        'COUNT',
-        1,
-        'BLOCK',
-        idle ? this.deps.blockMs : Math.min(this.deps.blockMs, BUSY_BLOCK_MS),
-        'STREAMS',
-        ...fit.map((s) => s.key),
-        ...fit.map(() => '>'),
-      )
-      .then(streamReadReply);
-    const after = fit.map((s) => ({ key: s.key, after: lastDelivered?.[s.key] ?? '' }));
-    const claiming = after.every((s) => s.after !== '')
-      ? claimJustRead(this.deps.blocking, this.deps.keys, {
-          consumer: this.deps.consumer,
-          streams: after,
-          leaseMs: this.deps.leaseMs,
-          token: newToken(),
-        }).catch((error: unknown) => {
-          this.deps.logger.debug({ err: error }, 'the claim behind the read failed; claiming after it');
-          return null;
-        })
-      : null;
-    this.deps.emit('waiting-for-tasks', { streams: fit.map((s) => s.key) });
-    let reply: Awaited<typeof read> = null;
+    const fit = this.fitSignature();
+    this.blockedOn = fit;
+    const blockMs = result.kind === 'wait' ? Math.min(this.deps.blockMs, 1000) : this.deps.blockMs;
+    const read = this.deps.blocking.xread(
+      'COUNT',
+      1,
+      'BLOCK',
+      blockMs,
+      'STREAMS',
+      this.deps.keys.events,
+      result.lastEventId,
+    );
+    const taking = takeTask(this.deps.blocking, this.deps.keys, this.takeRequest(null)).catch(
+      (error: unknown) => {
+        this.deps.logger.debug({ err: error }, 'the take behind the read failed; taking after it');
+        return null;
+      },
+    );
+    this.deps.emit('waiting-for-tasks', { after: result.lastEventId });
     let readError: unknown = null;
     try {
       // A stop drops a connection that cannot reach Redis; ioredis then keeps the read queued
       // (unsent, never answered) instead of failing it, so the wait ends with the stop.
-      reply = await untilAborted(read, this.dropped.signal, null);
+      await untilAborted(read, this.dropped.signal, null);
     } catch (error) {
       readError = error;
     } finally {
       this.blockedOn = null;
     }
-    // What the claim behind the read took is this tracker's to run, whatever became of the read.
-    const claimed = await untilAborted(claiming ?? Promise.resolve(null), this.dropped.signal, null);
-    await settleClaim(this.deps, this.gpusOf, claimed);
+    // What the take behind the read claimed is this tracker's to run, whatever became of the read.
+    const taken = await untilAborted(taking, this.dropped.signal, null);
+    if (taken?.kind === 'claimed' || taken?.kind === 'dead') await settleClaim(this.deps, taken);
+    else if (taken) this.behind = { result: taken, fit };
     if (readError) throw readError;
-    for (const [stream, entries] of reply ?? []) {
-      for (const [entryId, fields] of entries) {
-        const taskId = fields[1] ?? '';
-        if (entryId !== settledEntry(claimed))
-          await claimRead(this.deps, this.gpusOf, { stream, entryId, taskId });
-      }
-    }
   }
 }

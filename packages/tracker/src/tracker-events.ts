@@ -48,8 +48,11 @@ export interface TrackerEventMap {
   'redis-down': { error: string };
   /** At start, what an earlier life under this consumer name left was settled (only when it left some). */
   'previous-life-recovered': { killed: number; requeued: number; removed: number };
-  /** The consumer loop sent a blocking read: it waits for a task on these streams. */
-  'waiting-for-tasks': { streams: string[] };
+  /**
+   * The consumer loop sent a blocking read: nothing it may take now, it waits for the queue's
+   * events stream to move past `after` (a take rides behind the read).
+   */
+  'waiting-for-tasks': { after: string };
   /** A task was claimed, to start on `gpus` GPUs (0: a CPU slot). */
   claimed: AttemptRef & { stream: string; gpus: number; suspect: boolean };
   /** The claim dead-lettered the task instead (its attempts were exhausted). */

@@ -160,7 +160,7 @@ export class Tracker extends EventEmitter<TrackerEmitterEvents> {
       leaseMs: config.leaseMs,
       aliveMs: config.aliveMs,
       unschedulableMs: config.unschedulableMs,
-      streams: this.loop.streams,
+      streams: this.loop.streams.map((key) => ({ key })),
       isRunningHere: (taskId) => this.attempts.has(taskId),
       reconnectedAt: () => this.reconnectedAt,
     });
@@ -238,6 +238,7 @@ export class Tracker extends EventEmitter<TrackerEmitterEvents> {
     );
     await this.retry('register', () => this.presence.heartbeat());
     await this.retry('create groups', () => this.loop.ensureGroups());
+    await this.retry('index waiting tasks', () => this.loop.indexWaiting());
     await this.spares.start();
     this.jobs.every('alive', Math.floor(config.aliveMs / 3), () => this.presence.refreshAlive());
     this.jobs.every('main', config.heartbeatMs, () => this.presence.heartbeat());

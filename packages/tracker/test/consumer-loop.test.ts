@@ -9,6 +9,8 @@ import {
   OutageReporter,
   publishCatalog,
   queueKeys,
+  requeueOrphan,
+  TRACKER_GROUP,
   waitReady,
   type Claim,
   type QueueKeys,
@@ -32,6 +34,7 @@ interface TestLoop {
   loop: ConsumerLoop;
   pool: SlotPool;
   command: Redis;
+  blocking: Redis;
   /** Stops the loop and drops its connections. */
   close(): Promise<void>;
 }
@@ -65,6 +68,7 @@ async function testLoop(
     loop,
     pool,
     command,
+    blocking,
     async close() {
       await loop.stop();
       command.disconnect();
@@ -77,7 +81,13 @@ describe('consumer loop', () => {
   it('sends no read when its slots were taken while the take was on its way', async () => {
     const client = redis.server.client();
     const keys = queueKeys(uniquePrefix(), 'default');
-    const { loop, pool, command, close } = await testLoop(keys);
+    const { loop, pool, command, blocking, close } = await testLoop(keys);
+    let reads = 0;
+    const xread = blocking.xread.bind(blocking) as (...args: unknown[]) => Promise<unknown>;
+    (blocking as unknown as { xread: (...args: unknown[]) => Promise<unknown> }).xread = (...args) => {
+      reads++;
+      return xread(...args);
+    };
     // Another launcher takes the one slot while the (empty) take is on its way to Redis.
     const evalsha = command.evalsha.bind(command) as (...args: unknown[]) => Promise<unknown>;
     let takes = 0;
@@ -99,6 +109,7 @@ describe('consumer loop', () => {
     await close();
     expect(errored).toBe(false);
     expect(takes).toBe(1);
+    expect(reads).toBe(0); // it waits for a slot, not for the queue
   });
 
   it('takes a task handed back to the queue before the older ones still waiting', async () => {
@@ -128,11 +139,21 @@ describe('consumer loop', () => {
     const older = await enqueue({ redis: client, prefix }, { executer: 'noop' });
     await enqueue({ redis: client, prefix }, { executer: 'noop' });
     const handedBack = await enqueue({ redis: client, prefix }, { executer: 'noop' });
-    // As a dead tracker's task is requeued: its entry moves to the requeued stream.
+    // As an entry delivered and never claimed goes back first in line: to the requeued stream.
     const entry = (await client.hget(keys.task(handedBack.id), 'entry')) as string;
-    await client.xdel(keys.tasks(0), entry);
-    const moved = (await client.xadd(keys.requeued(0), '*', 'id', handedBack.id)) as string;
-    await client.hset(keys.task(handedBack.id), 'stream', keys.requeued(0), 'entry', moved);
+    await client.xclaim(keys.tasks(0), TRACKER_GROUP, 'gone', 0, entry, 'FORCE', 'JUSTID');
+    const returned = await requeueOrphan(client, keys, {
+      stream: keys.tasks(0),
+      entryId: entry,
+      taskId: handedBack.id,
+      holder: 'gone',
+      minIdleMs: 0,
+      holderDead: false,
+      alone: false,
+      reason: '',
+      now: Date.now(),
+    });
+    expect(returned).toBe('returned');
     void loop.start();
     await launchedOnce;
     await close();

@@ -1,5 +1,5 @@
-// The way from a task's arrival to its spawn, with real Redis and real processes: the claim rides
-// behind the blocking read (one round trip for both), the task's folder is a spare made ahead and
+// The way from a task's arrival to its spawn, with real Redis and real processes: the take rides
+// behind the blocking read of the events stream (one round trip for both), the task's folder is a spare made ahead and
 // renamed into place, and executers get the tracker's environment less what is withheld.
 import { mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -17,19 +17,28 @@ const redis = useRedis();
 const temp = useTempDirs();
 const trackers = useTrackers();
 
-/** The SHAs of the scripts Redis ran whose arguments name `prefix`, from the slow log. */
-async function scriptsRun(prefix: string): Promise<string[]> {
-  const log = (await redis.server.client().slowlog('GET', 100_000)) as Array<
-    [number, number, number, string[]]
-  >;
-  return log
-    .map(([, , , args]) => args)
-    .filter((args) => args[0]?.toLowerCase() === 'evalsha' && args.some((a) => a.includes(prefix)))
-    .map((args) => args[1] ?? '');
+type SlowlogEntry = [number, number, number, string[], string, string];
+
+/**
+ * The commands Redis ran whose arguments name `prefix`, oldest first, from the slow log: each
+ * with the client's address and, for an EVALSHA, the script's SHA as its name.
+ */
+async function commandsRun(prefix: string): Promise<Array<{ name: string; client: string }>> {
+  const log = (await redis.server.client().slowlog('GET', 100_000)) as SlowlogEntry[];
+  return (
+    log
+      // Not the commands scripts ran (client `?:0`): the ones clients sent.
+      .filter(([, , , args, client]) => client !== '?:0' && args.some((a) => a.includes(prefix)))
+      .reverse()
+      .map(([, , , args, client]) => {
+        const command = (args[0] ?? '').toLowerCase();
+        return { name: command === 'evalsha' ? (args[1] ?? '') : command, client };
+      })
+  );
 }
 
 describe('from arrival to spawn', () => {
-  it('claims a task that arrives during the blocking read with the claim sent behind it', async () => {
+  it('claims a task that arrives during the blocking read with the take sent behind it', async () => {
     const admin = redis.server.client();
     await admin.config('SET', 'slowlog-log-slower-than', '0');
     await admin.config('SET', 'slowlog-max-len', '100000');
@@ -46,9 +55,14 @@ describe('from arrival to spawn', () => {
     await nextEvent(tracker, 'waiting-for-tasks'); // the tracker is blocked in its read
     const { id } = await enqueue({ redis: admin, prefix }, { executer: 'noop-fast' });
     expect(await waitForFinal(admin, keys, id)).toMatchObject({ status: 'succeeded', attempt: 1 });
-    const shas = await scriptsRun(prefix);
-    expect(shas).toContain(luaScript('claim-read').sha);
-    expect(shas).not.toContain(luaScript('claim').sha);
+    // After the enqueue, the take that claimed it ran on the blocking connection right after its
+    // read returned: it was sent behind the read, not after the tracker saw the read's reply.
+    const run = await commandsRun(prefix);
+    const enqueued = run.findIndex((c) => c.name === luaScript('enqueue').sha);
+    const after = run.slice(enqueued + 1);
+    const take = after.findIndex((c) => c.name === luaScript('take').sha);
+    expect(take).toBeGreaterThan(0);
+    expect(after[take - 1]).toEqual({ name: 'xread', client: after[take]?.client });
   });
 
   it('never shows a short task running again after it began uploading (the pid write lands first)', async () => {

@@ -52,10 +52,32 @@ export function taskRow(t: TaskSummary): string[] {
   const end = t.exitCode !== null ? String(t.exitCode) : '-';
   const name = t.name === null ? '-' : clip(t.name, 32);
   const tags = clip(formatTags(t.tags), 40) || '-';
-  return [t.id, name, t.status, t.executer, t.queue, formatTime(t.createdAt), end, tags, t.error ?? ''];
+  return [
+    t.id,
+    name,
+    t.status,
+    t.executer,
+    t.queue,
+    String(t.priority),
+    formatTime(t.createdAt),
+    end,
+    tags,
+    t.error ?? '',
+  ];
 }
 
-export const TASK_HEADERS = ['ID', 'NAME', 'STATUS', 'EXECUTER', 'QUEUE', 'CREATED', 'EXIT', 'TAGS', 'ERROR'];
+export const TASK_HEADERS = [
+  'ID',
+  'NAME',
+  'STATUS',
+  'EXECUTER',
+  'QUEUE',
+  'PRIORITY',
+  'CREATED',
+  'EXIT',
+  'TAGS',
+  'ERROR',
+];
 
 /** Counts of statuses: `2 running, 1 queued`. */
 export function statusCounts(statuses: Iterable<TaskStatus>): string {

@@ -7,6 +7,7 @@ import type { CliRuntime } from './cli-context.js';
 import { commandRunner } from './commands/command-kit.js';
 import { fleetCommands } from './commands/fleet.js';
 import { logsCommand } from './commands/logs.js';
+import { priorityCommand } from './commands/priority.js';
 import { statusCommands } from './commands/status.js';
 import { submitCommand } from './commands/submit.js';
 import { taskActionCommands } from './commands/task-actions.js';
@@ -34,6 +35,7 @@ export function createProgram(runtime: CliRuntime): Command {
   statusCommands(program, run);
   logsCommand(program, run);
   taskActionCommands(program, run);
+  priorityCommand(program, run);
   fleetCommands(program, run);
   watchCommand(program, run);
   for (const command of program.commands) command.exitOverride().showHelpAfterError();

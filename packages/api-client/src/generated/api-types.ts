@@ -1,7 +1,7 @@
 /**
  * The API's request and response types, generated from its OpenAPI document (the route schemas
- * of @gpufleet/api) and core's FINAL_STATUSES and TASK_FAILURE_CODES by
- * test/helpers/openapi-types.ts. Do not edit: run
+ * of @gpufleet/api), core's FINAL_STATUSES, TASK_FAILURE_CODES and priority range and the API's
+ * WAIT_REASONS by test/helpers/openapi-types.ts. Do not edit: run
  * `npx vitest run packages/api-client/test/api-types.test.ts -u` after an API change.
  */
 
@@ -34,6 +34,7 @@ export const API_ERROR_CODES = [
   'IDEMPOTENCY_CONFLICT',
   'QUOTA_EXCEEDED',
   'TASK_FINISHED',
+  'TASK_NOT_WAITING',
   'OUTPUTS_NOT_READY',
   'NO_OUTPUTS',
   'OUTPUT_NOT_FOUND',
@@ -65,6 +66,22 @@ export const TASK_FAILURE_CODES = [
 
 export type TaskFailureCode = (typeof TASK_FAILURE_CODES)[number];
 
+/** Why a queued task waits: its `waitReason` (docs/api.md). */
+export const WAIT_REASONS = [
+  'Priority',
+  'FairShare',
+  'Quota',
+  'Resources',
+  'Unschedulable',
+  'BeginTime',
+] as const;
+
+export type WaitReason = (typeof WAIT_REASONS)[number];
+
+/** A task's `priority`: a whole number from PRIORITY_MIN to PRIORITY_MAX, higher starts first. */
+export const PRIORITY_MIN = 0;
+export const PRIORITY_MAX = 1000;
+
 /** One input file of a task. */
 export type TaskInput = { name: string; extract?: boolean };
 
@@ -90,6 +107,8 @@ export type TaskSpec = {
   name?: string;
   /** at most 32 tags; keys: 1-63 letters, digits, ".", "_" or "-", starting with a letter or digit; values: strings of at most 256 characters, no control characters */
   tags?: Record<string, string>;
+  /** 0-1000, higher starts first; default 500 (or the queue's) */
+  priority?: number;
 };
 
 /** Every answer that is not a success. */
@@ -123,6 +142,8 @@ export type TaskSummary = {
   name: string | null;
   /** the tags given at submission; {} when none */
   tags: Record<string, string>;
+  /** higher starts first; as submitted (or the queue’s default), or as last changed */
+  priority: number;
   /** queued → running → uploading → succeeded | failed | timed_out | cancelled | dead */
   status: TaskStatus;
   /** deliveries so far; 0 while it never ran */
@@ -183,8 +204,10 @@ export type TaskView = TaskSummary & {
   maxAttempts: number;
   signal: string | null;
   cancelRequested: boolean;
-  /** while queued: waiting tasks a tracker takes before this one (0 = next; counted among the first 10,000 of each task stream, up to half a second old); otherwise null */
+  /** while queued: waiting tasks a tracker takes before this one (0 = next); null otherwise, and while it waits out a retry backoff */
   queuePosition: number | null;
+  /** while queued, why it waits (docs/api.md): Priority, FairShare, Quota, Resources, Unschedulable or BeginTime; otherwise null */
+  waitReason: WaitReason | null;
   /** waiting out a retry backoff until */
   notBefore: string | null;
   inputs: TaskInput[];
@@ -210,6 +233,15 @@ export type CancelResult = {
   status: TaskStatus;
   /** true while the tracker stops a running task */
   cancelRequested: boolean;
+};
+
+/** PUT /v1/tasks/:id/priority: a waiting task’s new and previous priority. */
+export type PriorityChange = {
+  id: string;
+  /** the priority it has now */
+  priority: number;
+  /** the priority it had before */
+  previous: number;
 };
 
 /** An executer a queue offers. */
@@ -243,8 +275,23 @@ export type QueueView = {
   /** how long the oldest waiting task has waited */
   oldestWaitingAgeMs: number | null;
   liveTrackers: number;
-  /** tenant → its tasks waiting and running, and their GPUs (a user key: its own tenant only) */
-  tenants: Record<string, { waiting: number; runningTasks: number; runningGpus: number }>;
+  /** tenant → its tasks waiting and running, their GPUs and its fair share (a user key: its own tenant only) */
+  tenants: Record<
+    string,
+    {
+      waiting: number;
+      runningTasks: number;
+      runningGpus: number;
+      /** fair-share weight */
+      weight: number;
+      /** the most GPUs its running tasks may hold; null: no limit */
+      maxRunningGpus: number | null;
+      /** GPU-hours its tasks held, each halved per fair-share half-life that passed since */
+      usageGpuHours: number;
+      /** 1 = its tasks go first among waiting tasks of equal priority (lowest usage per weight) */
+      fairShareRank: number;
+    }
+  >;
 };
 
 /** GET /v1/queues. */

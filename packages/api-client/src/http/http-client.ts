@@ -20,7 +20,7 @@ export interface RequestBody {
 }
 
 export interface RequestOptions {
-  method?: 'GET' | 'POST';
+  method?: 'GET' | 'POST' | 'PUT';
   query?: Record<string, QueryValue>;
   headers?: Record<string, string>;
   json?: unknown;

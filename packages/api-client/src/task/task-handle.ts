@@ -1,9 +1,15 @@
 /**
  * One task, by id: its record, waiting for its end, following its events and its output lines,
- * its logs, downloading its outputs and cancelling it. Made by `client.task(id)`; `submit()`
+ * its logs, downloading its outputs, changing its priority while it waits and cancelling it. Made by `client.task(id)`; `submit()`
  * returns a `SubmittedTask`, which also holds the submission's answer.
  */
-import type { CancelResult, OutputManifest, SubmitResult, TaskView } from '../generated/api-types.js';
+import type {
+  CancelResult,
+  OutputManifest,
+  PriorityChange,
+  SubmitResult,
+  TaskView,
+} from '../generated/api-types.js';
 import type { HttpClient } from '../http/http-client.js';
 import { nodeOnly } from '../node-only.js';
 import type { DownloadOptions, DownloadResult } from '../outputs/download-outputs.js';
@@ -94,6 +100,18 @@ export class TaskHandle {
       async () => (await import('../outputs/download-outputs.js')).downloadOutputs,
     );
     return downloadOutputs(this.http, this.id, dir, options);
+  }
+
+  /**
+   * Sets its priority (0-1000, higher starts first) while it waits: it moves to its new place in
+   * line at once. A task that runs or ended is an ApiRequestError `TASK_NOT_WAITING` (409).
+   */
+  async setPriority(priority: number, options: { signal?: AbortSignal } = {}): Promise<PriorityChange> {
+    return this.http.json<PriorityChange>(`${this.path}/priority`, {
+      method: 'PUT',
+      json: { priority },
+      signal: options.signal,
+    });
   }
 
   /** Cancels it: a queued task ends at once, a running one is stopped by its tracker. */

@@ -1,15 +1,22 @@
 /**
  * Generates the client's TypeScript types (`src/generated/api-types.ts`) from the API's own
  * OpenAPI document, built by `buildApp()` from the route schemas (no Redis is contacted), and
- * from core's FINAL_STATUSES and TASK_FAILURE_CODES. So the client never holds a hand-written copy of a schema, nor
+ * from core's FINAL_STATUSES, TASK_FAILURE_CODES and priority range and the API's WAIT_REASONS. So the client never holds a hand-written copy of a schema, nor
  * depends on core at run time (it ships without it): a changed route schema changes the generated
  * file, and `api-types.test.ts` fails until it is regenerated
  * (`npx vitest run packages/api-client/test/api-types.test.ts -u`).
  */
 import { Redis } from 'ioredis';
 import { format, resolveConfig } from 'prettier';
-import { FINAL_STATUSES, LocalArtifactStore, silentLogger, TASK_FAILURE_CODES } from '@gpufleet/core';
-import { ApiKeyring, buildApp, ERROR_CODES } from '@gpufleet/api';
+import {
+  FINAL_STATUSES,
+  LocalArtifactStore,
+  PRIORITY_MAX,
+  PRIORITY_MIN,
+  silentLogger,
+  TASK_FAILURE_CODES,
+} from '@gpufleet/core';
+import { ApiKeyring, buildApp, ERROR_CODES, WAIT_REASONS } from '@gpufleet/api';
 
 type Schema = Record<string, unknown>;
 interface OpenApiDocument {
@@ -170,8 +177,8 @@ function queryOf(doc: OpenApiDocument, method: string, path: string): Schema {
 
 const HEADER = `/**
  * The API's request and response types, generated from its OpenAPI document (the route schemas
- * of @gpufleet/api) and core's FINAL_STATUSES and TASK_FAILURE_CODES by
- * test/helpers/openapi-types.ts. Do not edit: run
+ * of @gpufleet/api), core's FINAL_STATUSES, TASK_FAILURE_CODES and priority range and the API's
+ * WAIT_REASONS by test/helpers/openapi-types.ts. Do not edit: run
  * \`npx vitest run packages/api-client/test/api-types.test.ts -u\` after an API change.
  */
 `;
@@ -200,6 +207,15 @@ export async function renderApiTypes(doc: OpenApiDocument, file: string): Promis
   );
   w.raw(`export type TaskFailureCode = (typeof TASK_FAILURE_CODES)[number];\n`);
   w.name(at(view, 'properties', 'errorCode'), 'TaskFailureCode | null');
+  w.raw(
+    `/** Why a queued task waits: its \`waitReason\` (docs/api.md). */\nexport const WAIT_REASONS = ${JSON.stringify(WAIT_REASONS)} as const;\n`,
+  );
+  w.raw(`export type WaitReason = (typeof WAIT_REASONS)[number];\n`);
+  w.raw(
+    `/** A task's \`priority\`: a whole number from PRIORITY_MIN to PRIORITY_MAX, higher starts first. */\n` +
+      `export const PRIORITY_MIN = ${PRIORITY_MIN};\nexport const PRIORITY_MAX = ${PRIORITY_MAX};\n`,
+  );
+  w.name(at(view, 'properties', 'waitReason'), 'WaitReason | null');
   w.declare('TaskInput', at(spec, 'properties', 'inputs', 'items'), 'One input file of a task.');
   w.declare('TaskSpec', spec, 'POST /v1/tasks: what a task runs (the task spec).');
 
@@ -230,6 +246,11 @@ export async function renderApiTypes(doc: OpenApiDocument, file: string): Promis
     'CancelResult',
     jsonResponse(doc, 'post', '/v1/tasks/{id}/cancel', '200'),
     'POST /v1/tasks/:id/cancel.',
+  );
+  w.declare(
+    'PriorityChange',
+    jsonResponse(doc, 'put', '/v1/tasks/{id}/priority', '200'),
+    'PUT /v1/tasks/:id/priority: a waiting task’s new and previous priority.',
   );
   w.declare(
     'ExecuterOffer',

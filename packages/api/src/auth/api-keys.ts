@@ -136,7 +136,8 @@ export async function loadKeyring(options: {
 
 /**
  * The keyring of a keys file and/or a single token (at least one must be given), and the tenants'
- * settings: the keys file's `tenants`, else `defaults` (GPUFLEET_MAX_WAITING_TASKS).
+ * settings: the keys file's `tenants`, else `defaults` (GPUFLEET_MAX_WAITING_TASKS,
+ * GPUFLEET_MAX_RUNNING_GPUS).
  */
 export async function loadAccess(options: {
   keysFile: string | null;

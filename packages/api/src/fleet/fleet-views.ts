@@ -1,8 +1,8 @@
 /**
  * The fleet as the API shows it: per queue, what its live trackers offer (executers with their
  * parameter schemas), how its tasks stand (depth, running, dead, oldest wait, and per tenant the
- * tasks waiting and running and the GPUs those hold) and, for admins, every registered tracker with
- * the task that holds each of its GPUs.
+ * tasks waiting and running, the GPUs those hold and its fair share: weight, quota, usage, rank)
+ * and, for admins, every registered tracker with the task that holds each of its GPUs.
  */
 import type { Redis } from 'ioredis';
 import {
@@ -10,10 +10,14 @@ import {
   listTrackers,
   queueKeys,
   readCatalog,
+  readFairShare,
   readQueueStats,
   readTenantAccounts,
+  shareOf,
   type QueueStats,
+  type TenantAccount,
   type TenantAccounts,
+  type TenantShare,
   type TrackerInfo,
 } from '@gpufleet/core';
 
@@ -28,6 +32,17 @@ export interface ExecuterOffer {
   trackers: string[];
 }
 
+/** A tenant in a queue: its accounts and its fair share as the queue's trackers apply it. */
+export interface TenantView extends TenantAccount {
+  weight: number;
+  /** null: no limit. */
+  maxRunningGpus: number | null;
+  /** GPU-hours, decayed by the half-life, to 3 decimals. */
+  usageGpuHours: number;
+  /** 1 = its tasks go first among waiting tasks of equal priority; equal usage per weight share a place. */
+  fairShareRank: number;
+}
+
 export interface QueueView {
   queue: string;
   depth: number;
@@ -35,8 +50,34 @@ export interface QueueView {
   dead: number;
   oldestWaitingAgeMs: number | null;
   liveTrackers: number;
-  /** Tenant → its tasks waiting and running in the queue, and the GPUs those hold. */
-  tenants: TenantAccounts;
+  /** Tenant → its tasks waiting and running in the queue, the GPUs those hold, its fair share. */
+  tenants: Record<string, TenantView>;
+}
+
+const MS_PER_HOUR = 3_600_000;
+
+/**
+ * Each tenant of `accounts` with its fair share: weight and quota as `enqueue()` last wrote them for
+ * the queue, its usage and its place in the fair-share order among every tenant the queue knows
+ * (`shares`: those with settings, usage or GPUs; a tenant it does not know has no usage).
+ */
+export function tenantViews(
+  accounts: TenantAccounts,
+  shares: ReadonlyMap<string, TenantShare>,
+): Record<string, TenantView> {
+  const ranks = [...shares.values()].map((s) => s.rank);
+  const views: Record<string, TenantView> = {};
+  for (const [tenant, account] of Object.entries(accounts)) {
+    const share = shareOf(shares, tenant);
+    views[tenant] = {
+      ...account,
+      weight: share.weight,
+      maxRunningGpus: share.maxRunningGpus,
+      usageGpuHours: Math.round((share.usageGpuMs / MS_PER_HOUR) * 1000) / 1000,
+      fairShareRank: 1 + ranks.filter((rank) => rank < share.rank).length,
+    };
+  }
+  return views;
 }
 
 export interface TrackerView {
@@ -91,10 +132,16 @@ export async function queueView(
   tenant: string | null = null,
 ): Promise<QueueView> {
   const keys = queueKeys(prefix, queue);
-  const [stats, trackers, accounts]: [QueueStats, TrackerInfo[], TenantAccounts] = await Promise.all([
+  const [stats, trackers, accounts, shares]: [
+    QueueStats,
+    TrackerInfo[],
+    TenantAccounts,
+    Map<string, TenantShare>,
+  ] = await Promise.all([
     readQueueStats(redis, keys),
     listTrackers(redis, keys),
     readTenantAccounts(redis, keys),
+    readFairShare(redis, keys, now),
   ]);
   const own = tenant === null ? null : (accounts[tenant] ?? { waiting: 0, runningTasks: 0, runningGpus: 0 });
   return {
@@ -104,7 +151,7 @@ export async function queueView(
     dead: stats.dead,
     oldestWaitingAgeMs: stats.oldestWaitingAt === null ? null : Math.max(0, now - stats.oldestWaitingAt),
     liveTrackers: trackers.filter((t) => isLive(t, now)).length,
-    tenants: tenant === null || own === null ? accounts : { [tenant]: own },
+    tenants: tenantViews(tenant === null || own === null ? accounts : { [tenant]: own }, shares),
   };
 }
 

@@ -1,7 +1,8 @@
 /**
  * The fleet: GET /v1/executers (what the live trackers of each queue offer, with parameter
  * schemas), GET /v1/queues (depth, running, dead, oldest wait, per tenant the tasks waiting and
- * running and their GPUs: a user key sees its own tenant's, an admin key every tenant's) and
+ * running, their GPUs and its fair share: a user key sees its own tenant's, an admin key every
+ * tenant's) and
  * GET /v1/trackers (admin keys only: every tracker with its GPUs and the task holding each, and its
  * last heartbeat).
  */
@@ -46,10 +47,25 @@ const QueuesSchema = Type.Object({
       liveTrackers: Type.Integer(),
       tenants: Type.Record(
         Type.String(),
-        Type.Object({ waiting: Type.Integer(), runningTasks: Type.Integer(), runningGpus: Type.Integer() }),
+        Type.Object({
+          waiting: Type.Integer(),
+          runningTasks: Type.Integer(),
+          runningGpus: Type.Integer(),
+          weight: Type.Number({ description: 'fair-share weight' }),
+          maxRunningGpus: Nullable(
+            Type.Integer({ description: 'the most GPUs its running tasks may hold; null: no limit' }),
+          ),
+          usageGpuHours: Type.Number({
+            description: 'GPU-hours its tasks held, each halved per fair-share half-life that passed since',
+          }),
+          fairShareRank: Type.Integer({
+            description:
+              '1 = its tasks go first among waiting tasks of equal priority (lowest usage per weight)',
+          }),
+        }),
         {
           description:
-            'tenant → its tasks waiting and running, and their GPUs (a user key: its own tenant only)',
+            'tenant → its tasks waiting and running, their GPUs and its fair share (a user key: its own tenant only)',
         },
       ),
     }),

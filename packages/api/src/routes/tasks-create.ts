@@ -116,9 +116,13 @@ export const taskCreateRoutes: FastifyPluginAsyncTypebox<{ ctx: ApiContext }> = 
             'inputs stored',
           );
         } else spec = parseTaskSpec(request.body); // the input names too, before anything is written
-        // The queue position is the count of waiting tasks, sent just before the enqueue: it
-        // shares the enqueue's first round trip, and cannot count the task itself.
-        const waiting = ctx.positions.countWaiting(queueKeys(ctx.prefix, spec.queue ?? DEFAULT_QUEUE));
+        // The queue position is the count of waiting tasks of its priority or above, sent just
+        // before the enqueue: it shares the enqueue's first round trip, and cannot count the task itself.
+        const queue = spec.queue ?? DEFAULT_QUEUE;
+        const waiting = ctx.positions.countWaiting(
+          queueKeys(ctx.prefix, queue),
+          spec.priority ?? ctx.defaultPriority(queue),
+        );
         const counted = waiting.count.catch(() => null);
         if (!waiting.issued) await counted;
         const [result, queuePosition] = await Promise.all([

@@ -1,13 +1,16 @@
 /**
  * The first step of every task route: the task of this id and this tenant, or a 404 that looks
- * the same whether the task is missing or another tenant's.
+ * the same whether the task is missing or another tenant's. And the task's view, which for a
+ * queued task reads where it stands and why it waits (wait-reason.ts).
  */
 import type { FastifyRequest } from 'fastify';
+import { parseSettingsValue } from '@gpufleet/core';
 import type { ApiContext } from '../app-context.js';
 import { principalOf } from '../auth/auth-hook.js';
 import { taskNotFound } from '../errors.js';
 import type { FoundTask } from './task-finder.js';
-import { toTaskView, waitsInStream, type TaskView } from './task-view.js';
+import { toTaskView, waitPlace, type TaskView, type WaitView } from './task-view.js';
+import { waitReason } from './wait-reason.js';
 
 export async function loadTask(ctx: ApiContext, request: FastifyRequest, id: string): Promise<FoundTask> {
   const found = await ctx.finder.find(id, principalOf(request).tenant);
@@ -16,12 +19,34 @@ export async function loadTask(ctx: ApiContext, request: FastifyRequest, id: str
   return found;
 }
 
-/** The task's view, with its queue position while it waits in its stream. */
+/**
+ * Where a queued task stands and why it waits: its place among the waiting tasks (exact as of the
+ * read), its tenant's running GPUs and quota in the queue as the trackers enforce them (the
+ * `tenant-gpus` and `tenant-settings` hashes), and whether its size is marked unschedulable.
+ */
+async function waitOf(ctx: ApiContext, found: FoundTask): Promise<WaitView> {
+  const { keys, record } = found;
+  const now = ctx.now();
+  const place = waitPlace(found, now);
+  const [standing, gpus, settings, unschedulable] = await Promise.all([
+    place ? ctx.positions.standingOf(keys, place) : null,
+    ctx.redis.hget(keys.tenantGpus, record.tenant),
+    ctx.redis.hget(keys.tenantSettings, record.tenant),
+    ctx.redis.exists(keys.unschedulableSince(record.gpus)),
+  ]);
+  const reason = waitReason({
+    now,
+    notBefore: record.notBefore,
+    gpus: record.gpus,
+    runningGpus: Math.max(0, Number(gpus ?? 0) || 0),
+    maxRunningGpus: parseSettingsValue(settings ?? undefined).maxRunningGpus,
+    unschedulable: unschedulable > 0,
+    standing,
+  });
+  return { position: standing?.position ?? null, reason };
+}
+
+/** The task's view, with where it stands and why it waits while it is queued. */
 export async function viewOf(ctx: ApiContext, found: FoundTask): Promise<TaskView> {
-  const { entry, stream } = found.raw;
-  const position =
-    entry && stream && waitsInStream(found, ctx.now())
-      ? await ctx.positions.positionOf(found.keys, entry, stream)
-      : null;
-  return toTaskView(found, position);
+  return toTaskView(found, found.record.status === 'queued' ? await waitOf(ctx, found) : null);
 }

@@ -1,85 +1,69 @@
 /**
- * Queue positions: how many waiting tasks a tracker takes before this one. Streams have no rank,
- * so the API keeps, per queue and task stream, the ids of the first `capPerStream` waiting entries
- * (entry ids are ordered queue-wide, and trackers take the oldest first), shared by every request;
- * a position is the sum of one binary search per stream.
+ * Queue positions: how many waiting tasks a tracker takes before this one. Waiting tasks live in
+ * the queue's wait sets (one sorted set per size, priority, kind and tenant, in entry order;
+ * lua/lib-common.lua), and the scheduling order (`compareWaiting`) orders whole sets before
+ * comparing entries: a set whose priority, kind or tenant's fair-share rank goes first counts whole
+ * (ZCARD), one of the task's own class counts its members before the task (ZLEXCOUNT), the others
+ * count nothing; nor does a set whose tenant is at its running-GPU quota now (take passes it over). So a position is exact as of its read, costs one command per wait set plus the
+ * fair-share read, and needs no snapshot.
  *
- * The snapshot is brought up to date at most once per `maxAgeMs`, incrementally: entries up to the
- * group's last-delivered id are dropped from the front, new ones read from after the last one seen
- * (usually none or a few, so a deep queue costs nothing per refresh). Entries removed from the middle
- * (a waiting task cancelled) are dropped by a full re-read every `fullRefreshMs`. So positions may
- * be up to `maxAgeMs` old, count a cancelled task ahead for up to `fullRefreshMs`, and past the cap
- * are a lower bound.
- *
- * A task being submitted uses `countWaiting`: the count of all waiting entries, O(1) per stream,
- * sent before its enqueue (the list of a queue's streams is cached: a stream made within
- * `maxAgeMs`, the first task of a new GPU count, is counted from the next read on).
+ * A task being submitted uses `countWaiting`: the tasks of higher or equal priority, O(1) per
+ * set, sent before its enqueue (the list of a queue's wait sets is cached for `maxAgeMs`; a set
+ * made since is counted from the next read on). Fair share can only move a new task ahead of
+ * tasks of equal priority, so this is the most it waits behind; `GET /v1/tasks/:id` answers exactly.
  */
 import type { Redis } from 'ioredis';
 import {
-  compareEntryIds,
   compareWaiting,
-  entriesReply,
-  readStreamGpuCounts,
-  readTaskStreams,
+  parseWaitSetName,
+  readFairShare,
+  shareOf,
   type QueueKeys,
-  type TaskStreamState,
+  type TenantShare,
   type WaitingEntry,
-  type WaitingKind,
 } from '@gpufleet/core';
 
 export interface QueuePositionsOptions {
   maxAgeMs?: number;
-  fullRefreshMs?: number;
-  capPerStream?: number;
 }
 
-interface StreamIds {
-  /** A requeued stream: its entries go before those of every task stream. */
-  requeued: boolean;
-  /** Waiting entry ids, oldest first. */
-  ids: string[];
-  /** The newest id read so far: the next read starts after it. */
-  lastSeen: string;
+/** Where a waiting task is: the task hash's `waitSet`, `waitMember` (lua/lib-common.lua addWaiting). */
+export interface WaitPlace {
+  waitSet: string;
+  waitMember: string;
 }
 
-function kindOf(stream: StreamIds | undefined): WaitingKind {
-  return stream?.requeued ? 'requeued' : 'waiting';
+/** Where a waiting task stands: how many go before it, and why. */
+export interface WaitStanding {
+  /** Waiting tasks a tracker takes before it. */
+  position: number;
+  /** Of those, the tasks of a higher priority. */
+  higherPriority: number;
+  /** Of those, the tasks of equal priority and kind whose tenant's fair-share rank goes first. */
+  fairShare: number;
 }
 
-interface Snapshot {
-  at: number;
-  fullAt: number;
-  streams: Map<string, StreamIds>;
+/** Whether a task of `gpus` GPUs of a tenant with this share would pass its running-GPU quota. */
+function overQuota(share: TenantShare, gpus: number): boolean {
+  return share.maxRunningGpus !== null && share.runningGpus + gpus > share.maxRunningGpus;
 }
 
-/** How many ids of the sorted `ids` (all of one `kind`) are taken before `target`. */
-function countBefore(ids: readonly string[], kind: WaitingKind, target: WaitingEntry): number {
-  let low = 0;
-  let high = ids.length;
-  while (low < high) {
-    const mid = (low + high) >>> 1;
-    if (compareWaiting({ kind, entryId: ids[mid] as string }, target) < 0) low = mid + 1;
-    else high = mid;
-  }
-  return low;
-}
-
-/** How many ids of the sorted `ids` are smaller than `id`. */
-function countOlder(ids: readonly string[], id: string): number {
-  return countBefore(ids, 'waiting', { kind: 'waiting', entryId: id });
+/** A wait set's class as compareWaiting sees it (entries compared apart). */
+function classOf(name: string, rankOf: (tenant: string) => number): WaitingEntry | null {
+  const set = parseWaitSetName(name);
+  if (!set) return null;
+  return {
+    kind: set.kind === 'r' ? 'requeued' : 'waiting',
+    entryId: '0-0',
+    priority: set.priority,
+    tenant: set.tenant,
+    fairShareRank: rankOf(set.tenant),
+  };
 }
 
 export class QueuePositions {
-  readonly #snapshots = new Map<string, Snapshot>();
-  readonly #reading = new Map<string, Promise<Snapshot>>();
-  readonly #gpuCounts = new Map<
-    string,
-    { at: number; value: number[] | null; reading: Promise<number[]> | null }
-  >();
+  readonly #names = new Map<string, { at: number; value: string[] }>();
   readonly #maxAgeMs: number;
-  readonly #fullRefreshMs: number;
-  readonly #cap: number;
 
   constructor(
     private readonly redis: Redis,
@@ -87,113 +71,72 @@ export class QueuePositions {
     options: QueuePositionsOptions = {},
   ) {
     this.#maxAgeMs = options.maxAgeMs ?? 500;
-    this.#fullRefreshMs = options.fullRefreshMs ?? 10_000;
-    this.#cap = options.capPerStream ?? 10_000;
   }
 
   /**
-   * Waiting tasks ahead of the one whose stream entry is `entryId` in `stream`: those a tracker
-   * takes before it (`compareWaiting`, the order take.lua follows).
+   * Waiting tasks ahead of the one at `place`: those a tracker takes before it (take.lua's order),
+   * with how many of them go first by priority and by fair share. Null when `place` is no wait set.
    */
-  async positionOf(keys: QueueKeys, entryId: string, stream: string): Promise<number> {
-    const snapshot = await this.#snapshot(keys);
-    const target: WaitingEntry = { kind: kindOf(snapshot.streams.get(stream)), entryId };
-    let ahead = 0;
-    for (const s of snapshot.streams.values()) ahead += countBefore(s.ids, kindOf(s), target);
-    return ahead;
-  }
-
-  /**
-   * Counts the tasks waiting in the queue now, O(1) per stream: the position of a task about to be
-   * enqueued. `issued` says the count's commands are already sent, so nothing the caller sends
-   * after it (the enqueue) can be counted; when it is false (the queue's streams are not known yet),
-   * wait for `count` before enqueueing.
-   */
-  countWaiting(keys: QueueKeys): { count: Promise<number>; issued: boolean } {
-    const cached = this.#gpuCounts.get(keys.queue);
-    const sum = (streams: TaskStreamState[]): number =>
-      streams.reduce((total, s) => total + Math.max(0, s.length - s.pending), 0);
-    if (cached?.value && cached.value.length > 0) {
-      if (this.now() - cached.at >= this.#maxAgeMs) void this.#readGpuCounts(keys).catch(() => undefined);
-      // readTaskStreams sends its pipeline before it first awaits: the commands are on their way.
-      return { count: readTaskStreams(this.redis, keys, cached.value).then(sum), issued: true };
-    }
-    return { count: this.#streams(keys).then(sum), issued: false };
-  }
-
-  /** The queue's task streams, reading the list of GPU counts unless a recent one is known. */
-  async #streams(keys: QueueKeys): Promise<TaskStreamState[]> {
-    const cached = this.#gpuCounts.get(keys.queue);
-    // An empty list is never trusted: the queue's first stream may have been made just now.
-    const fresh = cached?.value && cached.value.length > 0 && this.now() - cached.at < this.#maxAgeMs;
-    const counts = fresh ? (cached.value as number[]) : await this.#readGpuCounts(keys);
-    return readTaskStreams(this.redis, keys, counts);
-  }
-
-  /** Reads the GPU counts that have a task stream (one read in flight per queue). */
-  #readGpuCounts(keys: QueueKeys): Promise<number[]> {
-    let entry = this.#gpuCounts.get(keys.queue);
-    if (entry?.reading) return entry.reading;
-    entry ??= { at: 0, value: null, reading: null };
-    this.#gpuCounts.set(keys.queue, entry);
-    const target = entry;
-    target.reading = readStreamGpuCounts(this.redis, keys)
-      .then((counts) => {
-        target.at = this.now();
-        target.value = counts;
-        return counts;
-      })
-      .finally(() => (target.reading = null));
-    return target.reading;
-  }
-
-  #snapshot(keys: QueueKeys): Promise<Snapshot> {
-    const cached = this.#snapshots.get(keys.queue);
-    if (cached && this.now() - cached.at < this.#maxAgeMs) return Promise.resolve(cached);
-    let reading = this.#reading.get(keys.queue);
-    if (!reading) {
-      reading = this.#refresh(keys, cached ?? null)
-        .then((snapshot) => {
-          this.#snapshots.set(keys.queue, snapshot);
-          return snapshot;
-        })
-        .finally(() => this.#reading.delete(keys.queue));
-      this.#reading.set(keys.queue, reading);
-    }
-    return reading;
-  }
-
-  async #refresh(keys: QueueKeys, previous: Snapshot | null): Promise<Snapshot> {
-    const at = this.now();
-    const full = previous === null || at - previous.fullAt >= this.#fullRefreshMs;
-    const plans = (await this.#streams(keys)).map((state) => {
-      const old = full ? undefined : previous.streams.get(state.key);
-      const delivered = state.lastDeliveredId;
-      // Entries up to the last delivered id were taken: drop them from the front.
-      let taken = old ? countOlder(old.ids, delivered) : 0;
-      if (old?.ids[taken] === delivered) taken++;
-      const kept = old ? old.ids.slice(taken) : [];
-      const from = old && compareEntryIds(old.lastSeen, delivered) > 0 ? old.lastSeen : delivered;
-      return { key: state.key, requeued: state.requeued, kept, from, need: this.#cap - kept.length };
-    });
-    const reading = plans.filter((p) => p.need > 0);
+  async standingOf(keys: QueueKeys, place: WaitPlace): Promise<WaitStanding | null> {
+    const [names, shares] = await Promise.all([
+      this.redis.zrange(keys.waitSets, 0, -1),
+      readFairShare(this.redis, keys, this.now()),
+    ]);
+    const rankOf = (tenant: string): number => shareOf(shares, tenant).rank;
+    const target = classOf(place.waitSet, rankOf);
+    if (!target) return null;
     const pipeline = this.redis.pipeline();
-    for (const p of reading) pipeline.xrange(p.key, `(${p.from}`, '+', 'COUNT', p.need);
-    const replies = reading.length > 0 ? ((await pipeline.exec()) ?? []) : [];
-    const streams = new Map<string, StreamIds>();
-    for (const plan of plans) {
-      const index = reading.indexOf(plan);
-      let lastSeen = plan.from;
-      if (index >= 0) {
-        const [error, entries] = replies[index] ?? [null, []];
-        if (error) throw error;
-        for (const [id] of entriesReply(entries)) {
-          plan.kept.push(id);
-          lastSeen = id;
-        }
-      }
-      streams.set(plan.key, { requeued: plan.requeued, ids: plan.kept, lastSeen });
+    const why: Array<'priority' | 'fairShare' | null> = [];
+    for (const name of names) {
+      const set = classOf(name, rankOf);
+      const size = parseWaitSetName(name)?.gpus ?? 0;
+      // take passes over a set whose tenant is at its running-GPU quota: it is not ahead now.
+      if (!set || (name !== place.waitSet && overQuota(shareOf(shares, set.tenant), size))) continue;
+      const order = compareWaiting(set, target);
+      if (order < 0) pipeline.zcard(keys.waitSet(name));
+      else if (order === 0) pipeline.zlexcount(keys.waitSet(name), '-', `(${place.waitMember}`);
+      else continue;
+      why.push(
+        set.priority > target.priority
+          ? 'priority'
+          : set.kind === target.kind && set.tenant !== target.tenant && order < 0
+            ? 'fairShare'
+            : null,
+      );
     }
-    return { at, fullAt: full ? at : (previous as Snapshot).fullAt, streams };
+    const standing: WaitStanding = { position: 0, higherPriority: 0, fairShare: 0 };
+    if (why.length === 0) return standing;
+    for (const [i, [error, reply]] of ((await pipeline.exec()) ?? []).entries()) {
+      if (error) throw error;
+      const count = Number(reply);
+      standing.position += count;
+      if (why[i] === 'priority') standing.higherPriority += count;
+      if (why[i] === 'fairShare') standing.fairShare += count;
+    }
+    return standing;
+  }
+
+  /**
+   * Counts the tasks waiting now at a priority of `priority` or above, O(1) per wait set: the most
+   * a task about to be enqueued waits behind. `issued` says the count's commands are already sent,
+   * so nothing the caller sends after it (the enqueue) can be counted; when it is false (the
+   * queue's wait sets are not known yet), wait for `count` before enqueueing.
+   */
+  countWaiting(keys: QueueKeys, priority: number): { count: Promise<number>; issued: boolean } {
+    const cached = this.#names.get(keys.queue);
+    // An empty list is never trusted: the queue's first wait set may have been made just now.
+    const fresh = cached && cached.value.length > 0 && this.now() - cached.at < this.#maxAgeMs;
+    const sum = (names: readonly string[]): Promise<number> => {
+      const counted = names.filter((name) => (parseWaitSetName(name)?.priority ?? -1) >= priority);
+      return Promise.all(counted.map((name) => this.redis.zcard(keys.waitSet(name)))).then((counts) =>
+        counts.reduce((total, n) => total + n, 0),
+      );
+    };
+    if (cached && fresh) return { count: sum(cached.value), issued: true };
+    const reading = this.redis.zrange(keys.waitSets, 0, -1).then((names) => {
+      this.#names.set(keys.queue, { at: this.now(), value: names });
+      return names;
+    });
+    return { count: reading.then(sum), issued: false };
   }
 }

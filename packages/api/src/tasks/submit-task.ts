@@ -1,7 +1,9 @@
 /**
  * Submitting a task: checks a spec before any input is stored (shape, executer, parameters), and
  * enqueues it (one Lua step, which also applies the tenant's quota on waiting tasks) after
- * registering its queue in the fleet's queue set.
+ * registering its queue in the fleet's queue set. The enqueue also writes what the trackers
+ * schedule by: the queue's default priority for a spec without one, the tenant's fair-share
+ * weight and running-GPU quota, and the fair-share half-life.
  */
 import {
   DEFAULT_QUEUE,
@@ -33,11 +35,15 @@ export async function submitTask(
   tenant: string,
   id: string,
 ): Promise<EnqueueResult> {
-  await ctx.queues.register(spec.queue ?? DEFAULT_QUEUE);
+  const queue = spec.queue ?? DEFAULT_QUEUE;
+  await ctx.queues.register(queue);
   const result = await enqueue({ redis: ctx.redis, prefix: ctx.prefix, now: ctx.now }, spec, {
     tenant,
     id,
     maxWaitingTasks: ctx.tenants.maxWaitingTasks(tenant),
+    defaultPriority: ctx.defaultPriority(queue),
+    scheduling: ctx.tenants.scheduling(tenant),
+    fairShareHalfLifeMs: ctx.fairShareHalfLifeMs,
   });
   ctx.finder.remember(result.id, result.queue);
   return result;

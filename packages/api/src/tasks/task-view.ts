@@ -1,12 +1,27 @@
 /**
- * How a task looks over HTTP: the record with ISO timestamps, its queue position while it waits
- * and a summary of its outputs (the full manifest is GET /tasks/:id/outputs). The list view is a
- * shorter summary.
+ * How a task looks over HTTP: the record with ISO timestamps, its queue position and why it waits
+ * while it is queued, and a summary of its outputs (the full manifest is GET /tasks/:id/outputs).
+ * The list view is a shorter summary.
  */
-import { Type, type Static } from '@fastify/type-provider-typebox';
-import { TaskInputSchema } from '@gpufleet/core';
+import { Type, type Static, type TUnsafe } from '@fastify/type-provider-typebox';
+import { PRIORITY_MAX, PRIORITY_MIN, TaskInputSchema } from '@gpufleet/core';
 import { isoTime, Nullable, TaskFailureCodeSchema, TaskStatusSchema, Timestamp } from '../schemas/common.js';
 import type { FoundTask } from './task-finder.js';
+import { WAIT_REASONS, type WaitReason } from './wait-reason.js';
+
+/** Why a queued task waits, or null (written out: Nullable() would leave null out of the enum). */
+export const WaitReasonSchema: TUnsafe<WaitReason | null> = Type.Unsafe<WaitReason | null>({
+  type: ['string', 'null'],
+  enum: [...WAIT_REASONS, null],
+  description:
+    'while queued, why it waits (docs/api.md): Priority, FairShare, Quota, Resources, Unschedulable or BeginTime; otherwise null',
+});
+
+/** Where a queued task stands: its place in line and why it waits. */
+export interface WaitView {
+  position: number | null;
+  reason: WaitReason;
+}
 
 export const OutputSummarySchema = Type.Object({
   attempt: Type.Integer({ description: 'the attempt whose outputs these are' }),
@@ -21,6 +36,11 @@ export const TaskSummarySchema = Type.Object({
   name: Nullable(Type.String({ description: 'the name given at submission; null when none' })),
   tags: Type.Record(Type.String(), Type.String(), {
     description: 'the tags given at submission; {} when none',
+  }),
+  priority: Type.Integer({
+    minimum: PRIORITY_MIN,
+    maximum: PRIORITY_MAX,
+    description: 'higher starts first; as submitted (or the queue’s default), or as last changed',
   }),
   status: TaskStatusSchema,
   attempt: Type.Integer({ description: 'deliveries so far; 0 while it never ran' }),
@@ -48,10 +68,11 @@ export const TaskViewSchema = Type.Object({
   queuePosition: Nullable(
     Type.Integer({
       description:
-        'while queued: waiting tasks a tracker takes before this one (0 = next; counted among the ' +
-        'first 10,000 of each task stream, up to half a second old); otherwise null',
+        'while queued: waiting tasks a tracker takes before this one (0 = next); null otherwise, ' +
+        'and while it waits out a retry backoff',
     }),
   ),
+  waitReason: WaitReasonSchema,
   notBefore: Nullable(Type.String({ format: 'date-time', description: 'waiting out a retry backoff until' })),
   inputs: Type.Array(TaskInputSchema),
   idempotencyKey: Nullable(Type.String()),
@@ -66,6 +87,7 @@ export function toTaskSummary({ record }: FoundTask): TaskSummary {
     executer: record.executer,
     name: record.name,
     tags: record.tags,
+    priority: record.priority,
     status: record.status,
     attempt: record.attempt,
     tracker: record.tracker,
@@ -78,7 +100,8 @@ export function toTaskSummary({ record }: FoundTask): TaskSummary {
   };
 }
 
-export function toTaskView(found: FoundTask, queuePosition: number | null): TaskView {
+/** The task's view; `wait`: where it stands while it is queued (ignored otherwise). */
+export function toTaskView(found: FoundTask, wait: WaitView | null): TaskView {
   const { record, raw } = found;
   const outputs = record.outputs;
   const queued = record.status === 'queued';
@@ -91,6 +114,7 @@ export function toTaskView(found: FoundTask, queuePosition: number | null): Task
     executer: record.executer,
     name: record.name,
     tags: record.tags,
+    priority: record.priority,
     status: record.status,
     attempt: record.attempt,
     tracker: record.tracker,
@@ -109,7 +133,8 @@ export function toTaskView(found: FoundTask, queuePosition: number | null): Task
     maxAttempts: record.maxAttempts,
     signal: record.signal,
     cancelRequested: record.cancelRequested,
-    queuePosition: queued ? queuePosition : null,
+    queuePosition: queued ? (wait?.position ?? null) : null,
+    waitReason: queued ? (wait?.reason ?? null) : null,
     notBefore: queued ? isoTime(record.notBefore) : null,
     inputs: record.inputs,
     idempotencyKey: record.idempotencyKey,
@@ -117,10 +142,13 @@ export function toTaskView(found: FoundTask, queuePosition: number | null): Task
   };
 }
 
-/** Whether the task waits in its stream now (so a queue position means something). */
-export function waitsInStream(found: FoundTask, now: number): boolean {
-  const notBefore = found.record.notBefore;
-  return (
-    found.record.status === 'queued' && Boolean(found.raw.entry) && (notBefore === null || notBefore <= now)
-  );
+/**
+ * Where the task waits in line now (its wait set and member: lua/lib-common.lua addWaiting), or
+ * null when it is not queued, waits out a retry backoff, or is being taken.
+ */
+export function waitPlace(found: FoundTask, now: number): { waitSet: string; waitMember: string } | null {
+  const { status, notBefore } = found.record;
+  const { waitSet, waitMember } = found.raw;
+  if (status !== 'queued' || !waitSet || !waitMember || (notBefore !== null && notBefore > now)) return null;
+  return { waitSet, waitMember };
 }

@@ -5,6 +5,7 @@
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
+import { expect } from 'vitest';
 import type { Redis } from 'ioredis';
 import {
   connectRedis,
@@ -53,6 +54,25 @@ export function auth(key: string): { authorization: string } {
   return { authorization: `Bearer ${key}` };
 }
 
+/**
+ * Submits a `probe` task (with `spec` on top) through POST /v1/tasks as the holder of `key`;
+ * fails the test unless it was created. Returns its id.
+ */
+export async function submitProbe(
+  app: FastifyInstance,
+  key: string,
+  spec: Record<string, unknown> = {},
+): Promise<string> {
+  const res = await app.inject({
+    method: 'POST',
+    url: '/v1/tasks',
+    headers: auth(key),
+    payload: { executer: 'probe', ...spec },
+  });
+  expect(res.statusCode, res.body).toBe(201);
+  return res.json<{ id: string }>().id;
+}
+
 export interface TestApi {
   app: FastifyInstance;
   /** The app's own fail-fast connection. */
@@ -73,8 +93,14 @@ export interface TestApiOptions {
   logger?: Logger;
   prefix?: string;
   artifactDir?: string;
-  /** Each tenant's settings (quotas); default: none. */
+  /** Each tenant's settings (quotas, weights); default: none. */
   tenants?: TenantPolicy;
+  /** The priority of a task whose spec gives none, per queue; default core's DEFAULT_PRIORITY. */
+  defaultPriority?: (queue: string) => number;
+  /** The fair-share half-life written with each task; default core's. */
+  fairShareHalfLifeMs?: number;
+  /** The app's clock; default Date.now. */
+  now?: () => number;
 }
 
 export async function startTestApi(
@@ -102,6 +128,9 @@ export async function startTestApi(
     logger: options.logger ?? silentLogger(),
     keyring,
     tenants: options.tenants,
+    defaultPriority: options.defaultPriority,
+    fairShareHalfLifeMs: options.fairShareHalfLifeMs,
+    now: options.now,
     prefix,
     limits: options.limits,
     followTaskMetrics: options.followTaskMetrics ?? false,

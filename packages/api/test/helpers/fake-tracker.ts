@@ -74,7 +74,7 @@ export class FakeTracker {
     await this.redis.xgroup('CREATE', stream, TRACKER_GROUP, '0', 'MKSTREAM').catch(() => undefined);
     const result = await takeTask(this.redis, this.keys, {
       consumer: this.name,
-      streams: [{ key: stream, fitsNow: true }],
+      sizes: [{ gpus, fitsNow: true }],
       leaseMs: 60_000,
       token: newToken(),
       now: Date.now(),

@@ -3,7 +3,8 @@
  * in lua/ (one that does not use an entry still gets it); a script's own ARGV follow from ARGV[4]:
  *
  *   ARGV[1] the trackers' consumer group   ARGV[2] now (ms; '' where the caller has no time to
- *   give: renew and claim-read)   ARGV[3] the events stream's max length
+ *   give: renew, and take sent behind a blocking read; a script then uses Redis's clock)
+ *   ARGV[3] the events stream's max length
  *
  * `runScript` takes it apart from the script's own ARGV, so no call can leave it out.
  */

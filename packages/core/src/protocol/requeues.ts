@@ -4,7 +4,7 @@
  * a previous life of a tracker left pending, and retries whose backoff has passed.
  */
 import type { Redis } from 'ioredis';
-import { requeuedStreamOf, tenantAccountKeys, type QueueKeys } from '../keys.js';
+import { requeuedStreamOf, schedulingKeys, type QueueKeys } from '../keys.js';
 import { wordReply } from '../redis-replies.js';
 import { fieldArgs, runScript } from '../scripts.js';
 import { argvHead } from './argv-head.js';
@@ -47,7 +47,7 @@ export async function requeueOrphan(
     keys.lease(req.taskId),
     keys.events,
     keys.lastEntry,
-    ...tenantAccountKeys(keys),
+    ...schedulingKeys(keys),
   ];
   if (req.holderDead) keyList.push(keys.trackerAlive(req.holder));
   const reply = await runScript(redis, 'orphan', keyList, argvHead(req.now), [
@@ -93,7 +93,7 @@ export async function releaseTask(
       keys.events,
       keys.delayed,
       keys.lastEntry,
-      ...tenantAccountKeys(keys),
+      ...schedulingKeys(keys),
       claim.stream,
       ...(options.first ? [requeuedStreamOf(claim.stream)] : []),
     ],
@@ -132,7 +132,7 @@ export async function settleEntry(
       keys.lease(req.taskId),
       keys.events,
       keys.lastEntry,
-      ...tenantAccountKeys(keys),
+      ...schedulingKeys(keys),
     ],
     argvHead(req.now),
     [req.entryId, req.consumer, req.alone ? 1 : 0],
@@ -150,12 +150,12 @@ export async function promoteDelayed(redis: Redis, keys: QueueKeys, now: number,
   if (ids.length === 0) return 0;
   const read = await Promise.all(ids.map((id) => redis.hget(keys.task(id), 'stream')));
   const streams = [...new Set(read.filter((stream): stream is string => !!stream))];
-  const firstStream = 3 + ids.length; // the KEYS index (from 1) of streams[0]
+  const firstStream = 9 + ids.length; // the KEYS index (from 1) of streams[0]
   return Number(
     await runScript(
       redis,
       'promote-delayed',
-      [keys.delayed, keys.lastEntry, ...ids.map((id) => keys.task(id)), ...streams],
+      [keys.delayed, keys.lastEntry, ...schedulingKeys(keys), ...ids.map((id) => keys.task(id)), ...streams],
       argvHead(now),
       [ids.length, ...ids, ...read.map((stream) => (stream ? firstStream + streams.indexOf(stream) : 0))],
     ),

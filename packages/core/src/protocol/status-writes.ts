@@ -5,7 +5,7 @@
  */
 import type { Redis } from 'ioredis';
 import { GpufleetError } from '../errors.js';
-import { tenantAccountKeys, type QueueKeys } from '../keys.js';
+import { schedulingKeys, type QueueKeys } from '../keys.js';
 import { stringsReply, wordReply } from '../redis-replies.js';
 import { fieldArgs, runScript } from '../scripts.js';
 import type { TaskFailureCode } from '../task-failures.js';
@@ -27,7 +27,7 @@ export async function setTaskStatus(
   const reply = await runScript(
     redis,
     'set-status',
-    [keys.task(claim.taskId), keys.events, ...tenantAccountKeys(keys)],
+    [keys.task(claim.taskId), keys.events, ...schedulingKeys(keys)],
     argvHead(now),
     [claim.token, status, ...fieldArgs(fields)],
   );
@@ -53,7 +53,7 @@ export async function completeTask(
       keys.events,
       keys.dead,
       claim.stream,
-      ...tenantAccountKeys(keys),
+      ...schedulingKeys(keys),
     ],
     argvHead(now),
     [claim.token, status, reason, ...fieldArgs(fields)],
@@ -79,7 +79,7 @@ export async function deadLetterQueued(
   const reply = await runScript(
     redis,
     'dead-letter-queued',
-    [keys.task(taskId), keys.lease(taskId), keys.events, keys.dead, stream, ...tenantAccountKeys(keys)],
+    [keys.task(taskId), keys.lease(taskId), keys.events, keys.dead, stream, ...schedulingKeys(keys)],
     argvHead(now),
     [entryId, reason, code],
   );
@@ -116,7 +116,7 @@ export async function cancelTask(
         [
           keys.task(taskId),
           keys.events,
-          ...tenantAccountKeys(keys),
+          ...schedulingKeys(keys),
           ...(stream ? [stream] : []),
           ...(tracker ? [keys.trackerControl(tracker)] : []),
         ],

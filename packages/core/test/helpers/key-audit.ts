@@ -12,7 +12,9 @@ const lit = (value: string): string => `'${value.replace(/\\/g, '\\\\').replace(
 export function auditPrelude(templates: readonly string[]): string {
   const pairs = templates.map((t) => {
     const slot = t.lastIndexOf(KEY_SLOT);
-    return `{ ${lit(t.slice(0, slot))}, ${lit(t.slice(slot + 1))} }`;
+    // A wait set's name (keys.ts waitSetName) holds ':'; an id or a tracker name does not.
+    const name = t.slice(0, slot).endsWith(':wait:') ? '^%d+:%d+:[rw]:[%w][%w_.-]*$' : '^[%w][%w_.-]*$';
+    return `{ ${lit(t.slice(0, slot))}, ${lit(t.slice(slot + 1))}, ${lit(name)} }`;
   });
   return `
 local realRedis = redis
@@ -22,10 +24,10 @@ local templates = { ${pairs.join(', ')} }
 local function allowed(key)
   if declared[key] then return true end
   for _, t in ipairs(templates) do
-    local head, tail = t[1], t[2]
+    local head, tail, pattern = t[1], t[2], t[3]
     if #key > #head + #tail and string.sub(key, 1, #head) == head and (tail == '' or string.sub(key, -#tail) == tail) then
       local id = string.sub(key, #head + 1, #key - #tail)
-      if string.find(id, '^[%w][%w_.-]*$') then return true end
+      if string.find(id, pattern) then return true end
     end
   end
   return false

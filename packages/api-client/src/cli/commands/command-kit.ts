@@ -1,9 +1,10 @@
 /**
- * Helpers for defining commands: repeatable options, integer and duration arguments (a bad value
- * is a usage error, exit 2), and `run`, which turns a command function into a commander action:
+ * Helpers for defining commands: repeatable options, integer, priority and duration arguments (a
+ * bad value is a usage error, exit 2), and `run`, which turns a command function into a commander action:
  * it opens the context from the global flags and records the exit code the function returns.
  */
 import { InvalidArgumentError, type Command } from 'commander';
+import { PRIORITY_MAX, PRIORITY_MIN } from '../../generated/api-types.js';
 import { parseDuration } from '../../profiles/duration.js';
 import { openContext, type CliContext, type CliRuntime, type GlobalFlags } from '../cli-context.js';
 
@@ -16,6 +17,19 @@ export function intArg(flag: string, min = 0): (value: string) => number {
     const n = Number(value);
     if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < min) {
       throw new InvalidArgumentError(`${flag} wants a whole number of at least ${min}`);
+    }
+    return n;
+  };
+}
+
+/** A task priority: a whole number in the API's range, checked before anything is sent. */
+export function priorityArg(name: string): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value.trim()) || n < PRIORITY_MIN || n > PRIORITY_MAX) {
+      throw new InvalidArgumentError(
+        `${name} wants a whole number from ${PRIORITY_MIN} to ${PRIORITY_MAX} (higher starts first)`,
+      );
     }
     return n;
   };

@@ -1,4 +1,7 @@
-/** `gpufleet executers`, `gpufleet queues` and `gpufleet trackers` (admin keys): the fleet. */
+/**
+ * `gpufleet executers`, `gpufleet queues` (each queue, then per tenant its tasks, GPUs and fair
+ * share: weight, GPU quota, usage) and `gpufleet trackers` (admin keys): the fleet.
+ */
 import type { Command } from 'commander';
 import type { CliContext } from '../cli-context.js';
 import { EXIT } from '../exit-codes.js';
@@ -57,11 +60,16 @@ export async function runQueues(ctx: CliContext, flags: QueueFlag): Promise<numb
         String(t.waiting),
         String(t.runningTasks),
         String(t.runningGpus),
+        String(t.weight),
+        t.maxRunningGpus === null ? '-' : String(t.maxRunningGpus),
+        `${t.usageGpuHours} GPU-h`,
       ]),
     );
     if (byTenant.length > 0) {
       ctx.out.line('');
-      ctx.out.line(table(['QUEUE', 'TENANT', 'WAITING', 'RUNNING', 'GPUS'], byTenant));
+      ctx.out.line(
+        table(['QUEUE', 'TENANT', 'WAITING', 'RUNNING', 'GPUS', 'WEIGHT', 'GPU QUOTA', 'USAGE'], byTenant),
+      );
     }
   }
   return EXIT.OK;

@@ -1,7 +1,8 @@
 /**
- * `gpufleet status <id>` (the task's record: name and tags, status, attempts, tracker and GPUs,
- * times, exit code, error with its failure code, queue position, outputs) and `gpufleet ls` (your
- * tasks, newest first, filtered by status, executer, queue, name and tags).
+ * `gpufleet status <id>` (the task's record: name and tags, status, priority, attempts, tracker
+ * and GPUs, times, exit code, error with its failure code, why it waits and its place in line while
+ * it is queued, outputs) and `gpufleet ls` (your tasks, newest first, filtered by status, executer,
+ * queue, name and tags).
  */
 import type { Command } from 'commander';
 import type { TaskSummary, TaskView } from '../../generated/api-types.js';
@@ -19,7 +20,14 @@ function describe(t: TaskView): string {
     ['status', `${t.status}${t.cancelRequested && t.status === 'running' ? ' (cancel requested)' : ''}`],
     ['attempt', `${t.attempt} (up to ${t.maxAttempts} may be lost to crashes)`],
     ['executer', `${t.executer}${t.executerVersion ? ` ${t.executerVersion}` : ''}`],
-    ['queue', `${t.queue}${t.queuePosition !== null ? ` (position ${t.queuePosition})` : ''}`],
+    ['queue', t.queue],
+    ['priority', String(t.priority)],
+  );
+  // Why it waits, in the API's words (docs/api.md), and its place in line when it has one.
+  if (t.status === 'queued' && t.waitReason !== null) {
+    rows.push(['waits', `${t.waitReason}${t.queuePosition !== null ? `, position ${t.queuePosition}` : ''}`]);
+  }
+  rows.push(
     ['gpus', `${t.gpus}${t.gpuIds.length > 0 ? ` (ids ${t.gpuIds.join(',')})` : ''}`],
     ['tracker', t.tracker ?? '-'],
     ['created', formatTime(t.createdAt)],

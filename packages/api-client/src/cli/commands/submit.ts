@@ -4,7 +4,8 @@
  * repeated command with `--idempotency-key` makes no new tasks). Inputs are uploaded with each
  * task. Prints the ids as they are made; `--follow` streams the output, `--wait` waits for the
  * end and exits 1 unless every task succeeded, `--download DIR` fetches the outputs (into
- * `DIR/<id>` when there are several tasks). `--name` and `--tag key=value` label every task made.
+ * `DIR/<id>` when there are several tasks). `--name` and `--tag key=value` label every task made;
+ * `--priority N` (0-1000, higher starts first) sets the priority of each.
  */
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
@@ -18,7 +19,7 @@ import { outcome } from '../format.js';
 import { parseTags, paramSchemas, parseParams, readParamsFile, sweepCombinations } from '../params.js';
 import { bar, formatBytes } from '../progress-line.js';
 import { downloadWithProgress, followAll, waitAll } from '../task-progress.js';
-import { collect, durationArg, intArg, type CommandRunner } from './command-kit.js';
+import { collect, durationArg, intArg, priorityArg, type CommandRunner } from './command-kit.js';
 
 export interface SubmitFlags {
   param: string[];
@@ -36,6 +37,7 @@ export interface SubmitFlags {
   idempotencyKey?: string;
   name?: string;
   tag: string[];
+  priority?: number;
 }
 
 interface Planned {
@@ -70,6 +72,7 @@ async function plan(ctx: CliContext, executer: string, flags: SubmitFlags): Prom
       if (retries !== undefined) spec.retries = retries;
       if (queue !== undefined) spec.queue = queue;
       if (flags.name !== undefined) spec.name = flags.name;
+      if (flags.priority !== undefined) spec.priority = flags.priority;
       if (Object.keys(tags).length > 0) spec.tags = tags;
       planned.push({ spec, run, params: all });
     }
@@ -189,6 +192,11 @@ export function submitCommand(program: Command, run: CommandRunner): void {
     )
     .option('--name <name>', 'a name for the task(s), shown by ls and status (ls --name filters)')
     .option('--tag <key=value>', 'a tag for the task(s) (repeatable; ls --tag filters)', collect, [])
+    .option(
+      '--priority <n>',
+      'priority 0-1000, higher starts first (default: the queue’s; gpufleet priority changes it)',
+      priorityArg('--priority'),
+    )
     .option('-w, --wait', 'wait for the end; exit 1 unless every task succeeded')
     .option('-f, --follow', 'stream the output until the end (implies --wait)')
     .option('-d, --download <dir>', 'download the outputs when done (implies --wait)')

@@ -1,0 +1,46 @@
+-- Enqueues one task: its record, its stream entry, its event, its index entry and its idempotency
+-- key, in one step, so nothing is ever half-written. A tenant whose tasks waiting in the queue
+-- (the tenant accounts, kept by writeStatus) have reached its limit gets nothing written; an
+-- idempotent replay is answered as one first, whatever the count.
+-- KEYS[1] task hash          KEYS[2] task stream (of the task's GPU count)
+-- KEYS[3] events stream      KEYS[4] idempotency key (unused when ARGV[5] is '')
+-- KEYS[5] index sorted set   KEYS[6] task-streams set   KEYS[7] last-entry (the entry id sequence)
+-- KEYS[8..10] the tenant accounts (waiting, running, GPUs)
+-- ARGV[1..3] the head (lib-common.lua): group (unused), now (ms), events max length
+-- ARGV[4] task id   ARGV[5] hash of the request body ('' = no idempotency key)
+-- ARGV[6] idempotency key TTL (ms)   ARGV[7] GPU count   ARGV[8] tenant
+-- ARGV[9] the most tasks the tenant may have waiting in the queue ('' = no limit)
+-- ARGV[10..] field, value pairs of the task record (its `tenant` is ARGV[8])
+-- Returns {'created', id, entryId} | {'exists', existingId} (same key, same body)
+--       | {'conflict', existingId} (same key, other body) | {'duplicate', id} (the id is taken)
+--       | {'quota', limit, waiting} (the tenant has `waiting` >= `limit` tasks queued here)
+-- @include lib-common
+local now, id, bodyHash, tenant, limit = ARGV[2], ARGV[4], ARGV[5], ARGV[8], ARGV[9]
+if bodyHash ~= '' then
+  local existing = redis.call('GET', KEYS[4])
+  if existing then
+    local sep = string.find(existing, ' ', 1, true)
+    local existingId = string.sub(existing, 1, sep - 1)
+    if string.sub(existing, sep + 1) == bodyHash then return { 'exists', existingId } end
+    return { 'conflict', existingId }
+  end
+end
+if redis.call('EXISTS', KEYS[1]) == 1 then return { 'duplicate', id } end
+if limit ~= '' then
+  local waiting = tonumber(redis.call('HGET', KEYS[8], tenant) or '0')
+  if waiting >= tonumber(limit) then return { 'quota', limit, tostring(waiting) } end
+end
+local Q = { events = KEYS[3], eventsMax = ARGV[3], lastEntry = KEYS[7], tenantWaiting = KEYS[8],
+  tenantRunning = KEYS[9], tenantGpus = KEYS[10] }
+local fields = { 'id', id, 'attempt', 0, 'createdAt', now }
+for i = 10, #ARGV do fields[#fields + 1] = ARGV[i] end
+writeStatus(Q, KEYS[1], false, 'queued', fields)
+local entryId = redis.call('XADD', KEYS[2], nextEntryId(Q), 'id', id)
+redis.call('HSET', KEYS[1], 'stream', KEYS[2], 'entry', entryId)
+redis.call('ZADD', KEYS[5], now, id)
+redis.call('SADD', KEYS[6], ARGV[7])
+appendEvent(Q, id, 'queued', '0', now, '', '')
+if bodyHash ~= '' then
+  redis.call('SET', KEYS[4], id .. ' ' .. bodyHash, 'PX', ARGV[6])
+end
+return { 'created', id, entryId }

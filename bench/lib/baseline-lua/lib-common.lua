@@ -1,0 +1,271 @@
+-- Shared helpers, included at the top of the scripts that say `-- @include lib-common`.
+--
+-- ARGV: every script's ARGV opens with the same head (src/protocol/argv-head.ts `argvHead`):
+-- ARGV[1] the trackers' consumer group   ARGV[2] now (ms; '' for renew and claim-read, which take
+-- no time from their caller)   ARGV[3] the events stream's max length. A script's own ARGV follow
+-- from ARGV[4]; a script that does not use an entry of the head still gets it.
+--
+-- KEYS: no key is built here. Each script gets in KEYS every key it touches (from src/keys.ts,
+-- through the calls in src/protocol/ and src/enqueue.ts) and hands them on. Where a key's name is
+-- in Redis (a task hash's `stream`, `tracker`; the task ids of the delayed set), the caller reads
+-- it first and declares it, and the script checks that it has not changed before using it
+-- (cancel, dead-letter-queued, promote-delayed: two steps). The one exception: take and
+-- claim-read find a task id in a stream inside the script (a blocking read cannot be split), so
+-- they fill the key templates of src/keys.ts (`keyTemplate`, passed in ARGV) with keyOf for that
+-- task's hash and lease key. All keys of a queue share the hash tag `{queue}`, so those keys are
+-- in the same Redis Cluster slot as the declared ones.
+--
+-- `Q` is the queue's keys a helper may touch, built by the script from its KEYS and ARGV:
+-- Q.events (stream), Q.eventsMax (its max length), Q.dead (stream), Q.delayed (sorted set),
+-- Q.lastEntry (string); a script sets only those its helpers use. Every script that writes a
+-- status sets Q.tenantWaiting, Q.tenantRunning and Q.tenantGpus (hashes: the tenant accounts,
+-- src/keys.ts `tenantAccountKeys`, three consecutive KEYS), which writeStatus keeps.
+--
+-- Statuses: FINAL, INITIAL_STATUS and TRANSITIONS below are generated from src/task-status.ts
+-- when the scripts load; every status write goes through writeStatus, which refuses a transition
+-- that table does not allow.
+-- @generated task-statuses
+--
+-- Failure codes: FAILURE below (code → code) is generated from src/task-failures.ts, so a script
+-- writes `FAILURE.CANCELLED` into a task's `errorCode` and a misspelt code is nil (an error).
+-- @generated task-failures
+
+-- The key a template of src/keys.ts names for `id`: the template with its last `*` replaced (the id
+-- comes after the prefix and the queue name, which checkName keeps free of `*` anyway).
+local function keyOf(template, id)
+  local slot = string.find(template, '%*[^*]*$')
+  return string.sub(template, 1, slot - 1) .. id .. string.sub(template, slot + 1)
+end
+
+-- Whether a task may go from status `from` (false or nil: it has no record yet) to `to`: the same
+-- answer as src/task-status.ts `canTransition`, from the same table.
+local function canTransition(from, to)
+  if not from then return to == INITIAL_STATUS end
+  local next = TRANSITIONS[from]
+  return next ~= nil and next[to] == true
+end
+
+-- The tenant accounts: per queue, per tenant, the tasks `queued` (Q.tenantWaiting), the tasks
+-- `running` (Q.tenantRunning) and the GPUs those hold (Q.tenantGpus). Kept by writeStatus alone,
+-- in the step that changes the status, so they cannot drift from the task hashes; a count that
+-- drops to 0 is deleted, so the hashes hold only the tenants with tasks in that status. A count
+-- never goes below 0: a task that was waiting or running before the accounts existed (an upgrade)
+-- was never counted, so leaving that status subtracts nothing. A task hash without `tenant` counts
+-- for 'default' (enqueue.ts's default tenant).
+local function account(hash, tenant, by)
+  if by ~= 0 and redis.call('HINCRBY', hash, tenant, by) <= 0 then redis.call('HDEL', hash, tenant) end
+end
+
+local function accountStatusChange(Q, taskKey, from, to)
+  local waiting = (to == 'queued' and 1 or 0) - (from == 'queued' and 1 or 0)
+  local running = (to == 'running' and 1 or 0) - (from == 'running' and 1 or 0)
+  if waiting == 0 and running == 0 then return end
+  local f = redis.call('HMGET', taskKey, 'tenant', 'gpus')
+  local tenant = (f[1] and f[1] ~= '') and f[1] or 'default'
+  account(Q.tenantWaiting, tenant, waiting)
+  account(Q.tenantRunning, tenant, running)
+  account(Q.tenantGpus, tenant, running * tonumber(f[2] or '0'))
+end
+
+-- The one way a script writes a task's status: HSET of `fields` (field, value pairs) and then
+-- status `to`, where `from` is the status the script read, and the tenant accounts of Q (above)
+-- moved from `from` to `to`. A transition TRANSITIONS does not allow is refused with the error
+-- reply ILLEGAL_TRANSITION, and a Q without the accounts with UNDECLARED_KEY; nothing is written
+-- then: every script calls this before its first write to the task (take has delivered the entry
+-- by then; an entry delivered and never claimed is settled like any other: see orphan.lua and
+-- settle.lua).
+local function writeStatus(Q, taskKey, from, to, fields)
+  if not canTransition(from, to) then
+    error({ err = 'ILLEGAL_TRANSITION task status ' .. tostring(from or '(none)') .. ' -> ' .. tostring(to) ..
+      ' is not in src/task-status.ts' })
+  end
+  if not (Q.tenantWaiting and Q.tenantRunning and Q.tenantGpus) then
+    error({ err = 'UNDECLARED_KEY a status write needs the tenant accounts in KEYS (Q.tenantWaiting, ' ..
+      'Q.tenantRunning, Q.tenantGpus)' })
+  end
+  local args = {}
+  for i = 1, #(fields or {}) do args[i] = fields[i] end
+  args[#args + 1] = 'status'
+  args[#args + 1] = to
+  redis.call('HSET', taskKey, unpack(args))
+  accountStatusChange(Q, taskKey, from, to)
+end
+
+-- A script given a task's stream in KEYS (its caller knew it) checks before its first write that
+-- it is the stream the task hash names: the script touches no other stream.
+local function checkStream(taskStream, declared)
+  if taskStream ~= declared then
+    error({ err = 'UNDECLARED_KEY the task is on stream ' .. tostring(taskStream) .. ', not on the declared ' ..
+      tostring(declared) })
+  end
+end
+
+local function appendEvent(Q, taskId, status, attempt, now, tracker, reason)
+  redis.call('XADD', Q.events, 'MAXLEN', '~', Q.eventsMax, '*',
+    'id', taskId, 'status', status, 'attempt', attempt or '0', 'at', now,
+    'tracker', tracker or '', 'reason', reason or '')
+end
+
+local function removeEntry(stream, group, entryId)
+  if stream and entryId and entryId ~= '' then
+    redis.call('XACK', stream, group, entryId)
+    redis.call('XDEL', stream, entryId)
+  end
+end
+
+-- Redis's clock in milliseconds.
+local function redisNowMs()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+-- The reply of every way of claiming a task (claimEntry: take, claim-read and claim), one shape:
+-- {kind, taskId, streamKey, entryId, detail, suspect, field1, value1, ...}
+-- kind 'claimed': detail the attempt, suspect '1' or '', then the task hash (HGETALL of taskKey);
+-- 'dead': detail the reason; 'gone' (ended or superseded: entry removed) and 'held' (another
+-- tracker's lease is live): detail ''. Parsed by src/redis-replies.ts `claimReply`.
+local function claimReply(kind, taskId, stream, entryId, detail, suspect, taskKey)
+  local reply = { kind, taskId, stream, entryId, detail or '', suspect or '' }
+  if taskKey then
+    for _, v in ipairs(redis.call('HGETALL', taskKey)) do reply[#reply + 1] = v end
+  end
+  return reply
+end
+
+-- A new stream entry id from the queue-wide sequence (Q.lastEntry), so entry ids are totally
+-- ordered across all of a queue's task streams (oldest-first works across GPU sizes).
+local function nextEntryId(Q)
+  local ms = redisNowMs()
+  local seq = 0
+  local last = redis.call('GET', Q.lastEntry)
+  if last then
+    local dash = string.find(last, '-', 1, true)
+    local lastMs, lastSeq = tonumber(string.sub(last, 1, dash - 1)), tonumber(string.sub(last, dash + 1))
+    if ms <= lastMs then ms, seq = lastMs, lastSeq + 1 end
+  end
+  local id = string.format('%.0f-%.0f', ms, seq)
+  redis.call('SET', Q.lastEntry, id)
+  return id
+end
+
+-- The maxAttempts of a task whose record lacks the field: DEFAULT_MAX_ATTEMPTS of src/task-spec.ts
+-- (enqueue writes that into every record; test/max-attempts-default.test.ts keeps the two equal).
+local DEFAULT_MAX_ATTEMPTS = 3
+
+-- Ends a task `dead` (from status `from`) with failure code `code` (FAILURE) and puts it in the
+-- dead-letter stream (Q: events, dead, the accounts).
+local function deadLetter(Q, taskKey, leaseKey, from, taskId, stream, group, entryId, attempt, now, tracker, reason, code)
+  writeStatus(Q, taskKey, from, 'dead', { 'error', reason, 'errorCode', code, 'endedAt', now })
+  redis.call('DEL', leaseKey)
+  removeEntry(stream, group, entryId)
+  redis.call('XADD', Q.dead, '*', 'id', taskId, 'reason', reason, 'at', now, 'attempt', attempt or '0')
+  appendEvent(Q, taskId, 'dead', attempt, now, tracker, reason)
+end
+
+-- Fencing: the task hash's `leaseToken` names the current attempt; only its holder may change the
+-- task. The lease key (a copy of the token with a TTL) says the holder is alive: while it exists
+-- nobody else claims the task.
+-- Attempts: `attempt` counts the executions started; `freeAttempts` those that do not count against
+-- `maxAttempts` (handed back by a tracker shutting down, or ended by a failure that is retried).
+-- `maxAttempts` is what the user asked for and never changes.
+-- Claims the task of one delivered entry of `stream` for `consumer` (Q: events, dead, the
+-- accounts). Returns its claimReply: 'claimed' | 'gone' | 'held' | 'dead'.
+local function claimEntry(Q, taskKey, leaseKey, stream, group, entryId, taskId, consumer, now, leaseMs, token)
+  local f = redis.call('HMGET', taskKey, 'status', 'attempt', 'maxAttempts', 'entry', 'cancelRequested', 'cancelReason',
+    'suspect', 'freeAttempts', 'deaths')
+  local status = f[1]
+  if (not status) or FINAL[status] or f[4] ~= entryId then
+    removeEntry(stream, group, entryId)
+    return claimReply('gone', taskId, stream, entryId)
+  end
+  if f[5] and f[5] ~= '' then
+    -- Cancelled while an earlier attempt ran, and that attempt never finished: it ends here.
+    writeStatus(Q, taskKey, status, 'cancelled',
+      { 'endedAt', now, 'leaseToken', '', 'error', f[6] or 'cancelled', 'errorCode', FAILURE.CANCELLED })
+    redis.call('DEL', leaseKey)
+    removeEntry(stream, group, entryId)
+    appendEvent(Q, taskId, 'cancelled', f[2], now, consumer, f[6] or '')
+    return claimReply('gone', taskId, stream, entryId)
+  end
+  if redis.call('EXISTS', leaseKey) == 1 then
+    return claimReply('held', taskId, stream, entryId)
+  end
+  local attempt = tonumber(f[2] or '0') + 1
+  local maxAttempts = tonumber(f[3] or DEFAULT_MAX_ATTEMPTS)
+  local free = tonumber(f[8] or '0')
+  if attempt - free > maxAttempts then
+    local reason = 'attempts exhausted: delivered ' .. (attempt - 1) .. ' times without completing (maxAttempts ' ..
+      maxAttempts .. (free > 0 and (', not counting ' .. free .. ' handed back or retried') or '') .. ')'
+    deadLetter(Q, taskKey, leaseKey, status, taskId, stream, group, entryId, tostring(attempt - 1), now, consumer, reason,
+      FAILURE.ATTEMPTS_EXHAUSTED)
+    return claimReply('dead', taskId, stream, entryId, reason)
+  end
+  local suspect = f[7] or ''
+  local fields = {}
+  if status == 'running' or status == 'uploading' then
+    -- An attempt abandoned without being requeued (its tracker was not seen dead): one more death.
+    local deaths = tonumber(f[9] or '0') + 1
+    fields = { 'deaths', deaths }
+    if deaths >= 2 then suspect = '1' end
+  end
+  for _, v in ipairs({ 'attempt', attempt, 'tracker', consumer, 'leaseToken', token, 'suspect', suspect,
+    'startedAt', now, 'error', '', 'errorCode', '', 'exitCode', '', 'signal', '', 'endedAt', '', 'gpuIds', '[]' }) do
+    fields[#fields + 1] = v
+  end
+  writeStatus(Q, taskKey, status, 'running', fields)
+  redis.call('SET', leaseKey, token, 'PX', leaseMs)
+  appendEvent(Q, taskId, 'running', tostring(attempt), now, consumer, '')
+  return claimReply('claimed', taskId, stream, entryId, tostring(attempt), suspect, taskKey)
+end
+
+-- Puts a claimed task back in its queue as a fresh entry of `toStream` (nil: `stream`, the stream
+-- its current entry is on, which the script declared; the requeued stream puts it before every
+-- waiting task), or, with delayMs > 0, in Q.delayed until its time comes: status queued, lease
+-- cleared, old entry removed (Q: events, lastEntry, the accounts, and delayed when delayMs > 0).
+-- `fields` (field, value pairs, may be nil) are written with the status, under the requeue's own.
+-- `mode`: 'count' the attempt counts against maxAttempts; 'free' it does not (a graceful hand-back,
+-- a retry); 'undo' it never started (the attempt number goes back).
+local function requeueTask(Q, taskKey, leaseKey, stream, group, now, reason, mode, delayMs, toStream, fields)
+  local f = redis.call('HMGET', taskKey, 'id', 'attempt', 'tracker', 'status', 'entry')
+  local all = {}
+  for i = 1, #(fields or {}) do all[i] = fields[i] end
+  for _, v in ipairs({ 'leaseToken', '', 'tracker', '', 'error', reason, 'pid', '', 'pidStartTime', '',
+    'gpuIds', '[]' }) do
+    all[#all + 1] = v
+  end
+  writeStatus(Q, taskKey, f[4], 'queued', all)
+  local attempt = f[2]
+  if mode == 'free' then redis.call('HINCRBY', taskKey, 'freeAttempts', 1) end
+  if mode == 'undo' then attempt = tostring(redis.call('HINCRBY', taskKey, 'attempt', -1)) end
+  redis.call('DEL', leaseKey)
+  removeEntry(stream, group, f[5])
+  local to = toStream or stream
+  if tonumber(delayMs) > 0 then
+    redis.call('HSET', taskKey, 'entry', '', 'stream', to, 'notBefore', tonumber(now) + tonumber(delayMs))
+    redis.call('ZADD', Q.delayed, tonumber(now) + tonumber(delayMs), f[1])
+  else
+    redis.call('HSET', taskKey, 'stream', to, 'entry', redis.call('XADD', to, nextEntryId(Q), 'id', f[1]))
+  end
+  appendEvent(Q, f[1], 'queued', attempt, now, f[3], reason)
+end
+
+-- Moves an entry that was delivered but never claimed (its task still `queued`) to the end of the
+-- requeued stream `toStream`: it was first in line when it was read, and goes back there (Q: lastEntry).
+local function returnUnclaimed(Q, taskKey, taskId, stream, group, entryId, toStream)
+  removeEntry(stream, group, entryId)
+  redis.call('HSET', taskKey, 'stream', toStream, 'entry', redis.call('XADD', toStream, nextEntryId(Q), 'id', taskId))
+end
+
+-- Requeues, before every waiting task, a task whose tracker died (or was cut off) while it ran;
+-- `stream` is the stream its entry is on. One death is no evidence against a task: it becomes a
+-- suspect (runs alone next time) only after the second death it was present at, or a death where
+-- it ran alone on its tracker (`alone` '1'). The abandoned attempt counts against maxAttempts
+-- (Q: events, lastEntry, the accounts).
+local function requeueOrphan(Q, taskKey, leaseKey, stream, group, now, reason, alone, toStream)
+  local deaths = tonumber(redis.call('HGET', taskKey, 'deaths') or '0') + 1
+  local fields = { 'deaths', deaths }
+  if deaths >= 2 or alone == '1' then
+    fields[3], fields[4] = 'suspect', '1'
+  end
+  requeueTask(Q, taskKey, leaseKey, stream, group, now, reason, 'count', 0, toStream, fields)
+end
