@@ -1,13 +1,14 @@
 /**
- * Scheduling quality on a mixed trace (the scheduling issue): how well today's strict oldest-first
- * order (packages/core/lua/take.lua) keeps GPUs busy, the baseline for backfill, priorities and
- * fair share. `--trackers` real gpufleet-tracker processes × `--gpus` declared GPUs each (no real
+ * Scheduling quality on a mixed trace (the scheduling issue): how well gpufleet's take
+ * (packages/core/lua/take.lua: the scheduling order with EASY backfill, time limits as estimates)
+ * keeps GPUs busy, beside strict oldest-first (what it did before backfill) and ideal backfill. `--trackers` real gpufleet-tracker processes × `--gpus` declared GPUs each (no real
  * GPUs: GPUFLEET_GPUS) run a seeded trace of 1-, 2-, 4- and 8-GPU `sleep` tasks of 0.5–5 s (times
- * `--scale`; bench/lib/scheduling-trace.ts), all queued at once (bench/lib/scheduling-fleet.ts:
+ * `--scale`; bench/lib/scheduling-trace.ts), each with a time limit of 1.25 × its duration (at
+ * least 1 s), all queued at once (bench/lib/scheduling-fleet.ts:
  * times from the trackers' `spawned` / `exited` / `completed` log lines and the records). The same
- * trace is scheduled offline (bench/lib/schedule-sim.ts) strictly oldest-first, which checks the
- * simulator against the fleet, and with EASY backfill, the limit column: what a backfilling
- * scheduler would reach with no overhead. One table: makespan, the lower bound max(GPU-time / GPUs,
+ * trace is scheduled offline (bench/lib/schedule-sim.ts) strictly oldest-first (the fleet before
+ * backfill measured within 1–8 % of it: docs/benchmarks.md) and with EASY backfill knowing the exact
+ * durations, the limit column: what a backfilling scheduler would reach with no overhead. One table: makespan, the lower bound max(GPU-time / GPUs,
  * longest task), makespan / bound, utilisation (busy GPU-time / (GPUs × makespan)) and the wait
  * (submission → start) of the biggest tasks.
  * Usage: npm run bench:scheduling -- [--dry-run] [--tasks 120] [--trackers 4] [--gpus 8] [--seed 1]
@@ -121,7 +122,7 @@ function printTable(
   boundMs: number,
 ): void {
   const columns = {
-    'gpufleet today (measured)': measured,
+    'gpufleet (measured)': measured,
     'simulated oldest-first': fifo,
     'simulated EASY backfill (limit)': easy,
   };

@@ -39,6 +39,14 @@ export interface FleetRun {
   rerun: number;
 }
 
+/**
+ * The time limit each task is given: 1.25 × its duration, at least 1 s. Backfill judges by time
+ * limits (as SLURM's), so the users who want it set them near their tasks' durations.
+ */
+export function timeLimitFor(durationMs: number): number {
+  return Math.max(1000, Math.ceil(durationMs * 1.25));
+}
+
 export async function runTraceOnFleet(trace: readonly TraceTask[], options: FleetOptions): Promise<FleetRun> {
   const fleet = await startTrackerFleet(options);
   try {
@@ -49,7 +57,7 @@ export async function runTraceOnFleet(trace: readonly TraceTask[], options: Flee
         (
           await enqueue(
             { redis: options.redis, prefix: options.prefix },
-            sleepSpec(task.durationMs, task.gpus),
+            sleepSpec(task.durationMs, task.gpus, undefined, timeLimitFor(task.durationMs)),
           )
         ).id,
       );

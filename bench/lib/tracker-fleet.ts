@@ -140,10 +140,14 @@ export function waitForEvent(
   );
 }
 
-/** A `sleep` task (bench/executers/sleep) of `durationMs` on `gpus` GPUs, at `priority` if given. */
-export const sleepSpec = (durationMs: number, gpus = 1, priority?: number): object => ({
+/**
+ * A `sleep` task (bench/executers/sleep) of `durationMs` on `gpus` GPUs, at `priority` and with the
+ * time limit `timeLimitMs` if given (else the executer's, 60 s).
+ */
+export const sleepSpec = (durationMs: number, gpus = 1, priority?: number, timeLimitMs?: number): object => ({
   executer: 'sleep',
   gpus,
   params: { seconds: (durationMs / 1000).toFixed(3) },
   ...(priority === undefined ? {} : { priority }),
+  ...(timeLimitMs === undefined ? {} : { timeLimitMs }),
 });

@@ -12,16 +12,27 @@
 -- running, attempt + 1, fresh lease). Strict: when it does not fit, nothing after it is taken. A
 -- suspect task (it was running when a tracker crashed) fits only a tracker that is idle: it runs
 -- alone. Stale heads (the task ended or moved) are dropped and the search goes on.
+-- Backfill (EASY, as SLURM's, with time limits as the estimates): when the first in line does not
+-- fit, it is reserved the tracker whose running tasks, by their time limits, free enough GPUs for
+-- it first (each tracker sends, per size, when that is for it: its shadow time). The reservation
+-- (`reservation` hash: task, tracker, at) is kept while its holder keeps waiting (it expires
+-- RESERVATION_TTL_MS after the holder's last take). Then a later task that fits now may start:
+-- on any tracker but the holder, and on the holder only if its time limit ends it by the
+-- reservation's time, so it never delays the first in line. The candidates are the heads of the
+-- wait sets that fit now, in the scheduling order; the holder looks at up to BACKFILL_DEPTH tasks
+-- of each such set for one short enough.
 -- KEYS[1] events stream   KEYS[2] dead-letter stream   KEYS[3..8] the scheduling keys (schedulingQ)
--- KEYS[9..] the streams whose entries this tracker may claim (the requeued and task streams of the
+-- KEYS[9] the reservation hash
+-- KEYS[10..] the streams whose entries this tracker may claim (the requeued and task streams of the
 --           GPU counts it can ever run); a task on another stream is refused (UNDECLARED_KEY)
 -- ARGV[1..3] the head (lib-common.lua): group, now (ms; '' = Redis's clock), events max length
 -- ARGV[4] consumer   ARGV[5] the key template of a task hash and ARGV[6] of its lease key
 --         (keys.ts `keyTemplate`): the task is found in a wait set by this script, so its keys
 --         cannot be declared in KEYS (the exception lib-common.lua describes: same `{queue}` slot)
 -- ARGV[7] lease (ms)   ARGV[8] lease token   ARGV[9] '1' when the tracker runs nothing now
--- ARGV[10] the sizes this tracker can ever run, each `<gpus>:<1 if it fits the free slots now, else 0>`,
---          comma-separated
+-- ARGV[10] the sizes this tracker can ever run, each `<gpus>:<1 if it fits the free slots now, else
+--          0>:<its shadow time: when its running tasks, by their time limits, leave that many free
+--          (ms); '' unknown>`, comma-separated
 -- Returns {'empty', lastEventId} (nothing this tracker could take waits)
 --       | {'wait', waitSetName, lastEventId} (the first in line does not fit yet, or every candidate's
 --         tenant is at its quota: waitSetName '')
@@ -37,10 +48,16 @@ local group, consumer, taskTemplate, leaseTemplate = ARGV[1], ARGV[4], ARGV[5], 
 local leaseMs, token = ARGV[7], ARGV[8]
 local idle = ARGV[9] == '1'
 local now = scriptNow()
-local fits = {}
-for gpus, fit in string.gmatch(ARGV[10], '(%d+):(%d)') do fits[gpus] = fit == '1' end
+local RESERVATION_TTL_MS = 3000
+local BACKFILL_DEPTH = 16
+local reservation = KEYS[9]
+local fits, shadows = {}, {}
+for gpus, fit, shadow in string.gmatch(ARGV[10], '(%d+):(%d):(%d*)') do
+  fits[gpus] = fit == '1'
+  shadows[gpus] = tonumber(shadow) or math.huge
+end
 local declared = {}
-for i = 9, #KEYS do declared[KEYS[i]] = true end
+for i = 10, #KEYS do declared[KEYS[i]] = true end
 
 local function lastEventId()
   local last = redis.call('XREVRANGE', Q.events, '+', '-', 'COUNT', 1)[1]
@@ -140,38 +157,118 @@ local function firstInLine()
   end
 end
 
+-- Claims the head of `set` (its member `set.member`). Returns the claim reply; nil when the head was
+-- stale (the search starts again); 'suspect' when it is a suspect and this tracker is not idle.
+local function claimHead(set)
+  local taskId = string.match(set.member, ':([^:]+)$')
+  local taskKey = keyOf(taskTemplate, taskId)
+  local f = redis.call('HMGET', taskKey, 'status', 'stream', 'entry', 'suspect', 'waitMember')
+  if f[1] ~= 'queued' or f[5] ~= set.member or (not f[3]) or f[3] == '' then
+    -- Stale: the task ended or moved on without leaving this set (it cannot, but never loop on it).
+    removeFromWaitSet(Q, set.name, set.member)
+    return nil
+  end
+  if (not idle) and f[4] == '1' then return 'suspect' end
+  if not declared[f[2]] then
+    return redis.error_reply('UNDECLARED_KEY task ' .. taskId .. ' is on stream ' .. tostring(f[2]) ..
+      ', which the caller did not declare')
+  end
+  -- Delivered first: a stream without its group (a flushed Redis) fails here, before any write.
+  local delivered = redis.call('XCLAIM', f[2], group, consumer, 0, f[3], 'FORCE', 'JUSTID')
+  if #delivered == 0 then
+    removeWaiting(Q, taskKey)
+    return nil
+  end
+  -- A claim (or a dead letter) leaves the wait set in writeStatus; a task left unclaimed ('held',
+  -- 'gone') leaves it here, its entry being this consumer's now.
+  local r = claimEntry(Q, taskKey, keyOf(leaseTemplate, taskId), f[2], group, f[3], taskId, consumer, now, leaseMs,
+    token)
+  if r[1] == 'held' or r[1] == 'gone' then removeWaiting(Q, taskKey) end
+  if r[1] == 'gone' then return nil end
+  return r
+end
+
+-- The reservation of the first in line (`first`): this tracker takes it when there is none for
+-- that task, or its own shadow time comes sooner, or it holds it already (refreshing it). Returns
+-- the holder and the reservation's time.
+local function reserve(first)
+  local firstId = string.match(first.member, ':([^:]+)$')
+  local shadow = shadows[tostring(first.gpus)] or math.huge
+  local r = redis.call('HMGET', reservation, 'task', 'tracker', 'at')
+  local holder, at = r[2], tonumber(r[3])
+  if r[1] ~= firstId or not at or holder == consumer or shadow < at then
+    holder, at = consumer, math.min(shadow, 9e15)
+    redis.call('HSET', reservation, 'task', firstId, 'tracker', consumer, 'at', string.format('%.0f', at),
+      'gpus', first.gpus)
+    redis.call('PEXPIRE', reservation, RESERVATION_TTL_MS)
+  end
+  return holder, at
+end
+
+-- Whether the holder may start `member` now: its time limit ends it by the reservation's time `at`
+-- (never when the holder could not tell when its GPUs free: `at` 9e15).
+local function endsBy(member, at)
+  if at >= 9e15 then return false end
+  local limit = tonumber(redis.call('HGET', keyOf(taskTemplate, string.match(member, ':([^:]+)$')), 'timeLimitMs') or '')
+  return limit ~= nil and now + limit <= at
+end
+
+-- The first in line (`first`) does not fit: reserve it and look for a later task to start now
+-- without delaying it. Returns a claim reply, 'again' (a stale head: search again), or nil.
+local function backfill(first)
+  local holder, at = reserve(first)
+  local score = '-inf'
+  while true do
+    local next = redis.call('ZRANGEBYSCORE', Q.waitSets, score, '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
+    if #next == 0 then return nil end
+    local names, sizes, owners, rank = classSets(next[2])
+    local priority, kind = string.match(next[1], '^%d+:(%d+):([rw]):')
+    local heads = {}
+    for i = 1, #names do
+      if fits[sizes[i]] then
+        local head = redis.call('ZRANGE', waitSetKey(Q, names[i]), 0, 0)[1]
+        if head then
+          heads[#heads + 1] = { name = names[i], gpus = tonumber(sizes[i]), priority = tonumber(priority),
+            kind = kind == 'r' and 'requeued' or 'waiting', tenant = owners[i], fits = true, member = head }
+        else
+          redis.call('ZREM', Q.waitSets, names[i])
+        end
+      end
+    end
+    table.sort(heads, function(a, b) return goesBefore(a, b, rank) end)
+    for _, set in ipairs(heads) do
+      local members = { set.member }
+      if holder == consumer then
+        members = redis.call('ZRANGE', waitSetKey(Q, set.name), 0, BACKFILL_DEPTH - 1)
+      end
+      for _, member in ipairs(members) do
+        if holder ~= consumer or endsBy(member, at) then
+          set.member = member
+          local claimed = claimHead(set)
+          if claimed == nil then return 'again' end
+          if claimed ~= 'suspect' then return claimed end
+          break
+        end
+      end
+    end
+    score = '(' .. next[2]
+  end
+end
+
 for _ = 1, 16 do
   local chosen, quota = firstInLine()
   if not chosen then
     if quota then return { 'wait', '', lastEventId() } end
     return { 'empty', lastEventId() }
   end
-  if not chosen.fits then return { 'wait', chosen.name, lastEventId() } end
-  local taskId = string.match(chosen.member, ':([^:]+)$')
-  local taskKey = keyOf(taskTemplate, taskId)
-  local f = redis.call('HMGET', taskKey, 'status', 'stream', 'entry', 'suspect', 'waitMember')
-  if f[1] ~= 'queued' or f[5] ~= chosen.member or (not f[3]) or f[3] == '' then
-    -- Stale: the task ended or moved on without leaving this set (it cannot, but never loop on it).
-    removeFromWaitSet(Q, chosen.name, chosen.member)
-  elseif (not idle) and f[4] == '1' then
-    return { 'wait', chosen.name, lastEventId() }
+  if chosen.fits then
+    local claimed = claimHead(chosen)
+    if claimed == 'suspect' then return { 'wait', chosen.name, lastEventId() } end
+    if claimed then return claimed end
   else
-    if not declared[f[2]] then
-      return redis.error_reply('UNDECLARED_KEY task ' .. taskId .. ' is on stream ' .. tostring(f[2]) ..
-        ', which the caller did not declare')
-    end
-    -- Delivered first: a stream without its group (a flushed Redis) fails here, before any write.
-    local delivered = redis.call('XCLAIM', f[2], group, consumer, 0, f[3], 'FORCE', 'JUSTID')
-    if #delivered == 0 then
-      removeWaiting(Q, taskKey)
-    else
-      -- A claim (or a dead letter) leaves the wait set in writeStatus; a task left unclaimed
-      -- ('held', 'gone') leaves it here, its entry being this consumer's now.
-      local r = claimEntry(Q, taskKey, keyOf(leaseTemplate, taskId), f[2], group, f[3], taskId, consumer, now,
-        leaseMs, token)
-      if r[1] == 'held' or r[1] == 'gone' then removeWaiting(Q, taskKey) end
-      if r[1] ~= 'gone' then return r end
-    end
+    local claimed = backfill(chosen)
+    if claimed == nil then return { 'wait', chosen.name, lastEventId() } end
+    if claimed ~= 'again' then return claimed end
   end
 end
 return { 'empty', lastEventId() }

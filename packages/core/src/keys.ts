@@ -90,6 +90,12 @@ export interface QueueKeys {
    */
   readonly waitSets: string;
   waitSet(name: string): string;
+  /**
+   * Hash: the backfill reservation of the first task in line that does not fit (lua/take.lua):
+   * `task`, `tracker` (its holder), `at` (ms, when the holder's GPUs free for it by time limits),
+   * `gpus`; expires unless its holder keeps taking.
+   */
+  readonly reservation: string;
 }
 
 /** The slot of a key template: a character no task id, tracker name, queue or prefix may hold. */
@@ -200,5 +206,6 @@ export function queueKeys(prefix: string, queue: string): QueueKeys {
     tenantSettings: `${base}:tenant-settings`,
     waitSets: `${base}:${WAIT_SETS}`,
     waitSet: (name) => `${base}:${WAIT_SET}${name}`,
+    reservation: `${base}:reservation`,
   };
 }

@@ -24,11 +24,14 @@ import {
 } from '@gpufleet/core';
 import { settleClaim, type LoopClaimDeps } from './loop-claims.js';
 import { loopSizes, loopStreams } from './loop-streams.js';
+import { shadowTime, type ExpectedEnd } from './shadow-times.js';
 
 export interface ConsumerLoopDeps extends LoopClaimDeps {
   blocking: Redis;
   blockMs: number;
   outage: OutageReporter;
+  /** The running tasks' GPUs and when their time limits end them (backfill's shadow times). */
+  expectedEnds?: () => ExpectedEnd[];
 }
 
 const MAX_BACKOFF_MS = 2000;
@@ -155,9 +158,13 @@ export class ConsumerLoop {
 
   private takeRequest(now: number | null): Parameters<typeof takeTask>[2] {
     const { pool } = this.deps;
+    const ends = this.deps.expectedEnds?.() ?? null;
+    const at = this.deps.now();
+    const shadowMs = (gpus: number): number | null =>
+      ends && gpus > 0 ? shadowTime(gpus, pool.freeGpuCount, ends, at) : null;
     return {
       consumer: this.deps.consumer,
-      sizes: this.sizes.map((gpus) => ({ gpus, fitsNow: pool.fitsNow(gpus) })),
+      sizes: this.sizes.map((gpus) => ({ gpus, fitsNow: pool.fitsNow(gpus), shadowMs: shadowMs(gpus) })),
       leaseMs: this.deps.leaseMs,
       token: newToken(),
       now,

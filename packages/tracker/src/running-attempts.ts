@@ -65,6 +65,17 @@ export class RunningAttempts {
     task?.kill('cancelled');
   }
 
+  /** The GPUs of each task whose process runs, and when its time limit ends it (backfill). */
+  expectedEnds(): Array<{ gpus: number; endMs: number }> {
+    const ends: Array<{ gpus: number; endMs: number }> = [];
+    for (const task of this.tasks.values()) {
+      const record = task.claim.record;
+      if (task.hasExited || task.gpuIds.length === 0 || !record) continue;
+      ends.push({ gpus: task.gpuIds.length, endMs: (record.startedAt ?? 0) + record.timeLimitMs });
+    }
+    return ends;
+  }
+
   /** Each running task's GPUs, while its process runs (for the registry). */
   gpusInUse(): Record<string, number[]> {
     const running: Record<string, number[]> = {};

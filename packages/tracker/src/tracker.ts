@@ -129,6 +129,7 @@ export class Tracker extends EventEmitter<TrackerEmitterEvents> {
       blockMs: deps.config.blockMs,
       outage: this.outage,
       launch: (claim, gpus) => this.attempts.launch(claim, gpus),
+      expectedEnds: () => this.attempts.expectedEnds(),
     });
     this.spawner = deps.taskInit ? new Spawner(deps.taskInit, deps.config.killGraceMs, this.logger) : null;
     this.spares = new SpareFolders(

@@ -1,7 +1,8 @@
 // The scheduling policy on real trackers (two, so that every decision is taken by trackers racing
 // for the same tasks) running real processes: a higher priority starts at the next free slot, a
 // priority changed while waiting counts at once, a second tenant is not starved behind the first's
-// backlog (fair share), and a tenant's running-GPU quota holds across trackers.
+// backlog (fair share), a tenant's running-GPU quota holds across trackers, and backfill starts a
+// short task ahead of a big one that cannot start yet, but not a long one that would delay it.
 import { describe, expect, it } from 'vitest';
 import { enqueue, queueKeys, setTaskPriority, type SchedulingSettings } from '@gpufleet/core';
 import { uniquePrefix, useRedis, useTempDirs } from '@gpufleet/testkit';
@@ -127,5 +128,38 @@ describe('the scheduling policy on real trackers', () => {
         .slice(0, 2)
         .sort(),
     ).toEqual([alice[0], bob].sort());
+  });
+
+  it('backfills a task whose time limit ends it before the big one can start, and no other', async () => {
+    const prefix = uniquePrefix();
+    const client = redis.server.client();
+    const keys = queueKeys(prefix, 'default');
+    const tracker = await startTestTracker({
+      redisUrl: redis.server.url,
+      prefix,
+      artifactDir: await temp.make(),
+      workDir: await temp.make(),
+      gpuIds: [0, 1],
+      cpuSlots: 0,
+    });
+    trackers.push(tracker);
+    const recorded = recordEvents(tracker, ['spawned', 'exited']);
+    const submit = async (gpus: number, sleepMs: number, timeLimitMs: number): Promise<string> =>
+      (
+        await enqueue(
+          { redis: client, prefix },
+          { executer: 'probe', gpus, params: { sleepMs }, timeLimitMs },
+        )
+      ).id;
+    const running = await submit(1, 1500, 3000);
+    const big = await submit(2, 100, 5000);
+    const short = await submit(1, 100, 1000); // ends by the big one's reservation
+    const long = await submit(1, 100, 10_000); // would not: it waits behind the big one
+    for (const id of [running, big, short, long])
+      expect(await waitForFinal(client, keys, id)).toMatchObject({ status: 'succeeded' });
+    const starts = timeline(recorded)
+      .filter((e) => e.kind === 'spawned')
+      .map((e) => e.taskId);
+    expect(starts).toEqual([running, short, big, long]);
   });
 });

@@ -59,8 +59,13 @@ export type TakeResult =
 
 export interface TakeRequest {
   consumer: string;
-  /** The GPU counts this tracker can ever run (0: a CPU slot), each with whether it fits the free slots now. */
-  sizes: ReadonlyArray<{ gpus: number; fitsNow: boolean }>;
+  /**
+   * The GPU counts this tracker can ever run (0: a CPU slot), each with whether it fits the free
+   * slots now and its shadow time: when this tracker's running tasks, by their time limits, leave
+   * that many free (ms; now when it fits; omitted: unknown, so this tracker backfills nothing while
+   * it holds a reservation).
+   */
+  sizes: ReadonlyArray<{ gpus: number; fitsNow: boolean; shadowMs?: number | null }>;
   leaseMs: number;
   token: string;
   /** The caller's clock, or null to use Redis's (a take sent behind a blocking read). */
@@ -82,7 +87,7 @@ export async function takeTask(redis: Redis, keys: QueueKeys, req: TakeRequest):
     await runScript(
       redis,
       'take',
-      [keys.events, keys.dead, ...schedulingKeys(keys), ...streams],
+      [keys.events, keys.dead, ...schedulingKeys(keys), keys.reservation, ...streams],
       argvHead(req.now),
       [
         req.consumer,
@@ -91,7 +96,9 @@ export async function takeTask(redis: Redis, keys: QueueKeys, req: TakeRequest):
         req.leaseMs,
         req.token,
         req.idle ? 1 : 0,
-        req.sizes.map((s) => `${s.gpus}:${s.fitsNow ? 1 : 0}`).join(','),
+        req.sizes
+          .map((s) => `${s.gpus}:${s.fitsNow ? 1 : 0}:${s.shadowMs == null ? '' : Math.round(s.shadowMs)}`)
+          .join(','),
       ],
     ),
   );

@@ -1,0 +1,81 @@
+// Backfill in take.lua against a real Redis (EASY, time limits as estimates): the first task in
+// line that does not fit is reserved the tracker whose GPUs free first for it (its shadow time);
+// that tracker starts a later task only if its time limit ends it by then, any other tracker
+// starts what fits; a tracker that would free GPUs sooner takes the reservation over; and it lapses
+// when its holder stops taking.
+import { describe, expect, it } from 'vitest';
+import { enqueue, takeTask, TRACKER_GROUP, type TakeResult } from '@gpufleet/core';
+import { useRedis } from '@gpufleet/testkit';
+import { noopQueue } from './helpers/noop-queue.js';
+
+const redis = useRedis();
+
+async function backfillQueue() {
+  const queue = await noopQueue(redis.server);
+  const { client, keys, prefix } = queue;
+  for (const gpus of [0, 2]) {
+    for (const stream of [keys.tasks(gpus), keys.requeued(gpus)])
+      await client.xgroup('CREATE', stream, TRACKER_GROUP, '0', 'MKSTREAM').catch(() => undefined);
+  }
+  const submit = async (gpus: number, timeLimitMs: number): Promise<string> =>
+    (await enqueue({ redis: client, prefix }, { executer: 'noop', gpus, timeLimitMs })).id;
+  /** A take by `consumer`, whose 2-GPU shadow time is `shadowMs` (the 2-GPU task never fits it). */
+  const take = (consumer: string, now: number, shadowMs: number | null): Promise<TakeResult> =>
+    takeTask(client, keys, {
+      consumer,
+      sizes: [
+        { gpus: 0, fitsNow: true, shadowMs: now },
+        { gpus: 2, fitsNow: false, shadowMs },
+      ],
+      leaseMs: 60_000,
+      token: `${consumer}-${Math.random()}`,
+      now,
+      idle: false,
+    });
+  const takenId = (r: TakeResult): string | null => (r.kind === 'claimed' ? r.claim.taskId : null);
+  return { ...queue, submit, take, takenId };
+}
+
+describe('backfill', () => {
+  it('lets the holder start only what ends by the reservation, and any other tracker what fits', async () => {
+    const { submit, take, takenId, client, keys } = await backfillQueue();
+    const big = await submit(2, 60_000);
+    const long = await submit(0, 60_000);
+    const short = await submit(0, 5_000);
+    const now = Date.now();
+    // Tracker a's GPUs free in 10 s: it holds the reservation, and skips the long task for the
+    // short one, which ends (by its time limit) before then.
+    expect(takenId(await take('a', now, now + 10_000))).toBe(short);
+    expect(await client.hgetall(keys.reservation)).toMatchObject({ task: big, tracker: 'a', gpus: '2' });
+    expect(await take('a', now, now + 10_000)).toMatchObject({ kind: 'wait' });
+    // Tracker b's free in 20 s: a keeps the reservation, and b starts the long task.
+    expect(takenId(await take('b', now, now + 20_000))).toBe(long);
+    expect(await client.hget(keys.reservation, 'tracker')).toBe('a');
+  });
+
+  it('moves the reservation to a tracker that frees GPUs sooner, and lets it lapse', async () => {
+    const { submit, take, takenId, client, keys } = await backfillQueue();
+    const big = await submit(2, 60_000);
+    const short = await submit(0, 5_000);
+    const now = Date.now();
+    expect(await take('a', now, now + 60_000)).toMatchObject({ kind: 'claimed' }); // a backfills
+    await submit(0, 5_000);
+    // b frees its GPUs in 4 s: the reservation is b's, and b (the holder) cannot fit a 5 s task.
+    expect(await take('b', now, now + 4_000)).toMatchObject({ kind: 'wait' });
+    expect(await client.hgetall(keys.reservation)).toMatchObject({ task: big, tracker: 'b' });
+    expect(takenId(await take('a', now, now + 60_000))).not.toBeNull();
+    expect(short).toBeTruthy();
+    // Nobody takes for a while: it lapses.
+    expect(await client.pttl(keys.reservation)).toBeGreaterThan(0);
+    expect(await client.pttl(keys.reservation)).toBeLessThanOrEqual(3000);
+  });
+
+  it('starts nothing on a holder that cannot tell when its GPUs free', async () => {
+    const { submit, take, client, keys } = await backfillQueue();
+    await submit(2, 60_000);
+    await submit(0, 1_000);
+    const now = Date.now();
+    expect(await take('a', now, null)).toMatchObject({ kind: 'wait', waitSet: '2:500:w:default' });
+    expect(await client.hget(keys.reservation, 'tracker')).toBe('a');
+  });
+});
