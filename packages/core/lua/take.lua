@@ -15,8 +15,10 @@
 -- Backfill (EASY, as SLURM's, with time limits as the estimates): when the first in line does not
 -- fit, it is reserved the tracker whose running tasks, by their time limits, free enough GPUs for
 -- it first (each tracker sends, per size, when that is for it: its shadow time). The reservation
--- (`reservation` hash: task, tracker, at) is kept while its holder keeps waiting (it expires
--- RESERVATION_TTL_MS after the holder's last take). Then a later task that fits now may start:
+-- (`reservation` hash: task, tracker, at) lasts until RESERVATION_TTL_MS past its time, which
+-- the holder's running tasks cannot overrun (a holder that fills its slots stops taking, and must
+-- not lose it); RESERVATION_TTL_MS after the holder's last take when its time is unknown. A holder
+-- that died holds it no longer than that: every other tracker takes the task when it fits them. Then a later task that fits now may start:
 -- on any tracker but the holder, and on the holder only if its time limit ends it by the
 -- reservation's time, so it never delays the first in line. The candidates are the heads of the
 -- wait sets that fit now, in the scheduling order; the holder looks at up to BACKFILL_DEPTH tasks
@@ -200,7 +202,9 @@ local function reserve(first)
     holder, at = consumer, math.min(shadow, 9e15)
     redis.call('HSET', reservation, 'task', firstId, 'tracker', consumer, 'at', string.format('%.0f', at),
       'gpus', first.gpus)
-    redis.call('PEXPIRE', reservation, RESERVATION_TTL_MS)
+    local ttl = RESERVATION_TTL_MS
+    if at < 9e15 then ttl = math.max(ttl, math.floor(at - now) + RESERVATION_TTL_MS) end
+    redis.call('PEXPIRE', reservation, ttl)
   end
   return holder, at
 end
