@@ -36,7 +36,7 @@ if limit ~= '' then
 end
 local Q = schedulingQ({ events = KEYS[3], eventsMax = ARGV[3], lastEntry = KEYS[7] }, 8)
 if ARGV[10] ~= '' then redis.call('HSET', Q.tenantSettings, tenant, ARGV[10]) end
-if ARGV[11] ~= '' then redis.call('HSET', Q.tenantUsage, '~halfLifeMs', ARGV[11]) end
+if ARGV[11] ~= '' then redis.call('HSET', Q.tenantUsage, HALF_LIFE_FIELD, ARGV[11]) end
 local fields = { 'id', id, 'attempt', 0, 'createdAt', now }
 local priority = nil
 for i = 12, #ARGV do

@@ -70,7 +70,7 @@ end
 
 -- The priority of a task hash without the field, and the fair-share half-life when no API wrote
 -- one: src/task-priority.ts DEFAULT_PRIORITY and src/fair-share.ts DEFAULT_HALF_LIFE_MS
--- (test/task-priority.test.ts and test/fair-share.test.ts keep them equal).
+-- (test/scheduling-policy.test.ts keeps them equal).
 local DEFAULT_PRIORITY = 500
 local DEFAULT_HALF_LIFE_MS = 3600000
 
@@ -82,10 +82,9 @@ end
 -- SLURM's PriorityDecayHalfLife. Stored per tenant as `<usage>,<at>`, usage as of `at`; between two
 -- changes of the tenant's running GPUs it holds `gpus` GPUs, so its usage at `now` is
 -- u * d + gpus * (1 - d) * half / ln 2 with d = 2^(-(now - at) / half) (the integral of the decayed
--- GPU count). Kept exact by accruing at every change of the count (writeStatus).
-local function halfLifeOf(Q)
-  return tonumber(redis.call('HGET', Q.tenantUsage, '~halfLifeMs') or '') or DEFAULT_HALF_LIFE_MS
-end
+-- GPU count). Kept exact by accruing at every change of the count (writeStatus). The half-life is
+-- the HALF_LIFE_FIELD of the same hash (src/fair-share.ts HALF_LIFE_FIELD), so one read gets both.
+local HALF_LIFE_FIELD = '~halfLifeMs'
 
 local function usageAt(stored, gpus, now, half)
   local u, at = 0, now
@@ -105,7 +104,7 @@ local function fairShareRank(usage, gpus, weight, half)
 end
 
 local function accrueUsage(Q, tenant, gpusHeld, gpusAfter, now)
-  local f = redis.call('HMGET', Q.tenantUsage, tenant, '~halfLifeMs')
+  local f = redis.call('HMGET', Q.tenantUsage, tenant, HALF_LIFE_FIELD)
   local usage = usageAt(f[1] or nil, gpusHeld, now, tonumber(f[2] or '') or DEFAULT_HALF_LIFE_MS)
   if gpusAfter == 0 and usage < 1 then
     redis.call('HDEL', Q.tenantUsage, tenant)
@@ -122,8 +121,12 @@ end
 -- was never counted, so leaving that status subtracts nothing. A task hash without `tenant` counts
 -- for 'default' (enqueue.ts's default tenant). A change of the running GPUs accrues the tenant's
 -- fair-share usage first (accrueUsage).
+-- Moves `tenant`'s count in `hash` by `by`; returns the count after (nil when `by` is 0).
 local function account(hash, tenant, by)
-  if by ~= 0 and redis.call('HINCRBY', hash, tenant, by) <= 0 then redis.call('HDEL', hash, tenant) end
+  if by == 0 then return nil end
+  local after = redis.call('HINCRBY', hash, tenant, by)
+  if after <= 0 then redis.call('HDEL', hash, tenant) end
+  return after
 end
 
 local function accountStatusChange(Q, taskKey, from, to)
@@ -135,12 +138,9 @@ local function accountStatusChange(Q, taskKey, from, to)
   local gpus = running * tonumber(f[2] or '0')
   account(Q.tenantWaiting, tenant, waiting)
   account(Q.tenantRunning, tenant, running)
-  if gpus ~= 0 then
-    -- The count after the change, and so the GPUs held until now (never below 0: see above).
-    local after = redis.call('HINCRBY', Q.tenantGpus, tenant, gpus)
-    if after <= 0 then redis.call('HDEL', Q.tenantGpus, tenant) end
-    accrueUsage(Q, tenant, math.max(0, after - gpus), math.max(0, after), scriptNow())
-  end
+  -- The GPU count after the change, and so the GPUs held until now (never below 0: see above).
+  local after = account(Q.tenantGpus, tenant, gpus)
+  if after then accrueUsage(Q, tenant, math.max(0, after - gpus), math.max(0, after), scriptNow()) end
 end
 
 -- The wait sets: a task that waits to be taken (status `queued`, with an entry no tracker holds,

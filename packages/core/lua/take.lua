@@ -61,6 +61,11 @@ end
 local declared = {}
 for i = 10, #KEYS do declared[KEYS[i]] = true end
 
+-- The task id of a wait-set member (`<entry order>:<task id>`).
+local function taskIdOf(member)
+  return string.match(member, ':([^:]+)$')
+end
+
 local function lastEventId()
   local last = redis.call('XREVRANGE', Q.events, '+', '-', 'COUNT', 1)[1]
   return last and last[1] or '0-0'
@@ -69,7 +74,7 @@ end
 -- The sets of one class (one registry score) of the sizes this tracker runs that are within their
 -- tenants' quotas, as parallel lists (names, sizes, tenants: a table per set cost more than the
 -- rest of the take with 20 tenants), and each tenant's fair-share rank; `quota` true when a set
--- was passed over for its quota.
+-- was passed over for its quota. Returns { names, sizes, owners, rank, quota }.
 local function classSets(score)
   local names, sizes, owners = {}, {}, {}
   local tenants, seen = {}, {}
@@ -83,10 +88,10 @@ local function classSets(score)
       end
     end
   end
-  if #tenants == 0 then return {}, {}, {}, {}, false end
+  if #tenants == 0 then return { names = {}, sizes = {}, owners = {}, rank = {}, quota = false } end
   local settings = redis.call('HMGET', Q.tenantSettings, unpack(tenants))
   local held = redis.call('HMGET', Q.tenantGpus, unpack(tenants))
-  local usage = redis.call('HMGET', Q.tenantUsage, '~halfLifeMs', unpack(tenants))
+  local usage = redis.call('HMGET', Q.tenantUsage, HALF_LIFE_FIELD, unpack(tenants))
   local half = tonumber(usage[1] or '') or DEFAULT_HALF_LIFE_MS
   local rank, room = {}, {}
   for i, tenant in ipairs(tenants) do
@@ -107,14 +112,38 @@ local function classSets(score)
       openNames[n], openSizes[n], openOwners[n] = names[i], sizes[i], owners[i]
     end
   end
-  return openNames, openSizes, openOwners, rank, quota
+  return { names = openNames, sizes = openSizes, owners = openOwners, rank = rank, quota = quota }
+end
+
+-- Walks the registry class by class, the class taken first first: calls visit(class) with the
+-- class's sets (classSets, plus its `priority` and `kind`) and returns the first answer that is
+-- not nil (nil when every class was visited).
+local function eachClass(visit)
+  local score = '-inf'
+  while true do
+    local next = redis.call('ZRANGEBYSCORE', Q.waitSets, score, '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
+    if #next == 0 then return nil end
+    local class = classSets(next[2])
+    local priority, kind = string.match(next[1], '^%d+:(%d+):([rw]):')
+    class.priority, class.kind = tonumber(priority), kind == 'r' and 'requeued' or 'waiting'
+    local answer = visit(class)
+    if answer ~= nil then return answer end
+    score = '(' .. next[2]
+  end
+end
+
+-- Set i of `class` as a scheduling candidate (lib-order.lua goesBefore) whose head is `member`.
+local function candidate(class, i, member)
+  return { name = class.names[i], gpus = tonumber(class.sizes[i]), priority = class.priority, kind = class.kind,
+    tenant = class.owners[i], fits = fits[class.sizes[i]], member = member }
 end
 
 -- The first in line of one class: of its sets (within quota), the heads of the tenants of the
 -- lowest rank (all sets of a class share priority and kind: goesBefore orders them by rank, then
 -- member), the first by goesBefore. A set found empty leaves the registry; the next rank is tried
--- when all of the lowest were empty. Returns the chosen set with its head (`member`), or nil.
-local function firstOfClass(priority, kind, names, sizes, owners, rank)
+-- when all of the lowest were empty. Returns the chosen candidate, or nil.
+local function firstOfClass(class)
+  local names, owners, rank = class.names, class.owners, class.rank
   local left = #names
   local done = {}
   while left > 0 do
@@ -131,8 +160,7 @@ local function firstOfClass(priority, kind, names, sizes, owners, rank)
         if not head then
           redis.call('ZREM', Q.waitSets, names[i])
         else
-          local set = { name = names[i], gpus = tonumber(sizes[i]), priority = priority, kind = kind,
-            tenant = owners[i], fits = fits[sizes[i]], member = head }
+          local set = candidate(class, i, head)
           if (not chosen) or goesBefore(set, chosen, rank) then chosen = set end
         end
       end
@@ -145,24 +173,17 @@ end
 -- The first in line for this tracker, class by class; and whether a quota passed any over.
 local function firstInLine()
   local quota = false
-  local score = '-inf'
-  while true do
-    local next = redis.call('ZRANGEBYSCORE', Q.waitSets, score, '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
-    if #next == 0 then return nil, quota end
-    local names, sizes, owners, rank, passed = classSets(next[2])
-    local priority, kind = string.match(next[1], '^%d+:(%d+):([rw]):')
-    local chosen = firstOfClass(tonumber(priority), kind == 'r' and 'requeued' or 'waiting', names, sizes, owners,
-      rank)
-    quota = quota or passed
-    if chosen then return chosen, quota end
-    score = '(' .. next[2]
-  end
+  local chosen = eachClass(function(class)
+    quota = quota or class.quota
+    return firstOfClass(class)
+  end)
+  return chosen, quota
 end
 
 -- Claims the head of `set` (its member `set.member`). Returns the claim reply; nil when the head was
 -- stale (the search starts again); 'suspect' when it is a suspect and this tracker is not idle.
 local function claimHead(set)
-  local taskId = string.match(set.member, ':([^:]+)$')
+  local taskId = taskIdOf(set.member)
   local taskKey = keyOf(taskTemplate, taskId)
   local f = redis.call('HMGET', taskKey, 'status', 'stream', 'entry', 'suspect', 'waitMember')
   if f[1] ~= 'queued' or f[5] ~= set.member or (not f[3]) or f[3] == '' then
@@ -194,7 +215,7 @@ end
 -- that task, or its own shadow time comes sooner, or it holds it already (refreshing it). Returns
 -- the holder and the reservation's time.
 local function reserve(first)
-  local firstId = string.match(first.member, ':([^:]+)$')
+  local firstId = taskIdOf(first.member)
   local shadow = shadows[tostring(first.gpus)] or math.huge
   local r = redis.call('HMGET', reservation, 'task', 'tracker', 'at')
   local holder, at = r[2], tonumber(r[3])
@@ -213,7 +234,7 @@ end
 -- (never when the holder could not tell when its GPUs free: `at` 9e15).
 local function endsBy(member, at)
   if at >= 9e15 then return false end
-  local limit = tonumber(redis.call('HGET', keyOf(taskTemplate, string.match(member, ':([^:]+)$')), 'timeLimitMs') or '')
+  local limit = tonumber(redis.call('HGET', keyOf(taskTemplate, taskIdOf(member)), 'timeLimitMs') or '')
   return limit ~= nil and now + limit <= at
 end
 
@@ -221,25 +242,19 @@ end
 -- without delaying it. Returns a claim reply, 'again' (a stale head: search again), or nil.
 local function backfill(first)
   local holder, at = reserve(first)
-  local score = '-inf'
-  while true do
-    local next = redis.call('ZRANGEBYSCORE', Q.waitSets, score, '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
-    if #next == 0 then return nil end
-    local names, sizes, owners, rank = classSets(next[2])
-    local priority, kind = string.match(next[1], '^%d+:(%d+):([rw]):')
+  return eachClass(function(class)
     local heads = {}
-    for i = 1, #names do
-      if fits[sizes[i]] then
-        local head = redis.call('ZRANGE', waitSetKey(Q, names[i]), 0, 0)[1]
+    for i = 1, #class.names do
+      if fits[class.sizes[i]] then
+        local head = redis.call('ZRANGE', waitSetKey(Q, class.names[i]), 0, 0)[1]
         if head then
-          heads[#heads + 1] = { name = names[i], gpus = tonumber(sizes[i]), priority = tonumber(priority),
-            kind = kind == 'r' and 'requeued' or 'waiting', tenant = owners[i], fits = true, member = head }
+          heads[#heads + 1] = candidate(class, i, head)
         else
-          redis.call('ZREM', Q.waitSets, names[i])
+          redis.call('ZREM', Q.waitSets, class.names[i])
         end
       end
     end
-    table.sort(heads, function(a, b) return goesBefore(a, b, rank) end)
+    table.sort(heads, function(a, b) return goesBefore(a, b, class.rank) end)
     for _, set in ipairs(heads) do
       local members = { set.member }
       if holder == consumer then
@@ -255,8 +270,8 @@ local function backfill(first)
         end
       end
     end
-    score = '(' .. next[2]
-  end
+    return nil
+  end)
 end
 
 for _ = 1, 16 do

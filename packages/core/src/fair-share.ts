@@ -11,11 +11,14 @@
 import type { Redis } from 'ioredis';
 import type { QueueKeys } from './keys.js';
 
-/** The half-life when the API sets none; lua/lib-common.lua holds the same (test/fair-share.test.ts). */
+/** The half-life when the API sets none; lua/lib-common.lua holds the same (test/scheduling-policy.test.ts). */
 export const DEFAULT_HALF_LIFE_MS = 3_600_000;
 /** The weight of a tenant that sets none. */
 export const DEFAULT_WEIGHT = 1;
-/** The field of `tenant-usage` that holds the half-life (no tenant name starts with `~`). */
+/**
+ * The field of `tenant-usage` that holds the half-life (no tenant name starts with `~`);
+ * lua/lib-common.lua holds the same (test/scheduling-policy.test.ts).
+ */
 export const HALF_LIFE_FIELD = '~halfLifeMs';
 
 /** A tenant's settings as the scheduler reads them. */

@@ -13,7 +13,7 @@ export const PRIORITY_MIN = 0;
 export const PRIORITY_MAX = 1000;
 /**
  * The priority of a task whose spec gives none and whose queue sets no default. `lua/lib-common.lua`
- * holds the same number for records without the field (test/task-priority.test.ts keeps them equal).
+ * holds the same number for records without the field (test/scheduling-policy.test.ts keeps them equal).
  */
 export const DEFAULT_PRIORITY = 500;
 

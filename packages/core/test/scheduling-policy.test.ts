@@ -10,6 +10,7 @@ import {
   enqueue,
   fairShareRank,
   getTask,
+  HALF_LIFE_FIELD,
   indexWaiting,
   luaLib,
   readFairShare,
@@ -205,6 +206,7 @@ for i = 1, #ARGV, 4 do
 end
 out[#out + 1] = tostring(DEFAULT_PRIORITY)
 out[#out + 1] = tostring(DEFAULT_HALF_LIFE_MS)
+out[#out + 1] = HALF_LIFE_FIELD
 return out`;
     const reply = (await client.eval(
       script,
@@ -215,6 +217,6 @@ return out`;
       const u = usageAt(s, g, n, h);
       return [u.toFixed(6), fairShareRank(u, g, 2, h).toFixed(6)];
     });
-    expect(reply).toEqual([...ts, String(DEFAULT_PRIORITY), String(DEFAULT_HALF_LIFE_MS)]);
+    expect(reply).toEqual([...ts, String(DEFAULT_PRIORITY), String(DEFAULT_HALF_LIFE_MS), HALF_LIFE_FIELD]);
   });
 });
