@@ -9,18 +9,11 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  HALF_LIFE_FIELD,
-  newTaskId,
-  publishCatalog,
-  queueKeys,
-  silentLogger,
-  type CatalogEntry,
-} from '@gpufleet/core';
+import { HALF_LIFE_FIELD, newTaskId, publishCatalog, queueKeys, silentLogger } from '@gpufleet/core';
 import { uniquePrefix, useRedis, useTempDirs } from '@gpufleet/testkit';
 import { hashApiKey, loadApiConfig, newApiKey, startApiServer, type ApiServer } from '@gpufleet/api';
 import { ApiRequestError, GpufleetClient } from '@gpufleet/api-client';
-import { parseJson, runCli } from './helpers/cli-fleet.js';
+import { parseJson, runCli, WAITING_PROBE } from './helpers/cli-fleet.js';
 
 const redis = useRedis();
 const temp = useTempDirs();
@@ -28,17 +21,6 @@ const prefix = uniquePrefix('prio');
 const alice = newApiKey();
 let api: ApiServer;
 let home: string;
-
-const PROBE: CatalogEntry = {
-  name: 'probe',
-  version: '1.0.0',
-  description: 'test executer',
-  params: { type: 'object' },
-  gpus: 0,
-  timeLimitMs: 60_000,
-  tracker: 'none',
-  updatedAt: 0,
-};
 
 beforeAll(async () => {
   home = await temp.make();
@@ -66,7 +48,7 @@ beforeAll(async () => {
     silentLogger(),
   );
   for (const queue of ['default', 'urgent'])
-    await publishCatalog(redis.server.client(), queueKeys(prefix, queue), [PROBE]);
+    await publishCatalog(redis.server.client(), queueKeys(prefix, queue), [WAITING_PROBE]);
 });
 afterAll(async () => {
   await api?.close();

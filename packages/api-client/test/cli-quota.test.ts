@@ -5,10 +5,10 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { publishCatalog, queueKeys, silentLogger, type CatalogEntry } from '@gpufleet/core';
+import { publishCatalog, queueKeys, silentLogger } from '@gpufleet/core';
 import { uniquePrefix, useRedis, useTempDirs } from '@gpufleet/testkit';
 import { hashApiKey, loadApiConfig, newApiKey, startApiServer, type ApiServer } from '@gpufleet/api';
-import { runCli } from './helpers/cli-fleet.js';
+import { runCli, WAITING_PROBE } from './helpers/cli-fleet.js';
 
 const redis = useRedis();
 const temp = useTempDirs();
@@ -17,17 +17,6 @@ const alice = newApiKey();
 const bob = newApiKey();
 let api: ApiServer;
 let home: string;
-
-const PROBE: CatalogEntry = {
-  name: 'probe',
-  version: '1.0.0',
-  description: 'test executer',
-  params: { type: 'object' },
-  gpus: 0,
-  timeLimitMs: 60_000,
-  tracker: 'none',
-  updatedAt: 0,
-};
 
 beforeAll(async () => {
   const dir = await temp.make();
@@ -55,7 +44,7 @@ beforeAll(async () => {
     }),
     silentLogger(),
   );
-  await publishCatalog(redis.server.client(), queueKeys(prefix, 'default'), [PROBE]);
+  await publishCatalog(redis.server.client(), queueKeys(prefix, 'default'), [WAITING_PROBE]);
 });
 afterAll(async () => {
   await api?.close();
@@ -105,7 +94,7 @@ describe('gpufleet submit past the waiting quota', () => {
   });
 
   it('says how many of several runs were submitted before the quota refused one, and how to go on', async () => {
-    await publishCatalog(redis.server.client(), queueKeys(prefix, 'other'), [PROBE]);
+    await publishCatalog(redis.server.client(), queueKeys(prefix, 'other'), [WAITING_PROBE]);
     const runs = await cli(bob, ['--queue', 'other', '--runs', '3', '--idempotency-key', 'bob-runs']);
     expect(runs.code).toBe(1);
     expect(runs.stdout.trim().split('\n')).toHaveLength(1); // the one id accepted

@@ -20,13 +20,21 @@ import {
   TRACKER_GROUP,
   untilAborted,
   type OutageReporter,
+  type QueueKeys,
   type TakeResult,
 } from '@gpufleet/core';
 import { settleClaim, type LoopClaimDeps } from './loop-claims.js';
 import { loopSizes, loopStreams } from './loop-streams.js';
 import { shadowTime, type ExpectedEnd } from './shadow-times.js';
+import type { SlotPool } from './slot-pool.js';
 
 export interface ConsumerLoopDeps extends LoopClaimDeps {
+  redis: Redis;
+  keys: QueueKeys;
+  pool: SlotPool;
+  consumer: string;
+  leaseMs: number;
+  now: () => number;
   blocking: Redis;
   blockMs: number;
   outage: OutageReporter;

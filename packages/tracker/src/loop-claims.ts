@@ -2,20 +2,12 @@
  * What the consumer loop does with what a take claimed: it starts the task on the GPUs it asked
  * for (the `claimed` event), or says that the take dead-lettered the task instead (`dead-lettered`).
  */
-import type { Redis } from 'ioredis';
-import type { Claim, Logger, QueueKeys, TakeResult } from '@gpufleet/core';
-import type { SlotPool } from './slot-pool.js';
+import type { Claim, Logger, TakeResult } from '@gpufleet/core';
 import { eventField, type EmitTrackerEvent } from './tracker-events.js';
 
-/** What the consumer loop's claims need (part of its dependencies). */
+/** What settling a claim needs (part of the consumer loop's dependencies). */
 export interface LoopClaimDeps {
-  redis: Redis;
-  keys: QueueKeys;
-  pool: SlotPool;
-  consumer: string;
-  leaseMs: number;
   logger: Logger;
-  now: () => number;
   emit: EmitTrackerEvent;
   /** Starts a claimed task on the given number of GPUs (the loop has checked it fits). */
   launch: (claim: Claim, gpus: number) => void | Promise<void>;

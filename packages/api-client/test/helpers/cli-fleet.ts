@@ -9,7 +9,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { silentLogger } from '@gpufleet/core';
+import { silentLogger, type CatalogEntry } from '@gpufleet/core';
 import { CATALOG_DIR } from '@gpufleet/executers';
 import { uniquePrefix, waitFor, type RedisServer, type TempDirs } from '@gpufleet/testkit';
 import { createTracker, loadTrackerConfig, type Tracker } from '@gpufleet/tracker';
@@ -19,6 +19,21 @@ export const BIN = fileURLToPath(new URL('../../dist/bin/gpufleet.js', import.me
 export const PROBE_EXECUTERS = fileURLToPath(
   new URL('../../../tracker/test/fixtures/executers', import.meta.url),
 );
+
+/**
+ * A catalog entry for a `probe` executer that no tracker runs, for tests that publish a catalog
+ * themselves and leave the tasks waiting.
+ */
+export const WAITING_PROBE: CatalogEntry = {
+  name: 'probe',
+  version: '1.0.0',
+  description: 'test executer',
+  params: { type: 'object' },
+  gpus: 0,
+  timeLimitMs: 60_000,
+  tracker: 'none',
+  updatedAt: 0,
+};
 
 export interface CliFleet {
   url: string;

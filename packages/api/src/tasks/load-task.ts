@@ -4,7 +4,7 @@
  * queued task reads where it stands and why it waits (wait-reason.ts).
  */
 import type { FastifyRequest } from 'fastify';
-import { parseSettingsValue } from '@gpufleet/core';
+import { readFairShare, shareOf } from '@gpufleet/core';
 import type { ApiContext } from '../app-context.js';
 import { principalOf } from '../auth/auth-hook.js';
 import { taskNotFound } from '../errors.js';
@@ -21,25 +21,26 @@ export async function loadTask(ctx: ApiContext, request: FastifyRequest, id: str
 
 /**
  * Where a queued task stands and why it waits: its place among the waiting tasks (exact as of the
- * read), its tenant's running GPUs and quota in the queue as the trackers enforce them (the
- * `tenant-gpus` and `tenant-settings` hashes), and whether its size is marked unschedulable.
+ * read), its tenant's running GPUs and quota in the queue as the trackers enforce them (from the
+ * one fair-share read the place needs too), and whether its size is marked unschedulable.
  */
 async function waitOf(ctx: ApiContext, found: FoundTask): Promise<WaitView> {
   const { keys, record } = found;
   const now = ctx.now();
   const place = waitPlace(found, now);
-  const [standing, gpus, settings, unschedulable] = await Promise.all([
-    place ? ctx.positions.standingOf(keys, place) : null,
-    ctx.redis.hget(keys.tenantGpus, record.tenant),
-    ctx.redis.hget(keys.tenantSettings, record.tenant),
+  const sharesRead = readFairShare(ctx.redis, keys, now);
+  const [standing, shares, unschedulable] = await Promise.all([
+    place ? ctx.positions.standingOf(keys, place, sharesRead) : null,
+    sharesRead,
     ctx.redis.exists(keys.unschedulableSince(record.gpus)),
   ]);
+  const share = shareOf(shares, record.tenant);
   const reason = waitReason({
     now,
     notBefore: record.notBefore,
     gpus: record.gpus,
-    runningGpus: Math.max(0, Number(gpus ?? 0) || 0),
-    maxRunningGpus: parseSettingsValue(settings ?? undefined).maxRunningGpus,
+    runningGpus: share.runningGpus,
+    maxRunningGpus: share.maxRunningGpus,
     unschedulable: unschedulable > 0,
     standing,
   });

@@ -48,8 +48,8 @@ function overQuota(share: TenantShare, gpus: number): boolean {
   return share.maxRunningGpus !== null && share.runningGpus + gpus > share.maxRunningGpus;
 }
 
-/** A wait set's class as compareWaiting sees it (entries compared apart). */
-function classOf(name: string, rankOf: (tenant: string) => number): WaitingEntry | null {
+/** A wait set's class as compareWaiting sees it (entries compared apart), with its size. */
+function classOf(name: string, rankOf: (tenant: string) => number): (WaitingEntry & { gpus: number }) | null {
   const set = parseWaitSetName(name);
   if (!set) return null;
   return {
@@ -58,6 +58,7 @@ function classOf(name: string, rankOf: (tenant: string) => number): WaitingEntry
     priority: set.priority,
     tenant: set.tenant,
     fairShareRank: rankOf(set.tenant),
+    gpus: set.gpus,
   };
 }
 
@@ -76,12 +77,15 @@ export class QueuePositions {
   /**
    * Waiting tasks ahead of the one at `place`: those a tracker takes before it (take.lua's order),
    * with how many of them go first by priority and by fair share. Null when `place` is no wait set.
+   * `sharesRead`: the queue's fair share, when the caller reads it anyway (else read here, in
+   * parallel with the wait sets).
    */
-  async standingOf(keys: QueueKeys, place: WaitPlace): Promise<WaitStanding | null> {
-    const [names, shares] = await Promise.all([
-      this.redis.zrange(keys.waitSets, 0, -1),
-      readFairShare(this.redis, keys, this.now()),
-    ]);
+  async standingOf(
+    keys: QueueKeys,
+    place: WaitPlace,
+    sharesRead: Promise<Map<string, TenantShare>> = readFairShare(this.redis, keys, this.now()),
+  ): Promise<WaitStanding | null> {
+    const [names, shares] = await Promise.all([this.redis.zrange(keys.waitSets, 0, -1), sharesRead]);
     const rankOf = (tenant: string): number => shareOf(shares, tenant).rank;
     const target = classOf(place.waitSet, rankOf);
     if (!target) return null;
@@ -89,9 +93,8 @@ export class QueuePositions {
     const why: Array<'priority' | 'fairShare' | null> = [];
     for (const name of names) {
       const set = classOf(name, rankOf);
-      const size = parseWaitSetName(name)?.gpus ?? 0;
       // take passes over a set whose tenant is at its running-GPU quota: it is not ahead now.
-      if (!set || (name !== place.waitSet && overQuota(shareOf(shares, set.tenant), size))) continue;
+      if (!set || (name !== place.waitSet && overQuota(shareOf(shares, set.tenant), set.gpus))) continue;
       const order = compareWaiting(set, target);
       if (order < 0) pipeline.zcard(keys.waitSet(name));
       else if (order === 0) pipeline.zlexcount(keys.waitSet(name), '-', `(${place.waitMember}`);
