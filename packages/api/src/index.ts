@@ -42,5 +42,5 @@ export { enableAutoPipelining } from './redis/auto-pipelining.js';
 export { REDIS_COMMAND_TIMEOUT_MS, startApiServer } from './server.js';
 export type { ApiServer } from './server.js';
 export { priorityByQueue } from './tasks/queue-priorities.js';
-export { WAIT_REASONS, waitReason } from './tasks/wait-reason.js';
+export { preemptionLive, reservationOf, WAIT_REASONS, waitReason } from './tasks/wait-reason.js';
 export type { WaitFacts, WaitReason } from './tasks/wait-reason.js';

@@ -12,7 +12,9 @@
 -- (cancel, dead-letter-queued, promote-delayed: two steps). The exceptions: take finds a task id
 -- in a wait set inside the script (the choice is the take: it cannot be split), so it fills the
 -- key templates of src/keys.ts (`keyTemplate`, passed in ARGV) with keyOf for that task's hash and
--- lease key; and a wait set's key is derived from the declared registry (waitSetKey below). All
+-- lease key; preempt reads whether a preemption's holder, a tracker it finds named in Redis, is
+-- alive (the liveness key's template); and a wait set's key is derived from the declared registry
+-- (waitSetKey below). All
 -- keys of a queue share the hash tag `{queue}`, so those keys are
 -- in the same Redis Cluster slot as the declared ones.
 --

@@ -36,8 +36,8 @@
 --          0>:<its shadow time: when its running tasks, by their time limits, leave that many free
 --          (ms); '' unknown>`, comma-separated
 -- Returns {'empty', lastEventId} (nothing this tracker could take waits)
---       | {'wait', waitSetName, lastEventId} (the first in line does not fit yet, or every candidate's
---         tenant is at its quota: waitSetName '')
+--       | {'wait', waitSetName, lastEventId, taskId} (the first in line, `taskId` of wait set
+--         `waitSetName`, does not fit yet; or every candidate's tenant is at its quota: both '')
 --         lastEventId: the events stream's last entry, to wait for the next one from
 --       | the claim reply of every claim (lib-common.lua claimReply):
 --         {kind, taskId, streamKey, entryId, detail, suspect, field1, value1, ...}, kind 'claimed'
@@ -282,11 +282,11 @@ for _ = 1, 16 do
   end
   if chosen.fits then
     local claimed = claimHead(chosen)
-    if claimed == 'suspect' then return { 'wait', chosen.name, lastEventId() } end
+    if claimed == 'suspect' then return { 'wait', chosen.name, lastEventId(), taskIdOf(chosen.member) } end
     if claimed then return claimed end
   else
     local claimed = backfill(chosen)
-    if claimed == nil then return { 'wait', chosen.name, lastEventId() } end
+    if claimed == nil then return { 'wait', chosen.name, lastEventId(), taskIdOf(chosen.member) } end
     if claimed ~= 'again' then return claimed end
   end
 end

@@ -147,6 +147,7 @@ export async function enqueue(
         name: spec.name,
         tags: spec.tags && Object.keys(spec.tags).length > 0 ? JSON.stringify(spec.tags) : undefined,
         priority: spec.priority ?? defaultPriority,
+        preemptible: spec.preemptible ? 1 : undefined,
       }),
     ],
   );

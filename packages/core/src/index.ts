@@ -162,6 +162,8 @@ export type { SchedulingSettings, TenantShare } from './fair-share.js';
 export { setTaskPriority } from './protocol/priority-change.js';
 export { indexWaiting } from './protocol/index-waiting.js';
 export type { PriorityChange } from './protocol/priority-change.js';
+export { preemptFor, PREEMPTION_MARGIN_MS } from './protocol/preemption.js';
+export type { PreemptRequest, PreemptResult } from './protocol/preemption.js';
 export {
   ISSUE_REASONS,
   tagKeyProblem,

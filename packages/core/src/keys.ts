@@ -96,6 +96,11 @@ export interface QueueKeys {
    * `gpus`; expires unless its holder keeps taking.
    */
   readonly reservation: string;
+  /**
+   * Hash: first task in line → `<tracker>,<until ms>`, the preemptions under way
+   * (lua/preempt.lua): while one lasts, no other tracker stops tasks for that task.
+   */
+  readonly preemptions: string;
 }
 
 /** The slot of a key template: a character no task id, tracker name, queue or prefix may hold. */
@@ -207,5 +212,6 @@ export function queueKeys(prefix: string, queue: string): QueueKeys {
     waitSets: `${base}:${WAIT_SETS}`,
     waitSet: (name) => `${base}:${WAIT_SET}${name}`,
     reservation: `${base}:reservation`,
+    preemptions: `${base}:preemptions`,
   };
 }

@@ -28,6 +28,7 @@ export const SCRIPT_NAMES = [
   'promote-delayed',
   'set-priority',
   'index-waiting',
+  'preempt',
 ] as const;
 export type ScriptName = (typeof SCRIPT_NAMES)[number];
 

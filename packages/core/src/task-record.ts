@@ -42,6 +42,12 @@ export interface TaskRecord {
   tags: Record<string, string>;
   /** 0-1000, higher starts first (task-priority.ts). */
   priority: number;
+  /** It may be stopped and requeued for a task of higher priority (preemption.ts). */
+  preemptible: boolean;
+  /** How many times it was preempted (none counted as an attempt). */
+  preemptions: number;
+  /** The task of higher priority that preempted it last; null when never preempted. */
+  preemptedBy: string | null;
   status: TaskStatus;
   attempt: number;
   tracker: string | null;
@@ -95,6 +101,9 @@ export function parseTaskRecord(hash: Record<string, string>): TaskRecord | null
     name: str(hash.name),
     tags: json(hash.tags, {}),
     priority: num(hash.priority) ?? DEFAULT_PRIORITY,
+    preemptible: hash.preemptible === '1',
+    preemptions: num(hash.preemptions) ?? 0,
+    preemptedBy: str(hash.preemptedBy),
     status: hash.status,
     attempt: num(hash.attempt) ?? 0,
     tracker: str(hash.tracker),

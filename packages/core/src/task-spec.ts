@@ -70,6 +70,12 @@ export const TaskSpecSchema = Type.Object(
     name: Type.Optional(TaskNameSchema),
     tags: Type.Optional(TaskTagsSchema),
     priority: Type.Optional(TaskPrioritySchema),
+    preemptible: Type.Optional(
+      Type.Boolean({
+        description:
+          'may be stopped (SIGTERM, then SIGKILL after the tracker’s preemption grace) and requeued for a task of higher priority; the preemption does not count as an attempt',
+      }),
+    ),
   },
   { additionalProperties: false },
 );

@@ -2,7 +2,7 @@
 // exceptions (take finds a task id in a wait set inside the script, and fills the task hash and
 // lease key templates for it; every script derives a wait set's key from the declared registry). Each script runs under a key audit (helpers/key-audit.ts:
 // every command's keys, as COMMAND GETKEYS names them, checked against KEYS and the allowed
-// templates) through a run of the whole protocol that takes every path that touches a key. Every
+// templates; preempt reads the liveness key of a preemption's holder by its template) through a run of the whole protocol that takes every path that touches a key. Every
 // script that writes a status declares the tenant accounts too (writeStatus keeps them): a status
 // write without them is refused before anything is written.
 import { describe, expect, it } from 'vitest';
@@ -14,6 +14,7 @@ import {
   getTask,
   indexWaiting,
   keyTemplate,
+  preemptFor,
   luaLib,
   promoteDelayed,
   releaseTask,
@@ -41,7 +42,8 @@ const redis = useRedis();
 function exceptions(keys: QueueKeys): (name: ScriptName) => string[] {
   const templates = [keyTemplate(keys.task), keyTemplate(keys.lease)];
   const waitSet = keyTemplate(keys.waitSet);
-  return (name) => (name === 'take' ? [...templates, waitSet] : [waitSet]);
+  const alive = keyTemplate(keys.trackerAlive);
+  return (name) => (name === 'take' ? [...templates, waitSet] : name === 'preempt' ? [alive] : [waitSet]);
 }
 
 async function audited(allowTemplates = true) {
@@ -202,11 +204,36 @@ describe('the keys a Lua script touches', () => {
     expect(await claimed('e', 'ti')).toMatchObject({ taskId: i });
     // index what waits in no wait set (nothing here: every task is indexed or running).
     expect(await indexWaiting(client, keys, keys.tasks(0), now())).toBe(0);
+    // preempt: j (preemptible, of priority 300) runs, k (800) waits and j is stopped for it.
+    const j = await submit({ priority: 300, preemptible: true });
+    const claimJ = await claimed('f', 'tj');
+    const k = await submit({ priority: 800 });
+    const victims = [{ taskId: j, token: claimJ.token }];
+    expect(
+      await preemptFor(client, keys, { consumer: 'f', taskId: k, victims, graceMs: 1000, now: now() }),
+    ).toEqual({ kind: 'preempted' });
+    // Its holder f has no liveness key (no such tracker runs): g's preemption for k replaces it.
+    expect(
+      await preemptFor(client, keys, { consumer: 'g', taskId: k, victims: [], graceMs: 1000, now: now() }),
+    ).toEqual({ kind: 'preempted' });
+    expect(await client.hget(keys.preemptions, k)).toMatch(/^g,/);
 
     expect([...ran].sort()).toEqual([...SCRIPT_NAMES].sort());
-    // The status writes kept the declared tenant accounts: h and i run now.
-    const { stored, recounted } = await snapshotTenantAccounts(client, keys, [a, b, c, d, e, f, g, h, i]);
-    expect(stored).toEqual({ default: { waiting: 0, runningTasks: 2, runningGpus: 0 } });
+    // The status writes kept the declared tenant accounts: h, i and j run now, k waits.
+    const { stored, recounted } = await snapshotTenantAccounts(client, keys, [
+      a,
+      b,
+      c,
+      d,
+      e,
+      f,
+      g,
+      h,
+      i,
+      j,
+      k,
+    ]);
+    expect(stored).toEqual({ default: { waiting: 1, runningTasks: 3, runningGpus: 0 } });
     expect(recounted).toEqual(stored);
   });
 

@@ -280,7 +280,12 @@ describe('task protocol', () => {
       idle: true,
     });
     const [lastEvent] = await client.xrevrange(keys.events, '+', '-', 'COUNT', 1);
-    expect(blocked).toEqual({ kind: 'wait', waitSet: '2:500:w:default', lastEventId: lastEvent?.[0] });
+    expect(blocked).toEqual({
+      kind: 'wait',
+      waitSet: '2:500:w:default',
+      lastEventId: lastEvent?.[0],
+      taskId: big.id,
+    });
     const fits = sizes.map((s) => ({ ...s, fitsNow: true }));
     const taken = await takeTask(client, keys, {
       consumer: 'a',

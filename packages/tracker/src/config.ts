@@ -51,6 +51,11 @@ export interface TrackerConfig {
   sweepMs: number;
   /** SIGTERM → SIGKILL grace for a task's process group. */
   killGraceMs: number;
+  /**
+   * A preempted task's SIGTERM → SIGKILL grace, to checkpoint in (preemptible tasks find it in
+   * GPUFLEET_PREEMPT_GRACE_MS, with GPUFLEET_PREEMPT_SIGNAL).
+   */
+  preemptGraceMs: number;
   /** On shutdown, how long running tasks may go on before they are killed and handed back. */
   shutdownGraceMs: number;
   /** How long a task may wait for a live tracker able to run it before it ends `dead`. */
@@ -73,6 +78,7 @@ export const TRACKER_DEFAULTS = {
   aliveMs: 3_000,
   sweepMs: 1_000,
   killGraceMs: 5_000,
+  preemptGraceMs: 30_000,
   shutdownGraceMs: 30_000,
   unschedulableMs: 60_000,
   blockMs: 5_000,
@@ -130,6 +136,10 @@ export function loadTrackerConfig(env: Env = process.env, cwd = process.cwd()): 
     aliveMs: r.int('GPUFLEET_ALIVE_MS', TRACKER_DEFAULTS.aliveMs, { min: 300, max: 600_000 }),
     sweepMs: r.int('GPUFLEET_SWEEP_MS', TRACKER_DEFAULTS.sweepMs, { min: 100 }),
     killGraceMs: r.int('GPUFLEET_KILL_GRACE_MS', TRACKER_DEFAULTS.killGraceMs, { min: 0 }),
+    preemptGraceMs: r.int('GPUFLEET_PREEMPT_GRACE_MS', TRACKER_DEFAULTS.preemptGraceMs, {
+      min: 0,
+      max: 3_600_000,
+    }),
     shutdownGraceMs: r.int('GPUFLEET_SHUTDOWN_GRACE_MS', TRACKER_DEFAULTS.shutdownGraceMs, { min: 0 }),
     unschedulableMs: r.int('GPUFLEET_UNSCHEDULABLE_MS', TRACKER_DEFAULTS.unschedulableMs, { min: 0 }),
     blockMs: r.int('GPUFLEET_BLOCK_MS', TRACKER_DEFAULTS.blockMs, { min: 10, max: 60_000 }),

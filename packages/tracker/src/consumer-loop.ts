@@ -26,6 +26,7 @@ import {
 import { settleClaim, type LoopClaimDeps } from './loop-claims.js';
 import { loopSizes, loopStreams } from './loop-streams.js';
 import { shadowTime, type ExpectedEnd } from './shadow-times.js';
+import type { Preempter } from './preemption.js';
 import type { SlotPool } from './slot-pool.js';
 
 export interface ConsumerLoopDeps extends LoopClaimDeps {
@@ -40,6 +41,8 @@ export interface ConsumerLoopDeps extends LoopClaimDeps {
   outage: OutageReporter;
   /** The running tasks' GPUs and when their time limits end them (backfill's shadow times). */
   expectedEnds?: () => ExpectedEnd[];
+  /** Stops running tasks of lower priority for a first task in line that does not fit (preemption.ts). */
+  preempter?: Pick<Preempter, 'watching' | 'consider'>;
 }
 
 const MAX_BACKOFF_MS = 2000;
@@ -115,6 +118,17 @@ export class ConsumerLoop {
     if (this.blockedOn !== null && this.blockedOn !== this.fitSignature()) void this.unblock();
   }
 
+  /**
+   * Whether to look at the queue: a size fits the free slots, or every slot is taken but a
+   * preemption could start here (the first in line is then watched for, never taken while it
+   * does not fit).
+   */
+  private looking(): boolean {
+    return (
+      this.sizes.some((gpus) => this.deps.pool.fitsNow(gpus)) || (this.deps.preempter?.watching ?? false)
+    );
+  }
+
   /** What the free slots allow: which sizes fit, and whether the tracker is idle (a suspect's condition). */
   private fitSignature(): string {
     const fits = this.sizes.map((gpus) => (this.deps.pool.fitsNow(gpus) ? 1 : 0)).join('');
@@ -145,7 +159,7 @@ export class ConsumerLoop {
   private async run(): Promise<void> {
     const signal = this.abort.signal;
     const step = async (): Promise<void> => {
-      if (!this.sizes.some((gpus) => this.deps.pool.fitsNow(gpus))) await this.deps.pool.nextRelease(signal);
+      if (!this.looking()) await this.deps.pool.nextRelease(signal);
       else await this.step();
     };
     await loopUntilAborted(signal, step, {
@@ -200,6 +214,9 @@ export class ConsumerLoop {
         );
         return;
       case 'wait':
+        if (result.taskId) await this.deps.preempter?.consider(result);
+        await this.waitForChange(result);
+        return;
       case 'empty':
         await this.waitForChange(result);
     }
@@ -218,7 +235,7 @@ export class ConsumerLoop {
    */
   private async waitForChange(result: { kind: 'wait' | 'empty'; lastEventId: string }): Promise<void> {
     // Its slots were filled while the take was on its way: wait for a slot (run()), not for the queue.
-    if (!this.sizes.some((gpus) => this.deps.pool.fitsNow(gpus))) return;
+    if (!this.looking()) return;
     if (this.blockingClientId === null) await this.refreshClientId();
     if (this.abort.signal.aborted) return; // stopped meanwhile: a read now would not be unblocked
     const fit = this.fitSignature();

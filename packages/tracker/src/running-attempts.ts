@@ -8,6 +8,7 @@ import { releaseTask, settlesWithin, type Claim, type Logger } from '@gpufleet/c
 import type { TrackerConfig } from './config.js';
 import type { RunningTask, TaskExecutionDeps } from './run/attempt-types.js';
 import { executeTask } from './run/task-execution.js';
+import type { PreemptionCandidate } from './preemption.js';
 import type { SlotPool } from './slot-pool.js';
 import { eventField } from './tracker-events.js';
 
@@ -30,14 +31,16 @@ export function attemptSettings(
   config: TrackerConfig,
 ): Pick<
   TaskExecutionDeps,
-  'workDir' | 'leaseMs' | 'heartbeatMs' | 'killGraceMs' | 'uploadRetryMs' | 'keepTaskDirs'
+  'workDir' | 'leaseMs' | 'heartbeatMs' | 'killGraceMs' | 'preemptGraceMs' | 'uploadRetryMs' | 'keepTaskDirs'
 > {
-  const { workDir, leaseMs, heartbeatMs, killGraceMs, uploadRetryMs, keepTaskDirs } = config;
-  return { workDir, leaseMs, heartbeatMs, killGraceMs, uploadRetryMs, keepTaskDirs };
+  const { workDir, leaseMs, heartbeatMs, killGraceMs, preemptGraceMs, uploadRetryMs, keepTaskDirs } = config;
+  return { workDir, leaseMs, heartbeatMs, killGraceMs, preemptGraceMs, uploadRetryMs, keepTaskDirs };
 }
 
 export class RunningAttempts {
   private readonly tasks = new Map<string, RunningTask>();
+  /** The tasks being stopped for a preemption: task id → when SIGKILL ends them at the latest. */
+  private readonly stopping = new Map<string, number>();
   /** Clean-ups still going on after their tasks completed (awaited at close). */
   private readonly cleanups = new Set<Promise<void>>();
   /** Aborted when a closing tracker stops waiting for Redis (see `drain`). */
@@ -65,15 +68,51 @@ export class RunningAttempts {
     task?.kill('cancelled');
   }
 
-  /** The GPUs of each task whose process runs, and when its time limit ends it (backfill). */
+  /**
+   * The GPUs of each task whose process runs, and when its time limit ends it (backfill), or its
+   * preemption's SIGKILL when that comes first.
+   */
   expectedEnds(): Array<{ gpus: number; endMs: number }> {
     const ends: Array<{ gpus: number; endMs: number }> = [];
-    for (const task of this.tasks.values()) {
+    for (const [id, task] of this.tasks) {
       const record = task.claim.record;
       if (task.hasExited || task.gpuIds.length === 0 || !record) continue;
-      ends.push({ gpus: task.gpuIds.length, endMs: (record.startedAt ?? 0) + record.timeLimitMs });
+      const limit = (record.startedAt ?? 0) + record.timeLimitMs;
+      ends.push({ gpus: task.gpuIds.length, endMs: Math.min(limit, this.stopping.get(id) ?? limit) });
     }
     return ends;
+  }
+
+  /**
+   * The running tasks a preemption may stop: submitted preemptible, their process running, not
+   * being stopped already. None while a suspect runs: it holds the whole tracker, alone.
+   */
+  preemptionCandidates(): PreemptionCandidate[] {
+    const candidates: PreemptionCandidate[] = [];
+    for (const [taskId, task] of this.tasks) {
+      const { record, token, suspect } = task.claim;
+      if (suspect) return [];
+      if (!record?.preemptible || task.hasExited || this.stopping.has(taskId)) continue;
+      const { priority, startedAt } = record;
+      candidates.push({ taskId, token, gpus: task.gpuIds.length, priority, startedAt: startedAt ?? 0 });
+    }
+    return candidates;
+  }
+
+  /** Whether tasks stopped for a preemption are still running (one preemption at a time). */
+  get preempting(): boolean {
+    return this.stopping.size > 0;
+  }
+
+  /** Stops `taskIds` for task `by` (recorded in Redis first: preemption.ts): SIGTERM, SIGKILL after `graceMs`. */
+  preempt(taskIds: readonly string[], by: string, graceMs: number, now: number): void {
+    for (const taskId of taskIds) {
+      const task = this.tasks.get(taskId);
+      if (!task || task.hasExited) continue;
+      this.stopping.set(taskId, now + graceMs);
+      void task.exited.then(() => this.stopping.delete(taskId));
+      task.preempt(by, graceMs);
+    }
   }
 
   /** Each running task's GPUs, while its process runs (for the registry). */

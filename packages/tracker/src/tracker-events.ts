@@ -26,6 +26,7 @@
  *   could not start: running-attempts.ts, 'handed back a task it could not start';
  * - `lost`: run/task-execution.ts ('lost the lease: ...' of run/lease-keeper.ts, 'lost the task
  *   before uploading outputs') and run/attempt-writes.ts ('completion refused: ...');
+ * - `preempting`: preemption.ts, 'stopping tasks of lower priority for a task that does not fit';
  * - `requeued-orphan`: reclaim.ts, 'requeued a task whose tracker stopped running it';
  * - `unschedulable-checked`: queue-sweep.ts, no line (one per check; unschedulable-sweep.ts logs
  *   each task it ends).
@@ -66,15 +67,26 @@ export interface TrackerEventMap {
   /** The attempt failed with retries left: the task waits `delayMs`, then runs again (`queued`: written). */
   'retry-queued': AttemptRef & { delayMs: number; queued: boolean };
   /**
-   * The task went back first in line, the attempt not counted: at shutdown (`started`: its process
-   * ran), or claimed when it could not start (`started` false). `handedBack`: the write took.
+   * The task went back first in line, the attempt not counted: at shutdown or preempted (`started`:
+   * its process ran), or claimed when it could not start (`started` false). `handedBack`: the write took.
    */
-  'handed-back': AttemptRef & { reason: string; handedBack: boolean; started: boolean };
+  'handed-back': AttemptRef & {
+    reason: string;
+    handedBack: boolean;
+    started: boolean;
+    /** It was preempted for this task of higher priority (absent at shutdown). */
+    preemptedBy?: string;
+  };
   /**
    * Another attempt holds the task now: this one writes nothing more. Found by the lease renewal
    * while running, before the upload, or when the completion was refused.
    */
   lost: AttemptRef & { stage: 'running' | 'upload' | 'completion' };
+  /**
+   * The first task in line (`taskId`, of `priority`) did not fit: this tracker stops `victims`, its
+   * running preemptible tasks of lower priority, SIGKILL after `graceMs` (preemption.ts).
+   */
+  preempting: { taskId: string; priority: number; victims: string[]; graceMs: number };
   /** The sweep put back in line a task whose tracker (`from`) stopped running it. */
   'requeued-orphan': { taskId: string; from: string; via: 'liveness' | 'lease'; stream: string };
   /** The sweep checked for tasks no live tracker can run; `deadLettered` of them ended `dead`. */
@@ -102,6 +114,7 @@ export const TRACKER_EVENT_NAMES = Object.keys({
   'retry-queued': true,
   'handed-back': true,
   lost: true,
+  preempting: true,
   'requeued-orphan': true,
   'unschedulable-checked': true,
   stopping: true,

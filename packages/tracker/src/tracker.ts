@@ -30,6 +30,7 @@ import { pidDir } from './process/pid-files.js';
 import { SpareFolders } from './run/spare-folders.js';
 import { Spawner } from './process/spawner.js';
 import { executerBaseEnv } from './run/task-env.js';
+import { Preempter } from './preemption.js';
 import { attemptSettings, RunningAttempts } from './running-attempts.js';
 import { SlotPool } from './slot-pool.js';
 import { TrackerPresence } from './tracker-presence.js';
@@ -121,16 +122,6 @@ export class Tracker extends EventEmitter<TrackerEmitterEvents> {
       now: this.now,
       emit: this.announce,
     };
-    this.loop = new ConsumerLoop({
-      ...this.parts,
-      blocking: this.blocking,
-      pool: this.pool,
-      leaseMs: deps.config.leaseMs,
-      blockMs: deps.config.blockMs,
-      outage: this.outage,
-      launch: (claim, gpus) => this.attempts.launch(claim, gpus),
-      expectedEnds: () => this.attempts.expectedEnds(),
-    });
     this.spawner = deps.taskInit ? new Spawner(deps.taskInit, deps.config.killGraceMs, this.logger) : null;
     this.spares = new SpareFolders(
       SpareFolders.dirOf(deps.config.workDir, this.name),
@@ -155,6 +146,22 @@ export class Tracker extends EventEmitter<TrackerEmitterEvents> {
       logger: this.logger,
       slotsChanged: () => this.loop.slotsChanged(),
       retry: (what, op) => this.retry(what, op),
+    });
+    this.loop = new ConsumerLoop({
+      ...this.parts,
+      blocking: this.blocking,
+      pool: this.pool,
+      leaseMs: deps.config.leaseMs,
+      blockMs: deps.config.blockMs,
+      outage: this.outage,
+      launch: (claim, gpus) => this.attempts.launch(claim, gpus),
+      expectedEnds: () => this.attempts.expectedEnds(),
+      preempter: new Preempter({
+        ...this.parts,
+        graceMs: config.preemptGraceMs,
+        pool: this.pool,
+        attempts: this.attempts,
+      }),
     });
     this.sweep = new QueueSweep({
       ...this.parts,

@@ -58,16 +58,17 @@ describe('prepareProcess', () => {
   async function prepare(
     inputs: Array<{ name: string }>,
     put?: (store: LocalArtifactStore, r: TaskRecord) => Promise<unknown>,
+    fields: Record<string, string> = {},
   ) {
     const dir = await temp.make();
     const store = new LocalArtifactStore(join(dir, 'artifacts'));
     const executers = await loadExecuters([FIXTURE_EXECUTERS]);
-    const r = record({ inputs: JSON.stringify(inputs) });
+    const r = record({ inputs: JSON.stringify(inputs), ...fields });
     await put?.(store, r);
     const spec = attemptSpec(r, executers, 'gpu-7');
     if (spec.kind !== 'ready') throw new Error('expected a ready spec');
     const folder = await createTaskFolder(join(dir, 'work'), r.id, 1);
-    return prepareProcess({ store, baseEnv: {} }, spec, folder, 1, [0]);
+    return prepareProcess({ store, baseEnv: {}, preemptGraceMs: 1234 }, spec, folder, 1, [0]);
   }
 
   it('ends a task whose input is missing from the store failed, INPUTS_UNAVAILABLE', async () => {
@@ -94,5 +95,17 @@ describe('prepareProcess', () => {
     const end = await prepare([]);
     expect(end).not.toBeInstanceOf(TaskFailure);
     expect(end).toMatchObject({ file: 'node' });
+  });
+
+  it('tells a preemptible task, and only one, the signal and grace a preemption stops it with', async () => {
+    const plain = (await prepare([])) as { env: Record<string, string> };
+    expect(Object.keys(plain.env).filter((k) => k.startsWith('GPUFLEET_PREEMPT'))).toEqual([]);
+    const preemptible = (await prepare([], undefined, { preemptible: '1' })) as {
+      env: Record<string, string>;
+    };
+    expect(preemptible.env).toMatchObject({
+      GPUFLEET_PREEMPT_SIGNAL: 'SIGTERM',
+      GPUFLEET_PREEMPT_GRACE_MS: '1234',
+    });
   });
 });

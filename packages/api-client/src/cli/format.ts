@@ -28,9 +28,9 @@ export function formatDuration(ms: number | null): string {
 }
 
 /** `2024-05-01 12:03:04` in local time, or `-`. */
-export function formatTime(iso: string | null): string {
-  if (iso === null) return '-';
-  const d = new Date(iso);
+export function formatTime(time: string | number | null): string {
+  if (time === null) return '-';
+  const d = new Date(time);
   const p = (n: number): string => String(n).padStart(2, '0');
   return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
 }
@@ -48,6 +48,10 @@ function clip(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }
 
+/** Marks a preemptible task's priority in `ls` (a column of its own would be mostly empty). */
+export const PREEMPTIBLE_MARK = '*';
+export const PREEMPTIBLE_NOTE = `${PREEMPTIBLE_MARK} preemptible: a task of higher priority may stop and requeue it`;
+
 export function taskRow(t: TaskSummary): string[] {
   const end = t.exitCode !== null ? String(t.exitCode) : '-';
   const name = t.name === null ? '-' : clip(t.name, 32);
@@ -58,7 +62,7 @@ export function taskRow(t: TaskSummary): string[] {
     t.status,
     t.executer,
     t.queue,
-    String(t.priority),
+    `${t.priority}${t.preemptible ? PREEMPTIBLE_MARK : ''}`,
     formatTime(t.createdAt),
     end,
     tags,

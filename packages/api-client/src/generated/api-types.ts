@@ -109,6 +109,8 @@ export type TaskSpec = {
   tags?: Record<string, string>;
   /** 0-1000, higher starts first; default 500 (or the queue's) */
   priority?: number;
+  /** may be stopped (SIGTERM, then SIGKILL after the tracker’s preemption grace) and requeued for a task of higher priority; the preemption does not count as an attempt */
+  preemptible?: boolean;
 };
 
 /** Every answer that is not a success. */
@@ -144,6 +146,12 @@ export type TaskSummary = {
   tags: Record<string, string>;
   /** higher starts first; as submitted (or the queue’s default), or as last changed */
   priority: number;
+  /** submitted preemptible: it may be stopped and requeued for a task of higher priority */
+  preemptible: boolean;
+  /** how many times it was stopped and requeued for a task of higher priority (none counted as an attempt) */
+  preemptions: number;
+  /** the id of the task of higher priority that preempted it last; null when never preempted */
+  preemptedBy: string | null;
   /** queued → running → uploading → succeeded | failed | timed_out | cancelled | dead */
   status: TaskStatus;
   /** deliveries so far; 0 while it never ran */

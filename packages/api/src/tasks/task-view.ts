@@ -1,7 +1,8 @@
 /**
- * How a task looks over HTTP: the record with ISO timestamps, its queue position and why it waits
- * while it is queued, and a summary of its outputs (the full manifest is GET /tasks/:id/outputs).
- * The list view is a shorter summary.
+ * How a task looks over HTTP: the record with ISO timestamps, its queue position, why it waits and
+ * when it is expected to start while it is queued, and a summary of its outputs (the full manifest is GET /tasks/:id/outputs).
+ * The list view is a shorter summary; both say whether it is preemptible and how often it was
+ * preempted, so `ls` can mark such tasks without reading each one.
  */
 import { Type, type Static, type TUnsafe } from '@fastify/type-provider-typebox';
 import { PRIORITY_MAX, PRIORITY_MIN, TaskInputSchema } from '@gpufleet/core';
@@ -14,13 +15,15 @@ export const WaitReasonSchema: TUnsafe<WaitReason | null> = Type.Unsafe<WaitReas
   type: ['string', 'null'],
   enum: [...WAIT_REASONS, null],
   description:
-    'while queued, why it waits (docs/api.md): Priority, FairShare, Quota, Resources, Unschedulable or BeginTime; otherwise null',
+    'while queued, why it waits (docs/api.md): Priority, FairShare, Quota, Resources, Reservation, Preemption, Unschedulable or BeginTime; otherwise null',
 });
 
-/** Where a queued task stands: its place in line and why it waits. */
+/** Where a queued task stands: its place in line, why it waits, and by when it should start. */
 export interface WaitView {
   position: number | null;
   reason: WaitReason;
+  /** The time (ms) of the queue's backfill reservation when it is this task's and known. */
+  expectedStartAt: number | null;
 }
 
 export const OutputSummarySchema = Type.Object({
@@ -42,6 +45,19 @@ export const TaskSummarySchema = Type.Object({
     maximum: PRIORITY_MAX,
     description: 'higher starts first; as submitted (or the queue’s default), or as last changed',
   }),
+  preemptible: Type.Boolean({
+    description: 'submitted preemptible: it may be stopped and requeued for a task of higher priority',
+  }),
+  preemptions: Type.Integer({
+    minimum: 0,
+    description:
+      'how many times it was stopped and requeued for a task of higher priority (none counted as an attempt)',
+  }),
+  preemptedBy: Nullable(
+    Type.String({
+      description: 'the id of the task of higher priority that preempted it last; null when never preempted',
+    }),
+  ),
   status: TaskStatusSchema,
   attempt: Type.Integer({ description: 'deliveries so far; 0 while it never ran' }),
   tracker: Nullable(Type.String()),
@@ -73,6 +89,13 @@ export const TaskViewSchema = Type.Object({
     }),
   ),
   waitReason: WaitReasonSchema,
+  expectedStartAt: Nullable(
+    Type.Integer({
+      description:
+        'while queued and a tracker’s GPUs are reserved for it: when (ms since the epoch) they free by the ' +
+        'time limits of its running tasks, the latest it should start (it may start sooner); null otherwise',
+    }),
+  ),
   notBefore: Nullable(Type.String({ format: 'date-time', description: 'waiting out a retry backoff until' })),
   inputs: Type.Array(TaskInputSchema),
   idempotencyKey: Nullable(Type.String()),
@@ -88,6 +111,9 @@ export function toTaskSummary({ record }: FoundTask): TaskSummary {
     name: record.name,
     tags: record.tags,
     priority: record.priority,
+    preemptible: record.preemptible,
+    preemptions: record.preemptions,
+    preemptedBy: record.preemptedBy,
     status: record.status,
     attempt: record.attempt,
     tracker: record.tracker,
@@ -115,6 +141,9 @@ export function toTaskView(found: FoundTask, wait: WaitView | null): TaskView {
     name: record.name,
     tags: record.tags,
     priority: record.priority,
+    preemptible: record.preemptible,
+    preemptions: record.preemptions,
+    preemptedBy: record.preemptedBy,
     status: record.status,
     attempt: record.attempt,
     tracker: record.tracker,
@@ -135,6 +164,7 @@ export function toTaskView(found: FoundTask, wait: WaitView | null): TaskView {
     cancelRequested: record.cancelRequested,
     queuePosition: queued ? (wait?.position ?? null) : null,
     waitReason: queued ? (wait?.reason ?? null) : null,
+    expectedStartAt: queued ? (wait?.expectedStartAt ?? null) : null,
     notBefore: queued ? isoTime(record.notBefore) : null,
     inputs: record.inputs,
     idempotencyKey: record.idempotencyKey,

@@ -50,10 +50,11 @@ export type TakeResult =
   /** Nothing this tracker could take waits; `lastEventId`: the events stream's last entry then. */
   | { kind: 'empty'; lastEventId: string }
   /**
-   * The first task in line does not fit yet (`waitSet`: its wait set's name), or every candidate's
-   * tenant is at its running-GPU quota (`waitSet` ''); `lastEventId` as for `empty`.
+   * The first task in line (`taskId`, of wait set `waitSet`) does not fit yet, or every
+   * candidate's tenant is at its running-GPU quota (`waitSet` and `taskId` ''); `lastEventId` as
+   * for `empty`.
    */
-  | { kind: 'wait'; waitSet: string; lastEventId: string }
+  | { kind: 'wait'; waitSet: string; lastEventId: string; taskId: string }
   /** Never `gone`: take goes on to the next entry. */
   | ClaimOutcome;
 
@@ -104,8 +105,8 @@ export async function takeTask(redis: Redis, keys: QueueKeys, req: TakeRequest):
   );
   const outcome = claimOutcome(reply, req.token);
   if (outcome) return outcome;
-  const [kind, a = '', b = '0-0'] = reply;
-  if (kind === 'wait') return { kind, waitSet: a, lastEventId: b };
+  const [kind, a = '', b = '0-0', c = ''] = reply;
+  if (kind === 'wait') return { kind, waitSet: a, lastEventId: b, taskId: c };
   return { kind: 'empty', lastEventId: a || '0-0' };
 }
 

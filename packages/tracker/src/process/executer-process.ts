@@ -5,8 +5,8 @@
  * them as it goes, so memory stays flat however much the process prints and nothing is copied
  * twice. Processes are started by the spawner (gpufleet-task-init, see spawner.ts), or with Node's
  * spawn where there is none. Cancel, time limit, lost lease and shutdown kill the whole group:
- * SIGTERM, then SIGKILL after the grace. When the leader exits, whatever is left of its group is
- * killed too.
+ * SIGTERM, then SIGKILL after the grace (a preemption's own grace: GPUFLEET_PREEMPT_GRACE_MS). When
+ * the leader exits, whatever is left of its group is killed too.
  */
 import { spawn } from 'node:child_process';
 import { open } from 'node:fs/promises';
@@ -16,7 +16,7 @@ import { LogFileReader, type LogFileSummary } from './log-file-reader.js';
 import type { ProcessExit, Spawner } from './spawner.js';
 import { TailBuffer } from './tail-buffer.js';
 
-export type KillReason = 'cancelled' | 'timed_out' | 'shutdown' | 'lease_lost';
+export type KillReason = 'cancelled' | 'timed_out' | 'shutdown' | 'lease_lost' | 'preempted';
 export type OutputStream = 'stdout' | 'stderr';
 
 /** How often a running process's log files are read for the live log. */
@@ -63,7 +63,8 @@ export interface ExecuterProcess {
    */
   ended: Promise<{ exitCode: number | null; at: number }>;
   done: Promise<ExecuterProcessResult>;
-  kill(reason: KillReason): void;
+  /** SIGTERM to the group, then SIGKILL after `graceMs` (default: the request's killGraceMs). */
+  kill(reason: KillReason, graceMs?: number): void;
 }
 
 type Started =
@@ -159,11 +160,18 @@ export async function startExecuterProcess(req: ExecuterProcessRequest): Promise
   let killedFor: KillReason | null = null;
   let exited = false;
   let forceTimer: NodeJS.Timeout | undefined;
-  const kill = (reason: KillReason): void => {
-    if (exited || killedFor !== null) return;
-    killedFor = reason;
-    signalGroup(pid, 'SIGTERM');
-    forceTimer = setTimeout(() => !exited && signalGroup(pid, 'SIGKILL'), req.killGraceMs);
+  let forceAt = Infinity;
+  // The first kill's reason stands; a later one with a sooner SIGKILL (a shutdown during a
+  // preemption's long grace) brings the SIGKILL forward.
+  const kill = (reason: KillReason, graceMs = req.killGraceMs): void => {
+    if (exited || Date.now() + graceMs >= forceAt) return;
+    if (killedFor === null) {
+      killedFor = reason;
+      signalGroup(pid, 'SIGTERM');
+    }
+    forceAt = Date.now() + graceMs;
+    clearTimeout(forceTimer);
+    forceTimer = setTimeout(() => !exited && signalGroup(pid, 'SIGKILL'), graceMs);
     forceTimer.unref();
   };
   const limitTimer = setTimeout(() => kill('timed_out'), req.timeLimitMs);

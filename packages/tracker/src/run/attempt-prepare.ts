@@ -71,7 +71,7 @@ export interface ProcessSpec {
  * TaskFailure (INPUTS_REFUSED or INPUTS_UNAVAILABLE) when the inputs could not be fetched.
  */
 export async function prepareProcess(
-  deps: Pick<TaskExecutionDeps, 'store' | 'baseEnv'>,
+  deps: Pick<TaskExecutionDeps, 'store' | 'baseEnv' | 'preemptGraceMs'>,
   spec: Extract<AttemptSpec, { kind: 'ready' }>,
   folder: TaskFolder,
   attempt: number,
@@ -107,6 +107,7 @@ export async function prepareProcess(
     gpuIds,
     inputDir: folder.inputDir,
     outputDir: folder.outputDir,
+    preemptGraceMs: record.preemptible ? deps.preemptGraceMs : undefined,
   });
   return { file: argv.file, args: argv.args, env };
 }

@@ -25,7 +25,7 @@ export interface AttemptProcessHooks {
   /** Retries a Redis write through an outage (until the tracker gives up at shutdown). */
   retry: <T>(what: string, op: () => Promise<T>) => Promise<T>;
   /** Called once the process can be killed, with its kill; a kill asked for earlier is passed on. */
-  killable: (kill: (reason: KillReason) => void) => void;
+  killable: (kill: (reason: KillReason, graceMs?: number) => void) => void;
   /** The process has ended: its slots may be freed. */
   exited: () => void;
   /** Clean-ups to await after the task is complete (the pid record's removal). */

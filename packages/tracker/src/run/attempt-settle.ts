@@ -13,7 +13,10 @@ import { failedWith, taskOutcome, type TaskOutcome } from './task-outcome.js';
 export type AfterExit =
   /** Another attempt holds the task now: write nothing. */
   | { kind: 'lost' }
-  /** The tracker is shutting down: give the task back, first in line, the attempt not counted. */
+  /**
+   * The tracker is shutting down, or the task was preempted: give it back, first in line within
+   * its priority, the attempt not counted.
+   */
   | { kind: 'hand-back'; reason: string }
   /** Store the outputs, then decide with `afterStore`. */
   | { kind: 'store'; outcome: TaskOutcome };
@@ -25,9 +28,18 @@ export function afterExit(input: {
   timeLimitMs: number;
   /** This tracker's consumer name (for the hand-back's reason). */
   consumer: string;
+  /** The task of higher priority this one was preempted for, if it was. */
+  preemptedBy?: string | null;
 }): AfterExit {
   const { result } = input;
   if (input.leaseLost || result.killedFor === 'lease_lost') return { kind: 'lost' };
+  // Whatever its exit code: a task that checkpointed and exited on the signal has not finished.
+  if (result.killedFor === 'preempted') {
+    return {
+      kind: 'hand-back',
+      reason: `preempted by task ${input.preemptedBy ?? '(unknown)'} of higher priority on tracker "${input.consumer}"; requeued, the attempt not counted`,
+    };
+  }
   if (result.killedFor === 'shutdown') {
     return {
       kind: 'hand-back',

@@ -21,6 +21,8 @@ export interface TaskExecutionDeps {
   leaseMs: number;
   heartbeatMs: number;
   killGraceMs: number;
+  /** SIGTERM → SIGKILL grace of a preempted task, in a preemptible task's environment too. */
+  preemptGraceMs: number;
   /** How long output uploads retry through artifact store outages. */
   uploadRetryMs: number;
   keepTaskDirs: boolean;
@@ -48,6 +50,11 @@ export interface RunningTask {
   claim: Claim;
   gpuIds: readonly number[];
   kill(reason: KillReason): void;
+  /**
+   * Stops it for task `by` of higher priority (preemption.ts): SIGTERM, SIGKILL after `graceMs`;
+   * it is then handed back to the queue, the attempt not counted.
+   */
+  preempt(by: string, graceMs: number): void;
   /** Settles when its process has ended (or will never start): its GPUs are free again. */
   exited: Promise<void>;
   /** Whether `exited` has settled. */

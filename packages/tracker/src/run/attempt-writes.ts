@@ -72,14 +72,18 @@ export class AttemptWrites {
     return this.complete(outcomeOf(failure));
   }
 
-  /** Gives the task back first in line, this attempt not counted (the tracker is shutting down). */
-  async handBack(reason: string): Promise<void> {
+  /**
+   * Gives the task back first in line, this attempt not counted: the tracker is shutting down, or
+   * the task was preempted for task `preemptedBy`.
+   */
+  async handBack(reason: string, preemptedBy: string | null = null): Promise<void> {
     const { redis, keys, now, emit } = this.deps;
     const given = await this.retry('hand back', () =>
       releaseTask(redis, keys, this.claim, now(), { reason, attempt: 'free', first: true }),
     );
     this.logger.info({ handedBack: given, ...eventField('handed-back') }, 'task handed back to the queue');
-    emit('handed-back', { ...this.attempt, reason, handedBack: given, started: true });
+    const preempted = preemptedBy === null ? {} : { preemptedBy };
+    emit('handed-back', { ...this.attempt, reason, handedBack: given, started: true, ...preempted });
   }
 
   /** Status `uploading`; false when the attempt lost its task. */

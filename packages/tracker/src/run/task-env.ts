@@ -2,7 +2,9 @@
  * The environment an executer runs with: the tracker's own, less its secrets and settings
  * (Redis, S3/AWS credentials, GPUFLEET_*), plus the executer's manifest `env`, plus the task's
  * variables. CUDA_VISIBLE_DEVICES names exactly the task's GPUs (empty for a CPU task, so a CPU
- * task cannot see any GPU).
+ * task cannot see any GPU). A preemptible task also learns how it would be stopped: the signal
+ * (GPUFLEET_PREEMPT_SIGNAL, SIGTERM) and how long it then has before SIGKILL to checkpoint
+ * (GPUFLEET_PREEMPT_GRACE_MS).
  */
 const WITHHELD = /^(REDIS_|AWS_|S3_|GPUFLEET_|ARTIFACT_STORE$|CUDA_VISIBLE_DEVICES$|NVIDIA_VISIBLE_DEVICES$)/;
 
@@ -15,7 +17,12 @@ export interface TaskEnvInput {
   gpuIds: readonly number[];
   inputDir: string;
   outputDir: string;
+  /** Set for a preemptible task: its grace between the signal and SIGKILL (ms). */
+  preemptGraceMs?: number;
 }
+
+/** The signal that stops a preempted task (then SIGKILL after the grace). */
+export const PREEMPT_SIGNAL = 'SIGTERM';
 
 /**
  * The part of the tracker's environment executers get, read once per tracker: walking
@@ -32,6 +39,10 @@ export function executerBaseEnv(env: NodeJS.ProcessEnv): Record<string, string> 
 
 export function taskEnv(input: TaskEnvInput): Record<string, string> {
   const gpuList = input.gpuIds.join(',');
+  const preempt: Record<string, string> =
+    input.preemptGraceMs === undefined
+      ? {}
+      : { GPUFLEET_PREEMPT_SIGNAL: PREEMPT_SIGNAL, GPUFLEET_PREEMPT_GRACE_MS: String(input.preemptGraceMs) };
   return {
     ...input.base,
     ...input.manifestEnv,
@@ -41,5 +52,6 @@ export function taskEnv(input: TaskEnvInput): Record<string, string> {
     GPUFLEET_GPU_IDS: gpuList,
     GPUFLEET_INPUT_DIR: input.inputDir,
     GPUFLEET_OUTPUT_DIR: input.outputDir,
+    ...preempt,
   };
 }

@@ -30,8 +30,10 @@ export type { RunningTask, TaskExecutionDeps } from './attempt-types.js';
 
 /** A running attempt's kill switch, and the bookkeeping its phases share. */
 interface AttemptState {
-  killRequest: KillReason | null;
-  killProcess: ((reason: KillReason) => void) | null;
+  killRequest: { reason: KillReason; graceMs?: number } | null;
+  killProcess: ((reason: KillReason, graceMs?: number) => void) | null;
+  /** The task of higher priority it was preempted for (attempt-settle.ts hands it back). */
+  preemptedBy: string | null;
   markExited: () => void;
   cleanups: Array<Promise<unknown>>;
 }
@@ -41,12 +43,18 @@ export function executeTask(deps: TaskExecutionDeps, claim: Claim, gpuIds: reado
   const state: AttemptState = {
     killRequest: null,
     killProcess: null,
+    preemptedBy: null,
     markExited: () => undefined,
     cleanups: [],
   };
-  const kill = (reason: KillReason): void => {
-    state.killRequest ??= reason;
-    state.killProcess?.(reason);
+  const kill = (reason: KillReason, graceMs?: number): void => {
+    state.killRequest ??= { reason, graceMs };
+    state.killProcess?.(reason, graceMs);
+  };
+  const preempt = (by: string, graceMs: number): void => {
+    if (state.killRequest) return; // cancelled, timed out or shutting down already: that stands
+    state.preemptedBy = by;
+    kill('preempted', graceMs);
   };
   let hasExited = false;
   const exited = new Promise<void>((resolve) => (state.markExited = resolve)).then(() => {
@@ -60,6 +68,7 @@ export function executeTask(deps: TaskExecutionDeps, claim: Claim, gpuIds: reado
     claim,
     gpuIds,
     kill,
+    preempt,
     exited,
     get hasExited() {
       return hasExited;
@@ -111,13 +120,22 @@ async function runAttempt(
         retry,
         killable: (killProcess) => {
           state.killProcess = killProcess;
-          if (state.killRequest) killProcess(state.killRequest);
+          if (state.killRequest) killProcess(state.killRequest.reason, state.killRequest.graceMs);
         },
         exited: () => state.markExited(),
         cleanups: state.cleanups,
       },
     );
-    await settle(deps, claim, record, folder, result, keeper.isLost, writes, logger);
+    await settle(
+      deps,
+      claim,
+      record,
+      folder,
+      result,
+      { leaseLost: keeper.isLost, preemptedBy: state.preemptedBy },
+      writes,
+      logger,
+    );
   } finally {
     deps.spares?.refill(); // for an attempt that ended before its spawn (a no-op when full)
     keeper.stop();
@@ -139,13 +157,13 @@ async function settle(
   record: TaskRecord,
   folder: TaskFolder,
   result: ExecuterProcessResult,
-  leaseLost: boolean,
+  ended: { leaseLost: boolean; preemptedBy: string | null },
   writes: AttemptWrites,
   logger: Logger,
 ): Promise<void> {
-  const exit = afterExit({ leaseLost, result, timeLimitMs: record.timeLimitMs, consumer: deps.consumer });
+  const exit = afterExit({ ...ended, result, timeLimitMs: record.timeLimitMs, consumer: deps.consumer });
   if (exit.kind === 'lost') return;
-  if (exit.kind === 'hand-back') return writes.handBack(exit.reason);
+  if (exit.kind === 'hand-back') return writes.handBack(exit.reason, ended.preemptedBy);
   const base = {
     exitCode: result.exitCode,
     signal: result.signal,

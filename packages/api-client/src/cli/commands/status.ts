@@ -1,14 +1,23 @@
 /**
- * `gpufleet status <id>` (the task's record: name and tags, status, priority, attempts, tracker
- * and GPUs, times, exit code, error with its failure code, why it waits and its place in line while
- * it is queued, outputs) and `gpufleet ls` (your tasks, newest first, filtered by status, executer,
- * queue, name and tags).
+ * `gpufleet status <id>` (the task's record: name and tags, status, priority and whether it is
+ * preemptible, how often and by which task it was preempted, attempts, tracker and GPUs, times,
+ * exit code, error with its failure code, why it waits, its place in line and when it is expected
+ * to start while it is queued, outputs) and `gpufleet ls` (your tasks, newest first, filtered by status, executer, queue, name
+ * and tags; a preemptible task's priority is marked `*`, explained below the table).
  */
 import type { Command } from 'commander';
 import type { TaskSummary, TaskView } from '../../generated/api-types.js';
 import type { CliContext } from '../cli-context.js';
 import { EXIT } from '../exit-codes.js';
-import { formatDuration, formatTags, formatTime, table, TASK_HEADERS, taskRow } from '../format.js';
+import {
+  formatDuration,
+  formatTags,
+  formatTime,
+  PREEMPTIBLE_NOTE,
+  table,
+  TASK_HEADERS,
+  taskRow,
+} from '../format.js';
 import { formatBytes } from '../progress-line.js';
 import { collect, intArg, type CommandRunner } from './command-kit.js';
 
@@ -21,11 +30,19 @@ function describe(t: TaskView): string {
     ['attempt', `${t.attempt} (up to ${t.maxAttempts} may be lost to crashes)`],
     ['executer', `${t.executer}${t.executerVersion ? ` ${t.executerVersion}` : ''}`],
     ['queue', t.queue],
-    ['priority', String(t.priority)],
+    ['priority', `${t.priority}${t.preemptible ? ', preemptible' : ''}`],
   );
-  // Why it waits, in the API's words (docs/api.md), and its place in line when it has one.
+  // A preemption is no attempt (the attempt row does not show it), so it is told on its own.
+  if (t.preemptions > 0) {
+    const times = t.preemptions === 1 ? '1 time' : `${t.preemptions} times`;
+    rows.push(['preempted', `${times}${t.preemptedBy !== null ? `, last by ${t.preemptedBy}` : ''}`]);
+  }
+  // Why it waits, in the API's words (docs/api.md), its place in line when it has one, and when GPUs
+  // are reserved for it the time they free by: "by", as it may start sooner.
   if (t.status === 'queued' && t.waitReason !== null) {
-    rows.push(['waits', `${t.waitReason}${t.queuePosition !== null ? `, position ${t.queuePosition}` : ''}`]);
+    const position = t.queuePosition !== null ? `, position ${t.queuePosition}` : '';
+    const start = t.expectedStartAt !== null ? `, expected to start by ${formatTime(t.expectedStartAt)}` : '';
+    rows.push(['waits', `${t.waitReason}${position}${start}`]);
   }
   rows.push(
     ['gpus', `${t.gpus}${t.gpuIds.length > 0 ? ` (ids ${t.gpuIds.join(',')})` : ''}`],
@@ -92,7 +109,11 @@ export async function runList(ctx: CliContext, flags: ListFlags): Promise<number
   } while (cursor !== undefined && (flags.all || items.length < flags.limit));
   if (ctx.out.json) ctx.out.document({ items, nextCursor: cursor ?? null });
   else if (items.length === 0) ctx.out.note('no tasks');
-  else ctx.out.line(table(TASK_HEADERS, items.map(taskRow)));
+  else {
+    ctx.out.line(table(TASK_HEADERS, items.map(taskRow)));
+    // The mark's meaning on stderr, only when one is shown: the table on stdout stays a table.
+    if (items.some((t) => t.preemptible)) ctx.out.note(PREEMPTIBLE_NOTE);
+  }
   return EXIT.OK;
 }
 

@@ -5,7 +5,8 @@
  * task. Prints the ids as they are made; `--follow` streams the output, `--wait` waits for the
  * end and exits 1 unless every task succeeded, `--download DIR` fetches the outputs (into
  * `DIR/<id>` when there are several tasks). `--name` and `--tag key=value` label every task made;
- * `--priority N` (0-1000, higher starts first) sets the priority of each.
+ * `--priority N` (0-1000, higher starts first) sets the priority of each; `--preemptible` lets a
+ * task of higher priority stop and requeue them (the preemption does not count as an attempt).
  */
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
@@ -38,6 +39,7 @@ export interface SubmitFlags {
   name?: string;
   tag: string[];
   priority?: number;
+  preemptible?: boolean;
 }
 
 interface Planned {
@@ -73,6 +75,8 @@ async function plan(ctx: CliContext, executer: string, flags: SubmitFlags): Prom
       if (queue !== undefined) spec.queue = queue;
       if (flags.name !== undefined) spec.name = flags.name;
       if (flags.priority !== undefined) spec.priority = flags.priority;
+      // Only sent when given: absent and false mean the same, and an older API may not know it.
+      if (flags.preemptible) spec.preemptible = true;
       if (Object.keys(tags).length > 0) spec.tags = tags;
       planned.push({ spec, run, params: all });
     }
@@ -196,6 +200,10 @@ export function submitCommand(program: Command, run: CommandRunner): void {
       '--priority <n>',
       'priority 0-1000, higher starts first (default: the queue’s; gpufleet priority changes it)',
       priorityArg('--priority'),
+    )
+    .option(
+      '--preemptible',
+      'may be stopped (SIGTERM, then a grace) and requeued for a task of higher priority; not counted as an attempt',
     )
     .option('-w, --wait', 'wait for the end; exit 1 unless every task succeeded')
     .option('-f, --follow', 'stream the output until the end (implies --wait)')
