@@ -5,44 +5,15 @@
 // `--help` names the flag, `status` says preemptible and, once preempted, how often and by which
 // task, `ls` marks a preemptible task's priority `*` and explains the mark on stderr only when one
 // is shown, `--json` carries the fields, and the client's `submit({ preemptible })` and views.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { newTaskId, publishCatalog, queueKeys, silentLogger } from '@gpufleet/core';
-import { uniquePrefix, useRedis, useTempDirs } from '@gpufleet/testkit';
-import { loadApiConfig, startApiServer, type ApiServer } from '@gpufleet/api';
+import { describe, expect, it } from 'vitest';
+import { newTaskId } from '@gpufleet/core';
 import { GpufleetClient } from '@gpufleet/api-client';
-import { parseJson, runCli, WAITING_PROBE } from './helpers/cli-fleet.js';
+import { parseJson } from './helpers/cli-fleet.js';
+import { useWaitingApi } from './helpers/waiting-api.js';
 
-const redis = useRedis();
-const temp = useTempDirs();
-const prefix = uniquePrefix('preempt');
-const token = `preempt-test-token-${prefix}`;
-const keys = queueKeys(prefix, 'default');
-let api: ApiServer;
-let home: string;
-
-beforeAll(async () => {
-  home = await temp.make();
-  api = await startApiServer(
-    loadApiConfig({
-      REDIS_URL: redis.server.url,
-      GPUFLEET_PREFIX: prefix,
-      ARTIFACT_STORE: `${home}/artifacts`,
-      GPUFLEET_API_PORT: '0',
-      GPUFLEET_API_TOKEN: token,
-      LOG_LEVEL: 'silent',
-    }),
-    silentLogger(),
-  );
-  await publishCatalog(redis.server.client(), keys, [WAITING_PROBE]);
-});
-afterAll(async () => {
-  await api?.close();
-});
-
-const cli = (args: string[]) =>
-  runCli(args, {
-    env: { PATH: process.env.PATH ?? '', HOME: home, GPUFLEET_API_URL: api.url, GPUFLEET_TOKEN: token },
-  });
+const fleet = useWaitingApi('preempt');
+const { redis, token, keys } = fleet;
+const cli = (args: string[]) => fleet.cli(args);
 
 async function submitted(args: string[]): Promise<string> {
   const result = await cli(['submit', 'probe', ...args, '--json']);
@@ -125,7 +96,7 @@ describe('gpufleet ls', () => {
 
 describe('the client', () => {
   it('submits a preemptible task and types its preemptions in the view and the list', async () => {
-    const client = new GpufleetClient({ url: api.url, token });
+    const client = new GpufleetClient({ url: fleet.api.url, token });
     const task = await client.submit({ executer: 'probe', name: 'client-pre', preemptible: true });
     const plain = await client.submit({ executer: 'probe', name: 'client-pre', preemptible: false });
     expect((await task.get()).preemptible).toBe(true);

@@ -3,11 +3,13 @@
 // core's protocol calls: a task first in line (Resources), behind a higher priority or an older
 // task (Priority), behind a tenant with less fair-share usage (FairShare), past its tenant's
 // running-GPU quota (Quota), of a size no tracker can run (Unschedulable), in a retry backoff
-// (BeginTime); a task that is not queued has no reason.
+// (BeginTime); a task that is not queued has no reason. Reservation and Preemption through the
+// API are in wait-reservation.test.ts; here their place in the order, and how the reservation and
+// preemption hashes' values are read.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queueKeys, readFairShare, releaseTask } from '@gpufleet/core';
 import { useRedis, useTempDirs, waitFor } from '@gpufleet/testkit';
-import { TenantPolicy, waitReason, type WaitFacts } from '@gpufleet/api';
+import { preemptionLive, reservationOf, TenantPolicy, waitReason, type WaitFacts } from '@gpufleet/api';
 import { auth, submitProbe, KEYS, startTestApi, type TestApi } from './helpers/api.js';
 import { FakeTracker } from './helpers/fake-tracker.js';
 
@@ -20,7 +22,10 @@ describe('waitReason', () => {
     maxRunningGpus: null,
     unschedulable: false,
     standing: { position: 3, higherPriority: 0, fairShare: 0 },
+    preempting: false,
+    reserved: false,
   };
+  const first = { position: 0, higherPriority: 0, fairShare: 0 };
   const reason = (over: Partial<WaitFacts>) => waitReason({ ...facts, ...over });
 
   it('BeginTime while a retry backoff lasts, and once it passed until the task is back in line', () => {
@@ -54,6 +59,46 @@ describe('waitReason', () => {
     expect(reason({ standing: { position: 5, higherPriority: 1, fairShare: 4 } })).toBe('Priority');
     expect(reason({ standing: { position: 5, higherPriority: 0, fairShare: 4 } })).toBe('FairShare');
     expect(reason({ standing: { position: 5, higherPriority: 0, fairShare: 0 } })).toBe('Priority');
+  });
+
+  it('first in line: Preemption, then Reservation, then Resources', () => {
+    for (const standing of [first, null]) {
+      expect(reason({ standing, preempting: true, reserved: true })).toBe('Preemption');
+      expect(reason({ standing, preempting: true })).toBe('Preemption');
+      expect(reason({ standing, reserved: true })).toBe('Reservation');
+      expect(reason({ standing })).toBe('Resources');
+    }
+  });
+
+  it('Preemption and Reservation after BeginTime, Quota and Unschedulable; only first in line', () => {
+    const both = { preempting: true, reserved: true };
+    expect(reason({ ...both, notBefore: 2_000, standing: null })).toBe('BeginTime');
+    expect(reason({ ...both, standing: first, runningGpus: 1, maxRunningGpus: 1 })).toBe('Quota');
+    expect(reason({ ...both, standing: first, unschedulable: true })).toBe('Unschedulable');
+    // Not first in line (the hashes not yet caught up with a task put before it): its standing.
+    expect(reason({ ...both, standing: { position: 2, higherPriority: 1, fairShare: 0 } })).toBe('Priority');
+    expect(reason({ ...both, standing: { position: 2, higherPriority: 0, fairShare: 1 } })).toBe('FairShare');
+  });
+
+  it('reads the reservation hash: its task, and its time unless unknown (9e15 or more)', () => {
+    const hash = { task: 'T1', tracker: 'gpu-a', at: '1700000000000', gpus: '4' };
+    expect(reservationOf(hash, 'T1')).toEqual({ reserved: true, at: 1_700_000_000_000 });
+    expect(reservationOf(hash, 'T2')).toEqual({ reserved: false, at: null });
+    expect(reservationOf({}, 'T1')).toEqual({ reserved: false, at: null });
+    for (const at of ['9000000000000000', '9000000000000001', '', 'x'])
+      expect(reservationOf({ ...hash, at }, 'T1'), at).toEqual({ reserved: true, at: null });
+    expect(reservationOf({ ...hash, at: '8999999999999999' }, 'T1').at).toBe(8_999_999_999_999_999);
+  });
+
+  it('reads a preemption entry `<tracker>,<until>` as live only before its until', () => {
+    expect(preemptionLive('gpu-a,2000', 1_000)).toBe(true);
+    expect(preemptionLive('gpu-a,1000', 1_000)).toBe(false);
+    expect(preemptionLive('gpu-a,500', 1_000)).toBe(false);
+    expect(preemptionLive(null, 1_000)).toBe(false);
+    // The tracker is all before the last comma, as preempt.lua reads it.
+    expect(preemptionLive('rack,1,gpu-a,2000', 1_000)).toBe(true);
+    expect(preemptionLive('gpu-a', 1_000)).toBe(false);
+    expect(preemptionLive('gpu-a,soon', 1_000)).toBe(false);
   });
 });
 

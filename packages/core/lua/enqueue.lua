@@ -49,7 +49,7 @@ redis.call('HSET', KEYS[1], 'stream', KEYS[2], 'entry', entryId)
 addWaiting(Q, KEYS[1], { id, ARGV[7], priority, tenant, entryId, KEYS[2] })
 redis.call('ZADD', KEYS[5], now, id)
 redis.call('SADD', KEYS[6], ARGV[7])
-appendEvent(Q, id, 'queued', '0', now, '', '')
+appendEvent(Q, id, 'queued', '0', now, '', '', priority or tostring(DEFAULT_PRIORITY))
 if bodyHash ~= '' then
   redis.call('SET', KEYS[4], id .. ' ' .. bodyHash, 'PX', ARGV[6])
 end

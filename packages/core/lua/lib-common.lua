@@ -231,7 +231,15 @@ local function checkStream(taskStream, declared)
   end
 end
 
-local function appendEvent(Q, taskId, status, attempt, now, tracker, reason)
+-- `priority` (a `queued` entry's): a full tracker that may preempt looks again only for a task
+-- queued above its running tasks' priorities (tracker/src/preemption.ts).
+local function appendEvent(Q, taskId, status, attempt, now, tracker, reason, priority)
+  if priority then
+    redis.call('XADD', Q.events, 'MAXLEN', '~', Q.eventsMax, '*',
+      'id', taskId, 'status', status, 'attempt', attempt or '0', 'at', now,
+      'tracker', tracker or '', 'reason', reason or '', 'priority', priority)
+    return
+  end
   redis.call('XADD', Q.events, 'MAXLEN', '~', Q.eventsMax, '*',
     'id', taskId, 'status', status, 'attempt', attempt or '0', 'at', now,
     'tracker', tracker or '', 'reason', reason or '')
@@ -351,7 +359,7 @@ end
 -- `mode`: 'count' the attempt counts against maxAttempts; 'free' it does not (a graceful hand-back,
 -- a retry); 'undo' it never started (the attempt number goes back).
 local function requeueTask(Q, taskKey, leaseKey, stream, group, now, reason, mode, delayMs, toStream, fields)
-  local f = redis.call('HMGET', taskKey, 'id', 'attempt', 'tracker', 'status', 'entry')
+  local f = redis.call('HMGET', taskKey, 'id', 'attempt', 'tracker', 'status', 'entry', 'priority')
   local all = {}
   for i = 1, #(fields or {}) do all[i] = fields[i] end
   for _, v in ipairs({ 'leaseToken', '', 'tracker', '', 'error', reason, 'pid', '', 'pidStartTime', '',
@@ -372,7 +380,7 @@ local function requeueTask(Q, taskKey, leaseKey, stream, group, now, reason, mod
     redis.call('HSET', taskKey, 'stream', to, 'entry', redis.call('XADD', to, nextEntryId(Q), 'id', f[1]))
     addWaiting(Q, taskKey)
   end
-  appendEvent(Q, f[1], 'queued', attempt, now, f[3], reason)
+  appendEvent(Q, f[1], 'queued', attempt, now, f[3], reason, f[6] or tostring(DEFAULT_PRIORITY))
 end
 
 -- Moves an entry that was delivered but never claimed (its task still `queued`) to the end of the

@@ -11,22 +11,20 @@
  */
 import type { Redis } from 'ioredis';
 import {
-  indexWaiting,
   isRedisUnavailable,
   loopUntilAborted,
   newToken,
   settlesWithin,
   takeTask,
-  TRACKER_GROUP,
   untilAborted,
   type OutageReporter,
   type QueueKeys,
   type TakeResult,
 } from '@gpufleet/core';
 import { settleClaim, type LoopClaimDeps } from './loop-claims.js';
-import { loopSizes, loopStreams } from './loop-streams.js';
+import { ensureGroups, indexWaitingIn, loopSizes, loopStreams } from './loop-streams.js';
 import { shadowTime, type ExpectedEnd } from './shadow-times.js';
-import type { Preempter } from './preemption.js';
+import { mayCallForPreemption, type Preempter } from './preemption.js';
 import type { SlotPool } from './slot-pool.js';
 
 export interface ConsumerLoopDeps extends LoopClaimDeps {
@@ -42,7 +40,7 @@ export interface ConsumerLoopDeps extends LoopClaimDeps {
   /** The running tasks' GPUs and when their time limits end them (backfill's shadow times). */
   expectedEnds?: () => ExpectedEnd[];
   /** Stops running tasks of lower priority for a first task in line that does not fit (preemption.ts). */
-  preempter?: Pick<Preempter, 'watching' | 'consider'>;
+  preempter?: Pick<Preempter, 'watching' | 'consider' | 'lowestPriority'>;
 }
 
 const MAX_BACKOFF_MS = 2000;
@@ -70,26 +68,14 @@ export class ConsumerLoop {
     deps.blocking.on('ready', () => void this.refreshClientId());
   }
 
-  /** Creates each stream's consumer group (MKSTREAM; BUSYGROUP means it exists). */
-  async ensureGroups(): Promise<void> {
-    for (const key of this.streams) {
-      try {
-        await this.deps.redis.xgroup('CREATE', key, TRACKER_GROUP, '0', 'MKSTREAM');
-      } catch (error) {
-        if (!(error instanceof Error && error.message.includes('BUSYGROUP'))) throw error;
-      }
-    }
+  /** Creates each stream's consumer group (loop-streams.ts). */
+  ensureGroups(): Promise<void> {
+    return ensureGroups(this.deps.redis, this.streams);
   }
 
-  /**
-   * Puts the waiting tasks of its streams that are in no wait set into theirs (core's
-   * indexWaiting: what a version without wait sets left waiting); says how many once, if any.
-   */
-  async indexWaiting(): Promise<void> {
-    let added = 0;
-    for (const key of this.streams)
-      added += await indexWaiting(this.deps.redis, this.deps.keys, key, this.deps.now());
-    if (added > 0) this.deps.logger.info({ tasks: added }, 'indexed waiting tasks that were in no wait set');
+  /** Indexes what waits in no wait set (loop-streams.ts). */
+  indexWaiting(): Promise<void> {
+    return indexWaitingIn(this.deps, this.streams);
   }
 
   start(): Promise<void> {
@@ -237,6 +223,7 @@ export class ConsumerLoop {
     // Its slots were filled while the take was on its way: wait for a slot (run()), not for the queue.
     if (!this.looking()) return;
     if (this.blockingClientId === null) await this.refreshClientId();
+    if (!this.sizes.some((gpus) => this.deps.pool.fitsNow(gpus))) return this.watch(result.lastEventId);
     if (this.abort.signal.aborted) return; // stopped meanwhile: a read now would not be unblocked
     const fit = this.fitSignature();
     this.blockedOn = fit;
@@ -272,5 +259,40 @@ export class ConsumerLoop {
     if (taken?.kind === 'claimed' || taken?.kind === 'dead') await settleClaim(this.deps, taken);
     else if (taken) this.behind = { result: taken, fit };
     if (readError) throw readError;
+  }
+
+  /**
+   * Every slot is taken, but a running task may be preempted: wait for what could call for a
+   * preemption, a task queued (or re-prioritised) above the lowest priority running here, as the
+   * events stream's entries say, rather than take on every change of the queue (a fleet full of
+   * preemptible tasks would take on every completion). A slot freeing interrupts the read
+   * (`slotsChanged`); a block with no such entry ends the wait too, and the next take looks anyway.
+   */
+  private async watch(after: string): Promise<void> {
+    const fit = this.fitSignature();
+    let last = after;
+    while (!this.abort.signal.aborted && this.fitSignature() === fit) {
+      const lowest = this.deps.preempter?.lowestPriority() ?? null;
+      if (lowest === null) return;
+      this.blockedOn = fit;
+      this.deps.emit('waiting-for-tasks', { after: last });
+      let entries: Array<[id: string, fields: string[]]>;
+      try {
+        const read = this.deps.blocking.xread(
+          'COUNT',
+          100,
+          'BLOCK',
+          this.deps.blockMs,
+          'STREAMS',
+          this.deps.keys.events,
+          last,
+        );
+        entries = (await untilAborted(read, this.dropped.signal, null))?.[0]?.[1] ?? [];
+      } finally {
+        this.blockedOn = null;
+      }
+      if (entries.length === 0 || entries.some(([, fields]) => mayCallForPreemption(fields, lowest))) return;
+      last = entries[entries.length - 1]?.[0] ?? last;
+    }
   }
 }

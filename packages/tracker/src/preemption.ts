@@ -58,6 +58,25 @@ export function chooseVictims<T extends { priority: number; startedAt: number; s
   return chosen;
 }
 
+/**
+ * Whether an entry of the queue's events stream (its fields) may put a task first in line that a
+ * running task of priority `lowest` could be preempted for: a task queued (or its priority
+ * changed) above it; an entry without a priority may be anything, so it counts.
+ */
+export function mayCallForPreemption(fields: readonly string[], lowest: number): boolean {
+  let status: string | undefined;
+  let change: string | undefined;
+  let priority: number | undefined;
+  for (let i = 0; i + 1 < fields.length; i += 2) {
+    const value = fields[i + 1] as string;
+    if (fields[i] === 'status') status = value;
+    else if (fields[i] === 'change') change = value;
+    else if (fields[i] === 'priority') priority = Number(value);
+  }
+  if (status !== 'queued' && change !== 'priority') return false;
+  return priority === undefined || !(priority <= lowest);
+}
+
 export interface PreempterDeps {
   redis: Redis;
   keys: QueueKeys;
@@ -83,6 +102,13 @@ export class Preempter {
    */
   get watching(): boolean {
     return !this.deps.attempts.preempting && this.deps.attempts.preemptionCandidates().length > 0;
+  }
+
+  /** The lowest priority of the running tasks a preemption could stop now; null: none. */
+  lowestPriority(): number | null {
+    if (this.deps.attempts.preempting) return null;
+    const priorities = this.deps.attempts.preemptionCandidates().map((c) => c.priority);
+    return priorities.length === 0 ? null : Math.min(...priorities);
   }
 
   /** The take's `wait`: the first task in line (`taskId`, of wait set `waitSet`) does not fit. */

@@ -1,8 +1,9 @@
-// Which running tasks a preemption stops (preemption.ts chooseVictims): enough to make room, the
+// Which running tasks a preemption stops (preemption.ts chooseVictims), and which entries of the
+// events stream make a full tracker look again (mayCallForPreemption): enough to make room, the
 // lowest priority first and of equals the latest started (the least work lost), and none that the
 // others make room without; nothing when they cannot make room or none is needed.
 import { describe, expect, it } from 'vitest';
-import { chooseVictims } from '../src/preemption.js';
+import { chooseVictims, mayCallForPreemption } from '../src/preemption.js';
 
 const task = (id: string, priority: number, startedAt: number, slots: number) => ({
   id,
@@ -31,5 +32,16 @@ describe('chooseVictims', () => {
     expect(chooseVictims(4, 1, [task('a', 1, 1, 1), task('b', 1, 2, 1)])).toBeNull();
     expect(chooseVictims(1, 1, [task('a', 1, 1, 1)])).toBeNull();
     expect(chooseVictims(1, 0, [])).toBeNull();
+  });
+});
+
+describe('mayCallForPreemption', () => {
+  it('is an arrival or a priority change above the lowest priority running, or an unknown one', () => {
+    expect(mayCallForPreemption(['id', 'x', 'status', 'queued', 'priority', '301'], 300)).toBe(true);
+    expect(mayCallForPreemption(['id', 'x', 'status', 'queued', 'priority', '300'], 300)).toBe(false);
+    expect(mayCallForPreemption(['id', 'x', 'change', 'priority', 'priority', '900'], 300)).toBe(true);
+    expect(mayCallForPreemption(['id', 'x', 'status', 'queued'], 300)).toBe(true);
+    expect(mayCallForPreemption(['id', 'x', 'status', 'succeeded'], 300)).toBe(false);
+    expect(mayCallForPreemption(['id', 'x', 'change', 'preempted', 'by', 'y'], 300)).toBe(false);
   });
 });

@@ -30,6 +30,7 @@ async function fleetOf(prefix: string, names: string[], preemptGraceMs: number):
       gpuIds: [0],
       cpuSlots: 0,
       preemptGraceMs,
+      shutdownGraceMs: 200, // what a test leaves running is handed back at once
     });
     trackers.push(tracker);
     started.push(tracker);
@@ -163,5 +164,35 @@ describe('preemption on real trackers', () => {
     expect(lifeOf(events, urgent).spawned[0]).toBeGreaterThan(killedAt);
     // Requeued, it runs again until its time limit.
     expect(await waitForFinal(client, keys, deaf)).toMatchObject({ status: 'timed_out', preemptions: 1 });
+  });
+
+  it('keeps watching the queue when full, taking only for a task that may preempt', async () => {
+    const prefix = uniquePrefix();
+    const client = redis.server.client();
+    const keys = queueKeys(prefix, 'default');
+    const [tracker] = await fleetOf(prefix, ['pre-d'], 600);
+    const probe = async (sleepMs: number, priority: number, preemptible?: boolean): Promise<string> =>
+      (
+        await enqueue(
+          { redis: client, prefix },
+          { executer: 'probe', params: { sleepMs }, priority, preemptible },
+        )
+      ).id;
+    const running = await probe(20_000, 300, true);
+    await nextEvent(tracker as Tracker, 'spawned', (p) => p.taskId === running);
+    // Fifty arrivals of its own priority: none could preempt it, so none costs the tracker a take
+    // (Redis's script calls: the fifty enqueues and the lease renewals, not a take per arrival).
+    const scriptCalls = async (): Promise<number> =>
+      Number(/cmdstat_evalsha:calls=(\d+)/.exec(await client.info('commandstats'))?.[1] ?? 0);
+    const before = await scriptCalls();
+    for (let i = 0; i < 50; i++) await probe(10, 300);
+    const reads = nextEvent(tracker as Tracker, 'waiting-for-tasks');
+    await probe(10, 300); // the tracker has read past the fifty once it waits after this one
+    await reads;
+    expect((await scriptCalls()) - before).toBeLessThan(51 + 8);
+    const preempting = nextEvent(tracker as Tracker, 'preempting');
+    const urgent = await probe(10, 301);
+    expect(await preempting).toMatchObject({ taskId: urgent, victims: [running] });
+    expect(await waitForFinal(client, keys, urgent)).toMatchObject({ status: 'succeeded' });
   });
 });

@@ -27,7 +27,7 @@ export function formatDuration(ms: number | null): string {
   return `${(s / 3600).toFixed(1)}h`;
 }
 
-/** `2024-05-01 12:03:04` in local time, or `-`. */
+/** `2024-05-01 12:03:04` in local time (from an ISO time or ms since the epoch), or `-`. */
 export function formatTime(time: string | number | null): string {
   if (time === null) return '-';
   const d = new Date(time);

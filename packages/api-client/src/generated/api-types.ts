@@ -72,6 +72,8 @@ export const WAIT_REASONS = [
   'FairShare',
   'Quota',
   'Resources',
+  'Reservation',
+  'Preemption',
   'Unschedulable',
   'BeginTime',
 ] as const;
@@ -214,8 +216,10 @@ export type TaskView = TaskSummary & {
   cancelRequested: boolean;
   /** while queued: waiting tasks a tracker takes before this one (0 = next); null otherwise, and while it waits out a retry backoff */
   queuePosition: number | null;
-  /** while queued, why it waits (docs/api.md): Priority, FairShare, Quota, Resources, Unschedulable or BeginTime; otherwise null */
+  /** while queued, why it waits (docs/api.md): Priority, FairShare, Quota, Resources, Reservation, Preemption, Unschedulable or BeginTime; otherwise null */
   waitReason: WaitReason | null;
+  /** while queued and a tracker’s GPUs are reserved for it: when (ms since the epoch) they free by the time limits of its running tasks, the latest it should start (it may start sooner); null otherwise */
+  expectedStartAt: number | null;
   /** waiting out a retry backoff until */
   notBefore: string | null;
   inputs: TaskInput[];

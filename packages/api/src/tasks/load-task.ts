@@ -52,7 +52,9 @@ async function waitOf(ctx: ApiContext, found: FoundTask): Promise<WaitView> {
     preempting: preemptionLive(preemption, now),
     reserved: reservation.reserved,
   });
-  return { position: standing?.position ?? null, reason, expectedStartAt: reservation.at };
+  // Only beside the reason it stands for: a task that lost first place keeps the lapsing reservation a moment.
+  const expectedStartAt = reason === 'Reservation' || reason === 'Preemption' ? reservation.at : null;
+  return { position: standing?.position ?? null, reason, expectedStartAt };
 }
 
 /** The task's view, with where it stands and why it waits while it is queued. */

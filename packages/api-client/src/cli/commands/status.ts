@@ -2,8 +2,9 @@
  * `gpufleet status <id>` (the task's record: name and tags, status, priority and whether it is
  * preemptible, how often and by which task it was preempted, attempts, tracker and GPUs, times,
  * exit code, error with its failure code, why it waits, its place in line and when it is expected
- * to start while it is queued, outputs) and `gpufleet ls` (your tasks, newest first, filtered by status, executer, queue, name
- * and tags; a preemptible task's priority is marked `*`, explained below the table).
+ * to start while it is queued, outputs) and `gpufleet ls` (your tasks, newest first, filtered by
+ * status, executer, queue, name and tags; a preemptible task's priority is marked `*`, explained
+ * below the table).
  */
 import type { Command } from 'commander';
 import type { TaskSummary, TaskView } from '../../generated/api-types.js';
