@@ -1,7 +1,9 @@
 /**
  * Benchmarks that cannot rot (issue 17): every `bench*` script of the root package.json is run as a
  * real process at a tiny size (a few tasks, one round), and must exit 0 and print its results
- * table. Only that a table is printed is checked, never its figures. Each script starts its own
+ * table. Most cases check only that a table is printed; a case with `figures` also checks that its
+ * results file's figures are sane (bounds so loose that only a broken run fails them, since the
+ * suite runs beside other work). Each script starts its own
  * redis-server (testkit) and runs the built packages (npm test builds first); its results file goes
  * to a temporary folder (GPUFLEET_BENCH_RESULTS_DIR), not bench/results.
  * Run alone: npx tsc -b && npx vitest run bench/smoke.test.ts
@@ -23,6 +25,53 @@ interface Smoke {
   tables: string[];
   /** The results file it writes (`<name>.json`), if it writes one. */
   result?: string;
+  /** Checks the parsed results file's `result` (with expect); needs `result`. */
+  figures?: (result: unknown) => void;
+}
+
+/** What bench:preemption's figures check reads of its results file (bench/compare-preemption.ts). */
+interface PreemptionResult {
+  graceMs: number;
+  longMs: number;
+  samples: number;
+  runs: Array<{
+    preemptible: boolean;
+    checks: { preemptions: number; victimsHandedBack: number; problems: string[] };
+    samples: Array<{
+      waitMs: number | null;
+      decisionMs: number | null;
+      stopMs: number | null;
+      withoutPreemptionMs: number;
+    }>;
+  }>;
+}
+
+/**
+ * bench:preemption: one preemption per urgent task, each victim requeued; each urgent task started
+ * within the grace (its victim, `sleep`, exits on SIGTERM: the grace is never waited out) and far
+ * sooner than the first long task ends; none preempted for without preemptible tasks, whose
+ * computed wait is the rest of a long task.
+ */
+function preemptionFigures(raw: unknown): void {
+  const r = raw as PreemptionResult;
+  const [pre, non] = r.runs;
+  expect(pre?.preemptible).toBe(true);
+  expect(non?.preemptible).toBe(false);
+  for (const run of [pre, non]) expect(run?.checks.problems).toEqual([]);
+  expect(pre?.checks.preemptions).toBe(r.samples);
+  expect(pre?.checks.victimsHandedBack).toBe(r.samples);
+  expect(non?.checks.preemptions).toBe(0);
+  for (const s of pre?.samples ?? []) {
+    expect(s.waitMs).not.toBeNull();
+    expect(s.decisionMs).toBeGreaterThanOrEqual(0);
+    expect(s.stopMs).toBeGreaterThanOrEqual(0);
+    expect(s.waitMs).toBeGreaterThanOrEqual((s.decisionMs ?? 0) + (s.stopMs ?? 0));
+    expect(s.waitMs).toBeLessThan(r.graceMs);
+  }
+  for (const s of non?.samples ?? []) {
+    expect(s.withoutPreemptionMs).toBeGreaterThan(r.longMs / 2);
+    expect(s.withoutPreemptionMs).toBeLessThanOrEqual(r.longMs + 1000);
+  }
 }
 
 /** The tiny run(s) of each `bench*` script, by script name. */
@@ -132,6 +181,19 @@ const SMOKES: Record<string, Smoke[]> = {
       result: 'take-cost',
     },
   ],
+  // 1 tracker × 2 GPUs, 6 long tasks of 20 s, 2 urgent tasks, a 2 s grace: two runs of about 3 and
+  // 5 s (the second watches each urgent task wait for 2 s), the long tasks handed back at the end.
+  'bench:preemption': [
+    {
+      args: [
+        ...['--trackers', '1', '--gpus', '2', '--backlog', '4', '--samples', '2'],
+        ...['--long-ms', '20000', '--grace-ms', '2000'],
+      ],
+      tables: ['preemptible: wait ms', 'not preemptible: wait s (computed)', 'preemptions (expected)'],
+      result: 'preemption',
+      figures: preemptionFigures,
+    },
+  ],
 };
 
 /** The root package.json's `bench*` scripts and the file each runs with tsx. */
@@ -180,7 +242,10 @@ describe('bench scripts', () => {
           });
           expect(run.exitCode, `${name} ${smoke.args.join(' ')}:\n${run.all}`).toBe(0);
           for (const heading of smoke.tables) expect(run.stdout).toContain(heading);
-          if (smoke.result) expect(readFileSync(`${dir}/${smoke.result}.json`, 'utf8')).toContain('"result"');
+          if (!smoke.result) return;
+          const text = readFileSync(`${dir}/${smoke.result}.json`, 'utf8');
+          expect(text).toContain('"result"');
+          smoke.figures?.((JSON.parse(text) as { result: unknown }).result);
         });
   });
 });

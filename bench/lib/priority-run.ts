@@ -9,11 +9,10 @@
  * are stopped; the rest of the backlog is left in the throw-away Redis.
  */
 import type { Redis } from 'ioredis';
-import { enqueue, getTask, queueKeys, readQueueStats } from '@gpufleet/core';
-import type { Line } from './worker-process.js';
+import { enqueue, getTask, queueKeys, readQueueStats, type EnqueueDeps } from '@gpufleet/core';
 import { seededRandom } from './prng.js';
 import { slotDelay, type SlotDelay } from './slot-delay.js';
-import { sleepSpec, startTrackerFleet, timeOf, waitForEvent } from './tracker-fleet.js';
+import { sleepSpec, startTrackerFleet, timeOf, waitForEvent, waitUntilAllGpusBusy } from './tracker-fleet.js';
 
 /** Backlog enqueues in flight at once. */
 const BATCH = 200;
@@ -22,6 +21,19 @@ const BATCH = 200;
 export function backlogTrace(tasks: number, seed: number, scale: number): number[] {
   const next = seededRandom(seed);
   return Array.from({ length: tasks }, () => Math.round((300 + Math.floor(next() * 51) * 10) * scale));
+}
+
+/**
+ * Enqueues `specs` in parallel batches of `BATCH` (a backlog of thousands queued in seconds, not
+ * one round trip each) and returns their ids in order.
+ */
+export async function enqueueBatched(deps: EnqueueDeps, specs: readonly object[]): Promise<string[]> {
+  const ids: string[] = [];
+  for (let i = 0; i < specs.length; i += BATCH)
+    ids.push(
+      ...(await Promise.all(specs.slice(i, i + BATCH).map(async (spec) => (await enqueue(deps, spec)).id))),
+    );
+  return ids;
 }
 
 export interface PriorityRunOptions {
@@ -61,27 +73,13 @@ export async function runPriority(options: PriorityRunOptions): Promise<Priority
     const deps = { redis: options.redis, prefix: options.prefix };
     const keys = queueKeys(options.prefix, 'default');
     const submitStart = Date.now();
-    for (let i = 0; i < options.backlog.length; i += BATCH)
-      await Promise.all(options.backlog.slice(i, i + BATCH).map((ms) => enqueue(deps, sleepSpec(ms))));
+    await enqueueBatched(
+      deps,
+      options.backlog.map((ms) => sleepSpec(ms)),
+    );
     const backlogSubmitMs = Date.now() - submitStart;
 
-    // Every GPU busy: as many tasks spawned and not yet exited as there are GPUs.
-    const running = new Set<string>();
-    const exited = new Set<string>();
-    const totalGpus = options.trackers * options.gpusPerTracker;
-    await fleet.waitUntil(
-      (l: Line) => {
-        if (typeof l.taskId !== 'string') return false;
-        if (l.event === 'spawned' && !exited.has(l.taskId)) running.add(l.taskId);
-        if (l.event === 'exited') {
-          exited.add(l.taskId);
-          running.delete(l.taskId);
-        }
-        return running.size >= totalGpus;
-      },
-      options.timeoutMs,
-      () => `${running.size} of ${totalGpus} GPUs busy`,
-    );
+    await waitUntilAllGpusBusy(fleet, options.trackers * options.gpusPerTracker, options.timeoutMs);
 
     const ids: Array<{ id: string; waitingAhead: number }> = [];
     for (let n = 0; n < options.samples; n++) {

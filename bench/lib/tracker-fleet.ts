@@ -16,6 +16,11 @@ export interface TrackerFleetOptions {
   prefix: string;
   trackers: number;
   gpusPerTracker: number;
+  /**
+   * More GPUFLEET_* settings for every tracker (compare-preemption.ts: the preemption grace, and
+   * no shutdown grace so that stopping the fleet hands its long tasks back at once).
+   */
+  env?: Record<string, string>;
 }
 
 /** A task's times on the fleet, from its log lines. */
@@ -71,7 +76,7 @@ export async function startTrackerFleet(options: TrackerFleetOptions): Promise<T
         name: `${options.prefix}-${n + 1}`,
         dir,
         cpuSlots: 0,
-        env: { GPUFLEET_GPUS: gpus },
+        env: { ...options.env, GPUFLEET_GPUS: gpus },
       }),
     ),
   );
@@ -137,6 +142,33 @@ export function waitForEvent(
     },
     timeoutMs,
     () => `only ${seen.size} of ${wanted.size} tasks logged \`${event}\``,
+  );
+}
+
+/**
+ * Resolves once every GPU of the fleet holds a task: as many tasks spawned and not yet exited as
+ * `totalGpus` (a task counts once: an exit is final for this purpose, as in a run where nothing is
+ * started twice before the fleet is full).
+ */
+export function waitUntilAllGpusBusy(
+  fleet: TrackerFleet,
+  totalGpus: number,
+  timeoutMs: number,
+): Promise<void> {
+  const running = new Set<string>();
+  const exited = new Set<string>();
+  return fleet.waitUntil(
+    (l: Line) => {
+      if (typeof l.taskId !== 'string') return false;
+      if (l.event === 'spawned' && !exited.has(l.taskId)) running.add(l.taskId);
+      if (l.event === 'exited') {
+        exited.add(l.taskId);
+        running.delete(l.taskId);
+      }
+      return running.size >= totalGpus;
+    },
+    timeoutMs,
+    () => `${running.size} of ${totalGpus} GPUs busy`,
   );
 }
 
