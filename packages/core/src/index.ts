@@ -215,3 +215,24 @@ export { isLive, listLiveTrackers, listTrackers } from './tracker-registry.js';
 export { waitForTaskEnd } from './wait-for-task.js';
 export type { TaskStatusEvent, WaitForTaskOptions } from './wait-for-task.js';
 export type { TrackerInfo } from './tracker-registry.js';
+export {
+  ARCHIVE_ROOT,
+  archiveDay,
+  archivedDayPrefix,
+  archivedTaskKey,
+  archiveTask,
+  listArchivedDay,
+  readArchivedTask,
+} from './retention/task-archive.js';
+export type { ArchivedSummary, ArchivedTask } from './retention/task-archive.js';
+export {
+  DEFAULT_RETENTION,
+  parseRetention,
+  parseTenantRetention,
+  retentionOf,
+  shortestRetention,
+} from './retention/retention-policy.js';
+export type { RetentionByStatus, RetentionPolicy } from './retention/retention-policy.js';
+export { RETENTION_BATCH, sweepFinished } from './retention/retention-sweep.js';
+export type { SweepOptions, SweepResult } from './retention/retention-sweep.js';
+export { forgetTasks } from './protocol/forget.js';

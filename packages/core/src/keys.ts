@@ -101,6 +101,8 @@ export interface QueueKeys {
    * (lua/preempt.lua): while one lasts, no other tracker stops tasks for that task.
    */
   readonly preemptions: string;
+  /** String with a TTL: the tracker that runs the retention sweep now (retention-sweep.ts), one at a time. */
+  readonly retentionLease: string;
 }
 
 /** The slot of a key template: a character no task id, tracker name, queue or prefix may hold. */
@@ -213,5 +215,6 @@ export function queueKeys(prefix: string, queue: string): QueueKeys {
     waitSet: (name) => `${base}:${WAIT_SET}${name}`,
     reservation: `${base}:reservation`,
     preemptions: `${base}:preemptions`,
+    retentionLease: `${base}:retention-lease`,
   };
 }

@@ -29,6 +29,7 @@ export const SCRIPT_NAMES = [
   'set-priority',
   'index-waiting',
   'preempt',
+  'forget',
 ] as const;
 export type ScriptName = (typeof SCRIPT_NAMES)[number];
 

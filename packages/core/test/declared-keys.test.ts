@@ -11,6 +11,7 @@ import {
   completeTask,
   deadLetterQueued,
   enqueue,
+  forgetTasks,
   getTask,
   indexWaiting,
   keyTemplate,
@@ -217,6 +218,9 @@ describe('the keys a Lua script touches', () => {
       await preemptFor(client, keys, { consumer: 'g', taskId: k, victims: [], graceMs: 1000, now: now() }),
     ).toEqual({ kind: 'preempted' });
     expect(await client.hget(keys.preemptions, k)).toMatch(/^g,/);
+    // forget: f (cancelled) leaves Redis, as the retention sweep removes it once archived.
+    const fEnded = (await client.hget(keys.task(f), 'endedAt')) ?? '';
+    expect(await forgetTasks(client, keys, [{ id: f, endedAt: fEnded }], now())).toBe(1);
 
     expect([...ran].sort()).toEqual([...SCRIPT_NAMES].sort());
     // The status writes kept the declared tenant accounts: h, i and j run now, k waits.

@@ -7,6 +7,10 @@
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import {
+  DEFAULT_RETENTION,
+  parseRetention,
+  parseTenantRetention,
+  type RetentionPolicy,
   checkName,
   DEFAULT_ARTIFACT_STORE,
   EnvReader,
@@ -68,6 +72,10 @@ export interface TrackerConfig {
   taskInit: string;
   /** How long an output upload keeps retrying through an artifact store outage before the task fails. */
   uploadRetryMs: number;
+  /** How long finished tasks stay in Redis before they are archived and removed (core retention-policy.ts). */
+  retention: RetentionPolicy;
+  /** How often the tracker holding the retention lease sweeps. */
+  retentionSweepMs: number;
 }
 
 export const TRACKER_DEFAULTS = {
@@ -83,6 +91,8 @@ export const TRACKER_DEFAULTS = {
   unschedulableMs: 60_000,
   blockMs: 5_000,
   uploadRetryMs: 300_000,
+  retentionSweepMs: 60_000,
+  retention: DEFAULT_RETENTION,
 } as const;
 
 function parseGpuList(reader: EnvReader): number[] | null {
@@ -101,6 +111,20 @@ function parseGpuList(reader: EnvReader): number[] | null {
   if (new Set(numbers).size !== numbers.length)
     reader.fail('GPUFLEET_GPUS', `lists a GPU twice (got "${raw}")`);
   return numbers;
+}
+
+/** GPUFLEET_RETENTION and GPUFLEET_TENANT_RETENTION over the defaults; a bad value is refused naming it. */
+function readRetention(r: EnvReader): RetentionPolicy {
+  const raw = r.raw('GPUFLEET_RETENTION');
+  const byStatus = raw === undefined ? DEFAULT_RETENTION.byStatus : parseRetention(raw);
+  const tenantsRaw = r.raw('GPUFLEET_TENANT_RETENTION');
+  const tenants = tenantsRaw === undefined ? {} : parseTenantRetention(tenantsRaw);
+  if (typeof byStatus === 'string') r.fail('GPUFLEET_RETENTION', byStatus);
+  if (typeof tenants === 'string') r.fail('GPUFLEET_TENANT_RETENTION', tenants);
+  return {
+    byStatus: typeof byStatus === 'string' ? DEFAULT_RETENTION.byStatus : byStatus,
+    tenants: typeof tenants === 'string' ? {} : tenants,
+  };
 }
 
 export function loadTrackerConfig(env: Env = process.env, cwd = process.cwd()): TrackerConfig {
@@ -146,6 +170,11 @@ export function loadTrackerConfig(env: Env = process.env, cwd = process.cwd()): 
     keepTaskDirs: r.bool('GPUFLEET_KEEP_TASK_DIRS', false),
     taskInit: r.string('GPUFLEET_TASK_INIT', 'auto'),
     uploadRetryMs: r.int('GPUFLEET_UPLOAD_RETRY_MS', TRACKER_DEFAULTS.uploadRetryMs, { min: 0 }),
+    retention: readRetention(r),
+    retentionSweepMs: r.int('GPUFLEET_RETENTION_SWEEP_MS', TRACKER_DEFAULTS.retentionSweepMs, {
+      min: 100,
+      max: 3_600_000,
+    }),
   };
   r.done();
   return Object.freeze(config);

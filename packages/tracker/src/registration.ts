@@ -7,7 +7,7 @@
  */
 import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';
-import { ConsumerNameTakenError, type QueueKeys, type TrackerInfo } from '@gpufleet/core';
+import { ConsumerNameTakenError, type Logger, type QueueKeys, type TrackerInfo } from '@gpufleet/core';
 import { isSameProcessAlive, processStartTime } from './process/proc-info.js';
 
 export interface Holder {
@@ -45,6 +45,19 @@ export async function takeConsumerName(
   }
   await redis.set(key, value, 'PX', ttlMs);
   return { previous: holder };
+}
+
+/** takeConsumerName, saying so when it takes the name over from this host's previous tracker. */
+export async function claimConsumerName(
+  redis: Redis,
+  keys: QueueKeys,
+  name: string,
+  me: Holder,
+  ttlMs: number,
+  logger: Logger,
+): Promise<void> {
+  const { previous } = await takeConsumerName(redis, keys, name, me, ttlMs);
+  if (previous) logger.warn({ previous }, 'taking over the consumer name from this host’s previous tracker');
 }
 
 /** Refreshes the name's TTL; false when another instance holds it now. */

@@ -24,13 +24,14 @@ import { QueueSweep } from './queue-sweep.js';
 import { recoverPreviousLife, type RecoverDeps } from './recover-previous-life.js';
 import { withRedisRetry } from './with-redis-retry.js';
 import { catalogEntries, closeConnections, openConnections, waitForRedis } from './tracker-connections.js';
-import { currentHolder, leaveRegistry, takeConsumerName, type Holder } from './registration.js';
+import { claimConsumerName, currentHolder, leaveRegistry, type Holder } from './registration.js';
 import type { RunningTask } from './run/attempt-types.js';
 import { pidDir } from './process/pid-files.js';
 import { SpareFolders } from './run/spare-folders.js';
 import { Spawner } from './process/spawner.js';
 import { executerBaseEnv } from './run/task-env.js';
 import { Preempter } from './preemption.js';
+import { RetentionKeeper } from './retention-keeper.js';
 import { attemptSettings, RunningAttempts } from './running-attempts.js';
 import { SlotPool } from './slot-pool.js';
 import { TrackerPresence } from './tracker-presence.js';
@@ -54,9 +55,6 @@ export interface TrackerDeps {
   now?: () => number;
 }
 
-/** Task folders kept ready at most (one per task that may start at once). */
-const MAX_SPARE_FOLDERS = 8;
-
 /**
  * Emits the events of TrackerEventMap (tracker-events.ts), and `task` with a TaskEvent when an
  * executer process starts (`spawned`) and when it exits (`exited`), for embedders and benchmarks.
@@ -65,7 +63,6 @@ export class Tracker extends EventEmitter<TrackerEmitterEvents> {
   readonly name: string;
   readonly keys: QueueKeys;
   readonly pool: SlotPool;
-  private readonly config: TrackerConfig;
   private readonly logger: Logger;
   private readonly now: () => number;
   private readonly redis: Redis;
@@ -78,16 +75,11 @@ export class Tracker extends EventEmitter<TrackerEmitterEvents> {
   private readonly spares: SpareFolders;
   private readonly attempts: RunningAttempts;
   private readonly sweep: QueueSweep;
-  /**
-   * `main`: heartbeat and sweep, stopped at once at close; `alive`: the liveness refresh, which
-   * runs until the last task has ended, so a closing tracker's tasks stay its own.
-   */
+  /** `main`: heartbeat and sweeps, stopped at close; `alive`: liveness, until the last task ends. */
   private readonly jobs: PeriodicJobs<'main' | 'alive'>;
-  /** Its liveness key and registry entry. */
   private readonly presence: TrackerPresence;
   private readonly startedAt: number;
   private readonly outage: TrackerOutage;
-  /** What its parts announce events through. */
   private readonly announce: EmitTrackerEvent;
   /** What most parts of a tracker are given. */
   private readonly parts: Omit<RecoverDeps, 'pidDir'>;
@@ -100,7 +92,6 @@ export class Tracker extends EventEmitter<TrackerEmitterEvents> {
 
   constructor(private readonly deps: TrackerDeps) {
     super();
-    this.config = deps.config;
     this.name = deps.config.consumerName;
     this.logger = deps.logger.child({ tracker: this.name, queue: deps.config.queue });
     this.now = deps.now ?? Date.now;
@@ -123,9 +114,10 @@ export class Tracker extends EventEmitter<TrackerEmitterEvents> {
       emit: this.announce,
     };
     this.spawner = deps.taskInit ? new Spawner(deps.taskInit, deps.config.killGraceMs, this.logger) : null;
-    this.spares = new SpareFolders(
-      SpareFolders.dirOf(deps.config.workDir, this.name),
-      Math.min(MAX_SPARE_FOLDERS, Math.max(1, this.pool.gpuIds.length + this.pool.cpuSlots)),
+    this.spares = SpareFolders.forTracker(
+      deps.config.workDir,
+      this.name,
+      this.pool.gpuIds.length + this.pool.cpuSlots,
       this.logger,
     );
     const { config } = deps;
@@ -227,17 +219,11 @@ export class Tracker extends EventEmitter<TrackerEmitterEvents> {
   }
 
   private async doStart(): Promise<void> {
-    const { config } = this;
-    await waitForRedis(this.redis, this.config.redisUrl, this.logger, this.stopping.signal, this.announce);
-    const taken = await this.retry('take consumer name', () =>
-      takeConsumerName(this.redis, this.keys, this.name, this.holder, config.aliveMs),
+    const { config } = this.deps;
+    await waitForRedis(this.redis, config.redisUrl, this.logger, this.stopping.signal, this.announce);
+    await this.retry('take consumer name', () =>
+      claimConsumerName(this.redis, this.keys, this.name, this.holder, config.aliveMs, this.logger),
     );
-    if (taken.previous) {
-      this.logger.warn(
-        { previous: taken.previous },
-        'taking over the consumer name from this host’s previous tracker',
-      );
-    }
     this.control.start();
     const recover = { ...this.parts, pidDir: pidDir(config.workDir, this.name) };
     await this.retry('recover previous life', () => recoverPreviousLife(recover));
@@ -251,6 +237,13 @@ export class Tracker extends EventEmitter<TrackerEmitterEvents> {
     this.jobs.every('alive', Math.floor(config.aliveMs / 3), () => this.presence.refreshAlive());
     this.jobs.every('main', config.heartbeatMs, () => this.presence.heartbeat());
     this.jobs.every('main', config.sweepMs, () => this.sweep.run());
+    const retention = new RetentionKeeper({
+      ...this.parts,
+      store: this.deps.store,
+      policy: config.retention,
+      periodMs: config.retentionSweepMs,
+    });
+    this.jobs.every('main', config.retentionSweepMs, () => retention.run());
     void this.loop.start();
     const executers = [...this.deps.executers.keys()];
     const started = { gpus: this.pool.gpuIds, cpuSlots: this.pool.cpuSlots, executers };
@@ -284,7 +277,8 @@ export class Tracker extends EventEmitter<TrackerEmitterEvents> {
     await this.loop
       .stop()
       .catch((error: unknown) => this.logger.warn({ err: error }, 'stopping the loop failed'));
-    await this.attempts.drain(this.config.shutdownGraceMs, this.config.killGraceMs);
+    const { shutdownGraceMs, killGraceMs } = this.deps.config;
+    await this.attempts.drain(shutdownGraceMs, killGraceMs);
     this.jobs.stop('alive');
     await this.spares
       .close()

@@ -14,6 +14,9 @@ import { join } from 'node:path';
 import type { Logger } from '@gpufleet/core';
 import { LOG_FILES } from './task-folder.js';
 
+/** Task folders kept ready at most (one per task that may start at once). */
+const MAX_SPARE_FOLDERS = 8;
+
 export class SpareFolders {
   private readonly ready: string[] = [];
   private readonly making = new Set<Promise<void>>();
@@ -31,6 +34,12 @@ export class SpareFolders {
 
   static dirOf(workDir: string, consumer: string): string {
     return join(workDir, 'tasks', '.spare', consumer);
+  }
+
+  /** A tracker's spares: one per task that may start at once (its slots), at most MAX_SPARE_FOLDERS. */
+  static forTracker(workDir: string, consumer: string, slots: number, logger: Logger): SpareFolders {
+    const count = Math.min(MAX_SPARE_FOLDERS, Math.max(1, slots));
+    return new SpareFolders(SpareFolders.dirOf(workDir, consumer), count, logger);
   }
 
   /** Removes what an earlier life left and makes the first spares; never fails the tracker. */
