@@ -236,3 +236,4 @@ export type { RetentionByStatus, RetentionPolicy } from './retention/retention-p
 export { RETENTION_BATCH, sweepFinished } from './retention/retention-sweep.js';
 export type { SweepOptions, SweepResult } from './retention/retention-sweep.js';
 export { forgetTasks } from './protocol/forget.js';
+export { EVENTS_RETENTION_MS, trimHistoryStreams } from './retention/stream-trim.js';

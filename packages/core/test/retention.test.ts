@@ -18,6 +18,7 @@ import {
   readArchivedTask,
   S3ArtifactStore,
   sweepFinished,
+  trimHistoryStreams,
   takeTask,
   type ArtifactStore,
   type Claim,
@@ -182,5 +183,23 @@ describe('retention', () => {
       bob: { failed: 2_592_000_000 },
     });
     expect(parseTenantRetention('-x=1d')).toMatch(/"-x" is not a tenant name/);
+  });
+
+  it('trims the events and dead-letter streams by age, keeping what is recent', async () => {
+    const { client, keys } = await fleetQueue();
+    const now = Date.now();
+    const old = now - 20 * 86_400_000; // older than a day (events) and than 14 days (dead)
+    for (const key of [keys.events, keys.dead]) {
+      for (let i = 0; i < 300; i++) await client.xadd(key, `${old}-${i}`, 'id', `old${i}`);
+      for (let i = 0; i < 3; i++) await client.xadd(key, '*', 'id', `new${i}`);
+    }
+    const removed = await trimHistoryStreams(client, keys, DEFAULT_RETENTION, now);
+    // Whole stream nodes only (100 entries each): most of the old ones go at once, the rest next time.
+    expect(removed).toBeGreaterThanOrEqual(2 * 200);
+    for (const key of [keys.events, keys.dead]) {
+      const left = await client.xrange(key, '-', '+');
+      expect(left.slice(-3).map(([, f]) => f[1])).toEqual(['new0', 'new1', 'new2']);
+      expect(left.length).toBeLessThanOrEqual(103);
+    }
   });
 });

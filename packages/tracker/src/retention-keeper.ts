@@ -2,7 +2,8 @@
  * The tracker's part of retention: every GPUFLEET_RETENTION_SWEEP_MS, the one tracker of the queue
  * that holds the retention lease (a key with a TTL of three periods, taken when free, renewed by
  * its holder) runs core's retention sweep: finished tasks past their retention are archived to the
- * artifact store, then removed from Redis, at most SWEEP_LIMIT a run. An artifact store that fails
+ * artifact store, then removed from Redis, at most SWEEP_LIMIT a run; and the events and dead-letter
+ * streams are trimmed by age (core stream-trim.ts). An artifact store that fails
  * pauses it: logged once with its cause, tried again with a backoff doubling up to ten minutes, and
  * nothing is removed meanwhile; the first run that succeeds again says so.
  */
@@ -10,6 +11,7 @@ import type { Redis } from 'ioredis';
 import {
   isRedisUnavailable,
   sweepFinished,
+  trimHistoryStreams,
   type ArtifactStore,
   type Logger,
   type QueueKeys,
@@ -44,6 +46,7 @@ export class RetentionKeeper {
     if (now < this.resumeAt || !(await this.holdLease())) return;
     try {
       const swept = await sweepFinished({ redis, keys, store, policy, now, limit: SWEEP_LIMIT });
+      await trimHistoryStreams(redis, keys, policy, now);
       if (this.failures > 0) logger.info({ failures: this.failures }, 'retention sweep resumed');
       this.failures = 0;
       if (swept.removed > 0)
