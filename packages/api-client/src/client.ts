@@ -48,6 +48,21 @@ export interface TaskFilter {
   tags?: Readonly<Record<string, string | true>>;
 }
 
+/** Archived tasks of a time range (`archivedTasks`): those that ended long enough ago to leave Redis. */
+export interface ArchiveFilter extends TaskFilter {
+  /** Where the range starts: a Date, ms since the epoch, or an ISO date (UTC) or date and time. */
+  from: Date | number | string;
+  /** Where it ends (default now; a date alone is the end of that day); at most 31 days after `from`. */
+  to?: Date | number | string;
+  /** Another tenant's archived tasks (admin keys only); default your own. */
+  tenant?: string;
+}
+
+function timeQuery(time: Date | number | string | undefined): string | undefined {
+  if (time === undefined) return undefined;
+  return time instanceof Date ? time.toISOString() : String(time);
+}
+
 /** `{ sweep: 'lr', owner: true }` → the API's `tag` query values `sweep=lr`, `owner`. */
 export function tagQuery(tags: TaskFilter['tags']): string[] | undefined {
   if (!tags) return undefined;
@@ -121,11 +136,38 @@ export class GpufleetClient {
 
   /** Every task matching the filter, newest first, across pages. */
   async *tasks(filter: TaskFilter = {}, options: { signal?: AbortSignal } = {}): AsyncGenerator<TaskSummary> {
+    yield* this.#allPages(filter, {}, options);
+  }
+
+  /**
+   * Every archived task (it ended long enough ago to leave Redis) that ended within the range and
+   * matches the filter: by the day it ended, newest first, across pages. Each can be read by id
+   * (`getTask`: `archived: true`) and its outputs downloaded as before.
+   */
+  async *archivedTasks(
+    filter: ArchiveFilter,
+    options: { signal?: AbortSignal } = {},
+  ): AsyncGenerator<TaskSummary> {
+    const range = {
+      archived: true,
+      from: timeQuery(filter.from),
+      to: timeQuery(filter.to),
+      tenant: filter.tenant,
+    };
+    yield* this.#allPages(filter, range, options);
+  }
+
+  async *#allPages(
+    filter: TaskFilter,
+    extra: ListTasksQuery,
+    options: { signal?: AbortSignal },
+  ): AsyncGenerator<TaskSummary> {
     const status = typeof filter.status === 'string' ? filter.status : filter.status?.join(',');
     let cursor: string | undefined;
     do {
       const page = await this.listTasks(
         {
+          ...extra,
           status,
           executer: filter.executer,
           queue: filter.queue,

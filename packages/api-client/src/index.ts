@@ -23,7 +23,7 @@
  * // const client = await connect();
  */
 export { GpufleetClient } from './client.js';
-export type { GpufleetClientOptions, SubmitOptions, TaskFilter } from './client.js';
+export type { ArchiveFilter, GpufleetClientOptions, SubmitOptions, TaskFilter } from './client.js';
 export {
   ApiRequestError,
   ApiUnreachableError,

@@ -115,6 +115,7 @@ describe.each(Object.keys(stores))('the retention sweep on the %s store', (kind)
       status: 'succeeded',
       endedAt: now - 5 * HOUR,
       archivedAt: now,
+      executerVersion: '1',
     });
     const day = await listArchivedDay(store, 'default', archiveDay(now - 5 * HOUR));
     expect(day.map((t) => t.id)).toEqual([oldOk]);

@@ -169,6 +169,10 @@ export type TaskSummary = {
   error: string | null;
   /** why the task ended without succeeding, a stable code (docs/task-failures.md); null while it has not ended or when it succeeded */
   errorCode: TaskFailureCode | null;
+  /** read from the archive: the task ended long enough ago that it left Redis (its outputs are kept) */
+  archived: boolean;
+  /** when it was archived (ms since the epoch); null while it is in Redis */
+  archivedAt: number | null;
 };
 
 /** GET /v1/tasks: a page of tasks, newest first. */
@@ -192,6 +196,14 @@ export type ListTasksQuery = {
   limit?: number;
   /** `nextCursor` of the previous page */
   cursor?: string;
+  /** list archived tasks (ended long enough ago to leave Redis) that ended from `from` to `to`, newest day first, instead of the tasks in Redis */
+  archived?: boolean;
+  /** archived=true: the range's start (required), ms since the epoch or an ISO date or time; at most 31 days before `to` */
+  from?: string;
+  /** archived=true: the range's end (default now); a date alone means the end of that UTC day */
+  to?: string;
+  /** archived=true: whose tasks (default your own; another tenant’s needs an admin key) */
+  tenant?: string;
 };
 
 /** A task’s outputs. */

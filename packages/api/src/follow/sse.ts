@@ -4,7 +4,9 @@
  * which SSE would otherwise read as line ends). A comment every `heartbeatMs` keeps proxies from
  * closing an idle stream; `signal` aborts when the client goes away. A client that reads slower
  * than events come is cut off (`event: error`, code CLIENT_TOO_SLOW) once `maxBufferedBytes` wait for
- * it, rather than buffering without bound; a log follower resumes with Last-Event-ID.
+ * it, rather than buffering without bound; a log follower resumes with Last-Event-ID. A sender
+ * that has much to send at once (an archived task's log files) waits for `drained()` between
+ * events instead, so a slow client slows the sender down rather than being cut off.
  */
 import { PassThrough } from 'node:stream';
 import type { FastifyReply } from 'fastify';
@@ -12,6 +14,8 @@ import type { FastifyReply } from 'fastify';
 export interface SseStream {
   send(event: string, data: unknown, id?: string): void;
   end(): void;
+  /** Resolves once what was sent has gone out to the client (or the stream closed). */
+  drained(): Promise<void>;
   /** Aborts when the client disconnects (or the stream ends). */
   readonly signal: AbortSignal;
 }
@@ -50,6 +54,16 @@ export function startSse(
         body.end(`event: error\ndata: ${JSON.stringify(error)}\n\n`);
         close();
       }
+    },
+    drained() {
+      if (!body.writableNeedDrain || body.destroyed) return Promise.resolve();
+      return new Promise<void>((resolve) => {
+        const done = (): void => {
+          body.off('drain', done).off('close', done);
+          resolve();
+        };
+        body.once('drain', done).once('close', done);
+      });
     },
     end() {
       clearInterval(heartbeat);

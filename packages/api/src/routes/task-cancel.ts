@@ -1,7 +1,8 @@
 /**
  * POST /v1/tasks/:id/cancel. A queued task ends `cancelled` at once (200); a running one's tracker
  * is told to stop it (202, `cancelRequested`; follow /events for the end). Cancelling a cancelled
- * task again is a 200; a task that ended otherwise is a 409.
+ * task again is a 200; a task that ended otherwise is a 409. An archived task (it left Redis; its
+ * record is final) is answered the same way from its record, with nothing sent to Redis.
  */
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { cancelTask } from '@gpufleet/core';
@@ -30,7 +31,11 @@ export const taskCancelRoutes: FastifyPluginAsyncTypebox<{ ctx: ApiContext }> = 
     async (request, reply) => {
       const found = await loadTask(ctx, request, request.params.id);
       const id = found.record.id;
-      const result = await cancelTask(ctx.redis, found.keys, id, ctx.now(), 'cancelled through the API');
+      // Its keys are gone: cancelTask would find no task and answer a 404 for a task GET shows.
+      const result =
+        found.archivedAt !== null
+          ? ({ kind: 'final', status: found.record.status } as const)
+          : await cancelTask(ctx.redis, found.keys, id, ctx.now(), 'cancelled through the API');
       request.log.info({ taskId: id, result: result.kind }, 'cancel requested');
       switch (result.kind) {
         case 'cancelled':

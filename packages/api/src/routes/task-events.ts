@@ -2,7 +2,8 @@
  * GET /v1/tasks/:id/events: Server-Sent Events of the task's status transitions (`status`) and,
  * while it runs, of its progress (`progress`: output so far and its last line, at most once a
  * second), ending with the final status. With `?wait=1` it is a plain long-poll instead: the task's
- * record once it is final, or as it is when `timeoutMs` passes.
+ * record once it is final, or as it is when `timeoutMs` passes. An archived task (it left Redis)
+ * is final: either form answers at once, from its archived record (followTask finds it final).
  */
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { isFinal, type TaskEvent } from '@gpufleet/core';

@@ -3,10 +3,14 @@
  * order it was written), or, when that stream was trimmed and the task has ended, from its
  * stdout.txt/stderr.txt outputs. `?follow=1` streams it as Server-Sent Events (`log` events with
  * the entry id as event id) until the task ends (`end`), resuming after `Last-Event-ID`.
+ * An archived task (it ended and left Redis, its live log stream with it) is answered from its
+ * output files alone: as text, or, followed, as `log` events without ids and then `end`; without
+ * log files among its outputs the text answer is 404 NO_OUTPUTS rather than an empty log.
  */
 import { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyReply } from 'fastify';
 import type { Redis } from 'ioredis';
 import {
   isEntryId,
@@ -84,6 +88,45 @@ async function* outputLog(
   }
 }
 
+/** The SSE `end` event of an ended task. */
+function sendEnd(sse: SseStream, found: FoundTask): void {
+  const r = found.record;
+  sse.send('end', { status: r.status, exitCode: r.exitCode, error: r.error, errorCode: r.errorCode });
+}
+
+/**
+ * Follows an archived task: its output log files as `log` events, then `end`. They may be large
+ * and are all there at once, so each event waits for the client to read the last one.
+ */
+async function replayArchivedLogs(
+  ctx: ApiContext,
+  found: FoundTask,
+  sse: SseStream,
+  want: 'all' | LogStreamName,
+): Promise<void> {
+  try {
+    const manifest = found.record.outputs;
+    for (const stream of want === 'all' ? (['stdout', 'stderr'] as const) : [want]) {
+      if (!manifest?.files.some((f) => f.path === `${stream}.txt`)) continue;
+      const decoder = new StringDecoder('utf8');
+      for await (const chunk of await ctx.store.get(`${manifest.prefix}/${stream}.txt`)) {
+        if (sse.signal.aborted) return;
+        const text = decoder.write(chunk as Buffer);
+        if (text) sse.send('log', { stream, text });
+        await sse.drained();
+      }
+      const rest = decoder.end();
+      if (rest) sse.send('log', { stream, text: rest });
+    }
+    sendEnd(sse, found);
+  } catch (error) {
+    const apiError = toApiError(error);
+    sse.send('error', { code: apiError.code, message: apiError.message });
+  } finally {
+    sse.end();
+  }
+}
+
 async function streamLogs(
   ctx: ApiContext,
   found: FoundTask,
@@ -113,14 +156,39 @@ async function streamLogs(
       const rest = decoders[stream].end();
       if (rest) sse.send('log', { stream, text: rest });
     }
-    const r = final.record;
-    sse.send('end', { status: r.status, exitCode: r.exitCode, error: r.error, errorCode: r.errorCode });
+    sendEnd(sse, final);
   } catch (error) {
     const apiError = toApiError(error);
     sse.send('error', { code: apiError.code, message: apiError.message });
   } finally {
     sse.end();
   }
+}
+
+/** An archived task's log as text: its live stream is gone, so the output files are all there is. */
+function sendArchivedLogs(
+  ctx: ApiContext,
+  reply: FastifyReply,
+  found: FoundTask,
+  want: 'all' | LogStreamName,
+  hasFiles: boolean,
+): FastifyReply {
+  if (!hasFiles) {
+    // An empty 200 would read as "it wrote nothing"; the log is not known, so say so.
+    throw new ApiError(
+      'NO_OUTPUTS',
+      'the task was archived (its live log left Redis) and its outputs hold no stdout.txt or stderr.txt',
+      { details: { status: found.record.status, archived: true } },
+    );
+  }
+  return reply
+    .type('text/plain; charset=utf-8')
+    .headers({
+      'x-content-type-options': 'nosniff',
+      'gpufleet-log-source': 'outputs',
+      'gpufleet-log-complete': 'true',
+    })
+    .send(Readable.from(outputLog(ctx.store, found, want)));
 }
 
 export const taskLogRoutes: FastifyPluginAsyncTypebox<{ ctx: ApiContext }> = async (app, { ctx }) => {
@@ -134,7 +202,8 @@ export const taskLogRoutes: FastifyPluginAsyncTypebox<{ ctx: ApiContext }> = asy
           'Text answers carry `Gpufleet-Log-Source` (live | outputs), `Gpufleet-Log-Complete` and, ' +
           'from the live stream, `Gpufleet-Log-Cursor` (pass it as Last-Event-ID to follow from there). ' +
           'SSE events: `log` {stream, text} with the entry id as id; `end` {status, exitCode, error, errorCode}; ' +
-          '`error` {code, message}.',
+          '`error` {code, message}. An archived task (`archived` in its view) is answered from its ' +
+          'stdout.txt/stderr.txt outputs (its `log` events carry no id), or 404 NO_OUTPUTS without them.',
         params: TaskIdParams,
         querystring: LogsQuery,
         headers: LogsHeaders,
@@ -156,16 +225,18 @@ export const taskLogRoutes: FastifyPluginAsyncTypebox<{ ctx: ApiContext }> = asy
       if (request.query.follow) {
         const from = request.headers['last-event-id'] ?? '0-0';
         if (!isEntryId(from)) throw new ApiError('INVALID_CURSOR', 'Last-Event-ID is not a log entry id');
-        void streamLogs(ctx, found, startSse(reply), from, want);
+        if (found.archivedAt !== null) void replayArchivedLogs(ctx, found, startSse(reply), want);
+        else void streamLogs(ctx, found, startSse(reply), from, want);
         return reply;
       }
+      const hasFiles = found.record.outputs?.files.some(
+        (f) => f.path === 'stdout.txt' || f.path === 'stderr.txt',
+      );
+      if (found.archivedAt !== null) return sendArchivedLogs(ctx, reply, found, want, hasFiles === true);
       const [complete, until] = await Promise.all([
         liveLogComplete(ctx.redis, key),
         lastEntryId(ctx.redis, key),
       ]);
-      const hasFiles = found.record.outputs?.files.some(
-        (f) => f.path === 'stdout.txt' || f.path === 'stderr.txt',
-      );
       reply.type('text/plain; charset=utf-8').header('x-content-type-options', 'nosniff');
       // The files hold everything once the task ended; the live stream may have been trimmed or removed.
       if (isFinal(found.record.status) && hasFiles && (!complete || until === '0-0')) {

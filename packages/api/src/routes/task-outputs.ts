@@ -4,7 +4,8 @@
  * streamed while it is built). Only paths listed in the manifest are served, after the path was
  * checked not to escape (`..`, `.`, absolute, backslash, empty segments; percent-encoded forms
  * are decoded before the check). Files are sent as attachments with `nosniff`, so an output is
- * never rendered as a page of the API's origin.
+ * never rendered as a page of the API's origin. An archived task's outputs are served the same
+ * way: archiving moves the record, never the files, and its manifest comes with the record.
  */
 import { posix } from 'node:path';
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';

@@ -1,7 +1,8 @@
 /**
  * PUT /v1/tasks/:id/priority: changes the priority of a task that waits (status `queued`); it moves
  * to its new place in line at once (core's setTaskPriority, one Lua step). A task that runs or ended
- * keeps its priority: 409 TASK_NOT_WAITING naming its status. Another tenant's task is a 404.
+ * keeps its priority: 409 TASK_NOT_WAITING naming its status, an archived one (it ended and left
+ * Redis) too. Another tenant's task is a 404.
  */
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { setTaskPriority, TaskPrioritySchema } from '@gpufleet/core';
@@ -36,7 +37,11 @@ export const taskPriorityRoutes: FastifyPluginAsyncTypebox<{ ctx: ApiContext }> 
       const found = await loadTask(ctx, request, request.params.id);
       const id = found.record.id;
       const { priority } = request.body;
-      const change = await setTaskPriority(ctx.redis, found.keys, id, priority, ctx.now());
+      // An archived task's keys are gone: setTaskPriority would answer a 404 for a task GET shows.
+      const change =
+        found.archivedAt !== null
+          ? ({ kind: 'not-waiting', status: found.record.status } as const)
+          : await setTaskPriority(ctx.redis, found.keys, id, priority, ctx.now());
       request.log.info({ taskId: id, result: change.kind, priority }, 'priority change requested');
       switch (change.kind) {
         case 'changed':

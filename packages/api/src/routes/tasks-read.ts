@@ -1,6 +1,7 @@
 /**
  * GET /v1/tasks (the tenant's tasks, newest first, filtered by status, executer, queue, name and
- * tags, cursor-paged) and GET /v1/tasks/:id.
+ * tags, cursor-paged; with `archived=true`, those of a time range that left Redis for the archive,
+ * archive-listing.ts) and GET /v1/tasks/:id (from Redis or the archive, load-task.ts).
  */
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import {
@@ -11,10 +12,12 @@ import {
   type TaskStatus,
 } from '@gpufleet/core';
 import type { ApiContext } from '../app-context.js';
+import type { Principal } from '../auth/api-keys.js';
 import { principalOf } from '../auth/auth-hook.js';
 import { ApiError } from '../errors.js';
 import { errorResponses, Nullable, TaskIdParams } from '../schemas/common.js';
-import { loadTask, viewOf } from '../tasks/load-task.js';
+import { listArchivedTasks, MAX_ARCHIVE_RANGE_DAYS, parseArchiveRange } from '../tasks/archive-listing.js';
+import { fromArchive, loadTask, viewOf } from '../tasks/load-task.js';
 import { parseLabelFilter } from '../tasks/label-filter.js';
 import { listTasks } from '../tasks/task-listing.js';
 import { TaskSummarySchema, TaskViewSchema, toTaskSummary } from '../tasks/task-view.js';
@@ -45,6 +48,33 @@ const ListQuerySchema = Type.Object(
     ),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),
     cursor: Type.Optional(Type.String({ maxLength: 200, description: '`nextCursor` of the previous page' })),
+    archived: Type.Optional(
+      Type.Boolean({
+        description:
+          'list archived tasks (ended long enough ago to leave Redis) that ended from `from` to `to`, ' +
+          'newest day first, instead of the tasks in Redis',
+      }),
+    ),
+    from: Type.Optional(
+      Type.String({
+        maxLength: 40,
+        description: `archived=true: the range's start (required), ms since the epoch or an ISO date or time; at most ${MAX_ARCHIVE_RANGE_DAYS} days before \`to\``,
+        examples: ['2024-05-01'],
+      }),
+    ),
+    to: Type.Optional(
+      Type.String({
+        maxLength: 40,
+        description:
+          "archived=true: the range's end (default now); a date alone means the end of that UTC day",
+      }),
+    ),
+    tenant: Type.Optional(
+      Type.String({
+        maxLength: 64,
+        description: 'archived=true: whose tasks (default your own; another tenant’s needs an admin key)',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -68,16 +98,43 @@ function parseStatuses(text: string | undefined): Set<TaskStatus> | null {
   return statuses;
 }
 
+/** Whose archived tasks a listing reads: the caller's, or with an admin key the tenant it names. */
+function archiveTenant(principal: Principal, tenant: string | undefined): string {
+  if (tenant === undefined || tenant === principal.tenant) return principal.tenant;
+  const problem = checkName(tenant);
+  if (problem !== null) {
+    throw new ApiError('VALIDATION_FAILED', 'invalid request: query.tenant: not a tenant name', {
+      details: { issues: [{ field: 'query.tenant', reason: problem }] },
+    });
+  }
+  if (principal.role !== 'admin') {
+    throw new ApiError('FORBIDDEN', 'listing another tenant’s archived tasks needs an admin key');
+  }
+  return tenant;
+}
+
+/** `from`, `to` and `tenant` belong to archived=true: alone they would be silently ignored. */
+function refuseArchiveOnly(q: { from?: string; to?: string; tenant?: string }): void {
+  for (const field of ['from', 'to', 'tenant'] as const) {
+    if (q[field] === undefined) continue;
+    throw new ApiError('VALIDATION_FAILED', `invalid request: query.${field}: only with archived=true`, {
+      details: { issues: [{ field: `query.${field}`, reason: 'only with archived=true' }] },
+    });
+  }
+}
+
 export const taskReadRoutes: FastifyPluginAsyncTypebox<{ ctx: ApiContext }> = async (app, { ctx }) => {
   app.get(
     '/tasks',
     {
       schema: {
         tags: ['tasks'],
-        summary: 'List your tasks, newest first',
+        summary: 'List your tasks, newest first; with archived=true, archived tasks of a time range',
         description:
           'A page may hold fewer than `limit` tasks while `nextCursor` is set: each page looks at a ' +
-          'bounded number of tasks, so follow `nextCursor` until it is null.',
+          'bounded number of tasks, so follow `nextCursor` until it is null. With `archived=true` it ' +
+          'lists tasks that left Redis for the archive and ended from `from` to `to` (at most ' +
+          `${MAX_ARCHIVE_RANGE_DAYS} days), by the UTC day they ended, newest first; the other filters apply.`,
         querystring: ListQuerySchema,
         response: { 200: TaskListSchema, ...errorResponses },
       },
@@ -89,6 +146,21 @@ export const taskReadRoutes: FastifyPluginAsyncTypebox<{ ctx: ApiContext }> = as
           details: { issues: [{ field: 'query.queue', reason: checkName(q.queue) }] },
         });
       }
+      if (q.archived) {
+        const archived = await listArchivedTasks(ctx.store, {
+          tenant: archiveTenant(principalOf(request), q.tenant),
+          range: parseArchiveRange(q.from, q.to, ctx.now()),
+          statuses: parseStatuses(q.status),
+          executer: q.executer ?? null,
+          queue: q.queue ?? null,
+          labels: parseLabelFilter(q.name, q.tag),
+          limit: q.limit ?? 50,
+          cursor: q.cursor ?? null,
+        });
+        const items = archived.items.map((task) => toTaskSummary(fromArchive(ctx.prefix, task)));
+        return { items, nextCursor: archived.nextCursor };
+      }
+      refuseArchiveOnly(q);
       const { items, nextCursor } = await listTasks(ctx.redis, ctx.prefix, {
         tenant: principalOf(request).tenant,
         queues: q.queue !== undefined ? [q.queue] : await ctx.queues.registered(),

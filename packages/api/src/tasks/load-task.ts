@@ -1,23 +1,47 @@
 /**
  * The first step of every task route: the task of this id and this tenant, or a 404 that looks
- * the same whether the task is missing or another tenant's. And the task's view, which for a
- * queued task reads where it stands, why it waits (wait-reason.ts) and, when a tracker's GPUs are
- * reserved for it, by when it is expected to start.
+ * the same whether the task is missing or another tenant's. A task is read from Redis, or, once
+ * the retention sweep removed it there, from the archive (core's task-archive.ts): the sweep
+ * writes the archive before it deletes the keys, so a task is always in one of the two, and it is
+ * looked for in Redis first. And the task's view, which for a queued task reads where it stands,
+ * why it waits (wait-reason.ts) and, when a tracker's GPUs are reserved for it, by when it is
+ * expected to start.
  */
 import type { FastifyRequest } from 'fastify';
-import { readFairShare, shareOf } from '@gpufleet/core';
+import { queueKeys, readArchivedTask, readFairShare, shareOf, type ArchivedTask } from '@gpufleet/core';
 import type { ApiContext } from '../app-context.js';
 import { principalOf } from '../auth/auth-hook.js';
 import { taskNotFound } from '../errors.js';
+import { TASK_ID } from '../schemas/common.js';
 import type { FoundTask } from './task-finder.js';
 import { toTaskView, waitPlace, type TaskView, type WaitView } from './task-view.js';
 import { preemptionLive, reservationOf, waitReason } from './wait-reason.js';
 
 export async function loadTask(ctx: ApiContext, request: FastifyRequest, id: string): Promise<FoundTask> {
-  const found = await ctx.finder.find(id, principalOf(request).tenant);
+  const tenant = principalOf(request).tenant;
+  const found = (await ctx.finder.find(id, tenant)) ?? (await findArchived(ctx, id, tenant));
   if (!found) throw taskNotFound();
   request.taskId = found.record.id;
   return found;
+}
+
+/**
+ * The archived task of this id and tenant, or null (another tenant's is null too, as in Redis).
+ * It has no Redis keys left; `keys` are its queue's, so a route that looks there finds nothing
+ * rather than another task. Of the raw hash's extra fields, the archive keeps executerVersion.
+ */
+async function findArchived(ctx: ApiContext, id: string, tenant: string): Promise<FoundTask | null> {
+  // A string no task id can be never reaches the store (one HEAD per 404 is the cost otherwise).
+  if (!TASK_ID.test(id)) return null;
+  const archived = await readArchivedTask(ctx.store, id);
+  return archived && archived.tenant === tenant ? fromArchive(ctx.prefix, archived) : null;
+}
+
+/** An archived record as the routes take a task. */
+export function fromArchive(prefix: string, archived: ArchivedTask): FoundTask {
+  const { archivedAt, executerVersion, ...record } = archived;
+  const raw: Record<string, string> = executerVersion ? { executerVersion } : {};
+  return { record, raw, keys: queueKeys(prefix, record.queue), archivedAt };
 }
 
 /**

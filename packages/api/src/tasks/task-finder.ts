@@ -15,6 +15,11 @@ export interface FoundTask {
   /** The raw hash: fields TaskRecord leaves out (stream, entry, executerVersion). */
   raw: Record<string, string>;
   keys: QueueKeys;
+  /**
+   * When the retention sweep moved it to the archive (ms), or null for a task read from Redis. An
+   * archived task is final and has no Redis keys left: routes answer it from the record alone.
+   */
+  archivedAt: number | null;
 }
 
 const REMEMBERED_IDS = 50_000;
@@ -86,6 +91,6 @@ export class TaskFinder {
 
   #parse(raw: Record<string, string>, keys: QueueKeys): FoundTask | null {
     const record = parseTaskRecord(raw);
-    return record ? { record, raw, keys } : null;
+    return record ? { record, raw, keys, archivedAt: null } : null;
   }
 }

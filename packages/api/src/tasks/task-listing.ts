@@ -155,7 +155,7 @@ export async function listTasks(
       if (query.statuses && !query.statuses.has(record.status)) continue;
       if (query.executer !== null && record.executer !== query.executer) continue;
       if (query.labels && !matchesLabels(record, query.labels)) continue;
-      items.push({ record, raw: hash, keys: candidate.keys });
+      items.push({ record, raw: hash, keys: candidate.keys, archivedAt: null });
     }
   }
   if (last === null) return { items, nextCursor: null };

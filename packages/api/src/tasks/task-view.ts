@@ -2,7 +2,8 @@
  * How a task looks over HTTP: the record with ISO timestamps, its queue position, why it waits and
  * when it is expected to start while it is queued, and a summary of its outputs (the full manifest is GET /tasks/:id/outputs).
  * The list view is a shorter summary; both say whether it is preemptible and how often it was
- * preempted, so `ls` can mark such tasks without reading each one.
+ * preempted, so `ls` can mark such tasks without reading each one, and whether it was read from
+ * the archive (a task that ended long enough ago to leave Redis).
  */
 import { Type, type Static, type TUnsafe } from '@fastify/type-provider-typebox';
 import { PRIORITY_MAX, PRIORITY_MIN, TaskInputSchema } from '@gpufleet/core';
@@ -67,6 +68,13 @@ export const TaskSummarySchema = Type.Object({
   exitCode: Nullable(Type.Integer()),
   error: Nullable(Type.String()),
   errorCode: TaskFailureCodeSchema,
+  archived: Type.Boolean({
+    description:
+      'read from the archive: the task ended long enough ago that it left Redis (its outputs are kept)',
+  }),
+  archivedAt: Nullable(
+    Type.Integer({ description: 'when it was archived (ms since the epoch); null while it is in Redis' }),
+  ),
 });
 export type TaskSummary = Static<typeof TaskSummarySchema>;
 
@@ -103,7 +111,7 @@ export const TaskViewSchema = Type.Object({
 });
 export type TaskView = Static<typeof TaskViewSchema>;
 
-export function toTaskSummary({ record }: FoundTask): TaskSummary {
+export function toTaskSummary({ record, archivedAt }: FoundTask): TaskSummary {
   return {
     id: record.id,
     queue: record.queue,
@@ -123,12 +131,14 @@ export function toTaskSummary({ record }: FoundTask): TaskSummary {
     exitCode: record.exitCode,
     error: record.error,
     errorCode: record.errorCode,
+    archived: archivedAt !== null,
+    archivedAt,
   };
 }
 
 /** The task's view; `wait`: where it stands while it is queued (ignored otherwise). */
 export function toTaskView(found: FoundTask, wait: WaitView | null): TaskView {
-  const { record, raw } = found;
+  const { record, raw, archivedAt } = found;
   const outputs = record.outputs;
   const queued = record.status === 'queued';
   let bytes = 0;
@@ -153,6 +163,8 @@ export function toTaskView(found: FoundTask, wait: WaitView | null): TaskView {
     exitCode: record.exitCode,
     error: record.error,
     errorCode: record.errorCode,
+    archived: archivedAt !== null,
+    archivedAt,
     tenant: record.tenant,
     executerVersion: raw.executerVersion || null,
     params: record.params,

@@ -12,7 +12,7 @@ import type { Redis } from 'ioredis';
 import type { QueueKeys } from '../keys.js';
 import type { ArtifactStore } from '../artifacts/artifact-store.js';
 import { forgetTasks } from '../protocol/forget.js';
-import { parseTaskRecord, type TaskRecord } from '../task-record.js';
+import { parseTaskRecord } from '../task-record.js';
 import { isTaskStatus } from '../task-status.js';
 import { retentionOf, shortestRetention, type RetentionPolicy } from './retention-policy.js';
 import { archiveTask } from './task-archive.js';
@@ -96,13 +96,15 @@ export async function sweepFinished(options: SweepOptions): Promise<SweepResult>
       offset += ids.length;
     } else {
       const records = await redis.pipeline(due.map(({ id }) => ['hgetall', keys.task(id)])).exec();
-      const parsed = (records ?? []).map(([, hash]) => parseTaskRecord(hash as Record<string, string>));
+      const hashes = (records ?? []).map(([, hash]) => hash as Record<string, string>);
+      const parsed = hashes.map((hash) => parseTaskRecord(hash));
       // Only what the archive holds may go: a record that does not parse stays (and is counted kept).
       const archived = due.filter((_, i) => parsed[i] !== null);
-      await inBatches(
-        parsed.filter((r): r is TaskRecord => r !== null),
-        ARCHIVE_CONCURRENCY,
-        (record) => archiveTask(store, record, now),
+      const toArchive = parsed.flatMap((record, i) =>
+        record ? [{ record, version: hashes[i]?.executerVersion || null }] : [],
+      );
+      await inBatches(toArchive, ARCHIVE_CONCURRENCY, ({ record, version }) =>
+        archiveTask(store, record, now, version),
       );
       const removed = await forgetTasks(redis, keys, archived, now);
       // An index entry without a task hash is a leftover: enqueue writes both in one step.

@@ -17,8 +17,11 @@ import { readArtifact } from '../artifacts/read-artifact.js';
 
 export const ARCHIVE_ROOT = '_archive';
 
-/** A task as the archive keeps it: its record when it left Redis, and when that was. */
-export type ArchivedTask = TaskRecord & { archivedAt: number };
+/**
+ * A task as the archive keeps it: its record when it left Redis, when that was, and the version of
+ * its executer (a field of the task hash that the record leaves out).
+ */
+export type ArchivedTask = TaskRecord & { archivedAt: number; executerVersion?: string | null };
 
 /** What a tenant's day lists of each task. */
 export interface ArchivedSummary {
@@ -47,8 +50,13 @@ export function archivedDayPrefix(tenant: string, day: string): string {
 }
 
 /** Writes a finished task's record and its listing entry (the record first: it is what reads need). */
-export async function archiveTask(store: ArtifactStore, record: TaskRecord, now: number): Promise<void> {
-  const archived: ArchivedTask = { ...record, archivedAt: now };
+export async function archiveTask(
+  store: ArtifactStore,
+  record: TaskRecord,
+  now: number,
+  executerVersion: string | null = null,
+): Promise<void> {
+  const archived: ArchivedTask = { ...record, archivedAt: now, executerVersion };
   await store.put(archivedTaskKey(record.id), JSON.stringify(archived));
   const summary: ArchivedSummary = {
     id: record.id,

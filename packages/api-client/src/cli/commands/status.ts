@@ -2,12 +2,14 @@
  * `gpufleet status <id>` (the task's record: name and tags, status, priority and whether it is
  * preemptible, how often and by which task it was preempted, attempts, tracker and GPUs, times,
  * exit code, error with its failure code, why it waits, its place in line and when it is expected
- * to start while it is queued, outputs) and `gpufleet ls` (your tasks, newest first, filtered by
- * status, executer, queue, name and tags; a preemptible task's priority is marked `*`, explained
- * below the table).
+ * to start while it is queued, outputs, and when it was archived if it left Redis) and `gpufleet
+ * ls` (your tasks, newest first, filtered by status, executer, queue, name and tags; a preemptible
+ * task's priority is marked `*`, explained below the table; with `--archived`, the archived tasks
+ * that ended within `--since` or `--from`/`--to`, newest day first).
  */
 import type { Command } from 'commander';
 import type { TaskSummary, TaskView } from '../../generated/api-types.js';
+import { UsageError } from '../../errors.js';
 import type { CliContext } from '../cli-context.js';
 import { EXIT } from '../exit-codes.js';
 import {
@@ -20,7 +22,10 @@ import {
   taskRow,
 } from '../format.js';
 import { formatBytes } from '../progress-line.js';
-import { collect, intArg, type CommandRunner } from './command-kit.js';
+import { collect, durationArg, intArg, type CommandRunner } from './command-kit.js';
+
+/** `ls --archived` without a range: the last week (the API lists at most 31 days at once). */
+const DEFAULT_ARCHIVED_SINCE_MS = 7 * 86_400_000;
 
 function describe(t: TaskView): string {
   const rows: Array<[string, string]> = [['id', t.id]];
@@ -51,8 +56,10 @@ function describe(t: TaskView): string {
     ['created', formatTime(t.createdAt)],
     ['started', formatTime(t.startedAt)],
     ['ended', formatTime(t.endedAt)],
-    ['time limit', formatDuration(t.timeLimitMs)],
   );
+  // It left Redis for the archive: told, since its live log is gone (logs come from its outputs).
+  if (t.archived) rows.push(['archived', formatTime(t.archivedAt)]);
+  rows.push(['time limit', formatDuration(t.timeLimitMs)]);
   if (t.notBefore) rows.push(['retry after', formatTime(t.notBefore)]);
   if (t.exitCode !== null) rows.push(['exit code', String(t.exitCode)]);
   if (t.signal) rows.push(['signal', t.signal]);
@@ -86,15 +93,35 @@ export interface ListFlags {
   tag: string[];
   limit: number;
   all?: boolean;
+  archived?: boolean;
+  /** ms: archived tasks that ended this long ago or since. */
+  since?: number;
+  from?: string;
+  to?: string;
+}
+
+/** The archived listing's range query, or none without --archived (refused with a range flag). */
+function archiveQuery(flags: ListFlags): { archived?: true; from?: string; to?: string } {
+  if (!flags.archived) {
+    if (flags.since !== undefined || flags.from !== undefined || flags.to !== undefined)
+      throw new UsageError('--since, --from and --to list archived tasks: add --archived');
+    return {};
+  }
+  if (flags.since !== undefined && flags.from !== undefined)
+    throw new UsageError('give --since or --from, not both');
+  const from = flags.from ?? String(Date.now() - (flags.since ?? DEFAULT_ARCHIVED_SINCE_MS));
+  return { archived: true, from, to: flags.to };
 }
 
 export async function runList(ctx: CliContext, flags: ListFlags): Promise<number> {
+  const range = archiveQuery(flags);
   const items: TaskSummary[] = [];
   let cursor: string | undefined;
   // A page may be short while a cursor is handed back: keep reading until the limit or the end.
   do {
     const page = await ctx.client.listTasks(
       {
+        ...range,
         status: flags.status,
         executer: flags.executer,
         queue: flags.queue,
@@ -109,7 +136,7 @@ export async function runList(ctx: CliContext, flags: ListFlags): Promise<number
     cursor = page.nextCursor ?? undefined;
   } while (cursor !== undefined && (flags.all || items.length < flags.limit));
   if (ctx.out.json) ctx.out.document({ items, nextCursor: cursor ?? null });
-  else if (items.length === 0) ctx.out.note('no tasks');
+  else if (items.length === 0) ctx.out.note(flags.archived ? 'no archived tasks in that range' : 'no tasks');
   else {
     ctx.out.line(table(TASK_HEADERS, items.map(taskRow)));
     // The mark's meaning on stderr, only when one is shown: the table on stdout stays a table.
@@ -126,7 +153,7 @@ export function statusCommands(program: Command, run: CommandRunner): void {
     .action(run((ctx, id: string) => runStatus(ctx, id)));
   program
     .command('ls')
-    .description('list your tasks, newest first')
+    .description('list your tasks, newest first (--archived: those that left Redis, by end day)')
     .option('-s, --status <statuses>', 'only these statuses (comma-separated: queued,running)')
     .option('-e, --executer <name>', 'only this executer')
     .option('-q, --queue <queue>', 'only this queue')
@@ -139,5 +166,13 @@ export function statusCommands(program: Command, run: CommandRunner): void {
     )
     .option('-n, --limit <n>', 'at most this many', intArg('--limit', 1), 50)
     .option('-a, --all', 'every task (no limit)')
+    .option('--archived', 'archived tasks (ended long enough ago to leave Redis), newest day first')
+    .option(
+      '--since <duration>',
+      '--archived: those that ended this long ago or since (default 7d)',
+      durationArg('--since'),
+    )
+    .option('--from <time>', '--archived: ended at or after (ms, 2024-05-01 or 2024-05-01T12:00:00Z)')
+    .option('--to <time>', '--archived: ended at or before (default now; a date alone is the whole day)')
     .action(run((ctx, flags: ListFlags) => runList(ctx, flags)));
 }
