@@ -3,11 +3,12 @@
 -- from the task hash by the caller first, declared in KEYS and checked here.
 -- KEYS[1] task hash   KEYS[2] lease key   KEYS[3] events stream   KEYS[4] dead-letter stream
 -- KEYS[5] the task's stream, as the caller read it from the task hash
--- KEYS[6..11] the scheduling keys (lib-common.lua schedulingQ)
+-- KEYS[6..12] the scheduling keys (lib-common.lua schedulingQ)
 -- ARGV[1..3] the head (lib-common.lua): group, now (ms), events max length
 -- ARGV[4] entry id   ARGV[5] reason   ARGV[6] the failure code (src/task-failures.ts)
 -- Returns 1 when dead-lettered, 0 when the task is no longer queued on that entry of that stream.
 -- @include lib-common
+-- @include lib-claim
 local entryId = ARGV[4]
 local f = redis.call('HMGET', KEYS[1], 'status', 'entry', 'stream', 'id', 'attempt')
 if f[1] ~= 'queued' or f[2] ~= entryId or f[3] ~= KEYS[5] then return 0 end

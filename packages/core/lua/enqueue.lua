@@ -7,7 +7,7 @@
 -- KEYS[1] task hash          KEYS[2] task stream (of the task's GPU count)
 -- KEYS[3] events stream      KEYS[4] idempotency key (unused when ARGV[5] is '')
 -- KEYS[5] index sorted set   KEYS[6] task-streams set   KEYS[7] last-entry (the entry id sequence)
--- KEYS[8..13] the scheduling keys (lib-common.lua schedulingQ)
+-- KEYS[8..14] the scheduling keys (lib-common.lua schedulingQ)
 -- ARGV[1..3] the head (lib-common.lua): group (unused), now (ms), events max length
 -- ARGV[4] task id   ARGV[5] hash of the request body ('' = no idempotency key)
 -- ARGV[6] idempotency key TTL (ms)   ARGV[7] GPU count   ARGV[8] tenant
@@ -43,7 +43,8 @@ for i = 12, #ARGV do
   fields[#fields + 1] = ARGV[i]
   if ARGV[i] == 'priority' and i % 2 == 0 then priority = ARGV[i + 1] end
 end
-writeStatus(Q, KEYS[1], false, 'queued', fields)
+-- Its tenant and GPU count are known here: writeStatus does not read them back.
+writeStatus(Q, KEYS[1], false, 'queued', fields, { tenant = tenant, gpus = ARGV[7] })
 local entryId = redis.call('XADD', KEYS[2], nextEntryId(Q), 'id', id)
 redis.call('HSET', KEYS[1], 'stream', KEYS[2], 'entry', entryId)
 addWaiting(Q, KEYS[1], { id, ARGV[7], priority, tenant, entryId, KEYS[2] })

@@ -4,21 +4,22 @@
 -- here, so none takes more than it can start. Each tracker's sweep calls this whether it has free
 -- slots or not (under a backlog none has).
 -- Guards, all in this one step: the entry must still be pending for `holder` and idle at least
--- ARGV[6] ms (no renewal since); with KEYS[13], the holder's liveness key must still be missing
+-- ARGV[6] ms (no renewal since); with KEYS[14], the holder's liveness key must still be missing
 -- (a tracker that came back keeps its tasks) and a live lease is dropped only if it is that
--- tracker's own; without KEYS[13] (a lapsed lease), any live lease means the task is held.
+-- tracker's own; without KEYS[14] (a lapsed lease), any live lease means the task is held.
 -- KEYS[1] the task stream holding the entry   KEYS[2] task hash   KEYS[3] the requeued stream of
 --         the entry's GPU count   KEYS[4] lease key   KEYS[5] events stream
--- KEYS[6] last-entry (the entry id sequence)   KEYS[7..12] the scheduling keys (lib-common.lua
---         schedulingQ)   KEYS[13] (optional) the holder's liveness key
+-- KEYS[6] last-entry (the entry id sequence)   KEYS[7..13] the scheduling keys (lib-common.lua
+--         schedulingQ)   KEYS[14] (optional) the holder's liveness key
 -- ARGV[1..3] the head (lib-common.lua): group, now (ms), events max length
 -- ARGV[4] holder (consumer name)   ARGV[5] entry id   ARGV[6] min idle (ms)
 -- ARGV[7] '1' when the task was the only one its dead tracker held   ARGV[8] reason
 -- Returns 'requeued' (a running task, its attempt abandoned) | 'returned' (delivered, never
 --         claimed) | 'gone' (ended or superseded: entry removed) | 'held' (nothing changed)
 -- @include lib-common
+-- @include lib-requeue
 local group, now, holder, entryId = ARGV[1], ARGV[2], ARGV[4], ARGV[5]
-local alive = KEYS[13]
+local alive = KEYS[14]
 if alive and redis.call('EXISTS', alive) == 1 then return 'held' end
 local p = redis.call('XPENDING', KEYS[1], group, 'IDLE', ARGV[6], entryId, entryId, 1)
 if #p == 0 or p[1][2] ~= holder then return 'held' end

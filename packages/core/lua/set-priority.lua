@@ -4,7 +4,7 @@
 -- when its backoff ends. An entry without a status is appended to the events stream (`change`
 -- 'priority'), so a tracker waiting for the queue to change looks again; followers of task
 -- statuses skip it.
--- KEYS[1] task hash   KEYS[2] events stream   KEYS[3..8] the scheduling keys (lib-common.lua schedulingQ)
+-- KEYS[1] task hash   KEYS[2] events stream   KEYS[3..9] the scheduling keys (lib-common.lua schedulingQ)
 -- ARGV[1..3] the head (lib-common.lua): group (unused), now (ms), events max length
 -- ARGV[4] the new priority (checked by the caller: an integer of src/task-priority.ts's range)
 -- Returns {'changed', old} | {'not-waiting', status} | {'missing'}

@@ -1,7 +1,7 @@
 -- Moves a claimed task to a non-final status (for example `uploading`) and records fields,
 -- fenced by the attempt's lease token (the task hash's `leaseToken`). An event is appended only
 -- when the status changes.
--- KEYS[1] task hash   KEYS[2] events stream   KEYS[3..8] the scheduling keys (lib-common.lua schedulingQ)
+-- KEYS[1] task hash   KEYS[2] events stream   KEYS[3..9] the scheduling keys (lib-common.lua schedulingQ)
 -- ARGV[1..3] the head (lib-common.lua): group (unused), now (ms), events max length
 -- ARGV[4] lease token   ARGV[5] status   ARGV[6..] field, value pairs
 -- Returns 1 when written, 0 when the task's current attempt is not this token's (nothing written).

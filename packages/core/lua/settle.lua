@@ -5,11 +5,12 @@
 -- when it becomes a suspect); a task another tracker holds now is left alone.
 -- KEYS[1] task hash   KEYS[2] the requeued stream of the entry's GPU count   KEYS[3] the stream
 --         holding the entry   KEYS[4] lease key   KEYS[5] events stream
--- KEYS[6] last-entry (the entry id sequence)   KEYS[7..12] the scheduling keys (lib-common.lua schedulingQ)
+-- KEYS[6] last-entry (the entry id sequence)   KEYS[7..13] the scheduling keys (lib-common.lua schedulingQ)
 -- ARGV[1..3] the head (lib-common.lua): group, now (ms), events max length
 -- ARGV[4] entry id   ARGV[5] consumer   ARGV[6] '1' when it was the only task that life ran
 -- Returns 'removed' | 'requeued' | 'left'
 -- @include lib-common
+-- @include lib-requeue
 local group, now, entryId = ARGV[1], ARGV[2], ARGV[4]
 local Q = schedulingQ({ events = KEYS[5], eventsMax = ARGV[3], lastEntry = KEYS[6] }, 7)
 local f = redis.call('HMGET', KEYS[1], 'status', 'entry', 'tracker', 'id', 'stream')

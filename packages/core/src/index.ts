@@ -83,6 +83,7 @@ export {
   schedulingKeys,
   waitSetName,
   parseWaitSetName,
+  waitClass,
   TRACKER_GROUP,
 } from './keys.js';
 export type { QueueKeys } from './keys.js';

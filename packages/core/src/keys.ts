@@ -7,6 +7,7 @@
  * (`keyTemplate`) of that task's hash and lease key to fill in, and a wait set's key is derived
  * from the declared registry (`waitSet`; lua/lib-common.lua says more).
  */
+import { PRIORITY_MAX } from './task-priority.js';
 
 /** The consumer group every tracker of a queue joins. */
 export const TRACKER_GROUP = 'trackers';
@@ -83,13 +84,21 @@ export interface QueueKeys {
   readonly tenantSettings: string;
   /**
    * Sorted set of the wait sets that hold tasks, as `waitSetName(gpus, priority, kind, tenant)`,
-   * scored by class (lua/lib-common.lua waitClassScore: higher priority first, requeued before
-   * waiting), so take reads the class taken first first. The wait
-   * set of a name is `waitSet(name)`: a sorted set (all scores 0, members `<entry order>:<task id>`)
-   * of the tasks of that size, priority, kind and tenant that wait to be taken (lua/lib-common.lua).
+   * scored by class (lua/lib-wait.lua waitClassScore: higher priority first, requeued before
+   * waiting). The wait set of a name is `waitSet(name)`: a sorted set (all scores 0, members
+   * `<entry order>:<task id>`) of the tasks of that size, priority, kind and tenant that wait to be
+   * taken (lua/lib-wait.lua).
    */
   readonly waitSets: string;
   waitSet(name: string): string;
+  /**
+   * Sorted set, every score 0: the tenant registry, one member per class (priority and kind) and
+   * tenant that has a wait set listed in `waitSets`, `<waitClass(priority, kind)>:<tenant>:<its
+   * wait sets' GPU counts, comma-separated>` (lua/lib-wait.lua), so that take reads a class's tenants
+   * rather than all its sets, and the sets of the tenants ranked first only. The members sort class
+   * by class in the order classes are taken.
+   */
+  readonly waitTenants: string;
   /**
    * Hash: the backfill reservation of the first task in line that does not fit (lua/take.lua):
    * `task`, `tracker` (its holder), `at` (ms, when the holder's GPUs free for it by time limits),
@@ -129,7 +138,7 @@ const WAIT_SETS = 'wait-sets';
 const WAIT_SET = 'wait:';
 
 /**
- * For lua/lib-common.lua (`-- @generated wait-set-key`): how a wait set's key is made from the
+ * For lua/lib-wait.lua (`-- @generated wait-set-key`): how a wait set's key is made from the
  * registry's (`QueueKeys.waitSets`) and its name, the same as `QueueKeys.waitSet`.
  */
 export function waitSetKeyLua(): string {
@@ -165,15 +174,43 @@ export function parseWaitSetName(
 }
 
 /**
+ * A class of waiting tasks (a priority and a kind) as the tenant registry (`QueueKeys.waitTenants`)
+ * spells it: PRIORITY_MAX - priority on 4 digits, then the kind, so that the classes sort as they
+ * are taken (higher priority first; 'r' before 'w' within one). Lua: `waitClassLua`.
+ */
+export function waitClass(priority: number, kind: WaitSetKind): string {
+  return `${String(PRIORITY_MAX - priority).padStart(4, '0')}${kind}`;
+}
+
+/** For lua/lib-wait.lua (`-- @generated wait-class`): `waitClass` in Lua. */
+export function waitClassLua(): string {
+  return [
+    `local PRIORITY_MAX = ${PRIORITY_MAX}`,
+    'local function waitClass(priority, kind)',
+    "  return string.format('%04d%s', PRIORITY_MAX - priority, kind)",
+    'end',
+  ].join('\n');
+}
+
+/**
  * The scheduling keys, in the order every script that writes a status or moves a waiting task
  * takes them in KEYS (lua/lib-common.lua `schedulingQ`): the three tenant accounts (waiting,
- * running, GPUs), the fair-share usage, the tenant settings and the wait-set registry. A wait set's
- * own key is the registry's name with `wait-sets` replaced by `wait:<name>` (`waitSet`), which the
- * scripts derive from the declared registry (same `{queue}` slot).
+ * running, GPUs), the fair-share usage, the tenant settings, the wait-set registry and the tenant
+ * registry. A wait set's own key is the registry's name with `wait-sets` replaced by
+ * `wait:<name>` (`waitSet`), which the scripts derive from the declared registry (same `{queue}`
+ * slot).
  */
 export function schedulingKeys(
   keys: QueueKeys,
-): [waiting: string, running: string, gpus: string, usage: string, settings: string, waitSets: string] {
+): [
+  waiting: string,
+  running: string,
+  gpus: string,
+  usage: string,
+  settings: string,
+  waitSets: string,
+  waitTenants: string,
+] {
   return [
     keys.tenantWaiting,
     keys.tenantRunning,
@@ -181,6 +218,7 @@ export function schedulingKeys(
     keys.tenantUsage,
     keys.tenantSettings,
     keys.waitSets,
+    keys.waitTenants,
   ];
 }
 
@@ -213,6 +251,7 @@ export function queueKeys(prefix: string, queue: string): QueueKeys {
     tenantSettings: `${base}:tenant-settings`,
     waitSets: `${base}:${WAIT_SETS}`,
     waitSet: (name) => `${base}:${WAIT_SET}${name}`,
+    waitTenants: `${base}:wait-tenants`,
     reservation: `${base}:reservation`,
     preemptions: `${base}:preemptions`,
     retentionLease: `${base}:retention-lease`,

@@ -84,7 +84,7 @@ async function oldestWaiting(redis: Redis, keys: QueueKeys): Promise<number | nu
   const heads = await Promise.all(names.map((name) => redis.zrange(keys.waitSet(name), 0, 0)));
   let oldest: number | null = null;
   for (const [member] of heads) {
-    // A member is `<ms, 15 digits>-<seq>:<task id>` (lua/lib-common.lua waitOrder).
+    // A member is `<ms, 15 digits>-<seq>:<task id>` (lua/lib-wait.lua waitOrder).
     const ms = member ? Number(member.slice(0, member.indexOf('-'))) : NaN;
     if (Number.isFinite(ms) && (oldest === null || ms < oldest)) oldest = ms;
   }

@@ -191,7 +191,7 @@ export type ClaimReply =
 const CLAIM_KINDS = ['claimed', 'dead', 'gone', 'held'] as const;
 
 /**
- * The one reply shape of every way of claiming a task (lua/lib-common.lua `claimReply`):
+ * The one reply shape of every way of claiming a task (lua/lib-claim.lua `claimReply`):
  * {kind, taskId, streamKey, entryId, detail, suspect, field1, value1, ...}, detail being the
  * attempt ('claimed') or the reason ('dead'). Null for a reply that is not a claim's (take's
  * 'empty' and 'wait').

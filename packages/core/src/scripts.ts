@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
 import type { ArgvHead } from './protocol/argv-head.js';
-import { waitSetKeyLua } from './keys.js';
+import { waitClassLua, waitSetKeyLua } from './keys.js';
 import { waitingKindsLua } from './scheduling-order.js';
 import { taskFailuresLua } from './task-failures.js';
 import { taskStatusesLua } from './task-status.js';
@@ -45,6 +45,7 @@ const GENERATED: Readonly<Record<string, () => string>> = {
   'waiting-kinds': waitingKindsLua,
   'task-failures': taskFailuresLua,
   'wait-set-key': waitSetKeyLua,
+  'wait-class': waitClassLua,
 };
 
 const LUA_DIR = new URL('../lua/', import.meta.url);

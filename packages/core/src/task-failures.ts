@@ -67,7 +67,7 @@ export function isTaskFailureCode(value: string): value is TaskFailureCode {
   return Object.hasOwn(TASK_FAILURES, value);
 }
 
-/** `TASK_FAILURES`' codes as a Lua table of code → code, for lib-common.lua (`FAILURE.CANCELLED`). */
+/** `TASK_FAILURES`' codes as a Lua table of code → code, for lib-claim.lua (`FAILURE.CANCELLED`). */
 export function taskFailuresLua(): string {
   return `local FAILURE = { ${TASK_FAILURE_CODES.map((code) => `${code} = '${code}'`).join(', ')} }`;
 }

@@ -16,7 +16,7 @@ import { TaskPrioritySchema } from './task-priority.js';
  * before the task ends `dead`, when its spec does not say (`maxAttempts`). A hand-back at a
  * tracker's shutdown and a retried failure do not count. The one default: `enqueue()` writes it
  * into every task record, `parseTaskRecord()` reads it for a record without the field, and
- * `lua/lib-common.lua` (claimEntry) holds the same number (test/max-attempts-default.test.ts).
+ * `lua/lib-claim.lua` (claimEntry) holds the same number (test/max-attempts-default.test.ts).
  */
 export const DEFAULT_MAX_ATTEMPTS = 3;
 

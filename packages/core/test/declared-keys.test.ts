@@ -246,7 +246,7 @@ describe('the keys a Lua script touches', () => {
     const write = (q: string) =>
       client.eval(
         `${luaLib('lib-common')}\nwriteStatus(${q}, KEYS[1], false, 'queued', {})\nreturn 1`,
-        7,
+        8,
         'task',
         'w',
         'r',
@@ -254,6 +254,7 @@ describe('the keys a Lua script touches', () => {
         'u',
         's',
         'ws',
+        'wt',
       );
     await expect(write('{ events = KEYS[2] }')).rejects.toThrow(
       /UNDECLARED_KEY a status write needs the scheduling keys in KEYS/,

@@ -1,5 +1,5 @@
 // maxAttempts has one default, DEFAULT_MAX_ATTEMPTS: enqueue writes it, the record reads it for a
-// task hash without the field, and the claim in lua/lib-common.lua counts attempts against it.
+// task hash without the field, and the claim in lua/lib-claim.lua counts attempts against it.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_MAX_ATTEMPTS, enqueue, getTask, parseTaskRecord, takeTask } from '@gpufleet/core';
@@ -9,8 +9,8 @@ import { noopQueue } from './helpers/noop-queue.js';
 const redis = useRedis();
 
 describe('the default of maxAttempts', () => {
-  it('is the number lib-common.lua falls back to', () => {
-    const lua = readFileSync(new URL('../lua/lib-common.lua', import.meta.url), 'utf8');
+  it('is the number lib-claim.lua falls back to', () => {
+    const lua = readFileSync(new URL('../lua/lib-claim.lua', import.meta.url), 'utf8');
     const declared = /^local DEFAULT_MAX_ATTEMPTS = (\d+)$/m.exec(lua)?.[1];
     expect(Number(declared)).toBe(DEFAULT_MAX_ATTEMPTS);
     // The claim reads it, and spells no number of its own.

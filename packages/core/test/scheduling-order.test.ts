@@ -1,6 +1,6 @@
 // The scheduling order has one definition (src/scheduling-order.ts); take.lua follows it through
 // lib-order.lua, whose kind ranks are generated from WAITING_KINDS. Here: Lua's goesBefore (run
-// in a real Redis, on wait-set members made by lib-common.lua's waitOrder) and compareWaiting agree
+// in a real Redis, on wait-set members made by lib-wait.lua's waitOrder) and compareWaiting agree
 // on every pair of a set of entries that differ in priority, kind, tenant (with its fair-share
 // rank), milliseconds and sequence (including ids whose parts differ in length). The API test
 // packages/api/test/scheduling-order.test.ts checks take.lua and the queue positions end to end.
@@ -30,11 +30,11 @@ describe('the scheduling order', () => {
 ${luaLib('lib-order')}
 local rank = { alice = 0, bob = 2.5, carol = 2.5 }
 local function entry(i)
-  return { priority = tonumber(ARGV[i]), kind = ARGV[i + 1], tenant = ARGV[i + 2],
+  return { priority = tonumber(ARGV[i]), kind = ARGV[i + 1], tenant = ARGV[i + 2], rank = rank[ARGV[i + 2]],
     member = waitOrder(ARGV[i + 3]) .. ':x' }
 end
 local out = {}
-for i = 1, #ARGV, 8 do out[#out + 1] = goesBefore(entry(i), entry(i + 4), rank) and 1 or 0 end
+for i = 1, #ARGV, 8 do out[#out + 1] = goesBefore(entry(i), entry(i + 4)) and 1 or 0 end
 return out`;
     const args = pairs.flatMap(([a, b]) =>
       [a, b].flatMap((e) => [String(e.priority), e.kind, e.tenant, e.entryId]),

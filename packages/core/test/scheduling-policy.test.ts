@@ -188,6 +188,18 @@ describe('the scheduling policy', () => {
     expect(await getTask(client, keys, running)).toMatchObject({ status: 'running', tracker: 't1' });
   });
 
+  it('lists in the tenant registry the wait sets a version without it left', async () => {
+    const { submit, take, taken, client, keys } = await policyQueue();
+    const waiting = [await submit({}, 'alice'), await submit({ gpus: 1, priority: 700 }, 'bob')];
+    // As a version without the tenant registry left them: in their wait sets, not in the registry.
+    await client.del(keys.waitTenants);
+    expect(await take('t1')).toMatchObject({ kind: 'empty' });
+    expect(await indexWaiting(client, keys, keys.tasks(0), Date.now())).toBe(0);
+    expect(await indexWaiting(client, keys, keys.tasks(1), Date.now())).toBe(0);
+    expect((await taken('t1')).taskId).toBe(waiting[1]);
+    expect((await taken('t1')).taskId).toBe(waiting[0]);
+  });
+
   it('computes usage and rank the same in Lua and TypeScript, from the same defaults', async () => {
     const client = redis.server.client();
     const cases = [

@@ -1,7 +1,7 @@
 /**
  * Queue positions: how many waiting tasks a tracker takes before this one. Waiting tasks live in
  * the queue's wait sets (one sorted set per size, priority, kind and tenant, in entry order;
- * lua/lib-common.lua), and the scheduling order (`compareWaiting`) orders whole sets before
+ * lua/lib-wait.lua), and the scheduling order (`compareWaiting`) orders whole sets before
  * comparing entries: a set whose priority, kind or tenant's fair-share rank goes first counts whole
  * (ZCARD), one of the task's own class counts its members before the task (ZLEXCOUNT), the others
  * count nothing; nor does a set whose tenant is at its running-GPU quota now (take passes it over). So a position is exact as of its read, costs one command per wait set plus the
@@ -27,7 +27,7 @@ export interface QueuePositionsOptions {
   maxAgeMs?: number;
 }
 
-/** Where a waiting task is: the task hash's `waitSet`, `waitMember` (lua/lib-common.lua addWaiting). */
+/** Where a waiting task is: the task hash's `waitSet`, `waitMember` (lua/lib-wait.lua addWaiting). */
 export interface WaitPlace {
   waitSet: string;
   waitMember: string;

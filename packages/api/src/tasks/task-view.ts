@@ -185,7 +185,7 @@ export function toTaskView(found: FoundTask, wait: WaitView | null): TaskView {
 }
 
 /**
- * Where the task waits in line now (its wait set and member: lua/lib-common.lua addWaiting), or
+ * Where the task waits in line now (its wait set and member: lua/lib-wait.lua addWaiting), or
  * null when it is not queued, waits out a retry backoff, or is being taken.
  */
 export function waitPlace(found: FoundTask, now: number): { waitSet: string; waitMember: string } | null {

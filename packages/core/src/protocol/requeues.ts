@@ -150,14 +150,13 @@ export async function promoteDelayed(redis: Redis, keys: QueueKeys, now: number,
   if (ids.length === 0) return 0;
   const read = await Promise.all(ids.map((id) => redis.hget(keys.task(id), 'stream')));
   const streams = [...new Set(read.filter((stream): stream is string => !!stream))];
-  const firstStream = 9 + ids.length; // the KEYS index (from 1) of streams[0]
+  const head = [keys.delayed, keys.lastEntry, ...schedulingKeys(keys), ...ids.map((id) => keys.task(id))];
+  const firstStream = head.length + 1; // the KEYS index (from 1) of streams[0]
   return Number(
-    await runScript(
-      redis,
-      'promote-delayed',
-      [keys.delayed, keys.lastEntry, ...schedulingKeys(keys), ...ids.map((id) => keys.task(id)), ...streams],
-      argvHead(now),
-      [ids.length, ...ids, ...read.map((stream) => (stream ? firstStream + streams.indexOf(stream) : 0))],
-    ),
+    await runScript(redis, 'promote-delayed', [...head, ...streams], argvHead(now), [
+      ids.length,
+      ...ids,
+      ...read.map((stream) => (stream ? firstStream + streams.indexOf(stream) : 0)),
+    ]),
   );
 }
