@@ -8,6 +8,7 @@
 import type {
   CancelResult,
   ExecuterList,
+  GcResult,
   HealthStatus,
   ListTasksQuery,
   PriorityChange,
@@ -233,6 +234,20 @@ export class GpufleetClient {
   async trackers(options: { queue?: string; signal?: AbortSignal } = {}): Promise<TrackerList> {
     return this.http.json<TrackerList>('/v1/trackers', {
       query: { queue: options.queue },
+      signal: options.signal,
+    });
+  }
+
+  /**
+   * Archives and removes the finished tasks past their retention, in every queue or `queue`
+   * (admin keys only); `dryRun` only lists them. `limit`: per queue, stop after about this many.
+   */
+  async gc(
+    options: { dryRun?: boolean; queue?: string; limit?: number; signal?: AbortSignal } = {},
+  ): Promise<GcResult> {
+    return this.http.json<GcResult>('/v1/admin/gc', {
+      method: 'POST',
+      query: { dryRun: options.dryRun, queue: options.queue, limit: options.limit },
       signal: options.signal,
     });
   }

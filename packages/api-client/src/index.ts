@@ -52,6 +52,8 @@ export type {
   ErrorBody,
   ExecuterList,
   ExecuterOffer,
+  GcQueueResult,
+  GcResult,
   HealthStatus,
   ListTasksQuery,
   OutputFile,

@@ -4,7 +4,7 @@
  * metrics). Passed to each plugin as its options; nothing here reads globals.
  */
 import type { Redis } from 'ioredis';
-import type { ArtifactStore, Logger } from '@gpufleet/core';
+import type { ArtifactStore, Logger, RetentionPolicy } from '@gpufleet/core';
 import type { TenantPolicy } from './auth/tenant-settings.js';
 import type { QueueDirectory } from './fleet/queue-directory.js';
 import type { FeedHub } from './follow/stream-feed.js';
@@ -49,6 +49,8 @@ export interface ApiContext {
   defaultPriority: (queue: string) => number;
   /** The fair-share half-life, written with every task enqueued. */
   fairShareHalfLifeMs: number;
+  /** How long finished tasks stay in Redis: what POST /v1/admin/gc sweeps by. */
+  retention: RetentionPolicy;
   outputDelivery: OutputDelivery;
   /** How long a presigned output URL works (redirect delivery). */
   presignExpiresMs: number;

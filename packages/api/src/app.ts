@@ -15,7 +15,9 @@ import {
   readTenantAccounts,
   type ArtifactStore,
   type Logger,
+  type RetentionPolicy,
   DEFAULT_HALF_LIFE_MS,
+  DEFAULT_RETENTION,
   DEFAULT_PRIORITY,
 } from '@gpufleet/core';
 import { DEFAULT_LIMITS, type ApiContext, type ApiLimits, type OutputDelivery } from './app-context.js';
@@ -30,6 +32,7 @@ import { RequestLog } from './http/request-log.js';
 import { validatorCompiler } from './http/validator.js';
 import { ApiMetrics } from './metrics/api-metrics.js';
 import { TaskMetricsFollower } from './metrics/task-metrics-follower.js';
+import { adminGcRoutes } from './routes/admin-gc.js';
 import { fleetRoutes } from './routes/fleet.js';
 import { healthRoutes } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
@@ -57,6 +60,8 @@ export interface ApiDeps {
   defaultPriority?: (queue: string) => number;
   /** The fair-share half-life written with every task enqueued; default core's DEFAULT_HALF_LIFE_MS. */
   fairShareHalfLifeMs?: number;
+  /** How long finished tasks stay in Redis (POST /v1/admin/gc); default core's DEFAULT_RETENTION. */
+  retention?: RetentionPolicy;
   /** Key prefix of the fleet; default `gf`. */
   prefix?: string;
   now?: () => number;
@@ -85,6 +90,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     tenants: deps.tenants ?? new TenantPolicy(),
     defaultPriority: deps.defaultPriority ?? (() => DEFAULT_PRIORITY),
     fairShareHalfLifeMs: deps.fairShareHalfLifeMs ?? DEFAULT_HALF_LIFE_MS,
+    retention: deps.retention ?? DEFAULT_RETENTION,
     outputDelivery: deps.outputDelivery ?? 'stream',
     presignExpiresMs: deps.presignExpiresMs ?? 15 * 60_000,
     queues,
@@ -150,6 +156,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
       await v1.register(taskCancelRoutes, { ctx });
       await v1.register(taskPriorityRoutes, { ctx });
       await v1.register(fleetRoutes, { ctx });
+      await v1.register(adminGcRoutes, { ctx });
     },
     { prefix: '/v1' },
   );

@@ -3,7 +3,9 @@
  * whole (every bad variable reported at once, the artifact store's ARTIFACT_STORE, ARTIFACT_FSYNC,
  * S3_* and AWS_* included) and frozen. dotenv is loaded only by the bin. The scheduling settings
  * (default priorities, the fair-share half-life, the running-GPU quota) are the API's because the
- * API writes them with every task it enqueues; the trackers read them from Redis.
+ * API writes them with every task it enqueues; the trackers read them from Redis. The retention
+ * policy (GPUFLEET_RETENTION, GPUFLEET_TENANT_RETENTION) is what POST /v1/admin/gc sweeps by: give
+ * the API the trackers' values, or a by-hand run removes tasks on another schedule than theirs.
  */
 import { resolve } from 'node:path';
 import {
@@ -15,9 +17,11 @@ import {
   LOG_LEVELS,
   readArtifactStoreSettings,
   readRedisUrl,
+  readRetentionPolicy,
   type ArtifactStoreSettings,
   type Env,
   type LogLevel,
+  type RetentionPolicy,
   PRIORITY_MAX,
   PRIORITY_MIN,
 } from '@gpufleet/core';
@@ -59,6 +63,8 @@ export interface ApiConfig {
    * keys-file entry (`tenants.<name>.maxRunningGpus`) sets none; null: no limit.
    */
   maxRunningGpus: number | null;
+  /** How long finished tasks stay in Redis: what POST /v1/admin/gc archives and removes. */
+  retention: RetentionPolicy;
   logLevel: LogLevel;
 }
 
@@ -154,6 +160,7 @@ export function loadApiConfig(env: Env = process.env, cwd = process.cwd()): ApiC
       r.raw('GPUFLEET_MAX_RUNNING_GPUS') === undefined
         ? null
         : r.int('GPUFLEET_MAX_RUNNING_GPUS', 0, { min: 0 }),
+    retention: readRetentionPolicy(r),
     logLevel: r.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
   };
   r.done();

@@ -72,6 +72,7 @@ export async function startApiServer(config: ApiConfig, logger: Logger): Promise
       tenants,
       defaultPriority: priorityByQueue(config.defaultPriority, config.queuePriorities),
       fairShareHalfLifeMs: config.fairShareHalfLifeMs,
+      retention: config.retention,
       prefix: config.prefix,
       limits: { maxUploadBytes: config.maxUploadBytes },
       outputDelivery: config.outputRedirect ? 'redirect' : 'stream',

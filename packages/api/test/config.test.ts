@@ -2,11 +2,12 @@
 // scheduling variables: default priorities, per queue too, the fair-share half-life, the running-GPU
 // quota) and its keys (the keys file holds only hashes; a malformed file is refused naming each
 // problem), and the tenants' settings: the keys file's `tenants` (quotas, weight) over the
-// GPUFLEET_MAX_WAITING_TASKS and GPUFLEET_MAX_RUNNING_GPUS defaults.
+// GPUFLEET_MAX_WAITING_TASKS and GPUFLEET_MAX_RUNNING_GPUS defaults; the retention policy
+// (GPUFLEET_RETENTION, GPUFLEET_TENANT_RETENTION) that POST /v1/admin/gc sweeps by.
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '@gpufleet/core';
+import { ConfigError, DEFAULT_RETENTION } from '@gpufleet/core';
 import { useTempDirs } from '@gpufleet/testkit';
 import {
   hashApiKey,
@@ -122,6 +123,30 @@ describe('loadApiConfig', () => {
       'GPUFLEET_QUEUE_PRIORITIES: entry "batch" is not queue=priority',
       'GPUFLEET_QUEUE_PRIORITIES: entry "gpu=100": queue "gpu" is given twice',
       'GPUFLEET_QUEUE_PRIORITIES: entry "big=2.5": the priority must be an integer from 0 to 1000',
+    ]);
+  });
+
+  it('reads the retention policy, and refuses a bad one naming the variable', () => {
+    const base = { GPUFLEET_API_TOKEN: 'x'.repeat(16) };
+    expect(loadApiConfig(base).retention).toEqual(DEFAULT_RETENTION);
+    const config = loadApiConfig({
+      ...base,
+      GPUFLEET_RETENTION: 'succeeded=1h',
+      GPUFLEET_TENANT_RETENTION: 'alice=2d',
+    });
+    expect(config.retention.byStatus.succeeded).toBe(3_600_000);
+    expect(config.retention.byStatus.failed).toBe(DEFAULT_RETENTION.byStatus.failed);
+    expect(config.retention.tenants.alice?.succeeded).toBe(2 * 86_400_000);
+    let error: unknown;
+    try {
+      loadApiConfig({ ...base, GPUFLEET_RETENTION: 'succeeded=soon', GPUFLEET_TENANT_RETENTION: 'alice' });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).issues.map((i) => i.field)).toEqual([
+      'GPUFLEET_RETENTION',
+      'GPUFLEET_TENANT_RETENTION',
     ]);
   });
 

@@ -230,6 +230,7 @@ export {
   DEFAULT_RETENTION,
   parseRetention,
   parseTenantRetention,
+  readRetentionPolicy,
   retentionOf,
   shortestRetention,
 } from './retention/retention-policy.js';

@@ -203,4 +203,17 @@ describe('retention', () => {
       expect(left.length).toBeLessThanOrEqual(103);
     }
   });
+
+  it('stops at its limit exactly', async () => {
+    const store = new LocalArtifactStore(await temp.make());
+    const { client, keys, submit, finish } = await fleetQueue();
+    await submit();
+    await submit();
+    const first = await finish('succeeded', Date.now() - 5 * HOUR);
+    const second = await finish('succeeded', Date.now() - 5 * HOUR);
+    const once = { redis: client, keys, store, policy: policy('1h'), now: Date.now(), limit: 1 };
+    expect(await sweepFinished(once)).toMatchObject({ due: 1, removed: 1, ids: [first] });
+    expect(await client.exists(keys.task(second))).toBe(1);
+    expect(await sweepFinished(once)).toMatchObject({ due: 1, removed: 1, ids: [second] });
+  });
 });

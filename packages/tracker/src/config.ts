@@ -8,8 +8,7 @@ import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import {
   DEFAULT_RETENTION,
-  parseRetention,
-  parseTenantRetention,
+  readRetentionPolicy,
   type RetentionPolicy,
   checkName,
   DEFAULT_ARTIFACT_STORE,
@@ -113,20 +112,6 @@ function parseGpuList(reader: EnvReader): number[] | null {
   return numbers;
 }
 
-/** GPUFLEET_RETENTION and GPUFLEET_TENANT_RETENTION over the defaults; a bad value is refused naming it. */
-function readRetention(r: EnvReader): RetentionPolicy {
-  const raw = r.raw('GPUFLEET_RETENTION');
-  const byStatus = raw === undefined ? DEFAULT_RETENTION.byStatus : parseRetention(raw);
-  const tenantsRaw = r.raw('GPUFLEET_TENANT_RETENTION');
-  const tenants = tenantsRaw === undefined ? {} : parseTenantRetention(tenantsRaw);
-  if (typeof byStatus === 'string') r.fail('GPUFLEET_RETENTION', byStatus);
-  if (typeof tenants === 'string') r.fail('GPUFLEET_TENANT_RETENTION', tenants);
-  return {
-    byStatus: typeof byStatus === 'string' ? DEFAULT_RETENTION.byStatus : byStatus,
-    tenants: typeof tenants === 'string' ? {} : tenants,
-  };
-}
-
 export function loadTrackerConfig(env: Env = process.env, cwd = process.cwd()): TrackerConfig {
   const r = new EnvReader(env);
   const name = (v: string): string | null => checkName(v);
@@ -170,7 +155,7 @@ export function loadTrackerConfig(env: Env = process.env, cwd = process.cwd()): 
     keepTaskDirs: r.bool('GPUFLEET_KEEP_TASK_DIRS', false),
     taskInit: r.string('GPUFLEET_TASK_INIT', 'auto'),
     uploadRetryMs: r.int('GPUFLEET_UPLOAD_RETRY_MS', TRACKER_DEFAULTS.uploadRetryMs, { min: 0 }),
-    retention: readRetention(r),
+    retention: readRetentionPolicy(r),
     retentionSweepMs: r.int('GPUFLEET_RETENTION_SWEEP_MS', TRACKER_DEFAULTS.retentionSweepMs, {
       min: 100,
       max: 3_600_000,

@@ -4,6 +4,7 @@
  */
 import { Command } from 'commander';
 import type { CliRuntime } from './cli-context.js';
+import { adminCommands } from './commands/admin.js';
 import { commandRunner } from './commands/command-kit.js';
 import { fleetCommands } from './commands/fleet.js';
 import { logsCommand } from './commands/logs.js';
@@ -38,7 +39,10 @@ export function createProgram(runtime: CliRuntime): Command {
   priorityCommand(program, run);
   fleetCommands(program, run);
   watchCommand(program, run);
-  for (const command of program.commands) command.exitOverride().showHelpAfterError();
+  adminCommands(program, run);
+  // Nested commands (`admin gc`) too: a usage error anywhere is exit 2, not a process exit.
+  const all = (c: Command): Command[] => [c, ...c.commands.flatMap(all)];
+  for (const command of all(program).slice(1)) command.exitOverride().showHelpAfterError();
   program.addHelpText(
     'after',
     '\nExit codes: 0 ok, 1 a task did not succeed, 2 usage error, 3 API unreachable, 4 not found.\n' +

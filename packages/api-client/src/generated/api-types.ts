@@ -342,5 +342,21 @@ export type TrackerView = {
 /** GET /v1/trackers (admin keys only). */
 export type TrackerList = { trackers: TrackerView[] };
 
+/** One queue of a retention sweep. */
+export type GcQueueResult = {
+  queue: string;
+  /** task ids of the queue index read */
+  scanned: number;
+  /** finished tasks past their retention (in a dry run: would go) */
+  due: number;
+  /** of those, archived and removed from Redis (0 in a dry run) */
+  removed: number;
+  /** the ids of the tasks due, the first 1,000 */
+  ids: string[];
+};
+
+/** POST /v1/admin/gc (admin keys only): the retention sweep run by hand. */
+export type GcResult = { dryRun: boolean; queues: GcQueueResult[] };
+
 /** GET /healthz and GET /readyz. */
 export type HealthStatus = { status: 'ok' };

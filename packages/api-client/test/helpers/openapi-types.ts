@@ -224,6 +224,7 @@ export async function renderApiTypes(doc: OpenApiDocument, file: string): Promis
   const executers = jsonResponse(doc, 'get', '/v1/executers', '200');
   const queues = jsonResponse(doc, 'get', '/v1/queues', '200');
   const trackers = jsonResponse(doc, 'get', '/v1/trackers', '200');
+  const gc = jsonResponse(doc, 'post', '/v1/admin/gc', '200');
   w.declare(
     'ErrorBody',
     jsonResponse(doc, 'get', '/v1/tasks/{id}', '4XX'),
@@ -262,6 +263,8 @@ export async function renderApiTypes(doc: OpenApiDocument, file: string): Promis
   w.declare('QueueList', queues, 'GET /v1/queues.');
   w.declare('TrackerView', at(trackers, 'properties', 'trackers', 'items'), 'One tracker.');
   w.declare('TrackerList', trackers, 'GET /v1/trackers (admin keys only).');
+  w.declare('GcQueueResult', at(gc, 'properties', 'queues', 'items'), 'One queue of a retention sweep.');
+  w.declare('GcResult', gc, 'POST /v1/admin/gc (admin keys only): the retention sweep run by hand.');
   w.declare('HealthStatus', jsonResponse(doc, 'get', '/healthz', '200'), 'GET /healthz and GET /readyz.');
   const config = (await resolveConfig(file)) ?? {};
   return format(w.text(), { ...config, parser: 'typescript' });

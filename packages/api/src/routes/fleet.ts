@@ -89,18 +89,22 @@ const TrackersSchema = Type.Object({
   ),
 });
 
-export const fleetRoutes: FastifyPluginAsyncTypebox<{ ctx: ApiContext }> = async (app, { ctx }) => {
-  const queuesOf = async (queue: string | undefined): Promise<string[]> => {
-    if (queue === undefined) return ctx.queues.discovered();
-    const issue = checkName(queue);
-    if (issue) {
-      throw new ApiError('VALIDATION_FAILED', `invalid request: query.queue: ${issue}`, {
-        details: { issues: [{ field: 'query.queue', reason: issue }] },
-      });
-    }
-    return [queue];
-  };
+/**
+ * The queues `queue` names: every queue the fleet has, or the one given (a bad name is a 400
+ * naming `query.queue`, before anything is read).
+ */
+export async function queuesOf(ctx: ApiContext, queue: string | undefined): Promise<string[]> {
+  if (queue === undefined) return ctx.queues.discovered();
+  const issue = checkName(queue);
+  if (issue) {
+    throw new ApiError('VALIDATION_FAILED', `invalid request: query.queue: ${issue}`, {
+      details: { issues: [{ field: 'query.queue', reason: issue }] },
+    });
+  }
+  return [queue];
+}
 
+export const fleetRoutes: FastifyPluginAsyncTypebox<{ ctx: ApiContext }> = async (app, { ctx }) => {
   app.get(
     '/executers',
     {
@@ -113,7 +117,7 @@ export const fleetRoutes: FastifyPluginAsyncTypebox<{ ctx: ApiContext }> = async
     },
     async (request) => {
       const now = ctx.now();
-      const queues = await queuesOf(request.query.queue);
+      const queues = await queuesOf(ctx, request.query.queue);
       const offers = await Promise.all(queues.map((q) => executerOffers(ctx.redis, ctx.prefix, q, now)));
       return { executers: offers.flat() };
     },
@@ -131,7 +135,7 @@ export const fleetRoutes: FastifyPluginAsyncTypebox<{ ctx: ApiContext }> = async
     },
     async (request) => {
       const now = ctx.now();
-      const queues = await queuesOf(request.query.queue);
+      const queues = await queuesOf(ctx, request.query.queue);
       const { role, tenant } = principalOf(request);
       const only = role === 'admin' ? null : tenant;
       return { queues: await Promise.all(queues.map((q) => queueView(ctx.redis, ctx.prefix, q, now, only))) };
@@ -151,7 +155,7 @@ export const fleetRoutes: FastifyPluginAsyncTypebox<{ ctx: ApiContext }> = async
     },
     async (request) => {
       const now = ctx.now();
-      const queues = await queuesOf(request.query.queue);
+      const queues = await queuesOf(ctx, request.query.queue);
       const views = await Promise.all(queues.map((q) => trackerViews(ctx.redis, ctx.prefix, q, now)));
       return { trackers: views.flat() };
     },

@@ -16,6 +16,7 @@ import {
   type ArtifactStore,
   type Logger,
   type QueueKeys,
+  type RetentionPolicy,
 } from '@gpufleet/core';
 import { uniquePrefix, type RedisServer, type TempDirs } from '@gpufleet/testkit';
 import {
@@ -101,6 +102,8 @@ export interface TestApiOptions {
   fairShareHalfLifeMs?: number;
   /** The app's clock; default Date.now. */
   now?: () => number;
+  /** The retention policy POST /v1/admin/gc sweeps by; default core's. */
+  retention?: RetentionPolicy;
 }
 
 export async function startTestApi(
@@ -130,6 +133,7 @@ export async function startTestApi(
     tenants: options.tenants,
     defaultPriority: options.defaultPriority,
     fairShareHalfLifeMs: options.fairShareHalfLifeMs,
+    retention: options.retention,
     now: options.now,
     prefix,
     limits: options.limits,

@@ -14,7 +14,7 @@
  * `tenant=duration` or `tenant:status=duration`. Durations as parseDurationMs reads them (`90s`,
  * `12h`, `3d`, a number of ms).
  */
-import { parseDurationMs } from '../env-reader.js';
+import { parseDurationMs, type EnvReader } from '../env-reader.js';
 import { checkName } from '../keys.js';
 import { FINAL_STATUSES, type TaskStatus } from '../task-status.js';
 
@@ -100,4 +100,21 @@ export function retentionOf(policy: RetentionPolicy, tenant: string, status: Tas
 export function shortestRetention(policy: RetentionPolicy): number {
   const all = [policy.byStatus, ...Object.values(policy.tenants)].flatMap((s) => Object.values(s));
   return Math.min(...all.filter((ms): ms is number => typeof ms === 'number'));
+}
+
+/**
+ * GPUFLEET_RETENTION and GPUFLEET_TENANT_RETENTION over the defaults; a bad value is recorded on
+ * the reader naming the variable (the process refuses to start).
+ */
+export function readRetentionPolicy(r: EnvReader): RetentionPolicy {
+  const raw = r.raw('GPUFLEET_RETENTION');
+  const byStatus = raw === undefined ? DEFAULT_RETENTION.byStatus : parseRetention(raw);
+  const tenantsRaw = r.raw('GPUFLEET_TENANT_RETENTION');
+  const tenants = tenantsRaw === undefined ? {} : parseTenantRetention(tenantsRaw);
+  if (typeof byStatus === 'string') r.fail('GPUFLEET_RETENTION', byStatus);
+  if (typeof tenants === 'string') r.fail('GPUFLEET_TENANT_RETENTION', tenants);
+  return {
+    byStatus: typeof byStatus === 'string' ? DEFAULT_RETENTION.byStatus : byStatus,
+    tenants: typeof tenants === 'string' ? {} : tenants,
+  };
 }

@@ -89,7 +89,9 @@ export async function sweepFinished(options: SweepOptions): Promise<SweepResult>
   while (result.due < limit) {
     const ids = await redis.zrangebyscore(keys.index, '-inf', cutoff, 'LIMIT', offset, batch);
     result.scanned += ids.length;
-    const { due, missing } = await dueOf(redis, keys, ids, policy, now);
+    const found = await dueOf(redis, keys, ids, policy, now);
+    const { missing } = found;
+    const due = found.due.slice(0, limit - result.due); // no more than `limit` in all
     result.due += due.length;
     for (const { id } of due) if (result.ids.length < 1000) result.ids.push(id);
     if (options.dryRun) {

@@ -1,0 +1,36 @@
+// The tracker's retention settings: GPUFLEET_RETENTION and GPUFLEET_TENANT_RETENTION over the
+// defaults, and a bad value refused at start naming the variable and the reason.
+import { describe, expect, it } from 'vitest';
+import { ConfigError, DEFAULT_RETENTION } from '@gpufleet/core';
+import { loadTrackerConfig } from '@gpufleet/tracker';
+
+const BASE = { GPUFLEET_EXECUTERS: '.' };
+
+describe('loadTrackerConfig and retention', () => {
+  it('reads the retention over the defaults, per status and per tenant', () => {
+    expect(loadTrackerConfig(BASE, '/srv').retention).toEqual(DEFAULT_RETENTION);
+    const config = loadTrackerConfig(
+      { ...BASE, GPUFLEET_RETENTION: 'succeeded=1h', GPUFLEET_TENANT_RETENTION: 'alice:failed=30d' },
+      '/srv',
+    );
+    expect(config.retention.byStatus).toEqual({ ...DEFAULT_RETENTION.byStatus, succeeded: 3_600_000 });
+    expect(config.retention.tenants).toEqual({ alice: { failed: 2_592_000_000 } });
+  });
+
+  it('refuses a bad retention at start, naming the variable', () => {
+    let issues: Array<{ field: string; reason: string }> = [];
+    try {
+      loadTrackerConfig(
+        { ...BASE, GPUFLEET_RETENTION: 'running=1d', GPUFLEET_TENANT_RETENTION: 'alice' },
+        '/srv',
+      );
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      issues = error.issues;
+    }
+    expect(issues).toEqual([
+      { field: 'GPUFLEET_RETENTION', reason: expect.stringMatching(/"running" is not a final status/) },
+      { field: 'GPUFLEET_TENANT_RETENTION', reason: expect.stringMatching(/is not tenant=duration/) },
+    ]);
+  });
+});
