@@ -13,7 +13,7 @@
  * it never stops running work (docs/architecture.md, "Preemption").
  */
 import type { Redis } from 'ioredis';
-import { parseWaitSetName, preemptFor, type Logger, type QueueKeys } from '@gpufleet/core';
+import { entryFields, parseWaitSetName, preemptFor, type Logger, type QueueKeys } from '@gpufleet/core';
 import type { SlotPool } from './slot-pool.js';
 import { eventField, type EmitTrackerEvent } from './tracker-events.js';
 
@@ -64,17 +64,10 @@ export function chooseVictims<T extends { priority: number; startedAt: number; s
  * changed) above it; an entry without a priority may be anything, so it counts.
  */
 export function mayCallForPreemption(fields: readonly string[], lowest: number): boolean {
-  let status: string | undefined;
-  let change: string | undefined;
-  let priority: number | undefined;
-  for (let i = 0; i + 1 < fields.length; i += 2) {
-    const value = fields[i + 1] as string;
-    if (fields[i] === 'status') status = value;
-    else if (fields[i] === 'change') change = value;
-    else if (fields[i] === 'priority') priority = Number(value);
-  }
-  if (status !== 'queued' && change !== 'priority') return false;
-  return priority === undefined || !(priority <= lowest);
+  const f = entryFields(fields);
+  if (f.get('status') !== 'queued' && f.get('change') !== 'priority') return false;
+  const priority = f.get('priority');
+  return priority === undefined || !(Number(priority) <= lowest);
 }
 
 export interface PreempterDeps {
