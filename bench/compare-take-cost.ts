@@ -10,8 +10,8 @@
  *   between weighted tenants, priorities 300/500/700).
  * Each row: fill the queue (sizes 1, 2, 4 and 8 GPUs, tenants round-robin), then `--takes` takes
  * one at a time by a tracker that fits every size, then complete them. Times per script are the
- * commandstats `usec` of EVALSHA over each phase divided by its calls (every call of a phase runs
- * the same script).
+ * commandstats `usec` of EVALSHA (the old scripts) and FCALL (today's, Redis functions) over each
+ * phase divided by their calls (every call of a phase runs the same script).
  * The three run in turn, `--rounds` times (this VM is noisy); each figure is the median of its rounds.
  * Usage: npm run bench:take-cost -- [--dry-run] [--depth 100000] [--tenants 20] [--takes 2000]
  *   [--rounds 3]
@@ -62,13 +62,19 @@ interface Row {
   takeP99Ms: number;
 }
 
-/** Redis's EVALSHA time and calls so far. */
+/** Redis's time and calls so far running scripts: EVALSHA and FCALL together. */
 async function evalStats(redis: Redis): Promise<{ usec: number; calls: number }> {
-  const line = /cmdstat_evalsha:calls=(\d+),usec=(\d+)/.exec(await redis.info('commandstats'));
-  return { calls: Number(line?.[1] ?? 0), usec: Number(line?.[2] ?? 0) };
+  const info = await redis.info('commandstats');
+  let calls = 0;
+  let usec = 0;
+  for (const line of info.matchAll(/cmdstat_(?:evalsha|fcall):calls=(\d+),usec=(\d+)/g)) {
+    calls += Number(line[1]);
+    usec += Number(line[2]);
+  }
+  return { calls, usec };
 }
 
-/** Runs `phase` and answers Redis's EVALSHA time per call in it (µs). */
+/** Runs `phase` and answers Redis's script time per call in it (µs). */
 async function perCall(redis: Redis, phase: () => Promise<void>): Promise<number> {
   const before = await evalStats(redis);
   await phase();

@@ -74,6 +74,25 @@ function preemptionFigures(raw: unknown): void {
   }
 }
 
+/**
+ * bench:retention: after each phase's window Redis is back within 10 % of its idle baseline (the
+ * soak's goal; at this size a leak of a few hundred bytes a task shows), every task archived, and
+ * the bytes per task ordered as what a task holds grows and shrinks.
+ */
+function retentionFigures(raw: unknown): void {
+  const r = raw as {
+    bytes: { waiting: number; running: number; finished: number; retained: number };
+    phases: Array<{ afterWindowVsBaseline: number }>;
+    cleanup: { archived: number };
+  };
+  expect(r.phases.length).toBe(2);
+  for (const phase of r.phases) expect(phase.afterWindowVsBaseline).toBeLessThanOrEqual(1.1);
+  expect(r.bytes.waiting).toBeGreaterThan(0);
+  expect(r.bytes.running).toBeGreaterThan(r.bytes.waiting);
+  expect(r.bytes.finished).toBeGreaterThan(r.bytes.retained);
+  expect(r.cleanup.archived).toBe(300);
+}
+
 /** The tiny run(s) of each `bench*` script, by script name. */
 const SMOKES: Record<string, Smoke[]> = {
   bench: [
@@ -179,6 +198,18 @@ const SMOKES: Record<string, Smoke[]> = {
       args: ['--depth', '300', '--tenants', '3', '--takes', '50', '--rounds', '1'],
       tables: ['per task / before', 'take p99 ms', 'before wait sets (20ace34)'],
       result: 'take-cost',
+    },
+  ],
+  // Two phases of 200 no-op tasks kept 0.5 s, and 300 archived for the clean-up's cost: about 15 s.
+  'bench:retention': [
+    {
+      args: [
+        ...['--tasks', '200', '--phases', '2', '--retention-ms', '500', '--sweep-ms', '200'],
+        ...['--bytes-tasks', '200', '--cleanup-tasks', '300', '--reads', '50', '--settle-ms', '20000'],
+      ],
+      tables: ['Redis bytes per task', 'after / baseline (goal ≤ 1.10)', 'archived read p50 ms (goal ≤ 20)'],
+      result: 'retention',
+      figures: retentionFigures,
     },
   ],
   // 1 tracker × 2 GPUs, 6 long tasks of 20 s, 2 urgent tasks, a 2 s grace: two runs of about 3 and

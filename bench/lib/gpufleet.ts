@@ -16,7 +16,7 @@ import {
   type Logger,
 } from '@gpufleet/core';
 import { makeTempDir, removeDir, type RedisServer } from '@gpufleet/testkit';
-import { resolveTaskInit, Tracker, TRACKER_DEFAULTS } from '@gpufleet/tracker';
+import { resolveTaskInit, Tracker, TRACKER_DEFAULTS, type TrackerConfig } from '@gpufleet/tracker';
 import { cpuDelta, cpuSample, type CpuSample } from './cpu.js';
 import { BENCH_EXECUTERS, noopWork, type Work } from './programs.js';
 
@@ -37,6 +37,8 @@ export interface TrackerOptions {
   /** Run executers directly, without gpufleet-task-init. */
   noTaskInit?: boolean;
   keepTaskDirs?: boolean;
+  /** Tracker settings over the defaults (bench:retention: the retention and its sweep period). */
+  config?: Partial<Pick<TrackerConfig, 'retention' | 'retentionSweepMs'>>;
 }
 
 let count = 0;
@@ -69,6 +71,7 @@ export async function makeTracker(redisUrl: string, options: TrackerOptions): Pr
     heartbeatMs: TRACKER_DEFAULTS.leaseMs / 3,
     keepTaskDirs: options.keepTaskDirs ?? false,
     taskInit: 'auto',
+    ...options.config,
   };
   const root = `${dir}/artifacts`;
   const tracker = new Tracker({

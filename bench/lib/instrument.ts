@@ -69,14 +69,14 @@ function wrapSync(
 }
 
 export async function install(): Promise<void> {
-  const scripts = new Map(SCRIPT_NAMES.map((name) => [luaScript(name).sha, name]));
+  const scripts = new Map(SCRIPT_NAMES.map((name) => [luaScript(name).fn, name]));
   const proto = Redis.prototype as unknown as Record<string, unknown>;
   const send = proto.sendCommand as AnyFn;
   proto.sendCommand = function (this: unknown, ...args: unknown[]) {
     const command = args[0] as { name: string; args: unknown[]; promise: Promise<unknown> };
     const start = preciseNow();
     let what = `redis ${command.name}`;
-    if (command.name === 'evalsha') {
+    if (command.name === 'fcall') {
       what = `lua ${scripts.get(String(command.args[0])) ?? '?'}`;
       if (what === 'lua set-status') what += command.args.includes('uploading') ? ' uploading' : ' running';
     }

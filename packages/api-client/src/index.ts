@@ -95,6 +95,7 @@ export type {
   LogStreamName,
   ProgressEvent,
   StatusEvent,
+  StreamResync,
   TaskEvent,
 } from './task/stream-events.js';
 export { isFinalStatus } from './task/task-events.js';

@@ -51,6 +51,8 @@ export interface ApiContext {
   fairShareHalfLifeMs: number;
   /** How long finished tasks stay in Redis: what POST /v1/admin/gc sweeps by. */
   retention: RetentionPolicy;
+  /** How long a task's live log stream stays once the task ended (core task-log-expiry.ts). */
+  logGraceMs: number;
   outputDelivery: OutputDelivery;
   /** How long a presigned output URL works (redirect delivery). */
   presignExpiresMs: number;

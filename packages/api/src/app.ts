@@ -11,12 +11,14 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import {
   queueKeys,
+  readQueueMemory,
   readQueueStats,
   readTenantAccounts,
   type ArtifactStore,
   type Logger,
   type RetentionPolicy,
   DEFAULT_HALF_LIFE_MS,
+  DEFAULT_LOG_GRACE_MS,
   DEFAULT_RETENTION,
   DEFAULT_PRIORITY,
 } from '@gpufleet/core';
@@ -62,6 +64,8 @@ export interface ApiDeps {
   fairShareHalfLifeMs?: number;
   /** How long finished tasks stay in Redis (POST /v1/admin/gc); default core's DEFAULT_RETENTION. */
   retention?: RetentionPolicy;
+  /** How long a task's live log stream stays once the task ended; default DEFAULT_LOG_GRACE_MS. */
+  logGraceMs?: number;
   /** Key prefix of the fleet; default `gf`. */
   prefix?: string;
   now?: () => number;
@@ -91,6 +95,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     defaultPriority: deps.defaultPriority ?? (() => DEFAULT_PRIORITY),
     fairShareHalfLifeMs: deps.fairShareHalfLifeMs ?? DEFAULT_HALF_LIFE_MS,
     retention: deps.retention ?? DEFAULT_RETENTION,
+    logGraceMs: deps.logGraceMs ?? DEFAULT_LOG_GRACE_MS,
     outputDelivery: deps.outputDelivery ?? 'stream',
     presignExpiresMs: deps.presignExpiresMs ?? 15 * 60_000,
     queues,
@@ -102,11 +107,12 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
         Promise.all(
           (await queues.discovered()).map(async (q) => {
             const keys = queueKeys(prefix, q);
-            const [stats, tenants] = await Promise.all([
+            const [stats, tenants, memory] = await Promise.all([
               readQueueStats(deps.redis, keys),
               readTenantAccounts(deps.redis, keys),
+              readQueueMemory(deps.redis, keys),
             ]);
-            return { ...stats, tenants };
+            return { ...stats, tenants, memory };
           }),
         ),
       now,

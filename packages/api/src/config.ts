@@ -17,6 +17,7 @@ import {
   LOG_LEVELS,
   readArtifactStoreSettings,
   readRedisUrl,
+  readLogGraceMs,
   readRetentionPolicy,
   type ArtifactStoreSettings,
   type Env,
@@ -65,6 +66,11 @@ export interface ApiConfig {
   maxRunningGpus: number | null;
   /** How long finished tasks stay in Redis: what POST /v1/admin/gc archives and removes. */
   retention: RetentionPolicy;
+  /**
+   * How long the live log stream of a task cancelled through the API while it waited (a retry, or
+   * a requeue after its tracker died) stays; GPUFLEET_LOG_GRACE_MS, as the trackers read it.
+   */
+  logGraceMs: number;
   logLevel: LogLevel;
 }
 
@@ -161,6 +167,7 @@ export function loadApiConfig(env: Env = process.env, cwd = process.cwd()): ApiC
         ? null
         : r.int('GPUFLEET_MAX_RUNNING_GPUS', 0, { min: 0 }),
     retention: readRetentionPolicy(r),
+    logGraceMs: readLogGraceMs(r),
     logLevel: r.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
   };
   r.done();

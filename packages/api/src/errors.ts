@@ -47,6 +47,10 @@ export const ERROR_CODES = {
   },
   OUTPUTS_NOT_READY: { status: 409, meaning: 'the task has not ended yet, so it has no outputs' },
   NO_OUTPUTS: { status: 404, meaning: 'the task ended without outputs (it never ran, or its upload failed)' },
+  OUTPUTS_EXPIRED: {
+    status: 410,
+    meaning: 'the outputs retention (GPUFLEET_OUTPUTS_RETENTION) deleted the task’s outputs',
+  },
   OUTPUT_NOT_FOUND: { status: 404, meaning: 'the task has no output file with this path' },
   RANGE_NOT_SATISFIABLE: { status: 416, meaning: 'the Range header asks for bytes past the end of the file' },
   REDIS_UNAVAILABLE: { status: 503, meaning: 'Redis does not answer; retry after Retry-After seconds' },

@@ -10,6 +10,8 @@ import type { FastifyInstance } from 'fastify';
 import {
   closeRedis,
   connectRedis,
+  loadScripts,
+  NEEDS_REDIS_7,
   openArtifactStore,
   OutageReporter,
   settlesWithin,
@@ -56,9 +58,23 @@ export async function startApiServer(config: ApiConfig, logger: Logger): Promise
   );
   // Start serving either way (readyz says whether Redis answers), but give it a moment first so
   // the first requests and the metrics follower do not meet a connection still opening.
-  await waitReady(redis, STARTUP_REDIS_WAIT_MS).catch(() =>
-    logger.warn({ waitedMs: STARTUP_REDIS_WAIT_MS }, 'Redis is not reachable yet; answering 503 until it is'),
+  const ready = await waitReady(redis, STARTUP_REDIS_WAIT_MS).then(
+    () => true,
+    () => {
+      logger.warn(
+        { waitedMs: STARTUP_REDIS_WAIT_MS },
+        'Redis is not reachable yet; answering 503 until it is',
+      );
+      return false;
+    },
   );
+  // The scripts' functions, so the first requests find them (a call that misses loads its own).
+  // A Redis without functions (before 7.0) can serve nothing: that stops the start, saying so.
+  if (ready)
+    await loadScripts(redis).catch((error: unknown) => {
+      if (error instanceof Error && error.message.startsWith(NEEDS_REDIS_7)) throw error;
+      logger.warn({ err: error }, 'could not load the Redis functions; each call loads its own');
+    });
   const connectBlocking = () =>
     connectRedis(config.redisUrl, { connectionName: 'gpufleet-api:follow', blocking: true, logger, outage });
   let app: FastifyInstance;
@@ -73,6 +89,7 @@ export async function startApiServer(config: ApiConfig, logger: Logger): Promise
       defaultPriority: priorityByQueue(config.defaultPriority, config.queuePriorities),
       fairShareHalfLifeMs: config.fairShareHalfLifeMs,
       retention: config.retention,
+      logGraceMs: config.logGraceMs,
       prefix: config.prefix,
       limits: { maxUploadBytes: config.maxUploadBytes },
       outputDelivery: config.outputRedirect ? 'redirect' : 'stream',

@@ -1,6 +1,8 @@
 // GET /metrics: tasks by status (counted from the events stream), wait and run time histograms,
-// the queue gauges read at scrape time, and API latency by route template.
+// the queue gauges read at scrape time (with the Redis memory the queue holds), and API latency
+// by route template.
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { FINAL_STATUSES, sweepFinished, type RetentionPolicy } from '@gpufleet/core';
 import { useRedis, useTempDirs, waitFor } from '@gpufleet/testkit';
 import { auth, KEYS, startTestApi, type TestApi } from './helpers/api.js';
 import { FakeTracker } from './helpers/fake-tracker.js';
@@ -74,4 +76,32 @@ it('gauges each tenant’s waiting and running tasks and GPUs from the tenant ac
   expect(value(text, 'gpufleet_tenant_waiting_tasks{queue="default",tenant="alice"}')).toBe(0);
   expect(value(text, 'gpufleet_tenant_running_gpus{queue="default",tenant="alice"}')).toBe(0);
   await tracker.finish(claim, 'succeeded');
+});
+
+it('gauges the Redis memory the queue holds: records, bytes per task, archived and their rate', async () => {
+  const before = await waitFor(async () => {
+    const body = await scrape();
+    return value(body, 'gpufleet_queue_task_records{queue="default"}') === 2 && body;
+  });
+  const perTask = value(before, 'gpufleet_queue_bytes_per_task{queue="default"}') ?? 0;
+  expect(perTask).toBeGreaterThan(200); // a record's hash alone holds a few hundred bytes
+  expect(value(before, 'gpufleet_queue_redis_bytes{queue="default"}')).toBeGreaterThan(2 * perTask);
+  expect(value(before, 'gpufleet_queue_archived_tasks{queue="default"}')).toBe(0);
+  // Both finished tasks past a retention of 0: the sweep archives and removes them.
+  const byStatus = Object.fromEntries(FINAL_STATUSES.map((s) => [s, 0]));
+  const policy: RetentionPolicy = { byStatus, tenants: {} };
+  const swept = await sweepFinished({
+    redis: api.redis,
+    keys: api.keys,
+    store: api.store,
+    policy,
+    now: Date.now() + 1000,
+  });
+  expect(swept.removed).toBe(2);
+  const after = await waitFor(async () => {
+    const body = await scrape();
+    return value(body, 'gpufleet_queue_archived_tasks{queue="default"}') === 2 && body;
+  });
+  expect(value(after, 'gpufleet_queue_task_records{queue="default"}')).toBe(0);
+  expect(value(after, 'gpufleet_queue_archived_per_minute{queue="default"}')).toBeGreaterThan(0);
 });

@@ -24,7 +24,7 @@ end
 -- lowers a rank, so its running GPUs per weight bound its rank from below (fairShareRank without
 -- usage, taken 1e-9 lower, so that the bound's own rounding never passes over a tie). The order
 -- stays exact: a tenant passed over ranks above the lowest rank.
-local LN2 = math.log(2)
+local LN2 = 0.69314718055994531 -- math.log(2); a library's top level cannot call math (Redis functions)
 
 -- Ranks the tenants at positions `list` of `class` (readClass): one HMGET of their usage, and of the
 -- half-life when the class has none yet (it sets the bound's scale).

@@ -18,7 +18,8 @@ import { settingsValue, type SchedulingSettings } from './fair-share.js';
 import { checkName, queueKeys, schedulingKeys } from './keys.js';
 import { argvHead } from './protocol/argv-head.js';
 import { stringsReply } from './redis-replies.js';
-import { fieldArgs, runScript } from './scripts.js';
+import { fieldArgs } from './scripts.js';
+import { runScript } from './run-script.js';
 import { DEFAULT_PRIORITY, priorityIssue } from './task-priority.js';
 import { DEFAULT_MAX_ATTEMPTS, parseTaskSpec, type TaskSpec } from './task-spec.js';
 

@@ -112,6 +112,7 @@ export {
   wordReply,
   xinfoGroups,
   xinfoStream,
+  xinfoStreamWindow,
   xpendingRange,
   xpendingSummary,
 } from './redis-replies.js';
@@ -124,12 +125,17 @@ export type {
   StreamEntry,
   StreamInfo,
   StreamReadReply,
+  StreamWindow,
 } from './redis-replies.js';
 export type { QueueStats, TaskStreamState } from './queue-stats.js';
-export { fieldArgs, generatedLua, luaLib, luaScript, runScript, SCRIPT_NAMES } from './scripts.js';
+export { fieldArgs, generatedLua, luaLib, luaScript, SCRIPT_NAMES } from './scripts.js';
+export { loadScript, loadScripts, NEEDS_REDIS_7, runScript } from './run-script.js';
+export { announceFunctions, FUNCTIONS_KEEP_MS, pruneFunctions } from './function-versions.js';
+export { FUNCTION_NAME_PATTERN } from './lua-library.js';
 export { argvHead } from './protocol/argv-head.js';
 export type { ArgvHead } from './protocol/argv-head.js';
-export type { ScriptArg, ScriptName } from './scripts.js';
+export type { ScriptName } from './scripts.js';
+export type { ScriptArg } from './run-script.js';
 export {
   compareEntryIds,
   entryFields,
@@ -139,6 +145,8 @@ export {
   parseTaskEvent,
 } from './stream-entries.js';
 export type { LogChunk, LogStreamName, TaskEvent } from './stream-entries.js';
+export { entriesLostAfter } from './stream-gap.js';
+export { DEFAULT_LOG_GRACE_MS, expireTaskLog, readLogGraceMs } from './task-log-expiry.js';
 export { compareWaiting, WAITING_KINDS } from './scheduling-order.js';
 export type { WaitingEntry, WaitingKind } from './scheduling-order.js';
 export {
@@ -235,7 +243,11 @@ export {
   shortestRetention,
 } from './retention/retention-policy.js';
 export type { RetentionByStatus, RetentionPolicy } from './retention/retention-policy.js';
-export { RETENTION_BATCH, sweepFinished } from './retention/retention-sweep.js';
+export { RETENTION_BATCH, sweepCaughtUp, sweepFinished } from './retention/retention-sweep.js';
 export type { SweepOptions, SweepResult } from './retention/retention-sweep.js';
+export { MEMORY_SAMPLE, readQueueMemory } from './retention/queue-memory.js';
+export { listOutputsDue, sweepOutputs } from './retention/outputs-retention.js';
+export type { OutputsSweepOptions } from './retention/outputs-retention.js';
+export type { QueueMemory } from './retention/queue-memory.js';
 export { forgetTasks } from './protocol/forget.js';
 export { EVENTS_RETENTION_MS, trimHistoryStreams } from './retention/stream-trim.js';

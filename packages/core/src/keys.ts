@@ -112,6 +112,18 @@ export interface QueueKeys {
   readonly preemptions: string;
   /** String with a TTL: the tracker that runs the retention sweep now (retention-sweep.ts), one at a time. */
   readonly retentionLease: string;
+  /**
+   * Hash: the fleet's Redis function libraries (lua-library.ts) → when a process of this queue
+   * last said it runs them (ms); libraries of versions unseen for long are deleted (function-versions.ts).
+   */
+  readonly functionsSeen: string;
+  /** Hash: what the retention sweep did, `archived` (tasks archived and removed, all time). */
+  readonly retentionStats: string;
+  /**
+   * Sorted set, only with an outputs retention: archived tasks whose outputs are to be deleted,
+   * `<tenant>/<task id>/<attempts>` by the time the task ended (retention/outputs-retention.ts).
+   */
+  readonly outputsDue: string;
 }
 
 /** The slot of a key template: a character no task id, tracker name, queue or prefix may hold. */
@@ -255,5 +267,8 @@ export function queueKeys(prefix: string, queue: string): QueueKeys {
     reservation: `${base}:reservation`,
     preemptions: `${base}:preemptions`,
     retentionLease: `${base}:retention-lease`,
+    functionsSeen: `${base}:functions-seen`,
+    retentionStats: `${base}:retention-stats`,
+    outputsDue: `${base}:outputs-due`,
   };
 }

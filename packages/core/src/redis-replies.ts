@@ -138,6 +138,56 @@ export async function xinfoStream(redis: Redis, key: string): Promise<StreamInfo
   return { length: Number(f.get('length') ?? 0), entriesAdded: added === undefined ? null : Number(added) };
 }
 
+/**
+ * What a stream holds now, as XINFO STREAM says (Redis 7.0+), for telling whether entries after a
+ * reader's cursor were removed before it read them (stream-gap.ts).
+ */
+export interface StreamWindow {
+  /** False when the key does not exist (never written, expired or removed): then all is 0 or '0-0'. */
+  exists: boolean;
+  length: number;
+  /** All entries ever added (Redis 6 does not say: taken as `length`, nothing removed). */
+  entriesAdded: number;
+  /** The oldest entry it holds; null when it is empty. */
+  firstId: string | null;
+  /** The newest id ever added; it stays when that entry is removed. */
+  lastGeneratedId: string;
+  /** The largest id XDEL removed ('0-0': none). Redis 7.0 leaves it alone when trimming. */
+  maxDeletedId: string;
+}
+
+const MISSING_STREAM: StreamWindow = {
+  exists: false,
+  length: 0,
+  entriesAdded: 0,
+  firstId: null,
+  lastGeneratedId: '0-0',
+  maxDeletedId: '0-0',
+};
+
+/** XINFO STREAM key as a `StreamWindow`; a missing key is a window that does not exist. */
+export async function xinfoStreamWindow(redis: Redis, key: string): Promise<StreamWindow> {
+  let reply: unknown;
+  try {
+    reply = await redis.xinfo('STREAM', key);
+  } catch (error) {
+    if (error instanceof Error && /no such key/i.test(error.message)) return MISSING_STREAM;
+    throw error;
+  }
+  const f = pairs(reply);
+  const length = Number(f.get('length') ?? 0);
+  const added = f.get('entries-added');
+  const first = f.get('first-entry') as [id: unknown, fields: unknown] | null | undefined;
+  return {
+    exists: true,
+    length,
+    entriesAdded: added === undefined ? length : Number(added),
+    firstId: first ? String(first[0]) : null,
+    lastGeneratedId: String(f.get('last-generated-id') ?? '0-0'),
+    maxDeletedId: String(f.get('max-deleted-entry-id') ?? '0-0'),
+  };
+}
+
 /** The reply of an XREADGROUP (ioredis leaves it `unknown[]`), typed as an XREAD reply. */
 export function streamReadReply(reply: unknown): StreamReadReply {
   return reply as StreamReadReply;

@@ -1,18 +1,17 @@
 /**
- * The Lua scripts of `packages/core/lua/`, loaded once, run by SHA with a fallback to the source
- * when Redis has not seen them (after a restart or FLUSHALL/SCRIPT FLUSH).
+ * The Lua scripts of `packages/core/lua/` and their sources as Redis runs them: each script is a
+ * Redis function in a library of its own (redis-functions.ts builds, loads and calls it).
  * A line `-- @include NAME` is replaced by `lua/NAME.lua` (itself expanded the same way), and a
  * line `-- @generated NAME` by the Lua that `GENERATED[NAME]` builds from a TypeScript definition
  * (so that definition stays the one source of truth).
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { Redis } from 'ioredis';
-import type { ArgvHead } from './protocol/argv-head.js';
 import { waitClassLua, waitSetKeyLua } from './keys.js';
 import { waitingKindsLua } from './scheduling-order.js';
 import { taskFailuresLua } from './task-failures.js';
 import { taskStatusesLua } from './task-status.js';
+import { functionName, libraryCode } from './lua-library.js';
 
 export const SCRIPT_NAMES = [
   'enqueue',
@@ -35,8 +34,13 @@ export type ScriptName = (typeof SCRIPT_NAMES)[number];
 
 export interface LuaScript {
   name: ScriptName;
+  /** The script as one Lua chunk (KEYS and ARGV its globals), as EVAL would run it. */
   source: string;
   sha: string;
+  /** The Redis function that runs it, named after the script and its SHA (one per version). */
+  fn: string;
+  /** The library `FUNCTION LOAD` takes for `fn` (redis-functions.ts `libraryCode`). */
+  library: string;
 }
 
 /** The Lua generated from TypeScript definitions, by the name a `-- @generated NAME` line gives. */
@@ -50,6 +54,7 @@ const GENERATED: Readonly<Record<string, () => string>> = {
 
 const LUA_DIR = new URL('../lua/', import.meta.url);
 const cache = new Map<ScriptName, LuaScript>();
+const INCLUDE = /^-- @include ([a-z-]+)$/gm;
 
 function readLua(name: string): string {
   return readFileSync(new URL(`${name}.lua`, LUA_DIR), 'utf8');
@@ -57,7 +62,7 @@ function readLua(name: string): string {
 
 function expand(source: string): string {
   return source
-    .replace(/^-- @include ([a-z-]+)$/gm, (_line, lib: string) => expand(readLua(lib)))
+    .replace(INCLUDE, (_line, lib: string) => expand(readLua(lib)))
     .replace(/^-- @generated ([a-z-]+)$/gm, (_line, name: string) => {
       const generate = GENERATED[name];
       if (!generate) throw new Error(`lua: no generator for "-- @generated ${name}"`);
@@ -75,6 +80,15 @@ export function generatedLua(name: string): string {
   return generate();
 }
 
+/** The libraries a script's own `-- @include` lines name, in order. */
+function libsOf(raw: string): string[] {
+  return [...raw.matchAll(INCLUDE)].map((m) => m[1] as string);
+}
+
+function withoutIncludes(raw: string): string {
+  return raw.replace(INCLUDE, '');
+}
+
 /** A library of lua/ (`lib-common`) as the scripts include it, generated parts filled in (for tests). */
 export function luaLib(name: string): string {
   return expand(readLua(name));
@@ -83,36 +97,20 @@ export function luaLib(name: string): string {
 export function luaScript(name: ScriptName): LuaScript {
   let script = cache.get(name);
   if (!script) {
-    const source = expand(readLua(name));
-    script = { name, source, sha: createHash('sha1').update(source).digest('hex') };
+    const raw = readLua(name);
+    const source = expand(raw);
+    const sha = createHash('sha1').update(source).digest('hex');
+    const fn = functionName(name, sha);
+    script = {
+      name,
+      source,
+      sha,
+      fn,
+      library: libraryCode(fn, libsOf(raw).map(luaLib), expand(withoutIncludes(raw))),
+    };
     cache.set(name, script);
   }
   return script;
-}
-
-export type ScriptArg = string | number;
-
-/**
- * Runs a script by SHA (loads it by source when Redis answers NOSCRIPT) with ARGV = the head
- * (`argvHead`, the same for every script) followed by the script's own `args`.
- */
-export async function runScript(
-  redis: Redis,
-  name: ScriptName,
-  keys: readonly string[],
-  head: ArgvHead,
-  args: readonly ScriptArg[],
-): Promise<unknown> {
-  const script = luaScript(name);
-  const argv = [...head, ...args];
-  try {
-    return await redis.evalsha(script.sha, keys.length, ...keys, ...argv);
-  } catch (error) {
-    if (error instanceof Error && error.message.startsWith('NOSCRIPT')) {
-      return redis.eval(script.source, keys.length, ...keys, ...argv);
-    }
-    throw error;
-  }
 }
 
 /** Flattens `{a: 1, b: 'x'}` into `['a', '1', 'b', 'x']`, skipping undefined values. */

@@ -6,9 +6,7 @@
 // fails removes nothing; a task that moved after the sweep read it stays (forget.lua checks again).
 import { describe, expect, it } from 'vitest';
 import {
-  completeTask,
   DEFAULT_RETENTION,
-  enqueue,
   getTask,
   LocalArtifactStore,
   listArchivedDay,
@@ -16,71 +14,24 @@ import {
   parseRetention,
   parseTenantRetention,
   readArchivedTask,
-  S3ArtifactStore,
+  sweepCaughtUp,
   sweepFinished,
   trimHistoryStreams,
-  takeTask,
   type ArtifactStore,
-  type Claim,
   type RetentionPolicy,
 } from '@gpufleet/core';
 import { useRedis, useS3Server, useTempDirs } from '@gpufleet/testkit';
-import { noopQueue } from './helpers/noop-queue.js';
+import { fleetQueue as finishedTasksQueue, HOUR, policy, retentionStores } from './helpers/finished-tasks.js';
 
 const redis = useRedis();
 const s3 = useS3Server();
 const temp = useTempDirs();
-const HOUR = 3_600_000;
 
-const stores: Record<string, () => Promise<ArtifactStore>> = {
-  local: async () => new LocalArtifactStore(await temp.make()),
-  s3: async () => {
-    const { endpoint, region, credentials, bucket } = s3.server;
-    return new S3ArtifactStore({
-      bucket,
-      prefix: `retention-${Math.random().toString(36).slice(2)}`,
-      endpoint,
-      region,
-      credentials,
-      forcePathStyle: true,
-      maxAttempts: 1,
-    });
-  },
-};
-
-async function fleetQueue() {
-  const queue = await noopQueue(redis.server);
-  const { client, keys, prefix } = queue;
-  // Submitted 10 hours ago: the sweep looks only at tasks created before its shortest retention.
-  const createdAt = Date.now() - 10 * HOUR;
-  const submit = async (tenant = 'default'): Promise<string> =>
-    (await enqueue({ redis: client, prefix, now: () => createdAt }, { executer: 'noop' }, { tenant })).id;
-  const take = async (): Promise<Claim> => {
-    const result = await takeTask(client, keys, {
-      consumer: 'a',
-      sizes: [{ gpus: 0, fitsNow: true }],
-      leaseMs: 60_000,
-      token: `t-${Math.random()}`,
-      now: Date.now(),
-      idle: false,
-    });
-    if (result.kind !== 'claimed') throw new Error(`nothing claimed: ${result.kind}`);
-    return result.claim;
-  };
-  /** Runs the next task in line and ends it `status` at `endedAt`. */
-  const finish = async (status: 'succeeded' | 'failed', endedAt: number): Promise<string> => {
-    const claim = await take();
-    await client.xadd(keys.log(claim.taskId), '*', 's', 'stdout', 'd', 'a line');
-    expect(await completeTask(client, keys, claim, status, endedAt, '')).toBe(true);
-    return claim.taskId;
-  };
-  return { ...queue, submit, take, finish };
-}
-
-const policy = (byStatus: string, tenants?: string): RetentionPolicy => ({
-  byStatus: parseRetention(byStatus) as RetentionPolicy['byStatus'],
-  tenants: tenants ? (parseTenantRetention(tenants) as RetentionPolicy['tenants']) : {},
-});
+const stores = retentionStores(
+  () => temp.make(),
+  () => s3.server,
+);
+const fleetQueue = () => finishedTasksQueue(redis.server);
 
 describe.each(Object.keys(stores))('the retention sweep on the %s store', (kind) => {
   it('archives and removes only finished tasks past their retention', async () => {
@@ -204,6 +155,49 @@ describe('retention', () => {
     }
   });
 
+  it('trims more than one call removes, and the events no longer than the longest retention', async () => {
+    const { client, keys } = await fleetQueue();
+    const now = Date.now();
+    const minuteAgo = now - 120_000; // within a day, but past a policy whose longest retention is 60 s
+    const pipeline = client.pipeline();
+    // Entries the size of real events: a macro node (4 KiB) holds some 30, not 100, of them.
+    const fields = [
+      'id',
+      'x'.repeat(26),
+      'status',
+      'succeeded',
+      'tracker',
+      'gpu-node-07',
+      'reason',
+      'y'.repeat(40),
+    ];
+    for (let i = 0; i < 3500; i++) pipeline.xadd(keys.events, `${minuteAgo}-${i}`, ...fields);
+    await pipeline.exec();
+    await client.xadd(keys.events, '*', 'id', 'new');
+    expect(await trimHistoryStreams(client, keys, DEFAULT_RETENTION, now)).toBe(0); // a day's window
+    const removed = await trimHistoryStreams(client, keys, policy('60s'), now);
+    expect(removed).toBeGreaterThan(3000); // three calls' limit and more, in one run
+    expect(await client.xlen(keys.events)).toBeLessThanOrEqual(101);
+    expect(await client.xlen(keys.events)).toBeGreaterThanOrEqual(1); // the new one stays
+  });
+
+  it('archives the oldest finished tasks beyond the maximum count, whatever their age', async () => {
+    const store = new LocalArtifactStore(await temp.make());
+    const { client, keys, submit, finish } = await fleetQueue();
+    for (let i = 0; i < 6; i++) await submit();
+    const finished = [];
+    for (let i = 0; i < 5; i++) finished.push(await finish('succeeded', Date.now()));
+    const capped: RetentionPolicy = { ...policy('1h'), maxFinished: 2 };
+    const options = { redis: client, keys, store, policy: capped, now: Date.now() };
+    // Within its retention every task would stay; over the maximum, 3 of the 5 go (one still waits).
+    expect(await sweepFinished({ ...options, policy: policy('1h') })).toMatchObject({ due: 0 });
+    const swept = await sweepFinished(options);
+    expect(swept).toMatchObject({ due: 3, removed: 3 });
+    for (const id of swept.ids) expect(await readArchivedTask(store, id)).toMatchObject({ id });
+    expect(await client.zcard(keys.index)).toBe(3); // 2 finished and the waiting one
+    expect(await sweepFinished(options)).toMatchObject({ due: 0 });
+  });
+
   it('stops at its limit exactly', async () => {
     const store = new LocalArtifactStore(await temp.make());
     const { client, keys, submit, finish } = await fleetQueue();
@@ -219,5 +213,23 @@ describe('retention', () => {
     expect(one.ids).toEqual([one.ids[0] === first ? first : second]);
     expect(await client.exists(keys.task(other))).toBe(1);
     expect(await sweepFinished(once)).toMatchObject({ due: 1, removed: 1, ids: [other] });
+  });
+
+  it('sweeps again while a sweep reaches its limit, until none is due or the budget is spent', async () => {
+    const store = new LocalArtifactStore(await temp.make());
+    const { client, keys, submit, finish } = await fleetQueue();
+    for (let i = 0; i < 5; i++) await submit();
+    for (let i = 0; i < 5; i++) await finish('succeeded', Date.now() - 5 * HOUR);
+    const options = { redis: client, keys, store, policy: policy('1h'), limit: 2 };
+    // No budget: one sweep only, its limit's worth.
+    expect(await sweepCaughtUp(options, Date.now, 0)).toMatchObject({ sweeps: 1, removed: 2 });
+    // A budget: sweeps until a sweep finds fewer than its limit due (2, then 1).
+    expect(await sweepCaughtUp(options, Date.now, 60_000)).toMatchObject({ sweeps: 2, removed: 3 });
+    expect(await client.zcard(keys.index)).toBe(0);
+    // An aborted signal stops it after the sweep under way.
+    for (let i = 0; i < 5; i++) await submit();
+    for (let i = 0; i < 5; i++) await finish('succeeded', Date.now() - 5 * HOUR);
+    const stopped = AbortSignal.abort();
+    expect(await sweepCaughtUp(options, Date.now, 60_000, stopped)).toMatchObject({ sweeps: 1, removed: 2 });
   });
 });

@@ -16,6 +16,8 @@ export interface RedisServerOptions {
   appendOnly?: boolean;
   /** When the append-only file is fsynced. Default 'everysec' (Redis's default). */
   appendFsync?: 'always' | 'everysec' | 'no';
+  /** More redis-server arguments, as on its command line (`['--rename-command', 'FCALL', '""']`). */
+  extraArgs?: readonly string[];
 }
 
 /** A real redis-server on 127.0.0.1, on a free port, with its own data folder. */
@@ -152,6 +154,7 @@ async function launch({ binary, port, dir, options }: LaunchSpec): Promise<Launc
     options.appendFsync ?? 'everysec',
     '--logfile',
     logFile,
+    ...(options.extraArgs ?? []),
   );
   const child = spawn(binary, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';

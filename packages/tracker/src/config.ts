@@ -7,7 +7,9 @@
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import {
+  DEFAULT_LOG_GRACE_MS,
   DEFAULT_RETENTION,
+  readLogGraceMs,
   readRetentionPolicy,
   type RetentionPolicy,
   checkName,
@@ -75,6 +77,11 @@ export interface TrackerConfig {
   retention: RetentionPolicy;
   /** How often the tracker holding the retention lease sweeps. */
   retentionSweepMs: number;
+  /**
+   * How long a task's live log stream stays after the task ends, for its followers to read it to
+   * the end (core task-log-expiry.ts); its output files hold all of it after that.
+   */
+  logGraceMs: number;
 }
 
 export const TRACKER_DEFAULTS = {
@@ -92,6 +99,7 @@ export const TRACKER_DEFAULTS = {
   uploadRetryMs: 300_000,
   retentionSweepMs: 60_000,
   retention: DEFAULT_RETENTION,
+  logGraceMs: DEFAULT_LOG_GRACE_MS,
 } as const;
 
 function parseGpuList(reader: EnvReader): number[] | null {
@@ -160,6 +168,7 @@ export function loadTrackerConfig(env: Env = process.env, cwd = process.cwd()): 
       min: 100,
       max: 3_600_000,
     }),
+    logGraceMs: readLogGraceMs(r),
   };
   r.done();
   return Object.freeze(config);

@@ -1,16 +1,30 @@
 /**
  * What the consumer loop does with what a take claimed: it starts the task on the GPUs it asked
- * for (the `claimed` event), or says that the take dead-lettered the task instead (`dead-lettered`).
+ * for (the `claimed` event), or says that the take dead-lettered the task instead (`dead-lettered`)
+ * and gives the task's live log stream, written by its earlier attempts, its grace to live (core
+ * task-log-expiry.ts).
  */
-import type { Claim, Logger, TakeResult } from '@gpufleet/core';
+import type { Redis } from 'ioredis';
+import {
+  DEFAULT_LOG_GRACE_MS,
+  expireTaskLog,
+  type Claim,
+  type Logger,
+  type QueueKeys,
+  type TakeResult,
+} from '@gpufleet/core';
 import { eventField, type EmitTrackerEvent } from './tracker-events.js';
 
 /** What settling a claim needs (part of the consumer loop's dependencies). */
 export interface LoopClaimDeps {
+  redis: Redis;
+  keys: QueueKeys;
   logger: Logger;
   emit: EmitTrackerEvent;
   /** Starts a claimed task on the given number of GPUs (the loop has checked it fits). */
   launch: (claim: Claim, gpus: number) => void | Promise<void>;
+  /** How long a dead-lettered task's live log stream stays (default DEFAULT_LOG_GRACE_MS). */
+  logGraceMs?: number;
 }
 
 /** Starts what a take claimed, on the GPUs its task asked for; says so when the take dead-lettered the task instead. */
@@ -25,5 +39,9 @@ export async function settleClaim(deps: LoopClaimDeps, result: TakeResult | null
     const { taskId, reason } = result;
     deps.logger.warn({ taskId, reason, ...eventField('dead-lettered') }, 'task dead-lettered at claim');
     deps.emit('dead-lettered', { taskId, reason });
+    // Not retried: the retention sweep removes a stream left without its TTL with the task.
+    await expireTaskLog(deps.redis, deps.keys, taskId, deps.logGraceMs ?? DEFAULT_LOG_GRACE_MS).catch(
+      (error: unknown) => deps.logger.warn({ err: error, taskId }, 'could not set the live log’s expiry'),
+    );
   }
 }

@@ -17,6 +17,8 @@ export interface QueueSweepDeps {
   leaseMs: number;
   aliveMs: number;
   unschedulableMs: number;
+  /** How long the live log stream of a task the sweep dead-letters stays. */
+  logGraceMs?: number;
   streams: ReadonlyArray<{ key: string }>;
   logger: Logger;
   now: () => number;

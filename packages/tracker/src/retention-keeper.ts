@@ -6,11 +6,17 @@
  * streams are trimmed by age (core stream-trim.ts). An artifact store that fails
  * pauses it: logged once with its cause, tried again with a backoff doubling up to ten minutes, and
  * nothing is removed meanwhile; the first run that succeeds again says so.
+ * With an outputs retention, the same run deletes the outputs of archived tasks past it.
+ * Every tracker also says at each run which Redis function libraries it runs, and the lease's
+ * holder deletes those of versions no process has run for a week (core function-versions.ts).
  */
 import type { Redis } from 'ioredis';
 import {
+  announceFunctions,
   isRedisUnavailable,
-  sweepFinished,
+  pruneFunctions,
+  sweepCaughtUp,
+  sweepOutputs,
   trimHistoryStreams,
   type ArtifactStore,
   type Logger,
@@ -18,7 +24,10 @@ import {
   type RetentionPolicy,
 } from '@gpufleet/core';
 
-/** Tasks archived per run at most, so one run stays short; the next run goes on. */
+/**
+ * Tasks archived per sweep; a run sweeps again while a sweep reaches it, for at most half a period
+ * (core sweepCaughtUp), so clean-up keeps pace with a burst and a run still ends.
+ */
 const SWEEP_LIMIT = 2000;
 const MAX_BACKOFF_MS = 600_000;
 
@@ -31,6 +40,8 @@ export interface RetentionKeeperDeps {
   periodMs: number;
   logger: Logger;
   now: () => number;
+  /** Aborted when the tracker stops: a run that goes on past its limit stops then. */
+  signal?: AbortSignal;
 }
 
 export class RetentionKeeper {
@@ -43,10 +54,20 @@ export class RetentionKeeper {
   async run(): Promise<void> {
     const { redis, keys, store, policy, logger } = this.deps;
     const now = this.deps.now();
-    if (now < this.resumeAt || !(await this.holdLease())) return;
+    await announceFunctions(redis, keys.functionsSeen, now);
+    if (!(await this.holdLease())) return;
+    const pruned = await pruneFunctions(redis, keys.functionsSeen, now);
+    if (pruned.length > 0)
+      logger.info({ libraries: pruned }, 'deleted the Redis functions of versions not run for a week');
+    if (now < this.resumeAt) return;
     try {
-      const swept = await sweepFinished({ redis, keys, store, policy, now, limit: SWEEP_LIMIT });
+      const sweep = { redis, keys, store, policy, limit: SWEEP_LIMIT };
+      const budgetMs = this.deps.periodMs / 2;
+      const swept = await sweepCaughtUp(sweep, this.deps.now, budgetMs, this.deps.signal);
       await trimHistoryStreams(redis, keys, policy, now);
+      const outputs = await sweepOutputs({ redis, keys, store, policy, now, limit: SWEEP_LIMIT });
+      if (outputs > 0)
+        logger.info({ tasks: outputs }, 'deleted the outputs of tasks past the outputs retention');
       if (this.failures > 0) logger.info({ failures: this.failures }, 'retention sweep resumed');
       this.failures = 0;
       if (swept.removed > 0)

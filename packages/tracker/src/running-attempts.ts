@@ -31,10 +31,35 @@ export function attemptSettings(
   config: TrackerConfig,
 ): Pick<
   TaskExecutionDeps,
-  'workDir' | 'leaseMs' | 'heartbeatMs' | 'killGraceMs' | 'preemptGraceMs' | 'uploadRetryMs' | 'keepTaskDirs'
+  | 'workDir'
+  | 'leaseMs'
+  | 'heartbeatMs'
+  | 'killGraceMs'
+  | 'preemptGraceMs'
+  | 'uploadRetryMs'
+  | 'keepTaskDirs'
+  | 'logGraceMs'
 > {
-  const { workDir, leaseMs, heartbeatMs, killGraceMs, preemptGraceMs, uploadRetryMs, keepTaskDirs } = config;
-  return { workDir, leaseMs, heartbeatMs, killGraceMs, preemptGraceMs, uploadRetryMs, keepTaskDirs };
+  const {
+    workDir,
+    leaseMs,
+    heartbeatMs,
+    killGraceMs,
+    preemptGraceMs,
+    uploadRetryMs,
+    keepTaskDirs,
+    logGraceMs,
+  } = config;
+  return {
+    workDir,
+    leaseMs,
+    heartbeatMs,
+    killGraceMs,
+    preemptGraceMs,
+    uploadRetryMs,
+    keepTaskDirs,
+    logGraceMs,
+  };
 }
 
 export class RunningAttempts {

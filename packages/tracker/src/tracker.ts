@@ -7,6 +7,7 @@ import { EventEmitter } from 'node:events';
 import { availableParallelism } from 'node:os';
 import type { Redis } from 'ioredis';
 import {
+  loadScripts,
   newToken,
   publishCatalog,
   queueKeys,
@@ -145,6 +146,7 @@ export class Tracker extends EventEmitter<TrackerEmitterEvents> {
       pool: this.pool,
       leaseMs: deps.config.leaseMs,
       blockMs: deps.config.blockMs,
+      logGraceMs: config.logGraceMs,
       outage: this.outage,
       launch: (claim, gpus) => this.attempts.launch(claim, gpus),
       expectedEnds: () => this.attempts.expectedEnds(),
@@ -160,6 +162,7 @@ export class Tracker extends EventEmitter<TrackerEmitterEvents> {
       leaseMs: config.leaseMs,
       aliveMs: config.aliveMs,
       unschedulableMs: config.unschedulableMs,
+      logGraceMs: config.logGraceMs,
       streams: this.loop.streams.map((key) => ({ key })),
       isRunningHere: (taskId) => this.attempts.has(taskId),
       reconnectedAt: () => this.reconnectedAt,
@@ -226,6 +229,7 @@ export class Tracker extends EventEmitter<TrackerEmitterEvents> {
     );
     this.control.start();
     const recover = { ...this.parts, pidDir: pidDir(config.workDir, this.name) };
+    await this.retry('load scripts', () => loadScripts(this.redis));
     await this.retry('recover previous life', () => recoverPreviousLife(recover));
     await this.retry('publish executers', () =>
       publishCatalog(this.redis, this.keys, catalogEntries(this.deps.executers, this.name, this.now())),
@@ -242,6 +246,7 @@ export class Tracker extends EventEmitter<TrackerEmitterEvents> {
       store: this.deps.store,
       policy: config.retention,
       periodMs: config.retentionSweepMs,
+      signal: this.stopping.signal,
     });
     this.jobs.every('main', config.retentionSweepMs, () => retention.run());
     void this.loop.start();

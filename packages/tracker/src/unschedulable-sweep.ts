@@ -3,15 +3,26 @@
  * largest live tracker has (or for a CPU slot when no tracker has one) waits up to the configured
  * time for a tracker that can, counted from when it was enqueued or from when the queue was first
  * seen without such a tracker, whichever is later; then it ends `dead` with a reason naming the
- * shortfall. Every tracker sweeps; the Lua script makes the race harmless.
+ * shortfall. Every tracker sweeps; the Lua script makes the race harmless. A task requeued after its
+ * tracker died has a live log stream from that attempt: it gets its grace to live once the task
+ * is dead (core task-log-expiry.ts).
  */
 import type { Redis } from 'ioredis';
-import { deadLetterQueued, listLiveTrackers, type Logger, type QueueKeys } from '@gpufleet/core';
+import {
+  deadLetterQueued,
+  DEFAULT_LOG_GRACE_MS,
+  expireTaskLog,
+  listLiveTrackers,
+  type Logger,
+  type QueueKeys,
+} from '@gpufleet/core';
 
 export interface SweepDeps {
   redis: Redis;
   keys: QueueKeys;
   unschedulableMs: number;
+  /** How long a dead-lettered task's live log stream stays (default DEFAULT_LOG_GRACE_MS). */
+  logGraceMs?: number;
   logger: Logger;
   now: () => number;
 }
@@ -50,6 +61,9 @@ export async function sweepUnschedulable(deps: SweepDeps): Promise<number> {
       if (await deadLetterQueued(redis, keys, taskId, entryId, reason, now, 'UNSCHEDULABLE')) {
         ended++;
         deps.logger.warn({ taskId, gpus, reason }, 'task dead-lettered: no live tracker can run it');
+        await expireTaskLog(redis, keys, taskId, deps.logGraceMs ?? DEFAULT_LOG_GRACE_MS).catch(
+          (error: unknown) => deps.logger.warn({ err: error, taskId }, 'could not set the live log’s expiry'),
+        );
       }
     }
   }

@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   connectRedis,
+  loadScripts,
   createLogger,
   enqueue,
   OutageReporter,
@@ -63,6 +64,7 @@ async function testLoop(
     launch,
   });
   await waitReady(command);
+  await loadScripts(command); // as a tracker does at start
   await loop.ensureGroups();
   return {
     loop,
@@ -89,12 +91,12 @@ describe('consumer loop', () => {
       return xread(...args);
     };
     // Another launcher takes the one slot while the (empty) take is on its way to Redis.
-    const evalsha = command.evalsha.bind(command) as (...args: unknown[]) => Promise<unknown>;
+    const fcall = command.fcall.bind(command) as (...args: unknown[]) => Promise<unknown>;
     let takes = 0;
-    (command as unknown as { evalsha: (...args: unknown[]) => Promise<unknown> }).evalsha = (...args) => {
+    (command as unknown as { fcall: (...args: unknown[]) => Promise<unknown> }).fcall = (...args) => {
       takes++;
       pool.allocate(0);
-      return evalsha(...args);
+      return fcall(...args);
     };
     const before = await errorCounts(client);
     void loop.start();

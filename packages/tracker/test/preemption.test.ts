@@ -183,7 +183,7 @@ describe('preemption on real trackers', () => {
     // Fifty arrivals of its own priority: none could preempt it, so none costs the tracker a take
     // (Redis's script calls: the fifty enqueues and the lease renewals, not a take per arrival).
     const scriptCalls = async (): Promise<number> =>
-      Number(/cmdstat_evalsha:calls=(\d+)/.exec(await client.info('commandstats'))?.[1] ?? 0);
+      Number(/cmdstat_fcall:calls=(\d+)/.exec(await client.info('commandstats'))?.[1] ?? 0);
     const before = await scriptCalls();
     for (let i = 0; i < 50; i++) await probe(10, 300);
     const reads = nextEvent(tracker as Tracker, 'waiting-for-tasks');

@@ -1,5 +1,5 @@
-// The tracker's retention settings: GPUFLEET_RETENTION and GPUFLEET_TENANT_RETENTION over the
-// defaults, and a bad value refused at start naming the variable and the reason.
+// The tracker's retention settings: GPUFLEET_RETENTION, GPUFLEET_TENANT_RETENTION and
+// GPUFLEET_RETENTION_MAX_FINISHED, GPUFLEET_OUTPUTS_RETENTION over the defaults, and a bad value refused at start naming the variable and the reason.
 import { describe, expect, it } from 'vitest';
 import { ConfigError, DEFAULT_RETENTION } from '@gpufleet/core';
 import { loadTrackerConfig } from '@gpufleet/tracker';
@@ -15,13 +15,27 @@ describe('loadTrackerConfig and retention', () => {
     );
     expect(config.retention.byStatus).toEqual({ ...DEFAULT_RETENTION.byStatus, succeeded: 3_600_000 });
     expect(config.retention.tenants).toEqual({ alice: { failed: 2_592_000_000 } });
+    expect(config.retention.maxFinished).toBeUndefined();
+    expect(config.retention.outputsMs).toBeUndefined();
+    const capped = loadTrackerConfig(
+      { ...BASE, GPUFLEET_RETENTION_MAX_FINISHED: '50000', GPUFLEET_OUTPUTS_RETENTION: '30d' },
+      '/srv',
+    );
+    expect(capped.retention.maxFinished).toBe(50_000);
+    expect(capped.retention.outputsMs).toBe(30 * 86_400_000);
   });
 
   it('refuses a bad retention at start, naming the variable', () => {
     let issues: Array<{ field: string; reason: string }> = [];
     try {
       loadTrackerConfig(
-        { ...BASE, GPUFLEET_RETENTION: 'running=1d', GPUFLEET_TENANT_RETENTION: 'alice' },
+        {
+          ...BASE,
+          GPUFLEET_RETENTION: 'running=1d',
+          GPUFLEET_TENANT_RETENTION: 'alice',
+          GPUFLEET_RETENTION_MAX_FINISHED: '0',
+          GPUFLEET_OUTPUTS_RETENTION: 'a month',
+        },
         '/srv',
       );
     } catch (error) {
@@ -31,6 +45,8 @@ describe('loadTrackerConfig and retention', () => {
     expect(issues).toEqual([
       { field: 'GPUFLEET_RETENTION', reason: expect.stringMatching(/"running" is not a final status/) },
       { field: 'GPUFLEET_TENANT_RETENTION', reason: expect.stringMatching(/is not tenant=duration/) },
+      { field: 'GPUFLEET_RETENTION_MAX_FINISHED', reason: 'must be at least 1 (got 0)' },
+      { field: 'GPUFLEET_OUTPUTS_RETENTION', reason: expect.stringMatching(/"a month" is not a duration/) },
     ]);
   });
 });

@@ -2,7 +2,8 @@
 // them holds the retention lease and sweeps, and every finished task leaves Redis once its
 // retention has passed, archived first (readable by id, its outputs untouched), while a task that
 // waits behind a running one stays. When the archive cannot be written, nothing leaves Redis, the
-// pause is logged once, and the sweep resumes by itself once the store is back.
+// pause is logged once, and the sweep resumes by itself once the store is back. The trackers also
+// announce the Redis function libraries they run (function-versions.ts).
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import {
@@ -10,8 +11,10 @@ import {
   enqueue,
   getTask,
   LocalArtifactStore,
+  luaScript,
   queueKeys,
   readArchivedTask,
+  SCRIPT_NAMES,
   type RetentionPolicy,
 } from '@gpufleet/core';
 import { uniquePrefix, useRedis, useTempDirs, waitFor } from '@gpufleet/testkit';
@@ -70,6 +73,10 @@ describe('retention on real trackers', () => {
     const outputs = (await readArchivedTask(store, done[0] as string))?.outputs;
     expect(await store.stat(`${outputs?.prefix}/a.txt`)).toMatchObject({ size: 4 });
     expect(['keep-a', 'keep-b']).toContain(await client.get(keys.retentionLease));
+    // Each run also says which Redis function libraries the trackers run (kept from deletion).
+    expect(await client.hkeys(keys.functionsSeen)).toEqual(
+      expect.arrayContaining(SCRIPT_NAMES.map((name) => luaScript(name).fn)),
+    );
     for (const id of [...blockers, waiting]) expect(await getTask(client, keys, id)).not.toBeNull();
     expect((await getTask(client, keys, waiting))?.status).toBe('queued');
   });

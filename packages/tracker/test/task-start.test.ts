@@ -21,7 +21,7 @@ type SlowlogEntry = [number, number, number, string[], string, string];
 
 /**
  * The commands Redis ran whose arguments name `prefix`, oldest first, from the slow log: each
- * with the client's address and, for an EVALSHA, the script's SHA as its name.
+ * with the client's address and, for an FCALL, the function's name as its name.
  */
 async function commandsRun(prefix: string): Promise<Array<{ name: string; client: string }>> {
   const log = (await redis.server.client().slowlog('GET', 100_000)) as SlowlogEntry[];
@@ -32,7 +32,7 @@ async function commandsRun(prefix: string): Promise<Array<{ name: string; client
       .reverse()
       .map(([, , , args, client]) => {
         const command = (args[0] ?? '').toLowerCase();
-        return { name: command === 'evalsha' ? (args[1] ?? '') : command, client };
+        return { name: command === 'fcall' ? (args[1] ?? '') : command, client };
       })
   );
 }
@@ -58,9 +58,9 @@ describe('from arrival to spawn', () => {
     // After the enqueue, the take that claimed it ran on the blocking connection right after its
     // read returned: it was sent behind the read, not after the tracker saw the read's reply.
     const run = await commandsRun(prefix);
-    const enqueued = run.findIndex((c) => c.name === luaScript('enqueue').sha);
+    const enqueued = run.findIndex((c) => c.name === luaScript('enqueue').fn);
     const after = run.slice(enqueued + 1);
-    const take = after.findIndex((c) => c.name === luaScript('take').sha);
+    const take = after.findIndex((c) => c.name === luaScript('take').fn);
     expect(take).toBeGreaterThan(0);
     expect(after[take - 1]).toEqual({ name: 'xread', client: after[take]?.client });
   });

@@ -25,7 +25,7 @@ export const EXIT = {
 
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
-const NOT_FOUND_CODES = new Set(['NOT_FOUND', 'NO_OUTPUTS', 'OUTPUT_NOT_FOUND']);
+const NOT_FOUND_CODES = new Set(['NOT_FOUND', 'NO_OUTPUTS', 'OUTPUTS_EXPIRED', 'OUTPUT_NOT_FOUND']);
 const USAGE_STATUSES = new Set([400, 401, 403, 413, 415]);
 
 export function exitCodeFor(error: unknown): ExitCode {

@@ -1,7 +1,10 @@
 /**
  * Long work shared by several commands: waiting for tasks (a spinner with their statuses),
  * following their output (a task's stdout to stdout and stderr to stderr; several tasks line by
- * line with a `[id]` prefix; NDJSON with --json), and downloading outputs (a progress bar).
+ * line with a `[id]` prefix; NDJSON with --json), and downloading outputs (a progress bar). When the
+ * API can no longer resume a follow where it was (its log was trimmed past that point, or removed
+ * after the task ended), a one-line notice on stderr (a `resync` record with --json) says the
+ * output starts again from its beginning, and it does.
  */
 import { ApiRequestError } from '../errors.js';
 import type { TaskStatus, TaskView } from '../generated/api-types.js';
@@ -97,7 +100,11 @@ export async function followAll(
   };
   for await (const { id, item } of merge(streams)) {
     const splitter = splitters.get(id) as LineSplitter;
-    if (item.type === 'end') {
+    if (item.type === 'resync') {
+      splitters.set(id, new LineSplitter());
+      if (ctx.out.json) ctx.out.record({ type: 'resync', taskId: id, reason: item.reason });
+      else ctx.out.note(`gpufleet: task ${id}: ${item.reason}`);
+    } else if (item.type === 'end') {
       emitLines(id, splitter.flush());
       ends.set(id, item);
       if (ctx.out.json) ctx.out.record({ ...item, taskId: id });

@@ -37,6 +37,7 @@ export const API_ERROR_CODES = [
   'TASK_NOT_WAITING',
   'OUTPUTS_NOT_READY',
   'NO_OUTPUTS',
+  'OUTPUTS_EXPIRED',
   'OUTPUT_NOT_FOUND',
   'RANGE_NOT_SATISFIABLE',
   'REDIS_UNAVAILABLE',
@@ -169,7 +170,7 @@ export type TaskSummary = {
   error: string | null;
   /** why the task ended without succeeding, a stable code (docs/task-failures.md); null while it has not ended or when it succeeded */
   errorCode: TaskFailureCode | null;
-  /** read from the archive: the task ended long enough ago that it left Redis (its outputs are kept) */
+  /** read from the archive: the task ended long enough ago that it left Redis (its outputs are kept unless an outputs retention is set) */
   archived: boolean;
   /** when it was archived (ms since the epoch); null while it is in Redis */
   archivedAt: number | null;
@@ -237,6 +238,8 @@ export type TaskView = TaskSummary & {
   inputs: TaskInput[];
   idempotencyKey: string | null;
   outputs: OutputSummary | null;
+  /** when the outputs retention deleted its outputs (GPUFLEET_OUTPUTS_RETENTION); null while kept */
+  outputsDeletedAt: string | null;
 };
 
 /** One output file. */

@@ -26,7 +26,18 @@ export interface ProgressEvent {
   lastLine: string;
 }
 
-export type TaskEvent = StatusEvent | ProgressEvent;
+/**
+ * The API lost this stream's place: what came after the client's last event can no longer be read
+ * (the live log or the events stream was trimmed past it, or the log was removed once the task
+ * ended). On a log stream the whole log follows again, from its beginning: drop what was shown.
+ * On an events stream the next `status` is the task as it is now.
+ */
+export interface StreamResync {
+  type: 'resync';
+  reason: string;
+}
+
+export type TaskEvent = StatusEvent | ProgressEvent | StreamResync;
 
 export type LogStreamName = 'stdout' | 'stderr';
 

@@ -14,7 +14,7 @@ import type { HttpClient } from '../http/http-client.js';
 import { nodeOnly } from '../node-only.js';
 import type { DownloadOptions, DownloadResult } from '../outputs/download-outputs.js';
 import { followLines, followLogs, type FollowLogsOptions } from './follow-logs.js';
-import type { LogChunk, LogEnd, LogLine, LogStreamName, TaskEvent } from './stream-events.js';
+import type { LogChunk, LogEnd, LogLine, LogStreamName, StreamResync, TaskEvent } from './stream-events.js';
 import { taskEvents } from './task-events.js';
 import { waitForTask, type WaitOptions } from './wait-for-task.js';
 
@@ -58,8 +58,11 @@ export class TaskHandle {
     return followLines(this.http, this.id, options);
   }
 
-  /** stdout and stderr as published chunks, then the end (status, exit code, error). */
-  followLogs(options: FollowLogsOptions = {}): AsyncGenerator<LogChunk | LogEnd> {
+  /**
+   * stdout and stderr as published chunks, then the end (status, exit code, error); a `resync`
+   * when the log starts again from its beginning (see `StreamResync`).
+   */
+  followLogs(options: FollowLogsOptions = {}): AsyncGenerator<LogChunk | LogEnd | StreamResync> {
     return followLogs(this.http, this.id, options);
   }
 

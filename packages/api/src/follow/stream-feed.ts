@@ -9,9 +9,24 @@
  * and hands every subscriber only the entries after its own. A subscription made while a read is
  * in flight is served from the next read (a short BLOCK keeps that wait small), so it never skips
  * entries between its cursor and the in-flight read's.
+ *
+ * Nor does a subscriber skip entries silently: its cursor is checked against what the stream
+ * holds (core stream-gap.ts) before its first read, after the feed reconnected (a read resent then
+ * is dropped, not dispatched) and before a read that filled its COUNT is dispatched (the feed is
+ * behind; length caps are far above COUNT, so a trim past a reader shows so). When entries after
+ * it were removed, its `onResync` comes before any later entry, and it goes on from the stream's
+ * end, or from its start when it asked for that.
  */
 import type { Redis } from 'ioredis';
-import { compareEntryIds, loopUntilAborted, untilAborted, type Logger } from '@gpufleet/core';
+import {
+  compareEntryIds,
+  entriesLostAfter,
+  loopUntilAborted,
+  untilAborted,
+  xinfoStreamWindow,
+  type Logger,
+  type StreamWindow,
+} from '@gpufleet/core';
 
 export interface FeedEntry {
   id: string;
@@ -20,6 +35,22 @@ export interface FeedEntry {
 }
 
 export type FeedListener = (entries: FeedEntry[]) => void;
+
+/** Entries of a stream were removed after a subscription's cursor before it read them. */
+export interface FeedGap {
+  key: string;
+  /** The cursor the lost entries came after. */
+  cursor: string;
+  /** Where the subscription goes on: the entries after this id come next. */
+  resumeAfter: string;
+}
+
+export interface SubscribeOptions {
+  /** Called, before any entry after it, when the subscription has lost entries (see `FeedGap`). */
+  onResync?: (gap: FeedGap) => void;
+  /** After a gap, go on after the stream's newest entry (`end`, default) or from its oldest (`start`). */
+  resume?: 'end' | 'start';
+}
 
 export interface StreamFeedOptions {
   /** Opens the feed's blocking connection (it must wait through reconnects). */
@@ -34,8 +65,13 @@ export interface StreamFeedOptions {
 interface Subscription {
   cursor: string;
   listener: FeedListener;
+  options: SubscribeOptions;
   /** The subscription generation it joined in. */
   generation: number;
+  /** Its cursor was checked against the stream since it joined (or since the feed reconnected). */
+  checked: boolean;
+  /** How many entries had been added to the stream up to its cursor, once known (stream-gap.ts). */
+  position: number | null;
 }
 
 type XReadReply = Array<[Buffer, Array<[Buffer, Buffer[]]>]> | null;
@@ -50,6 +86,8 @@ export class StreamFeed {
   #redis: Redis | null = null;
   #loop: Promise<void> | null = null;
   #wake: (() => void) | null = null;
+  /** How often the connection came back after a loss: a read sent before that is not dispatched. */
+  #reconnects = 0;
   /** Aborted by `close()`: ends the loop's waits (read, back-off) at once. */
   readonly #closing = new AbortController();
 
@@ -58,9 +96,10 @@ export class StreamFeed {
   }
 
   /** Entries of `key` after `cursor` go to `listener` until the returned function is called. */
-  subscribe(key: string, cursor: string, listener: FeedListener): () => void {
+  subscribe(key: string, cursor: string, listener: FeedListener, options: SubscribeOptions = {}): () => void {
     if (this.#closing.signal.aborted) throw new Error('the stream feed is closed');
-    const sub: Subscription = { cursor, listener, generation: ++this.#generation };
+    const generation = ++this.#generation;
+    const sub: Subscription = { cursor, listener, options, generation, checked: false, position: null };
     let set = this.#subs.get(key);
     if (!set) this.#subs.set(key, (set = new Set()));
     set.add(sub);
@@ -100,10 +139,23 @@ export class StreamFeed {
         return;
       }
       const generation = this.#generation;
+      const reconnects = this.#reconnects;
+      const redis = this.#connection();
+      const unchecked = [...this.#subs].filter(([, subs]) => [...subs].some((s) => !s.checked));
+      if (unchecked.length > 0) {
+        const checked = await this.#check(
+          redis,
+          unchecked.map(([key]) => key),
+          generation,
+          false,
+        );
+        if (checked === CLOSED) return 'stop';
+        if (this.#reconnects !== reconnects) return; // checked again on the next step
+        if (this.#subs.size === 0) return;
+      }
       const keys = [...this.#subs.keys()];
       const cursors = keys.map((key) => oldestCursor(this.#subs.get(key)));
-      this.#redis ??= this.deps.connect();
-      const read = this.#redis.xreadBuffer(
+      const read = redis.xreadBuffer(
         'COUNT',
         this.#options.count,
         'BLOCK',
@@ -114,16 +166,85 @@ export class StreamFeed {
       );
       const reply = await untilAborted(read, signal, CLOSED);
       if (reply === CLOSED) return 'stop';
-      if (reply) this.#dispatch(reply, generation);
+      // Resent after a reconnect, its cursors were not checked since: read again once they are.
+      if (!reply || this.#reconnects !== reconnects) return;
+      // A full page: the feed is behind on that stream, which may have been trimmed past it.
+      const behind = reply.filter(([, entries]) => entries.length >= this.#options.count);
+      if (behind.length > 0) {
+        const checked = await this.#check(
+          redis,
+          behind.map(([key]) => key.toString()),
+          generation,
+          true,
+        );
+        if (checked === CLOSED) return 'stop';
+      }
+      this.#dispatch(reply, generation);
     };
     await loopUntilAborted(signal, step, {
       baseMs: 50,
       maxMs: 1000,
       onFailure: (error, failures) => {
+        this.#uncheckAll();
         if (failures === 1 || failures % 60 === 0)
           this.deps.logger.warn({ err: error }, 'stream feed read failed');
       },
     });
+  }
+
+  /** The feed's blocking connection, opened on first use; each time it comes back, cursors are checked again. */
+  #connection(): Redis {
+    if (this.#redis) return this.#redis;
+    const redis = this.deps.connect();
+    let connected = false;
+    redis.on('ready', () => {
+      if (connected) {
+        this.#reconnects++;
+        this.#uncheckAll();
+      }
+      connected = true;
+    });
+    return (this.#redis = redis);
+  }
+
+  #uncheckAll(): void {
+    for (const subs of this.#subs.values()) for (const sub of subs) sub.checked = false;
+  }
+
+  /** Reads what `keys` hold now and checks their subscriptions (`all`: the checked ones too). */
+  async #check(
+    redis: Redis,
+    keys: string[],
+    generation: number,
+    all: boolean,
+  ): Promise<void | typeof CLOSED> {
+    const windows = Promise.all(keys.map((key) => xinfoStreamWindow(redis, key)));
+    const reply = await untilAborted(windows, this.#closing.signal, CLOSED);
+    if (reply === CLOSED) return CLOSED;
+    keys.forEach((key, i) => this.#checkGaps(key, reply[i] as StreamWindow, generation, all));
+  }
+
+  /** Checks the cursors of `key`'s subscriptions against what the stream holds (`window`). */
+  #checkGaps(key: string, window: StreamWindow, generation: number, all: boolean): void {
+    for (const sub of [...(this.#subs.get(key) ?? [])]) {
+      if ((sub.checked && !all) || sub.generation > generation) continue;
+      sub.checked = true;
+      if (!entriesLostAfter(window, sub.cursor, sub.position)) {
+        // A cursor at the newest id ever added has its exact position: every entry so far.
+        if (sub.position === null && sub.cursor === window.lastGeneratedId)
+          sub.position = window.entriesAdded;
+        continue;
+      }
+      const fromStart = sub.options.resume === 'start';
+      const gap = { key, cursor: sub.cursor, resumeAfter: fromStart ? '0-0' : window.lastGeneratedId };
+      sub.cursor = gap.resumeAfter;
+      sub.position = fromStart ? window.entriesAdded - window.length : window.entriesAdded;
+      try {
+        sub.options.onResync?.(gap);
+      } catch (error) {
+        this.deps.logger.error({ err: error }, 'stream feed resync listener failed');
+      }
+    }
   }
 
   #dispatch(reply: NonNullable<XReadReply>, generation: number): void {
@@ -137,6 +258,7 @@ export class StreamFeed {
         if (first < 0) continue;
         const fresh = first === 0 ? entries : entries.slice(first);
         sub.cursor = (fresh.at(-1) as FeedEntry).id;
+        if (sub.position !== null) sub.position += fresh.length;
         try {
           sub.listener(fresh);
         } catch (error) {

@@ -4,7 +4,13 @@
  * makes the end certain: the events cursor is taken before the record is read, so any transition
  * after that read comes as an event; the tracker writes all live log entries before it completes
  * the task, so a drain of the log stream after the final status has them all. A slow re-check of
- * the record covers an events stream trimmed past a slow follower.
+ * the record covers a missed event too.
+ *
+ * When the feed finds entries lost after a cursor (stream-feed.ts): transitions trimmed from the
+ * events stream before they were read make the follow resync from the task's record (re-read,
+ * handed to `onResync`, events going on from the stream's end; those that come meanwhile wait for
+ * it); output lost from the log stream makes it say so (`onLogResync`) and follow the log again
+ * from the oldest entry the stream holds.
  */
 import type { Redis } from 'ioredis';
 import { isFinal, parseLogChunk, parseTaskEvent, type LogChunk, type TaskEvent } from '@gpufleet/core';
@@ -16,6 +22,10 @@ export interface FollowHandlers {
   onStart?(found: FoundTask): void;
   onEvent?(event: TaskEvent): void;
   onLog?(chunk: LogChunk): void;
+  /** Transitions were lost (trimmed before they were read): the record as re-read then. */
+  onResync?(current: FoundTask): void;
+  /** Output was lost (trimmed, or the stream is gone): the log follows again from its start. */
+  onLogResync?(): void;
 }
 
 export interface FollowOptions {
@@ -89,14 +99,17 @@ export async function followTask(
       timers.forEach((timer) => clearTimeout(timer));
       options.signal.removeEventListener('abort', onAbort);
     };
+    /** Reads the log to its end; a stream already gone (a grace of 0) may have held unread output. */
+    const drainLog = async (onLog: (chunk: LogChunk) => void, cursor: string): Promise<void> => {
+      if (cursor !== '0-0' && (await deps.redis.exists(keys.log(id))) === 0) return handlers.onLogResync?.();
+      await readLogSince(deps.redis, keys.log(id), cursor, onLog);
+    };
     const finish = (): void => {
       if (ending) return;
       ending = true;
       stop();
       const drain =
-        logCursor !== undefined && handlers.onLog
-          ? readLogSince(deps.redis, keys.log(id), logCursor, handlers.onLog)
-          : Promise.resolve('');
+        logCursor !== undefined && handlers.onLog ? drainLog(handlers.onLog, logCursor) : Promise.resolve();
       drain.then(() => deps.finder.reload(current)).then((latest) => resolve(latest ?? current), reject);
     };
     const onAbort = (): void => {
@@ -107,27 +120,52 @@ export async function followTask(
     };
     options.signal.addEventListener('abort', onAbort);
 
-    unsubscribers.push(
-      feed.subscribe(keys.events, eventsCursor, (entries: FeedEntry[]) => {
-        for (const entry of entries) {
-          const event = parseTaskEvent(entry.id, entry.fields);
-          if (!event || event.taskId !== id || ending) continue;
-          handlers.onEvent?.(event);
-          if (isFinal(event.status)) finish();
-        }
-      }),
-    );
+    /** Events that came while the record is re-read after a resync (null: none is under way). */
+    let held: FeedEntry[] | null = null;
+    const onEvents = (entries: FeedEntry[]): void => {
+      if (held) return void held.push(...entries);
+      for (const entry of entries) {
+        const event = parseTaskEvent(entry.id, entry.fields);
+        if (!event || event.taskId !== id || ending) continue;
+        handlers.onEvent?.(event);
+        if (isFinal(event.status)) finish();
+      }
+    };
+    const resync = (): void => {
+      if (held || ending) return;
+      held = [];
+      const release = (): void => {
+        const waiting = held ?? [];
+        held = null;
+        onEvents(waiting);
+      };
+      deps.finder.reload(current).then(
+        (latest) => {
+          if (latest && !ending) handlers.onResync?.(latest);
+          if (!latest || isFinal(latest.record.status)) finish();
+          release();
+        },
+        release, // the re-check below reads the record again
+      );
+    };
+    unsubscribers.push(feed.subscribe(keys.events, eventsCursor, onEvents, { onResync: resync }));
     if (logCursor !== undefined && handlers.onLog) {
-      const onLog = handlers.onLog;
+      const { onLog, onLogResync } = handlers;
+      const onLogs = (entries: FeedEntry[]): void => {
+        if (ending) return;
+        for (const entry of entries) {
+          logCursor = entry.id;
+          const chunk = parseLogChunk(entry.id, entry.fields);
+          if (chunk) onLog(chunk);
+        }
+      };
+      const logResync = (): void => {
+        if (ending) return;
+        logCursor = '0-0';
+        onLogResync?.();
+      };
       unsubscribers.push(
-        feed.subscribe(keys.log(id), logCursor, (entries: FeedEntry[]) => {
-          if (ending) return;
-          for (const entry of entries) {
-            logCursor = entry.id;
-            const chunk = parseLogChunk(entry.id, entry.fields);
-            if (chunk) onLog(chunk);
-          }
-        }),
+        feed.subscribe(keys.log(id), logCursor, onLogs, { onResync: logResync, resume: 'start' }),
       );
     }
     const recheck = (): void => {

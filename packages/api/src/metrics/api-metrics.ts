@@ -10,13 +10,18 @@
  *   `gpufleet_queue_oldest_wait_seconds` `{queue}`: read from Redis at scrape time;
  * - `gpufleet_tenant_waiting_tasks`, `gpufleet_tenant_running_tasks`, `gpufleet_tenant_running_gpus`
  *   `{queue,tenant}`: the tenant accounts (core tenant-accounts.ts), read at scrape time;
+ * - `gpufleet_queue_task_records`, `gpufleet_queue_archived_tasks`, `gpufleet_queue_archived_per_minute`,
+ *   `gpufleet_queue_bytes_per_task`, `gpufleet_queue_redis_bytes` `{queue}`: Redis memory per queue
+ *   as the fleet sees it (core retention/queue-memory.ts; the per-minute rate over this API's
+ *   scrapes of the last five minutes, archive-rate.ts);
  * - `gpufleet_api_redis_up`: 1 when the last scrape could read Redis (the queue gauges are left out when not).
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { QueueStats, TenantAccount, TenantAccounts } from '@gpufleet/core';
+import type { QueueMemory, QueueStats, TenantAccount, TenantAccounts } from '@gpufleet/core';
+import { ArchiveRate } from './archive-rate.js';
 
 /** What a scrape reads of each queue. */
-export type QueueScrape = QueueStats & { tenants: TenantAccounts };
+export type QueueScrape = QueueStats & { tenants: TenantAccounts; memory: QueueMemory };
 
 const TASK_BUCKETS = [0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600, 4 * 3600, 12 * 3600, 48 * 3600];
 const REQUEST_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10];
@@ -89,6 +94,30 @@ export class ApiMetrics {
     queueGauge('gpufleet_queue_dead', 'Entries in the dead-letter stream', (s) => s.dead);
     queueGauge('gpufleet_queue_oldest_wait_seconds', 'Age of the oldest waiting task', (s, at) =>
       s.oldestWaitingAt === null ? 0 : Math.max(0, (at - s.oldestWaitingAt) / 1000),
+    );
+    queueGauge(
+      'gpufleet_queue_task_records',
+      'Task records held in Redis (waiting, running, retained)',
+      (s) => s.memory.records,
+    );
+    queueGauge(
+      'gpufleet_queue_archived_tasks',
+      'Tasks archived and removed from Redis, all time',
+      (s) => s.memory.archived,
+    );
+    const rate = new ArchiveRate();
+    queueGauge('gpufleet_queue_archived_per_minute', 'Tasks archived per minute (last 5 minutes)', (s, at) =>
+      rate.perMinute(s.queue, s.memory.archived, at),
+    );
+    queueGauge(
+      'gpufleet_queue_bytes_per_task',
+      'Redis bytes of a task record with its lease and log',
+      (s) => s.memory.bytesPerTask,
+    );
+    queueGauge('gpufleet_queue_redis_bytes', 'Redis bytes the queue holds (records, streams, index)', (s) =>
+      s.memory.bytesPerTask === null
+        ? s.memory.sharedBytes
+        : s.memory.bytesPerTask * s.memory.records + s.memory.sharedBytes,
     );
     const tenantGauge = (name: string, help: string, value: (t: TenantAccount) => number): void => {
       const stats = async (): Promise<QueueScrape[]> => (await this.#queueStats()).stats;

@@ -2,11 +2,14 @@
  * Feeds the task metrics from the queues' events streams: each transition counts once, a first
  * start observes the wait (creation → start), a final status observes the run time (start → end).
  * Timestamps come from the task records, read in one pipeline per batch of events. Queues are
- * looked for again every `rescanMs`, so a new queue is followed without a restart.
+ * looked for again every `rescanMs`, so a new queue is followed without a restart. Transitions
+ * trimmed from an events stream before the follower read them (the API was cut off from Redis
+ * for longer than the stream keeps them) cannot be counted any more: one warning says so for each
+ * such gap, and the count goes on from the stream's end.
  */
 import type { Redis } from 'ioredis';
 import { isFinal, parseTaskEvent, queueKeys, valuesReply, type Logger, type TaskEvent } from '@gpufleet/core';
-import type { FeedHub } from '../follow/stream-feed.js';
+import type { FeedEntry, FeedGap, FeedHub } from '../follow/stream-feed.js';
 import { lastEntryId } from '../follow/task-follow.js';
 import type { QueueDirectory } from '../fleet/queue-directory.js';
 import type { ApiMetrics } from './api-metrics.js';
@@ -58,12 +61,18 @@ export class TaskMetricsFollower {
       const keys = queueKeys(this.deps.prefix, queue);
       const cursor = await lastEntryId(this.deps.redis, keys.events);
       if (this.#followed.has(queue) || this.#stopped) continue;
-      const unsubscribe = this.deps.feeds.feed(queue).subscribe(keys.events, cursor, (entries) => {
+      const observe = (entries: FeedEntry[]): void => {
         for (const entry of entries) {
           const event = parseTaskEvent(entry.id, entry.fields);
           if (event) this.#observe(queue, event);
         }
-      });
+      };
+      const onResync = (gap: FeedGap): void =>
+        this.deps.logger.warn(
+          { queue, after: gap.cursor, resumedAfter: gap.resumeAfter },
+          'task metrics: transitions were trimmed from the events stream before they were read; they are not counted',
+        );
+      const unsubscribe = this.deps.feeds.feed(queue).subscribe(keys.events, cursor, observe, { onResync });
       this.#followed.set(queue, unsubscribe);
     }
   }

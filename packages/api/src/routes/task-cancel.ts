@@ -2,10 +2,12 @@
  * POST /v1/tasks/:id/cancel. A queued task ends `cancelled` at once (200); a running one's tracker
  * is told to stop it (202, `cancelRequested`; follow /events for the end). Cancelling a cancelled
  * task again is a 200; a task that ended otherwise is a 409. An archived task (it left Redis; its
- * record is final) is answered the same way from its record, with nothing sent to Redis.
+ * record is final) is answered the same way from its record, with nothing sent to Redis. A queued
+ * task that ran before (waiting for a retry, or requeued after its tracker died) has a live log
+ * stream from then: once it is cancelled, the stream gets its grace to live (core task-log-expiry.ts).
  */
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { cancelTask } from '@gpufleet/core';
+import { cancelTask, expireTaskLog } from '@gpufleet/core';
 import type { ApiContext } from '../app-context.js';
 import { ApiError, taskNotFound } from '../errors.js';
 import { errorResponses, TaskIdParams, TaskStatusSchema } from '../schemas/common.js';
@@ -39,6 +41,10 @@ export const taskCancelRoutes: FastifyPluginAsyncTypebox<{ ctx: ApiContext }> = 
       request.log.info({ taskId: id, result: result.kind }, 'cancel requested');
       switch (result.kind) {
         case 'cancelled':
+          // The cancel stands either way; the retention sweep removes a stream left without a TTL.
+          await expireTaskLog(ctx.redis, found.keys, id, ctx.logGraceMs).catch((error: unknown) =>
+            request.log.warn({ err: error, taskId: id }, 'could not set the live log’s expiry'),
+          );
           return reply.code(200).send({ id, status: 'cancelled', cancelRequested: false });
         case 'signalled':
           return reply.code(202).send({ id, status: found.record.status, cancelRequested: true });

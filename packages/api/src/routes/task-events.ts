@@ -4,6 +4,8 @@
  * second), ending with the final status. With `?wait=1` it is a plain long-poll instead: the task's
  * record once it is final, or as it is when `timeoutMs` passes. An archived task (it left Redis)
  * is final: either form answers at once, from its archived record (followTask finds it final).
+ * When transitions were trimmed from the queue's events stream before this follow read them, it
+ * says so with a `resync` event and goes on from the task's record (its current status).
  */
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { isFinal, type TaskEvent } from '@gpufleet/core';
@@ -73,6 +75,13 @@ async function streamEvents(ctx: ApiContext, found: FoundTask, sse: SseStream): 
       {
         onStart: fromRecord,
         onEvent: (event) => sendStatus(event),
+        onResync: (current) => {
+          sse.send('resync', {
+            reason:
+              'status transitions were trimmed from the events stream before they were read; the status follows from the task’s record',
+          });
+          fromRecord(current);
+        },
         onLog: (chunk) => {
           outputBytes += chunk.data.length;
           const lines = chunk.data
@@ -105,7 +114,9 @@ export const taskEventRoutes: FastifyPluginAsyncTypebox<{ ctx: ApiContext }> = a
         summary: 'Follow a task: SSE of status and progress, or a long-poll with ?wait=1',
         description:
           'SSE events: `status` {taskId, status, attempt, at, tracker, reason} for each transition, ' +
-          'the last one final; `progress` {at, outputBytes, lastLine} while it runs; `error` {code, message}.',
+          'the last one final; `progress` {at, outputBytes, lastLine} while it runs; `error` {code, message}; ' +
+          '`resync` {reason}: transitions were trimmed from the queue’s events stream before they were read, ' +
+          'and the `status` that follows is the task’s record as it is now.',
         params: TaskIdParams,
         querystring: EventsQuery,
         response: {

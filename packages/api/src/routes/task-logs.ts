@@ -1,28 +1,39 @@
 /**
  * GET /v1/tasks/:id/logs: the task's stdout/stderr so far as text, from its live log stream (in the
- * order it was written), or, when that stream was trimmed and the task has ended, from its
+ * order it was written), or, once the task has ended and that stream was trimmed, from its
  * stdout.txt/stderr.txt outputs. `?follow=1` streams it as Server-Sent Events (`log` events with
  * the entry id as event id) until the task ends (`end`), resuming after `Last-Event-ID`.
- * An archived task (it ended and left Redis, its live log stream with it) is answered from its
- * output files alone: as text, or, followed, as `log` events without ids and then `end`; without
- * log files among its outputs the text answer is 404 NO_OUTPUTS rather than an empty log.
+ * A finished task whose live stream is gone (archived with the task, or expired a grace after the
+ * task ended: core task-log-expiry.ts) is answered from its output files alone, the same way
+ * whichever (follow/output-logs.ts): as text, or, followed, as `log` events without ids and then
+ * `end`; without log files among its outputs the text answer is 404 NO_OUTPUTS rather than an empty
+ * log. A follow whose Last-Event-ID the live stream no longer holds entries after (trimmed, or
+ * gone) gets a `resync` event and then the whole log again, never a silent gap.
  */
 import { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { FastifyReply } from 'fastify';
 import type { Redis } from 'ioredis';
 import {
+  entriesLostAfter,
   isEntryId,
   isFinal,
   parseLogChunk,
-  xinfoStream,
-  type ArtifactStore,
-  type LogStreamName,
+  xinfoStreamWindow,
+  type StreamWindow,
 } from '@gpufleet/core';
 import type { ApiContext } from '../app-context.js';
 import { ApiError } from '../errors.js';
 import { toApiError } from '../http/error-handler.js';
+import {
+  hasLogFiles,
+  replayOutputLogs,
+  sendEnd,
+  sendOutputFiles,
+  sendOutputLogs,
+  sendResync,
+  type WantedLog,
+} from '../follow/output-logs.js';
 import { startSse, type SseStream } from '../follow/sse.js';
 import { followTask, lastEntryId } from '../follow/task-follow.js';
 import { errorResponses, StreamBody, TaskIdParams } from '../schemas/common.js';
@@ -45,23 +56,17 @@ const LogsHeaders = Type.Object({
 
 const PAGE = 500;
 
-/** Whether the live stream still holds everything ever written to it. */
-async function liveLogComplete(redis: Redis, key: string): Promise<boolean> {
-  try {
-    const info = await xinfoStream(redis, key);
-    return info.entriesAdded !== null && info.entriesAdded <= info.length;
-  } catch (error) {
-    if (error instanceof Error && /no such key/i.test(error.message)) return true;
-    throw error;
-  }
+/** The live stream no longer holds anything (expired, or never written). */
+function liveGone(window: StreamWindow): boolean {
+  return !window.exists || window.length === 0;
 }
 
-async function* liveLog(
-  redis: Redis,
-  key: string,
-  until: string,
-  want: 'all' | LogStreamName,
-): AsyncGenerator<Buffer> {
+/** Whether the live stream still holds everything ever written to it. */
+function liveComplete(window: StreamWindow): boolean {
+  return window.entriesAdded <= window.length;
+}
+
+async function* liveLog(redis: Redis, key: string, until: string, want: WantedLog): AsyncGenerator<Buffer> {
   let cursor = '0-0';
   if (until === '0-0') return;
   for (;;) {
@@ -75,66 +80,22 @@ async function* liveLog(
   }
 }
 
-async function* outputLog(
-  store: ArtifactStore,
-  found: FoundTask,
-  want: 'all' | LogStreamName,
-): AsyncGenerator<Buffer> {
-  const manifest = found.record.outputs;
-  if (!manifest) return;
-  for (const name of want === 'all' ? ['stdout', 'stderr'] : [want]) {
-    if (!manifest.files.some((f) => f.path === `${name}.txt`)) continue;
-    for await (const chunk of await store.get(`${manifest.prefix}/${name}.txt`)) yield chunk as Buffer;
-  }
-}
-
-/** The SSE `end` event of an ended task. */
-function sendEnd(sse: SseStream, found: FoundTask): void {
-  const r = found.record;
-  sse.send('end', { status: r.status, exitCode: r.exitCode, error: r.error, errorCode: r.errorCode });
-}
-
 /**
- * Follows an archived task: its output log files as `log` events, then `end`. They may be large
- * and are all there at once, so each event waits for the client to read the last one.
+ * Follows the live stream after `from` until the task ends. When the stream loses entries after
+ * the follow's place meanwhile, the client gets `resync` and the log again from the stream's
+ * start; when nothing came from the stream after that and the task ended with log files, the
+ * files follow.
  */
-async function replayArchivedLogs(
-  ctx: ApiContext,
-  found: FoundTask,
-  sse: SseStream,
-  want: 'all' | LogStreamName,
-): Promise<void> {
-  try {
-    const manifest = found.record.outputs;
-    for (const stream of want === 'all' ? (['stdout', 'stderr'] as const) : [want]) {
-      if (!manifest?.files.some((f) => f.path === `${stream}.txt`)) continue;
-      const decoder = new StringDecoder('utf8');
-      for await (const chunk of await ctx.store.get(`${manifest.prefix}/${stream}.txt`)) {
-        if (sse.signal.aborted) return;
-        const text = decoder.write(chunk as Buffer);
-        if (text) sse.send('log', { stream, text });
-        await sse.drained();
-      }
-      const rest = decoder.end();
-      if (rest) sse.send('log', { stream, text: rest });
-    }
-    sendEnd(sse, found);
-  } catch (error) {
-    const apiError = toApiError(error);
-    sse.send('error', { code: apiError.code, message: apiError.message });
-  } finally {
-    sse.end();
-  }
-}
-
 async function streamLogs(
   ctx: ApiContext,
   found: FoundTask,
   sse: SseStream,
   from: string,
-  want: 'all' | LogStreamName,
+  want: WantedLog,
 ): Promise<void> {
-  const decoders = { stdout: new StringDecoder('utf8'), stderr: new StringDecoder('utf8') };
+  let decoders = { stdout: new StringDecoder('utf8'), stderr: new StringDecoder('utf8') };
+  /** Log events sent since the last resync in this follow (null: none happened). */
+  const resynced: { sent: number | null } = { sent: null };
   try {
     const final = await followTask(
       ctx,
@@ -142,11 +103,17 @@ async function streamLogs(
       {
         onLog: (chunk) => {
           if (want !== 'all' && chunk.stream !== want) return;
+          if (resynced.sent !== null) resynced.sent++;
           sse.send(
             'log',
             { stream: chunk.stream, text: decoders[chunk.stream].write(chunk.data) },
             chunk.entryId,
           );
+        },
+        onLogResync: () => {
+          sendResync(sse);
+          decoders = { stdout: new StringDecoder('utf8'), stderr: new StringDecoder('utf8') };
+          resynced.sent = 0;
         },
       },
       { signal: sse.signal, logsFrom: from },
@@ -156,6 +123,7 @@ async function streamLogs(
       const rest = decoders[stream].end();
       if (rest) sse.send('log', { stream, text: rest });
     }
+    if (resynced.sent === 0 && !(await sendOutputFiles(ctx, final, sse, want))) return;
     sendEnd(sse, final);
   } catch (error) {
     const apiError = toApiError(error);
@@ -165,30 +133,25 @@ async function streamLogs(
   }
 }
 
-/** An archived task's log as text: its live stream is gone, so the output files are all there is. */
-function sendArchivedLogs(
+/**
+ * Where a follow's log comes from: the output files (a finished task whose live stream is gone,
+ * or no longer holds what the client needs) or the live stream after `from`; `resync` when the
+ * client's Last-Event-ID (`cursor`) has lost the entries after it.
+ */
+async function followPlan(
   ctx: ApiContext,
-  reply: FastifyReply,
   found: FoundTask,
-  want: 'all' | LogStreamName,
-  hasFiles: boolean,
-): FastifyReply {
-  if (!hasFiles) {
-    // An empty 200 would read as "it wrote nothing"; the log is not known, so say so.
-    throw new ApiError(
-      'NO_OUTPUTS',
-      'the task was archived (its live log left Redis) and its outputs hold no stdout.txt or stderr.txt',
-      { details: { status: found.record.status, archived: true } },
-    );
+  cursor: string | null,
+): Promise<{ source: 'outputs' | 'live'; from: string; resync: boolean }> {
+  if (found.archivedAt !== null) return { source: 'outputs', from: '0-0', resync: cursor !== null };
+  const window = await xinfoStreamWindow(ctx.redis, found.keys.log(found.record.id));
+  const resync = cursor !== null && entriesLostAfter(window, cursor);
+  if (isFinal(found.record.status)) {
+    if (liveGone(window)) return { source: 'outputs', from: '0-0', resync: cursor !== null };
+    const needsAll = resync || (cursor === null && !liveComplete(window));
+    if (needsAll && hasLogFiles(found)) return { source: 'outputs', from: '0-0', resync };
   }
-  return reply
-    .type('text/plain; charset=utf-8')
-    .headers({
-      'x-content-type-options': 'nosniff',
-      'gpufleet-log-source': 'outputs',
-      'gpufleet-log-complete': 'true',
-    })
-    .send(Readable.from(outputLog(ctx.store, found, want)));
+  return { source: 'live', from: resync ? '0-0' : (cursor ?? '0-0'), resync };
 }
 
 export const taskLogRoutes: FastifyPluginAsyncTypebox<{ ctx: ApiContext }> = async (app, { ctx }) => {
@@ -202,8 +165,11 @@ export const taskLogRoutes: FastifyPluginAsyncTypebox<{ ctx: ApiContext }> = asy
           'Text answers carry `Gpufleet-Log-Source` (live | outputs), `Gpufleet-Log-Complete` and, ' +
           'from the live stream, `Gpufleet-Log-Cursor` (pass it as Last-Event-ID to follow from there). ' +
           'SSE events: `log` {stream, text} with the entry id as id; `end` {status, exitCode, error, errorCode}; ' +
-          '`error` {code, message}. An archived task (`archived` in its view) is answered from its ' +
-          'stdout.txt/stderr.txt outputs (its `log` events carry no id), or 404 NO_OUTPUTS without them.',
+          '`error` {code, message}; `resync` {reason}: the live log no longer holds the output after ' +
+          'Last-Event-ID (trimmed, or removed after the task ended), so the whole log follows again ' +
+          '(drop what was shown). A finished task whose live log is gone (`archived` in its view, or ' +
+          'a grace after it ended) is answered from its stdout.txt/stderr.txt outputs (its `log` ' +
+          'events carry no id), or 404 NO_OUTPUTS without them.',
         params: TaskIdParams,
         querystring: LogsQuery,
         headers: LogsHeaders,
@@ -225,29 +191,31 @@ export const taskLogRoutes: FastifyPluginAsyncTypebox<{ ctx: ApiContext }> = asy
       if (request.query.follow) {
         const from = request.headers['last-event-id'] ?? '0-0';
         if (!isEntryId(from)) throw new ApiError('INVALID_CURSOR', 'Last-Event-ID is not a log entry id');
-        if (found.archivedAt !== null) void replayArchivedLogs(ctx, found, startSse(reply), want);
-        else void streamLogs(ctx, found, startSse(reply), from, want);
+        const plan = await followPlan(ctx, found, from === '0-0' ? null : from);
+        const sse = startSse(reply);
+        if (plan.source === 'outputs') void replayOutputLogs(ctx, found, sse, want, plan.resync);
+        else {
+          if (plan.resync) sendResync(sse);
+          void streamLogs(ctx, found, sse, plan.from, want);
+        }
         return reply;
       }
-      const hasFiles = found.record.outputs?.files.some(
-        (f) => f.path === 'stdout.txt' || f.path === 'stderr.txt',
-      );
-      if (found.archivedAt !== null) return sendArchivedLogs(ctx, reply, found, want, hasFiles === true);
-      const [complete, until] = await Promise.all([
-        liveLogComplete(ctx.redis, key),
+      if (found.archivedAt !== null) return sendOutputLogs(ctx, reply, found, want);
+      const [window, until] = await Promise.all([
+        xinfoStreamWindow(ctx.redis, key),
         lastEntryId(ctx.redis, key),
       ]);
-      reply.type('text/plain; charset=utf-8').header('x-content-type-options', 'nosniff');
-      // The files hold everything once the task ended; the live stream may have been trimmed or removed.
-      if (isFinal(found.record.status) && hasFiles && (!complete || until === '0-0')) {
-        return reply
-          .headers({ 'gpufleet-log-source': 'outputs', 'gpufleet-log-complete': 'true' })
-          .send(Readable.from(outputLog(ctx.store, found, want)));
+      // Once the task ended, the files hold everything; the live stream may be trimmed or gone.
+      if (isFinal(found.record.status)) {
+        if (liveGone(window)) return sendOutputLogs(ctx, reply, found, want);
+        if (!liveComplete(window) && hasLogFiles(found)) return sendOutputLogs(ctx, reply, found, want);
       }
       return reply
+        .type('text/plain; charset=utf-8')
         .headers({
+          'x-content-type-options': 'nosniff',
           'gpufleet-log-source': 'live',
-          'gpufleet-log-complete': String(complete),
+          'gpufleet-log-complete': String(liveComplete(window)),
           'gpufleet-log-cursor': until,
         })
         .send(Readable.from(liveLog(ctx.redis, key, until, want)));

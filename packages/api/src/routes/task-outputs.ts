@@ -72,6 +72,12 @@ function contentDisposition(path: string): string {
 }
 
 function manifestOf(found: FoundTask): OutputManifest {
+  if (found.outputsDeletedAt) {
+    const at = new Date(found.outputsDeletedAt).toISOString();
+    throw new ApiError('OUTPUTS_EXPIRED', `the outputs retention deleted this task's outputs at ${at}`, {
+      details: { outputsDeletedAt: at },
+    });
+  }
   const manifest = found.record.outputs;
   if (manifest) return manifest;
   if (!isFinal(found.record.status)) {

@@ -39,9 +39,15 @@ async function findArchived(ctx: ApiContext, id: string, tenant: string): Promis
 
 /** An archived record as the routes take a task. */
 export function fromArchive(prefix: string, archived: ArchivedTask): FoundTask {
-  const { archivedAt, executerVersion, ...record } = archived;
+  const { archivedAt, executerVersion, outputsDeletedAt, ...record } = archived;
   const raw: Record<string, string> = executerVersion ? { executerVersion } : {};
-  return { record, raw, keys: queueKeys(prefix, record.queue), archivedAt };
+  return {
+    record,
+    raw,
+    keys: queueKeys(prefix, record.queue),
+    archivedAt,
+    outputsDeletedAt: outputsDeletedAt ?? null,
+  };
 }
 
 /**

@@ -20,6 +20,8 @@ export interface FoundTask {
    * archived task is final and has no Redis keys left: routes answer it from the record alone.
    */
   archivedAt: number | null;
+  /** When the outputs retention deleted an archived task's outputs (ms); absent while they are kept. */
+  outputsDeletedAt?: number | null;
 }
 
 const REMEMBERED_IDS = 50_000;

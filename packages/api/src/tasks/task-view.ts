@@ -70,7 +70,7 @@ export const TaskSummarySchema = Type.Object({
   errorCode: TaskFailureCodeSchema,
   archived: Type.Boolean({
     description:
-      'read from the archive: the task ended long enough ago that it left Redis (its outputs are kept)',
+      'read from the archive: the task ended long enough ago that it left Redis (its outputs are kept unless an outputs retention is set)',
   }),
   archivedAt: Nullable(
     Type.Integer({ description: 'when it was archived (ms since the epoch); null while it is in Redis' }),
@@ -108,6 +108,13 @@ export const TaskViewSchema = Type.Object({
   inputs: Type.Array(TaskInputSchema),
   idempotencyKey: Nullable(Type.String()),
   outputs: Nullable(OutputSummarySchema),
+  outputsDeletedAt: Nullable(
+    Type.String({
+      format: 'date-time',
+      description:
+        'when the outputs retention deleted its outputs (GPUFLEET_OUTPUTS_RETENTION); null while kept',
+    }),
+  ),
 });
 export type TaskView = Static<typeof TaskViewSchema>;
 
@@ -181,6 +188,7 @@ export function toTaskView(found: FoundTask, wait: WaitView | null): TaskView {
     inputs: record.inputs,
     idempotencyKey: record.idempotencyKey,
     outputs: outputs ? { attempt: outputs.attempt, files: outputs.files.length, bytes } : null,
+    outputsDeletedAt: isoTime(found.outputsDeletedAt ?? null),
   };
 }
 

@@ -7,7 +7,7 @@
 import type { Redis } from 'ioredis';
 import { keyTemplate, schedulingKeys, type QueueKeys } from '../keys.js';
 import { claimReply, stringsReply } from '../redis-replies.js';
-import { runScript } from '../scripts.js';
+import { runScript } from '../run-script.js';
 import { parseTaskRecord, type TaskRecord } from '../task-record.js';
 import { argvHead } from './argv-head.js';
 

@@ -8,7 +8,7 @@
 import type { Redis } from 'ioredis';
 import { schedulingKeys, TRACKER_GROUP, type QueueKeys } from '../keys.js';
 import { entriesReply, xinfoGroups } from '../redis-replies.js';
-import { runScript } from '../scripts.js';
+import { runScript } from '../run-script.js';
 import { argvHead } from './argv-head.js';
 
 const BATCH = 100;

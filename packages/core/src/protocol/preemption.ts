@@ -9,7 +9,7 @@
 import type { Redis } from 'ioredis';
 import { keyTemplate, type QueueKeys } from '../keys.js';
 import { stringsReply } from '../redis-replies.js';
-import { runScript } from '../scripts.js';
+import { runScript } from '../run-script.js';
 import { argvHead } from './argv-head.js';
 
 /**

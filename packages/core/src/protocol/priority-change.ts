@@ -6,7 +6,7 @@ import type { Redis } from 'ioredis';
 import { ValidationError } from '../errors.js';
 import { schedulingKeys, type QueueKeys } from '../keys.js';
 import { stringsReply, wordReply } from '../redis-replies.js';
-import { runScript } from '../scripts.js';
+import { runScript } from '../run-script.js';
 import { priorityIssue } from '../task-priority.js';
 import { TASK_STATUSES, type TaskStatus } from '../task-status.js';
 import { argvHead } from './argv-head.js';

@@ -6,7 +6,8 @@
 import type { Redis } from 'ioredis';
 import { requeuedStreamOf, schedulingKeys, type QueueKeys } from '../keys.js';
 import { wordReply } from '../redis-replies.js';
-import { fieldArgs, runScript } from '../scripts.js';
+import { fieldArgs } from '../scripts.js';
+import { runScript } from '../run-script.js';
 import { argvHead } from './argv-head.js';
 import type { Claim } from './claims.js';
 import type { Fields } from './status-writes.js';

@@ -12,7 +12,10 @@
  * Syntax (GPUFLEET_RETENTION): comma-separated `status=duration` or a bare `duration` for every
  * final status, e.g. `3d` or `succeeded=1d,failed=30d`. GPUFLEET_TENANT_RETENTION: comma-separated
  * `tenant=duration` or `tenant:status=duration`. Durations as parseDurationMs reads them (`90s`,
- * `12h`, `3d`, a number of ms).
+ * `12h`, `3d`, a number of ms). GPUFLEET_RETENTION_MAX_FINISHED: an optional cap on the finished
+ * tasks a queue keeps in Redis, whatever their age (queue-wide; the durations are per tenant).
+ * GPUFLEET_OUTPUTS_RETENTION: an optional duration after which archived tasks' outputs are deleted
+ * from the artifact store (off by default: outputs are kept).
  */
 import { parseDurationMs, type EnvReader } from '../env-reader.js';
 import { checkName } from '../keys.js';
@@ -25,6 +28,18 @@ export interface RetentionPolicy {
   byStatus: RetentionByStatus;
   /** Per tenant, the statuses whose retention it overrides. */
   tenants: Readonly<Record<string, RetentionByStatus>>;
+  /**
+   * At most this many finished tasks of the queue stay in Redis (GPUFLEET_RETENTION_MAX_FINISHED);
+   * beyond it the oldest-created finished tasks are archived before their retention ends. None
+   * when absent: only the durations bound them.
+   */
+  maxFinished?: number;
+  /**
+   * How long a finished task's outputs stay in the artifact store after it ended
+   * (GPUFLEET_OUTPUTS_RETENTION; outputs-retention.ts): deleted once the task is archived and
+   * this has passed. None when absent: outputs are kept (the default).
+   */
+  outputsMs?: number;
 }
 
 const DAY_MS = 86_400_000;
@@ -113,8 +128,15 @@ export function readRetentionPolicy(r: EnvReader): RetentionPolicy {
   const tenants = tenantsRaw === undefined ? {} : parseTenantRetention(tenantsRaw);
   if (typeof byStatus === 'string') r.fail('GPUFLEET_RETENTION', byStatus);
   if (typeof tenants === 'string') r.fail('GPUFLEET_TENANT_RETENTION', tenants);
+  const max = r.raw('GPUFLEET_RETENTION_MAX_FINISHED');
+  const maxFinished = max === undefined ? undefined : r.int('GPUFLEET_RETENTION_MAX_FINISHED', 0, { min: 1 });
+  const outputsRaw = r.raw('GPUFLEET_OUTPUTS_RETENTION');
+  const outputsMs = outputsRaw === undefined ? undefined : duration(outputsRaw);
+  if (typeof outputsMs === 'string') r.fail('GPUFLEET_OUTPUTS_RETENTION', outputsMs);
   return {
     byStatus: typeof byStatus === 'string' ? DEFAULT_RETENTION.byStatus : byStatus,
     tenants: typeof tenants === 'string' ? {} : tenants,
+    ...(maxFinished === undefined ? {} : { maxFinished }),
+    ...(typeof outputsMs === 'number' ? { outputsMs } : {}),
   };
 }

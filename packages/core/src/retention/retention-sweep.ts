@@ -6,18 +6,22 @@
  * shortest retention: a task created after that cannot have ended long enough ago. Waiting and
  * running tasks are read and left; nothing is removed whose archive write did not succeed (an
  * artifact store outage throws, and the caller tries again later); forget.lua checks each task
- * again in the step that removes it. `dryRun` says what would go and changes nothing.
+ * again in the step that removes it. `dryRun` says what would go and changes nothing. A queue that
+ * holds more finished tasks than the policy's `maxFinished` has the excess archived first, the
+ * oldest-created first, whatever their age.
  */
 import type { Redis } from 'ioredis';
 import type { QueueKeys } from '../keys.js';
 import type { ArtifactStore } from '../artifacts/artifact-store.js';
 import { forgetTasks } from '../protocol/forget.js';
 import { parseTaskRecord } from '../task-record.js';
+import { readTenantAccounts } from '../tenant-accounts.js';
 import { isTaskStatus } from '../task-status.js';
 import { retentionOf, shortestRetention, type RetentionPolicy } from './retention-policy.js';
+import { listOutputsDue } from './outputs-retention.js';
 import { archiveTask } from './task-archive.js';
 
-/** Tasks read, archived and removed per step: forget.lua's run stays well under a millisecond. */
+/** Tasks read and archived per step (forget.ts removes them in smaller calls). */
 export const RETENTION_BATCH = 100;
 /** Archive writes in flight at once. */
 const ARCHIVE_CONCURRENCY = 8;
@@ -54,13 +58,28 @@ async function inBatches<T>(
   for (let i = 0; i < items.length; i += size) await Promise.all(items.slice(i, i + size).map(run));
 }
 
-/** The tasks of `ids` whose retention has passed, with the `endedAt` each was read with. */
+/**
+ * Finished tasks held beyond the policy's `maxFinished` (0 without one): the index's records less
+ * the waiting and running ones of the tenant accounts.
+ */
+async function overMax(redis: Redis, keys: QueueKeys, policy: RetentionPolicy): Promise<number> {
+  if (policy.maxFinished === undefined) return 0;
+  const [records, accounts] = await Promise.all([redis.zcard(keys.index), readTenantAccounts(redis, keys)]);
+  const live = Object.values(accounts).reduce((sum, a) => sum + a.waiting + a.runningTasks, 0);
+  return Math.max(0, records - live - policy.maxFinished);
+}
+
+/**
+ * The tasks of `ids` whose retention has passed, with the `endedAt` each was read with; while
+ * `excess.left` > 0, any finished task is due too (the queue holds more than its maximum).
+ */
 async function dueOf(
   redis: Redis,
   keys: QueueKeys,
   ids: readonly string[],
   policy: RetentionPolicy,
   now: number,
+  excess: { left: number },
 ): Promise<{ due: Array<{ id: string; endedAt: string }>; missing: string[] }> {
   const pipeline = redis.pipeline();
   for (const id of ids) pipeline.hmget(keys.task(id), 'status', 'endedAt', 'tenant');
@@ -74,7 +93,12 @@ async function dueOf(
     if (!status) return void missing.push(id);
     if (!isTaskStatus(status) || !endedAt) return;
     const keep = retentionOf(policy, tenant ?? 'default', status);
-    if (keep !== null && Number(endedAt) + keep <= now) due.push({ id, endedAt });
+    if (keep === null) return;
+    if (Number(endedAt) + keep <= now) due.push({ id, endedAt });
+    else if (excess.left > 0) {
+      excess.left--;
+      due.push({ id, endedAt });
+    }
   });
   return { due, missing };
 }
@@ -83,13 +107,15 @@ export async function sweepFinished(options: SweepOptions): Promise<SweepResult>
   const { redis, keys, store, policy, now } = options;
   const batch = options.batch ?? RETENTION_BATCH;
   const limit = options.limit ?? Number.POSITIVE_INFINITY;
-  const cutoff = now - shortestRetention(policy);
+  const excess = { left: await overMax(redis, keys, policy) };
+  // Over the maximum, any finished task may be due: the whole index is walked, oldest first.
+  const cutoff = excess.left > 0 ? '+inf' : now - shortestRetention(policy);
   const result: SweepResult = { scanned: 0, due: 0, removed: 0, ids: [] };
   let offset = 0; // index entries kept so far: the next batch starts after them
   while (result.due < limit) {
     const ids = await redis.zrangebyscore(keys.index, '-inf', cutoff, 'LIMIT', offset, batch);
     result.scanned += ids.length;
-    const found = await dueOf(redis, keys, ids, policy, now);
+    const found = await dueOf(redis, keys, ids, policy, now, excess);
     const { missing } = found;
     const due = found.due.slice(0, limit - result.due); // no more than `limit` in all
     result.due += due.length;
@@ -108,7 +134,15 @@ export async function sweepFinished(options: SweepOptions): Promise<SweepResult>
       await inBatches(toArchive, ARCHIVE_CONCURRENCY, ({ record, version }) =>
         archiveTask(store, record, now, version),
       );
+      await listOutputsDue(
+        redis,
+        keys,
+        policy,
+        toArchive.map(({ record }) => record),
+      );
       const removed = await forgetTasks(redis, keys, archived, now);
+      // For /metrics (queue-memory.ts); a crash before it loses a count, never a task.
+      if (removed > 0) await redis.hincrby(keys.retentionStats, 'archived', removed);
       // An index entry without a task hash is a leftover: enqueue writes both in one step.
       if (missing.length > 0) await redis.zrem(keys.index, ...missing);
       result.removed += removed;
@@ -117,4 +151,29 @@ export async function sweepFinished(options: SweepOptions): Promise<SweepResult>
     if (ids.length < batch) break;
   }
   return result;
+}
+
+/**
+ * Sweeps again while a sweep reaches its `limit` (due tasks were left: a burst finished), for at
+ * most `budgetMs` and until `signal` aborts, so that clean-up keeps pace with any rate a fleet
+ * runs at while each sweep stays short. Each sweep reads `now()` afresh.
+ */
+export async function sweepCaughtUp(
+  options: Omit<SweepOptions, 'now' | 'dryRun'> & { limit: number },
+  now: () => number,
+  budgetMs: number,
+  signal?: AbortSignal,
+): Promise<SweepResult & { sweeps: number }> {
+  const total = { scanned: 0, due: 0, removed: 0, ids: [] as string[], sweeps: 0 };
+  const started = now();
+  for (;;) {
+    const at = now();
+    const one = await sweepFinished({ ...options, now: at });
+    total.sweeps++;
+    total.scanned += one.scanned;
+    total.due += one.due;
+    total.removed += one.removed;
+    total.ids.push(...one.ids.slice(0, 1000 - total.ids.length));
+    if (one.due < options.limit || signal?.aborted || at - started >= budgetMs) return total;
+  }
 }

@@ -18,10 +18,15 @@ import { readArtifact } from '../artifacts/read-artifact.js';
 export const ARCHIVE_ROOT = '_archive';
 
 /**
- * A task as the archive keeps it: its record when it left Redis, when that was, and the version of
- * its executer (a field of the task hash that the record leaves out).
+ * A task as the archive keeps it: its record when it left Redis, when that was, the version of
+ * its executer (a field of the task hash that the record leaves out), and when the outputs
+ * retention deleted its outputs (outputs-retention.ts; absent while they are kept).
  */
-export type ArchivedTask = TaskRecord & { archivedAt: number; executerVersion?: string | null };
+export type ArchivedTask = TaskRecord & {
+  archivedAt: number;
+  executerVersion?: string | null;
+  outputsDeletedAt?: number;
+};
 
 /** What a tenant's day lists of each task. */
 export interface ArchivedSummary {

@@ -49,7 +49,7 @@ local redis = setmetatable({
 }
 
 /**
- * Makes `client` run every script of lua/ audited (EVAL of prelude + source instead of EVALSHA);
+ * Makes `client` run every script of lua/ audited (EVAL of prelude + source instead of its FCALL);
  * `templates(name)` gives the key templates that script may fill. Returns the names of the
  * scripts run so far.
  */
@@ -57,13 +57,13 @@ export function auditScripts(
   client: Redis,
   templates: (name: ScriptName) => readonly string[],
 ): Set<ScriptName> {
-  const bySha = new Map(SCRIPT_NAMES.map((name) => [luaScript(name).sha, name]));
+  const byFunction = new Map(SCRIPT_NAMES.map((name) => [luaScript(name).fn, name]));
   const ran = new Set<ScriptName>();
   const evalSource = client.eval.bind(client) as (...args: unknown[]) => Promise<unknown>;
-  const patched = client as unknown as { evalsha: (...args: unknown[]) => Promise<unknown> };
-  patched.evalsha = (sha, ...rest) => {
-    const name = bySha.get(String(sha));
-    if (!name) throw new Error(`not a script of lua/: ${String(sha)}`);
+  const patched = client as unknown as { fcall: (...args: unknown[]) => Promise<unknown> };
+  patched.fcall = (fn, ...rest) => {
+    const name = byFunction.get(String(fn));
+    if (!name) throw new Error(`not a script of lua/: ${String(fn)}`);
     ran.add(name);
     return evalSource(auditPrelude(templates(name)) + luaScript(name).source, ...rest);
   };

@@ -26,6 +26,8 @@ export interface TaskExecutionDeps {
   /** How long output uploads retry through artifact store outages. */
   uploadRetryMs: number;
   keepTaskDirs: boolean;
+  /** How long the task's live log stream stays once the task is final (core task-log-expiry.ts). */
+  logGraceMs: number;
   /** Where this tracker records the process groups it started (see pid-files). */
   pidDir: string;
   /** Where "Redis is unreachable" goes (one line a second for the whole process). */

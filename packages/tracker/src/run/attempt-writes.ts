@@ -4,10 +4,13 @@
  * as `error` and its failure code as `errorCode`), the hand-back at shutdown, the `uploading`
  * status, and a retry's requeue. Each write, once Redis answered, is announced as the tracker event
  * its reply stands for (`completed`, or `lost` for a refused completion; `handed-back`;
- * `retry-queued`), on its log line and to `emit`.
+ * `retry-queued`), on its log line and to `emit`. Once the final status is written, the task's live
+ * log stream is given GPUFLEET_LOG_GRACE_MS to live (core task-log-expiry.ts): stdout.txt and
+ * stderr.txt among its outputs hold all of it.
  */
 import {
   completeTask,
+  expireTaskLog,
   releaseTask,
   setTaskStatus,
   type Claim,
@@ -25,7 +28,7 @@ export class AttemptWrites {
   private readonly attempt: { taskId: string; attempt: number };
 
   constructor(
-    private readonly deps: Pick<TaskExecutionDeps, 'redis' | 'keys' | 'now' | 'emit'>,
+    private readonly deps: Pick<TaskExecutionDeps, 'redis' | 'keys' | 'now' | 'emit' | 'logGraceMs'>,
     private readonly claim: Claim,
     private readonly logger: Logger,
     private readonly retry: Retry,
@@ -58,6 +61,7 @@ export class AttemptWrites {
         'task ended',
       );
       emit('completed', { ...this.attempt, status, reason, errorCode });
+      await this.expireLiveLog();
     } else {
       this.logger.warn(
         { status, ...eventField('lost'), stage: 'completion' },
@@ -65,6 +69,18 @@ export class AttemptWrites {
       );
       emit('lost', { ...this.attempt, stage: 'completion' });
     }
+  }
+
+  /**
+   * Gives the final task's live log stream its grace (its followers read it to the end meanwhile).
+   * Retried through an outage like the completion; a tracker that gives up on Redis first leaves
+   * the stream to the retention sweep, which removes it with the task.
+   */
+  private async expireLiveLog(): Promise<void> {
+    const { redis, keys, logGraceMs } = this.deps;
+    await this.retry('expire live log', () =>
+      expireTaskLog(redis, keys, this.claim.taskId, logGraceMs),
+    ).catch((error: unknown) => this.logger.warn({ err: error }, 'could not set the live log’s expiry'));
   }
 
   /** Ends the task with a failure found before its process started (see attempt-prepare.ts). */

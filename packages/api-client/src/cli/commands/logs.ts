@@ -3,6 +3,9 @@
  * task ends (reconnecting after a dropped connection) and exits 1 unless the task succeeded.
  * With --json: one document `{id, source, complete, text}`, or with -f NDJSON lines
  * `{type: "log", taskId, stream, line}` and then `{type: "end", status, exitCode, error, errorCode}`.
+ * When the API lost the follow's place (the live log was trimmed past it, or removed after the
+ * task ended), a notice on stderr (`{type: "resync", taskId, reason}` with --json) says the output
+ * starts again from its beginning.
  */
 import { InvalidArgumentError, type Command } from 'commander';
 import type { LogStreamName } from '../../task/stream-events.js';
