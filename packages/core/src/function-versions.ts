@@ -40,7 +40,7 @@ export async function pruneFunctions(
   const deleted: string[] = [];
   for (const name of loaded) {
     const at = Number(seen[name]);
-    if (!Number.isFinite(at) || seen[name] === undefined) {
+    if (!Number.isFinite(at)) {
       await redis.hsetnx(seenKey, name, String(now));
       continue;
     }

@@ -16,6 +16,11 @@ export function message(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+/** Throws the Redis 7 error when `text` is a server's answer to a command it lacks (FCALL, FUNCTION). */
+function throwIfNoFunctions(text: string): void {
+  if (/unknown (sub)?command/i.test(text)) throw new Error(`${NEEDS_REDIS_7}; the server said: ${text}`);
+}
+
 /** Loads under way per connection, so that a burst of calls that all missed loads once. */
 const loading = new WeakMap<Redis, Map<ScriptName, Promise<void>>>();
 
@@ -36,7 +41,7 @@ async function loadOnce(redis: Redis, name: ScriptName): Promise<void> {
   } catch (error) {
     const text = message(error);
     if (/already exists/i.test(text)) return;
-    if (/unknown (sub)?command/i.test(text)) throw new Error(`${NEEDS_REDIS_7}; the server said: ${text}`);
+    throwIfNoFunctions(text);
     throw error;
   }
 }
@@ -58,7 +63,7 @@ export async function runScript(
     return await redis.fcall(fn, keys.length, ...keys, ...argv);
   } catch (error) {
     const text = message(error);
-    if (/unknown command/i.test(text)) throw new Error(`${NEEDS_REDIS_7}; the server said: ${text}`);
+    throwIfNoFunctions(text);
     if (!/function not found/i.test(text)) throw error;
     await loadScript(redis, name);
     return redis.fcall(fn, keys.length, ...keys, ...argv);
@@ -82,8 +87,7 @@ export async function listLibraries(redis: Redis): Promise<string[]> {
   try {
     listed = (await redis.function('LIST', 'LIBRARYNAME', 'gf_*')) as unknown[][];
   } catch (error) {
-    const text = message(error);
-    if (/unknown (sub)?command/i.test(text)) throw new Error(`${NEEDS_REDIS_7}; the server said: ${text}`);
+    throwIfNoFunctions(message(error));
     throw error;
   }
   return listed.map((library) => String(library[library.indexOf('library_name') + 1]));
