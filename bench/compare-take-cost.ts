@@ -9,10 +9,18 @@
  * - `wait sets, N tenants, 3 priorities`: today's scripts with the whole policy at work (fair share
  *   between weighted tenants, priorities 300/500/700).
  * Each row: fill the queue (sizes 1, 2, 4 and 8 GPUs, tenants round-robin), then `--takes` takes
- * one at a time by a tracker that fits every size, then complete them. Times per script are the
- * commandstats `usec` of EVALSHA (the old scripts) and FCALL (today's, Redis functions) over each
- * phase divided by their calls (every call of a phase runs the same script).
- * The three run in turn, `--rounds` times (this VM is noisy); each figure is the median of its rounds.
+ * one at a time by a tracker that fits every size, then complete them. The three rows share one
+ * redis-server, each on a queue of its own, and their work is interleaved in blocks (200 enqueues
+ * of one, then of the next, ...; 50 takes; 200 completions), so that the VM's speed, which drifts
+ * by tens of percent within minutes here, weighs on every row alike. Two measures of each phase,
+ * from INFO before and after each block, divided by the phase's calls:
+ * - script time: the commandstats `usec` of EVALSHA and EVAL (the old scripts) and FCALL (today's,
+ *   Redis functions), the wall time Redis spent inside them (on a loaded VM it includes time the
+ *   process was not running);
+ * - Redis CPU: INFO's `used_cpu_user + used_cpu_sys` of the redis-server process over the block
+ *   (the scripts, reading the requests and writing the replies, and the INFO of the block).
+ * `--rounds` rounds (this VM is noisy); each figure is the median of its rounds, and "/ before,
+ * rounds" the median of each round's own ratio.
  * Usage: npm run bench:take-cost -- [--dry-run] [--depth 100000] [--tenants 20] [--takes 2000]
  *   [--rounds 3]
  * Tiny size: --depth 300 --tenants 3 --takes 50 --rounds 1. Writes bench/results/take-cost.json.
@@ -51,42 +59,39 @@ const TAKES = Math.min(intFlag(values, 'takes'), DEPTH);
 const ROUNDS = Math.max(1, intFlag(values, 'rounds'));
 const SIZES = [1, 2, 4, 8];
 const PARALLEL = 200;
+/** Takes of one protocol before the next protocol's (measureRound). */
+const TAKE_BLOCK = 50;
 exitIfDryRun(values, 'take-cost');
+
+/** A phase's cost per call (µs): script time and Redis CPU (see above). */
+interface Cost {
+  script: number;
+  cpu: number;
+}
 
 interface Row {
   name: string;
-  enqueueUs: number;
-  takeUs: number;
-  completeUs: number;
+  enqueue: Cost;
+  take: Cost;
+  complete: Cost;
   takeP50Ms: number;
   takeP99Ms: number;
 }
 
-/** Redis's time and calls so far running scripts: EVALSHA and FCALL together. */
-async function evalStats(redis: Redis): Promise<{ usec: number; calls: number }> {
-  const info = await redis.info('commandstats');
+/** Redis's script time and calls so far (EVALSHA, EVAL and FCALL together), and its CPU time (µs). */
+async function redisStats(redis: Redis): Promise<{ usec: number; calls: number; cpu: number }> {
+  const [commands, cpu] = await Promise.all([redis.info('commandstats'), redis.info('cpu')]);
   let calls = 0;
   let usec = 0;
-  for (const line of info.matchAll(/cmdstat_(?:evalsha|fcall):calls=(\d+),usec=(\d+)/g)) {
+  for (const line of commands.matchAll(/cmdstat_(?:evalsha|eval|fcall):calls=(\d+),usec=(\d+)/g)) {
     calls += Number(line[1]);
     usec += Number(line[2]);
   }
-  return { calls, usec };
-}
-
-/** Runs `phase` and answers Redis's script time per call in it (µs). */
-async function perCall(redis: Redis, phase: () => Promise<void>): Promise<number> {
-  const before = await evalStats(redis);
-  await phase();
-  const after = await evalStats(redis);
-  return (after.usec - before.usec) / Math.max(1, after.calls - before.calls);
-}
-
-async function inBatches(count: number, one: (i: number) => Promise<void>): Promise<void> {
-  for (let start = 0; start < count; start += PARALLEL) {
-    const batch = Array.from({ length: Math.min(PARALLEL, count - start) }, (_, k) => one(start + k));
-    await Promise.all(batch);
-  }
+  const seconds = [...cpu.matchAll(/^used_cpu_(?:user|sys):([\d.]+)/gm)].reduce(
+    (t, m) => t + Number(m[1]),
+    0,
+  );
+  return { calls, usec, cpu: seconds * 1e6 };
 }
 
 interface Protocol {
@@ -157,13 +162,26 @@ function waitSets(
   };
 }
 
-async function measure(
-  redis: Redis,
-  name: string,
-  prefix: string,
-  make: (keys: QueueKeys) => Protocol,
-): Promise<Row> {
-  const keys = queueKeys(prefix, 'default');
+/** Sums of a phase's cost over the blocks of one protocol (µs, and the calls). */
+class Tally {
+  script = 0;
+  cpu = 0;
+  calls = 0;
+  async add(redis: Redis, block: () => Promise<void>): Promise<void> {
+    const before = await redisStats(redis);
+    await block();
+    const after = await redisStats(redis);
+    this.script += after.usec - before.usec;
+    this.cpu += after.cpu - before.cpu;
+    this.calls += after.calls - before.calls;
+  }
+  perCall(): Cost {
+    const calls = Math.max(1, this.calls);
+    return { script: this.script / calls, cpu: this.cpu / calls };
+  }
+}
+
+async function prepareQueue(redis: Redis, keys: QueueKeys): Promise<void> {
   await publishCatalog(redis, keys, [
     {
       name: 'noop',
@@ -179,32 +197,64 @@ async function measure(
   for (const gpus of SIZES)
     for (const key of [keys.tasks(gpus), keys.requeued(gpus)])
       await redis.xgroup('CREATE', key, TRACKER_GROUP, '0', 'MKSTREAM');
-  const protocol = make(keys);
-  progress(`${name}: filling ${DEPTH} tasks`);
-  const enqueueUs = await perCall(redis, () => inBatches(DEPTH, (i) => protocol.fill(i)));
-  const latencies: number[] = [];
-  const taken: Array<() => Promise<void>> = [];
-  const takeUs = await perCall(redis, async () => {
-    for (let i = 0; i < TAKES; i++) {
-      const start = performance.now();
-      const claim = await protocol.take();
-      latencies.push(performance.now() - start);
-      if (!claim) throw new Error(`${name}: take ${i} found nothing`);
-      taken.push(claim.done);
-    }
-  });
-  const completeUs = await perCall(redis, () =>
-    inBatches(taken.length, (i) => (taken[i] as () => Promise<void>)()),
+}
+
+/**
+ * One round: every protocol on a queue of its own on the same server, their work interleaved in
+ * blocks (PARALLEL enqueues or completions, TAKE_BLOCK takes of one protocol, then the next's), so
+ * that the VM's speed, which drifts by tens of percent within minutes here, weighs on every row
+ * alike. Each block's cost is read from INFO before and after it.
+ */
+async function measureRound(
+  redis: Redis,
+  round: number,
+  scenarios: Array<[string, (keys: QueueKeys, prefix: string) => Protocol]>,
+): Promise<Row[]> {
+  const queues = await Promise.all(
+    scenarios.map(async ([name, make], i) => {
+      const prefix = `r${round}s${i}`;
+      const keys = queueKeys(prefix, 'default');
+      await prepareQueue(redis, keys);
+      return { name, protocol: make(keys, prefix), tallies: [new Tally(), new Tally(), new Tally()] };
+    }),
   );
+  progress(`round ${round + 1}: filling ${DEPTH} tasks for each of ${queues.length} protocols, interleaved`);
+  for (let start = 0; start < DEPTH; start += PARALLEL) {
+    const count = Math.min(PARALLEL, DEPTH - start);
+    for (const q of queues)
+      await q.tallies[0]?.add(redis, async () => {
+        await Promise.all(Array.from({ length: count }, (_, k) => q.protocol.fill(start + k)));
+      });
+  }
+  const latencies = queues.map((): number[] => []);
+  const taken = queues.map((): Array<() => Promise<void>> => []);
+  for (let start = 0; start < TAKES; start += TAKE_BLOCK) {
+    for (const [n, q] of queues.entries())
+      await q.tallies[1]?.add(redis, async () => {
+        for (let i = start; i < Math.min(TAKES, start + TAKE_BLOCK); i++) {
+          const began = performance.now();
+          const claim = await q.protocol.take();
+          latencies[n]?.push(performance.now() - began);
+          if (!claim) throw new Error(`${q.name}: take ${i} found nothing`);
+          taken[n]?.push(claim.done);
+        }
+      });
+  }
+  for (let start = 0; start < TAKES; start += PARALLEL) {
+    for (const [n, q] of queues.entries())
+      await q.tallies[2]?.add(redis, async () => {
+        await Promise.all((taken[n] ?? []).slice(start, start + PARALLEL).map((done) => done()));
+      });
+  }
   await redis.flushall();
-  return {
-    name,
-    enqueueUs,
-    takeUs,
-    completeUs,
-    takeP50Ms: quantile(latencies, 0.5),
-    takeP99Ms: quantile(latencies, 0.99),
-  };
+  return queues.map((q, n) => ({
+    name: q.name,
+    enqueue: (q.tallies[0] as Tally).perCall(),
+    take: (q.tallies[1] as Tally).perCall(),
+    complete: (q.tallies[2] as Tally).perCall(),
+    takeP50Ms: quantile(latencies[n] ?? [], 0.5),
+    takeP99Ms: quantile(latencies[n] ?? [], 0.99),
+  }));
 }
 
 const server = await startRedis();
@@ -221,32 +271,42 @@ try {
   ];
   const runs: Row[][] = scenarios.map(() => []);
   for (let round = 0; round < ROUNDS; round++) {
-    for (const [i, [name, make]] of scenarios.entries()) {
-      const prefix = `r${round}s${i}`;
-      runs[i]?.push(await measure(redis, name, prefix, (keys) => make(keys, prefix)));
-    }
+    const rows = await measureRound(redis, round, scenarios);
+    rows.forEach((row, i) => runs[i]?.push(row));
   }
-  const rows = runs.map((rounds): Row => {
-    const mid = (pick: (r: Row) => number): number => median(rounds.map(pick));
-    return {
-      name: rounds[0]?.name ?? '',
-      enqueueUs: mid((r) => r.enqueueUs),
-      takeUs: mid((r) => r.takeUs),
-      completeUs: mid((r) => r.completeUs),
-      takeP50Ms: mid((r) => r.takeP50Ms),
-      takeP99Ms: mid((r) => r.takeP99Ms),
-    };
+  const perTask = (r: Row, m: keyof Cost): number => r.enqueue[m] + r.take[m] + r.complete[m];
+  const mid = (rounds: Row[], pick: (r: Row) => number): number => median(rounds.map(pick));
+  const cost = (rounds: Row[], phase: 'enqueue' | 'take' | 'complete'): Cost => ({
+    script: mid(rounds, (r) => r[phase].script),
+    cpu: mid(rounds, (r) => r[phase].cpu),
   });
+  const rows = runs.map((rounds): Row & { roundRatio: Cost } => ({
+    name: rounds[0]?.name ?? '',
+    enqueue: cost(rounds, 'enqueue'),
+    take: cost(rounds, 'take'),
+    complete: cost(rounds, 'complete'),
+    takeP50Ms: mid(rounds, (r) => r.takeP50Ms),
+    takeP99Ms: mid(rounds, (r) => r.takeP99Ms),
+    // Each round's own ratio to the "before" row of that round.
+    roundRatio: {
+      script: median(rounds.map((r, k) => perTask(r, 'script') / perTask(runs[0]?.[k] as Row, 'script'))),
+      cpu: median(rounds.map((r, k) => perTask(r, 'cpu') / perTask(runs[0]?.[k] as Row, 'cpu'))),
+    },
+  }));
   const today = rows[0] as Row;
-  const perTask = (r: Row): number => r.enqueueUs + r.takeUs + r.completeUs;
+  const phases = (r: Row, m: keyof Cost): string =>
+    `${fmt(r.enqueue[m])} / ${fmt(r.take[m])} / ${fmt(r.complete[m])}`;
   const table = [
     `depth ${DEPTH}, ${TENANTS} tenants, ${TAKES} takes, median of ${ROUNDS} rounds`,
-    '| protocol | enqueue µs | take µs | complete µs | per task µs | per task / before | take p50 ms | take p99 ms |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| protocol | script µs: enqueue / take / complete | script µs per task | script / before | script / before, rounds | ' +
+      'Redis CPU µs: enqueue / take / complete | CPU µs per task | CPU / before | CPU / before, rounds | take p50 ms | take p99 ms |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     ...rows.map(
       (r) =>
-        `| ${r.name} | ${fmt(r.enqueueUs)} | ${fmt(r.takeUs)} | ${fmt(r.completeUs)} | ${fmt(perTask(r))} | ` +
-        `${fmt(perTask(r) / perTask(today), 2)} | ${fmt(r.takeP50Ms, 3)} | ${fmt(r.takeP99Ms, 3)} |`,
+        `| ${r.name} | ${phases(r, 'script')} | ${fmt(perTask(r, 'script'))} | ` +
+        `${fmt(perTask(r, 'script') / perTask(today, 'script'), 2)} | ${fmt(r.roundRatio.script, 2)} | ` +
+        `${phases(r, 'cpu')} | ${fmt(perTask(r, 'cpu'))} | ${fmt(perTask(r, 'cpu') / perTask(today, 'cpu'), 2)} | ` +
+        `${fmt(r.roundRatio.cpu, 2)} | ${fmt(r.takeP50Ms, 3)} | ${fmt(r.takeP99Ms, 3)} |`,
     ),
   ];
   process.stdout.write(`${table.join('\n')}\n`);

@@ -196,7 +196,7 @@ const SMOKES: Record<string, Smoke[]> = {
   'bench:take-cost': [
     {
       args: ['--depth', '300', '--tenants', '3', '--takes', '50', '--rounds', '1'],
-      tables: ['per task / before', 'take p99 ms', 'before wait sets (20ace34)'],
+      tables: ['CPU / before, rounds', 'script / before', 'take p99 ms', 'before wait sets (20ace34)'],
       result: 'take-cost',
     },
   ],

@@ -1,15 +1,20 @@
 // The fleet views: what live trackers offer (with parameter schemas; a dead tracker's executers
 // are not offered), queue figures (depth, running, dead, oldest wait) and, for admins only, the
-// trackers with the task that holds each GPU. Queues that have only trackers are found too.
+// trackers with the task that holds each GPU and each GPU's model, memory and ids as a real tracker
+// read them (from a fake nvidia-smi), or null from a tracker that published none. Queues that have
+// only trackers are found too.
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { queueKeys } from '@gpufleet/core';
-import { useRedis, useTempDirs } from '@gpufleet/testkit';
+import { queueKeys, silentLogger } from '@gpufleet/core';
+import { fakeGpu, installFakeNvidiaSmi, useRedis, useTempDirs } from '@gpufleet/testkit';
+import { createTracker, loadTrackerConfig } from '@gpufleet/tracker';
 import { auth, KEYS, startTestApi, type TestApi } from './helpers/api.js';
 import { FakeTracker, PROBE } from './helpers/fake-tracker.js';
 
 const redis = useRedis();
 const temp = useTempDirs();
 let api: TestApi;
+const PROBE_EXECUTERS = fileURLToPath(new URL('../../tracker/test/fixtures/executers', import.meta.url));
 
 beforeAll(async () => {
   api = await startTestApi(redis.server, temp);
@@ -89,14 +94,79 @@ describe('GET /v1/trackers', () => {
       queue: 'render',
       host: 'test-host',
       live: true,
+      // A registration without an inventory (as older trackers write): no device, no inventory.
       gpus: [
-        { id: 0, taskId: null },
-        { id: 1, taskId: 't1' },
+        { id: 0, taskId: null, device: null },
+        { id: 1, taskId: 't1', device: null },
       ],
+      inventory: null,
       cpuTasks: ['t2'],
       executers: ['probe'],
     });
     expect(Date.parse(tracker?.lastHeartbeat as string)).toBeGreaterThan(0);
+  });
+
+  it('shows each GPU as the tracker read it with nvidia-smi: model, memory, UUID, bus id, MIG mode', async () => {
+    const gpus = [fakeGpu('H100', 0), fakeGpu('A100-80GB', 1, { migMode: 'Enabled' }), fakeGpu('L4', 2)];
+    const smi = await installFakeNvidiaSmi(await temp.make(), {
+      driverVersion: '550.54.15',
+      cudaVersion: '12.4',
+      gpus,
+    });
+    const dir = await temp.make();
+    const config = loadTrackerConfig(
+      {
+        REDIS_URL: redis.server.url,
+        GPUFLEET_PREFIX: api.prefix,
+        GPUFLEET_QUEUE: 'inventory',
+        REDIS_CONSUMER_NAME: 'gpu-node-1',
+        GPUFLEET_EXECUTERS: PROBE_EXECUTERS,
+        GPUFLEET_GPUS: `${gpus[1]?.uuid},2`,
+        GPUFLEET_WORKDIR: dir,
+        GPUFLEET_TASK_INIT: 'off',
+        ARTIFACT_STORE: dir,
+      },
+      dir,
+    );
+    const tracker = await createTracker(config, silentLogger(), { nvidiaSmi: smi.command });
+    try {
+      await tracker.start();
+      const res = await get('/v1/trackers?queue=inventory', KEYS.admin);
+      expect(res.statusCode).toBe(200);
+      const [view] = res.json<{ trackers: Array<Record<string, unknown>> }>().trackers;
+      expect(view).toMatchObject({
+        name: 'gpu-node-1',
+        gpus: [
+          {
+            id: 1,
+            taskId: null,
+            device: {
+              uuid: gpus[1]?.uuid,
+              pciBusId: '00000000:29:00.0',
+              name: 'NVIDIA A100-SXM4-80GB',
+              memoryMiB: 81920,
+              computeCapability: '8.0',
+              migMode: 'enabled',
+            },
+          },
+          {
+            id: 2,
+            taskId: null,
+            device: {
+              uuid: gpus[2]?.uuid,
+              pciBusId: '00000000:3A:00.0',
+              name: 'NVIDIA L4',
+              memoryMiB: 23034,
+              computeCapability: '8.9',
+              migMode: null,
+            },
+          },
+        ],
+        inventory: { driverVersion: '550.54.15', cudaVersion: '12.4', error: null },
+      });
+    } finally {
+      await tracker.close();
+    }
   });
 
   it('refuses user keys with 403', async () => {

@@ -7,7 +7,7 @@
 -- KEYS[1] task hash          KEYS[2] task stream (of the task's GPU count)
 -- KEYS[3] events stream      KEYS[4] idempotency key (unused when ARGV[5] is '')
 -- KEYS[5] index sorted set   KEYS[6] task-streams set   KEYS[7] last-entry (the entry id sequence)
--- KEYS[8..14] the scheduling keys (lib-common.lua schedulingQ)
+-- KEYS[8..14] the scheduling keys (lib-common.lua schedulingQ)   KEYS[15] the tenant record counts
 -- ARGV[1..3] the head (lib-common.lua): group (unused), now (ms), events max length
 -- ARGV[4] task id   ARGV[5] hash of the request body ('' = no idempotency key)
 -- ARGV[6] idempotency key TTL (ms)   ARGV[7] GPU count   ARGV[8] tenant
@@ -43,12 +43,14 @@ for i = 12, #ARGV do
   fields[#fields + 1] = ARGV[i]
   if ARGV[i] == 'priority' and i % 2 == 0 then priority = ARGV[i + 1] end
 end
--- Its tenant and GPU count are known here: writeStatus does not read them back.
-writeStatus(Q, KEYS[1], false, 'queued', fields, { tenant = tenant, gpus = ARGV[7] })
+-- The entry and the wait-set place first, so the record is written in one HSET (every call counts:
+-- enqueue runs once per task). Its tenant and GPU count are known: writeStatus does not read them.
 local entryId = redis.call('XADD', KEYS[2], nextEntryId(Q), 'id', id)
-redis.call('HSET', KEYS[1], 'stream', KEYS[2], 'entry', entryId)
-addWaiting(Q, KEYS[1], { id, ARGV[7], priority, tenant, entryId, KEYS[2] })
+fields[#fields + 1], fields[#fields + 2], fields[#fields + 3], fields[#fields + 4] = 'stream', KEYS[2], 'entry', entryId
+for _, v in ipairs(placeWaiting(Q, { id, ARGV[7], priority, tenant, entryId, KEYS[2] })) do fields[#fields + 1] = v end
+writeStatus(Q, KEYS[1], false, 'queued', fields, { tenant = tenant, gpus = ARGV[7] })
 redis.call('ZADD', KEYS[5], now, id)
+redis.call('HINCRBY', KEYS[15], tenant, 1)
 redis.call('SADD', KEYS[6], ARGV[7])
 appendEvent(Q, id, 'queued', '0', now, '', '', priority or tostring(DEFAULT_PRIORITY))
 if bodyHash ~= '' then

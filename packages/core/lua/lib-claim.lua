@@ -48,11 +48,13 @@ local function readClaimFields(taskKey)
 end
 
 -- Claims the task of one delivered entry of `stream` for `consumer` (Q: events, dead, the
--- accounts); `f`: its readClaimFields, read since the caller's last write to it (nil: read here).
+-- accounts); `f`: its readClaimFields, read since the caller's last write to it (nil: read here);
+-- `more`, optional: what else the caller knows (writeStatus `known`: alone, usage, half).
 -- Returns its claimReply: 'claimed' | 'gone' | 'held' | 'dead'.
-local function claimEntry(Q, taskKey, leaseKey, stream, group, entryId, taskId, consumer, now, leaseMs, token, f)
+local function claimEntry(Q, taskKey, leaseKey, stream, group, entryId, taskId, consumer, now, leaseMs, token, f, more)
   f = f or readClaimFields(taskKey)
   local known = { waitSet = f[11], waitMember = f[12], tenant = f[13], gpus = f[14] }
+  for k, v in pairs(more or {}) do known[k] = v end
   local status = f[1]
   if (not status) or FINAL[status] or f[4] ~= entryId then
     removeEntry(stream, group, entryId)

@@ -103,8 +103,9 @@ local function fairShareRank(usage, gpus, weight, half)
   return (usage + gpus * half / math.log(2)) / weight
 end
 
-local function accrueUsage(Q, tenant, gpusHeld, gpusAfter, now)
-  local f = redis.call('HMGET', Q.tenantUsage, tenant, HALF_LIFE_FIELD)
+-- `known`, optional: {stored usage (false when none), half-life} as this script read them already.
+local function accrueUsage(Q, tenant, gpusHeld, gpusAfter, now, known)
+  local f = known or redis.call('HMGET', Q.tenantUsage, tenant, HALF_LIFE_FIELD)
   local usage = usageAt(f[1] or nil, gpusHeld, now, tonumber(f[2] or '') or DEFAULT_HALF_LIFE_MS)
   if gpusAfter == 0 and usage < 1 then
     redis.call('HDEL', Q.tenantUsage, tenant)
@@ -142,11 +143,12 @@ local function accountStatusChange(Q, taskKey, from, to, known)
   account(Q.tenantRunning, tenant, running)
   -- The GPU count after the change, and so the GPUs held until now (never below 0: see above).
   local after = account(Q.tenantGpus, tenant, gpus)
-  if after then accrueUsage(Q, tenant, math.max(0, after - gpus), math.max(0, after), scriptNow()) end
+  local usage = known and known.half and known.usage ~= nil and { known.usage, known.half }
+  if after then accrueUsage(Q, tenant, math.max(0, after - gpus), math.max(0, after), scriptNow(), usage) end
 end
 
--- The wait sets, their registry and the tenant registry: addWaiting, removeWaiting, removeFromWaitSet,
--- forgetWaitSet, listWaitSet (lib-wait.lua).
+-- The wait sets, their registry and the tenant registry: placeWaiting, addWaiting, removeWaiting,
+-- removeFromWaitSet, forgetWaitSet, listWaitSet (lib-wait.lua).
 -- @include lib-wait
 
 -- The one way a script writes a task's status: HSET of `fields` (field, value pairs) and then
@@ -159,7 +161,9 @@ end
 -- settle.lua). `known`, optional: fields of the task hash the caller has read already, as they
 -- are once `fields` are written, so that they are not read again (every read is a call, and take,
 -- enqueue and complete run once per task): `tenant` and `gpus`, `waitSet` and `waitMember` (each
--- pair or neither; a field read as missing is false). What is not known is read.
+-- pair or neither; a field read as missing is false); `alone`, whether the task is the only member
+-- of its wait set; `usage` and `half`, the tenant's stored fair-share usage (false when none) and
+-- the half-life, read in this script before any write to them. What is not known is read.
 local function writeStatus(Q, taskKey, from, to, fields, known)
   if not canTransition(from, to) then
     error({ err = 'ILLEGAL_TRANSITION task status ' .. tostring(from or '(none)') .. ' -> ' .. tostring(to) ..
@@ -184,7 +188,7 @@ local function writeStatus(Q, taskKey, from, to, fields, known)
   args[#args + 1] = to
   redis.call('HSET', taskKey, unpack(args))
   accountStatusChange(Q, taskKey, from, to, known)
-  if set then removeFromWaitSet(Q, set, member) end
+  if set then removeFromWaitSet(Q, set, member, known and known.alone) end
 end
 
 -- A script given a task's stream in KEYS (its caller knew it) checks before its first write that

@@ -26,6 +26,33 @@ end
 -- stays exact: a tenant passed over ranks above the lowest rank.
 local LN2 = 0.69314718055994531 -- math.log(2); a library's top level cannot call math (Redis functions)
 
+-- A tenant's settings as readClass read them (`<weight>,<max running GPUs or ''>`), parsed once
+-- per class and distinct value (tenants share a few): {weight, limit (math.huge without one)}.
+local function parsedSetting(class, setting)
+  local p = class.parsed[setting]
+  if not p then
+    local weight, max = string.match(setting, '^([^,]*),?(.*)$')
+    weight = tonumber(weight) or 1
+    if weight <= 0 then weight = 1 end
+    p = { weight, tonumber(max) or math.huge }
+    class.parsed[setting] = p
+  end
+  return p
+end
+
+-- Tenant i of `class`: its running GPUs, its weight, and the GPUs its running-GPU quota still
+-- allows (math.huge without one). Worked out when asked: a take needs them for a few tenants only.
+local function gpusOf(class, i)
+  local gpus = tonumber(class.held[i] or '0') or 0
+  return gpus > 0 and gpus or 0
+end
+local function weightOf(class, i)
+  return parsedSetting(class, class.settings[i] or '')[1]
+end
+local function roomOf(class, i)
+  return parsedSetting(class, class.settings[i] or '')[2] - gpusOf(class, i)
+end
+
 -- Ranks the tenants at positions `list` of `class` (readClass): one HMGET of their usage, and of the
 -- half-life when the class has none yet (it sets the bound's scale).
 local function rankTenants(Q, class, now, list)
@@ -39,9 +66,10 @@ local function rankTenants(Q, class, now, list)
     class.scale = class.half / LN2 * (1 - 1e-9)
   end
   for n, i in ipairs(list) do
-    local gpus = class.gpus[i]
+    local gpus = gpusOf(class, i)
     local used = usageAt(usage[n + skip] or nil, gpus, now, class.half)
-    class.rank[i] = fairShareRank(used, gpus, class.weight[i], class.half)
+    class.rank[i] = fairShareRank(used, gpus, weightOf(class, i), class.half)
+    class.usage[i] = usage[n + skip]
     class.ranked[#class.ranked + 1] = i
   end
 end
@@ -76,6 +104,14 @@ local function lowestRank(Q, class, now, done)
     end
     if #need == 0 then return best end
     rankTenants(Q, class, now, need)
+    if best < math.huge then
+      -- Every tenant that could rank below the lowest known was in `need`, and the lowest is now no
+      -- higher than it was: the others' bounds are above it. No second pass over the class.
+      for _, i in ipairs(need) do
+        if class.rank[i] < best then best = class.rank[i] end
+      end
+      return best
+    end
   end
 end
 
@@ -84,13 +120,15 @@ local function sizesOf(class, i)
   return string.sub(class.members[i], class.cut[i] + 1)
 end
 
--- One class of the tenant registry (lib-wait.lua), its tenants by position i: tenants[i], gpus[i]
--- (running), weight[i], room[i] (the GPUs its running-GPU quota still allows; math.huge without
--- one), share[i] (running GPUs per weight: its bound, in units of class.scale) and rank[i] (fair
--- share, lib-common.lua fairShareRank; nil until ranked, class.ranked lists those ranked). The
--- tenants of the lowest share are ranked here, which reads the half-life.
+-- One class of the tenant registry (lib-wait.lua), its tenants by position i: tenants[i],
+-- settings[i] and held[i] (its settings and running GPUs as stored: gpusOf, weightOf and roomOf read
+-- them), share[i] (running GPUs per weight: its bound, in units of class.scale) and rank[i] (fair
+-- share, lib-common.lua fairShareRank; nil until ranked, class.ranked lists those ranked; usage[i]
+-- its stored usage as ranking read it, false when none). The tenants of the lowest share are
+-- ranked here, which reads the half-life. The loop over every tenant computes its share and no
+-- more: it runs for each tenant at each take.
 -- Returns { priority, kind ('requeued' | 'waiting'), letter ('r' | 'w'), tenants, members, cut,
--- gpus, weight, room, share, rank, ranked, half, scale }.
+-- settings, held, parsed, share, rank, ranked, usage, half, scale }.
 local function readClass(Q, class, now)
   local from = #class + 2
   local members = redis.call('ZRANGEBYLEX', Q.waitTenants, string.format('[%s:', class), string.format('(%s;', class))
@@ -101,28 +139,21 @@ local function readClass(Q, class, now)
   end
   local letter = string.sub(class, -1)
   local c = { priority = PRIORITY_MAX - tonumber(string.sub(class, 1, -2)), letter = letter,
-    kind = letter == 'r' and 'requeued' or 'waiting', tenants = tenants, members = members, cut = cut, gpus = {},
-    weight = {}, room = {}, share = {}, rank = {}, ranked = {} }
+    kind = letter == 'r' and 'requeued' or 'waiting', tenants = tenants, members = members, cut = cut,
+    settings = {}, held = {}, parsed = {}, share = {}, rank = {}, ranked = {}, usage = {} }
   if #tenants == 0 then return c end
   local settings = redis.call('HMGET', Q.tenantSettings, unpack(tenants))
   local held = redis.call('HMGET', Q.tenantGpus, unpack(tenants))
-  -- One parse per distinct settings: tenants share a few.
-  local weights, limits = {}, {}
+  c.settings, c.held = settings, held
+  local parsed, share = c.parsed, c.share
   local least, first = math.huge, {}
   for i = 1, #tenants do
     local setting = settings[i] or ''
-    local weight = weights[setting]
-    if not weight then
-      local max
-      weight, max = string.match(setting, '^([^,]*),?(.*)$')
-      weight = tonumber(weight) or 1
-      if weight <= 0 then weight = 1 end
-      weights[setting], limits[setting] = weight, tonumber(max) or math.huge
-    end
-    local gpus = math.max(0, tonumber(held[i] or '0'))
-    local share = gpus / weight
-    c.gpus[i], c.weight[i], c.room[i], c.share[i] = gpus, weight, limits[setting] - gpus, share
-    if share < least then least, first = share, { i } elseif share == least then first[#first + 1] = i end
+    local gpus = tonumber(held[i] or '0') or 0
+    if gpus < 0 then gpus = 0 end
+    local s = gpus / (parsed[setting] or parsedSetting(c, setting))[1]
+    share[i] = s
+    if s < least then least, first = s, { i } elseif s == least then first[#first + 1] = i end
   end
   rankTenants(Q, c, now, first)
   return c

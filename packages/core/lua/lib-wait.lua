@@ -70,10 +70,13 @@ local function forgetWaitSet(Q, name)
   listTenantSize(Q, waitClass(tonumber(priority), kind), tenant, gpus, false)
 end
 
-local function removeFromWaitSet(Q, name, member)
+-- `alone`: true when the caller knows `member` is the set's only member, false when it knows it is
+-- not, nil when it does not know (the set is looked at after).
+local function removeFromWaitSet(Q, name, member, alone)
   local key = waitSetKey(Q, name)
   redis.call('ZREM', key, member)
-  if redis.call('EXISTS', key) == 0 then forgetWaitSet(Q, name) end
+  if alone == nil then alone = redis.call('EXISTS', key) == 0 end
+  if alone then forgetWaitSet(Q, name) end
 end
 
 local function removeWaiting(Q, taskKey)
@@ -83,15 +86,12 @@ local function removeWaiting(Q, taskKey)
   redis.call('HSET', taskKey, 'waitSet', '', 'waitMember', '')
 end
 
--- Puts a task into its wait set. `f`, when the caller knows them: {id, gpus, priority, tenant, entry,
--- stream} of a task in no wait set (enqueue); else they are read, and a place it had is left first.
--- The numbers are written as integers, as waitClass and take.lua spell them back from the tenant
--- registry. A set new to the registry (its first task) is new to its tenant's sizes too.
-local function addWaiting(Q, taskKey, f)
-  if not f then
-    removeWaiting(Q, taskKey)
-    f = redis.call('HMGET', taskKey, 'id', 'gpus', 'priority', 'tenant', 'entry', 'stream')
-  end
+-- Places a task in its wait set and returns the task-hash fields that record the place
+-- ({'waitSet', name, 'waitMember', member}), for the caller to write. `f`: {id, gpus, priority,
+-- tenant, entry, stream}. The numbers are written as integers, as waitClass and take.lua spell them
+-- back from the tenant registry. A set new to the registry (its first task) is new to its tenant's
+-- sizes too.
+local function placeWaiting(Q, f)
   local kind = string.find(f[6] or '', '%:requeued%:%d+$') and 'r' or 'w'
   local gpus, priority = string.format('%d', tonumber(f[2]) or 0), tonumber(f[3]) or DEFAULT_PRIORITY
   local tenant = tenantOf(f[4])
@@ -101,5 +101,12 @@ local function addWaiting(Q, taskKey, f)
   if redis.call('ZADD', Q.waitSets, waitClassScore(priority, kind), name) == 1 then
     listTenantSize(Q, waitClass(priority, kind), tenant, gpus, true)
   end
-  redis.call('HSET', taskKey, 'waitSet', name, 'waitMember', member)
+  return { 'waitSet', name, 'waitMember', member }
+end
+
+-- Puts a task (of no wait set, or leaving the one it is in) into its wait set, its fields read.
+local function addWaiting(Q, taskKey)
+  removeWaiting(Q, taskKey)
+  local f = redis.call('HMGET', taskKey, 'id', 'gpus', 'priority', 'tenant', 'entry', 'stream')
+  redis.call('HSET', taskKey, unpack(placeWaiting(Q, f)))
 end

@@ -79,18 +79,22 @@ local function setName(class, gpus, tenant)
   return string.format('%s:%d:%s:%s', gpus, class.priority, class.letter, tenant)
 end
 
--- The head of the wait set `name`; nil when it is empty, which takes it out of the registries.
+-- The head of the wait set `name` and whether it is the set's only member (two are read, so that a
+-- claim knows without another call whether it empties the set); nil when the set is empty, which
+-- takes it out of the registries.
 local function headOf(name)
-  local head = redis.call('ZRANGE', waitSetKey(Q, name), 0, 0)[1]
-  if not head then forgetWaitSet(Q, name) end
-  return head
+  local two = redis.call('ZRANGE', waitSetKey(Q, name), 0, 1)
+  if not two[1] then forgetWaitSet(Q, name) end
+  return two[1], two[2] == nil
 end
 
 -- Tenant i's wait set of `gpus` GPUs (`name`) in `class` as a scheduling candidate (lib-order.lua
--- goesBefore) whose head is `member`.
-local function candidate(class, i, gpus, name, member)
+-- goesBefore) whose head is `member` (`alone`: the set's only member). It carries the tenant's
+-- usage as ranking read it (lib-order.lua rankTenants), for the claim's accrual not to read it again.
+local function candidate(class, i, gpus, name, member, alone)
   return { name = name, gpus = tonumber(gpus), priority = class.priority, kind = class.kind,
-    tenant = class.tenants[i], rank = class.rank[i], fits = fits[gpus], member = member }
+    tenant = class.tenants[i], rank = class.rank[i], fits = fits[gpus], member = member, alone = alone,
+    usage = class.usage[i], half = class.half }
 end
 
 -- The first in line of one class (lib-order.lua readClass): the tenants of the lowest rank (ties
@@ -100,7 +104,7 @@ end
 -- whether a quota passed a set over (known for the whole class when nothing was chosen: all its
 -- tenants were seen).
 local function firstOfClass(class)
-  local tenants, rank, room = class.tenants, class.rank, class.room
+  local tenants, rank = class.tenants, class.rank
   local done, left, quota = {}, #tenants, false
   while left > 0 do
     local low = lowestRank(Q, class, now, done)
@@ -109,14 +113,15 @@ local function firstOfClass(class)
       -- `not >` rather than `==`: a rank that is not a number is seen too, so the walk ends.
       if not done[i] and not (rank[i] > low) then
         done[i], left = true, left - 1
+        local room = roomOf(class, i)
         for gpus in string.gmatch(sizesOf(class, i), '%d+') do
-          if fits[gpus] ~= nil and tonumber(gpus) > room[i] then
+          if fits[gpus] ~= nil and tonumber(gpus) > room then
             quota = true
           elseif fits[gpus] ~= nil then
             local name = setName(class, gpus, tenants[i])
-            local head = headOf(name)
+            local head, alone = headOf(name)
             if head then
-              local set = candidate(class, i, gpus, name, head)
+              local set = candidate(class, i, gpus, name, head, alone)
               if (not chosen) or goesBefore(set, chosen) then chosen = set end
             end
           end
@@ -165,7 +170,7 @@ local function claimHead(set)
   -- A claim (or a dead letter) leaves the wait set in writeStatus; a task left unclaimed ('held',
   -- 'gone') leaves it here, its entry being this consumer's now.
   local r = claimEntry(Q, taskKey, keyOf(leaseTemplate, taskId), stream, group, entryId, taskId, consumer, now, leaseMs,
-    token, f)
+    token, f, { alone = set.alone, usage = set.usage, half = set.half })
   if r[1] == 'held' or r[1] == 'gone' then removeWaiting(Q, taskKey) end
   if r[1] == 'gone' then return nil end
   return r
@@ -211,11 +216,12 @@ local function backfill(first)
     rankTenants(Q, class, now, unranked)
     local heads = {}
     for i, tenant in ipairs(class.tenants) do
+      local room = roomOf(class, i)
       for gpus in string.gmatch(sizesOf(class, i), '%d+') do
-        if fits[gpus] and tonumber(gpus) <= class.room[i] then
+        if fits[gpus] and tonumber(gpus) <= room then
           local name = setName(class, gpus, tenant)
-          local head = headOf(name)
-          if head then heads[#heads + 1] = candidate(class, i, gpus, name, head) end
+          local head, alone = headOf(name)
+          if head then heads[#heads + 1] = candidate(class, i, gpus, name, head, alone) end
         end
       end
     end
@@ -224,6 +230,7 @@ local function backfill(first)
       local members = { set.member }
       if holder == consumer then
         members = redis.call('ZRANGE', waitSetKey(Q, set.name), 0, BACKFILL_DEPTH - 1)
+        set.alone = #members == 1
       end
       for _, member in ipairs(members) do
         if holder ~= consumer or endsBy(member, at) then

@@ -15,6 +15,7 @@ import { catalogFor, type CatalogEntry } from './executer-catalog.js';
 import { paramsValidatorFor } from './executers/catalog-params.js';
 import { newTaskId } from './ids.js';
 import { settingsValue, type SchedulingSettings } from './fair-share.js';
+import { settingToSend, settingWritten } from './settings-writes.js';
 import { checkName, queueKeys, schedulingKeys } from './keys.js';
 import { argvHead } from './protocol/argv-head.js';
 import { stringsReply } from './redis-replies.js';
@@ -45,7 +46,8 @@ export interface EnqueueOptions {
   defaultPriority?: number;
   /**
    * The tenant's fair-share weight and running-GPU quota in the task's queue, written for take to
-   * read (fair-share.ts); omitted: left as the queue has them (a weight of 1, no quota, at first).
+   * read (fair-share.ts) when new or changed, and again every SETTINGS_REWRITE_MS
+   * (settings-writes.ts); omitted: left as the queue has them (a weight of 1, no quota, at first).
    */
   scheduling?: SchedulingSettings;
   /** The fair-share half-life (ms) to write for the queue; omitted: left as it is. */
@@ -101,6 +103,14 @@ export async function enqueue(
   const tenantIssue = checkName(tenant);
   if (tenantIssue) throw new ValidationError('invalid task', [{ field: 'tenant', reason: tenantIssue }]);
   const keys = queueKeys(deps.prefix, queue);
+  // Sent only when new or due again (settings-writes.ts); written by the script with the task.
+  const settingsKey = `${keys.tenantSettings} ${tenant}`;
+  const settings = settingToSend(
+    deps.redis,
+    settingsKey,
+    options.scheduling ? settingsValue(options.scheduling) : '',
+  );
+  const halfLife = settingToSend(deps.redis, keys.tenantUsage, String(options.fairShareHalfLifeMs ?? ''));
   const entry = resolveExecuter(await catalogFor(deps.redis, keys, spec.executer), spec, queue);
   const params = paramsValidatorFor(entry)(spec.params ?? {});
   const gpus = spec.gpus ?? entry.gpus;
@@ -121,6 +131,7 @@ export async function enqueue(
       keys.taskStreams,
       keys.lastEntry,
       ...schedulingKeys(keys),
+      keys.tenantRecords,
     ],
     argvHead(now),
     [
@@ -130,8 +141,8 @@ export async function enqueue(
       gpus,
       tenant,
       limit ?? '',
-      options.scheduling ? settingsValue(options.scheduling) : '',
-      options.fairShareHalfLifeMs ?? '',
+      settings,
+      halfLife,
       ...fieldArgs({
         queue,
         tenant,
@@ -153,7 +164,11 @@ export async function enqueue(
     ],
   );
   const [outcome, taskId = '', waiting = ''] = stringsReply(reply);
-  if (outcome === 'created') return { id: taskId, queue, created: true };
+  if (outcome === 'created') {
+    settingWritten(deps.redis, settingsKey, settings);
+    settingWritten(deps.redis, keys.tenantUsage, halfLife);
+    return { id: taskId, queue, created: true };
+  }
   if (outcome === 'quota') {
     const [limit, count] = [Number(taskId), Number(waiting)];
     throw new QuotaExceededError({ tenant, queue, limit, waiting: count });

@@ -39,6 +39,7 @@ export { isTransientStoreError } from './artifacts/transient-store-error.js';
 export { retryDelayMs, STORE_RETRY_DEFAULTS, withStoreRetry } from './artifacts/with-store-retry.js';
 export type { StoreRetryOptions } from './artifacts/with-store-retry.js';
 export { enqueue, specHash, DEFAULT_QUEUE, EVENTS_MAX_LEN } from './enqueue.js';
+export { SETTINGS_REWRITE_MS } from './settings-writes.js';
 export type { EnqueueDeps, EnqueueOptions, EnqueueResult } from './enqueue.js';
 export { EnvReader, parseDurationMs, readRedisUrl } from './env-reader.js';
 export type { Env } from './env-reader.js';
@@ -223,7 +224,7 @@ export type { CancelResult, Fields } from './protocol/status-writes.js';
 export { isLive, listLiveTrackers, listTrackers } from './tracker-registry.js';
 export { waitForTaskEnd } from './wait-for-task.js';
 export type { TaskStatusEvent, WaitForTaskOptions } from './wait-for-task.js';
-export type { TrackerInfo } from './tracker-registry.js';
+export type { GpuDevice, GpuInventory, TrackerInfo } from './tracker-registry.js';
 export {
   ARCHIVE_ROOT,
   archiveDay,

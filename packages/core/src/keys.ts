@@ -120,6 +120,12 @@ export interface QueueKeys {
   /** Hash: what the retention sweep did, `archived` (tasks archived and removed, all time). */
   readonly retentionStats: string;
   /**
+   * Hash: tenant → its task records in Redis (enqueue.lua adds one, forget.lua takes one away), for a
+   * tenant's maximum of finished tasks (retention-sweep.ts). Records made before it existed are not
+   * counted, so it may read low after an upgrade, never high.
+   */
+  readonly tenantRecords: string;
+  /**
    * Sorted set, only with an outputs retention: archived tasks whose outputs are to be deleted,
    * `<tenant>/<task id>/<attempts>` by the time the task ended (retention/outputs-retention.ts).
    */
@@ -269,6 +275,7 @@ export function queueKeys(prefix: string, queue: string): QueueKeys {
     retentionLease: `${base}:retention-lease`,
     functionsSeen: `${base}:functions-seen`,
     retentionStats: `${base}:retention-stats`,
+    tenantRecords: `${base}:tenant-records`,
     outputsDue: `${base}:outputs-due`,
   };
 }

@@ -1,10 +1,41 @@
 /**
  * The queue's registry of trackers: each tracker keeps its registration (host, slots, executers,
- * running tasks) in the registry hash and refreshes `heartbeatAt`; a tracker is live while its
- * heartbeat is younger than three of its heartbeat intervals.
+ * running tasks, the inventory of its GPUs) in the registry hash and refreshes `heartbeatAt`; a
+ * tracker is live while its heartbeat is younger than three of its heartbeat intervals.
  */
 import type { Redis } from 'ioredis';
 import type { QueueKeys } from './keys.js';
+
+/**
+ * One GPU as the driver describes it (the tracker reads it with nvidia-smi at start, see the
+ * tracker's gpu/read-gpu-inventory.ts). null: this driver or this GPU does not report it.
+ */
+export interface GpuDevice {
+  /** nvidia-smi's index, which CUDA uses too under CUDA_DEVICE_ORDER=PCI_BUS_ID. */
+  index: number;
+  /** `GPU-` and 32 hex digits: the same whatever the index or the machine's other GPUs. */
+  uuid: string;
+  /** `domain:bus:device.function` in hex, as nvidia-smi writes it: `00000000:3B:00.0`. */
+  pciBusId: string | null;
+  /** The model: `NVIDIA H100 80GB HBM3`. */
+  name: string;
+  memoryMiB: number | null;
+  /** CUDA compute capability, `9.0`; null from drivers older than the field (before 510). */
+  computeCapability: string | null;
+  /** null: a GPU without MIG (or a driver that does not say). */
+  migMode: 'enabled' | 'disabled' | null;
+}
+
+/** A tracker's GPUs as the driver describes them, read once at start. */
+export interface GpuInventory {
+  driverVersion: string | null;
+  /** The CUDA version the driver supports (nvidia-smi's `CUDA Version`). */
+  cudaVersion: string | null;
+  /** The GPUs this tracker uses, in its GPU id order. */
+  gpus: GpuDevice[];
+  /** Why nvidia-smi could not list the GPUs (not installed, failed, timed out); null when it did. */
+  error: string | null;
+}
 
 export interface TrackerInfo {
   name: string;
@@ -20,6 +51,8 @@ export interface TrackerInfo {
   startedAt: number;
   heartbeatAt: number;
   heartbeatMs: number;
+  /** The GPUs' inventory; absent from a tracker with no GPUs to describe (GPUFLEET_GPUS=none) and from older trackers. */
+  gpuInventory?: GpuInventory;
 }
 
 export function isLive(info: TrackerInfo, now: number): boolean {

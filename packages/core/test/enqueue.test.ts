@@ -1,6 +1,6 @@
 // enqueue(): one Lua step writes the record, the stream entry, the event and the idempotency key;
 // bad specs are refused naming every bad field, and nothing is written for them.
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import {
   CATALOG_CACHE_MS,
   enqueue,
@@ -8,6 +8,7 @@ import {
   IdempotencyConflictError,
   publishCatalog,
   queueKeys,
+  SETTINGS_REWRITE_MS,
   UnknownExecuterError,
   ValidationError,
   type CatalogEntry,
@@ -262,5 +263,54 @@ describe('enqueue', () => {
     const later = await readsOf('sph');
     expect(later.reads).toBe(1);
     expect((await getTask(deps.redis, keys, later.id))?.timeLimitMs).toBe(5000);
+  });
+});
+
+describe('enqueue and the scheduling settings', () => {
+  it('writes a tenant settings value when new or changed, not again with every task', async () => {
+    const { prefix, deps } = await fleet();
+    const keys = queueKeys(prefix, 'default');
+    const scheduling = { weight: 2, maxRunningGpus: 4 };
+    // A quota refusal writes nothing, so the next task still carries the settings.
+    await expect(
+      enqueue(deps, { executer: 'sph' }, { tenant: 'ann', scheduling, maxWaitingTasks: 0 }),
+    ).rejects.toThrow(/waiting/);
+    expect(await deps.redis.hget(keys.tenantSettings, 'ann')).toBeNull();
+    await enqueue(deps, { executer: 'sph' }, { tenant: 'ann', scheduling, fairShareHalfLifeMs: 3_600_000 });
+    expect(await deps.redis.hget(keys.tenantSettings, 'ann')).toBe('2,4');
+    expect(await deps.redis.hget(keys.tenantUsage, '~halfLifeMs')).toBe('3600000');
+    // The same values again: not sent (what was removed behind its back stays removed for now).
+    await deps.redis.hdel(keys.tenantSettings, 'ann');
+    await deps.redis.hdel(keys.tenantUsage, '~halfLifeMs');
+    await enqueue(deps, { executer: 'sph' }, { tenant: 'ann', scheduling, fairShareHalfLifeMs: 3_600_000 });
+    expect(await deps.redis.hget(keys.tenantSettings, 'ann')).toBeNull();
+    expect(await deps.redis.hget(keys.tenantUsage, '~halfLifeMs')).toBeNull();
+    // A changed value goes at once; another tenant's is its own.
+    await enqueue(
+      deps,
+      { executer: 'sph' },
+      { tenant: 'ann', scheduling: { weight: 3, maxRunningGpus: null } },
+    );
+    await enqueue(deps, { executer: 'sph' }, { tenant: 'bob', scheduling });
+    expect(await deps.redis.hmget(keys.tenantSettings, 'ann', 'bob')).toEqual(['3,', '2,4']);
+  });
+
+  it('writes an unchanged value again once SETTINGS_REWRITE_MS has passed', async () => {
+    const { prefix, deps } = await fleet();
+    const keys = queueKeys(prefix, 'default');
+    const scheduling = { weight: 5, maxRunningGpus: null };
+    vi.useFakeTimers({ toFake: ['performance'] });
+    try {
+      await enqueue(deps, { executer: 'sph' }, { tenant: 'cy', scheduling });
+      await deps.redis.hdel(keys.tenantSettings, 'cy'); // lost, as with a Redis restarted empty
+      vi.advanceTimersByTime(SETTINGS_REWRITE_MS - 100);
+      await enqueue(deps, { executer: 'sph' }, { tenant: 'cy', scheduling });
+      expect(await deps.redis.hget(keys.tenantSettings, 'cy')).toBeNull();
+      vi.advanceTimersByTime(200);
+      await enqueue(deps, { executer: 'sph' }, { tenant: 'cy', scheduling });
+      expect(await deps.redis.hget(keys.tenantSettings, 'cy')).toBe('5,');
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

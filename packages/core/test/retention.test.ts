@@ -124,17 +124,24 @@ describe('retention', () => {
     expect(parseRetention('running=1d')).toMatch(/"running" is not a final status/);
     expect(parseRetention('soon')).toMatch(/"soon" is not a duration/);
     expect(parseRetention('3d,')).toBe('has an empty entry');
-    expect(parseTenantRetention('alice=1d,bob:failed=30d')).toEqual({
-      alice: {
-        succeeded: 86_400_000,
-        cancelled: 86_400_000,
-        failed: 86_400_000,
-        timed_out: 86_400_000,
-        dead: 86_400_000,
+    expect(parseTenantRetention('alice=1d,bob:failed=30d,bob:max=500')).toEqual({
+      tenants: {
+        alice: {
+          succeeded: 86_400_000,
+          cancelled: 86_400_000,
+          failed: 86_400_000,
+          timed_out: 86_400_000,
+          dead: 86_400_000,
+        },
+        bob: { failed: 2_592_000_000 },
       },
-      bob: { failed: 2_592_000_000 },
+      tenantMax: { bob: 500 },
     });
     expect(parseTenantRetention('-x=1d')).toMatch(/"-x" is not a tenant name/);
+    for (const bad of ['0', '-3', '2.5', 'many'])
+      expect(parseTenantRetention(`bob:max=${bad}`)).toBe(
+        `"bob:max=${bad}": the maximum must be an integer >= 1`,
+      );
   });
 
   it('trims the events and dead-letter streams by age, keeping what is recent', async () => {
@@ -195,6 +202,35 @@ describe('retention', () => {
     expect(swept).toMatchObject({ due: 3, removed: 3 });
     for (const id of swept.ids) expect(await readArchivedTask(store, id)).toMatchObject({ id });
     expect(await client.zcard(keys.index)).toBe(3); // 2 finished and the waiting one
+    expect(await sweepFinished(options)).toMatchObject({ due: 0 });
+  });
+
+  it("archives a tenant's oldest finished tasks beyond its own maximum, and only that tenant's", async () => {
+    const store = new LocalArtifactStore(await temp.make());
+    const { client, keys, submit, finish } = await fleetQueue();
+    for (let i = 0; i < 4; i++) await submit('alice');
+    for (let i = 0; i < 3; i++) await submit('bob');
+    await submit('alice'); // still waiting: never counted as finished
+    const done: Record<string, string[]> = { alice: [], bob: [] };
+    for (let i = 0; i < 7; i++) {
+      const id = await finish('succeeded', Date.now());
+      done[(await client.hget(keys.task(id), 'tenant')) as string]?.push(id);
+    }
+    expect(await client.hgetall(keys.tenantRecords)).toEqual({ alice: '5', bob: '3' });
+    const capped = policy('1h', 'alice:max=2');
+    const options = { redis: client, keys, store, policy: capped, now: Date.now() };
+    // Within its retention every task would stay; alice is 2 over her maximum, bob has none.
+    expect(await sweepFinished({ ...options, policy: policy('1h') })).toMatchObject({ due: 0 });
+    const swept = await sweepFinished(options);
+    expect(swept).toMatchObject({ due: 2, removed: 2 });
+    for (const id of swept.ids) {
+      expect(done.alice).toContain(id);
+      expect(await readArchivedTask(store, id)).toMatchObject({ id, tenant: 'alice' });
+    }
+    for (const id of done.bob ?? []) expect(await client.exists(keys.task(id))).toBe(1);
+    const kept = (done.alice ?? []).filter((id) => !swept.ids.includes(id));
+    expect(kept).toHaveLength(2);
+    expect(await client.hgetall(keys.tenantRecords)).toEqual({ alice: '3', bob: '3' });
     expect(await sweepFinished(options)).toMatchObject({ due: 0 });
   });
 

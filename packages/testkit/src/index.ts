@@ -1,6 +1,7 @@
 /**
  * Test harness for gpufleet's packages: a real redis-server per test file on a free port with a
- * fresh data folder, temp folders removed after the file, and polling instead of fixed sleeps.
+ * fresh data folder, temp folders removed after the file, polling instead of fixed sleeps, and a
+ * fake `nvidia-smi` that answers like the real one from a state the test sets.
  *
  * @example
  * import { uniquePrefix, useRedis, useTempDirs, waitFor } from '@gpufleet/testkit';
@@ -20,6 +21,15 @@ export { startRedis, uniquePrefix, useRedis } from './redis-server.js';
 export type { RedisServer, RedisServerOptions } from './redis-server.js';
 export { startS3Server, useS3Server } from './s3-server.js';
 export type { S3Fault, S3Operation, S3Request, S3Server, S3ServerOptions } from './s3-server.js';
+export { DRIVER_NOT_LOADED, FAKE_GPU_MODELS, fakeGpu, installFakeNvidiaSmi } from './fake-nvidia-smi.js';
+export type {
+  FakeComputeApp,
+  FakeGpu,
+  FakeGpuModel,
+  FakeMigDevice,
+  FakeNvidiaSmi,
+  FakeNvidiaSmiState,
+} from './fake-nvidia-smi.js';
 export { makeTempDir, removeDir, useTempDirs } from './temp-dir.js';
 export type { TempDirs } from './temp-dir.js';
 export { waitFor } from './wait-for.js';

@@ -22,6 +22,7 @@ import {
   type Env,
   type LogLevel,
 } from '@gpufleet/core';
+import { parseGpuList, type GpuSelector } from './gpu/gpu-selection.js';
 
 export interface TrackerConfig {
   redisUrl: string;
@@ -35,8 +36,11 @@ export interface TrackerConfig {
   /** The store ARTIFACT_STORE names, with ARTIFACT_FSYNC or the S3_* and AWS_* settings: openArtifactStore's argument. */
   artifactStoreSettings: ArtifactStoreSettings;
   executerPaths: string[];
-  /** Allowed GPU ids; null = detect with nvidia-smi; [] = a CPU tracker. */
-  gpus: number[] | null;
+  /**
+   * GPUFLEET_GPUS: the GPUs to use, by nvidia-smi index or UUID (resolved at start, see
+   * gpu/gpu-selection.ts); null = every GPU nvidia-smi lists; [] = a CPU tracker.
+   */
+  gpus: GpuSelector[] | null;
   /** CPU slots for tasks that ask for no GPU; null = default (all cores on a CPU tracker, else 0). */
   cpuSlots: number | null;
   workDir: string;
@@ -101,24 +105,6 @@ export const TRACKER_DEFAULTS = {
   retention: DEFAULT_RETENTION,
   logGraceMs: DEFAULT_LOG_GRACE_MS,
 } as const;
-
-function parseGpuList(reader: EnvReader): number[] | null {
-  const raw = reader.raw('GPUFLEET_GPUS');
-  if (raw === undefined) return null;
-  if (raw.toLowerCase() === 'none') return [];
-  const ids = raw.split(',').map((s) => s.trim());
-  if (ids.some((s) => !/^\d{1,3}$/.test(s))) {
-    reader.fail(
-      'GPUFLEET_GPUS',
-      `must be a comma-separated list of GPU ids such as 0,1,3, or none (got "${raw}")`,
-    );
-    return [];
-  }
-  const numbers = ids.map(Number);
-  if (new Set(numbers).size !== numbers.length)
-    reader.fail('GPUFLEET_GPUS', `lists a GPU twice (got "${raw}")`);
-  return numbers;
-}
 
 export function loadTrackerConfig(env: Env = process.env, cwd = process.cwd()): TrackerConfig {
   const r = new EnvReader(env);

@@ -1,15 +1,48 @@
 /**
  * Builds a Tracker from its configuration: loads the executers (a bad manifest stops start-up
- * with the file, the field and the reason), finds the GPUs (GPUFLEET_GPUS, else nvidia-smi) and
+ * with the file, the field and the reason), reads the GPU inventory with nvidia-smi and picks the
+ * GPUs GPUFLEET_GPUS names (by index or UUID: a UUID no GPU has stops start-up, a ConfigError), and
  * opens the artifact store its configuration describes.
  */
-import { loadExecuters, openArtifactStore, type Logger } from '@gpufleet/core';
+import { loadExecuters, openArtifactStore, type GpuInventory, type Logger } from '@gpufleet/core';
 import type { TrackerConfig } from './config.js';
-import { detectGpus } from './gpu-detect.js';
+import { resolveGpus } from './gpu/gpu-selection.js';
+import { readGpuInventory } from './gpu/read-gpu-inventory.js';
 import { resolveTaskInit } from './process/task-init.js';
 import { Tracker } from './tracker.js';
 
-export async function createTracker(config: TrackerConfig, logger: Logger): Promise<Tracker> {
+export interface CreateTrackerOptions {
+  /** The nvidia-smi to read the GPUs with; default `nvidia-smi` on PATH. */
+  nvidiaSmi?: string;
+}
+
+/** The GPUs this tracker uses and their inventory (none to read for GPUFLEET_GPUS=none). */
+async function selectGpus(
+  config: TrackerConfig,
+  logger: Logger,
+  nvidiaSmi: string | undefined,
+): Promise<{ gpuIds: number[]; gpuInventory?: GpuInventory }> {
+  if (config.gpus !== null && config.gpus.length === 0) return { gpuIds: [] };
+  const { gpuIds, inventory, unlisted } = resolveGpus(
+    config.gpus,
+    await readGpuInventory({ logger, command: nvidiaSmi }),
+  );
+  if (unlisted.length > 0) {
+    logger.warn({ gpus: unlisted }, 'GPUFLEET_GPUS names GPUs that nvidia-smi does not list');
+  }
+  if (inventory.gpus.length > 0) {
+    const { driverVersion, cudaVersion } = inventory;
+    const gpus = inventory.gpus.map(({ index, name, memoryMiB, uuid }) => ({ index, name, memoryMiB, uuid }));
+    logger.info({ gpus, driverVersion, cudaVersion }, 'GPU inventory');
+  }
+  return { gpuIds, gpuInventory: inventory };
+}
+
+export async function createTracker(
+  config: TrackerConfig,
+  logger: Logger,
+  options: CreateTrackerOptions = {},
+): Promise<Tracker> {
   const executers = await loadExecuters(config.executerPaths, { allowOptIn: config.allowOptInExecuters });
   for (const skipped of executers.skipped) {
     logger.info(
@@ -17,8 +50,8 @@ export async function createTracker(config: TrackerConfig, logger: Logger): Prom
       'executer not loaded',
     );
   }
-  const gpuIds = config.gpus ?? (await detectGpus()).map((gpu) => gpu.index);
+  const { gpuIds, gpuInventory } = await selectGpus(config, logger, options.nvidiaSmi);
   const store = openArtifactStore(config.artifactStoreSettings);
   const taskInit = await resolveTaskInit(config.taskInit, config.workDir, logger);
-  return new Tracker({ config, logger, store, executers, gpuIds, taskInit });
+  return new Tracker({ config, logger, store, executers, gpuIds, gpuInventory, taskInit });
 }

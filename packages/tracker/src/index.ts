@@ -12,8 +12,13 @@
 export { loadTrackerConfig, TRACKER_DEFAULTS } from './config.js';
 export type { TrackerConfig } from './config.js';
 export { createTracker } from './create-tracker.js';
-export { detectGpus, parseNvidiaSmi } from './gpu-detect.js';
-export type { DetectedGpu } from './gpu-detect.js';
+export type { CreateTrackerOptions } from './create-tracker.js';
+export { resolveGpus } from './gpu/gpu-selection.js';
+export type { GpuSelection, GpuSelector } from './gpu/gpu-selection.js';
+export { GPU_QUERY_FIELDS, parseCudaVersion, parseGpuQuery } from './gpu/nvidia-smi-csv.js';
+export type { QueriedGpu } from './gpu/nvidia-smi-csv.js';
+export { NVIDIA_SMI_TIMEOUT_MS, readGpuInventory } from './gpu/read-gpu-inventory.js';
+export type { ReadGpuInventoryOptions } from './gpu/read-gpu-inventory.js';
 export { resolveTaskInit, TASK_INIT_SOURCE } from './process/task-init.js';
 export { Spawner } from './process/spawner.js';
 export type { ProcessExit, SpawnRequest, SpawnResult } from './process/spawner.js';

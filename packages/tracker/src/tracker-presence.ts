@@ -1,11 +1,12 @@
 /**
  * A tracker's presence in its queue: its liveness key, refreshed every GPUFLEET_ALIVE_MS / 3 (once
- * it expires the others take it for dead), and its registry entry with what it runs, written at
- * each heartbeat, which also republishes the executer catalog when Redis lost it.
+ * it expires the others take it for dead), and its registry entry with what it runs and its GPUs'
+ * inventory, written at each heartbeat, which also republishes the executer catalog when Redis lost it.
  */
 import type { Redis } from 'ioredis';
 import {
   publishCatalog,
+  type GpuInventory,
   type LoadedExecuter,
   type Logger,
   type QueueKeys,
@@ -24,6 +25,8 @@ export interface TrackerPresenceDeps {
   holder: Holder;
   executers: ReadonlyMap<string, LoadedExecuter>;
   pool: SlotPool;
+  /** The GPUs' inventory (absent: none to publish). */
+  gpuInventory: GpuInventory | undefined;
   attempts: Pick<RunningAttempts, 'gpusInUse'>;
   aliveMs: number;
   heartbeatMs: number;
@@ -52,6 +55,7 @@ export class TrackerPresence {
       startedAt: deps.startedAt,
       heartbeatAt: deps.now(),
       heartbeatMs: deps.heartbeatMs,
+      ...(deps.gpuInventory && { gpuInventory: deps.gpuInventory }),
     };
   }
 

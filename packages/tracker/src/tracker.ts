@@ -12,6 +12,7 @@ import {
   publishCatalog,
   queueKeys,
   type ArtifactStore,
+  type GpuInventory,
   type LoadedExecuter,
   type Logger,
   type QueueKeys,
@@ -51,6 +52,8 @@ export interface TrackerDeps {
   executers: ReadonlyMap<string, LoadedExecuter>;
   /** The GPUs this tracker may use (config's list, or detected). */
   gpuIds: readonly number[];
+  /** Their inventory, published with the tracker (create-tracker.ts reads it). */
+  gpuInventory?: GpuInventory;
   /** gpufleet-task-init's path (see process/task-init.ts), or null to run executers directly. */
   taskInit: string | null;
   now?: () => number;
@@ -175,6 +178,7 @@ export class Tracker extends EventEmitter<TrackerEmitterEvents> {
       holder: this.holder,
       executers: deps.executers,
       pool: this.pool,
+      gpuInventory: deps.gpuInventory,
       attempts: this.attempts,
       aliveMs: config.aliveMs,
       heartbeatMs: config.heartbeatMs,

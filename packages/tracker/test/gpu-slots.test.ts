@@ -1,5 +1,5 @@
 // GPU pinning on a tracker with an allowed GPU list: one task per free GPU, CUDA_VISIBLE_DEVICES
-// names exactly the task's GPUs, multi-GPU tasks get distinct ids, and a task bigger than every
+// names exactly the task's GPUs (by nvidia-smi's indices: CUDA_DEVICE_ORDER=PCI_BUS_ID), multi-GPU tasks get distinct ids, and a task bigger than every
 // live tracker waits for a bigger one or ends dead with the shortfall.
 import { describe, expect, it } from 'vitest';
 import { enqueue, queueKeys, readArtifact, type ArtifactStore, type TaskRecord } from '@gpufleet/core';
@@ -15,6 +15,7 @@ const trackers = useTrackers();
 
 interface Report {
   cudaVisibleDevices: string;
+  cudaDeviceOrder: string;
   gpuIds: string;
   startedAt: number;
   endedAt: number;
@@ -81,6 +82,7 @@ describe('GPU slots', () => {
     const [a, b, c] = reports as [Report, Report, Report];
     expect([a.cudaVisibleDevices, b.cudaVisibleDevices].sort()).toEqual(['0', '1']);
     expect(a.gpuIds).toBe(a.cudaVisibleDevices);
+    expect(reports.map((r) => r.cudaDeviceOrder)).toEqual(['PCI_BUS_ID', 'PCI_BUS_ID', 'PCI_BUS_ID']);
     // The first two overlapped in time; the third started only after one of them ended.
     expect(Math.max(a.startedAt, b.startedAt)).toBeLessThan(Math.min(a.endedAt, b.endedAt));
     expect(c.startedAt).toBeGreaterThanOrEqual(Math.min(a.endedAt, b.endedAt));

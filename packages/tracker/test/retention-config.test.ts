@@ -10,11 +10,16 @@ describe('loadTrackerConfig and retention', () => {
   it('reads the retention over the defaults, per status and per tenant', () => {
     expect(loadTrackerConfig(BASE, '/srv').retention).toEqual(DEFAULT_RETENTION);
     const config = loadTrackerConfig(
-      { ...BASE, GPUFLEET_RETENTION: 'succeeded=1h', GPUFLEET_TENANT_RETENTION: 'alice:failed=30d' },
+      {
+        ...BASE,
+        GPUFLEET_RETENTION: 'succeeded=1h',
+        GPUFLEET_TENANT_RETENTION: 'alice:failed=30d,bob:max=1000',
+      },
       '/srv',
     );
     expect(config.retention.byStatus).toEqual({ ...DEFAULT_RETENTION.byStatus, succeeded: 3_600_000 });
     expect(config.retention.tenants).toEqual({ alice: { failed: 2_592_000_000 } });
+    expect(config.retention.tenantMax).toEqual({ bob: 1000 });
     expect(config.retention.maxFinished).toBeUndefined();
     expect(config.retention.outputsMs).toBeUndefined();
     const capped = loadTrackerConfig(
@@ -48,5 +53,15 @@ describe('loadTrackerConfig and retention', () => {
       { field: 'GPUFLEET_RETENTION_MAX_FINISHED', reason: 'must be at least 1 (got 0)' },
       { field: 'GPUFLEET_OUTPUTS_RETENTION', reason: expect.stringMatching(/"a month" is not a duration/) },
     ]);
+  });
+
+  it("refuses a tenant's maximum that is not a count, naming the variable", () => {
+    expect(() => loadTrackerConfig({ ...BASE, GPUFLEET_TENANT_RETENTION: 'bob:max=0' }, '/srv')).toThrow(
+      expect.objectContaining({
+        issues: [
+          { field: 'GPUFLEET_TENANT_RETENTION', reason: '"bob:max=0": the maximum must be an integer >= 1' },
+        ],
+      }),
+    );
   });
 });

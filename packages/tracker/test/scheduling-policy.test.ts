@@ -5,7 +5,7 @@
 // short task ahead of a big one that cannot start yet, but not a long one that would delay it.
 import { describe, expect, it } from 'vitest';
 import { enqueue, queueKeys, setTaskPriority, type SchedulingSettings } from '@gpufleet/core';
-import { uniquePrefix, useRedis, useTempDirs } from '@gpufleet/testkit';
+import { uniquePrefix, useRedis, useTempDirs, waitFor } from '@gpufleet/testkit';
 import type { Tracker } from '@gpufleet/tracker';
 import { startTestTracker, useTrackers, waitForFinal } from './helpers/fleet.js';
 import { recordEvents, type RecordedEvent } from './helpers/tracker-events.js';
@@ -54,7 +54,9 @@ describe('the scheduling policy on real trackers', () => {
     const recorded = fleet.map((t) => recordEvents(t, ['spawned']));
     const submit = async (sleepMs: number, priority?: number): Promise<string> =>
       (await enqueue({ redis: client, prefix }, { executer: 'probe', params: { sleepMs }, priority })).id;
-    const busy = [await submit(800), await submit(800)];
+    const busy = [await submit(1500), await submit(1500)];
+    // Both slots busy before the rest is submitted: the order below is then the policy's alone.
+    await waitFor(() => recorded.flat().length >= 2, { message: 'both busy tasks spawned' });
     const waiting = [await submit(50), await submit(50), await submit(50)];
     const urgent = await submit(50, 900);
     expect(await setTaskPriority(client, keys, waiting[2] as string, 950, Date.now())).toMatchObject({

@@ -1,10 +1,11 @@
 // The tracker refuses to start, saying exactly why: every bad variable at once (the artifact
-// store's included), a malformed executer manifest with its file, field and reason, and a consumer
-// name a live tracker holds.
+// store's included), a malformed executer manifest with its file, field and reason, a GPU UUID in
+// GPUFLEET_GPUS that no GPU has (nvidia-smi: a fake one on PATH), and a consumer name a live
+// tracker holds.
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { useRedis, useTempDirs } from '@gpufleet/testkit';
+import { fakeGpu, installFakeNvidiaSmi, useRedis, useTempDirs } from '@gpufleet/testkit';
 import { useFaultFleets } from './helpers/fault-fleet.js';
 import { TRACKER_BIN } from './helpers/tracker-process.js';
 
@@ -73,6 +74,28 @@ describe('tracker start-up errors', () => {
     expect(output).toContain('bad-manifest/broken/executer.json');
     expect(output).toMatch(/command\[1\]: must be string/);
     expect(output).toMatch(/resources\.gpus: must be >= 0/);
+  });
+
+  it('refuses a GPU UUID that no GPU of the machine has, as a bad setting', async () => {
+    const gpu = fakeGpu('H100', 0);
+    const smi = await installFakeNvidiaSmi(await temp.make(), {
+      driverVersion: '550.54.15',
+      cudaVersion: '12.4',
+      gpus: [gpu],
+    });
+    const unknown = 'GPU-deadbeef-0000-4000-8000-000000000000';
+    const { status, output } = start({
+      PATH: smi.path(),
+      REDIS_URL: redis.server.url,
+      GPUFLEET_GPUS: `0,${unknown}`,
+      GPUFLEET_EXECUTERS: fileURLToPath(new URL('./fixtures/executers', import.meta.url)),
+      GPUFLEET_WORKDIR: await temp.make(),
+    });
+    expect(status).toBe(1);
+    expect(output).toMatch(/^gpufleet-tracker: invalid configuration$/m);
+    expect(output).toContain(
+      `\n  GPUFLEET_GPUS: names ${unknown}, which no GPU of this machine has (nvidia-smi lists ${gpu.uuid} (0))\n`,
+    );
   });
 
   it('refuses a consumer name that a live tracker holds', async () => {

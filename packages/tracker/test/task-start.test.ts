@@ -162,7 +162,7 @@ describe('from arrival to spawn', () => {
     await spares.close();
   });
 
-  it('passes executers the tracker’s environment less its secrets and settings, with the task’s GPUs', () => {
+  it('passes executers the tracker’s environment less its secrets and settings, with the task’s GPUs numbered as nvidia-smi numbers them', () => {
     const base = executerBaseEnv({
       PATH: '/usr/bin:/bin',
       HOME: '/home/fleet',
@@ -173,11 +173,17 @@ describe('from arrival to spawn', () => {
       ARTIFACT_STORE: 's3://artifacts',
       CUDA_VISIBLE_DEVICES: '0,1,2,3',
       NVIDIA_VISIBLE_DEVICES: 'all',
+      CUDA_DEVICE_ORDER: 'FASTEST_FIRST',
     });
-    expect(base).toEqual({ PATH: '/usr/bin:/bin', HOME: '/home/fleet' });
+    expect(base).toEqual({ PATH: '/usr/bin:/bin', HOME: '/home/fleet', CUDA_DEVICE_ORDER: 'FASTEST_FIRST' });
     const env = taskEnv({
       base,
-      manifestEnv: { OMP_NUM_THREADS: '4', CUDA_VISIBLE_DEVICES: '7', HOME: '/scratch' },
+      manifestEnv: {
+        OMP_NUM_THREADS: '4',
+        CUDA_VISIBLE_DEVICES: '7',
+        HOME: '/scratch',
+        CUDA_DEVICE_ORDER: 'FASTEST_FIRST',
+      },
       taskId: 't1',
       attempt: 2,
       gpuIds: [0, 2],
@@ -188,6 +194,8 @@ describe('from arrival to spawn', () => {
       PATH: '/usr/bin:/bin',
       HOME: '/scratch',
       OMP_NUM_THREADS: '4',
+      // GPU ids are nvidia-smi's indices: CUDA must count GPUs in PCI bus order as nvidia-smi does.
+      CUDA_DEVICE_ORDER: 'PCI_BUS_ID',
       CUDA_VISIBLE_DEVICES: '0,2',
       GPUFLEET_TASK_ID: 't1',
       GPUFLEET_ATTEMPT: '2',

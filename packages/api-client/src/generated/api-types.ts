@@ -335,7 +335,35 @@ export type TrackerView = {
   lastHeartbeat: string;
   /** ISO 8601, UTC */
   startedAt: string;
-  gpus: Array<{ id: number; taskId: string | null }>;
+  gpus: Array<{
+    /** the nvidia-smi index: CUDA_VISIBLE_DEVICES, in PCI bus order */
+    id: number;
+    taskId: string | null;
+    /** the GPU as nvidia-smi described it when the tracker started; null when the tracker did not (an older tracker, or nvidia-smi could not list it) */
+    device: {
+      /** GPU-…, as nvidia-smi -L shows it; GPUFLEET_GPUS accepts it */
+      uuid: string;
+      /** domain:bus:device.function in hex: 00000000:3B:00.0 */
+      pciBusId: string | null;
+      /** the model: NVIDIA H100 80GB HBM3 */
+      name: string;
+      /** total memory, MiB */
+      memoryMiB: number | null;
+      /** CUDA compute capability: 9.0 (null from drivers before 510) */
+      computeCapability: string | null;
+      /** MIG mode; null for a GPU without MIG */
+      migMode: 'enabled' | 'disabled' | null;
+    } | null;
+  }>;
+  /** how the tracker read its GPUs at start; null when it published nothing (GPUFLEET_GPUS=none, or an older tracker) */
+  inventory: {
+    /** the NVIDIA driver: 550.54.15 */
+    driverVersion: string | null;
+    /** the CUDA version the driver supports: 12.4 */
+    cudaVersion: string | null;
+    /** why nvidia-smi could not list the GPUs (not found, failed, timed out) */
+    error: string | null;
+  } | null;
   cpuSlots: number;
   /** tasks running on CPU slots */
   cpuTasks: string[];

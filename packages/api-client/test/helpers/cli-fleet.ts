@@ -2,7 +2,7 @@
  * A real fleet for the client's tests: the test file's redis-server, the API server started from
  * its configuration (server.ts) on a free port with a token, and one in-process tracker with the
  * executer catalog (`script` enabled) and the tracker's `probe` test executer, on four allowed
- * GPU ids and two CPU slots. `runCli` runs the built `gpufleet` binary against it, as a
+ * GPU ids (or the GPUs and nvidia-smi `options` give) and two CPU slots. `runCli` runs the built `gpufleet` binary against it, as a
  * subprocess (never synchronously: the API answers from this process).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -47,7 +47,18 @@ export interface CliFleet {
   close(): Promise<void>;
 }
 
-export async function startCliFleet(redis: RedisServer, temp: TempDirs): Promise<CliFleet> {
+export interface CliFleetOptions {
+  /** GPUFLEET_GPUS; default `0,1,2,3`. */
+  gpus?: string;
+  /** The nvidia-smi the tracker reads its GPUs with (a fake one: testkit's installFakeNvidiaSmi). */
+  nvidiaSmi?: string;
+}
+
+export async function startCliFleet(
+  redis: RedisServer,
+  temp: TempDirs,
+  options: CliFleetOptions = {},
+): Promise<CliFleet> {
   const dir = await temp.make();
   const prefix = uniquePrefix('cli');
   const token = `cli-test-token-${prefix}`;
@@ -71,7 +82,7 @@ export async function startCliFleet(redis: RedisServer, temp: TempDirs): Promise
         ARTIFACT_STORE: artifacts,
         GPUFLEET_EXECUTERS: `${CATALOG_DIR}:${PROBE_EXECUTERS}`,
         GPUFLEET_ENABLE_OPT_IN_EXECUTERS: 'true',
-        GPUFLEET_GPUS: '0,1,2,3',
+        GPUFLEET_GPUS: options.gpus ?? '0,1,2,3',
         GPUFLEET_CPU_SLOTS: '2',
         GPUFLEET_WORKDIR: join(dir, 'work'),
         REDIS_CONSUMER_NAME: `tracker-${prefix}`.slice(0, 64),
@@ -85,6 +96,7 @@ export async function startCliFleet(redis: RedisServer, temp: TempDirs): Promise
       dir,
     ),
     silentLogger(),
+    { nvidiaSmi: options.nvidiaSmi },
   );
   await tracker.start();
   const home = join(dir, 'home');

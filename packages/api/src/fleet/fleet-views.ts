@@ -2,7 +2,8 @@
  * The fleet as the API shows it: per queue, what its live trackers offer (executers with their
  * parameter schemas), how its tasks stand (depth, running, dead, oldest wait, and per tenant the
  * tasks waiting and running, the GPUs those hold and its fair share: weight, quota, usage, rank)
- * and, for admins, every registered tracker with the task that holds each of its GPUs.
+ * and, for admins, every registered tracker with the task that holds each of its GPUs and each
+ * GPU's model, memory, UUID, bus id, compute capability and MIG mode as the tracker read them.
  */
 import type { Redis } from 'ioredis';
 import {
@@ -14,6 +15,7 @@ import {
   readQueueStats,
   readTenantAccounts,
   shareOf,
+  type GpuDevice,
   type QueueStats,
   type TenantAccount,
   type TenantAccounts,
@@ -80,6 +82,9 @@ export function tenantViews(
   return views;
 }
 
+/** A GPU of a tracker as nvidia-smi described it (its id is its index). */
+export type GpuDeviceView = Omit<GpuDevice, 'index'>;
+
 export interface TrackerView {
   name: string;
   queue: string;
@@ -87,7 +92,10 @@ export interface TrackerView {
   live: boolean;
   lastHeartbeat: string;
   startedAt: string;
-  gpus: Array<{ id: number; taskId: string | null }>;
+  /** `device`: null when the tracker published no inventory entry for the GPU. */
+  gpus: Array<{ id: number; taskId: string | null; device: GpuDeviceView | null }>;
+  /** How the tracker read its GPUs; null when it published no inventory (none, or an older tracker). */
+  inventory: { driverVersion: string | null; cudaVersion: string | null; error: string | null } | null;
   cpuSlots: number;
   cpuTasks: string[];
   executers: string[];
@@ -162,6 +170,13 @@ export function trackerView(queue: string, t: TrackerInfo, now: number): Tracker
     if (gpuIds.length === 0) cpuTasks.push(taskId);
     for (const gpu of gpuIds) holder.set(gpu, taskId);
   }
+  const inventory = t.gpuInventory;
+  const deviceOf = (id: number): GpuDeviceView | null => {
+    const found = inventory?.gpus.find((gpu) => gpu.index === id);
+    if (!found) return null;
+    const { index: _index, ...device } = found;
+    return device;
+  };
   return {
     name: t.name,
     queue,
@@ -169,7 +184,10 @@ export function trackerView(queue: string, t: TrackerInfo, now: number): Tracker
     live: isLive(t, now),
     lastHeartbeat: new Date(t.heartbeatAt).toISOString(),
     startedAt: new Date(t.startedAt).toISOString(),
-    gpus: t.gpus.map((id) => ({ id, taskId: holder.get(id) ?? null })),
+    gpus: t.gpus.map((id) => ({ id, taskId: holder.get(id) ?? null, device: deviceOf(id) })),
+    inventory: inventory
+      ? { driverVersion: inventory.driverVersion, cudaVersion: inventory.cudaVersion, error: inventory.error }
+      : null,
     cpuSlots: t.cpuSlots,
     cpuTasks,
     executers: t.executers,

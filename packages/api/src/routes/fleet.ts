@@ -3,8 +3,8 @@
  * schemas), GET /v1/queues (depth, running, dead, oldest wait, per tenant the tasks waiting and
  * running, their GPUs and its fair share: a user key sees its own tenant's, an admin key every
  * tenant's) and
- * GET /v1/trackers (admin keys only: every tracker with its GPUs and the task holding each, and its
- * last heartbeat).
+ * GET /v1/trackers (admin keys only: every tracker with its GPUs, the task holding each and the
+ * GPU's model, memory and ids as the tracker read them with nvidia-smi, and its last heartbeat).
  */
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { checkName } from '@gpufleet/core';
@@ -72,6 +72,41 @@ const QueuesSchema = Type.Object({
   ),
 });
 
+const GpuDeviceSchema = Type.Object(
+  {
+    uuid: Type.String({ description: 'GPU-…, as nvidia-smi -L shows it; GPUFLEET_GPUS accepts it' }),
+    pciBusId: Nullable(Type.String({ description: 'domain:bus:device.function in hex: 00000000:3B:00.0' })),
+    name: Type.String({ description: 'the model: NVIDIA H100 80GB HBM3' }),
+    memoryMiB: Nullable(Type.Integer({ description: 'total memory, MiB' })),
+    computeCapability: Nullable(
+      Type.String({ description: 'CUDA compute capability: 9.0 (null from drivers before 510)' }),
+    ),
+    migMode: Type.Unsafe<'enabled' | 'disabled' | null>({
+      type: ['string', 'null'],
+      enum: ['enabled', 'disabled', null],
+      description: 'MIG mode; null for a GPU without MIG',
+    }),
+  },
+  {
+    description:
+      'the GPU as nvidia-smi described it when the tracker started; null when the tracker did not (an older tracker, or nvidia-smi could not list it)',
+  },
+);
+
+const GpuInventorySchema = Type.Object(
+  {
+    driverVersion: Nullable(Type.String({ description: 'the NVIDIA driver: 550.54.15' })),
+    cudaVersion: Nullable(Type.String({ description: 'the CUDA version the driver supports: 12.4' })),
+    error: Nullable(
+      Type.String({ description: 'why nvidia-smi could not list the GPUs (not found, failed, timed out)' }),
+    ),
+  },
+  {
+    description:
+      'how the tracker read its GPUs at start; null when it published nothing (GPUFLEET_GPUS=none, or an older tracker)',
+  },
+);
+
 const TrackersSchema = Type.Object({
   trackers: Type.Array(
     Type.Object({
@@ -81,7 +116,14 @@ const TrackersSchema = Type.Object({
       live: Type.Boolean({ description: 'heartbeat within three heartbeat periods' }),
       lastHeartbeat: Timestamp,
       startedAt: Timestamp,
-      gpus: Type.Array(Type.Object({ id: Type.Integer(), taskId: Nullable(Type.String()) })),
+      gpus: Type.Array(
+        Type.Object({
+          id: Type.Integer({ description: 'the nvidia-smi index: CUDA_VISIBLE_DEVICES, in PCI bus order' }),
+          taskId: Nullable(Type.String()),
+          device: Nullable(GpuDeviceSchema),
+        }),
+      ),
+      inventory: Nullable(GpuInventorySchema),
       cpuSlots: Type.Integer(),
       cpuTasks: Type.Array(Type.String(), { description: 'tasks running on CPU slots' }),
       executers: Type.Array(Type.String()),

@@ -38,7 +38,7 @@ async function forgetChunk(
   const reply = await runScript(
     redis,
     'forget',
-    [keys.index, ...taskKeys],
+    [keys.index, keys.tenantRecords, ...taskKeys],
     argvHead(now),
     tasks.map((t) => t.endedAt),
   );

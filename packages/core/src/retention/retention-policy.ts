@@ -11,9 +11,10 @@
  *
  * Syntax (GPUFLEET_RETENTION): comma-separated `status=duration` or a bare `duration` for every
  * final status, e.g. `3d` or `succeeded=1d,failed=30d`. GPUFLEET_TENANT_RETENTION: comma-separated
- * `tenant=duration` or `tenant:status=duration`. Durations as parseDurationMs reads them (`90s`,
- * `12h`, `3d`, a number of ms). GPUFLEET_RETENTION_MAX_FINISHED: an optional cap on the finished
- * tasks a queue keeps in Redis, whatever their age (queue-wide; the durations are per tenant).
+ * `tenant=duration`, `tenant:status=duration` or `tenant:max=count` (that tenant's own cap on its
+ * finished tasks in Redis). Durations as parseDurationMs reads them (`90s`, `12h`, `3d`, a number
+ * of ms). GPUFLEET_RETENTION_MAX_FINISHED: an optional cap on the finished tasks a queue keeps in
+ * Redis, whatever their age (queue-wide; both caps hold when both are set).
  * GPUFLEET_OUTPUTS_RETENTION: an optional duration after which archived tasks' outputs are deleted
  * from the artifact store (off by default: outputs are kept).
  */
@@ -35,6 +36,11 @@ export interface RetentionPolicy {
    */
   maxFinished?: number;
   /**
+   * Per tenant, at most this many of its finished tasks stay in Redis (`tenant:max=N` in
+   * GPUFLEET_TENANT_RETENTION); beyond it its oldest-created are archived first.
+   */
+  tenantMax?: Readonly<Record<string, number>>;
+  /**
    * How long a finished task's outputs stay in the artifact store after it ended
    * (GPUFLEET_OUTPUTS_RETENTION; outputs-retention.ts): deleted once the task is archived and
    * this has passed. None when absent: outputs are kept (the default).
@@ -53,6 +59,7 @@ export const DEFAULT_RETENTION: RetentionPolicy = {
     dead: 14 * DAY_MS,
   },
   tenants: {},
+  tenantMax: {},
 };
 
 /** At most ten years: a longer retention is a typo, and it would overflow nothing but sense. */
@@ -91,17 +98,29 @@ export function parseRetention(raw: string): RetentionByStatus | string {
   return typeof parsed === 'string' ? parsed : { ...DEFAULT_RETENTION.byStatus, ...parsed };
 }
 
+export interface TenantRetention {
+  tenants: Record<string, RetentionByStatus>;
+  tenantMax: Record<string, number>;
+}
+
 /** GPUFLEET_TENANT_RETENTION's value; a string is why it is refused. */
-export function parseTenantRetention(raw: string): Record<string, RetentionByStatus> | string {
-  const out: Record<string, Partial<Record<TaskStatus, number>>> = {};
+export function parseTenantRetention(raw: string): TenantRetention | string {
+  const out: TenantRetention = { tenants: {}, tenantMax: {} };
   for (const entry of raw.split(',').map((e) => e.trim())) {
     const match = /^([^:=]+)(?::([^=]+))?=(.+)$/.exec(entry);
-    if (!match) return `"${entry}" is not tenant=duration or tenant:status=duration`;
+    if (!match) return `"${entry}" is not tenant=duration, tenant:status=duration or tenant:max=count`;
     const tenant = (match[1] ?? '').trim();
     if (checkName(tenant)) return `"${tenant}" is not a tenant name: it ${checkName(tenant)}`;
-    const parsed = parseStatuses([[match[2]?.trim() ?? null, (match[3] ?? '').trim()]]);
+    const [field, value] = [match[2]?.trim() ?? null, (match[3] ?? '').trim()];
+    if (field === 'max') {
+      if (!/^\d+$/.test(value) || !Number.isSafeInteger(Number(value)) || Number(value) < 1)
+        return `"${tenant}:max=${value}": the maximum must be an integer >= 1`;
+      out.tenantMax[tenant] = Number(value);
+      continue;
+    }
+    const parsed = parseStatuses([[field, value]]);
     if (typeof parsed === 'string') return parsed;
-    out[tenant] = { ...out[tenant], ...parsed };
+    out.tenants[tenant] = { ...out.tenants[tenant], ...parsed };
   }
   return out;
 }
@@ -125,7 +144,8 @@ export function readRetentionPolicy(r: EnvReader): RetentionPolicy {
   const raw = r.raw('GPUFLEET_RETENTION');
   const byStatus = raw === undefined ? DEFAULT_RETENTION.byStatus : parseRetention(raw);
   const tenantsRaw = r.raw('GPUFLEET_TENANT_RETENTION');
-  const tenants = tenantsRaw === undefined ? {} : parseTenantRetention(tenantsRaw);
+  const tenants =
+    tenantsRaw === undefined ? { tenants: {}, tenantMax: {} } : parseTenantRetention(tenantsRaw);
   if (typeof byStatus === 'string') r.fail('GPUFLEET_RETENTION', byStatus);
   if (typeof tenants === 'string') r.fail('GPUFLEET_TENANT_RETENTION', tenants);
   const max = r.raw('GPUFLEET_RETENTION_MAX_FINISHED');
@@ -135,7 +155,8 @@ export function readRetentionPolicy(r: EnvReader): RetentionPolicy {
   if (typeof outputsMs === 'string') r.fail('GPUFLEET_OUTPUTS_RETENTION', outputsMs);
   return {
     byStatus: typeof byStatus === 'string' ? DEFAULT_RETENTION.byStatus : byStatus,
-    tenants: typeof tenants === 'string' ? {} : tenants,
+    tenants: typeof tenants === 'string' ? {} : tenants.tenants,
+    tenantMax: typeof tenants === 'string' ? {} : tenants.tenantMax,
     ...(maxFinished === undefined ? {} : { maxFinished }),
     ...(typeof outputsMs === 'number' ? { outputsMs } : {}),
   };

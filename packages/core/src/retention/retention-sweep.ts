@@ -8,7 +8,8 @@
  * artifact store outage throws, and the caller tries again later); forget.lua checks each task
  * again in the step that removes it. `dryRun` says what would go and changes nothing. A queue that
  * holds more finished tasks than the policy's `maxFinished` has the excess archived first, the
- * oldest-created first, whatever their age.
+ * oldest-created first, whatever their age; so has a tenant beyond its own maximum (`tenantMax`),
+ * counted from its task records (keys.ts `tenantRecords`) less its waiting and running tasks.
  */
 import type { Redis } from 'ioredis';
 import type { QueueKeys } from '../keys.js';
@@ -58,20 +59,49 @@ async function inBatches<T>(
   for (let i = 0; i < items.length; i += size) await Promise.all(items.slice(i, i + size).map(run));
 }
 
+/** Finished tasks held beyond a maximum: the queue's, and each capped tenant's. */
+interface Excess {
+  left: number;
+  tenants: Record<string, number>;
+}
+
 /**
- * Finished tasks held beyond the policy's `maxFinished` (0 without one): the index's records less
- * the waiting and running ones of the tenant accounts.
+ * Finished tasks held beyond the policy's `maxFinished` (0 without one), and beyond each tenant's
+ * `tenantMax`: records (the index's, or the tenant's count) less the waiting and running ones of
+ * the tenant accounts. A task uploading its outputs counts as finished here, so a queue keeps at
+ * most its maximum, and a few fewer while tasks upload.
  */
-async function overMax(redis: Redis, keys: QueueKeys, policy: RetentionPolicy): Promise<number> {
-  if (policy.maxFinished === undefined) return 0;
-  const [records, accounts] = await Promise.all([redis.zcard(keys.index), readTenantAccounts(redis, keys)]);
-  const live = Object.values(accounts).reduce((sum, a) => sum + a.waiting + a.runningTasks, 0);
-  return Math.max(0, records - live - policy.maxFinished);
+async function overMax(redis: Redis, keys: QueueKeys, policy: RetentionPolicy): Promise<Excess> {
+  const capped = Object.entries(policy.tenantMax ?? {});
+  const excess: Excess = { left: 0, tenants: {} };
+  if (policy.maxFinished === undefined && capped.length === 0) return excess;
+  const [records, accounts, counts] = await Promise.all([
+    redis.zcard(keys.index),
+    readTenantAccounts(redis, keys),
+    capped.length > 0 ? redis.hmget(keys.tenantRecords, ...capped.map(([tenant]) => tenant)) : [],
+  ]);
+  const live = (a?: { waiting: number; runningTasks: number }): number =>
+    a ? a.waiting + a.runningTasks : 0;
+  if (policy.maxFinished !== undefined) {
+    const all = Object.values(accounts).reduce((sum, a) => sum + live(a), 0);
+    excess.left = Math.max(0, records - all - policy.maxFinished);
+  }
+  capped.forEach(([tenant, max], i) => {
+    const over = Number(counts[i] ?? 0) - live(accounts[tenant]) - max;
+    if (over > 0) excess.tenants[tenant] = over;
+  });
+  return excess;
+}
+
+/** Whether `excess` holds anything: then any finished task may be due, whatever its age. */
+function anyExcess(excess: Excess): boolean {
+  return excess.left > 0 || Object.keys(excess.tenants).length > 0;
 }
 
 /**
  * The tasks of `ids` whose retention has passed, with the `endedAt` each was read with; while
- * `excess.left` > 0, any finished task is due too (the queue holds more than its maximum).
+ * `excess.left` > 0 (the queue holds more than its maximum), or its tenant's excess is, any
+ * finished task is due too.
  */
 async function dueOf(
   redis: Redis,
@@ -79,7 +109,7 @@ async function dueOf(
   ids: readonly string[],
   policy: RetentionPolicy,
   now: number,
-  excess: { left: number },
+  excess: Excess,
 ): Promise<{ due: Array<{ id: string; endedAt: string }>; missing: string[] }> {
   const pipeline = redis.pipeline();
   for (const id of ids) pipeline.hmget(keys.task(id), 'status', 'endedAt', 'tenant');
@@ -92,13 +122,16 @@ async function dueOf(
     const [status, endedAt, tenant] = (fields ?? []) as Array<string | null>;
     if (!status) return void missing.push(id);
     if (!isTaskStatus(status) || !endedAt) return;
-    const keep = retentionOf(policy, tenant ?? 'default', status);
+    const owner = tenant || 'default';
+    const keep = retentionOf(policy, owner, status);
     if (keep === null) return;
-    if (Number(endedAt) + keep <= now) due.push({ id, endedAt });
-    else if (excess.left > 0) {
-      excess.left--;
-      due.push({ id, endedAt });
-    }
+    const over = excess.tenants[owner] ?? 0;
+    if (Number(endedAt) + keep > now && excess.left <= 0 && over <= 0) return;
+    // Due by age or by a maximum: it counts against both excesses either way.
+    excess.left--;
+    if (over > 0) excess.tenants[owner] = over - 1;
+    else delete excess.tenants[owner];
+    due.push({ id, endedAt });
   });
   return { due, missing };
 }
@@ -107,9 +140,9 @@ export async function sweepFinished(options: SweepOptions): Promise<SweepResult>
   const { redis, keys, store, policy, now } = options;
   const batch = options.batch ?? RETENTION_BATCH;
   const limit = options.limit ?? Number.POSITIVE_INFINITY;
-  const excess = { left: await overMax(redis, keys, policy) };
-  // Over the maximum, any finished task may be due: the whole index is walked, oldest first.
-  const cutoff = excess.left > 0 ? '+inf' : now - shortestRetention(policy);
+  const excess = await overMax(redis, keys, policy);
+  // Over a maximum, any finished task may be due: the whole index is walked, oldest first.
+  const cutoff = anyExcess(excess) ? '+inf' : now - shortestRetention(policy);
   const result: SweepResult = { scanned: 0, due: 0, removed: 0, ids: [] };
   let offset = 0; // index entries kept so far: the next batch starts after them
   while (result.due < limit) {

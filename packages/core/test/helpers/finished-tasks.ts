@@ -70,7 +70,8 @@ export async function fleetQueue(server: RedisServer) {
   return { ...queue, submit, take, finish };
 }
 
-export const policy = (byStatus: string, tenants?: string): RetentionPolicy => ({
-  byStatus: parseRetention(byStatus) as RetentionPolicy['byStatus'],
-  tenants: tenants ? (parseTenantRetention(tenants) as RetentionPolicy['tenants']) : {},
-});
+export function policy(byStatus: string, tenants?: string): RetentionPolicy {
+  const parsed = tenants ? parseTenantRetention(tenants) : { tenants: {}, tenantMax: {} };
+  if (typeof parsed === 'string') throw new Error(parsed);
+  return { byStatus: parseRetention(byStatus) as RetentionPolicy['byStatus'], ...parsed };
+}

@@ -2,9 +2,10 @@
  * The environment an executer runs with: the tracker's own, less its secrets and settings
  * (Redis, S3/AWS credentials, GPUFLEET_*), plus the executer's manifest `env`, plus the task's
  * variables. CUDA_VISIBLE_DEVICES names exactly the task's GPUs (empty for a CPU task, so a CPU
- * task cannot see any GPU). A preemptible task also learns how it would be stopped: the signal
- * (GPUFLEET_PREEMPT_SIGNAL, SIGTERM) and how long it then has before SIGKILL to checkpoint
- * (GPUFLEET_PREEMPT_GRACE_MS).
+ * task cannot see any GPU), by the indices nvidia-smi gives them: CUDA_DEVICE_ORDER=PCI_BUS_ID
+ * makes CUDA number GPUs as nvidia-smi does (its default, FASTEST_FIRST, may not). A preemptible
+ * task also learns how it would be stopped: the signal (GPUFLEET_PREEMPT_SIGNAL, SIGTERM) and how
+ * long it then has before SIGKILL to checkpoint (GPUFLEET_PREEMPT_GRACE_MS).
  */
 const WITHHELD = /^(REDIS_|AWS_|S3_|GPUFLEET_|ARTIFACT_STORE$|CUDA_VISIBLE_DEVICES$|NVIDIA_VISIBLE_DEVICES$)/;
 
@@ -46,6 +47,7 @@ export function taskEnv(input: TaskEnvInput): Record<string, string> {
   return {
     ...input.base,
     ...input.manifestEnv,
+    CUDA_DEVICE_ORDER: 'PCI_BUS_ID',
     CUDA_VISIBLE_DEVICES: gpuList,
     GPUFLEET_TASK_ID: input.taskId,
     GPUFLEET_ATTEMPT: String(input.attempt),

@@ -1,6 +1,7 @@
 /**
  * `gpufleet executers`, `gpufleet queues` (each queue, then per tenant its tasks, GPUs and fair
- * share: weight, GPU quota, usage) and `gpufleet trackers` (admin keys): the fleet.
+ * share: weight, GPU quota, usage) and `gpufleet trackers` (admin keys: each tracker, then each of
+ * its GPUs with its model, memory and task): the fleet.
  */
 import type { Command } from 'commander';
 import type { CliContext } from '../cli-context.js';
@@ -92,6 +93,22 @@ export async function runTrackers(ctx: CliContext, flags: QueueFlag): Promise<nu
     ctx.out.line(
       table(['NAME', 'QUEUE', 'HOST', 'LIVE', 'GPUS', 'CPU SLOTS', 'HEARTBEAT', 'EXECUTERS'], rows),
     );
+    // Per GPU, as its tracker read it with nvidia-smi (`--json` has the UUID, bus id and driver too).
+    const gpus = list.trackers.flatMap((t) =>
+      t.gpus.map(({ id, taskId, device }) => [
+        t.name,
+        String(id),
+        device?.name ?? '?',
+        typeof device?.memoryMiB === 'number' ? `${device.memoryMiB} MiB` : '?',
+        device?.computeCapability ?? '-',
+        device?.migMode ?? '-',
+        taskId ?? '-',
+      ]),
+    );
+    if (gpus.length > 0) {
+      ctx.out.line('');
+      ctx.out.line(table(['TRACKER', 'GPU', 'MODEL', 'MEMORY', 'COMPUTE', 'MIG', 'TASK'], gpus));
+    }
   }
   return EXIT.OK;
 }
