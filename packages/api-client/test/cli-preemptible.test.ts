@@ -1,5 +1,5 @@
 // Preemptible tasks through the `gpufleet` binary and the typed client, against a real API started
-// from its configuration. No tracker runs, so the tasks stay waiting; their preemptions are written
+// from its configuration. No tracker runs, so the tasks (submitted --wait-for-capacity) stay waiting; their preemptions are written
 // into the task hashes the way the tracker's preemption (core's preempt.lua) writes them. Checked:
 // `submit --preemptible` reaches the record (and its absence leaves the task not preemptible),
 // `--help` names the flag, `status` says preemptible and, once preempted, how often and by which
@@ -16,7 +16,8 @@ const { redis, token, keys } = fleet;
 const cli = (args: string[]) => fleet.cli(args);
 
 async function submitted(args: string[]): Promise<string> {
-  const result = await cli(['submit', 'probe', ...args, '--json']);
+  // No tracker runs: the tasks are submitted to wait for one (the API refuses them otherwise).
+  const result = await cli(['submit', 'probe', '--wait-for-capacity', ...args, '--json']);
   expect(result.code, result.stderr).toBe(0);
   return parseJson<{ tasks: Array<{ id: string }> }>(result).tasks[0]?.id ?? '';
 }
@@ -97,8 +98,18 @@ describe('gpufleet ls', () => {
 describe('the client', () => {
   it('submits a preemptible task and types its preemptions in the view and the list', async () => {
     const client = new GpufleetClient({ url: fleet.api.url, token });
-    const task = await client.submit({ executer: 'probe', name: 'client-pre', preemptible: true });
-    const plain = await client.submit({ executer: 'probe', name: 'client-pre', preemptible: false });
+    const task = await client.submit({
+      executer: 'probe',
+      name: 'client-pre',
+      preemptible: true,
+      waitForCapacity: true,
+    });
+    const plain = await client.submit({
+      executer: 'probe',
+      name: 'client-pre',
+      preemptible: false,
+      waitForCapacity: true,
+    });
     expect((await task.get()).preemptible).toBe(true);
     expect((await plain.get()).preemptible).toBe(false);
     const by = newTaskId(Date.now());

@@ -1,7 +1,7 @@
 // Task priority and fair share through the `gpufleet` binary and the typed client, against a real
 // API started from its configuration (GPUFLEET_DEFAULT_PRIORITY, GPUFLEET_QUEUE_PRIORITIES,
 // GPUFLEET_MAX_RUNNING_GPUS, GPUFLEET_FAIRSHARE_HALF_LIFE_MS) and a keys file giving alice a
-// fair-share weight of 2. No tracker runs, so the tasks stay waiting: `submit --priority` (checked
+// fair-share weight of 2. No tracker runs, so the tasks (submitted --wait-for-capacity) stay waiting: `submit --priority` (checked
 // before anything is sent), the queue's default, `status` (priority, why it waits, its place),
 // `ls` (the PRIORITY column), `priority ID N` (old → new; exit 2, 4 and 1 for a bad priority, a
 // missing task and one that no longer waits), `queues` (weight, GPU quota, usage) and the client's
@@ -60,7 +60,8 @@ const cli = (args: string[]) =>
   });
 
 async function submitted(args: string[]): Promise<string> {
-  const result = await cli(['submit', 'probe', ...args, '--json']);
+  // No tracker runs: the tasks are submitted to wait for one (the API refuses them otherwise).
+  const result = await cli(['submit', 'probe', '--wait-for-capacity', ...args, '--json']);
   expect(result.code, result.stderr).toBe(0);
   return parseJson<{ tasks: Array<{ id: string }> }>(result).tasks[0]?.id ?? '';
 }
@@ -147,7 +148,12 @@ describe('gpufleet queues and the client', () => {
 
   it('submits with a priority, changes it with setPriority and types why a task waits', async () => {
     const client = new GpufleetClient({ url: api.url, token: alice });
-    const task = await client.submit({ executer: 'probe', queue: 'urgent', priority: 0 });
+    const task = await client.submit({
+      executer: 'probe',
+      queue: 'urgent',
+      priority: 0,
+      waitForCapacity: true,
+    });
     const view = await task.get();
     expect([view.priority, view.waitReason]).toEqual([0, 'Priority']);
     expect(await client.setPriority(task.id, 1000)).toEqual({ id: task.id, priority: 1000, previous: 0 });

@@ -50,8 +50,9 @@ afterAll(async () => {
   await api?.close();
 });
 
+// No tracker runs: the tasks are submitted to wait for one (the API refuses them otherwise).
 const cli = (token: string, args: string[]) =>
-  runCli(['submit', 'probe', ...args], {
+  runCli(['submit', 'probe', '--wait-for-capacity', ...args], {
     env: { PATH: process.env.PATH ?? '', HOME: home, GPUFLEET_API_URL: api.url, GPUFLEET_TOKEN: token },
   });
 

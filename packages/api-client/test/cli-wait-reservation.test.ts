@@ -1,5 +1,5 @@
 // `gpufleet status` for a task that GPUs are reserved for, against a real API started from its
-// configuration. No tracker runs, so the tasks stay waiting; the queue's reservation and
+// configuration. No tracker runs, so the tasks (submitted --wait-for-capacity) stay waiting; the queue's reservation and
 // preemptions hashes are written the way core's take.lua and preempt.lua write them. Checked: the
 // waits line names Reservation and Preemption like the other reasons and adds `expected to start
 // by <local time>` (the CLI runs in a time zone of its own, so local time is told from UTC) only
@@ -17,7 +17,7 @@ const { redis, prefix, token, keys } = fleet;
 const cli = (args: string[]) => fleet.cli(args, { TZ: 'Asia/Tokyo' });
 
 async function submitted(): Promise<string> {
-  const result = await cli(['submit', 'probe', '--json']);
+  const result = await cli(['submit', 'probe', '--wait-for-capacity', '--json']);
   expect(result.code, result.stderr).toBe(0);
   return parseJson<{ tasks: Array<{ id: string }> }>(result).tasks[0]?.id ?? '';
 }
@@ -65,7 +65,7 @@ describe('gpufleet status with a reservation', () => {
 
   it('the typed client carries expectedStartAt, null once the task is cancelled', async () => {
     const client = new GpufleetClient({ url: fleet.api.url, token });
-    const task = await client.submit({ executer: 'probe', queue: 'typed' });
+    const task = await client.submit({ executer: 'probe', queue: 'typed', waitForCapacity: true });
     await redis.server.client().hset(queueKeys(prefix, 'typed').reservation, {
       task: task.id,
       tracker: 'gpu-a',

@@ -10,6 +10,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import {
+  listLiveTrackers,
   queueKeys,
   readQueueMemory,
   readQueueStats,
@@ -107,12 +108,13 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
         Promise.all(
           (await queues.discovered()).map(async (q) => {
             const keys = queueKeys(prefix, q);
-            const [stats, tenants, memory] = await Promise.all([
+            const [stats, tenants, memory, trackers] = await Promise.all([
               readQueueStats(deps.redis, keys),
               readTenantAccounts(deps.redis, keys),
               readQueueMemory(deps.redis, keys),
+              listLiveTrackers(deps.redis, keys, now()),
             ]);
-            return { ...stats, tenants, memory };
+            return { ...stats, tenants, memory, trackers };
           }),
         ),
       now,

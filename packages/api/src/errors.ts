@@ -31,6 +31,11 @@ export const ERROR_CODES = {
     meaning: 'the paging cursor or Last-Event-ID is not one this API handed out',
   },
   UNKNOWN_EXECUTER: { status: 400, meaning: 'no tracker of the queue has published this executer' },
+  NO_CAPACITY: {
+    status: 422,
+    meaning:
+      'no live tracker of the queue can run the task (executer, GPU count, GPU model or memory); details.issues names each shortfall; waitForCapacity queues it anyway',
+  },
   PAYLOAD_TOO_LARGE: {
     status: 413,
     meaning: 'the body is larger than the limit (GPUFLEET_API_MAX_UPLOAD_BYTES)',

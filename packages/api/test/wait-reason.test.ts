@@ -181,7 +181,8 @@ describe('waitReason in GET /v1/tasks/:id', () => {
 
   it('Unschedulable once the trackers marked its size as one none of them can run', async () => {
     await trackerOf('big');
-    const id = await submit({ queue: 'big', gpus: 8 }, KEYS.bob);
+    // Accepted only as one that may wait for capacity: none of the queue's trackers has 8 GPUs.
+    const id = await submit({ queue: 'big', gpus: 8, waitForCapacity: true }, KEYS.bob);
     expect((await wait(id, KEYS.bob)).waitReason).toBe('Resources');
     await api.redis.set(queueKeys(api.prefix, 'big').unschedulableSince(8), String(Date.now()));
     expect(await wait(id, KEYS.bob)).toMatchObject({ waitReason: 'Unschedulable', queuePosition: 0 });

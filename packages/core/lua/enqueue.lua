@@ -38,16 +38,17 @@ local Q = schedulingQ({ events = KEYS[3], eventsMax = ARGV[3], lastEntry = KEYS[
 if ARGV[10] ~= '' then redis.call('HSET', Q.tenantSettings, tenant, ARGV[10]) end
 if ARGV[11] ~= '' then redis.call('HSET', Q.tenantUsage, HALF_LIFE_FIELD, ARGV[11]) end
 local fields = { 'id', id, 'attempt', 0, 'createdAt', now }
-local priority = nil
+local priority, request = nil, nil
 for i = 12, #ARGV do
   fields[#fields + 1] = ARGV[i]
-  if ARGV[i] == 'priority' and i % 2 == 0 then priority = ARGV[i + 1] end
+  if i % 2 == 0 and ARGV[i] == 'priority' then priority = ARGV[i + 1] end
+  if i % 2 == 0 and ARGV[i] == 'gpuRequest' then request = ARGV[i + 1] end
 end
 -- The entry and the wait-set place first, so the record is written in one HSET (every call counts:
 -- enqueue runs once per task). Its tenant and GPU count are known: writeStatus does not read them.
 local entryId = redis.call('XADD', KEYS[2], nextEntryId(Q), 'id', id)
 fields[#fields + 1], fields[#fields + 2], fields[#fields + 3], fields[#fields + 4] = 'stream', KEYS[2], 'entry', entryId
-for _, v in ipairs(placeWaiting(Q, { id, ARGV[7], priority, tenant, entryId, KEYS[2] })) do fields[#fields + 1] = v end
+for _, v in ipairs(placeWaiting(Q, { id, ARGV[7], priority, tenant, entryId, KEYS[2], request })) do fields[#fields + 1] = v end
 writeStatus(Q, KEYS[1], false, 'queued', fields, { tenant = tenant, gpus = ARGV[7] })
 redis.call('ZADD', KEYS[5], now, id)
 redis.call('HINCRBY', KEYS[15], tenant, 1)

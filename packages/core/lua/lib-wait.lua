@@ -3,7 +3,9 @@
 --
 -- The wait sets: a task that waits to be taken (status `queued`, with an entry no tracker holds,
 -- not in its retry backoff) is a member of the wait set of its size, priority, kind and tenant,
--- named `<gpus>:<priority>:<kind>:<tenant>` (src/keys.ts waitSetName; kind 'r' when its entry is in
+-- named `<size>:<priority>:<kind>:<tenant>` (src/keys.ts waitSetName; its size the GPU count
+-- followed by its GPU request, `gpuRequest`, when it has one: `2~h100~`, src/gpu-request.ts;
+-- kind 'r' when its entry is in
 -- a requeued stream: it goes first within its priority, else 'w') and listed in Q.waitSets (a
 -- sorted set, score waitClassScore: the sets of the class taken first come first) while not empty.
 -- Its member is `<entry order>:<task id>`, the entry order being its entry id zero-padded so that
@@ -18,7 +20,7 @@
 -- tenants) and then reads the heads of the sets of the tenants ranked first only, so it reads one
 -- member per tenant, not one name per set (20 tenants of 4 sizes: 20, not 80). One member per class
 -- and tenant with a set listed in Q.waitSets: `<class>:<tenant>:<sizes>`, the class as waitClass
--- spells it (below) and the GPU counts of the tenant's sets of that class, comma-separated. Every
+-- spells it (below) and the sizes of the tenant's sets of that class, comma-separated. Every
 -- score is 0 and the class comes first, so the members sort class by class in the order classes
 -- are taken, and ZRANGEBYLEX reads one class, or one tenant's member of it. It changes only when a
 -- name enters or leaves Q.waitSets (a set's first task, its last), never for the tasks in between.
@@ -37,8 +39,8 @@ local function waitClassScore(priority, kind)
   return -(tonumber(priority) * 2 + (kind == 'r' and 1 or 0))
 end
 
--- Adds GPU count `gpus` (a string) to the sizes of `tenant` in `class` in the tenant registry
--- (`add` true), or removes it; a tenant left with no size leaves the class.
+-- Adds size `gpus` (a string: a GPU count, with its GPU request if any) to the sizes of `tenant` in
+-- `class` in the tenant registry (`add` true), or removes it; a tenant left with no size leaves the class.
 local function listTenantSize(Q, class, tenant, gpus, add)
   local prefix = string.format('%s:%s:', class, tenant)
   -- ';' follows ':': the range holds this tenant's member, not one of a tenant whose name it begins.
@@ -46,7 +48,7 @@ local function listTenantSize(Q, class, tenant, gpus, add)
     'LIMIT', 0, 1)[1]
   local sizes, listed = {}, false
   if member then
-    for size in string.gmatch(string.sub(member, #prefix + 1), '%d+') do
+    for size in string.gmatch(string.sub(member, #prefix + 1), '[^,]+') do
       if size == gpus then listed = true else sizes[#sizes + 1] = size end
     end
   end
@@ -58,7 +60,7 @@ end
 
 -- Lists the wait set `name` in both registries (a no-op for one listed already).
 local function listWaitSet(Q, name)
-  local gpus, priority, kind, tenant = string.match(name, '^(%d+):(%d+):([rw]):(.+)$')
+  local gpus, priority, kind, tenant = string.match(name, '^([^:]+):(%d+):([rw]):(.+)$')
   redis.call('ZADD', Q.waitSets, waitClassScore(priority, kind), name)
   listTenantSize(Q, waitClass(tonumber(priority), kind), tenant, gpus, true)
 end
@@ -66,7 +68,7 @@ end
 -- Takes the wait set `name` (empty) out of both registries.
 local function forgetWaitSet(Q, name)
   redis.call('ZREM', Q.waitSets, name)
-  local gpus, priority, kind, tenant = string.match(name, '^(%d+):(%d+):([rw]):(.+)$')
+  local gpus, priority, kind, tenant = string.match(name, '^([^:]+):(%d+):([rw]):(.+)$')
   listTenantSize(Q, waitClass(tonumber(priority), kind), tenant, gpus, false)
 end
 
@@ -88,12 +90,12 @@ end
 
 -- Places a task in its wait set and returns the task-hash fields that record the place
 -- ({'waitSet', name, 'waitMember', member}), for the caller to write. `f`: {id, gpus, priority,
--- tenant, entry, stream}. The numbers are written as integers, as waitClass and take.lua spell them
+-- tenant, entry, stream, gpuRequest}. The numbers are written as integers, as waitClass and take.lua spell them
 -- back from the tenant registry. A set new to the registry (its first task) is new to its tenant's
 -- sizes too.
 local function placeWaiting(Q, f)
   local kind = string.find(f[6] or '', '%:requeued%:%d+$') and 'r' or 'w'
-  local gpus, priority = string.format('%d', tonumber(f[2]) or 0), tonumber(f[3]) or DEFAULT_PRIORITY
+  local gpus, priority = string.format('%d', tonumber(f[2]) or 0) .. (f[7] or ''), tonumber(f[3]) or DEFAULT_PRIORITY
   local tenant = tenantOf(f[4])
   local name = string.format('%s:%d:%s:%s', gpus, priority, kind, tenant)
   local member = string.format('%s:%s', waitOrder(f[5]), f[1])
@@ -107,6 +109,6 @@ end
 -- Puts a task (of no wait set, or leaving the one it is in) into its wait set, its fields read.
 local function addWaiting(Q, taskKey)
   removeWaiting(Q, taskKey)
-  local f = redis.call('HMGET', taskKey, 'id', 'gpus', 'priority', 'tenant', 'entry', 'stream')
+  local f = redis.call('HMGET', taskKey, 'id', 'gpus', 'priority', 'tenant', 'entry', 'stream', 'gpuRequest')
   redis.call('HSET', taskKey, unpack(placeWaiting(Q, f)))
 end

@@ -37,6 +37,8 @@
 -- ARGV[10] the sizes this tracker can ever run, each `<gpus>:<1 if it fits the free slots now, else
 --          0>:<its shadow time: when its running tasks, by their time limits, leave that many free
 --          (ms); '' unknown>`, comma-separated
+-- ARGV[11] the tracker's GPUs grouped by model and memory, for the sizes with a GPU request
+--          (lib-gpu-request.lua); '' or absent: it has no GPUs to describe, and takes none of those
 -- Returns {'empty', lastEventId} (nothing this tracker could take waits)
 --       | {'wait', waitSetName, lastEventId, taskId} (the first in line, `taskId` of wait set
 --         `waitSetName`, does not fit yet; or every candidate's tenant is at its quota: both '')
@@ -48,6 +50,7 @@
 -- @include lib-common
 -- @include lib-claim
 -- @include lib-order
+-- @include lib-gpu-request
 local Q = schedulingQ({ events = KEYS[1], dead = KEYS[2], eventsMax = ARGV[3] }, 3)
 local group, consumer, taskTemplate, leaseTemplate = ARGV[1], ARGV[4], ARGV[5], ARGV[6]
 local leaseMs, token = ARGV[7], ARGV[8]
@@ -63,6 +66,28 @@ for gpus, fit, shadow in string.gmatch(ARGV[10], '(%d+):(%d):(%d*)') do
 end
 local declared = {}
 for i = 11, #KEYS do declared[KEYS[i]] = true end
+local groups, requested = nil, {}
+
+-- Whether this tracker can run a task of size `size` (its wait set's: a GPU count, with a GPU
+-- request or not) at all (nil: never), and whether it fits now; a request's fit and shadow time
+-- are worked out the first time one is met (lib-gpu-request.lua).
+local function fitOf(size)
+  local fit = fits[size]
+  if fit ~= nil or not string.find(size, '~', 1, true) then return fit end
+  -- A GPU count it cannot run (whose streams it did not declare) it cannot run with a request.
+  if fits[string.match(size, '^%d+')] == nil then return nil end
+  if requested[size] == nil then
+    groups = groups or gpuGroups(ARGV[11])
+    local f, shadow = requestFit(size, groups, now)
+    requested[size], fits[size], shadows[size] = true, f, shadow
+  end
+  return fits[size]
+end
+
+-- A size's GPU count (a plain count is read as it is: most sizes are).
+local function gpuCount(size)
+  return tonumber(size) or tonumber(string.match(size, '^%d+'))
+end
 
 -- The task id of a wait-set member (`<entry order>:<task id>`).
 local function taskIdOf(member)
@@ -92,8 +117,8 @@ end
 -- goesBefore) whose head is `member` (`alone`: the set's only member). It carries the tenant's
 -- usage as ranking read it (lib-order.lua rankTenants), for the claim's accrual not to read it again.
 local function candidate(class, i, gpus, name, member, alone)
-  return { name = name, gpus = tonumber(gpus), priority = class.priority, kind = class.kind,
-    tenant = class.tenants[i], rank = class.rank[i], fits = fits[gpus], member = member, alone = alone,
+  return { name = name, size = gpus, gpus = gpuCount(gpus), priority = class.priority, kind = class.kind,
+    tenant = class.tenants[i], rank = class.rank[i], fits = fitOf(gpus), member = member, alone = alone,
     usage = class.usage[i], half = class.half }
 end
 
@@ -114,10 +139,11 @@ local function firstOfClass(class)
       if not done[i] and not (rank[i] > low) then
         done[i], left = true, left - 1
         local room = roomOf(class, i)
-        for gpus in string.gmatch(sizesOf(class, i), '%d+') do
-          if fits[gpus] ~= nil and tonumber(gpus) > room then
+        for gpus in string.gmatch(sizesOf(class, i), '[^,]+') do
+          local fit = fitOf(gpus)
+          if fit ~= nil and gpuCount(gpus) > room then
             quota = true
-          elseif fits[gpus] ~= nil then
+          elseif fit ~= nil then
             local name = setName(class, gpus, tenants[i])
             local head, alone = headOf(name)
             if head then
@@ -181,7 +207,7 @@ end
 -- the holder and the reservation's time.
 local function reserve(first)
   local firstId = taskIdOf(first.member)
-  local shadow = shadows[tostring(first.gpus)] or math.huge
+  local shadow = shadows[first.size] or math.huge
   local r = redis.call('HMGET', reservation, 'task', 'tracker', 'at')
   local holder, at = r[2], tonumber(r[3])
   if r[1] ~= firstId or not at or holder == consumer or shadow < at then
@@ -217,8 +243,8 @@ local function backfill(first)
     local heads = {}
     for i, tenant in ipairs(class.tenants) do
       local room = roomOf(class, i)
-      for gpus in string.gmatch(sizesOf(class, i), '%d+') do
-        if fits[gpus] and tonumber(gpus) <= room then
+      for gpus in string.gmatch(sizesOf(class, i), '[^,]+') do
+        if fitOf(gpus) and gpuCount(gpus) <= room then
           local name = setName(class, gpus, tenant)
           local head, alone = headOf(name)
           if head then heads[#heads + 1] = candidate(class, i, gpus, name, head, alone) end

@@ -13,6 +13,7 @@ import {
 } from './errors.js';
 import { catalogFor, type CatalogEntry } from './executer-catalog.js';
 import { paramsValidatorFor } from './executers/catalog-params.js';
+import { gpuRequestSuffix, type GpuRequest } from './gpu-request.js';
 import { newTaskId } from './ids.js';
 import { settingsValue, type SchedulingSettings } from './fair-share.js';
 import { settingToSend, settingWritten } from './settings-writes.js';
@@ -76,8 +77,36 @@ function canonical(value: unknown): string {
   return JSON.stringify(value);
 }
 
+/** How an Idempotency-Key names its Redis key (`QueueKeys.idempotency(tenant, hash)`). */
+export function idempotencyKeyHash(idempotencyKey: string): string {
+  return createHash('sha256').update(idempotencyKey).digest('hex').slice(0, 32);
+}
+
 export function specHash(spec: TaskSpec): string {
   return createHash('sha256').update(canonical(spec)).digest('hex');
+}
+
+/**
+ * The task's GPU request (gpu-request.ts): its spec's, else its executer's default. A task of no
+ * GPU has none; one whose spec asks for a model or memory with no GPU is refused.
+ */
+export function resolveGpuRequest(spec: TaskSpec, entry: CatalogEntry, gpus: number): GpuRequest {
+  if (gpus === 0) {
+    const field = spec.gpuModels
+      ? 'gpuModels'
+      : spec.minGpuMemoryMiB !== undefined
+        ? 'minGpuMemoryMiB'
+        : null;
+    if (field)
+      throw new ValidationError('invalid task', [
+        { field, reason: 'asks for a GPU model or memory, but the task asks for no GPU (gpus is 0)' },
+      ]);
+    return { models: [], minMemoryMiB: null };
+  }
+  return {
+    models: spec.gpuModels ?? entry.gpuModels ?? [],
+    minMemoryMiB: spec.minGpuMemoryMiB ?? entry.minGpuMemoryMiB ?? null,
+  };
 }
 
 function resolveExecuter(catalog: Map<string, CatalogEntry>, spec: TaskSpec, queue: string): CatalogEntry {
@@ -114,11 +143,12 @@ export async function enqueue(
   const entry = resolveExecuter(await catalogFor(deps.redis, keys, spec.executer), spec, queue);
   const params = paramsValidatorFor(entry)(spec.params ?? {});
   const gpus = spec.gpus ?? entry.gpus;
+  const request = resolveGpuRequest(spec, entry, gpus);
   const now = (deps.now ?? Date.now)();
   const id = options.id ?? newTaskId(now);
   const idemKey = spec.idempotencyKey;
   const hash = idemKey ? specHash(spec) : '';
-  const keyHash = idemKey ? createHash('sha256').update(idemKey).digest('hex').slice(0, 32) : '_';
+  const keyHash = idemKey ? idempotencyKeyHash(idemKey) : '_';
   const reply = await runScript(
     deps.redis,
     'enqueue',
@@ -150,6 +180,9 @@ export async function enqueue(
         executerVersion: entry.version,
         params: JSON.stringify(params),
         gpus,
+        gpuModels: request.models.length > 0 ? JSON.stringify(request.models) : undefined,
+        minGpuMemoryMiB: request.minMemoryMiB ?? undefined,
+        gpuRequest: gpuRequestSuffix(request) || undefined,
         timeLimitMs: spec.timeLimitMs ?? entry.timeLimitMs,
         maxAttempts: spec.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
         retries: spec.retries ?? 0,
@@ -160,6 +193,7 @@ export async function enqueue(
         tags: spec.tags && Object.keys(spec.tags).length > 0 ? JSON.stringify(spec.tags) : undefined,
         priority: spec.priority ?? defaultPriority,
         preemptible: spec.preemptible ? 1 : undefined,
+        waitForCapacity: spec.waitForCapacity ? 1 : undefined,
       }),
     ],
   );

@@ -14,6 +14,9 @@ export interface CatalogEntry {
   params: Record<string, unknown>;
   gpus: number;
   timeLimitMs: number;
+  /** The GPU request of a task whose spec makes none (gpu-request.ts); absent: none. */
+  gpuModels?: string[];
+  minGpuMemoryMiB?: number;
   /** The tracker that published this entry last, and when. */
   tracker: string;
   updatedAt: number;

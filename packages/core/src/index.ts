@@ -38,7 +38,14 @@ export type { S3ArtifactStoreOptions } from './artifacts/s3-store.js';
 export { isTransientStoreError } from './artifacts/transient-store-error.js';
 export { retryDelayMs, STORE_RETRY_DEFAULTS, withStoreRetry } from './artifacts/with-store-retry.js';
 export type { StoreRetryOptions } from './artifacts/with-store-retry.js';
-export { enqueue, specHash, DEFAULT_QUEUE, EVENTS_MAX_LEN } from './enqueue.js';
+export {
+  enqueue,
+  idempotencyKeyHash,
+  resolveGpuRequest,
+  specHash,
+  DEFAULT_QUEUE,
+  EVENTS_MAX_LEN,
+} from './enqueue.js';
 export { SETTINGS_REWRITE_MS } from './settings-writes.js';
 export type { EnqueueDeps, EnqueueOptions, EnqueueResult } from './enqueue.js';
 export { EnvReader, parseDurationMs, readRedisUrl } from './env-reader.js';
@@ -169,6 +176,25 @@ export {
   usageAt,
 } from './fair-share.js';
 export type { SchedulingSettings, TenantShare } from './fair-share.js';
+export {
+  describeGpuRequest,
+  GPU_MODEL_PATTERN,
+  gpuModelMatches,
+  gpuRequestSuffix,
+  gpuSatisfies,
+  isGpuRequest,
+  MAX_GPU_MODELS,
+  normalizeGpuName,
+  parseGpuRequestSuffix,
+} from './gpu-request.js';
+export type { GpuGroup, GpuRequest, RequestedGpu } from './gpu-request.js';
+export {
+  capacityShortfall,
+  LIVE_TRACKERS_CACHE_MS,
+  liveTrackersFor,
+  satisfyingGpus,
+} from './fleet-capacity.js';
+export type { CapacityNeed } from './fleet-capacity.js';
 export { setTaskPriority } from './protocol/priority-change.js';
 export { indexWaiting } from './protocol/index-waiting.js';
 export type { PriorityChange } from './protocol/priority-change.js';
@@ -224,7 +250,14 @@ export type { CancelResult, Fields } from './protocol/status-writes.js';
 export { isLive, listLiveTrackers, listTrackers } from './tracker-registry.js';
 export { waitForTaskEnd } from './wait-for-task.js';
 export type { TaskStatusEvent, WaitForTaskOptions } from './wait-for-task.js';
-export type { GpuDevice, GpuInventory, TrackerInfo } from './tracker-registry.js';
+export type {
+  GpuDevice,
+  GpuHoldInfo,
+  GpuInventory,
+  GpuSample,
+  GpuStats,
+  TrackerInfo,
+} from './tracker-registry.js';
 export {
   ARCHIVE_ROOT,
   archiveDay,

@@ -60,8 +60,11 @@ export interface QueueKeys {
   readonly delayed: string;
   /** String: the last task-stream entry id handed out (ids are ordered across the queue's streams). */
   readonly lastEntry: string;
-  /** String: when the sweep first saw no live tracker able to run tasks of this GPU count. */
-  unschedulableSince(gpus: number): string;
+  /**
+   * String: when the sweep first saw no live tracker able to run tasks of this size (a GPU count, or
+   * a GPU count with a GPU request's suffix: `2~h100~`).
+   */
+  unschedulableSince(size: number | string): string;
   /**
    * The tenant accounts (`tenantAccountKeys`), kept by every status write (lua/lib-common.lua
    * `writeStatus`); a tenant whose count is 0 has no field. Hash: tenant → its tasks `queued`.
@@ -83,18 +86,18 @@ export interface QueueKeys {
    */
   readonly tenantSettings: string;
   /**
-   * Sorted set of the wait sets that hold tasks, as `waitSetName(gpus, priority, kind, tenant)`,
-   * scored by class (lua/lib-wait.lua waitClassScore: higher priority first, requeued before
+   * Sorted set of the wait sets that hold tasks, as `waitSetName(gpus, priority, kind, tenant,
+   * request)`, scored by class (lua/lib-wait.lua waitClassScore: higher priority first, requeued before
    * waiting). The wait set of a name is `waitSet(name)`: a sorted set (all scores 0, members
-   * `<entry order>:<task id>`) of the tasks of that size, priority, kind and tenant that wait to be
-   * taken (lua/lib-wait.lua).
+   * `<entry order>:<task id>`) of the tasks of that size, GPU request, priority, kind and tenant
+   * that wait to be taken (lua/lib-wait.lua).
    */
   readonly waitSets: string;
   waitSet(name: string): string;
   /**
    * Sorted set, every score 0: the tenant registry, one member per class (priority and kind) and
    * tenant that has a wait set listed in `waitSets`, `<waitClass(priority, kind)>:<tenant>:<its
-   * wait sets' GPU counts, comma-separated>` (lua/lib-wait.lua), so that take reads a class's tenants
+   * wait sets' GPU counts, each with its GPU request's suffix, comma-separated>` (lua/lib-wait.lua), so that take reads a class's tenants
    * rather than all its sets, and the sets of the tenants ranked first only. The members sort class
    * by class in the order classes are taken.
    */
@@ -172,22 +175,32 @@ export function waitSetKeyLua(): string {
 /** A wait set's kind: 'r' holds requeued tasks (first within their priority), 'w' the others. */
 export type WaitSetKind = 'r' | 'w';
 
-/** The name of the wait set of the tasks of one size, priority, kind and tenant (`QueueKeys.waitSets`). */
-export function waitSetName(gpus: number, priority: number, kind: WaitSetKind, tenant: string): string {
-  return `${gpus}:${priority}:${kind}:${tenant}`;
+/**
+ * The name of the wait set of the tasks of one size, GPU request (gpu-request.ts
+ * `gpuRequestSuffix`: '' for none), priority, kind and tenant (`QueueKeys.waitSets`).
+ */
+export function waitSetName(
+  gpus: number,
+  priority: number,
+  kind: WaitSetKind,
+  tenant: string,
+  request = '',
+): string {
+  return `${gpus}${request}:${priority}:${kind}:${tenant}`;
 }
 
-/** A wait set's name taken apart; null when it is not one. */
+/** A wait set's name taken apart (`request`: its GPU request's suffix, '' for none); null when it is not one. */
 export function parseWaitSetName(
   name: string,
-): { gpus: number; priority: number; kind: WaitSetKind; tenant: string } | null {
-  const match = /^(\d+):(\d+):([rw]):(.+)$/.exec(name);
+): { gpus: number; request: string; priority: number; kind: WaitSetKind; tenant: string } | null {
+  const match = /^(\d+)(~[^:~]*~\d*)?:(\d+):([rw]):(.+)$/.exec(name);
   if (!match) return null;
   return {
     gpus: Number(match[1]),
-    priority: Number(match[2]),
-    kind: match[3] as WaitSetKind,
-    tenant: match[4] ?? '',
+    request: match[2] ?? '',
+    priority: Number(match[3]),
+    kind: match[4] as WaitSetKind,
+    tenant: match[5] ?? '',
   };
 }
 
@@ -261,7 +274,7 @@ export function queueKeys(prefix: string, queue: string): QueueKeys {
     idempotency: (tenant, keyHash) => `${base}:idem:${tenant}:${keyHash}`,
     lastEntry: `${base}:last-entry`,
     delayed: `${base}:delayed`,
-    unschedulableSince: (gpus) => `${base}:unschedulable:${gpus}`,
+    unschedulableSince: (size) => `${base}:unschedulable:${size}`,
     tenantWaiting: `${base}:tenant-waiting`,
     tenantRunning: `${base}:tenant-running`,
     tenantGpus: `${base}:tenant-gpus`,

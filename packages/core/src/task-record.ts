@@ -3,6 +3,7 @@
  * JSON strings; empty strings mean "not set".
  */
 import type { Redis } from 'ioredis';
+import type { GpuRequest } from './gpu-request.js';
 import type { QueueKeys } from './keys.js';
 import { isTaskFailureCode, type TaskFailureCode } from './task-failures.js';
 import { isTaskStatus, type TaskStatus } from './task-status.js';
@@ -30,6 +31,10 @@ export interface TaskRecord {
   executer: string;
   params: Record<string, unknown>;
   gpus: number;
+  /** What it asks of each of its GPUs (gpu-request.ts): models (any of; [] any) and least memory. */
+  gpuRequest: GpuRequest;
+  /** It may wait for a tracker that can run it (the spec's `waitForCapacity`). */
+  waitForCapacity: boolean;
   timeLimitMs: number;
   maxAttempts: number;
   retries: number;
@@ -69,6 +74,13 @@ export interface TaskRecord {
   /** The last lines of the last attempt's stderr. */
   stderrTail: string | null;
   durationMs: number | null;
+  /**
+   * The last attempt's peak GPU memory, MiB: per sample the sum of memory.used over its GPUs, the
+   * highest of its samples. null: a CPU task, or no sample was taken while it ran.
+   */
+  gpuPeakMemoryMiB: number | null;
+  /** The last attempt's mean GPU utilisation, percent, over its samples and its GPUs; null likewise. */
+  gpuMeanUtilizationPercent: number | null;
 }
 
 function num(value: string | undefined): number | null {
@@ -92,6 +104,8 @@ export function parseTaskRecord(hash: Record<string, string>): TaskRecord | null
     executer: hash.executer ?? '',
     params: json(hash.params, {}),
     gpus: num(hash.gpus) ?? 0,
+    gpuRequest: { models: json(hash.gpuModels, []), minMemoryMiB: num(hash.minGpuMemoryMiB) },
+    waitForCapacity: hash.waitForCapacity === '1',
     timeLimitMs: num(hash.timeLimitMs) ?? 0,
     maxAttempts: num(hash.maxAttempts) ?? DEFAULT_MAX_ATTEMPTS,
     retries: num(hash.retries) ?? 0,
@@ -121,6 +135,8 @@ export function parseTaskRecord(hash: Record<string, string>): TaskRecord | null
     notBefore: num(hash.notBefore),
     stderrTail: str(hash.stderrTail),
     durationMs: num(hash.durationMs),
+    gpuPeakMemoryMiB: num(hash.gpuPeakMemoryMiB),
+    gpuMeanUtilizationPercent: num(hash.gpuMeanUtilizationPercent),
   };
 }
 

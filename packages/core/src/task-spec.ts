@@ -7,6 +7,7 @@ import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { ValueErrorType } from '@sinclair/typebox/errors';
 import { ValidationError, type FieldIssue } from './errors.js';
 import { inputNameIssues } from './input-names.js';
+import { GPU_MODEL_PATTERN, MAX_GPU_MODELS } from './gpu-request.js';
 import { MAX_TASK_GPUS } from './keys.js';
 import { ISSUE_REASONS, TaskNameSchema, TaskTagsSchema } from './task-labels.js';
 import { TaskPrioritySchema } from './task-priority.js';
@@ -33,6 +34,26 @@ export const RetryBackoffSchema = Type.Object(
   { additionalProperties: false },
 );
 
+/** A GPU model request (gpu-request.ts), in a task spec and in an executer manifest's resources. */
+export const GpuModelsSchema = Type.Array(
+  Type.String({
+    pattern: GPU_MODEL_PATTERN,
+    description: 'letters, digits, space . _ - and * (any characters)',
+  }),
+  {
+    minItems: 1,
+    maxItems: MAX_GPU_MODELS,
+    description:
+      'GPU models the task may run on, any of them: each matched word by word against the name nvidia-smi reports, ignoring case (`H100` matches `NVIDIA H100 80GB HBM3`; `*` any characters)',
+  },
+);
+export const MinGpuMemorySchema = Type.Integer({
+  minimum: 1,
+  maximum: 16_777_216,
+  description:
+    'the least total memory of each of its GPUs, MiB, as the driver reports it (an "80GB" H100 reports 81559)',
+});
+
 export const TaskInputSchema = Type.Object(
   {
     /** Relative path of the input inside the task's `inputs/` folder (and in the artifact store). */
@@ -51,6 +72,14 @@ export const TaskSpecSchema = Type.Object(
     ),
     gpus: Type.Optional(
       Type.Integer({ minimum: 0, maximum: MAX_TASK_GPUS, description: 'default: the executer’s' }),
+    ),
+    gpuModels: Type.Optional(GpuModelsSchema),
+    minGpuMemoryMiB: Type.Optional(MinGpuMemorySchema),
+    waitForCapacity: Type.Optional(
+      Type.Boolean({
+        description:
+          'accept the task even when no live tracker of its queue can run it (its GPU count, model, memory or executer), and let it wait for one to join; default false: such a task is refused with 422',
+      }),
     ),
     timeLimitMs: Type.Optional(Type.Integer({ minimum: 1000, maximum: 30 * 86_400_000 })),
     maxAttempts: Type.Optional(

@@ -1,7 +1,8 @@
 /**
  * The queue's registry of trackers: each tracker keeps its registration (host, slots, executers,
- * running tasks, the inventory of its GPUs) in the registry hash and refreshes `heartbeatAt`; a
- * tracker is live while its heartbeat is younger than three of its heartbeat intervals.
+ * running tasks, the inventory of its GPUs and their latest usage) in the registry hash and
+ * refreshes `heartbeatAt`; a tracker is live while its heartbeat is younger than three of its
+ * heartbeat intervals.
  */
 import type { Redis } from 'ioredis';
 import type { QueueKeys } from './keys.js';
@@ -37,6 +38,25 @@ export interface GpuInventory {
   error: string | null;
 }
 
+/** One GPU's usage in a sample (nvidia-smi's query); null: the GPU or driver does not report it. */
+export interface GpuSample {
+  /** nvidia-smi's index: one of the tracker's GPU ids. */
+  index: number;
+  /** `utilization.gpu`: percent of the last sample period a kernel ran. */
+  utilizationPercent: number | null;
+  /** `memory.used`, MiB, whoever uses it (the task's processes and any other). */
+  memoryUsedMiB: number | null;
+  temperatureC: number | null;
+  /** `power.draw`, watts. */
+  powerW: number | null;
+}
+
+/** A tracker's latest sample of its GPUs (the tracker's gpu/gpu-sampler.ts), taken at `at` (ms). */
+export interface GpuStats {
+  at: number;
+  gpus: GpuSample[];
+}
+
 export interface TrackerInfo {
   name: string;
   instance: string;
@@ -53,6 +73,28 @@ export interface TrackerInfo {
   heartbeatMs: number;
   /** The GPUs' inventory; absent from a tracker with no GPUs to describe (GPUFLEET_GPUS=none) and from older trackers. */
   gpuInventory?: GpuInventory;
+  /**
+   * Its GPUs' latest usage, published at each heartbeat; absent while none was sampled (no GPUs,
+   * sampling off or failing) and from older trackers.
+   */
+  gpuStats?: GpuStats;
+  /**
+   * Its GPUs that it does not give out now though none of its tasks holds them, with why (the
+   * tracker's slot-pool.ts GpuHold: a foreign process, a task's processes not yet gone, a drain, a
+   * fault); absent when none is held, and from older trackers.
+   */
+  gpuHolds?: GpuHoldInfo[];
+  /** Why the whole tracker takes no new task (an operator's drain); absent when it takes tasks. */
+  drained?: string;
+}
+
+/** A GPU a tracker holds back, with why. */
+export interface GpuHoldInfo {
+  index: number;
+  kind: 'busy' | 'settling' | 'drained' | 'unhealthy';
+  reason: string;
+  /** The processes on it that it did not start (a `busy` or `settling` GPU), with their memory. */
+  processes?: Array<{ pid: number; name: string; memoryMiB: number | null }>;
 }
 
 export function isLive(info: TrackerInfo, now: number): boolean {

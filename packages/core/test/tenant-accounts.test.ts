@@ -64,6 +64,8 @@ async function accountedQueue() {
       token,
       now: Date.now(),
       idle: true,
+      // For the task with a GPU request (b4: its wait set's name holds the request).
+      gpuGroups: [{ name: 'NVIDIA H100 80GB HBM3', memoryMiB: 81559, total: 8, free: 8, freeAt: [] }],
     });
   const claimed = async (consumer: string, gpus: number, expected: string): Promise<Claim> => {
     const result = await take(consumer, gpus);
@@ -105,7 +107,7 @@ describe('the tenant accounts', () => {
     const a2 = await submit('alice', 2);
     const b1 = await submit('bob', 1);
     const a0 = await submit('alice', 0);
-    const b4 = await submit('bob', 4);
+    const b4 = await submit('bob', 4, { gpuModels: ['H100'] });
     expect(await readTenantAccounts(client, keys)).toEqual({
       alice: account(2, 0, 0),
       bob: account(2, 0, 0),

@@ -46,6 +46,11 @@ const GPU_FIELDS = {
   'memory.used': ['memory.used [MiB]', ' MiB', (g) => String(usedMiB(g))],
   'memory.free': ['memory.free [MiB]', ' MiB', (g) => String(g.memoryTotalMiB - usedMiB(g))],
   'utilization.gpu': ['utilization.gpu [%]', ' %', (g) => known(g.utilizationGpu === undefined ? 0 : g.utilizationGpu)],
+  'temperature.gpu': ['temperature.gpu', '', (g) => known(g.temperatureC === undefined ? 40 : g.temperatureC)],
+  'power.draw': ['power.draw [W]', ' W', (g) => {
+    const watts = g.powerW === undefined ? 70 : g.powerW;
+    return watts === null ? NA : watts.toFixed(2);
+  }],
   driver_version: ['driver_version', '', () => state.driverVersion],
   compute_cap: ['compute_cap', '', (g) => known(g.computeCap)],
   'mig.mode.current': ['mig.mode.current', '', (g) => known(g.migMode)],

@@ -51,8 +51,12 @@ export interface FakeGpu {
   migDevices?: FakeMigDevice[];
   /** Default: what its compute apps use. */
   memoryUsedMiB?: number;
-  /** Percent; default 0. */
+  /** Percent; default 0; null: `[N/A]`. */
   utilizationGpu?: number | null;
+  /** `temperature.gpu`, °C; default 40; null: `[N/A]`. */
+  temperatureC?: number | null;
+  /** `power.draw`, W (printed with two decimals, as the real one prints it); default 70; null: `[N/A]`. */
+  powerW?: number | null;
   /** Query field → the answer printed as is, over the above (`{ compute_cap: '[Field not supported]' }`). */
   raw?: Record<string, string>;
 }
@@ -92,6 +96,11 @@ export const FAKE_GPU_MODELS = {
 export type FakeGpuModel = keyof typeof FAKE_GPU_MODELS;
 
 /** A GPU of `model` in PCI slot `slot`, with a UUID and bus id of its own (the same for the same slot). */
+/** A machine with these GPUs and a current driver (550.54.15, CUDA 12.4): the state most tests want. */
+export function fakeMachine(gpus: FakeGpu[], more: Partial<FakeNvidiaSmiState> = {}): FakeNvidiaSmiState {
+  return { driverVersion: '550.54.15', cudaVersion: '12.4', gpus, ...more };
+}
+
 export function fakeGpu(model: FakeGpuModel, slot: number, overrides: Partial<FakeGpu> = {}): FakeGpu {
   if (!Number.isInteger(slot) || slot < 0 || slot > 13) throw new RangeError(`slot ${slot}: 0 to 13`);
   const hex = (n: number, width: number): string => n.toString(16).padStart(width, '0');

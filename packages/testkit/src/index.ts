@@ -21,7 +21,13 @@ export { startRedis, uniquePrefix, useRedis } from './redis-server.js';
 export type { RedisServer, RedisServerOptions } from './redis-server.js';
 export { startS3Server, useS3Server } from './s3-server.js';
 export type { S3Fault, S3Operation, S3Request, S3Server, S3ServerOptions } from './s3-server.js';
-export { DRIVER_NOT_LOADED, FAKE_GPU_MODELS, fakeGpu, installFakeNvidiaSmi } from './fake-nvidia-smi.js';
+export {
+  DRIVER_NOT_LOADED,
+  FAKE_GPU_MODELS,
+  fakeGpu,
+  fakeMachine,
+  installFakeNvidiaSmi,
+} from './fake-nvidia-smi.js';
 export type {
   FakeComputeApp,
   FakeGpu,

@@ -1,8 +1,8 @@
 // The fake nvidia-smi answers as the real one does (driver 550) from the state the test writes:
 // CSV queries of GPUs (in PCI bus order, units and header as asked, `[N/A]` for what a GPU does not
-// report) and of compute processes, the table's header, `-q`, `-L` and `--version`; it refuses an
-// unknown field, or one an older driver lacks, as the real one refuses it; it fails like a driver
-// that is not loaded; it is found on PATH as `nvidia-smi`; and it records each call's arguments.
+// report; usage too: utilisation, memory used, temperature, power) and of compute processes, the
+// table's header, `-q`, `-L` and `--version`; it refuses an unknown field, or one an older driver
+// lacks, as the real one refuses it; it fails like a driver that is not loaded; it is found on PATH as `nvidia-smi`; and it records each call's arguments.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
@@ -88,6 +88,26 @@ describe('the fake nvidia-smi', () => {
     const without = await run(smi, ['--query-gpu=index,driver_version', '--format=csv,noheader']);
     expect(without.stdout.split('\n')[0]).toBe('0, 470.223.02');
     expect((await run(smi, ['--query-gpu=index'])).code).toBe(2);
+  });
+
+  it('samples usage: utilisation, memory used, temperature and power, [N/A] where the state says null', async () => {
+    const smi = await install({
+      ...STATE,
+      gpus: [
+        { ...H100, utilizationGpu: 73, temperatureC: 65, powerW: 312.5 },
+        { ...T4, memoryUsedMiB: 1024, utilizationGpu: null, temperatureC: null, powerW: null },
+        A100,
+      ],
+    });
+    const fields = '--query-gpu=index,utilization.gpu,memory.used,temperature.gpu,power.draw';
+    const bare = await run(smi, [fields, '--format=csv,noheader,nounits']);
+    // A100: the defaults, a GPU at rest (0 %, 40 °C, 70 W).
+    expect(bare.stdout).toBe('0, 73, 20480, 65, 312.50\n1, 0, 0, 40, 70.00\n2, [N/A], 1024, [N/A], [N/A]\n');
+    const withUnits = await run(smi, [fields, '--format=csv']);
+    expect(withUnits.stdout.split('\n').slice(0, 2)).toEqual([
+      'index, utilization.gpu [%], memory.used [MiB], temperature.gpu, power.draw [W]',
+      '0, 73 %, 20480 MiB, 65, 312.50 W',
+    ]);
   });
 
   it('gives values as printed where the state says so, such as [Field not supported]', async () => {

@@ -86,6 +86,11 @@ export interface TrackerConfig {
    * the end (core task-log-expiry.ts); its output files hold all of it after that.
    */
   logGraceMs: number;
+  /**
+   * How often the GPUs' usage is sampled with nvidia-smi (gpu/gpu-sampler.ts), published at each
+   * heartbeat and metered per task; 0: not sampled.
+   */
+  gpuSampleMs: number;
 }
 
 export const TRACKER_DEFAULTS = {
@@ -104,7 +109,11 @@ export const TRACKER_DEFAULTS = {
   retentionSweepMs: 60_000,
   retention: DEFAULT_RETENTION,
   logGraceMs: DEFAULT_LOG_GRACE_MS,
+  gpuSampleMs: 5_000,
 } as const;
+
+/** The shortest GPUFLEET_GPU_SAMPLE_MS but 0 (off): each sample runs nvidia-smi. */
+const MIN_GPU_SAMPLE_MS = 50;
 
 export function loadTrackerConfig(env: Env = process.env, cwd = process.cwd()): TrackerConfig {
   const r = new EnvReader(env);
@@ -155,7 +164,14 @@ export function loadTrackerConfig(env: Env = process.env, cwd = process.cwd()): 
       max: 3_600_000,
     }),
     logGraceMs: readLogGraceMs(r),
+    gpuSampleMs: r.int('GPUFLEET_GPU_SAMPLE_MS', TRACKER_DEFAULTS.gpuSampleMs, { min: 0, max: 3_600_000 }),
   };
+  if (config.gpuSampleMs > 0 && config.gpuSampleMs < MIN_GPU_SAMPLE_MS) {
+    r.fail(
+      'GPUFLEET_GPU_SAMPLE_MS',
+      `must be 0 (off) or at least ${MIN_GPU_SAMPLE_MS} (got ${config.gpuSampleMs})`,
+    );
+  }
   r.done();
   return Object.freeze(config);
 }

@@ -23,6 +23,7 @@ import {
 } from '@gpufleet/core';
 import { settleClaim, type LoopClaimDeps } from './loop-claims.js';
 import { ensureGroups, indexWaitingIn, loopSizes, loopStreams } from './loop-streams.js';
+import { gpuGroupsOf } from './gpu/gpu-groups.js';
 import { shadowTime, type ExpectedEnd } from './shadow-times.js';
 import { mayCallForPreemption, type Preempter } from './preemption.js';
 import type { SlotPool } from './slot-pool.js';
@@ -66,6 +67,8 @@ export class ConsumerLoop {
     this.sizes = loopSizes(deps.pool);
     this.streams = loopStreams(deps.keys, deps.pool);
     deps.blocking.on('ready', () => void this.refreshClientId());
+    // A GPU held back or given out again, a drain: what fits changed without a task.
+    deps.pool.onChange(() => this.slotsChanged());
   }
 
   /** Creates each stream's consumer group (loop-streams.ts). */
@@ -111,14 +114,20 @@ export class ConsumerLoop {
    */
   private looking(): boolean {
     return (
-      this.sizes.some((gpus) => this.deps.pool.fitsNow(gpus)) || (this.deps.preempter?.watching ?? false)
+      this.sizes.some((gpus) => this.deps.pool.fitsNow(gpus)) ||
+      (this.deps.pool.drained === null && (this.deps.preempter?.watching ?? false))
     );
   }
 
-  /** What the free slots allow: which sizes fit, and whether the tracker is idle (a suspect's condition). */
+  /**
+   * What the free slots allow: which sizes fit, whether the tracker is idle (a suspect's condition)
+   * and, for GPUs of several models or memory sizes, which are free (a GPU request's fit).
+   */
   private fitSignature(): string {
-    const fits = this.sizes.map((gpus) => (this.deps.pool.fitsNow(gpus) ? 1 : 0)).join('');
-    return `${fits}${this.deps.pool.busy ? 'b' : 'i'}`;
+    const { pool } = this.deps;
+    const fits = this.sizes.map((gpus) => (pool.fitsNow(gpus) ? 1 : 0)).join('');
+    const which = pool.mixed ? [...pool.freeGpuIds].sort((a, b) => a - b).join(',') : '';
+    return `${fits}${pool.busy ? 'b' : 'i'}${which}`;
   }
 
   private async refreshClientId(): Promise<void> {
@@ -173,6 +182,7 @@ export class ConsumerLoop {
     return {
       consumer: this.deps.consumer,
       sizes: this.sizes.map((gpus) => ({ gpus, fitsNow: pool.fitsNow(gpus), shadowMs: shadowMs(gpus) })),
+      gpuGroups: gpuGroupsOf(pool, ends ?? [], at),
       leaseMs: this.deps.leaseMs,
       token: newToken(),
       now,

@@ -1,11 +1,13 @@
 /**
  * Builds a Tracker from its configuration: loads the executers (a bad manifest stops start-up
  * with the file, the field and the reason), reads the GPU inventory with nvidia-smi and picks the
- * GPUs GPUFLEET_GPUS names (by index or UUID: a UUID no GPU has stops start-up, a ConfigError), and
- * opens the artifact store its configuration describes.
+ * GPUs GPUFLEET_GPUS names (by index or UUID: a UUID no GPU has stops start-up, a ConfigError),
+ * makes their usage sampler (none without GPUs, when the inventory could not be read, or with
+ * GPUFLEET_GPU_SAMPLE_MS=0), and opens the artifact store its configuration describes.
  */
 import { loadExecuters, openArtifactStore, type GpuInventory, type Logger } from '@gpufleet/core';
 import type { TrackerConfig } from './config.js';
+import { GpuSampler } from './gpu/gpu-sampler.js';
 import { resolveGpus } from './gpu/gpu-selection.js';
 import { readGpuInventory } from './gpu/read-gpu-inventory.js';
 import { resolveTaskInit } from './process/task-init.js';
@@ -38,6 +40,26 @@ async function selectGpus(
   return { gpuIds, gpuInventory: inventory };
 }
 
+/** The sampler of the GPUs' usage, or none to sample (see the header). */
+function usageSampler(
+  config: TrackerConfig,
+  logger: Logger,
+  nvidiaSmi: string | undefined,
+  gpuIds: readonly number[],
+  inventory: GpuInventory | undefined,
+): GpuSampler | undefined {
+  if (gpuIds.length === 0 || !inventory || inventory.error !== null || config.gpuSampleMs === 0) return;
+  return new GpuSampler({
+    gpus: gpuIds.map((index) => ({
+      index,
+      uuid: inventory.gpus.find((g) => g.index === index)?.uuid ?? null,
+    })),
+    intervalMs: config.gpuSampleMs,
+    logger: logger.child({ tracker: config.consumerName, queue: config.queue }),
+    command: nvidiaSmi,
+  });
+}
+
 export async function createTracker(
   config: TrackerConfig,
   logger: Logger,
@@ -53,5 +75,6 @@ export async function createTracker(
   const { gpuIds, gpuInventory } = await selectGpus(config, logger, options.nvidiaSmi);
   const store = openArtifactStore(config.artifactStoreSettings);
   const taskInit = await resolveTaskInit(config.taskInit, config.workDir, logger);
-  return new Tracker({ config, logger, store, executers, gpuIds, gpuInventory, taskInit });
+  const gpuSampler = usageSampler(config, logger, options.nvidiaSmi, gpuIds, gpuInventory);
+  return new Tracker({ config, logger, store, executers, gpuIds, gpuInventory, gpuSampler, taskInit });
 }

@@ -13,7 +13,14 @@
  * it never stops running work (docs/architecture.md, "Preemption").
  */
 import type { Redis } from 'ioredis';
-import { entryFields, parseWaitSetName, preemptFor, type Logger, type QueueKeys } from '@gpufleet/core';
+import {
+  entryFields,
+  parseGpuRequestSuffix,
+  parseWaitSetName,
+  preemptFor,
+  type Logger,
+  type QueueKeys,
+} from '@gpufleet/core';
 import type { SlotPool } from './slot-pool.js';
 import { eventField, type EmitTrackerEvent } from './tracker-events.js';
 
@@ -108,7 +115,11 @@ export class Preempter {
   async consider(first: { taskId: string; waitSet: string }): Promise<void> {
     const { attempts, pool, logger } = this.deps;
     const set = parseWaitSetName(first.waitSet);
-    if (!first.taskId || !set || attempts.preempting) return;
+    if (!first.taskId || !set || attempts.preempting || pool.drained !== null) return;
+    // A task with a GPU request (a model, memory) is preempted for only where every GPU satisfies
+    // it: which GPUs the victims free would matter otherwise, and victims are chosen by count.
+    const request = parseGpuRequestSuffix(set.request);
+    if (set.request && !pool.gpuIds.every((id) => pool.satisfies(id, request))) return;
     const gpuTask = set.gpus > 0;
     const candidates = attempts
       .preemptionCandidates()

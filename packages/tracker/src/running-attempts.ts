@@ -9,6 +9,7 @@ import type { TrackerConfig } from './config.js';
 import type { RunningTask, TaskExecutionDeps } from './run/attempt-types.js';
 import { executeTask } from './run/task-execution.js';
 import type { PreemptionCandidate } from './preemption.js';
+import type { ExpectedEnd } from './shadow-times.js';
 import type { SlotPool } from './slot-pool.js';
 import { eventField } from './tracker-events.js';
 
@@ -97,13 +98,14 @@ export class RunningAttempts {
    * The GPUs of each task whose process runs, and when its time limit ends it (backfill), or its
    * preemption's SIGKILL when that comes first.
    */
-  expectedEnds(): Array<{ gpus: number; endMs: number }> {
-    const ends: Array<{ gpus: number; endMs: number }> = [];
+  expectedEnds(): ExpectedEnd[] {
+    const ends: ExpectedEnd[] = [];
     for (const [id, task] of this.tasks) {
       const record = task.claim.record;
       if (task.hasExited || task.gpuIds.length === 0 || !record) continue;
       const limit = (record.startedAt ?? 0) + record.timeLimitMs;
-      ends.push({ gpus: task.gpuIds.length, endMs: Math.min(limit, this.stopping.get(id) ?? limit) });
+      const endMs = Math.min(limit, this.stopping.get(id) ?? limit);
+      ends.push({ gpus: task.gpuIds.length, endMs, gpuIds: task.gpuIds });
     }
     return ends;
   }
@@ -156,7 +158,7 @@ export class RunningAttempts {
   async launch(claim: Claim, gpus: number): Promise<void> {
     const { pool, logger } = this.deps;
     const consumer = this.attemptDeps.consumer;
-    const grant = this.closing ? null : pool.allocate(gpus, claim.suspect);
+    const grant = this.closing ? null : pool.allocate(gpus, claim.suspect, claim.record?.gpuRequest);
     if (!grant) {
       const reason = this.closing
         ? `tracker "${consumer}" began shutting down as it claimed the task`

@@ -9,6 +9,8 @@
 export interface ExpectedEnd {
   gpus: number;
   endMs: number;
+  /** Which GPUs (for the GPU groups of the tasks with a GPU request, gpu/gpu-groups.ts). */
+  gpuIds?: readonly number[];
 }
 
 /** When `gpus` GPUs are free, given `free` free now and the running tasks' ends; null: never. */

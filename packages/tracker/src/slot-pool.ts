@@ -7,6 +7,19 @@
  * released or a task finishes.
  */
 
+import { gpuSatisfies, isGpuRequest, type GpuRequest, type RequestedGpu } from '@gpufleet/core';
+
+/**
+ * Why a GPU is held back: `busy` (a process this tracker did not start uses it), `settling` (the
+ * processes of the task that last had it have not left it yet), `drained` (by an operator, or after
+ * a settle that timed out), `unhealthy` (a fault the driver reported). `processes`: what holds it.
+ */
+export interface GpuHold {
+  kind: 'busy' | 'settling' | 'drained' | 'unhealthy';
+  reason: string;
+  processes?: ReadonlyArray<{ pid: number; name: string; memoryMiB: number | null }>;
+}
+
 /**
  * The floor of the finishing bound. Storing a short task's outputs takes longer than running it
  * (a few ms of renames and fsyncs), so with the bound at twice one slot a tracker of one GPU would
@@ -23,26 +36,93 @@ export interface SlotGrant {
 }
 
 export class SlotPool {
+  /** The GPUs of more than one model or memory size: which are free matters, not only how many. */
+  readonly mixed: boolean;
   private readonly freeGpus: number[];
   private freeCpu: number;
   private waiters: Array<() => void> = [];
+  /**
+   * GPUs not given out though no task of this tracker holds them, each with why (a foreign process
+   * on it, a task's processes not yet gone from it, a drain, a health fault): `hold`, `unhold`.
+   */
+  private readonly held = new Map<number, GpuHold>();
+  /** Why the whole tracker takes nothing new (a drain), or null. */
+  private drainedWhy: string | null = null;
+  private readonly listeners = new Set<() => void>();
   /** While a suspect task runs it holds the whole tracker: nothing else fits. */
   private exclusive = false;
   private finishing = 0;
   /** How many tasks may be storing their outputs at once. */
   readonly maxFinishing: number;
 
+  /**
+   * `devices`: each GPU id's model and memory as the inventory read them, for the tasks that ask
+   * for a GPU model or memory (core gpu-request.ts); a GPU missing from it satisfies none.
+   */
   constructor(
     readonly gpuIds: readonly number[],
     readonly cpuSlots: number,
+    readonly devices: ReadonlyMap<number, RequestedGpu> = new Map(),
   ) {
+    this.mixed = new Set([...devices.values()].map((d) => `${d.name}\t${d.memoryMiB}`)).size > 1;
     this.freeGpus = [...gpuIds];
     this.freeCpu = cpuSlots;
     this.maxFinishing = Math.max(MIN_FINISHING, 2 * (gpuIds.length + cpuSlots));
   }
 
+  /** GPUs free to give out: no task of this tracker holds them and none is held back. */
   get freeGpuCount(): number {
-    return this.freeGpus.length;
+    return this.freeGpuIds.length;
+  }
+
+  /** The ids of the GPUs free to give out. */
+  get freeGpuIds(): readonly number[] {
+    return this.held.size === 0 ? this.freeGpus : this.freeGpus.filter((id) => !this.held.has(id));
+  }
+
+  /** The GPUs held back now, with why. */
+  get heldGpus(): ReadonlyMap<number, GpuHold> {
+    return this.held;
+  }
+
+  /** Why the whole tracker takes nothing new, or null (`drain`). */
+  get drained(): string | null {
+    return this.drainedWhy;
+  }
+
+  /**
+   * Holds GPU `id` back, whether free now or when its task gives it back, until `unhold` (a second
+   * hold replaces the first: the latest reason is told).
+   */
+  hold(id: number, why: GpuHold): void {
+    const before = this.held.get(id);
+    this.held.set(id, why);
+    if (before?.kind !== why.kind || before.reason !== why.reason) this.changed();
+  }
+
+  /** Gives GPU `id` out again (of a hold of `kind` only, when given). */
+  unhold(id: number, kind?: GpuHold['kind']): void {
+    const held = this.held.get(id);
+    if (!held || (kind !== undefined && held.kind !== kind)) return;
+    this.held.delete(id);
+    this.changed();
+  }
+
+  /** The whole tracker takes nothing new while `why` is a reason; null takes it back. */
+  drain(why: string | null): void {
+    if (why === this.drainedWhy) return;
+    this.drainedWhy = why;
+    this.changed();
+  }
+
+  /** Calls `listener` whenever what may be given out changes other than by a task (hold, drain). */
+  onChange(listener: () => void): void {
+    this.listeners.add(listener);
+  }
+
+  private changed(): void {
+    this.wake();
+    for (const listener of this.listeners) listener();
   }
 
   get freeCpuCount(): number {
@@ -59,23 +139,37 @@ export class SlotPool {
   }
 
   fitsNow(gpus: number): boolean {
-    if (this.exclusive || this.finishing >= this.maxFinishing) return false;
-    return gpus === 0 ? this.freeCpu > 0 : gpus <= this.freeGpus.length;
+    if (this.exclusive || this.drainedWhy !== null || this.finishing >= this.maxFinishing) return false;
+    return gpus === 0 ? this.freeCpu > 0 : gpus <= this.freeGpuCount;
   }
 
   /**
-   * Takes the slots for a task of `gpus` GPUs (lowest ids first), or null if they are not all free.
-   * An `exclusive` grant (a suspect task) needs an idle tracker and keeps every other task out.
+   * Takes the slots for a task of `gpus` GPUs (lowest ids first; with a GPU `request`, of the GPUs
+   * that satisfy it), or null if they are not all free. An `exclusive` grant (a suspect task) needs
+   * an idle tracker and keeps every other task out.
    */
-  allocate(gpus: number, exclusive = false): SlotGrant | null {
+  allocate(gpus: number, exclusive = false, request?: GpuRequest): SlotGrant | null {
     if (!this.fitsNow(gpus) || (exclusive && this.busy)) return null;
-    this.exclusive = exclusive;
     if (gpus === 0) {
+      this.exclusive = exclusive;
       this.freeCpu--;
       return { gpuIds: [], cpu: true, exclusive };
     }
-    this.freeGpus.sort((a, b) => a - b);
-    return { gpuIds: this.freeGpus.splice(0, gpus), cpu: false, exclusive };
+    const free = [...this.freeGpuIds].sort((a, b) => a - b);
+    const chosen =
+      request && isGpuRequest(request)
+        ? free.filter((id) => this.satisfies(id, request)).slice(0, gpus)
+        : free.slice(0, gpus);
+    if (chosen.length < gpus) return null;
+    this.exclusive = exclusive;
+    for (const id of chosen) this.freeGpus.splice(this.freeGpus.indexOf(id), 1);
+    return { gpuIds: chosen, cpu: false, exclusive };
+  }
+
+  /** Whether GPU `id` satisfies `request` (core gpu-request.ts). */
+  satisfies(id: number, request: GpuRequest): boolean {
+    const device = this.devices.get(id);
+    return device !== undefined && gpuSatisfies(request, device);
   }
 
   /** Gives the slots back; with `finishing`, the task goes on storing its outputs (see `finished`). */

@@ -79,6 +79,10 @@ export function catalogEntries(
     params: manifest.params,
     gpus: manifest.resources.gpus,
     timeLimitMs: manifest.resources.timeLimitMs,
+    ...(manifest.resources.gpuModels && { gpuModels: manifest.resources.gpuModels }),
+    ...(manifest.resources.minGpuMemoryMiB !== undefined && {
+      minGpuMemoryMiB: manifest.resources.minGpuMemoryMiB,
+    }),
     tracker,
     updatedAt,
   }));

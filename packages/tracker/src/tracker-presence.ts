@@ -1,17 +1,21 @@
 /**
  * A tracker's presence in its queue: its liveness key, refreshed every GPUFLEET_ALIVE_MS / 3 (once
- * it expires the others take it for dead), and its registry entry with what it runs and its GPUs'
- * inventory, written at each heartbeat, which also republishes the executer catalog when Redis lost it.
+ * it expires the others take it for dead), and its registry entry with what it runs, its GPUs'
+ * inventory and their latest usage sample (gpu/gpu-sampler.ts), written at each heartbeat, which
+ * also republishes the executer catalog when Redis lost it. The GPUs it holds back and a drain are
+ * in the entry too.
  */
 import type { Redis } from 'ioredis';
 import {
   publishCatalog,
+  type GpuHoldInfo,
   type GpuInventory,
   type LoadedExecuter,
   type Logger,
   type QueueKeys,
   type TrackerInfo,
 } from '@gpufleet/core';
+import type { GpuSampler } from './gpu/gpu-sampler.js';
 import { refreshConsumerName, writeRegistration, type Holder } from './registration.js';
 import type { RunningAttempts } from './running-attempts.js';
 import type { SlotPool } from './slot-pool.js';
@@ -21,12 +25,14 @@ export interface TrackerPresenceDeps {
   redis: Redis;
   keys: QueueKeys;
   /** The tracker's consumer name. */
-  name: string;
+  consumer: string;
   holder: Holder;
   executers: ReadonlyMap<string, LoadedExecuter>;
   pool: SlotPool;
   /** The GPUs' inventory (absent: none to publish). */
   gpuInventory: GpuInventory | undefined;
+  /** Its GPUs' usage sampler (absent: no usage to publish). */
+  gpuSampler: Pick<GpuSampler, 'latest'> | undefined;
   attempts: Pick<RunningAttempts, 'gpusInUse'>;
   aliveMs: number;
   heartbeatMs: number;
@@ -37,13 +43,24 @@ export interface TrackerPresenceDeps {
   nameLost: () => void;
 }
 
+/** The pool's GPUs held back, for the registry. */
+function heldGpus(pool: SlotPool): GpuHoldInfo[] {
+  return [...pool.heldGpus].map(([index, { kind, reason, processes }]) => ({
+    index,
+    kind,
+    reason,
+    ...(processes && { processes: processes.map((p) => ({ ...p })) }),
+  }));
+}
+
 export class TrackerPresence {
   constructor(private readonly deps: TrackerPresenceDeps) {}
 
   info(): TrackerInfo {
     const { deps } = this;
+    const gpuStats = deps.gpuSampler?.latest();
     return {
-      name: deps.name,
+      name: deps.consumer,
       instance: deps.holder.instance,
       host: deps.holder.host,
       pid: deps.holder.pid,
@@ -56,13 +73,16 @@ export class TrackerPresence {
       heartbeatAt: deps.now(),
       heartbeatMs: deps.heartbeatMs,
       ...(deps.gpuInventory && { gpuInventory: deps.gpuInventory }),
+      ...(gpuStats && { gpuStats }),
+      ...(deps.pool.heldGpus.size > 0 && { gpuHolds: heldGpus(deps.pool) }),
+      ...(deps.pool.drained !== null && { drained: deps.pool.drained }),
     };
   }
 
   /** Refreshes the liveness key: other trackers reclaim this one's tasks once it expires. */
   async refreshAlive(): Promise<void> {
-    const { redis, keys, name, holder, aliveMs } = this.deps;
-    if (!(await refreshConsumerName(redis, keys, name, holder, aliveMs))) this.deps.nameLost();
+    const { redis, keys, consumer, holder, aliveMs } = this.deps;
+    if (!(await refreshConsumerName(redis, keys, consumer, holder, aliveMs))) this.deps.nameLost();
   }
 
   async heartbeat(): Promise<void> {
@@ -73,7 +93,7 @@ export class TrackerPresence {
       this.deps.logger.warn(
         'the executer catalog is missing (Redis was flushed or replaced); publishing it again',
       );
-      await publishCatalog(redis, keys, catalogEntries(executers, this.deps.name, this.deps.now()));
+      await publishCatalog(redis, keys, catalogEntries(executers, this.deps.consumer, this.deps.now()));
     }
   }
 }

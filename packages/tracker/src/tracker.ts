@@ -21,6 +21,7 @@ import {
 import type { TrackerConfig } from './config.js';
 import { ConsumerLoop } from './consumer-loop.js';
 import { ControlReader } from './control-reader.js';
+import type { GpuSampler } from './gpu/gpu-sampler.js';
 import { PeriodicJobs } from './periodic-jobs.js';
 import { QueueSweep } from './queue-sweep.js';
 import { recoverPreviousLife, type RecoverDeps } from './recover-previous-life.js';
@@ -36,6 +37,7 @@ import { Preempter } from './preemption.js';
 import { RetentionKeeper } from './retention-keeper.js';
 import { attemptSettings, RunningAttempts } from './running-attempts.js';
 import { SlotPool } from './slot-pool.js';
+import { gpuDevices } from './gpu/gpu-groups.js';
 import { TrackerPresence } from './tracker-presence.js';
 import {
   eventField,
@@ -54,6 +56,8 @@ export interface TrackerDeps {
   gpuIds: readonly number[];
   /** Their inventory, published with the tracker (create-tracker.ts reads it). */
   gpuInventory?: GpuInventory;
+  /** Samples their usage, published at each heartbeat and metered per task (create-tracker.ts makes it). */
+  gpuSampler?: GpuSampler;
   /** gpufleet-task-init's path (see process/task-init.ts), or null to run executers directly. */
   taskInit: string | null;
   now?: () => number;
@@ -102,7 +106,7 @@ export class Tracker extends EventEmitter<TrackerEmitterEvents> {
     this.startedAt = this.now();
     this.keys = queueKeys(deps.config.prefix, deps.config.queue);
     const cpuSlots = deps.config.cpuSlots ?? (deps.gpuIds.length > 0 ? 0 : availableParallelism());
-    this.pool = new SlotPool(deps.gpuIds, cpuSlots);
+    this.pool = new SlotPool(deps.gpuIds, cpuSlots, gpuDevices(deps.gpuInventory));
     this.holder = currentHolder(newToken());
     this.announce = trackerEmit(this, this.logger);
     this.outage = new TrackerOutage(this.logger, this.announce);
@@ -137,6 +141,7 @@ export class Tracker extends EventEmitter<TrackerEmitterEvents> {
         // What executers inherit of this process's environment (read once: see task-env.ts).
         baseEnv: executerBaseEnv(process.env),
         outage: this.outage,
+        gpuSampler: deps.gpuSampler,
       },
       pool: this.pool,
       logger: this.logger,
@@ -172,19 +177,16 @@ export class Tracker extends EventEmitter<TrackerEmitterEvents> {
     });
     this.jobs = new PeriodicJobs(this.logger, this.outage);
     this.presence = new TrackerPresence({
-      name: this.name,
-      redis: this.redis,
-      keys: this.keys,
+      ...this.parts,
       holder: this.holder,
       executers: deps.executers,
       pool: this.pool,
       gpuInventory: deps.gpuInventory,
+      gpuSampler: deps.gpuSampler,
       attempts: this.attempts,
       aliveMs: config.aliveMs,
       heartbeatMs: config.heartbeatMs,
       startedAt: this.startedAt,
-      now: this.now,
-      logger: this.logger,
       nameLost: () => {
         if (!this.closing) this.logger.error('another tracker took this consumer name; stopping');
         void this.close();
@@ -242,6 +244,7 @@ export class Tracker extends EventEmitter<TrackerEmitterEvents> {
     await this.retry('create groups', () => this.loop.ensureGroups());
     await this.retry('index waiting tasks', () => this.loop.indexWaiting());
     await this.spares.start();
+    this.deps.gpuSampler?.start(); // before the first task: its meter gets every sample
     this.jobs.every('alive', Math.floor(config.aliveMs / 3), () => this.presence.refreshAlive());
     this.jobs.every('main', config.heartbeatMs, () => this.presence.heartbeat());
     this.jobs.every('main', config.sweepMs, () => this.sweep.run());
@@ -289,6 +292,7 @@ export class Tracker extends EventEmitter<TrackerEmitterEvents> {
     const { shutdownGraceMs, killGraceMs } = this.deps.config;
     await this.attempts.drain(shutdownGraceMs, killGraceMs);
     this.jobs.stop('alive');
+    await this.deps.gpuSampler?.close(); // after the last task: it was metered to its end
     await this.spares
       .close()
       .catch((error: unknown) => this.logger.warn({ err: error }, 'could not remove the spare task folders'));

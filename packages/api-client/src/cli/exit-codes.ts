@@ -1,7 +1,7 @@
 /**
  * The exit codes of `gpufleet`, which scripts can rely on: 0 ok; 1 a task did not succeed (or
  * another failure); 2 a usage error: bad flags, bad configuration, or a request the API refused
- * as invalid or unauthorised; 3 the API is unreachable (or answers 503 past the retries); 4 the
+ * as invalid, unauthorised or impossible (NO_CAPACITY); 3 the API is unreachable (or answers 503 past the retries); 4 the
  * task or output does not exist.
  */
 import { CommanderError } from 'commander';
@@ -26,7 +26,7 @@ export const EXIT = {
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
 const NOT_FOUND_CODES = new Set(['NOT_FOUND', 'NO_OUTPUTS', 'OUTPUTS_EXPIRED', 'OUTPUT_NOT_FOUND']);
-const USAGE_STATUSES = new Set([400, 401, 403, 413, 415]);
+const USAGE_STATUSES = new Set([400, 401, 403, 413, 415, 422]);
 
 export function exitCodeFor(error: unknown): ExitCode {
   if (error instanceof CommanderError) return EXIT.USAGE;

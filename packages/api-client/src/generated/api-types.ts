@@ -30,6 +30,7 @@ export const API_ERROR_CODES = [
   'INVALID_PATH',
   'INVALID_CURSOR',
   'UNKNOWN_EXECUTER',
+  'NO_CAPACITY',
   'PAYLOAD_TOO_LARGE',
   'IDEMPOTENCY_CONFLICT',
   'QUOTA_EXCEEDED',
@@ -96,6 +97,12 @@ export type TaskSpec = {
   params?: Record<string, unknown>;
   /** default: the executer’s */
   gpus?: number;
+  /** GPU models the task may run on, any of them: each matched word by word against the name nvidia-smi reports, ignoring case (`H100` matches `NVIDIA H100 80GB HBM3`; `*` any characters) */
+  gpuModels?: string[];
+  /** the least total memory of each of its GPUs, MiB, as the driver reports it (an "80GB" H100 reports 81559) */
+  minGpuMemoryMiB?: number;
+  /** accept the task even when no live tracker of its queue can run it (its GPU count, model, memory or executer), and let it wait for one to join; default false: such a task is refused with 422 */
+  waitForCapacity?: boolean;
   timeLimitMs?: number;
   /** starts that may be lost (tracker died, lease lapsed) before dead; default 3 */
   maxAttempts?: number;
@@ -223,6 +230,10 @@ export type TaskView = TaskSummary & {
   gpus: number;
   /** the GPUs of the current or last attempt */
   gpuIds: number[];
+  /** the GPU models it may run on, any of them (as submitted, or its executer’s default); [] any */
+  gpuModels: string[];
+  /** the least total memory of each of its GPUs (MiB); null any */
+  minGpuMemoryMiB: number | null;
   timeLimitMs: number;
   maxAttempts: number;
   signal: string | null;
@@ -240,6 +251,10 @@ export type TaskView = TaskSummary & {
   outputs: OutputSummary | null;
   /** when the outputs retention deleted its outputs (GPUFLEET_OUTPUTS_RETENTION); null while kept */
   outputsDeletedAt: string | null;
+  /** the last ended attempt’s peak GPU memory, MiB: per usage sample the sum of memory.used over its GPUs, the highest of those sums; null for a CPU task, or when no sample was taken while it ran */
+  gpuPeakMemoryMiB: number | null;
+  /** the last ended attempt’s mean GPU utilisation, percent, over its usage samples and its GPUs; null likewise */
+  gpuMeanUtilizationPercent: number | null;
 };
 
 /** One output file. */
@@ -354,7 +369,35 @@ export type TrackerView = {
       /** MIG mode; null for a GPU without MIG */
       migMode: 'enabled' | 'disabled' | null;
     } | null;
+    /** the GPU’s latest usage sample (taken every GPUFLEET_GPU_SAMPLE_MS, published at each heartbeat); null when the tracker has none (sampling off or failing, or an older tracker); a value the GPU does not report is null */
+    usage: {
+      /** ISO 8601, UTC */
+      sampledAt: string;
+      /** nvidia-smi utilization.gpu: percent of the sample period a kernel ran */
+      utilizationPercent: number | null;
+      /** memory in use, by any process, MiB */
+      memoryUsedMiB: number | null;
+      /** core temperature, °C */
+      temperatureC: number | null;
+      /** power draw, W */
+      powerW: number | null;
+    } | null;
+    /** why the tracker gives this GPU to no task now though none of its tasks holds it; null: it would */
+    hold: {
+      /** busy: a process the tracker did not start uses it; settling: the processes of the task that last had it have not left it yet; drained: by an operator, or after a settle that timed out; unhealthy: a fault the driver reported */
+      kind: 'busy' | 'settling' | 'drained' | 'unhealthy';
+      reason: string;
+      /** the compute processes on it that the tracker did not start */
+      processes?: Array<{
+        pid: number;
+        name: string;
+        /** GPU memory it uses, MiB */
+        memoryMiB: number | null;
+      }>;
+    } | null;
   }>;
+  /** why the tracker takes no new task (drained by an operator); null: it takes tasks */
+  drained: string | null;
   /** how the tracker read its GPUs at start; null when it published nothing (GPUFLEET_GPUS=none, or an older tracker) */
   inventory: {
     /** the NVIDIA driver: 550.54.15 */

@@ -52,6 +52,8 @@ export interface CliFleetOptions {
   gpus?: string;
   /** The nvidia-smi the tracker reads its GPUs with (a fake one: testkit's installFakeNvidiaSmi). */
   nvidiaSmi?: string;
+  /** GPUFLEET_GPU_SAMPLE_MS; default the tracker's. */
+  gpuSampleMs?: number;
 }
 
 export async function startCliFleet(
@@ -92,6 +94,7 @@ export async function startCliFleet(
         GPUFLEET_KILL_GRACE_MS: '1000',
         GPUFLEET_SHUTDOWN_GRACE_MS: '500',
         LOG_LEVEL: 'silent',
+        ...(options.gpuSampleMs === undefined ? {} : { GPUFLEET_GPU_SAMPLE_MS: String(options.gpuSampleMs) }),
       },
       dir,
     ),

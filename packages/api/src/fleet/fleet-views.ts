@@ -3,7 +3,8 @@
  * parameter schemas), how its tasks stand (depth, running, dead, oldest wait, and per tenant the
  * tasks waiting and running, the GPUs those hold and its fair share: weight, quota, usage, rank)
  * and, for admins, every registered tracker with the task that holds each of its GPUs and each
- * GPU's model, memory, UUID, bus id, compute capability and MIG mode as the tracker read them.
+ * GPU's model, memory, UUID, bus id, compute capability and MIG mode as the tracker read them,
+ * and its latest usage sample (utilisation, memory used, temperature, power).
  */
 import type { Redis } from 'ioredis';
 import {
@@ -16,6 +17,8 @@ import {
   readTenantAccounts,
   shareOf,
   type GpuDevice,
+  type GpuHoldInfo,
+  type GpuSample,
   type QueueStats,
   type TenantAccount,
   type TenantAccounts,
@@ -85,6 +88,9 @@ export function tenantViews(
 /** A GPU of a tracker as nvidia-smi described it (its id is its index). */
 export type GpuDeviceView = Omit<GpuDevice, 'index'>;
 
+/** A GPU's latest usage sample, with when it was taken. */
+export type GpuUsageView = Omit<GpuSample, 'index'> & { sampledAt: string };
+
 export interface TrackerView {
   name: string;
   queue: string;
@@ -92,8 +98,17 @@ export interface TrackerView {
   live: boolean;
   lastHeartbeat: string;
   startedAt: string;
-  /** `device`: null when the tracker published no inventory entry for the GPU. */
-  gpus: Array<{ id: number; taskId: string | null; device: GpuDeviceView | null }>;
+  /** `device`: null when the tracker published no inventory entry for the GPU; `usage`: no sample. */
+  gpus: Array<{
+    id: number;
+    taskId: string | null;
+    device: GpuDeviceView | null;
+    usage: GpuUsageView | null;
+    /** Why the tracker gives it to no task now though none of its tasks holds it; null: it would. */
+    hold: Omit<GpuHoldInfo, 'index'> | null;
+  }>;
+  /** Why the tracker takes no new task (drained by an operator), or null. */
+  drained: string | null;
   /** How the tracker read its GPUs; null when it published no inventory (none, or an older tracker). */
   inventory: { driverVersion: string | null; cudaVersion: string | null; error: string | null } | null;
   cpuSlots: number;
@@ -177,6 +192,18 @@ export function trackerView(queue: string, t: TrackerInfo, now: number): Tracker
     const { index: _index, ...device } = found;
     return device;
   };
+  const usageOf = (id: number): GpuUsageView | null => {
+    const found = t.gpuStats?.gpus.find((gpu) => gpu.index === id);
+    if (!found || !t.gpuStats) return null;
+    const { index: _index, ...usage } = found;
+    return { sampledAt: new Date(t.gpuStats.at).toISOString(), ...usage };
+  };
+  const holdOf = (id: number): Omit<GpuHoldInfo, 'index'> | null => {
+    const found = t.gpuHolds?.find((hold) => hold.index === id);
+    if (!found) return null;
+    const { index: _index, ...hold } = found;
+    return hold;
+  };
   return {
     name: t.name,
     queue,
@@ -184,7 +211,14 @@ export function trackerView(queue: string, t: TrackerInfo, now: number): Tracker
     live: isLive(t, now),
     lastHeartbeat: new Date(t.heartbeatAt).toISOString(),
     startedAt: new Date(t.startedAt).toISOString(),
-    gpus: t.gpus.map((id) => ({ id, taskId: holder.get(id) ?? null, device: deviceOf(id) })),
+    gpus: t.gpus.map((id) => ({
+      id,
+      taskId: holder.get(id) ?? null,
+      device: deviceOf(id),
+      usage: usageOf(id),
+      hold: holdOf(id),
+    })),
+    drained: t.drained ?? null,
     inventory: inventory
       ? { driverVersion: inventory.driverVersion, cudaVersion: inventory.cudaVersion, error: inventory.error }
       : null,

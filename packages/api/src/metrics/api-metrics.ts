@@ -14,14 +14,21 @@
  *   `gpufleet_queue_bytes_per_task`, `gpufleet_queue_redis_bytes` `{queue}`: Redis memory per queue
  *   as the fleet sees it (core retention/queue-memory.ts; the per-minute rate over this API's
  *   scrapes of the last five minutes, archive-rate.ts);
+ * - `gpufleet_gpu_*` `{queue,tracker,gpu,uuid,model}`: each live tracker's GPUs, their latest
+ *   usage sample and total memory, from the tracker registry at scrape time (gpu-metrics.ts);
  * - `gpufleet_api_redis_up`: 1 when the last scrape could read Redis (the queue gauges are left out when not).
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { QueueMemory, QueueStats, TenantAccount, TenantAccounts } from '@gpufleet/core';
+import type { QueueMemory, QueueStats, TenantAccount, TenantAccounts, TrackerInfo } from '@gpufleet/core';
 import { ArchiveRate } from './archive-rate.js';
+import { registerGpuGauges } from './gpu-metrics.js';
 
-/** What a scrape reads of each queue. */
-export type QueueScrape = QueueStats & { tenants: TenantAccounts; memory: QueueMemory };
+/** What a scrape reads of each queue (`trackers`: the live ones). */
+export type QueueScrape = QueueStats & {
+  tenants: TenantAccounts;
+  memory: QueueMemory;
+  trackers: TrackerInfo[];
+};
 
 const TASK_BUCKETS = [0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600, 4 * 3600, 12 * 3600, 48 * 3600];
 const REQUEST_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10];
@@ -146,6 +153,7 @@ export class ApiMetrics {
       'GPUs held by a tenant’s running tasks',
       (t) => t.runningGpus,
     );
+    registerGpuGauges(this.registry, async () => (await this.#queueStats()).stats);
     const stats = (): Promise<{ stats: QueueScrape[]; ok: boolean }> => this.#queueStats();
     this.redisUp = new Gauge({
       name: 'gpufleet_api_redis_up',

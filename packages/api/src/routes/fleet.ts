@@ -3,8 +3,9 @@
  * schemas), GET /v1/queues (depth, running, dead, oldest wait, per tenant the tasks waiting and
  * running, their GPUs and its fair share: a user key sees its own tenant's, an admin key every
  * tenant's) and
- * GET /v1/trackers (admin keys only: every tracker with its GPUs, the task holding each and the
- * GPU's model, memory and ids as the tracker read them with nvidia-smi, and its last heartbeat).
+ * GET /v1/trackers (admin keys only: every tracker with its GPUs, the task holding each, the
+ * GPU's model, memory and ids as the tracker read them with nvidia-smi and its latest usage sample,
+ * and its last heartbeat).
  */
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { checkName } from '@gpufleet/core';
@@ -107,6 +108,49 @@ const GpuInventorySchema = Type.Object(
   },
 );
 
+const GpuUsageSchema = Type.Object(
+  {
+    sampledAt: Timestamp,
+    utilizationPercent: Nullable(
+      Type.Number({ description: 'nvidia-smi utilization.gpu: percent of the sample period a kernel ran' }),
+    ),
+    memoryUsedMiB: Nullable(Type.Number({ description: 'memory in use, by any process, MiB' })),
+    temperatureC: Nullable(Type.Number({ description: 'core temperature, °C' })),
+    powerW: Nullable(Type.Number({ description: 'power draw, W' })),
+  },
+  {
+    description:
+      'the GPU’s latest usage sample (taken every GPUFLEET_GPU_SAMPLE_MS, published at each heartbeat); null when the tracker has none (sampling off or failing, or an older tracker); a value the GPU does not report is null',
+  },
+);
+
+const GpuHoldSchema = Type.Object(
+  {
+    kind: Type.Union(
+      [Type.Literal('busy'), Type.Literal('settling'), Type.Literal('drained'), Type.Literal('unhealthy')],
+      {
+        description:
+          'busy: a process the tracker did not start uses it; settling: the processes of the task that last had it have not left it yet; drained: by an operator, or after a settle that timed out; unhealthy: a fault the driver reported',
+      },
+    ),
+    reason: Type.String(),
+    processes: Type.Optional(
+      Type.Array(
+        Type.Object({
+          pid: Type.Integer(),
+          name: Type.String(),
+          memoryMiB: Nullable(Type.Number({ description: 'GPU memory it uses, MiB' })),
+        }),
+        { description: 'the compute processes on it that the tracker did not start' },
+      ),
+    ),
+  },
+  {
+    description:
+      'why the tracker gives this GPU to no task now though none of its tasks holds it; null: it would',
+  },
+);
+
 const TrackersSchema = Type.Object({
   trackers: Type.Array(
     Type.Object({
@@ -121,6 +165,13 @@ const TrackersSchema = Type.Object({
           id: Type.Integer({ description: 'the nvidia-smi index: CUDA_VISIBLE_DEVICES, in PCI bus order' }),
           taskId: Nullable(Type.String()),
           device: Nullable(GpuDeviceSchema),
+          usage: Nullable(GpuUsageSchema),
+          hold: Nullable(GpuHoldSchema),
+        }),
+      ),
+      drained: Nullable(
+        Type.String({
+          description: 'why the tracker takes no new task (drained by an operator); null: it takes tasks',
         }),
       ),
       inventory: Nullable(GpuInventorySchema),

@@ -1,6 +1,6 @@
 /**
- * GET /metrics: Prometheus text (see metrics/api-metrics.ts for what is there). No key needed;
- * it carries counts and timings, never task data.
+ * GET /metrics: Prometheus text (see metrics/api-metrics.ts and gpu-metrics.ts for what is there).
+ * No key needed; it carries counts, timings and GPU figures, never task data.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { ApiContext } from '../app-context.js';
@@ -12,7 +12,8 @@ export const metricsRoutes: FastifyPluginAsyncTypebox<{ ctx: ApiContext }> = asy
     {
       schema: {
         tags: ['health'],
-        summary: 'Prometheus metrics: tasks by status, queue depth, wait and run times, API latency',
+        summary:
+          'Prometheus metrics: tasks by status, queue depth, wait and run times, GPU usage, API latency',
         security: [],
         response: { 200: { content: { 'text/plain': { schema: StreamBody() } } }, ...errorResponses },
       },

@@ -8,7 +8,14 @@
  * expected to start.
  */
 import type { FastifyRequest } from 'fastify';
-import { queueKeys, readArchivedTask, readFairShare, shareOf, type ArchivedTask } from '@gpufleet/core';
+import {
+  gpuRequestSuffix,
+  queueKeys,
+  readArchivedTask,
+  readFairShare,
+  shareOf,
+  type ArchivedTask,
+} from '@gpufleet/core';
 import type { ApiContext } from '../app-context.js';
 import { principalOf } from '../auth/auth-hook.js';
 import { taskNotFound } from '../errors.js';
@@ -65,7 +72,10 @@ async function waitOf(ctx: ApiContext, found: FoundTask): Promise<WaitView> {
   const [standing, shares, unschedulable, reservationHash, preemption] = await Promise.all([
     place ? ctx.positions.standingOf(keys, place, sharesRead) : null,
     sharesRead,
-    ctx.redis.exists(keys.unschedulableSince(record.gpus)),
+    ctx.redis.exists(
+      keys.unschedulableSince(record.gpus),
+      keys.unschedulableSince(`${record.gpus}${gpuRequestSuffix(record.gpuRequest)}`),
+    ),
     ctx.redis.hgetall(keys.reservation),
     ctx.redis.hget(keys.preemptions, record.id),
   ]);

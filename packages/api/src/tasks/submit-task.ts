@@ -13,19 +13,31 @@ import {
   queueKeys,
   catalogFor,
   UnknownExecuterError,
+  type CatalogEntry,
   type EnqueueResult,
   type TaskSpec,
 } from '@gpufleet/core';
 import type { ApiContext } from '../app-context.js';
+import { checkCapacity, type Submitter } from './capacity-check.js';
 
-/** Throws what `enqueue` would for a bad spec, without writing anything. */
-export async function checkSpec(ctx: ApiContext, value: unknown): Promise<TaskSpec> {
-  const spec = parseTaskSpec(value);
-  const queue = spec.queue ?? DEFAULT_QUEUE;
+/** The executer's catalog entry for `spec` (UnknownExecuterError when its queue offers none). */
+async function entryOf(ctx: ApiContext, spec: TaskSpec, queue: string): Promise<CatalogEntry> {
   const catalog = await catalogFor(ctx.redis, queueKeys(ctx.prefix, queue), spec.executer);
   const entry = catalog.get(spec.executer);
   if (!entry) throw new UnknownExecuterError(spec.executer, queue, [...catalog.keys()].sort());
+  return entry;
+}
+
+/**
+ * Throws what `enqueue` would for a bad spec, and NO_CAPACITY for a task no live tracker can run
+ * (capacity-check.ts), without writing anything.
+ */
+export async function checkSpec(ctx: ApiContext, value: unknown, who: Submitter): Promise<TaskSpec> {
+  const spec = parseTaskSpec(value);
+  const queue = spec.queue ?? DEFAULT_QUEUE;
+  const entry = await entryOf(ctx, spec, queue);
   paramsValidatorFor(entry)(spec.params ?? {});
+  await checkCapacity(ctx, spec, entry, queue, who);
   return spec;
 }
 
@@ -36,6 +48,8 @@ export async function submitTask(
   id: string,
 ): Promise<EnqueueResult> {
   const queue = spec.queue ?? DEFAULT_QUEUE;
+  // Before the enqueue, which resolves the executer again (from the same cached catalog).
+  await checkCapacity(ctx, spec, await entryOf(ctx, spec, queue), queue, { tenant });
   await ctx.queues.register(queue);
   const result = await enqueue({ redis: ctx.redis, prefix: ctx.prefix, now: ctx.now }, spec, {
     tenant,

@@ -3,7 +3,8 @@
  * when it is expected to start while it is queued, and a summary of its outputs (the full manifest is GET /tasks/:id/outputs).
  * The list view is a shorter summary; both say whether it is preemptible and how often it was
  * preempted, so `ls` can mark such tasks without reading each one, and whether it was read from
- * the archive (a task that ended long enough ago to leave Redis).
+ * the archive (a task that ended long enough ago to leave Redis). The full view also has the last
+ * ended attempt's GPU usage (peak memory, mean utilisation).
  */
 import { Type, type Static, type TUnsafe } from '@fastify/type-provider-typebox';
 import { PRIORITY_MAX, PRIORITY_MIN, TaskInputSchema } from '@gpufleet/core';
@@ -85,6 +86,13 @@ export const TaskViewSchema = Type.Object({
   params: Type.Record(Type.String(), Type.Unknown()),
   gpus: Type.Integer(),
   gpuIds: Type.Array(Type.Integer(), { description: 'the GPUs of the current or last attempt' }),
+  gpuModels: Type.Array(Type.String(), {
+    description:
+      'the GPU models it may run on, any of them (as submitted, or its executer’s default); [] any',
+  }),
+  minGpuMemoryMiB: Nullable(
+    Type.Integer({ description: 'the least total memory of each of its GPUs (MiB); null any' }),
+  ),
   timeLimitMs: Type.Integer(),
   maxAttempts: Type.Integer(),
   signal: Nullable(Type.String()),
@@ -113,6 +121,18 @@ export const TaskViewSchema = Type.Object({
       format: 'date-time',
       description:
         'when the outputs retention deleted its outputs (GPUFLEET_OUTPUTS_RETENTION); null while kept',
+    }),
+  ),
+  gpuPeakMemoryMiB: Nullable(
+    Type.Number({
+      description:
+        'the last ended attempt’s peak GPU memory, MiB: per usage sample the sum of memory.used over its GPUs, the highest of those sums; null for a CPU task, or when no sample was taken while it ran',
+    }),
+  ),
+  gpuMeanUtilizationPercent: Nullable(
+    Type.Number({
+      description:
+        'the last ended attempt’s mean GPU utilisation, percent, over its usage samples and its GPUs; null likewise',
     }),
   ),
 });
@@ -177,6 +197,8 @@ export function toTaskView(found: FoundTask, wait: WaitView | null): TaskView {
     params: record.params,
     gpus: record.gpus,
     gpuIds: record.gpuIds,
+    gpuModels: [...record.gpuRequest.models],
+    minGpuMemoryMiB: record.gpuRequest.minMemoryMiB,
     timeLimitMs: record.timeLimitMs,
     maxAttempts: record.maxAttempts,
     signal: record.signal,
@@ -189,6 +211,9 @@ export function toTaskView(found: FoundTask, wait: WaitView | null): TaskView {
     idempotencyKey: record.idempotencyKey,
     outputs: outputs ? { attempt: outputs.attempt, files: outputs.files.length, bytes } : null,
     outputsDeletedAt: isoTime(found.outputsDeletedAt ?? null),
+    // An archive written before these fields has none.
+    gpuPeakMemoryMiB: record.gpuPeakMemoryMiB ?? null,
+    gpuMeanUtilizationPercent: record.gpuMeanUtilizationPercent ?? null,
   };
 }
 

@@ -6,8 +6,9 @@
  *   back in line after that).
  * - `Quota`: its tenant's running tasks hold so many GPUs in the queue that this task's would pass
  *   the tenant's `maxRunningGpus`.
- * - `Unschedulable`: no live tracker of the queue can ever run a task of its size (the trackers'
- *   sweep marks the size; the task ends `dead` if none comes).
+ * - `Unschedulable`: no live tracker of the queue can ever run a task of its size or GPU request
+ *   (the trackers' sweep marks the size; the task ends `dead` if none comes, unless it was
+ *   submitted `waitForCapacity`).
  * - `Preemption`: it is first in line and a tracker is stopping running tasks of lower priority
  *   for it (core's lua/preempt.lua). Before `Reservation`: a preemption reserves too.
  * - `Reservation`: it is first in line and a tracker's GPUs are reserved for it (the backfill

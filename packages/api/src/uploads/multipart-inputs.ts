@@ -66,7 +66,11 @@ export async function receiveSubmission(
           `unexpected field "${part.fieldname}": send one "${SPEC_FIELD}" field, then "${INPUT_FIELD}" files`,
         );
       }
-      spec = await checkSpec(ctx, specFrom(part));
+      const header = request.headers['idempotency-key'];
+      spec = await checkSpec(ctx, specFrom(part), {
+        tenant,
+        idempotencyKey: typeof header === 'string' ? header : undefined,
+      });
       continue;
     }
     if (spec === null) throw invalid(`the "${SPEC_FIELD}" field must come before the first file`);

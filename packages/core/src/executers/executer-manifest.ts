@@ -4,6 +4,7 @@
  */
 import { Type, type Static } from '@sinclair/typebox';
 import { ManifestError, type FieldIssue } from '../errors.js';
+import { GpuModelsSchema, MinGpuMemorySchema } from '../task-spec.js';
 import { CONTEXT_PLACEHOLDERS, parseTemplate } from './build-argv.js';
 import { createAjv, toFieldIssues } from './task-params.js';
 
@@ -33,6 +34,9 @@ export const ExecuterManifestSchema = Type.Object(
       {
         gpus: Type.Integer({ minimum: 0, maximum: 64, default: 0 }),
         timeLimitMs: Type.Integer({ minimum: 1000, default: DEFAULT_TIME_LIMIT_MS }),
+        /** The GPU models and memory a task asks for when its spec does not say (gpu-request.ts). */
+        gpuModels: Type.Optional(GpuModelsSchema),
+        minGpuMemoryMiB: Type.Optional(MinGpuMemorySchema),
       },
       { additionalProperties: false, default: {} },
     ),

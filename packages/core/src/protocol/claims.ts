@@ -5,6 +5,7 @@
  * turned into one `ClaimOutcome` here.
  */
 import type { Redis } from 'ioredis';
+import { gpuGroupsArg, type GpuGroup } from '../gpu-request.js';
 import { keyTemplate, schedulingKeys, type QueueKeys } from '../keys.js';
 import { claimReply, stringsReply } from '../redis-replies.js';
 import { runScript } from '../run-script.js';
@@ -73,6 +74,11 @@ export interface TakeRequest {
   now: number | null;
   /** The tracker runs nothing now: only then may it take a suspect task. */
   idle: boolean;
+  /**
+   * The tracker's GPUs by model and memory, for the tasks that ask for a GPU model or memory
+   * (gpu-request.ts); omitted or empty: it has no GPUs to describe and takes none of them.
+   */
+  gpuGroups?: readonly GpuGroup[];
 }
 
 /**
@@ -100,6 +106,7 @@ export async function takeTask(redis: Redis, keys: QueueKeys, req: TakeRequest):
         req.sizes
           .map((s) => `${s.gpus}:${s.fitsNow ? 1 : 0}:${s.shadowMs == null ? '' : Math.round(s.shadowMs)}`)
           .join(','),
+        ...(req.gpuGroups && req.gpuGroups.length > 0 ? [gpuGroupsArg(req.gpuGroups)] : []),
       ],
     ),
   );

@@ -46,7 +46,13 @@ export async function expectWaitSetsConsistent(
       continue;
     }
     const kind = (f.stream as string).includes(':requeued:') ? 'r' : 'w';
-    const name = waitSetName(Number(f.gpus), Number(f.priority), kind, f.tenant || 'default');
+    const name = waitSetName(
+      Number(f.gpus),
+      Number(f.priority),
+      kind,
+      f.tenant || 'default',
+      f.gpuRequest ?? '',
+    );
     expect(f.waitSet, `${step}: ${id}'s wait set`).toBe(name);
     const members = expected.get(name) ?? new Set<string>();
     members.add(f.waitMember as string);
@@ -59,7 +65,7 @@ export async function expectWaitSetsConsistent(
     const set = parseWaitSetName(name);
     if (!set) throw new Error(`not a wait set name: ${name}`);
     const member = `${waitClass(set.priority, set.kind)}:${set.tenant}`;
-    tenants.set(member, [...(tenants.get(member) ?? []), String(set.gpus)]);
+    tenants.set(member, [...(tenants.get(member) ?? []), `${set.gpus}${set.request}`]);
   }
   const registered = await client.zrange(keys.waitTenants, 0, -1, 'WITHSCORES');
   expect(

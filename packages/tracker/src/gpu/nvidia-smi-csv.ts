@@ -3,7 +3,8 @@
  * the fields in the order asked, separated by `, `. A value the driver or the GPU does not report
  * (`[N/A]`, `[Not Supported]`, `[Field not supported]`, `[Unknown Error]`...) is null, never an
  * error; a line without an index and a UUID is not a GPU and is skipped. Also finds the CUDA
- * version in nvidia-smi's other outputs, and the field an older driver refused.
+ * version in nvidia-smi's other outputs, and the field an older driver refused. `parseQueryRows`
+ * reads any other query the same way (the usage sampler's, gpu-sampler.ts).
  */
 import type { GpuDevice } from '@gpufleet/core';
 
@@ -51,6 +52,16 @@ function migModeOf(text: string | null): GpuDevice['migMode'] {
   if (text === 'Enabled') return 'enabled';
   if (text === 'Disabled') return 'disabled';
   return null;
+}
+
+/** Each line of a `--query-gpu` answer for `fields`, as field → value (null: not reported). */
+export function parseQueryRows(csv: string, fields: readonly string[]): Array<Record<string, string | null>> {
+  const rows: Array<Record<string, string | null>> = [];
+  for (const line of csv.split('\n')) {
+    const columns = columnsOf(line, fields);
+    if (columns !== null) rows.push(Object.fromEntries(fields.map((f, i) => [f, valueOf(columns[i])])));
+  }
+  return rows;
 }
 
 /** The GPUs of a `--query-gpu` answer for `fields` (GPU_QUERY_FIELDS, or fewer of them). */

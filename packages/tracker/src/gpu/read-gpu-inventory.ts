@@ -41,8 +41,8 @@ export interface ReadGpuInventoryOptions {
 
 type Run = (args: string[]) => Promise<Result>;
 
-/** Why a call failed, in a sentence naming the command. */
-function failureOf(command: string, result: Result, timeoutMs: number): string {
+/** Why a call failed, in a sentence naming the command (the usage sampler's too). */
+export function failureOf(command: string, result: Result, timeoutMs: number): string {
   if (result.timedOut) return `${command} did not answer within ${timeoutMs} ms`;
   if (result.code === 'ENOENT') return `${command} not found (no NVIDIA driver installed?)`;
   if (result.exitCode === undefined) return `${command} could not run: ${result.code ?? result.shortMessage}`;

@@ -4,6 +4,7 @@
  */
 import type { Redis } from 'ioredis';
 import type { ArtifactStore, Claim, LoadedExecuter, Logger, OutageReporter, QueueKeys } from '@gpufleet/core';
+import type { GpuSampler } from '../gpu/gpu-sampler.js';
 import type { KillReason } from '../process/executer-process.js';
 import type { SpareFolders } from './spare-folders.js';
 import type { Spawner } from '../process/spawner.js';
@@ -43,6 +44,8 @@ export interface TaskExecutionDeps {
   spares?: SpareFolders;
   /** The tracker's spawner (gpufleet-task-init), or null to start executers with Node's spawn. */
   spawner: Spawner | null;
+  /** Samples the GPUs' usage, which each GPU attempt meters while its process runs (absent: none). */
+  gpuSampler?: GpuSampler;
   logger: Logger;
   now: () => number;
 }

@@ -4,16 +4,19 @@
  * run (the executer process with its lease kept alive and its output streamed live:
  * attempt-process.ts) and settle (decided in attempt-settle.ts: hand back, or store the outputs
  * and retry or complete, each write fenced and announced as its tracker event: attempt-writes.ts).
- * An attempt whose lease is lost is killed and completes nothing (`lost`).
+ * An attempt whose lease is lost is killed and completes nothing (`lost`). A GPU attempt's usage is
+ * metered while its process runs and recorded with its end (gpu/task-gpu-usage.ts).
  */
 import {
   attemptPrefix,
   getTask,
   type Claim,
+  type Fields,
   type Logger,
   type OutputManifest,
   type TaskRecord,
 } from '@gpufleet/core';
+import { meterTask, type TaskGpuMeter } from '../gpu/task-gpu-usage.js';
 import { withRedisRetry } from '../with-redis-retry.js';
 import { attemptSpec, describe, prepareProcess } from './attempt-prepare.js';
 import { runAttemptProcess } from './attempt-process.js';
@@ -106,9 +109,11 @@ async function runAttempt(
     () => kill('cancelled'),
   );
   keeper.start();
+  let meter: TaskGpuMeter | null = null;
   try {
     const processSpec = await prepareProcess(deps, spec, folder, claim.attempt, gpuIds);
     if ('status' in processSpec) return await writes.fail(processSpec);
+    meter = meterTask(deps.gpuSampler, gpuIds); // from just before its spawn
     const result = await runAttemptProcess(
       deps,
       claim,
@@ -122,7 +127,10 @@ async function runAttempt(
           state.killProcess = killProcess;
           if (state.killRequest) killProcess(state.killRequest.reason, state.killRequest.graceMs);
         },
-        exited: () => state.markExited(),
+        exited: () => {
+          meter?.stop();
+          state.markExited();
+        },
         cleanups: state.cleanups,
       },
     );
@@ -135,10 +143,12 @@ async function runAttempt(
       { leaseLost: keeper.isLost, preemptedBy: state.preemptedBy },
       writes,
       logger,
+      meter?.fields() ?? {},
     );
   } finally {
     deps.spares?.refill(); // for an attempt that ended before its spawn (a no-op when full)
     keeper.stop();
+    meter?.stop(); // stopped at the process's end already, unless it never started
     // Off the slot's path: the slots are freed as soon as the task is complete.
     if (!deps.keepTaskDirs) {
       state.cleanups.push(
@@ -150,7 +160,10 @@ async function runAttempt(
   }
 }
 
-/** Carries out how the attempt ends (decided in attempt-settle.ts): hand back, store, retry, complete. */
+/**
+ * Carries out how the attempt ends (decided in attempt-settle.ts): hand back, store, retry, complete;
+ * a retry and a completion record the attempt's GPU usage with its exit code and duration.
+ */
 async function settle(
   deps: TaskExecutionDeps,
   claim: Claim,
@@ -160,6 +173,7 @@ async function settle(
   ended: { leaseLost: boolean; preemptedBy: string | null },
   writes: AttemptWrites,
   logger: Logger,
+  gpuUsage: Fields,
 ): Promise<void> {
   const exit = afterExit({ ...ended, result, timeLimitMs: record.timeLimitMs, consumer: deps.consumer });
   if (exit.kind === 'lost') return;
@@ -169,6 +183,7 @@ async function settle(
     signal: result.signal,
     durationMs: result.durationMs,
     stderrTail: result.stderrTail,
+    ...gpuUsage,
   };
   if (!(await writes.setUploading())) {
     logger.warn({ ...eventField('lost'), stage: 'upload' }, 'lost the task before uploading outputs');

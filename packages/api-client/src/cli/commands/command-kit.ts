@@ -1,11 +1,12 @@
 /**
- * Helpers for defining commands: repeatable options, integer, priority and duration arguments (a
+ * Helpers for defining commands: repeatable options, integer, priority, memory size and duration arguments (a
  * bad value is a usage error, exit 2), and `run`, which turns a command function into a commander action:
  * it opens the context from the global flags and records the exit code the function returns.
  */
 import { InvalidArgumentError, type Command } from 'commander';
 import { PRIORITY_MAX, PRIORITY_MIN } from '../../generated/api-types.js';
 import { parseDuration } from '../../profiles/duration.js';
+import { parseMemorySizeMiB } from '../../profiles/memory-size.js';
 import { openContext, type CliContext, type CliRuntime, type GlobalFlags } from '../cli-context.js';
 
 export function collect(value: string, previous: string[]): string[] {
@@ -32,6 +33,18 @@ export function priorityArg(name: string): (value: string) => number {
       );
     }
     return n;
+  };
+}
+
+/** A GPU memory size with its unit (profiles/memory-size.ts), in MiB. */
+export function memorySizeArg(flag: string): (value: string) => number {
+  return (value) => {
+    const mib = parseMemorySizeMiB(value);
+    if (mib === null)
+      throw new InvalidArgumentError(
+        `${flag} wants a size with its unit: 40GB, 80GiB or 24576MiB (GB = 10^9 bytes, GiB = 2^30)`,
+      );
+    return mib;
   };
 }
 

@@ -1,9 +1,10 @@
 /**
  * `gpufleet executers`, `gpufleet queues` (each queue, then per tenant its tasks, GPUs and fair
  * share: weight, GPU quota, usage) and `gpufleet trackers` (admin keys: each tracker, then each of
- * its GPUs with its model, memory and task): the fleet.
+ * its GPUs with its model, memory, latest memory used and utilisation, and task): the fleet.
  */
 import type { Command } from 'commander';
+import type { TrackerList } from '../../generated/api-types.js';
 import type { CliContext } from '../cli-context.js';
 import { EXIT } from '../exit-codes.js';
 import { formatDuration, formatTime, table } from '../format.js';
@@ -76,6 +77,14 @@ export async function runQueues(ctx: CliContext, flags: QueueFlag): Promise<numb
   return EXIT.OK;
 }
 
+/** A GPU held back, in the TASK column: `busy: python (pid 4242, 3000 MiB)`, `drained: reason`. */
+function holdText(hold: NonNullable<TrackerList['trackers'][number]['gpus'][number]['hold']>): string {
+  const [first, ...more] = hold.processes ?? [];
+  if (!first) return `${hold.kind}: ${hold.reason}`;
+  const memory = first.memoryMiB === null ? '' : `, ${first.memoryMiB} MiB`;
+  return `${hold.kind}: ${first.name} (pid ${first.pid}${memory})${more.length > 0 ? ` and ${more.length} more` : ''}`;
+}
+
 export async function runTrackers(ctx: CliContext, flags: QueueFlag): Promise<number> {
   const list = await ctx.client.trackers({ queue: flags.queue, signal: ctx.signal });
   if (ctx.out.json) ctx.out.document(list);
@@ -84,7 +93,7 @@ export async function runTrackers(ctx: CliContext, flags: QueueFlag): Promise<nu
       t.name,
       t.queue,
       t.host,
-      t.live ? 'yes' : 'no',
+      t.live ? (t.drained !== null ? 'yes, drained' : 'yes') : 'no',
       t.gpus.length === 0 ? '-' : `${t.gpus.filter((g) => g.taskId).length}/${t.gpus.length} busy`,
       t.cpuSlots === 0 ? '-' : `${t.cpuTasks.length}/${t.cpuSlots} busy`,
       formatTime(t.lastHeartbeat),
@@ -93,21 +102,26 @@ export async function runTrackers(ctx: CliContext, flags: QueueFlag): Promise<nu
     ctx.out.line(
       table(['NAME', 'QUEUE', 'HOST', 'LIVE', 'GPUS', 'CPU SLOTS', 'HEARTBEAT', 'EXECUTERS'], rows),
     );
-    // Per GPU, as its tracker read it with nvidia-smi (`--json` has the UUID, bus id and driver too).
+    // Per GPU, as its tracker read it with nvidia-smi (`--json` has the UUID, bus id and driver too,
+    // and the latest sample's temperature and power); '-': no usage sample.
     const gpus = list.trackers.flatMap((t) =>
-      t.gpus.map(({ id, taskId, device }) => [
+      t.gpus.map(({ id, taskId, device, usage, hold }) => [
         t.name,
         String(id),
         device?.name ?? '?',
         typeof device?.memoryMiB === 'number' ? `${device.memoryMiB} MiB` : '?',
+        typeof usage?.memoryUsedMiB === 'number' ? `${usage.memoryUsedMiB} MiB` : '-',
+        typeof usage?.utilizationPercent === 'number' ? `${usage.utilizationPercent}%` : '-',
         device?.computeCapability ?? '-',
         device?.migMode ?? '-',
-        taskId ?? '-',
+        taskId ?? (hold ? holdText(hold) : '-'),
       ]),
     );
     if (gpus.length > 0) {
       ctx.out.line('');
-      ctx.out.line(table(['TRACKER', 'GPU', 'MODEL', 'MEMORY', 'COMPUTE', 'MIG', 'TASK'], gpus));
+      ctx.out.line(
+        table(['TRACKER', 'GPU', 'MODEL', 'MEMORY', 'MEM USED', 'UTIL', 'COMPUTE', 'MIG', 'TASK'], gpus),
+      );
     }
   }
   return EXIT.OK;

@@ -1,8 +1,9 @@
 /**
  * `gpufleet status <id>` (the task's record: name and tags, status, priority and whether it is
  * preemptible, how often and by which task it was preempted, attempts, tracker and GPUs, times,
- * exit code, error with its failure code, why it waits, its place in line and when it is expected
- * to start while it is queued, outputs, and when it was archived if it left Redis) and `gpufleet
+ * GPU usage (peak memory, mean utilisation), exit code, error with its failure code, why it waits,
+ * its place in line and when it is expected to start while it is queued, outputs, and when it was
+ * archived if it left Redis) and `gpufleet
  * ls` (your tasks, newest first, filtered by status, executer, queue, name and tags; a preemptible
  * task's priority is marked `*`, explained below the table; with `--archived`, the archived tasks
  * that ended within `--since` or `--from`/`--to`, newest day first).
@@ -51,7 +52,7 @@ function describe(t: TaskView): string {
     rows.push(['waits', `${t.waitReason}${position}${start}`]);
   }
   rows.push(
-    ['gpus', `${t.gpus}${t.gpuIds.length > 0 ? ` (ids ${t.gpuIds.join(',')})` : ''}`],
+    ['gpus', `${t.gpus}${t.gpuIds.length > 0 ? ` (ids ${t.gpuIds.join(',')})` : ''}${gpuRequestText(t)}`],
     ['tracker', t.tracker ?? '-'],
     ['created', formatTime(t.createdAt)],
     ['started', formatTime(t.startedAt)],
@@ -61,6 +62,12 @@ function describe(t: TaskView): string {
   if (t.archived) rows.push(['archived', formatTime(t.archivedAt)]);
   rows.push(['time limit', formatDuration(t.timeLimitMs)]);
   if (t.notBefore) rows.push(['retry after', formatTime(t.notBefore)]);
+  // The last ended attempt's, from its tracker's samples of its GPUs (none: no sample was taken).
+  if (t.gpuPeakMemoryMiB !== null || t.gpuMeanUtilizationPercent !== null) {
+    const peak = t.gpuPeakMemoryMiB === null ? '-' : `${t.gpuPeakMemoryMiB} MiB`;
+    const mean = t.gpuMeanUtilizationPercent === null ? '-' : `${t.gpuMeanUtilizationPercent}%`;
+    rows.push(['gpu usage', `peak memory ${peak}, mean utilisation ${mean}`]);
+  }
   if (t.exitCode !== null) rows.push(['exit code', String(t.exitCode)]);
   if (t.signal) rows.push(['signal', t.signal]);
   if (t.error || t.errorCode) rows.push([t.errorCode ? `error (${t.errorCode})` : 'error', t.error ?? '']);
@@ -76,6 +83,13 @@ function describe(t: TaskView): string {
   if (t.outputs) rows.push(['outputs', `${t.outputs.files} files, ${formatBytes(t.outputs.bytes)}`]);
   const width = Math.max(...rows.map(([k]) => k.length)) + 2;
   return rows.map(([k, v]) => `${`${k}:`.padEnd(width)}${v}`).join('\n');
+}
+
+/** What the task asks of each GPU, after its count: `, model H100 or A100, at least 40960 MiB each`. */
+function gpuRequestText(t: TaskView): string {
+  const models = t.gpuModels.length > 0 ? `, model ${t.gpuModels.join(' or ')}` : '';
+  const memory = t.minGpuMemoryMiB !== null ? `, at least ${t.minGpuMemoryMiB} MiB each` : '';
+  return `${models}${memory}`;
 }
 
 export async function runStatus(ctx: CliContext, id: string): Promise<number> {

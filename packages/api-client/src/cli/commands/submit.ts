@@ -7,6 +7,8 @@
  * `DIR/<id>` when there are several tasks). `--name` and `--tag key=value` label every task made;
  * `--priority N` (0-1000, higher starts first) sets the priority of each; `--preemptible` lets a
  * task of higher priority stop and requeue them (the preemption does not count as an attempt).
+ * `--gpu-model` and `--gpu-memory` ask for GPUs of a model and memory; `--wait-for-capacity`
+ * accepts a task that no live tracker can run yet (the API refuses it otherwise).
  */
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
@@ -20,7 +22,14 @@ import { outcome } from '../format.js';
 import { parseTags, paramSchemas, parseParams, readParamsFile, sweepCombinations } from '../params.js';
 import { bar, formatBytes } from '../progress-line.js';
 import { downloadWithProgress, followAll, waitAll } from '../task-progress.js';
-import { collect, durationArg, intArg, priorityArg, type CommandRunner } from './command-kit.js';
+import {
+  collect,
+  durationArg,
+  intArg,
+  memorySizeArg,
+  priorityArg,
+  type CommandRunner,
+} from './command-kit.js';
 
 export interface SubmitFlags {
   param: string[];
@@ -40,6 +49,9 @@ export interface SubmitFlags {
   tag: string[];
   priority?: number;
   preemptible?: boolean;
+  gpuModel: string[];
+  gpuMemory?: number;
+  waitForCapacity?: boolean;
 }
 
 interface Planned {
@@ -77,6 +89,13 @@ async function plan(ctx: CliContext, executer: string, flags: SubmitFlags): Prom
       if (flags.priority !== undefined) spec.priority = flags.priority;
       // Only sent when given: absent and false mean the same, and an older API may not know it.
       if (flags.preemptible) spec.preemptible = true;
+      const models = flags.gpuModel
+        .flatMap((m) => m.split(','))
+        .map((m) => m.trim())
+        .filter(Boolean);
+      if (models.length > 0) spec.gpuModels = models;
+      if (flags.gpuMemory !== undefined) spec.minGpuMemoryMiB = flags.gpuMemory;
+      if (flags.waitForCapacity) spec.waitForCapacity = true;
       if (Object.keys(tags).length > 0) spec.tags = tags;
       planned.push({ spec, run, params: all });
     }
@@ -184,6 +203,21 @@ export function submitCommand(program: Command, run: CommandRunner): void {
       [],
     )
     .option('--gpus <n>', 'GPUs per task (default: the profile’s, else the executer’s)', intArg('--gpus'))
+    .option(
+      '--gpu-model <model>',
+      'run only on these GPU models, any of them: H100, A100, "rtx 40*" (repeatable, or comma-separated)',
+      collect,
+      [],
+    )
+    .option(
+      '--gpu-memory <size>',
+      'run only on GPUs with at least this much memory each: 40GB, 80GiB, 24576MiB',
+      memorySizeArg('--gpu-memory'),
+    )
+    .option(
+      '--wait-for-capacity',
+      'accept the task even when no live tracker can run it now (it waits for one to join)',
+    )
     .option('--timeout <duration>', 'time limit per task: 90s, 10m, 2h', durationArg('--timeout'))
     .option('--retries <n>', 'reruns after a failed exit', intArg('--retries'))
     .option('-q, --queue <queue>', 'the queue (machine group)')
