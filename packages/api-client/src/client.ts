@@ -7,6 +7,7 @@
  */
 import type {
   CancelResult,
+  DrainState,
   ExecuterList,
   GcResult,
   HealthStatus,
@@ -20,6 +21,7 @@ import type {
   TaskView,
   TrackerList,
 } from './generated/api-types.js';
+import { drainRequest, type DrainOptions } from './fleet/tracker-drains.js';
 import { HttpClient, type HttpClientOptions } from './http/http-client.js';
 import type { InputSource } from './inputs/input-files.js';
 import type { UploadProgress } from './inputs/multipart-body.js';
@@ -236,6 +238,20 @@ export class GpufleetClient {
       query: { queue: options.queue },
       signal: options.signal,
     });
+  }
+
+  /**
+   * Drains tracker `tracker` (admin keys only): it finishes what it runs and takes nothing new; with
+   * `gpu`, only that GPU. It lasts, across the tracker's restarts, until `undrain`. `queue`: needed
+   * only when trackers of that name serve several queues.
+   */
+  async drain(tracker: string, options: DrainOptions = {}): Promise<DrainState> {
+    return drainRequest(this.http, tracker, 'drain', options);
+  }
+
+  /** Takes back the drain of tracker `tracker` (admin keys only), or with `gpu` of that GPU. */
+  async undrain(tracker: string, options: Omit<DrainOptions, 'reason'> = {}): Promise<DrainState> {
+    return drainRequest(this.http, tracker, 'undrain', options);
   }
 
   /**

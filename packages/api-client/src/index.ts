@@ -24,6 +24,7 @@
  */
 export { GpufleetClient } from './client.js';
 export type { ArchiveFilter, GpufleetClientOptions, SubmitOptions, TaskFilter } from './client.js';
+export type { DrainOptions } from './fleet/tracker-drains.js';
 export {
   ApiRequestError,
   ApiUnreachableError,
@@ -49,6 +50,8 @@ export {
 export type {
   ApiErrorCode,
   CancelResult,
+  DrainRequest,
+  DrainState,
   ErrorBody,
   ExecuterList,
   ExecuterOffer,

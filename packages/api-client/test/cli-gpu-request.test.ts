@@ -83,6 +83,22 @@ describe('gpufleet submit with a GPU request', () => {
     expect((await cli(['cancel', id])).code).toBe(0);
   });
 
+  it('runs a task in a share of a GPU, and refuses a share no GPU is big enough for', async () => {
+    const shared = await cli(['submit', 'probe', '--gpu-share', '10GB', '--wait']);
+    expect(shared.code, shared.stderr).toBe(0);
+    const id = shared.stdout.trim();
+    expect(parseJson<TaskView>(await cli(['status', id, '--json']))).toMatchObject({
+      status: 'succeeded',
+      gpuShareMiB: 9537,
+    });
+    expect((await cli(['status', id])).stdout).toMatch(/^gpus: +1 \(ids 0\), a share of 9537 MiB$/m);
+    const huge = await cli(['submit', 'probe', '--gpu-share', '100GB']);
+    expect(huge.code).toBe(2);
+    expect(huge.stderr).toMatch(
+      /gpuShareMiB asks for 1 GPU\(s\) of a share of 95368 MiB, but no live tracker/,
+    );
+  });
+
   it('refuses a size without a unit before sending, and a bad pattern by the API, naming each', async () => {
     const unitless = await cli(['submit', 'probe', '--gpu-memory', '40']);
     expect(unitless.code).toBe(2);

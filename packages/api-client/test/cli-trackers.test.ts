@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   fakeGpu,
+  fakeMachine,
   installFakeNvidiaSmi,
   useRedis,
   useTempDirs,
@@ -38,6 +39,9 @@ beforeAll(async () => {
     nvidiaSmi: smi.command,
     gpus: `0,${GPUS[2]?.uuid},${GPUS[3]?.uuid}`,
     gpuSampleMs: 50,
+    // The usage tests report GPUs with up to 12,345 MiB in use and no process: not busy here, so
+    // that a task always finds one (gpu-occupancy.ts holds a free GPU above this back).
+    trackerEnv: { GPUFLEET_GPU_BUSY_MEMORY_MIB: '100000', GPUFLEET_GPU_CHECK_MS: '50' },
   });
 });
 afterAll(async () => {
@@ -95,6 +99,36 @@ describe('gpufleet trackers', () => {
       temperatureC: 40,
       powerW: 70,
     });
+  });
+});
+
+describe('gpufleet trackers and foreign processes', () => {
+  it('shows a GPU another process uses as busy, naming the process and its memory', async () => {
+    const t4 = GPUS[3];
+    if (!t4) throw new Error('no T4');
+    const python = { pid: 4242, processName: 'python', usedMemoryMiB: 3000, gpuUuid: t4.uuid };
+    await smi.setState(fakeMachine(GPUS, { computeApps: [python] }));
+    const row = new RegExp(
+      `^${fleet.tracker.name} +3 +Tesla T4 .* busy: python \\(pid 4242, 3000 MiB\\)$`,
+      'm',
+    );
+    await waitFor(async () => row.test((await runCli(['trackers'], { env: fleet.env })).stdout), {
+      message: 'GPU 3 shown busy in the table',
+    });
+    const list = parseJson<TrackerList>(await runCli(['trackers', '--json'], { env: fleet.env }));
+    expect(list.trackers[0]?.gpus.find((g) => g.id === 3)?.hold).toEqual({
+      kind: 'busy',
+      reason: 'used by a process this tracker did not start: python (pid 4242, 3000 MiB)',
+      processes: [{ pid: 4242, name: 'python', memoryMiB: 3000 }],
+    });
+    await smi.setState(fakeMachine(GPUS));
+    await waitFor(
+      async () =>
+        parseJson<TrackerList>(
+          await runCli(['trackers', '--json'], { env: fleet.env }),
+        ).trackers[0]?.gpus.every((g) => g.hold === null),
+      { message: 'GPU 3 free again' },
+    );
   });
 });
 

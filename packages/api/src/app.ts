@@ -46,6 +46,7 @@ import { taskOutputRoutes } from './routes/task-outputs.js';
 import { taskPriorityRoutes } from './routes/task-priority.js';
 import { taskCreateRoutes } from './routes/tasks-create.js';
 import { taskReadRoutes } from './routes/tasks-read.js';
+import { trackerDrainRoutes } from './routes/tracker-drains.js';
 import { QueuePositions } from './tasks/queue-positions.js';
 import { TaskFinder } from './tasks/task-finder.js';
 
@@ -164,6 +165,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
       await v1.register(taskCancelRoutes, { ctx });
       await v1.register(taskPriorityRoutes, { ctx });
       await v1.register(fleetRoutes, { ctx });
+      await v1.register(trackerDrainRoutes, { ctx });
       await v1.register(adminGcRoutes, { ctx });
     },
     { prefix: '/v1' },

@@ -75,6 +75,9 @@ describe('GPU usage in /metrics', () => {
         GPUFLEET_EXECUTERS: PROBE_EXECUTERS,
         GPUFLEET_GPUS: '1',
         GPUFLEET_GPU_SAMPLE_MS: '50',
+        // No occupancy check: GPU 1's 12,345 MiB in use with no task would hold it busy (gpu-occupancy.ts).
+        GPUFLEET_GPU_CHECK_MS: '0',
+        GPUFLEET_GPU_SETTLE_MS: '0',
         GPUFLEET_HEARTBEAT_MS: '100',
         GPUFLEET_WORKDIR: dir,
         GPUFLEET_TASK_INIT: 'off',
@@ -95,7 +98,8 @@ describe('GPU usage in /metrics', () => {
         },
         { message: 'the tracker’s GPU usage series' },
       );
-      const mine = series.filter((s) => s.labels.tracker === 'gpu-node-1');
+      // (gpufleet_gpu_held has a `kind` label besides: its series are checked in the test below.)
+      const mine = series.filter((s) => s.labels.tracker === 'gpu-node-1' && s.name !== 'gpufleet_gpu_held');
       expect(new Set(mine.map((s) => JSON.stringify(s.labels)))).toEqual(
         new Set([
           JSON.stringify({
@@ -113,6 +117,7 @@ describe('GPU usage in /metrics', () => {
         gpufleet_gpu_memory_total_bytes: 81_559 * MIB,
         gpufleet_gpu_temperature_celsius: 65,
         gpufleet_gpu_power_watts: 312.5,
+        gpufleet_gpu_held: 0,
       });
 
       // GET /v1/trackers shows the same sample under the GPU.
@@ -148,7 +153,7 @@ describe('GPU usage in /metrics', () => {
       host: 'test-host',
       pid: 1,
       pidStartTime: null,
-      gpus: [0, 3],
+      gpus: [0, 3, 5],
       cpuSlots: 0,
       executers: [],
       running: {},
@@ -163,7 +168,10 @@ describe('GPU usage in /metrics', () => {
         { index: 3, utilizationPercent: 100, memoryUsedMiB: 0, temperatureC: null, powerW: 400 },
       ],
     };
-    const live: TrackerInfo = { ...base, gpuStats: stats };
+    // GPU 5 held back: a process the tracker did not start uses it (gpu-occupancy.ts).
+    const python = { pid: 4242, name: 'python', memoryMiB: 3000 };
+    const busy = { index: 5, kind: 'busy' as const, reason: 'used by python', processes: [python] };
+    const live: TrackerInfo = { ...base, gpuStats: stats, gpuHolds: [busy] };
     const dead: TrackerInfo = { ...base, name: 'dead-1', heartbeatAt: now - 10 * 60_000, gpuStats: stats };
     await api.redis.hset(keys.trackers, 'live-1', JSON.stringify(live), 'dead-1', JSON.stringify(dead));
     const series = await waitFor(
@@ -176,12 +184,22 @@ describe('GPU usage in /metrics', () => {
     expect(ofGpu(series, 'live-1', '0')).toEqual({
       gpufleet_gpu_memory_used_bytes: 1024 * MIB,
       gpufleet_gpu_temperature_celsius: 50,
+      gpufleet_gpu_held: 0,
     });
     expect(ofGpu(series, 'live-1', '3')).toEqual({
       gpufleet_gpu_utilization_ratio: 1,
       gpufleet_gpu_memory_used_bytes: 0,
       gpufleet_gpu_power_watts: 400,
+      gpufleet_gpu_held: 0,
     });
+    expect(ofGpu(series, 'live-1', '5')).toEqual({
+      gpufleet_gpu_held: 1,
+      gpufleet_gpu_foreign_processes: 1,
+      gpufleet_gpu_foreign_memory_bytes: 3000 * MIB,
+    });
+    expect(series.find((s) => s.name === 'gpufleet_gpu_held' && s.labels.gpu === '5')?.labels.kind).toBe(
+      'busy',
+    );
     expect(series.find((s) => s.labels.tracker === 'live-1')?.labels).toMatchObject({
       queue: 'default',
       uuid: '',

@@ -96,17 +96,29 @@ export function resolveGpuRequest(spec: TaskSpec, entry: CatalogEntry, gpus: num
       ? 'gpuModels'
       : spec.minGpuMemoryMiB !== undefined
         ? 'minGpuMemoryMiB'
-        : null;
+        : spec.gpuShareMiB !== undefined
+          ? 'gpuShareMiB'
+          : null;
     if (field)
       throw new ValidationError('invalid task', [
-        { field, reason: 'asks for a GPU model or memory, but the task asks for no GPU (gpus is 0)' },
+        { field, reason: 'asks for a GPU model, memory or share, but the task asks for no GPU (gpus is 0)' },
       ]);
     return { models: [], minMemoryMiB: null };
   }
-  return {
+  const request = {
     models: spec.gpuModels ?? entry.gpuModels ?? [],
     minMemoryMiB: spec.minGpuMemoryMiB ?? entry.minGpuMemoryMiB ?? null,
   };
+  // A share is of one GPU: the executer's default share applies to a task of one GPU only.
+  if (spec.gpuShareMiB !== undefined && gpus !== 1)
+    throw new ValidationError('invalid task', [
+      {
+        field: 'gpuShareMiB',
+        reason: `a share is of one GPU, but the task asks for ${gpus} (gpus must be 1)`,
+      },
+    ]);
+  const share = spec.gpuShareMiB ?? (gpus === 1 ? entry.gpuShareMiB : undefined);
+  return share === undefined ? request : { ...request, shareMiB: share };
 }
 
 function resolveExecuter(catalog: Map<string, CatalogEntry>, spec: TaskSpec, queue: string): CatalogEntry {
@@ -182,6 +194,7 @@ export async function enqueue(
         gpus,
         gpuModels: request.models.length > 0 ? JSON.stringify(request.models) : undefined,
         minGpuMemoryMiB: request.minMemoryMiB ?? undefined,
+        gpuShareMiB: request.shareMiB ?? undefined,
         gpuRequest: gpuRequestSuffix(request) || undefined,
         timeLimitMs: spec.timeLimitMs ?? entry.timeLimitMs,
         maxAttempts: spec.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,

@@ -17,6 +17,7 @@ export interface CatalogEntry {
   /** The GPU request of a task whose spec makes none (gpu-request.ts); absent: none. */
   gpuModels?: string[];
   minGpuMemoryMiB?: number;
+  gpuShareMiB?: number;
   /** The tracker that published this entry last, and when. */
   tracker: string;
   updatedAt: number;

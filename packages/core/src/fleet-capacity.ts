@@ -80,10 +80,13 @@ export function capacityShortfall(
   }
   if (!isGpuRequest(need.request) || big.some((t) => satisfyingGpus(t, need.request) >= need.gpus)) return [];
   const { models, minMemoryMiB } = need.request;
-  // Blame the models when they alone rule every tracker out, else the memory (alone or with them).
+  // Blame the models when they alone rule every tracker out, else the memory (alone or with them):
+  // the share when it is what asks for the most memory.
   const enough = (request: GpuRequest): boolean => big.some((t) => satisfyingGpus(t, request) >= need.gpus);
   const modelsAlone = models.length > 0 && !enough({ models, minMemoryMiB: null });
-  const field = modelsAlone || minMemoryMiB === null ? 'gpuModels' : 'minGpuMemoryMiB';
+  const share = need.request.shareMiB ?? null;
+  const memoryField = share !== null && share >= (minMemoryMiB ?? 0) ? 'gpuShareMiB' : 'minGpuMemoryMiB';
+  const field = modelsAlone || (minMemoryMiB === null && share === null) ? 'gpuModels' : memoryField;
   const reason =
     `asks for ${need.gpus} GPU(s) of ${describeGpuRequest(need.request)}, but no live tracker of ${where}${of} ` +
     `has that many (their GPUs: ${gpuModelsText(big)})`;

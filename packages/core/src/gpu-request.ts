@@ -25,6 +25,11 @@ export interface GpuRequest {
   models: readonly string[];
   /** The least total memory per GPU (MiB); null any. */
   minMemoryMiB: number | null;
+  /**
+   * A share of one GPU by memory (MiB): the task runs beside other shares on a GPU while their
+   * shares fit its memory (one GPU only); null or absent: the GPU is the task's alone.
+   */
+  shareMiB?: number | null;
 }
 
 /** What a model pattern may hold: letters, digits, spaces, `.`, `_`, `-` and `*`. */
@@ -54,35 +59,48 @@ export interface RequestedGpu {
   memoryMiB: number | null;
 }
 
+/**
+ * The least memory a GPU needs to satisfy `request`: its minimum, or its share when larger (a
+ * GPU smaller than a share can never hold it); null: any.
+ */
+export function leastGpuMemoryMiB(request: GpuRequest): number | null {
+  const share = request.shareMiB ?? null;
+  if (share === null) return request.minMemoryMiB;
+  return Math.max(share, request.minMemoryMiB ?? 0);
+}
+
 /** Whether one GPU satisfies `request` (a GPU whose memory is unknown does not satisfy a minimum). */
 export function gpuSatisfies(request: GpuRequest, gpu: RequestedGpu): boolean {
   if (request.models.length > 0 && !request.models.some((p) => gpuModelMatches(p, gpu.name))) return false;
-  if (request.minMemoryMiB !== null && !(gpu.memoryMiB !== null && gpu.memoryMiB >= request.minMemoryMiB))
-    return false;
+  const least = leastGpuMemoryMiB(request);
+  if (least !== null && !(gpu.memoryMiB !== null && gpu.memoryMiB >= least)) return false;
   return true;
 }
 
 /** Whether `request` asks anything of a GPU. */
 export function isGpuRequest(request: GpuRequest): boolean {
-  return request.models.length > 0 || request.minMemoryMiB !== null;
+  return request.models.length > 0 || request.minMemoryMiB !== null || (request.shareMiB ?? null) !== null;
 }
 
 /**
  * The request as Redis spells it after the GPU count in a wait set's name: '' when it asks
- * nothing, else `~<models>~<MiB>`, the models normalized (spaces as `_`), sorted and joined by `|`.
+ * nothing, else `~<models>~<MiB>`, the models normalized (spaces as `_`), sorted and joined by
+ * `|`, and for a share `~<share MiB>` after it.
  */
 export function gpuRequestSuffix(request: GpuRequest): string {
   if (!isGpuRequest(request)) return '';
   const models = [...new Set(request.models.map((m) => normalizeGpuName(m).replace(/ /g, '_')))].sort();
-  return `~${models.join('|')}~${request.minMemoryMiB ?? ''}`;
+  const share = request.shareMiB ?? null;
+  return `~${models.join('|')}~${request.minMemoryMiB ?? ''}${share === null ? '' : `~${share}`}`;
 }
 
 /** The request of a suffix (`gpuRequestSuffix`); the empty request for '' or a garbled one. */
 export function parseGpuRequestSuffix(suffix: string): GpuRequest {
-  const match = /^~([^~]*)~(\d*)$/.exec(suffix);
+  const match = /^~([^~]*)~(\d*)(?:~(\d+))?$/.exec(suffix);
   if (!match) return { models: [], minMemoryMiB: null };
   const models = match[1] ? match[1].split('|').map((m) => m.replace(/_/g, ' ')) : [];
-  return { models, minMemoryMiB: match[2] ? Number(match[2]) : null };
+  const request: GpuRequest = { models, minMemoryMiB: match[2] ? Number(match[2]) : null };
+  return match[3] ? { ...request, shareMiB: Number(match[3]) } : request;
 }
 
 /** The request in words for a person: `H100 or A100, ≥ 40960 MiB each`. */
@@ -90,13 +108,16 @@ export function describeGpuRequest(request: GpuRequest): string {
   const parts: string[] = [];
   if (request.models.length > 0) parts.push(`model ${request.models.join(' or ')}`);
   if (request.minMemoryMiB !== null) parts.push(`at least ${request.minMemoryMiB} MiB each`);
+  if ((request.shareMiB ?? null) !== null) parts.push(`a share of ${request.shareMiB} MiB`);
   return parts.join(', ');
 }
 
 /**
  * A tracker's GPUs for take (lua/lib-gpu-request.lua), grouped by model and memory: per group
- * how many there are, how many are free now, and when each busy one frees by its task's time
- * limit (ms; omitted when unknown). One line per group, `name\tMiB\ttotal\tfree\tt1,t2,...`.
+ * how many there are, how many are free now, when each busy one frees by its task's time limit
+ * (ms; omitted when unknown), and the memory (MiB) a share could have on each GPU that takes
+ * shares now (a free one: all of it; one shared: what its shares leave). One line per group,
+ * `name\tMiB\ttotal\tfree\tt1,t2,...\tr1,r2,...`.
  */
 export interface GpuGroup {
   name: string;
@@ -104,6 +125,8 @@ export interface GpuGroup {
   total: number;
   free: number;
   freeAt: readonly number[];
+  /** Omitted: no GPU of the group takes a share now. */
+  shareRoom?: readonly number[];
 }
 
 export function gpuGroupsArg(groups: readonly GpuGroup[]): string {
@@ -115,6 +138,7 @@ export function gpuGroupsArg(groups: readonly GpuGroup[]): string {
         g.total,
         g.free,
         g.freeAt.map((t) => Math.round(t)).join(','),
+        (g.shareRoom ?? []).map((r) => Math.floor(r)).join(','),
       ].join('\t'),
     )
     .join('\n');

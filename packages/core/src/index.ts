@@ -248,6 +248,17 @@ export type { OrphanRequest, OrphanResult, ReleaseOptions, SettleResult } from '
 export { cancelTask, completeTask, deadLetterQueued, setTaskStatus } from './protocol/status-writes.js';
 export type { CancelResult, Fields } from './protocol/status-writes.js';
 export { isLive, listLiveTrackers, listTrackers } from './tracker-registry.js';
+export {
+  clearDrain,
+  DEFAULT_DRAIN_REASON,
+  DRAIN_COMMANDS,
+  DRAIN_REASON_MAX,
+  drainedGpusOf,
+  drainField,
+  readDrains,
+  setDrain,
+} from './tracker-drains.js';
+export type { DrainRecord, TrackerDrainState } from './tracker-drains.js';
 export { waitForTaskEnd } from './wait-for-task.js';
 export type { TaskStatusEvent, WaitForTaskOptions } from './wait-for-task.js';
 export type {

@@ -49,8 +49,13 @@ export interface QueueKeys {
    * Once it has expired the tracker counts as dead, and others reclaim its tasks at once.
    */
   trackerAlive(name: string): string;
-  /** Stream of control messages (cancel) for one tracker. */
+  /** Stream of control messages (cancel, drain, undrain) for one tracker. */
   trackerControl(name: string): string;
+  /**
+   * Hash: the operators' drains (tracker-drains.ts), which outlive a tracker's restart: `<tracker>`
+   * for the whole tracker, `<tracker>#<gpu index>` for one GPU → JSON `{reason, at, by}`.
+   */
+  readonly drains: string;
   /** Hash: executer name → JSON of its catalog entry (version, parameter schema, defaults). */
   readonly executers: string;
   /** Sorted set: task id by creation time, newest last (listing). */
@@ -193,7 +198,7 @@ export function waitSetName(
 export function parseWaitSetName(
   name: string,
 ): { gpus: number; request: string; priority: number; kind: WaitSetKind; tenant: string } | null {
-  const match = /^(\d+)(~[^:~]*~\d*)?:(\d+):([rw]):(.+)$/.exec(name);
+  const match = /^(\d+)(~[^:~]*~\d*(?:~\d+)?)?:(\d+):([rw]):(.+)$/.exec(name);
   if (!match) return null;
   return {
     gpus: Number(match[1]),
@@ -269,6 +274,7 @@ export function queueKeys(prefix: string, queue: string): QueueKeys {
     trackers: `${base}:trackers`,
     trackerAlive: (name) => `${base}:tracker:${name}`,
     trackerControl: (name) => `${base}:tracker:${name}:control`,
+    drains: `${base}:drains`,
     executers: `${base}:executers`,
     index: `${base}:index`,
     idempotency: (tenant, keyHash) => `${base}:idem:${tenant}:${keyHash}`,

@@ -56,6 +56,11 @@ export const TASK_FAILURES = {
     status: 'dead',
     meaning: 'no live tracker of the queue could run the task (too many GPUs, no CPU slot) in time',
   },
+  GPU_ERROR: {
+    status: 'failed',
+    meaning:
+      'a GPU of the task failed under it (an Xid error, uncorrectable ECC errors, off the bus); it was queued again, the attempt not counted',
+  },
 } as const satisfies Record<string, { status: TaskStatus; meaning: string }>;
 
 export type TaskFailureCode = keyof typeof TASK_FAILURES;

@@ -104,7 +104,11 @@ export function parseTaskRecord(hash: Record<string, string>): TaskRecord | null
     executer: hash.executer ?? '',
     params: json(hash.params, {}),
     gpus: num(hash.gpus) ?? 0,
-    gpuRequest: { models: json(hash.gpuModels, []), minMemoryMiB: num(hash.minGpuMemoryMiB) },
+    gpuRequest: {
+      models: json(hash.gpuModels, []),
+      minMemoryMiB: num(hash.minGpuMemoryMiB),
+      shareMiB: num(hash.gpuShareMiB),
+    },
     waitForCapacity: hash.waitForCapacity === '1',
     timeLimitMs: num(hash.timeLimitMs) ?? 0,
     maxAttempts: num(hash.maxAttempts) ?? DEFAULT_MAX_ATTEMPTS,

@@ -54,6 +54,13 @@ export const MinGpuMemorySchema = Type.Integer({
     'the least total memory of each of its GPUs, MiB, as the driver reports it (an "80GB" H100 reports 81559)',
 });
 
+export const GpuShareSchema = Type.Integer({
+  minimum: 1,
+  maximum: 16_777_216,
+  description:
+    'share one GPU by memory: the task uses at most this much of it (MiB), and runs beside other shares on a GPU while their shares fit its memory (gpus must be 1); no isolation without MPS',
+});
+
 export const TaskInputSchema = Type.Object(
   {
     /** Relative path of the input inside the task's `inputs/` folder (and in the artifact store). */
@@ -75,6 +82,7 @@ export const TaskSpecSchema = Type.Object(
     ),
     gpuModels: Type.Optional(GpuModelsSchema),
     minGpuMemoryMiB: Type.Optional(MinGpuMemorySchema),
+    gpuShareMiB: Type.Optional(GpuShareSchema),
     waitForCapacity: Type.Optional(
       Type.Boolean({
         description:

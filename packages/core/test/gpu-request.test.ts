@@ -133,6 +133,26 @@ describe('the Lua twin', () => {
     expect(await luaFit(size, groups, now)).toEqual(expected);
   });
 
+  it('fits a share where a satisfying GPU has room for it, and never where none is big enough', async () => {
+    const shared: GpuGroup[] = [
+      { ...H100, total: 2, free: 0, freeAt: [], shareRoom: [20_000, 51_559] },
+      { ...RTX, total: 1, free: 1, freeAt: [], shareRoom: [24_564] },
+    ];
+    const size = (share: number, models: string[] = []) =>
+      `1${gpuRequestSuffix({ models, minMemoryMiB: null, shareMiB: share })}`;
+    expect(size(30_000, ['H100'])).toBe('1~h100~~30000');
+    expect(await luaFit(size(30_000), shared, 7)).toEqual([1, 7]);
+    expect(await luaFit(size(60_000, ['H100']), shared, 7)).toEqual([0, null]);
+    expect(await luaFit(size(24_000, ['rtx 40*']), shared, 7)).toEqual([1, 7]);
+    // No RTX has 30,000 MiB at all: this tracker can never run it.
+    expect(await luaFit(size(30_000, ['rtx 40*']), shared, 7)).toEqual([-1, null]);
+    expect(parseGpuRequestSuffix('~h100~~30000')).toEqual({
+      models: ['h100'],
+      minMemoryMiB: null,
+      shareMiB: 30_000,
+    });
+  });
+
   it('answers as the test expects, so that agreeing means something', () => {
     expect(tsFit(2, { models: ['H100'], minMemoryMiB: null }, groups, 1_000)).toEqual([0, 5_000]);
     expect(tsFit(3, { models: ['H100'], minMemoryMiB: null }, groups, 1_000)).toEqual([-1, null]);

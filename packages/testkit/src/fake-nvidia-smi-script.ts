@@ -10,7 +10,10 @@
  * `--version`. Rows are `, `-separated; a value the GPU does not report is `[N/A]`; indices follow
  * the PCI bus order. A field it does not know, or one the state's `unknownFields` lists (an older
  * driver), ends it as the real one ends: `Field "x" is not a valid field to query.` and a blank line
- * on stdout, exit code 2. Other arguments: the real one's usage error, exit code 2.
+ * on stdout, exit code 2. Other arguments: the real one's usage error, exit code 2. A GPU marked
+ * `lost` (fallen off the bus) keeps its index; a GPU query or `-L` prints `Unable to determine the
+ * device handle for GPU0000:3B:00.0: Unknown Error` in its place and exits 15 once the others are
+ * listed.
  */
 export const FAKE_NVIDIA_SMI_SCRIPT = String.raw`
 'use strict';
@@ -55,7 +58,15 @@ const GPU_FIELDS = {
   compute_cap: ['compute_cap', '', (g) => known(g.computeCap)],
   'mig.mode.current': ['mig.mode.current', '', (g) => known(g.migMode)],
   'mig.mode.pending': ['mig.mode.pending', '', (g) => known(g.migModePending === undefined ? g.migMode : g.migModePending)],
+  'ecc.errors.uncorrected.volatile.total': ['ecc.errors.uncorrected.volatile.total', '',
+    (g) => known(g.eccUncorrectedVolatile === undefined ? 0 : g.eccUncorrectedVolatile)],
 };
+// What the real one prints in place of a GPU it cannot reach (fallen off the bus): the bus id with
+// a 4-digit domain; the exit code once every other GPU is listed.
+const LOST_EXIT_CODE = 15;
+const unreachable = (g, word) =>
+  'Unable to determine the device handle for ' + word + g.pciBusId.slice(-12) + ': Unknown Error';
+let lostSeen = false;
 for (const [alias, field] of [['gpu_uuid', 'uuid'], ['gpu_bus_id', 'pci.bus_id'], ['gpu_name', 'name']]) {
   GPU_FIELDS[alias] = GPU_FIELDS[field];
 }
@@ -98,6 +109,11 @@ function query(fieldList, table, rows, format) {
   const flags = format.split(',');
   const lines = flags.includes('noheader') ? [] : [fields.map((f) => table[f][0]).join(', ')];
   for (const row of rows) {
+    if (row.lost) {
+      lostSeen = true;
+      lines.push(unreachable(row, 'GPU'));
+      continue;
+    }
     lines.push(
       fields
         .map((f) => {
@@ -111,7 +127,7 @@ function query(fieldList, table, rows, format) {
     );
   }
   process.stdout.write(lines.map((l) => l + '\n').join(''));
-  return 0;
+  return lostSeen ? LOST_EXIT_CODE : 0;
 }
 
 function selected(id) {
@@ -166,6 +182,11 @@ function summary() {
 function list() {
   const lines = [];
   for (const g of gpus) {
+    if (g.lost) {
+      lostSeen = true;
+      lines.push(unreachable(g, 'gpu '));
+      continue;
+    }
     lines.push('GPU ' + g.index + ': ' + g.name + ' (UUID: ' + g.uuid + ')');
     (g.migDevices || []).forEach((m, i) => {
       lines.push('  MIG ' + m.profile.padEnd(11) + ' Device ' + String(i).padStart(2) + ': (UUID: ' + m.uuid + ')');
@@ -183,7 +204,7 @@ function answer() {
   const id = o['-i'] !== undefined ? o['-i'] : o['--id'];
   if (o['--query-gpu'] !== undefined) return query(o['--query-gpu'], GPU_FIELDS, selected(id), o['--format']);
   if (o['--query-compute-apps'] !== undefined) {
-    const visible = new Set(selected(id).map((g) => g.uuid));
+    const visible = new Set(selected(id).filter((g) => !g.lost).map((g) => g.uuid));
     return query(o['--query-compute-apps'], APP_FIELDS, apps.filter((a) => visible.has(a.gpuUuid)), o['--format']);
   }
   const text =
@@ -196,7 +217,7 @@ function answer() {
           : null;
   if (text !== null) {
     process.stdout.write(text);
-    return 0;
+    return lostSeen ? LOST_EXIT_CODE : 0;
   }
   if (args.length === 1 && o['--version']) {
     const nvml = state.driverVersion.split('.').slice(0, 2).join('.');

@@ -2,8 +2,9 @@
  * A fake `nvidia-smi` for machines without a GPU: an executable Node script (its program is in
  * fake-nvidia-smi-script.ts) that answers from a JSON state the test writes and changes, the way
  * the real one answers (driver 550): CSV queries of GPUs and compute processes, the table, `-q`,
- * `-L` and `--version`, unknown fields refused as the real one refuses them, and a driver that
- * fails or hangs. `fakeGpu()` makes GPUs of real models with the figures the real one reports.
+ * `-L` and `--version`, unknown fields refused as the real one refuses them, a driver that fails or
+ * hangs, and a GPU that fell off the bus (`lost`) or counts uncorrectable ECC errors. `fakeGpu()`
+ * makes GPUs of real models with the figures the real one reports.
  *
  * @example
  * const smi = await installFakeNvidiaSmi(await temp.make(), {
@@ -57,6 +58,18 @@ export interface FakeGpu {
   temperatureC?: number | null;
   /** `power.draw`, W (printed with two decimals, as the real one prints it); default 70; null: `[N/A]`. */
   powerW?: number | null;
+  /**
+   * `ecc.errors.uncorrected.volatile.total`: uncorrectable ECC errors since the driver loaded;
+   * default 0; null: `[N/A]` (a GPU without ECC, or with ECC off).
+   */
+  eccUncorrectedVolatile?: number | null;
+  /**
+   * It fell off the bus: it keeps its index, but a GPU query prints, in place of its row, what the
+   * real one prints for a GPU it cannot reach (`Unable to determine the device handle for
+   * GPU0000:3B:00.0: Unknown Error`) and, after the other rows, exits 15 (the code the real one's
+   * manual gives a lost GPU; not checked on a real one); `-L` likewise; its processes are not listed.
+   */
+  lost?: boolean;
   /** Query field → the answer printed as is, over the above (`{ compute_cap: '[Field not supported]' }`). */
   raw?: Record<string, string>;
 }

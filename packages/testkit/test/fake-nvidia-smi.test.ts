@@ -3,6 +3,7 @@
 // report; usage too: utilisation, memory used, temperature, power) and of compute processes, the
 // table's header, `-q`, `-L` and `--version`; it refuses an unknown field, or one an older driver
 // lacks, as the real one refuses it; it fails like a driver that is not loaded; it is found on PATH as `nvidia-smi`; and it records each call's arguments.
+// It counts uncorrectable ECC errors, and answers for a GPU that fell off the bus as the real one.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
@@ -155,6 +156,39 @@ describe('the fake nvidia-smi', () => {
     );
     await smi.setState({ ...STATE, cudaVersion: null });
     expect((await run(smi, [])).stdout).toMatch(/CUDA Version: N\/A +\|$/m);
+  });
+
+  it('counts uncorrectable ECC errors, and answers for a GPU that fell off the bus as the real one does', async () => {
+    const ecc = '--query-gpu=index,uuid,pci.bus_id,ecc.errors.uncorrected.volatile.total';
+    const smi = await install({
+      ...STATE,
+      gpus: [
+        { ...H100, eccUncorrectedVolatile: 2 },
+        { ...A100, lost: true },
+        { ...T4, eccUncorrectedVolatile: null },
+      ],
+    });
+    const answer = await run(smi, [ecc, '--format=csv,noheader,nounits']);
+    expect(answer.code).toBe(15);
+    expect(answer.stdout).toBe(
+      [
+        `0, ${H100.uuid}, 00000000:18:00.0, 2`,
+        'Unable to determine the device handle for GPU0000:29:00.0: Unknown Error',
+        `2, ${T4.uuid}, 00000000:3A:00.0, [N/A]`,
+        '',
+      ].join('\n'),
+    );
+    expect((await run(smi, ['-L'])).stdout.split('\n')[1]).toBe(
+      'Unable to determine the device handle for gpu 0000:29:00.0: Unknown Error',
+    );
+    await smi.setState({ ...STATE, gpus: [H100, A100] });
+    expect(
+      await run(smi, ['--query-gpu=index,ecc.errors.uncorrected.volatile.total', '--format=csv']),
+    ).toEqual({
+      code: 0,
+      stdout: 'index, ecc.errors.uncorrected.volatile.total\n0, 0\n1, 0\n',
+      stderr: '',
+    });
   });
 
   it('fails every call like a driver that is not loaded', async () => {

@@ -5,7 +5,7 @@
  * artifact store's settings (ARTIFACT_STORE, ARTIFACT_FSYNC, S3_*, AWS_*) are checked here too.
  */
 import { hostname } from 'node:os';
-import { resolve } from 'node:path';
+import { isAbsolute, resolve } from 'node:path';
 import {
   DEFAULT_LOG_GRACE_MS,
   DEFAULT_RETENTION,
@@ -23,6 +23,7 @@ import {
   type LogLevel,
 } from '@gpufleet/core';
 import { parseGpuList, type GpuSelector } from './gpu/gpu-selection.js';
+import { xidLogProblem } from './gpu/xid-errors.js';
 
 export interface TrackerConfig {
   redisUrl: string;
@@ -91,6 +92,24 @@ export interface TrackerConfig {
    * heartbeat and metered per task; 0: not sampled.
    */
   gpuSampleMs: number;
+  /**
+   * How often the GPUs none of its tasks holds are checked for processes it did not start
+   * (gpu/gpu-occupancy.ts); 0: only after a task gave GPUs back.
+   */
+  gpuCheckMs: number;
+  /** More memory in use than this (MiB) on a GPU none of its tasks holds makes it busy. */
+  gpuBusyMemoryMiB: number;
+  /** How long a task's GPUs wait for its processes to leave them before they are drained; 0: not waited for. */
+  gpuSettleMs: number;
+  /**
+   * MPS for the tasks that share a GPU (run/task-env.ts): `auto` (used when its control pipe is in
+   * CUDA_MPS_PIPE_DIRECTORY or /tmp/nvidia-mps), `off`, or the pipe folder.
+   */
+  gpuMps: string;
+  /** How often the GPUs' health is checked (gpu/gpu-health.ts: nvidia-smi, the Xid log); 0: not checked. */
+  gpuHealthMs: number;
+  /** GPUFLEET_XID_LOG: the kernel log Xid errors are read from, followed like `tail -F`; null: none. */
+  xidLog: string | null;
 }
 
 export const TRACKER_DEFAULTS = {
@@ -110,6 +129,12 @@ export const TRACKER_DEFAULTS = {
   retention: DEFAULT_RETENTION,
   logGraceMs: DEFAULT_LOG_GRACE_MS,
   gpuSampleMs: 5_000,
+  gpuCheckMs: 2_000,
+  gpuBusyMemoryMiB: 1_024,
+  gpuSettleMs: 30_000,
+  gpuMps: 'auto',
+  gpuHealthMs: 5_000,
+  xidLog: null,
 } as const;
 
 /** The shortest GPUFLEET_GPU_SAMPLE_MS but 0 (off): each sample runs nvidia-smi. */
@@ -165,7 +190,26 @@ export function loadTrackerConfig(env: Env = process.env, cwd = process.cwd()): 
     }),
     logGraceMs: readLogGraceMs(r),
     gpuSampleMs: r.int('GPUFLEET_GPU_SAMPLE_MS', TRACKER_DEFAULTS.gpuSampleMs, { min: 0, max: 3_600_000 }),
+    gpuCheckMs: r.int('GPUFLEET_GPU_CHECK_MS', TRACKER_DEFAULTS.gpuCheckMs, { min: 0, max: 3_600_000 }),
+    gpuBusyMemoryMiB: r.int('GPUFLEET_GPU_BUSY_MEMORY_MIB', TRACKER_DEFAULTS.gpuBusyMemoryMiB, {
+      min: 0,
+      max: 16_777_216,
+    }),
+    gpuSettleMs: r.int('GPUFLEET_GPU_SETTLE_MS', TRACKER_DEFAULTS.gpuSettleMs, { min: 0, max: 3_600_000 }),
+    gpuMps: r.string('GPUFLEET_MPS', TRACKER_DEFAULTS.gpuMps, (v) =>
+      v === 'auto' || v === 'off' || isAbsolute(v)
+        ? null
+        : 'must be auto, off or an absolute folder (the MPS pipe directory)',
+    ),
+    gpuHealthMs: r.int('GPUFLEET_GPU_HEALTH_MS', TRACKER_DEFAULTS.gpuHealthMs, { min: 0, max: 3_600_000 }),
+    xidLog: r.string('GPUFLEET_XID_LOG', undefined, xidLogProblem) ?? null,
   };
+  if (config.gpuHealthMs > 0 && config.gpuHealthMs < MIN_GPU_SAMPLE_MS) {
+    r.fail(
+      'GPUFLEET_GPU_HEALTH_MS',
+      `must be 0 (off) or at least ${MIN_GPU_SAMPLE_MS} (got ${config.gpuHealthMs})`,
+    );
+  }
   if (config.gpuSampleMs > 0 && config.gpuSampleMs < MIN_GPU_SAMPLE_MS) {
     r.fail(
       'GPUFLEET_GPU_SAMPLE_MS',

@@ -115,6 +115,7 @@ export class ConsumerLoop {
   private looking(): boolean {
     return (
       this.sizes.some((gpus) => this.deps.pool.fitsNow(gpus)) ||
+      this.deps.pool.canShare ||
       (this.deps.pool.drained === null && (this.deps.preempter?.watching ?? false))
     );
   }
@@ -127,7 +128,10 @@ export class ConsumerLoop {
     const { pool } = this.deps;
     const fits = this.sizes.map((gpus) => (pool.fitsNow(gpus) ? 1 : 0)).join('');
     const which = pool.mixed ? [...pool.freeGpuIds].sort((a, b) => a - b).join(',') : '';
-    return `${fits}${pool.busy ? 'b' : 'i'}${which}`;
+    // While GPUs are shared, the room each leaves (a share that ended makes room for another).
+    const rooms =
+      pool.sharedGpuIds.length > 0 ? pool.gpuIds.map((id) => pool.shareRoomMiB(id) ?? '-').join(',') : '';
+    return `${fits}${pool.busy ? 'b' : 'i'}${which}/${rooms}`;
   }
 
   private async refreshClientId(): Promise<void> {
@@ -233,7 +237,9 @@ export class ConsumerLoop {
     // Its slots were filled while the take was on its way: wait for a slot (run()), not for the queue.
     if (!this.looking()) return;
     if (this.blockingClientId === null) await this.refreshClientId();
-    if (!this.sizes.some((gpus) => this.deps.pool.fitsNow(gpus))) return this.watch(result.lastEventId);
+    const { pool } = this.deps;
+    if (!this.sizes.some((gpus) => pool.fitsNow(gpus)) && !pool.canShare)
+      return this.watch(result.lastEventId);
     if (this.abort.signal.aborted) return; // stopped meanwhile: a read now would not be unblocked
     const fit = this.fitSignature();
     this.blockedOn = fit;

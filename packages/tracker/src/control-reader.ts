@@ -1,7 +1,8 @@
 /**
- * Reads the tracker's control stream (cancel requests) on its own blocking connection, so a cancel
- * reaches the tracker at once whatever the consumer loop is doing. The lease renewal also reports a
- * pending cancel, as a backup for a message missed across a Redis restart.
+ * Reads the tracker's control stream (cancel requests; an operator's drain and undrain) on its own
+ * blocking connection, so a cancel reaches the tracker at once whatever the consumer loop is doing.
+ * The lease renewal also reports a pending cancel, as a backup for a message missed across a Redis
+ * restart (drains are read again at each heartbeat: drains.ts).
  */
 import type { Redis } from 'ioredis';
 import { loopUntilAborted, untilAborted, type Logger } from '@gpufleet/core';
@@ -9,6 +10,8 @@ import { loopUntilAborted, untilAborted, type Logger } from '@gpufleet/core';
 export interface ControlMessage {
   cmd: string;
   taskId: string;
+  /** All of the message's fields (a drain's `gpu`: drains.ts). */
+  fields: ReadonlyMap<string, string>;
 }
 
 export class ControlReader {
@@ -47,7 +50,7 @@ export class ControlReader {
           lastId = id;
           const map = new Map<string, string>();
           for (let i = 0; i + 1 < fields.length; i += 2) map.set(fields[i] ?? '', fields[i + 1] ?? '');
-          this.onMessage({ cmd: map.get('cmd') ?? '', taskId: map.get('id') ?? '' });
+          this.onMessage({ cmd: map.get('cmd') ?? '', taskId: map.get('id') ?? '', fields: map });
         }
       }
     };

@@ -3,10 +3,14 @@
  * with the file, the field and the reason), reads the GPU inventory with nvidia-smi and picks the
  * GPUs GPUFLEET_GPUS names (by index or UUID: a UUID no GPU has stops start-up, a ConfigError),
  * makes their usage sampler (none without GPUs, when the inventory could not be read, or with
- * GPUFLEET_GPU_SAMPLE_MS=0), and opens the artifact store its configuration describes.
+ * GPUFLEET_GPU_SAMPLE_MS=0) and their occupancy check (gpu/gpu-occupancy.ts), and opens the artifact store its configuration describes.
+ * Their health check too (gpu/gpu-health.ts; none without GPUs or an inventory, or with
+ * GPUFLEET_GPU_HEALTH_MS=0).
  */
 import { loadExecuters, openArtifactStore, type GpuInventory, type Logger } from '@gpufleet/core';
 import type { TrackerConfig } from './config.js';
+import { healthCheck } from './gpu/gpu-health.js';
+import { occupancyCheck } from './gpu/gpu-occupancy.js';
 import { GpuSampler } from './gpu/gpu-sampler.js';
 import { resolveGpus } from './gpu/gpu-selection.js';
 import { readGpuInventory } from './gpu/read-gpu-inventory.js';
@@ -76,5 +80,19 @@ export async function createTracker(
   const store = openArtifactStore(config.artifactStoreSettings);
   const taskInit = await resolveTaskInit(config.taskInit, config.workDir, logger);
   const gpuSampler = usageSampler(config, logger, options.nvidiaSmi, gpuIds, gpuInventory);
-  return new Tracker({ config, logger, store, executers, gpuIds, gpuInventory, gpuSampler, taskInit });
+  const child = logger.child({ tracker: config.consumerName, queue: config.queue });
+  const gpuOccupancy = occupancyCheck(config, child, options.nvidiaSmi, gpuIds, gpuInventory);
+  const gpuHealth = healthCheck(config, child, options.nvidiaSmi, gpuIds, gpuInventory);
+  return new Tracker({
+    config,
+    logger,
+    store,
+    executers,
+    gpuIds,
+    gpuInventory,
+    gpuSampler,
+    gpuOccupancy,
+    gpuHealth,
+    taskInit,
+  });
 }

@@ -87,6 +87,8 @@ export interface PreempterDeps {
     preemptionCandidates(): PreemptionCandidate[];
     readonly preempting: boolean;
     preempt(taskIds: readonly string[], by: string, graceMs: number, now: number): void;
+    /** The running attempts' GPUs (absent: none is known to be on a GPU held back). */
+    readonly running?: ReadonlyMap<string, { gpuIds: readonly number[] }>;
   };
   logger: Logger;
   emit: EmitTrackerEvent;
@@ -121,9 +123,12 @@ export class Preempter {
     const request = parseGpuRequestSuffix(set.request);
     if (set.request && !pool.gpuIds.every((id) => pool.satisfies(id, request))) return;
     const gpuTask = set.gpus > 0;
+    // A task on a GPU held back (drained) finishes: stopping it would free no GPU to give out.
+    const onHeldGpu = (taskId: string): boolean =>
+      (attempts.running?.get(taskId)?.gpuIds ?? []).some((id) => pool.heldGpus.has(id));
     const candidates = attempts
       .preemptionCandidates()
-      .filter((c) => c.priority < set.priority && c.gpus > 0 === gpuTask)
+      .filter((c) => c.priority < set.priority && c.gpus > 0 === gpuTask && !onHeldGpu(c.taskId))
       .map((c) => ({ ...c, slots: gpuTask ? c.gpus : 1 }));
     const free = gpuTask ? pool.freeGpuCount : pool.freeCpuCount;
     const victims = chooseVictims(gpuTask ? set.gpus : 1, free, candidates);

@@ -23,6 +23,8 @@ export interface RunningAttemptsDeps {
   logger: Logger;
   /** Slots were released or a task finished: the consumer loop may take more. */
   slotsChanged: () => void;
+  /** A task's process ended and gave its GPUs back (called before slotsChanged, in the same turn). */
+  gpusGivenBack?: (gpuIds: readonly number[], taskId: string) => void;
   /** Retries a Redis call through an outage, until the tracker closes. */
   retry: <T>(what: string, op: () => Promise<T>) => Promise<T>;
 }
@@ -37,6 +39,7 @@ export function attemptSettings(
   | 'heartbeatMs'
   | 'killGraceMs'
   | 'preemptGraceMs'
+  | 'gpuMps'
   | 'uploadRetryMs'
   | 'keepTaskDirs'
   | 'logGraceMs'
@@ -47,6 +50,7 @@ export function attemptSettings(
     heartbeatMs,
     killGraceMs,
     preemptGraceMs,
+    gpuMps,
     uploadRetryMs,
     keepTaskDirs,
     logGraceMs,
@@ -57,6 +61,7 @@ export function attemptSettings(
     heartbeatMs,
     killGraceMs,
     preemptGraceMs,
+    gpuMps,
     uploadRetryMs,
     keepTaskDirs,
     logGraceMs,
@@ -100,13 +105,18 @@ export class RunningAttempts {
    */
   expectedEnds(): ExpectedEnd[] {
     const ends: ExpectedEnd[] = [];
+    // A shared GPU frees when its last share ends: one entry per shared GPU (gpu/gpu-shares.ts).
+    const shared = new Map<number, number>();
     for (const [id, task] of this.tasks) {
       const record = task.claim.record;
       if (task.hasExited || task.gpuIds.length === 0 || !record) continue;
       const limit = (record.startedAt ?? 0) + record.timeLimitMs;
       const endMs = Math.min(limit, this.stopping.get(id) ?? limit);
-      ends.push({ gpus: task.gpuIds.length, endMs, gpuIds: task.gpuIds });
+      if ((record.gpuRequest.shareMiB ?? null) !== null) {
+        for (const gpu of task.gpuIds) shared.set(gpu, Math.max(shared.get(gpu) ?? 0, endMs));
+      } else ends.push({ gpus: task.gpuIds.length, endMs, gpuIds: task.gpuIds });
     }
+    for (const [gpu, endMs] of shared) ends.push({ gpus: 1, endMs, gpuIds: [gpu] });
     return ends;
   }
 
@@ -119,7 +129,9 @@ export class RunningAttempts {
     for (const [taskId, task] of this.tasks) {
       const { record, token, suspect } = task.claim;
       if (suspect) return [];
-      if (!record?.preemptible || task.hasExited || this.stopping.has(taskId)) continue;
+      // A share frees no whole GPU: preemptions count GPUs, so shares are not stopped for one.
+      const share = (record?.gpuRequest.shareMiB ?? null) !== null;
+      if (!record?.preemptible || share || task.hasExited || this.stopping.has(taskId)) continue;
       const { priority, startedAt } = record;
       candidates.push({ taskId, token, gpus: task.gpuIds.length, priority, startedAt: startedAt ?? 0 });
     }
@@ -182,6 +194,8 @@ export class RunningAttempts {
     // The GPUs are free once the process has ended; storing the outputs goes on beside the next task.
     void task.exited.then(() => {
       pool.release(grant, true);
+      // In the same turn as the release: no take can give the GPUs out before they are held settling.
+      this.deps.gpusGivenBack?.(grant.gpuIds, claim.taskId);
       this.deps.slotsChanged();
     });
     void task.done.finally(() => {
@@ -193,6 +207,14 @@ export class RunningAttempts {
     });
     this.cleanups.add(task.cleanup);
     void task.cleanup.finally(() => this.cleanups.delete(task.cleanup));
+  }
+
+  /**
+   * From now on, `check` (gpu/gpu-health.ts) looks at the GPUs' health before a GPU attempt whose
+   * process ended without succeeding is settled (TaskExecutionDeps.gpuCheck).
+   */
+  checkGpusWith(check: () => Promise<void>): void {
+    this.attemptDeps.gpuCheck = check;
   }
 
   /** A shutdown began: from now on, what a late take or read still claims goes back (`launch`). */

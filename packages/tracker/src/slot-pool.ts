@@ -8,6 +8,7 @@
  */
 
 import { gpuSatisfies, isGpuRequest, type GpuRequest, type RequestedGpu } from '@gpufleet/core';
+import { GpuShares } from './gpu/gpu-shares.js';
 
 /**
  * Why a GPU is held back: `busy` (a process this tracker did not start uses it), `settling` (the
@@ -33,6 +34,8 @@ export interface SlotGrant {
   cpu: boolean;
   /** The task holds the whole tracker. */
   exclusive: boolean;
+  /** The task shares its GPU by this much memory (MiB: gpu/gpu-shares.ts); absent: the GPU is its alone. */
+  shareMiB?: number;
 }
 
 export class SlotPool {
@@ -49,6 +52,8 @@ export class SlotPool {
   /** Why the whole tracker takes nothing new (a drain), or null. */
   private drainedWhy: string | null = null;
   private readonly listeners = new Set<() => void>();
+  /** The GPUs tasks share by memory: in no free list while a share is on them. */
+  private readonly shares = new GpuShares();
   /** While a suspect task runs it holds the whole tracker: nothing else fits. */
   private exclusive = false;
   private finishing = 0;
@@ -78,6 +83,11 @@ export class SlotPool {
   /** The ids of the GPUs free to give out. */
   get freeGpuIds(): readonly number[] {
     return this.held.size === 0 ? this.freeGpus : this.freeGpus.filter((id) => !this.held.has(id));
+  }
+
+  /** The GPUs none of this tracker's tasks holds, held back or not. */
+  get idleGpuIds(): readonly number[] {
+    return this.freeGpus;
   }
 
   /** The GPUs held back now, with why. */
@@ -139,7 +149,7 @@ export class SlotPool {
   }
 
   fitsNow(gpus: number): boolean {
-    if (this.exclusive || this.drainedWhy !== null || this.finishing >= this.maxFinishing) return false;
+    if (!this.accepting) return false;
     return gpus === 0 ? this.freeCpu > 0 : gpus <= this.freeGpuCount;
   }
 
@@ -149,6 +159,9 @@ export class SlotPool {
    * an idle tracker and keeps every other task out.
    */
   allocate(gpus: number, exclusive = false, request?: GpuRequest): SlotGrant | null {
+    const share = request?.shareMiB ?? null;
+    // A suspect runs alone: a share of one takes its GPU whole.
+    if (share !== null && gpus === 1 && !exclusive) return this.allocateShare(request as GpuRequest, share);
     if (!this.fitsNow(gpus) || (exclusive && this.busy)) return null;
     if (gpus === 0) {
       this.exclusive = exclusive;
@@ -166,6 +179,53 @@ export class SlotPool {
     return { gpuIds: chosen, cpu: false, exclusive };
   }
 
+  /**
+   * A share of `mib` of one GPU that satisfies `request`: a free one first (lowest id), else the
+   * shared one with the least in use and room left (gpu/gpu-shares.ts); null when none has room.
+   */
+  private allocateShare(request: GpuRequest, mib: number): SlotGrant | null {
+    if (!this.accepting) return null;
+    const free = [...this.freeGpuIds].sort((a, b) => a - b).find((id) => this.satisfies(id, request));
+    const id =
+      free ??
+      this.shares.leastLoaded(
+        (gpu) => !this.held.has(gpu) && this.satisfies(gpu, request),
+        mib,
+        (gpu) => this.devices.get(gpu)?.memoryMiB ?? 0,
+      );
+    if (id === undefined) return null;
+    if (free !== undefined) this.freeGpus.splice(this.freeGpus.indexOf(free), 1);
+    this.shares.add(id, mib);
+    return { gpuIds: [id], cpu: false, exclusive: false, shareMiB: mib };
+  }
+
+  /**
+   * The memory (MiB) a share could have on GPU `id` now: all of a free one's, what the shares on a
+   * shared one leave; null when it takes no share (a task has it whole, it is held back, or the
+   * tracker takes nothing now).
+   */
+  shareRoomMiB(id: number): number | null {
+    const memory = this.devices.get(id)?.memoryMiB ?? null;
+    if (memory === null || !this.accepting || this.held.has(id)) return null;
+    if (this.shares.has(id)) return memory - this.shares.usedMiB(id);
+    return this.freeGpus.includes(id) ? memory : null;
+  }
+
+  /** The GPUs tasks share now. */
+  get sharedGpuIds(): number[] {
+    return this.shares.ids();
+  }
+
+  /** Whether a share of some size could start now (a GPU free or shared with room). */
+  get canShare(): boolean {
+    return this.gpuIds.some((id) => (this.shareRoomMiB(id) ?? 0) > 0);
+  }
+
+  /** Whether the tracker takes tasks now at all (no suspect alone, no drain, not too many finishing). */
+  private get accepting(): boolean {
+    return !this.exclusive && this.drainedWhy === null && this.finishing < this.maxFinishing;
+  }
+
   /** Whether GPU `id` satisfies `request` (core gpu-request.ts). */
   satisfies(id: number, request: GpuRequest): boolean {
     const device = this.devices.get(id);
@@ -176,7 +236,10 @@ export class SlotPool {
   release(grant: SlotGrant, finishing = false): void {
     if (grant.exclusive) this.exclusive = false;
     if (grant.cpu) this.freeCpu++;
-    this.freeGpus.push(...grant.gpuIds);
+    const share = grant.shareMiB;
+    if (share === undefined) this.freeGpus.push(...grant.gpuIds);
+    // A shared GPU is free again once its last share has ended.
+    else for (const id of grant.gpuIds) if (this.shares.remove(id, share)) this.freeGpus.push(id);
     if (finishing) this.finishing++;
     this.wake();
   }

@@ -83,6 +83,7 @@ export function catalogEntries(
     ...(manifest.resources.minGpuMemoryMiB !== undefined && {
       minGpuMemoryMiB: manifest.resources.minGpuMemoryMiB,
     }),
+    ...(manifest.resources.gpuShareMiB !== undefined && { gpuShareMiB: manifest.resources.gpuShareMiB }),
     tracker,
     updatedAt,
   }));

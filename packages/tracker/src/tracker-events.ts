@@ -29,7 +29,9 @@
  * - `preempting`: preemption.ts, 'stopping tasks of lower priority for a task that does not fit';
  * - `requeued-orphan`: reclaim.ts, 'requeued a task whose tracker stopped running it';
  * - `unschedulable-checked`: queue-sweep.ts, no line (one per check; unschedulable-sweep.ts logs
- *   each task it ends).
+ *   each task it ends);
+ * - `drain-changed`: drains.ts, 'drained by an operator' / 'undrained by an operator';
+ * - `gpu-unhealthy`: gpu/gpu-health.ts, 'GPU unhealthy: ...'.
  */
 import type { EventEmitter } from 'node:events';
 import type { Logger, TaskFailureCode, TaskStatus } from '@gpufleet/core';
@@ -76,6 +78,8 @@ export interface TrackerEventMap {
     started: boolean;
     /** It was preempted for this task of higher priority (absent at shutdown). */
     preemptedBy?: string;
+    /** `GPU_ERROR`: a GPU of the task failed under it (gpu/gpu-health.ts); absent otherwise. */
+    errorCode?: TaskFailureCode;
   };
   /**
    * Another attempt holds the task now: this one writes nothing more. Found by the lease renewal
@@ -91,6 +95,16 @@ export interface TrackerEventMap {
   'requeued-orphan': { taskId: string; from: string; via: 'liveness' | 'lease'; stream: string };
   /** The sweep checked for tasks no live tracker can run; `deadLettered` of them ended `dead`. */
   'unschedulable-checked': { deadLettered: number };
+  /**
+   * An operator's drain took effect here (`reason`) or was taken back (`reason` null): the whole
+   * tracker (`gpu` null) or one GPU takes no new task; `by`: the API key that asked (drains.ts).
+   */
+  'drain-changed': { gpu: number | null; reason: string | null; by: string | null };
+  /**
+   * GPU `gpu` failed (`reason`: the Xid, the ECC count, off the bus) and is given to no task any
+   * more; `taskIds`: the tasks whose processes ran on it, stopped and requeued (gpu/gpu-health.ts).
+   */
+  'gpu-unhealthy': { gpu: number; reason: string; taskIds: string[] };
   /** close() began: nothing starts any more; `running` attempts get the shutdown grace. */
   stopping: { running: number };
   /** close() finished, `closeMs` after it began. */
@@ -117,6 +131,8 @@ export const TRACKER_EVENT_NAMES = Object.keys({
   preempting: true,
   'requeued-orphan': true,
   'unschedulable-checked': true,
+  'drain-changed': true,
+  'gpu-unhealthy': true,
   stopping: true,
   stopped: true,
 } satisfies Record<TrackerEventName, true>) as readonly TrackerEventName[];

@@ -3,7 +3,8 @@
  * it expires the others take it for dead), and its registry entry with what it runs, its GPUs'
  * inventory and their latest usage sample (gpu/gpu-sampler.ts), written at each heartbeat, which
  * also republishes the executer catalog when Redis lost it. The GPUs it holds back and a drain are
- * in the entry too.
+ * in the entry too: each heartbeat first reads the operators' drains (drains.ts), and a drain
+ * message that changes them publishes the entry at once.
  */
 import type { Redis } from 'ioredis';
 import {
@@ -15,11 +16,14 @@ import {
   type QueueKeys,
   type TrackerInfo,
 } from '@gpufleet/core';
+import type { ControlMessage } from './control-reader.js';
+import { drainMessage, TrackerDrains } from './drains.js';
 import type { GpuSampler } from './gpu/gpu-sampler.js';
 import { refreshConsumerName, writeRegistration, type Holder } from './registration.js';
 import type { RunningAttempts } from './running-attempts.js';
 import type { SlotPool } from './slot-pool.js';
 import { catalogEntries } from './tracker-connections.js';
+import type { EmitTrackerEvent } from './tracker-events.js';
 
 export interface TrackerPresenceDeps {
   redis: Redis;
@@ -39,6 +43,7 @@ export interface TrackerPresenceDeps {
   startedAt: number;
   now: () => number;
   logger: Logger;
+  emit: EmitTrackerEvent;
   /** Another instance holds this tracker's consumer name now: the tracker must stop. */
   nameLost: () => void;
 }
@@ -54,7 +59,24 @@ function heldGpus(pool: SlotPool): GpuHoldInfo[] {
 }
 
 export class TrackerPresence {
-  constructor(private readonly deps: TrackerPresenceDeps) {}
+  /** The operators' drains, applied to the pool. */
+  readonly drains: TrackerDrains;
+
+  constructor(private readonly deps: TrackerPresenceDeps) {
+    this.drains = new TrackerDrains(deps);
+  }
+
+  /** A control message for the drains (others are ignored): applied at once, published if it changed. */
+  onControl(message: ControlMessage): void {
+    const drain = drainMessage(message);
+    if (!drain) return;
+    const { redis, keys, logger } = this.deps;
+    this.drains
+      .sync(drain.undrain)
+      .then((changed) => (changed ? writeRegistration(redis, keys, this.info()) : undefined))
+      // The next heartbeat reads the drains again.
+      .catch((error: unknown) => logger.warn({ err: error }, 'could not apply a drain message'));
+  }
 
   info(): TrackerInfo {
     const { deps } = this;
@@ -87,6 +109,7 @@ export class TrackerPresence {
 
   async heartbeat(): Promise<void> {
     const { redis, keys, executers } = this.deps;
+    await this.drains.sync();
     await writeRegistration(redis, keys, this.info());
     const [first] = executers.keys();
     if (first !== undefined && !(await redis.hexists(keys.executers, first))) {

@@ -21,6 +21,8 @@ import {
 import type { TrackerConfig } from './config.js';
 import { ConsumerLoop } from './consumer-loop.js';
 import { ControlReader } from './control-reader.js';
+import type { GpuHealthFactory } from './gpu/gpu-health.js';
+import type { GpuOccupancy } from './gpu/gpu-occupancy.js';
 import type { GpuSampler } from './gpu/gpu-sampler.js';
 import { PeriodicJobs } from './periodic-jobs.js';
 import { QueueSweep } from './queue-sweep.js';
@@ -58,6 +60,9 @@ export interface TrackerDeps {
   gpuInventory?: GpuInventory;
   /** Samples their usage, published at each heartbeat and metered per task (create-tracker.ts makes it). */
   gpuSampler?: GpuSampler;
+  /** Makes the check of their foreign processes and settling (create-tracker.ts; gpu/gpu-occupancy.ts). */
+  gpuOccupancy?: (pool: SlotPool) => GpuOccupancy;
+  gpuHealth?: GpuHealthFactory;
   /** gpufleet-task-init's path (see process/task-init.ts), or null to run executers directly. */
   taskInit: string | null;
   now?: () => number;
@@ -71,6 +76,7 @@ export class Tracker extends EventEmitter<TrackerEmitterEvents> {
   readonly name: string;
   readonly keys: QueueKeys;
   readonly pool: SlotPool;
+  private readonly occupancy: GpuOccupancy | undefined;
   private readonly logger: Logger;
   private readonly now: () => number;
   private readonly redis: Redis;
@@ -107,6 +113,7 @@ export class Tracker extends EventEmitter<TrackerEmitterEvents> {
     this.keys = queueKeys(deps.config.prefix, deps.config.queue);
     const cpuSlots = deps.config.cpuSlots ?? (deps.gpuIds.length > 0 ? 0 : availableParallelism());
     this.pool = new SlotPool(deps.gpuIds, cpuSlots, gpuDevices(deps.gpuInventory));
+    this.occupancy = deps.gpuOccupancy?.(this.pool);
     this.holder = currentHolder(newToken());
     this.announce = trackerEmit(this, this.logger);
     this.outage = new TrackerOutage(this.logger, this.announce);
@@ -146,8 +153,10 @@ export class Tracker extends EventEmitter<TrackerEmitterEvents> {
       pool: this.pool,
       logger: this.logger,
       slotsChanged: () => this.loop.slotsChanged(),
+      gpusGivenBack: (gpuIds, taskId) => this.occupancy?.settle(gpuIds, taskId),
       retry: (what, op) => this.retry(what, op),
     });
+    deps.gpuHealth?.({ pool: this.pool, attempts: this.attempts, emit: this.announce, tracker: this });
     this.loop = new ConsumerLoop({
       ...this.parts,
       blocking: this.blocking,
@@ -202,6 +211,7 @@ export class Tracker extends EventEmitter<TrackerEmitterEvents> {
       this.keys.trackerControl(this.name),
       (message) => {
         if (message.cmd === 'cancel') this.attempts.cancel(message.taskId);
+        else this.presence.onControl(message); // drain, undrain (drains.ts)
       },
       this.logger,
     );
@@ -245,6 +255,7 @@ export class Tracker extends EventEmitter<TrackerEmitterEvents> {
     await this.retry('index waiting tasks', () => this.loop.indexWaiting());
     await this.spares.start();
     this.deps.gpuSampler?.start(); // before the first task: its meter gets every sample
+    this.occupancy?.start();
     this.jobs.every('alive', Math.floor(config.aliveMs / 3), () => this.presence.refreshAlive());
     this.jobs.every('main', config.heartbeatMs, () => this.presence.heartbeat());
     this.jobs.every('main', config.sweepMs, () => this.sweep.run());
@@ -293,6 +304,7 @@ export class Tracker extends EventEmitter<TrackerEmitterEvents> {
     await this.attempts.drain(shutdownGraceMs, killGraceMs);
     this.jobs.stop('alive');
     await this.deps.gpuSampler?.close(); // after the last task: it was metered to its end
+    await this.occupancy?.close();
     await this.spares
       .close()
       .catch((error: unknown) => this.logger.warn({ err: error }, 'could not remove the spare task folders'));

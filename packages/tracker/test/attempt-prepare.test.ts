@@ -3,6 +3,7 @@
 // A tracker without the task's executer, parameters its schema refuses, an input missing from the
 // store and an input archive that would escape its folder, each with the real executers, store
 // and folders.
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
@@ -59,6 +60,7 @@ describe('prepareProcess', () => {
     inputs: Array<{ name: string }>,
     put?: (store: LocalArtifactStore, r: TaskRecord) => Promise<unknown>,
     fields: Record<string, string> = {},
+    gpuMps = 'off',
   ) {
     const dir = await temp.make();
     const store = new LocalArtifactStore(join(dir, 'artifacts'));
@@ -68,7 +70,7 @@ describe('prepareProcess', () => {
     const spec = attemptSpec(r, executers, 'gpu-7');
     if (spec.kind !== 'ready') throw new Error('expected a ready spec');
     const folder = await createTaskFolder(join(dir, 'work'), r.id, 1);
-    return prepareProcess({ store, baseEnv: {}, preemptGraceMs: 1234 }, spec, folder, 1, [0]);
+    return prepareProcess({ store, baseEnv: {}, preemptGraceMs: 1234, gpuMps }, spec, folder, 1, [0]);
   }
 
   it('ends a task whose input is missing from the store failed, INPUTS_UNAVAILABLE', async () => {
@@ -107,5 +109,26 @@ describe('prepareProcess', () => {
       GPUFLEET_PREEMPT_SIGNAL: 'SIGTERM',
       GPUFLEET_PREEMPT_GRACE_MS: '1234',
     });
+  });
+
+  it('tells a task that shares its GPU its share, and limits it to the share as an MPS client where MPS runs', async () => {
+    const env = async (fields: Record<string, string>, mps: string) =>
+      ((await prepare([], undefined, fields, mps)) as { env: Record<string, string> }).env;
+    const mpsKeys = (e: Record<string, string>) => Object.keys(e).filter((k) => k.startsWith('CUDA_MPS'));
+    const whole = await env({}, 'off');
+    expect(whole['GPUFLEET_GPU_SHARE_MIB']).toBeUndefined();
+    const noMps = await env({ gpuShareMiB: '10240' }, 'off');
+    expect(noMps['GPUFLEET_GPU_SHARE_MIB']).toBe('10240');
+    expect(mpsKeys(noMps)).toEqual([]);
+    // An MPS pipe folder without its control pipe: MPS does not run there.
+    const pipes = await temp.make();
+    expect(mpsKeys(await env({ gpuShareMiB: '10240' }, pipes))).toEqual([]);
+    await writeFile(join(pipes, 'control'), '');
+    expect(await env({ gpuShareMiB: '10240' }, pipes)).toMatchObject({
+      GPUFLEET_GPU_SHARE_MIB: '10240',
+      CUDA_MPS_PIPE_DIRECTORY: pipes,
+      CUDA_MPS_PINNED_DEVICE_MEM_LIMIT: '0=10240M',
+    });
+    expect(mpsKeys(await env({}, pipes))).toEqual([]);
   });
 });

@@ -38,6 +38,27 @@ describe('afterExit', () => {
     });
   });
 
+  it('hands the task back with GPU_ERROR when a GPU of it failed: stopped for it, or failed by itself', () => {
+    const fault = 'GPU 0 (00000000:3B:00.0) failed under the task: Xid 79 (the GPU has fallen off the bus)';
+    const gpu = (result: ExecuterProcessResult) =>
+      afterExit({ leaseLost: false, result, timeLimitMs: 5000, consumer: 'gpu-7', gpuError: fault });
+    const handedBack = {
+      kind: 'hand-back',
+      reason: `${fault} on tracker "gpu-7"; requeued, the attempt not counted`,
+      errorCode: 'GPU_ERROR',
+    };
+    expect(gpu(ended({ killedFor: 'gpu_error', exitCode: null, signal: 'SIGTERM' }))).toEqual(handedBack);
+    expect(gpu(ended({ exitCode: 1 }))).toEqual(handedBack);
+    expect(gpu(ended({ killedFor: 'shutdown', exitCode: null, signal: 'SIGTERM' }))).toEqual(handedBack);
+    // What ended otherwise stands: it succeeded, timed out, was cancelled or lost the task.
+    expect(gpu(ended())).toMatchObject({ kind: 'store', outcome: { status: 'succeeded' } });
+    expect(gpu(ended({ killedFor: 'timed_out', exitCode: null }))).toMatchObject({ kind: 'store' });
+    expect(gpu(ended({ killedFor: 'cancelled', exitCode: null }))).toMatchObject({ kind: 'store' });
+    expect(gpu(ended({ killedFor: 'lease_lost', exitCode: null }))).toEqual({ kind: 'lost' });
+    // Without a fault seen, a failed process is the task's own failure.
+    expect(exit(ended({ exitCode: 1 }))).toMatchObject({ kind: 'store', outcome: { status: 'failed' } });
+  });
+
   it('stores the outputs of every other ending, with its outcome', () => {
     expect(exit(ended())).toEqual({ kind: 'store', outcome: { status: 'succeeded', error: '' } });
     expect(exit(ended({ killedFor: 'cancelled', exitCode: null }))).toMatchObject({

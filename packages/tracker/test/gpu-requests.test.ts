@@ -4,7 +4,7 @@
 // tracker looks first; a request no tracker satisfies ends `dead` (UNSCHEDULABLE, naming the
 // shortfall) after the grace, unless the task was submitted to wait for capacity.
 import { describe, expect, it } from 'vitest';
-import { enqueue, getTask, silentLogger, type TaskRecord } from '@gpufleet/core';
+import { enqueue, getTask, type TaskRecord } from '@gpufleet/core';
 import {
   fakeGpu,
   fakeMachine,
@@ -14,8 +14,8 @@ import {
   useTempDirs,
   type FakeGpu,
 } from '@gpufleet/testkit';
-import { createTracker, loadTrackerConfig, type Tracker } from '@gpufleet/tracker';
-import { FIXTURE_EXECUTERS, useTrackers, waitForFinal } from './helpers/fleet.js';
+import { startFakeGpuTracker } from './helpers/fake-gpu-tracker.js';
+import { useTrackers, waitForFinal } from './helpers/fleet.js';
 import { nextEvent } from './helpers/tracker-events.js';
 
 const redis = useRedis();
@@ -23,28 +23,10 @@ const temp = useTempDirs();
 const trackers = useTrackers();
 
 /** A tracker of queue `prefix` that reads `gpus` from a fake nvidia-smi of its own. */
-async function trackerWith(prefix: string, name: string, gpus: FakeGpu[], env: Record<string, string> = {}) {
+async function trackerWith(prefix: string, name: string, gpus: FakeGpu[], more: Record<string, string> = {}) {
   const smi = await installFakeNvidiaSmi(await temp.make(), fakeMachine(gpus));
-  const dir = await temp.make();
-  const config = loadTrackerConfig(
-    {
-      REDIS_URL: redis.server.url,
-      GPUFLEET_PREFIX: prefix,
-      REDIS_CONSUMER_NAME: name,
-      GPUFLEET_EXECUTERS: FIXTURE_EXECUTERS,
-      GPUFLEET_WORKDIR: dir,
-      ARTIFACT_STORE: dir,
-      GPUFLEET_TASK_INIT: 'off',
-      GPUFLEET_GPUS: gpus.map((_, i) => i).join(','),
-      GPUFLEET_SWEEP_MS: '100',
-      ...env,
-    },
-    dir,
-  );
-  const tracker: Tracker = await createTracker(config, silentLogger(), { nvidiaSmi: smi.command });
-  trackers.push(tracker);
-  await tracker.start();
-  return tracker;
+  const env = { GPUFLEET_PREFIX: prefix, REDIS_CONSUMER_NAME: name, GPUFLEET_SWEEP_MS: '100', ...more };
+  return (await startFakeGpuTracker({ redis: redis.server, temp, trackers, smi, env })).tracker;
 }
 
 describe('GPU model and memory requests', () => {
@@ -67,8 +49,8 @@ describe('GPU model and memory requests', () => {
       ['succeeded', 'h100-t4', [0]],
       ['succeeded', 'h100-t4', [0, 1]],
     ]);
-    expect(runs[0]?.gpuRequest).toEqual({ models: ['T4'], minMemoryMiB: null });
-    expect(runs[2]?.gpuRequest).toEqual({ models: [], minMemoryMiB: 50_000 });
+    expect(runs[0]?.gpuRequest).toEqual({ models: ['T4'], minMemoryMiB: null, shareMiB: null });
+    expect(runs[2]?.gpuRequest).toEqual({ models: [], minMemoryMiB: 50_000, shareMiB: null });
   });
 
   it('ends a request no live tracker satisfies after the grace, unless it may wait for capacity', async () => {

@@ -193,7 +193,9 @@ describe('a tracker’s GPU usage', () => {
 
     // GPUFLEET_GPU_SAMPLE_MS=0: sampling off.
     const off = await installFakeNvidiaSmi(await temp.make(), MACHINE);
-    const unsampled = await build(off, { GPUFLEET_GPUS: '0', GPUFLEET_GPU_SAMPLE_MS: '0' });
+    // (The occupancy and health checks off too: they run nvidia-smi of their own, gpu/.)
+    const quiet = { GPUFLEET_GPU_CHECK_MS: '0', GPUFLEET_GPU_SETTLE_MS: '0', GPUFLEET_GPU_HEALTH_MS: '0' };
+    const unsampled = await build(off, { GPUFLEET_GPUS: '0', GPUFLEET_GPU_SAMPLE_MS: '0', ...quiet });
     await heartbeats(unsampled, 3);
     expect(await off.calls()).toHaveLength(2);
   });

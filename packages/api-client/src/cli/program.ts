@@ -6,6 +6,7 @@ import { Command } from 'commander';
 import type { CliRuntime } from './cli-context.js';
 import { adminCommands } from './commands/admin.js';
 import { commandRunner } from './commands/command-kit.js';
+import { drainCommands } from './commands/drain.js';
 import { fleetCommands } from './commands/fleet.js';
 import { logsCommand } from './commands/logs.js';
 import { priorityCommand } from './commands/priority.js';
@@ -38,6 +39,7 @@ export function createProgram(runtime: CliRuntime): Command {
   taskActionCommands(program, run);
   priorityCommand(program, run);
   fleetCommands(program, run);
+  drainCommands(program, run);
   watchCommand(program, run);
   adminCommands(program, run);
   // Nested commands (`admin gc`) too: a usage error anywhere is exit 2, not a process exit.

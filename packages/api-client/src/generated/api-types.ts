@@ -64,6 +64,7 @@ export const TASK_FAILURE_CODES = [
   'OUTPUTS_NOT_STORED',
   'ATTEMPTS_EXHAUSTED',
   'UNSCHEDULABLE',
+  'GPU_ERROR',
 ] as const;
 
 export type TaskFailureCode = (typeof TASK_FAILURE_CODES)[number];
@@ -101,6 +102,8 @@ export type TaskSpec = {
   gpuModels?: string[];
   /** the least total memory of each of its GPUs, MiB, as the driver reports it (an "80GB" H100 reports 81559) */
   minGpuMemoryMiB?: number;
+  /** share one GPU by memory: the task uses at most this much of it (MiB), and runs beside other shares on a GPU while their shares fit its memory (gpus must be 1); no isolation without MPS */
+  gpuShareMiB?: number;
   /** accept the task even when no live tracker of its queue can run it (its GPU count, model, memory or executer), and let it wait for one to join; default false: such a task is refused with 422 */
   waitForCapacity?: boolean;
   timeLimitMs?: number;
@@ -175,7 +178,7 @@ export type TaskSummary = {
   endedAt: string | null;
   exitCode: number | null;
   error: string | null;
-  /** why the task ended without succeeding, a stable code (docs/task-failures.md); null while it has not ended or when it succeeded */
+  /** why the task ended without succeeding, a stable code (docs/task-failures.md); null while it has not ended (except GPU_ERROR on a task requeued after a GPU fault) or when it succeeded */
   errorCode: TaskFailureCode | null;
   /** read from the archive: the task ended long enough ago that it left Redis (its outputs are kept unless an outputs retention is set) */
   archived: boolean;
@@ -234,6 +237,8 @@ export type TaskView = TaskSummary & {
   gpuModels: string[];
   /** the least total memory of each of its GPUs (MiB); null any */
   minGpuMemoryMiB: number | null;
+  /** the share of one GPU it runs in (MiB of its memory, beside other shares); null: its GPUs are its alone */
+  gpuShareMiB: number | null;
   timeLimitMs: number;
   maxAttempts: number;
   signal: string | null;
@@ -415,6 +420,42 @@ export type TrackerView = {
 
 /** GET /v1/trackers (admin keys only). */
 export type TrackerList = { trackers: TrackerView[] };
+
+/** POST /v1/trackers/:name/drain: the whole tracker, or one GPU (`gpu`). */
+export type DrainRequest = {
+  /** one GPU of the tracker, by its id in GET /v1/trackers (the nvidia-smi index); absent: the whole tracker */
+  gpu?: number;
+  /** why, for whoever reads the trackers (1-200 characters, no control characters); default "drained by an operator" */
+  reason?: string;
+};
+
+/** POST /v1/trackers/:name/drain and /undrain (admin keys only): the tracker’s drains as stored. */
+export type DrainState = {
+  name: string;
+  queue: string;
+  /** the tracker runs (it applied the change at once); else at its next start */
+  live: boolean;
+  /** a drain: why, when and by whom; null: not drained */
+  drained: {
+    reason: string;
+    /** ISO 8601, UTC */
+    at: string;
+    /** the name of the API key that drained it */
+    by: string;
+  } | null;
+  /** each GPU of the tracker, with its own drain (a drained tracker drains them all) */
+  gpus: Array<{
+    id: number;
+    /** a drain: why, when and by whom; null: not drained */
+    drained: {
+      reason: string;
+      /** ISO 8601, UTC */
+      at: string;
+      /** the name of the API key that drained it */
+      by: string;
+    } | null;
+  }>;
+};
 
 /** One queue of a retention sweep. */
 export type GcQueueResult = {

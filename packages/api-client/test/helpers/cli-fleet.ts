@@ -54,6 +54,8 @@ export interface CliFleetOptions {
   nvidiaSmi?: string;
   /** GPUFLEET_GPU_SAMPLE_MS; default the tracker's. */
   gpuSampleMs?: number;
+  /** More of the tracker's environment (GPUFLEET_GPU_BUSY_MEMORY_MIB, ...). */
+  trackerEnv?: Record<string, string>;
 }
 
 export async function startCliFleet(
@@ -95,6 +97,7 @@ export async function startCliFleet(
         GPUFLEET_SHUTDOWN_GRACE_MS: '500',
         LOG_LEVEL: 'silent',
         ...(options.gpuSampleMs === undefined ? {} : { GPUFLEET_GPU_SAMPLE_MS: String(options.gpuSampleMs) }),
+        ...options.trackerEnv,
       },
       dir,
     ),

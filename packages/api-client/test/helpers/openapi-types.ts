@@ -263,6 +263,17 @@ export async function renderApiTypes(doc: OpenApiDocument, file: string): Promis
   w.declare('QueueList', queues, 'GET /v1/queues.');
   w.declare('TrackerView', at(trackers, 'properties', 'trackers', 'items'), 'One tracker.');
   w.declare('TrackerList', trackers, 'GET /v1/trackers (admin keys only).');
+  const drain = jsonResponse(doc, 'post', '/v1/trackers/{name}/drain', '200');
+  w.declare(
+    'DrainRequest',
+    jsonRequest(doc, 'post', '/v1/trackers/{name}/drain'),
+    'POST /v1/trackers/:name/drain: the whole tracker, or one GPU (`gpu`).',
+  );
+  w.declare(
+    'DrainState',
+    drain,
+    'POST /v1/trackers/:name/drain and /undrain (admin keys only): the tracker’s drains as stored.',
+  );
   w.declare('GcQueueResult', at(gc, 'properties', 'queues', 'items'), 'One queue of a retention sweep.');
   w.declare('GcResult', gc, 'POST /v1/admin/gc (admin keys only): the retention sweep run by hand.');
   w.declare('HealthStatus', jsonResponse(doc, 'get', '/healthz', '200'), 'GET /healthz and GET /readyz.');

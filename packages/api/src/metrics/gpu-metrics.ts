@@ -6,11 +6,16 @@
  * - `gpufleet_gpu_utilization_ratio` (0..1), `gpufleet_gpu_memory_used_bytes`,
  *   `gpufleet_gpu_temperature_celsius`, `gpufleet_gpu_power_watts`: the latest sample; a GPU the
  *   driver gives no value for, and a tracker whose sampling fails, has no series;
- * - `gpufleet_gpu_memory_total_bytes`: from the inventory.
+ * - `gpufleet_gpu_memory_total_bytes`: from the inventory;
+ * - `gpufleet_gpu_held{…,kind}`: 1 for a GPU the tracker gives to no task now though none of its
+ *   tasks holds it (kind `busy`, `settling`, `drained`, `unhealthy`: the tracker's gpu-occupancy.ts
+ *   and drains), 0 otherwise; `gpufleet_gpu_foreign_processes` and
+ *   `gpufleet_gpu_foreign_memory_bytes`: the processes it did not start on a GPU it holds back, and
+ *   their memory.
  * A dead tracker's GPUs drop out with its heartbeat (core's isLive).
  */
 import { Gauge, type Registry } from 'prom-client';
-import type { GpuSample, TrackerInfo } from '@gpufleet/core';
+import type { GpuHoldInfo, GpuSample, TrackerInfo } from '@gpufleet/core';
 
 /** What a scrape reads of each queue: its live trackers. */
 export interface GpuScrape {
@@ -27,6 +32,7 @@ interface GpuRow {
   labels: Record<GpuLabel, string>;
   sample: GpuSample | null;
   memoryMiB: number | null;
+  hold: GpuHoldInfo | null;
 }
 
 function gpuRows(scrapes: readonly GpuScrape[]): GpuRow[] {
@@ -45,6 +51,7 @@ function gpuRows(scrapes: readonly GpuScrape[]): GpuRow[] {
           },
           sample: t.gpuStats?.gpus.find((g) => g.index === index) ?? null,
           memoryMiB: device?.memoryMiB ?? null,
+          hold: t.gpuHolds?.find((h) => h.index === index) ?? null,
         });
       }
     }
@@ -104,4 +111,26 @@ export function registerGpuGauges(registry: Registry, scrape: () => Promise<GpuS
     'GPU power draw (nvidia-smi power.draw)',
     sampled((s) => s.powerW),
   );
+  new Gauge({
+    name: 'gpufleet_gpu_held',
+    help: 'The tracker gives the GPU to no task now though none of its tasks holds it (kind: busy, settling, drained, unhealthy)',
+    labelNames: [...LABELS, 'kind'],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const row of gpuRows(await scrape()))
+        this.set({ ...row.labels, kind: row.hold?.kind ?? '' }, row.hold ? 1 : 0);
+    },
+  });
+  // Only for a GPU held back with processes named: the others have none to count.
+  const foreign = (row: GpuRow) => (row.hold?.processes?.length ? row.hold.processes : null);
+  gauge(
+    'gpufleet_gpu_foreign_processes',
+    'Compute processes the tracker did not start on a GPU it holds back',
+    (row) => foreign(row)?.length ?? null,
+  );
+  gauge('gpufleet_gpu_foreign_memory_bytes', 'GPU memory those processes use', (row) => {
+    const processes = foreign(row);
+    return processes ? processes.reduce((sum, p) => sum + (p.memoryMiB ?? 0), 0) * MIB : null;
+  });
 }

@@ -32,7 +32,7 @@ export const TaskFailureCodeSchema = Type.Unsafe<TaskFailureCode | null>({
   type: ['string', 'null'],
   enum: [...TASK_FAILURE_CODES, null],
   description:
-    'why the task ended without succeeding, a stable code (docs/task-failures.md); null while it has not ended or when it succeeded',
+    'why the task ended without succeeding, a stable code (docs/task-failures.md); null while it has not ended (except GPU_ERROR on a task requeued after a GPU fault) or when it succeeded',
 });
 
 export const ErrorBodySchema = Type.Object(

@@ -93,6 +93,12 @@ export const TaskViewSchema = Type.Object({
   minGpuMemoryMiB: Nullable(
     Type.Integer({ description: 'the least total memory of each of its GPUs (MiB); null any' }),
   ),
+  gpuShareMiB: Nullable(
+    Type.Integer({
+      description:
+        'the share of one GPU it runs in (MiB of its memory, beside other shares); null: its GPUs are its alone',
+    }),
+  ),
   timeLimitMs: Type.Integer(),
   maxAttempts: Type.Integer(),
   signal: Nullable(Type.String()),
@@ -199,6 +205,7 @@ export function toTaskView(found: FoundTask, wait: WaitView | null): TaskView {
     gpuIds: record.gpuIds,
     gpuModels: [...record.gpuRequest.models],
     minGpuMemoryMiB: record.gpuRequest.minMemoryMiB,
+    gpuShareMiB: record.gpuRequest.shareMiB ?? null,
     timeLimitMs: record.timeLimitMs,
     maxAttempts: record.maxAttempts,
     signal: record.signal,

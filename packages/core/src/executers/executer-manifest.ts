@@ -4,7 +4,7 @@
  */
 import { Type, type Static } from '@sinclair/typebox';
 import { ManifestError, type FieldIssue } from '../errors.js';
-import { GpuModelsSchema, MinGpuMemorySchema } from '../task-spec.js';
+import { GpuModelsSchema, GpuShareSchema, MinGpuMemorySchema } from '../task-spec.js';
 import { CONTEXT_PLACEHOLDERS, parseTemplate } from './build-argv.js';
 import { createAjv, toFieldIssues } from './task-params.js';
 
@@ -37,6 +37,8 @@ export const ExecuterManifestSchema = Type.Object(
         /** The GPU models and memory a task asks for when its spec does not say (gpu-request.ts). */
         gpuModels: Type.Optional(GpuModelsSchema),
         minGpuMemoryMiB: Type.Optional(MinGpuMemorySchema),
+        /** A task of one GPU shares it by this much memory when its spec does not say. */
+        gpuShareMiB: Type.Optional(GpuShareSchema),
       },
       { additionalProperties: false, default: {} },
     ),

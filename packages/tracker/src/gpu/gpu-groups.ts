@@ -1,8 +1,9 @@
 /**
  * The tracker's GPUs as take sees them for the tasks that ask for a GPU model or memory (core
  * gpu-request.ts, lua/lib-gpu-request.lua): grouped by model and memory, each group with how many
- * GPUs it has, how many are free now, and when each busy one frees by its task's time limit (the
- * request's shadow time for backfill). Empty for a tracker whose GPUs were not described (no
+ * GPUs it has, how many are free now, when each busy one frees by its task's time limit (the
+ * request's shadow time for backfill; a shared GPU's by its last share's), and the room a share
+ * could have on each of its GPUs that take shares now. Empty for a tracker whose GPUs were not described (no
  * nvidia-smi): it takes no task with a request.
  */
 import { normalizeGpuName, type GpuGroup, type GpuInventory, type RequestedGpu } from '@gpufleet/core';
@@ -16,11 +17,10 @@ export function gpuGroupsOf(pool: SlotPool, ends: readonly ExpectedEnd[], now: n
   const accepting = pool.fitsNow(1);
   const free = new Set(pool.freeGpuIds);
   const endOf = new Map<number, number>();
-  for (const end of ends) for (const id of end.gpuIds ?? []) endOf.set(id, end.endMs);
-  const groups = new Map<
-    string,
-    { name: string; memoryMiB: number | null; total: number; free: number; freeAt: number[] }
-  >();
+  for (const end of ends)
+    for (const id of end.gpuIds ?? []) endOf.set(id, Math.max(endOf.get(id) ?? 0, end.endMs));
+  type Group = GpuGroup & { freeAt: number[]; shareRoom: number[] };
+  const groups = new Map<string, Group>();
   for (const id of pool.gpuIds) {
     const device = pool.devices.get(id);
     if (!device) continue;
@@ -29,12 +29,21 @@ export function gpuGroupsOf(pool: SlotPool, ends: readonly ExpectedEnd[], now: n
     if (!group)
       groups.set(
         key,
-        (group = { name: device.name, memoryMiB: device.memoryMiB, total: 0, free: 0, freeAt: [] }),
+        (group = {
+          name: device.name,
+          memoryMiB: device.memoryMiB,
+          total: 0,
+          free: 0,
+          freeAt: [],
+          shareRoom: [],
+        }),
       );
     group.total++;
     const end = free.has(id) ? (accepting ? null : now) : endOf.get(id);
     if (free.has(id) && accepting) group.free++;
     else if (end !== undefined && end !== null) group.freeAt.push(Math.max(now, end));
+    const room = pool.shareRoomMiB(id);
+    if (room !== null && room > 0) group.shareRoom.push(room);
   }
   return [...groups.values()];
 }

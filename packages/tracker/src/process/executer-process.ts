@@ -4,9 +4,9 @@
  * the task's log files; the tracker follows those files for the live log (`onOutput`) and hashes
  * them as it goes, so memory stays flat however much the process prints and nothing is copied
  * twice. Processes are started by the spawner (gpufleet-task-init, see spawner.ts), or with Node's
- * spawn where there is none. Cancel, time limit, lost lease and shutdown kill the whole group:
- * SIGTERM, then SIGKILL after the grace (a preemption's own grace: GPUFLEET_PREEMPT_GRACE_MS). When
- * the leader exits, whatever is left of its group is killed too.
+ * spawn where there is none. Cancel, time limit, lost lease, shutdown and a GPU fault kill the
+ * whole group: SIGTERM, then SIGKILL after the grace (a preemption's own grace:
+ * GPUFLEET_PREEMPT_GRACE_MS). When the leader exits, whatever is left of its group is killed too.
  */
 import { spawn } from 'node:child_process';
 import { open } from 'node:fs/promises';
@@ -16,7 +16,8 @@ import { LogFileReader, type LogFileSummary } from './log-file-reader.js';
 import type { ProcessExit, Spawner } from './spawner.js';
 import { TailBuffer } from './tail-buffer.js';
 
-export type KillReason = 'cancelled' | 'timed_out' | 'shutdown' | 'lease_lost' | 'preempted';
+/** Why the tracker kills a process; `gpu_error`: a GPU it runs on failed (gpu/gpu-health.ts). */
+export type KillReason = 'cancelled' | 'timed_out' | 'shutdown' | 'lease_lost' | 'preempted' | 'gpu_error';
 export type OutputStream = 'stdout' | 'stderr';
 
 /** How often a running process's log files are read for the live log. */

@@ -13,7 +13,7 @@ import {
 } from '@gpufleet/core';
 import { TaskFailure } from '../errors.js';
 import { fetchInputs, type TaskFolder } from './task-folder.js';
-import { taskEnv } from './task-env.js';
+import { mpsPipeDirectory, taskEnv } from './task-env.js';
 import type { TaskExecutionDeps } from './attempt-types.js';
 
 export function describe(error: unknown): string {
@@ -71,7 +71,7 @@ export interface ProcessSpec {
  * TaskFailure (INPUTS_REFUSED or INPUTS_UNAVAILABLE) when the inputs could not be fetched.
  */
 export async function prepareProcess(
-  deps: Pick<TaskExecutionDeps, 'store' | 'baseEnv' | 'preemptGraceMs'>,
+  deps: Pick<TaskExecutionDeps, 'store' | 'baseEnv' | 'preemptGraceMs' | 'gpuMps'>,
   spec: Extract<AttemptSpec, { kind: 'ready' }>,
   folder: TaskFolder,
   attempt: number,
@@ -99,6 +99,7 @@ export async function prepareProcess(
     },
     params,
   );
+  const shareMiB = record.gpuRequest.shareMiB ?? null;
   const env = taskEnv({
     base: deps.baseEnv,
     manifestEnv: executer.manifest.env,
@@ -108,6 +109,9 @@ export async function prepareProcess(
     inputDir: folder.inputDir,
     outputDir: folder.outputDir,
     preemptGraceMs: record.preemptible ? deps.preemptGraceMs : undefined,
+    ...(shareMiB !== null && {
+      share: { mib: shareMiB, mpsPipeDirectory: mpsPipeDirectory(deps.gpuMps, deps.baseEnv) },
+    }),
   });
   return { file: argv.file, args: argv.args, env };
 }

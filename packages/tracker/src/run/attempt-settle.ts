@@ -1,9 +1,9 @@
 /**
  * How an attempt ends, decided without Redis or processes: once its process has ended, whether the
- * attempt writes nothing (it lost its task), hands the task back (the tracker is shutting down) or
- * stores its outputs; once they are stored (or failed to be), whether the task is queued for a
- * retry or completes, with which status, reason and failure code. task-execution.ts carries the
- * decisions out.
+ * attempt writes nothing (it lost its task), hands the task back (the tracker is shutting down,
+ * the task was preempted, or a GPU of it failed: GPU_ERROR) or stores its outputs; once they are
+ * stored (or failed to be), whether the task is queued for a retry or completes, with which status,
+ * reason and failure code. task-execution.ts carries the decisions out.
  */
 import type { RetryBackoff } from '@gpufleet/core';
 import type { ExecuterProcessResult } from '../process/executer-process.js';
@@ -14,10 +14,11 @@ export type AfterExit =
   /** Another attempt holds the task now: write nothing. */
   | { kind: 'lost' }
   /**
-   * The tracker is shutting down, or the task was preempted: give it back, first in line within
-   * its priority, the attempt not counted.
+   * The tracker is shutting down, the task was preempted, or a GPU of it failed (`errorCode`
+   * GPU_ERROR, recorded with the reason): give it back, first in line within its priority, the
+   * attempt not counted.
    */
-  | { kind: 'hand-back'; reason: string }
+  | { kind: 'hand-back'; reason: string; errorCode?: 'GPU_ERROR' }
   /** Store the outputs, then decide with `afterStore`. */
   | { kind: 'store'; outcome: TaskOutcome };
 
@@ -30,6 +31,8 @@ export function afterExit(input: {
   consumer: string;
   /** The task of higher priority this one was preempted for, if it was. */
   preemptedBy?: string | null;
+  /** What failed on one of its GPUs while it ran (gpu/gpu-health.ts), if anything did. */
+  gpuError?: string | null;
 }): AfterExit {
   const { result } = input;
   if (input.leaseLost || result.killedFor === 'lease_lost') return { kind: 'lost' };
@@ -40,6 +43,18 @@ export function afterExit(input: {
       reason: `preempted by task ${input.preemptedBy ?? '(unknown)'} of higher priority on tracker "${input.consumer}"; requeued, the attempt not counted`,
     };
   }
+  const gpuError = input.gpuError ?? null;
+  // Stopped for it, or ended by itself (its CUDA calls failed) once the fault was seen.
+  if (
+    gpuError !== null &&
+    (result.killedFor === 'gpu_error' || mayBeGpuFault(result) || result.killedFor === 'shutdown')
+  ) {
+    return {
+      kind: 'hand-back',
+      reason: `${gpuError} on tracker "${input.consumer}"; requeued, the attempt not counted`,
+      errorCode: 'GPU_ERROR',
+    };
+  }
   if (result.killedFor === 'shutdown') {
     return {
       kind: 'hand-back',
@@ -47,6 +62,16 @@ export function afterExit(input: {
     };
   }
   return { kind: 'store', outcome: taskOutcome(result, input.timeLimitMs) };
+}
+
+/**
+ * Whether a process that ended may have ended because its GPU failed: it ended by itself and did
+ * not succeed (a CUDA error ends the program before the health check sees the fault), so the health
+ * check looks again before the attempt settles.
+ */
+export function mayBeGpuFault(result: ExecuterProcessResult): boolean {
+  const { killedFor, spawnError, infraError, exitCode } = result;
+  return killedFor === null && spawnError === null && infraError === null && exitCode !== 0;
 }
 
 export type Settlement =

@@ -24,6 +24,8 @@ export interface TaskExecutionDeps {
   killGraceMs: number;
   /** SIGTERM → SIGKILL grace of a preempted task, in a preemptible task's environment too. */
   preemptGraceMs: number;
+  /** GPUFLEET_MPS: `auto`, `off` or the MPS pipe folder, for the tasks that share a GPU (task-env.ts). */
+  gpuMps: string;
   /** How long output uploads retry through artifact store outages. */
   uploadRetryMs: number;
   keepTaskDirs: boolean;
@@ -46,6 +48,11 @@ export interface TaskExecutionDeps {
   spawner: Spawner | null;
   /** Samples the GPUs' usage, which each GPU attempt meters while its process runs (absent: none). */
   gpuSampler?: GpuSampler;
+  /**
+   * Looks at the GPUs' health now (gpu/gpu-health.ts): asked before a GPU attempt whose process
+   * ended without succeeding is settled, so that one a GPU fault ended is handed back (absent: none).
+   */
+  gpuCheck?: () => Promise<void>;
   logger: Logger;
   now: () => number;
 }
@@ -60,6 +67,12 @@ export interface RunningTask {
    * it is then handed back to the queue, the attempt not counted.
    */
   preempt(by: string, graceMs: number): void;
+  /**
+   * A GPU of it failed (`reason`, gpu/gpu-health.ts): SIGTERM, SIGKILL after the kill grace (if its
+   * process still runs); it is then handed back first in line, the attempt not counted, with
+   * errorCode GPU_ERROR. A process that already ended without succeeding is handed back so too.
+   */
+  gpuFailed(reason: string): void;
   /** Settles when its process has ended (or will never start): its GPUs are free again. */
   exited: Promise<void>;
   /** Whether `exited` has settled. */

@@ -1,12 +1,12 @@
 /**
  * What an attempt writes to Redis about its task, each write fenced by its lease token and
  * retried through an outage (until a closing tracker gives up): the final status (with its reason
- * as `error` and its failure code as `errorCode`), the hand-back at shutdown, the `uploading`
- * status, and a retry's requeue. Each write, once Redis answered, is announced as the tracker event
- * its reply stands for (`completed`, or `lost` for a refused completion; `handed-back`;
- * `retry-queued`), on its log line and to `emit`. Once the final status is written, the task's live
- * log stream is given GPUFLEET_LOG_GRACE_MS to live (core task-log-expiry.ts): stdout.txt and
- * stderr.txt among its outputs hold all of it.
+ * as `error` and its failure code as `errorCode`), the hand-back (shutdown, preemption, a GPU
+ * fault), the `uploading` status, and a retry's requeue. Each write, once Redis answered, is
+ * announced as the tracker event its reply stands for (`completed`, or `lost` for a refused
+ * completion; `handed-back`; `retry-queued`), on its log line and to `emit`. Once the final status
+ * is written, the task's live log stream is given GPUFLEET_LOG_GRACE_MS to live (core
+ * task-log-expiry.ts): stdout.txt and stderr.txt among its outputs hold all of it.
  */
 import {
   completeTask,
@@ -89,17 +89,23 @@ export class AttemptWrites {
   }
 
   /**
-   * Gives the task back first in line, this attempt not counted: the tracker is shutting down, or
-   * the task was preempted for task `preemptedBy`.
+   * Gives the task back first in line, this attempt not counted: the tracker is shutting down, the
+   * task was preempted for task `preemptedBy`, or a GPU of it failed (`errorCode` GPU_ERROR,
+   * recorded on the task with the reason as its `error`).
    */
-  async handBack(reason: string, preemptedBy: string | null = null): Promise<void> {
+  async handBack(reason: string, preemptedBy: string | null = null, errorCode?: 'GPU_ERROR'): Promise<void> {
     const { redis, keys, now, emit } = this.deps;
+    const fields = errorCode ? { errorCode } : {};
     const given = await this.retry('hand back', () =>
-      releaseTask(redis, keys, this.claim, now(), { reason, attempt: 'free', first: true }),
+      releaseTask(redis, keys, this.claim, now(), { reason, attempt: 'free', first: true, fields }),
     );
-    this.logger.info({ handedBack: given, ...eventField('handed-back') }, 'task handed back to the queue');
+    this.logger.info(
+      { handedBack: given, errorCode, ...eventField('handed-back') },
+      'task handed back to the queue',
+    );
     const preempted = preemptedBy === null ? {} : { preemptedBy };
-    emit('handed-back', { ...this.attempt, reason, handedBack: given, started: true, ...preempted });
+    const code = errorCode ? { errorCode } : {};
+    emit('handed-back', { ...this.attempt, reason, handedBack: given, started: true, ...preempted, ...code });
   }
 
   /** Status `uploading`; false when the attempt lost its task. */

@@ -5,8 +5,15 @@
  * task cannot see any GPU), by the indices nvidia-smi gives them: CUDA_DEVICE_ORDER=PCI_BUS_ID
  * makes CUDA number GPUs as nvidia-smi does (its default, FASTEST_FIRST, may not). A preemptible
  * task also learns how it would be stopped: the signal (GPUFLEET_PREEMPT_SIGNAL, SIGTERM) and how
- * long it then has before SIGKILL to checkpoint (GPUFLEET_PREEMPT_GRACE_MS).
+ * long it then has before SIGKILL to checkpoint (GPUFLEET_PREEMPT_GRACE_MS). A task that shares
+ * its GPU (gpuShareMiB) learns its share (GPUFLEET_GPU_SHARE_MIB), to cap its own allocator by;
+ * where MPS runs (its control pipe found: GPUFLEET_MPS), it is an MPS client whose device memory
+ * is limited to its share (CUDA_MPS_PIPE_DIRECTORY, CUDA_MPS_PINNED_DEVICE_MEM_LIMIT). Without MPS
+ * nothing keeps shares apart: a task that takes more than its share takes it from the others.
  */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+
 const WITHHELD = /^(REDIS_|AWS_|S3_|GPUFLEET_|ARTIFACT_STORE$|CUDA_VISIBLE_DEVICES$|NVIDIA_VISIBLE_DEVICES$)/;
 
 export interface TaskEnvInput {
@@ -20,6 +27,28 @@ export interface TaskEnvInput {
   outputDir: string;
   /** Set for a preemptible task: its grace between the signal and SIGKILL (ms). */
   preemptGraceMs?: number;
+  /** Set for a task that shares its GPU: its share (MiB), and the MPS pipe folder when MPS runs. */
+  share?: { mib: number; mpsPipeDirectory: string | null };
+}
+
+/** Where MPS listens, for GPUFLEET_MPS (`auto`, `off` or a folder): null when its control pipe is not there. */
+export function mpsPipeDirectory(mps: string, base: Readonly<Record<string, string>>): string | null {
+  if (mps === 'off') return null;
+  const dir = mps === 'auto' ? (base['CUDA_MPS_PIPE_DIRECTORY'] ?? '/tmp/nvidia-mps') : mps;
+  return existsSync(join(dir, 'control')) ? dir : null;
+}
+
+function shareEnv(share: TaskEnvInput['share']): Record<string, string> {
+  if (!share) return {};
+  const mps = share.mpsPipeDirectory;
+  return {
+    GPUFLEET_GPU_SHARE_MIB: String(share.mib),
+    // The client sees its one GPU as device 0 (CUDA_VISIBLE_DEVICES names it alone).
+    ...(mps !== null && {
+      CUDA_MPS_PIPE_DIRECTORY: mps,
+      CUDA_MPS_PINNED_DEVICE_MEM_LIMIT: `0=${share.mib}M`,
+    }),
+  };
 }
 
 /** The signal that stops a preempted task (then SIGKILL after the grace). */
@@ -55,5 +84,6 @@ export function taskEnv(input: TaskEnvInput): Record<string, string> {
     GPUFLEET_INPUT_DIR: input.inputDir,
     GPUFLEET_OUTPUT_DIR: input.outputDir,
     ...preempt,
+    ...shareEnv(input.share),
   };
 }

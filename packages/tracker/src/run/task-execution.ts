@@ -4,8 +4,9 @@
  * run (the executer process with its lease kept alive and its output streamed live:
  * attempt-process.ts) and settle (decided in attempt-settle.ts: hand back, or store the outputs
  * and retry or complete, each write fenced and announced as its tracker event: attempt-writes.ts).
- * An attempt whose lease is lost is killed and completes nothing (`lost`). A GPU attempt's usage is
- * metered while its process runs and recorded with its end (gpu/task-gpu-usage.ts).
+ * An attempt whose lease is lost is killed and completes nothing (`lost`); one whose GPU failed
+ * (gpu/gpu-health.ts) is killed and handed back with GPU_ERROR. A GPU attempt's usage is metered
+ * while its process runs and recorded with its end (gpu/task-gpu-usage.ts).
  */
 import {
   attemptPrefix,
@@ -20,7 +21,7 @@ import { meterTask, type TaskGpuMeter } from '../gpu/task-gpu-usage.js';
 import { withRedisRetry } from '../with-redis-retry.js';
 import { attemptSpec, describe, prepareProcess } from './attempt-prepare.js';
 import { runAttemptProcess } from './attempt-process.js';
-import { afterExit, afterStore } from './attempt-settle.js';
+import { afterExit, afterStore, mayBeGpuFault } from './attempt-settle.js';
 import { AttemptWrites } from './attempt-writes.js';
 import type { ExecuterProcessResult, KillReason } from '../process/executer-process.js';
 import { LeaseKeeper } from './lease-keeper.js';
@@ -37,6 +38,8 @@ interface AttemptState {
   killProcess: ((reason: KillReason, graceMs?: number) => void) | null;
   /** The task of higher priority it was preempted for (attempt-settle.ts hands it back). */
   preemptedBy: string | null;
+  /** What failed on one of its GPUs (gpu/gpu-health.ts; attempt-settle.ts hands it back). */
+  gpuError: string | null;
   markExited: () => void;
   cleanups: Array<Promise<unknown>>;
 }
@@ -47,6 +50,7 @@ export function executeTask(deps: TaskExecutionDeps, claim: Claim, gpuIds: reado
     killRequest: null,
     killProcess: null,
     preemptedBy: null,
+    gpuError: null,
     markExited: () => undefined,
     cleanups: [],
   };
@@ -60,6 +64,12 @@ export function executeTask(deps: TaskExecutionDeps, claim: Claim, gpuIds: reado
     kill('preempted', graceMs);
   };
   let hasExited = false;
+  const gpuFailed = (reason: string): void => {
+    // Cancelled, timed out or preempted already: that stands; a shutdown gives way to it.
+    if (state.gpuError !== null || (state.killRequest && state.killRequest.reason !== 'shutdown')) return;
+    state.gpuError = reason;
+    if (!hasExited) kill('gpu_error');
+  };
   const exited = new Promise<void>((resolve) => (state.markExited = resolve)).then(() => {
     hasExited = true;
   });
@@ -72,6 +82,7 @@ export function executeTask(deps: TaskExecutionDeps, claim: Claim, gpuIds: reado
     gpuIds,
     kill,
     preempt,
+    gpuFailed,
     exited,
     get hasExited() {
       return hasExited;
@@ -134,13 +145,15 @@ async function runAttempt(
         cleanups: state.cleanups,
       },
     );
+    // A GPU fault ends a CUDA program before the health check sees it: the check looks again first.
+    if (gpuIds.length > 0 && mayBeGpuFault(result)) await deps.gpuCheck?.().catch(() => undefined);
     await settle(
       deps,
       claim,
       record,
       folder,
       result,
-      { leaseLost: keeper.isLost, preemptedBy: state.preemptedBy },
+      { leaseLost: keeper.isLost, preemptedBy: state.preemptedBy, gpuError: state.gpuError },
       writes,
       logger,
       meter?.fields() ?? {},
@@ -170,14 +183,14 @@ async function settle(
   record: TaskRecord,
   folder: TaskFolder,
   result: ExecuterProcessResult,
-  ended: { leaseLost: boolean; preemptedBy: string | null },
+  ended: { leaseLost: boolean; preemptedBy: string | null; gpuError: string | null },
   writes: AttemptWrites,
   logger: Logger,
   gpuUsage: Fields,
 ): Promise<void> {
   const exit = afterExit({ ...ended, result, timeLimitMs: record.timeLimitMs, consumer: deps.consumer });
   if (exit.kind === 'lost') return;
-  if (exit.kind === 'hand-back') return writes.handBack(exit.reason, ended.preemptedBy);
+  if (exit.kind === 'hand-back') return writes.handBack(exit.reason, ended.preemptedBy, exit.errorCode);
   const base = {
     exitCode: result.exitCode,
     signal: result.signal,

@@ -89,7 +89,8 @@ function describe(t: TaskView): string {
 function gpuRequestText(t: TaskView): string {
   const models = t.gpuModels.length > 0 ? `, model ${t.gpuModels.join(' or ')}` : '';
   const memory = t.minGpuMemoryMiB !== null ? `, at least ${t.minGpuMemoryMiB} MiB each` : '';
-  return `${models}${memory}`;
+  const share = t.gpuShareMiB !== null ? `, a share of ${t.gpuShareMiB} MiB` : '';
+  return `${models}${memory}${share}`;
 }
 
 export async function runStatus(ctx: CliContext, id: string): Promise<number> {

@@ -7,7 +7,8 @@
  * `DIR/<id>` when there are several tasks). `--name` and `--tag key=value` label every task made;
  * `--priority N` (0-1000, higher starts first) sets the priority of each; `--preemptible` lets a
  * task of higher priority stop and requeue them (the preemption does not count as an attempt).
- * `--gpu-model` and `--gpu-memory` ask for GPUs of a model and memory; `--wait-for-capacity`
+ * `--gpu-model` and `--gpu-memory` ask for GPUs of a model and memory, `--gpu-share` for a share
+ * of one GPU by memory; `--wait-for-capacity`
  * accepts a task that no live tracker can run yet (the API refuses it otherwise).
  */
 import { randomUUID } from 'node:crypto';
@@ -51,6 +52,7 @@ export interface SubmitFlags {
   preemptible?: boolean;
   gpuModel: string[];
   gpuMemory?: number;
+  gpuShare?: number;
   waitForCapacity?: boolean;
 }
 
@@ -95,6 +97,7 @@ async function plan(ctx: CliContext, executer: string, flags: SubmitFlags): Prom
         .filter(Boolean);
       if (models.length > 0) spec.gpuModels = models;
       if (flags.gpuMemory !== undefined) spec.minGpuMemoryMiB = flags.gpuMemory;
+      if (flags.gpuShare !== undefined) spec.gpuShareMiB = flags.gpuShare;
       if (flags.waitForCapacity) spec.waitForCapacity = true;
       if (Object.keys(tags).length > 0) spec.tags = tags;
       planned.push({ spec, run, params: all });
@@ -213,6 +216,11 @@ export function submitCommand(program: Command, run: CommandRunner): void {
       '--gpu-memory <size>',
       'run only on GPUs with at least this much memory each: 40GB, 80GiB, 24576MiB',
       memorySizeArg('--gpu-memory'),
+    )
+    .option(
+      '--gpu-share <size>',
+      'share one GPU with other tasks, using at most this much of its memory: 10GB (no isolation without MPS)',
+      memorySizeArg('--gpu-share'),
     )
     .option(
       '--wait-for-capacity',
