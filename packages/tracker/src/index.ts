@@ -29,7 +29,7 @@ export type { ProcessExit, SpawnRequest, SpawnResult } from './process/spawner.j
 export { SlotPool } from './slot-pool.js';
 export type { GpuHold, SlotGrant } from './slot-pool.js';
 export { GpuOccupancy } from './gpu/gpu-occupancy.js';
-export type { GpuOccupancyOptions } from './gpu/gpu-occupancy.js';
+export type { GpuOccupancyFactory, GpuOccupancyOptions } from './gpu/gpu-occupancy.js';
 export type { GpuHealthFactory } from './gpu/gpu-health.js';
 export { Tracker } from './tracker.js';
 export type { TrackerDeps } from './tracker.js';

@@ -11,19 +11,13 @@ import {
   newToken,
   publishCatalog,
   queueKeys,
-  type ArtifactStore,
-  type GpuInventory,
-  type LoadedExecuter,
   type Logger,
   type QueueKeys,
   type TrackerInfo,
 } from '@gpufleet/core';
-import type { TrackerConfig } from './config.js';
+import type { TrackerDeps } from './tracker-deps.js';
 import { ConsumerLoop } from './consumer-loop.js';
 import { ControlReader } from './control-reader.js';
-import type { GpuHealthFactory } from './gpu/gpu-health.js';
-import type { GpuOccupancy } from './gpu/gpu-occupancy.js';
-import type { GpuSampler } from './gpu/gpu-sampler.js';
 import { PeriodicJobs } from './periodic-jobs.js';
 import { QueueSweep } from './queue-sweep.js';
 import { recoverPreviousLife, type RecoverDeps } from './recover-previous-life.js';
@@ -49,24 +43,7 @@ import {
 } from './tracker-events.js';
 import { TrackerOutage } from './tracker-outage.js';
 
-export interface TrackerDeps {
-  config: TrackerConfig;
-  logger: Logger;
-  store: ArtifactStore;
-  executers: ReadonlyMap<string, LoadedExecuter>;
-  /** The GPUs this tracker may use (config's list, or detected). */
-  gpuIds: readonly number[];
-  /** Their inventory, published with the tracker (create-tracker.ts reads it). */
-  gpuInventory?: GpuInventory;
-  /** Samples their usage, published at each heartbeat and metered per task (create-tracker.ts makes it). */
-  gpuSampler?: GpuSampler;
-  /** Makes the check of their foreign processes and settling (create-tracker.ts; gpu/gpu-occupancy.ts). */
-  gpuOccupancy?: (pool: SlotPool) => GpuOccupancy;
-  gpuHealth?: GpuHealthFactory;
-  /** gpufleet-task-init's path (see process/task-init.ts), or null to run executers directly. */
-  taskInit: string | null;
-  now?: () => number;
-}
+export type { TrackerDeps } from './tracker-deps.js';
 
 /**
  * Emits the events of TrackerEventMap (tracker-events.ts), and `task` with a TaskEvent when an
@@ -76,7 +53,6 @@ export class Tracker extends EventEmitter<TrackerEmitterEvents> {
   readonly name: string;
   readonly keys: QueueKeys;
   readonly pool: SlotPool;
-  private readonly occupancy: GpuOccupancy | undefined;
   private readonly logger: Logger;
   private readonly now: () => number;
   private readonly redis: Redis;
@@ -113,7 +89,8 @@ export class Tracker extends EventEmitter<TrackerEmitterEvents> {
     this.keys = queueKeys(deps.config.prefix, deps.config.queue);
     const cpuSlots = deps.config.cpuSlots ?? (deps.gpuIds.length > 0 ? 0 : availableParallelism());
     this.pool = new SlotPool(deps.gpuIds, cpuSlots, gpuDevices(deps.gpuInventory));
-    this.occupancy = deps.gpuOccupancy?.(this.pool);
+    // Started and closed with the tracker (its events); given each task's GPUs back to settle.
+    const occupancy = deps.gpuOccupancy?.({ pool: this.pool, tracker: this });
     this.holder = currentHolder(newToken());
     this.announce = trackerEmit(this, this.logger);
     this.outage = new TrackerOutage(this.logger, this.announce);
@@ -153,7 +130,7 @@ export class Tracker extends EventEmitter<TrackerEmitterEvents> {
       pool: this.pool,
       logger: this.logger,
       slotsChanged: () => this.loop.slotsChanged(),
-      gpusGivenBack: (gpuIds, taskId) => this.occupancy?.settle(gpuIds, taskId),
+      gpusGivenBack: (gpuIds, taskId) => occupancy?.settle(gpuIds, taskId),
       retry: (what, op) => this.retry(what, op),
     });
     deps.gpuHealth?.({ pool: this.pool, attempts: this.attempts, emit: this.announce, tracker: this });
@@ -255,7 +232,6 @@ export class Tracker extends EventEmitter<TrackerEmitterEvents> {
     await this.retry('index waiting tasks', () => this.loop.indexWaiting());
     await this.spares.start();
     this.deps.gpuSampler?.start(); // before the first task: its meter gets every sample
-    this.occupancy?.start();
     this.jobs.every('alive', Math.floor(config.aliveMs / 3), () => this.presence.refreshAlive());
     this.jobs.every('main', config.heartbeatMs, () => this.presence.heartbeat());
     this.jobs.every('main', config.sweepMs, () => this.sweep.run());
@@ -304,7 +280,6 @@ export class Tracker extends EventEmitter<TrackerEmitterEvents> {
     await this.attempts.drain(shutdownGraceMs, killGraceMs);
     this.jobs.stop('alive');
     await this.deps.gpuSampler?.close(); // after the last task: it was metered to its end
-    await this.occupancy?.close();
     await this.spares
       .close()
       .catch((error: unknown) => this.logger.warn({ err: error }, 'could not remove the spare task folders'));

@@ -19,6 +19,7 @@
 import { execa } from 'execa';
 import type { GpuInventory, Logger } from '@gpufleet/core';
 import type { TrackerConfig } from '../config.js';
+import type { Tracker } from '../tracker.js';
 import type { GpuHold, SlotPool } from '../slot-pool.js';
 import { parseQueryRows } from './nvidia-smi-csv.js';
 import { failureOf, NVIDIA_SMI_TIMEOUT_MS } from './read-gpu-inventory.js';
@@ -218,7 +219,7 @@ export function occupancyCheck(
   command: string | undefined,
   gpuIds: readonly number[],
   inventory: GpuInventory | undefined,
-): ((pool: SlotPool) => GpuOccupancy) | undefined {
+): GpuOccupancyFactory | undefined {
   if (gpuIds.length === 0 || !inventory || inventory.error !== null) return;
   if (config.gpuCheckMs === 0 && config.gpuSettleMs === 0) return;
   const gpus = gpuIds.flatMap((index) => {
@@ -226,5 +227,13 @@ export function occupancyCheck(
     return uuid ? [{ index, uuid }] : [];
   });
   const { gpuCheckMs: checkMs, gpuBusyMemoryMiB: busyMemoryMiB, gpuSettleMs: settleMs } = config;
-  return (pool) => new GpuOccupancy({ pool, gpus, checkMs, busyMemoryMiB, settleMs, logger, command });
+  return ({ pool, tracker }) => {
+    const occupancy = new GpuOccupancy({ pool, gpus, checkMs, busyMemoryMiB, settleMs, logger, command });
+    tracker.once('started', () => occupancy.start());
+    tracker.once('stopped', () => void occupancy.close());
+    return occupancy;
+  };
 }
+
+/** Makes a tracker's occupancy check once its slot pool is; it starts and closes with the tracker's events. */
+export type GpuOccupancyFactory = (parts: { pool: SlotPool; tracker: Pick<Tracker, 'once'> }) => GpuOccupancy;
