@@ -24,8 +24,13 @@ import type { FoundTask } from './task-finder.js';
 import { toTaskView, waitPlace, type TaskView, type WaitView } from './task-view.js';
 import { preemptionLive, reservationOf, waitReason } from './wait-reason.js';
 
+/**
+ * The task of this id for the caller: its own tenant's; any tenant's for an admin key (an
+ * operator looks into, cancels or reprioritises anyone's task by id; lists stay per tenant).
+ */
 export async function loadTask(ctx: ApiContext, request: FastifyRequest, id: string): Promise<FoundTask> {
-  const tenant = principalOf(request).tenant;
+  const principal = principalOf(request);
+  const tenant = principal.role === 'admin' ? null : principal.tenant;
   const found = (await ctx.finder.find(id, tenant)) ?? (await findArchived(ctx, id, tenant));
   if (!found) throw taskNotFound();
   request.taskId = found.record.id;
@@ -33,15 +38,18 @@ export async function loadTask(ctx: ApiContext, request: FastifyRequest, id: str
 }
 
 /**
- * The archived task of this id and tenant, or null (another tenant's is null too, as in Redis).
+ * The archived task of this id and tenant (null: any tenant), or null (another tenant's is null
+ * too, as in Redis).
  * It has no Redis keys left; `keys` are its queue's, so a route that looks there finds nothing
  * rather than another task. Of the raw hash's extra fields, the archive keeps executerVersion.
  */
-async function findArchived(ctx: ApiContext, id: string, tenant: string): Promise<FoundTask | null> {
+async function findArchived(ctx: ApiContext, id: string, tenant: string | null): Promise<FoundTask | null> {
   // A string no task id can be never reaches the store (one HEAD per 404 is the cost otherwise).
   if (!TASK_ID.test(id)) return null;
   const archived = await readArchivedTask(ctx.store, id);
-  return archived && archived.tenant === tenant ? fromArchive(ctx.prefix, archived) : null;
+  return archived && (tenant === null || archived.tenant === tenant)
+    ? fromArchive(ctx.prefix, archived)
+    : null;
 }
 
 /** An archived record as the routes take a task. */

@@ -35,13 +35,14 @@ export class TaskFinder {
     private readonly queues: QueueDirectory,
   ) {}
 
-  /** The task, or null when it does not exist or belongs to another tenant. */
-  async find(id: string, tenant: string): Promise<FoundTask | null> {
+  /** The task, or null when it does not exist or belongs to another tenant (`tenant` null: any). */
+  async find(id: string, tenant: string | null): Promise<FoundTask | null> {
+    const theirs = (found: FoundTask): boolean => tenant === null || found.record.tenant === tenant;
     if (!TASK_ID.test(id)) return null;
     const remembered = this.#queueOf.get(id);
     if (remembered !== undefined) {
       const found = await this.#read(id, [remembered]);
-      if (found) return found.record.tenant === tenant ? found : null;
+      if (found) return theirs(found) ? found : null;
       this.#queueOf.delete(id);
     }
     const registered = await this.queues.registered();
@@ -56,7 +57,7 @@ export class TaskFinder {
     }
     if (!found) return null;
     this.remember(id, found.keys.queue);
-    return found.record.tenant === tenant ? found : null;
+    return theirs(found) ? found : null;
   }
 
   /** Remembers where a task lives (the API calls this when it creates one). */
