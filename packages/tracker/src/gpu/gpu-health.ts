@@ -23,7 +23,6 @@
  * so a broken driver does not drain every GPU; an unreadable log likewise.
  */
 import type { EventEmitter } from 'node:events';
-import { execa } from 'execa';
 import type { GpuInventory, Logger } from '@gpufleet/core';
 import type { TrackerConfig } from '../config.js';
 import type { RunningAttempts } from '../running-attempts.js';
@@ -32,6 +31,7 @@ import { eventField, type EmitTrackerEvent, type TrackerEmitterEvents } from '..
 import { faultOf, HEALTH_FIELDS, parseHealthAnswer } from './gpu-health-query.js';
 import { LogTail } from './log-tail.js';
 import { parsePciBusId, samePciDevice, type PciAddress } from './pci-bus-id.js';
+import { FailureReport, runNvidiaSmiQuery } from './nvidia-smi-run.js';
 import { failureOf, NVIDIA_SMI_TIMEOUT_MS } from './read-gpu-inventory.js';
 import { brokenGpuReason, parseXidLine } from './xid-errors.js';
 
@@ -74,8 +74,8 @@ export class GpuHealth {
   /** A look asked for and not begun yet: whoever asks meanwhile shares it. */
   #queued: Promise<void> | null = null;
   #timer: NodeJS.Timeout | null = null;
-  /** Why nvidia-smi failed, and why the log could not be read (logged once each); null: it works. */
-  #smiFailing: string | null = null;
+  /** nvidia-smi's failures, reported once each; why the log could not be read (logged once); null: it works. */
+  readonly #smi: FailureReport;
   #logFailing: string | null = null;
   #started = false;
   #closed = false;
@@ -85,6 +85,11 @@ export class GpuHealth {
     this.#gpus = options.gpus.map((gpu) => ({ ...gpu, pci: parsePciBusId(gpu.pciBusId) }));
     this.#tail = options.xidLog === null ? null : new LogTail(options.xidLog);
     this.#command = options.command ?? 'nvidia-smi';
+    this.#smi = new FailureReport(
+      options.logger,
+      'GPU health check failed; GPUs that fall off the bus or count ECC errors are not seen until it works again',
+      'GPU health checks resumed',
+    );
     options.pool.onChange(() => this.#holdAgain());
   }
 
@@ -134,7 +139,7 @@ export class GpuHealth {
     if (this.#closed) return;
     await this.#readXidLog();
     if (this.#closed) return;
-    await this.#askNvidiaSmi().catch((error: unknown) => this.#smiFailed(message(error)));
+    await this.#askNvidiaSmi().catch((error: unknown) => this.#smi.failed(message(error)));
   }
 
   async #readXidLog(): Promise<void> {
@@ -178,11 +183,7 @@ export class GpuHealth {
   }
 
   async #askNvidiaSmi(): Promise<void> {
-    const result = await execa(
-      this.#command,
-      [`--query-gpu=${HEALTH_FIELDS.join(',')}`, '--format=csv,noheader,nounits'],
-      { reject: false, timeout: NVIDIA_SMI_TIMEOUT_MS, cancelSignal: this.#cancel.signal },
-    );
+    const result = await runNvidiaSmiQuery(this.#command, '--query-gpu', HEALTH_FIELDS, this.#cancel.signal);
     if (result.isCanceled) return;
     const answer =
       result.timedOut || result.exitCode === undefined
@@ -192,11 +193,9 @@ export class GpuHealth {
       const cause = result.failed
         ? failureOf(this.#command, result, NVIDIA_SMI_TIMEOUT_MS)
         : `${this.#command} listed no GPU`;
-      return this.#smiFailed(cause);
+      return this.#smi.failed(cause);
     }
-    if (this.#smiFailing !== null)
-      this.options.logger.info({ after: this.#smiFailing }, 'GPU health checks resumed');
-    this.#smiFailing = null;
+    this.#smi.worked();
     for (const gpu of this.#gpus) {
       const fault = this.#unhealthy.has(gpu.index) ? null : faultOf(gpu, answer, this.#eccAtStart);
       if (fault !== null) this.#markUnhealthy(gpu, fault);
@@ -240,15 +239,6 @@ export class GpuHealth {
       if (this.options.pool.heldGpus.get(index)?.kind !== 'unhealthy')
         this.options.pool.hold(index, { kind: 'unhealthy', reason });
     }
-  }
-
-  #smiFailed(cause: string): void {
-    if (this.#smiFailing !== null) return;
-    this.#smiFailing = cause;
-    this.options.logger.warn(
-      { cause },
-      'GPU health check failed; GPUs that fall off the bus or count ECC errors are not seen until it works again',
-    );
   }
 }
 

@@ -16,12 +16,12 @@
  * hung) is logged once with its cause; it gives settling GPUs back (their task's processes have
  * ended: the check only confirms it) and leaves the busy ones as they were.
  */
-import { execa } from 'execa';
 import type { GpuInventory, Logger } from '@gpufleet/core';
 import type { TrackerConfig } from '../config.js';
 import type { Tracker } from '../tracker.js';
 import type { GpuHold, SlotPool } from '../slot-pool.js';
 import { parseQueryRows } from './nvidia-smi-csv.js';
+import { FailureReport, runNvidiaSmiQuery } from './nvidia-smi-run.js';
 import { failureOf, NVIDIA_SMI_TIMEOUT_MS } from './read-gpu-inventory.js';
 
 const APP_FIELDS = ['pid', 'process_name', 'used_memory', 'gpu_uuid'] as const;
@@ -54,12 +54,17 @@ export class GpuOccupancy {
   #round: Promise<void> | null = null;
   /** A round was asked for while one ran: run another right after it. */
   #again = false;
-  #failing: string | null = null;
+  readonly #failure: FailureReport;
   #closed = false;
 
   constructor(private readonly options: GpuOccupancyOptions) {
     this.#command = options.command ?? 'nvidia-smi';
     this.#now = options.now ?? Date.now;
+    this.#failure = new FailureReport(
+      options.logger,
+      'GPU occupancy check failed; foreign processes are not seen until it works again',
+      'GPU occupancy checks resumed',
+    );
   }
 
   /** A round now, then one every GPUFLEET_GPU_CHECK_MS. */
@@ -118,12 +123,8 @@ export class GpuOccupancy {
 
   /** One round: asks nvidia-smi and holds or gives back the free GPUs. */
   async check(): Promise<void> {
-    const run = (query: string, fields: readonly string[]) =>
-      execa(this.#command, [`${query}=${fields.join(',')}`, '--format=csv,noheader,nounits'], {
-        reject: false,
-        timeout: NVIDIA_SMI_TIMEOUT_MS,
-        cancelSignal: this.#cancel.signal,
-      });
+    const run = (query: '--query-gpu' | '--query-compute-apps', fields: readonly string[]) =>
+      runNvidiaSmiQuery(this.#command, query, fields, this.#cancel.signal);
     const [apps, memory] = await Promise.all([
       run('--query-compute-apps', APP_FIELDS),
       run('--query-gpu', MEMORY_FIELDS),
@@ -131,9 +132,7 @@ export class GpuOccupancy {
     if (apps.isCanceled || memory.isCanceled) return;
     const failed = apps.failed ? apps : memory.failed ? memory : null;
     if (failed) return this.#failed(failureOf(this.#command, failed, NVIDIA_SMI_TIMEOUT_MS));
-    if (this.#failing !== null)
-      this.options.logger.info({ after: this.#failing }, 'GPU occupancy checks resumed');
-    this.#failing = null;
+    this.#failure.worked();
     const processes = new Map<string, Process[]>();
     for (const row of parseQueryRows(String(apps.stdout), APP_FIELDS)) {
       const uuid = (row['gpu_uuid'] ?? '').toLowerCase();
@@ -200,12 +199,7 @@ export class GpuOccupancy {
     // Their task's processes have ended (the process group is gone): the check only confirms it.
     for (const id of this.#settling.keys()) this.options.pool.unhold(id, 'settling');
     this.#settling.clear();
-    if (this.#failing !== null) return;
-    this.#failing = cause;
-    this.options.logger.warn(
-      { cause },
-      'GPU occupancy check failed; foreign processes are not seen until it works again',
-    );
+    this.#failure.failed(cause);
   }
 }
 

@@ -15,9 +15,9 @@
  * usage rather than old figures). A row whose UUID is not the one the inventory gave that index is
  * another GPU (the indices moved) and is left out.
  */
-import { execa } from 'execa';
 import type { GpuSample, GpuStats, Logger } from '@gpufleet/core';
 import { parseQueryRows } from './nvidia-smi-csv.js';
+import { FailureReport, runNvidiaSmiQuery } from './nvidia-smi-run.js';
 import { failureOf, NVIDIA_SMI_TIMEOUT_MS } from './read-gpu-inventory.js';
 
 /** What a sample asks nvidia-smi for, in this order. */
@@ -53,8 +53,7 @@ function numberOf(text: string | null | undefined): number | null {
 export class GpuSampler {
   #latest: GpuStats | null = null;
   readonly #listeners = new Set<GpuSampleListener>();
-  /** The cause of the failure logged last; null while sampling works. */
-  #failing: string | null = null;
+  readonly #failure: FailureReport;
   #timer: NodeJS.Timeout | null = null;
   #inFlight: Promise<unknown> = Promise.resolve();
   readonly #cancel = new AbortController();
@@ -68,6 +67,11 @@ export class GpuSampler {
     this.#command = options.command ?? 'nvidia-smi';
     this.#timeoutMs = options.timeoutMs ?? NVIDIA_SMI_TIMEOUT_MS;
     this.#now = options.now ?? Date.now;
+    this.#failure = new FailureReport(
+      options.logger,
+      'GPU usage sampling failed; no usage is published until it works again',
+      'GPU usage sampling resumed',
+    );
   }
 
   /** The last sample of the tracker's GPUs; null before the first and while sampling fails. */
@@ -100,14 +104,12 @@ export class GpuSampler {
 
   /** Takes one sample now: stored as the latest and handed to the listeners; null when it failed. */
   async sample(): Promise<GpuStats | null> {
-    const result = await execa(
+    const result = await runNvidiaSmiQuery(
       this.#command,
-      [`--query-gpu=${GPU_SAMPLE_FIELDS.join(',')}`, '--format=csv,noheader,nounits'],
-      {
-        reject: false,
-        timeout: this.#timeoutMs,
-        cancelSignal: this.#cancel.signal,
-      },
+      '--query-gpu',
+      GPU_SAMPLE_FIELDS,
+      this.#cancel.signal,
+      this.#timeoutMs,
     );
     if (result.isCanceled) return null;
     const gpus = result.failed ? [] : this.#ownGpus(String(result.stdout));
@@ -118,10 +120,7 @@ export class GpuSampler {
       this.#failed(cause);
       return null;
     }
-    if (this.#failing !== null) {
-      this.options.logger.info({ after: this.#failing }, 'GPU usage sampling resumed');
-      this.#failing = null;
-    }
+    this.#failure.worked();
     const stats: GpuStats = { at: this.#now(), gpus };
     this.#latest = stats;
     for (const listener of this.#listeners) listener(stats);
@@ -141,12 +140,7 @@ export class GpuSampler {
 
   #failed(cause: string): void {
     this.#latest = null;
-    if (this.#failing !== null) return;
-    this.#failing = cause;
-    this.options.logger.warn(
-      { cause },
-      'GPU usage sampling failed; no usage is published until it works again',
-    );
+    this.#failure.failed(cause);
   }
 
   /** The rows of the tracker's GPUs, in its GPU order. */
