@@ -26,7 +26,9 @@ COPY . .
 RUN --mount=type=cache,target=/root/.npm npm ci --no-audit --no-fund --ignore-scripts
 # gpufleet-task-init kills a task's processes if the tracker dies; static, so any BASE_IMAGE runs it.
 RUN cc -O2 -static -o /usr/local/bin/gpufleet-task-init packages/tracker/native/task-init.c
-RUN npx tsc -b packages/tracker packages/executers packages/api \
+# The API image serves the dashboard (packages/dashboard/dist, built with the client library).
+RUN npx tsc -b packages/tracker packages/executers packages/api packages/api-client \
+ && npm run build --silent -w @gpufleet/dashboard \
  && npm prune --omit=dev --no-audit --no-fund --ignore-scripts \
  && chmod 755 packages/tracker/dist/bin/*.js \
  && find packages -mindepth 2 -maxdepth 2 \( -name src -o -name test -o -name '*.tsbuildinfo' \) -prune -exec rm -rf {} +

@@ -31,7 +31,7 @@ export default tseslint.config(
   },
   ...tseslint.configs.recommended,
   {
-    files: ['**/*.ts'],
+    files: ['**/*.ts', 'packages/dashboard/src/**/*.tsx'],
     languageOptions: {
       parserOptions: { project: ['./tsconfig.test.json'], tsconfigRootDir: import.meta.dirname },
     },
@@ -54,13 +54,23 @@ export default tseslint.config(
       ],
     },
   },
+  // The dashboard's pages run in a browser: typed with its own tsconfig (DOM, Preact's JSX).
+  {
+    files: ['packages/dashboard/src/**/*.{ts,tsx}'],
+    languageOptions: {
+      parserOptions: {
+        project: ['./packages/dashboard/tsconfig.json'],
+        tsconfigRootDir: import.meta.dirname,
+      },
+    },
+  },
   // A package's own code (src/, bin/) imports only what its package.json lists in `dependencies` or
   // `peerDependencies`, so installing the package brings everything it loads, types included
   // (a declaration file that names a package needs it too). Its tests may also use its
   // devDependencies and the root's; the root's own files (bench/, scripts/, configs) use the
   // root's devDependencies and the workspace packages.
   {
-    files: ['packages/*/src/**/*.{ts,js,mjs}', 'packages/*/bin/**/*.{ts,js,mjs}'],
+    files: ['packages/*/src/**/*.{ts,tsx,js,mjs}', 'packages/*/bin/**/*.{ts,js,mjs}'],
     plugins: { 'import-x': importX },
     rules: {
       'import-x/no-extraneous-dependencies': [

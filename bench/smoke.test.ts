@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTempDir, removeDir } from '@gpufleet/testkit';
+import { dashboardFigures } from './lib/dashboard-figures.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const TSX = `${ROOT}node_modules/.bin/tsx`;
@@ -223,6 +224,19 @@ const SMOKES: Record<string, Smoke[]> = {
       tables: ['preemptible: wait ms', 'not preemptible: wait s (computed)', 'preemptions (expected)'],
       result: 'preemption',
       figures: preemptionFigures,
+    },
+  ],
+  // 2 trackers × 2 GPUs, 20 tasks waiting, 10 tasks/s, one paint round and one round of three 2 s
+  // CPU phases: about 25 s, most of it starting the API and Chromium and opening pages.
+  'bench:dashboard': [
+    {
+      args: [
+        ...['--trackers', '2', '--gpus', '2', '--waiting', '20'],
+        ...['--rate', '10', '--seconds', '2', '--rounds', '1'],
+      ],
+      tables: ['gzip kB', 'grid in the DOM ms', 'API CPU % of a core'],
+      result: 'dashboard',
+      figures: dashboardFigures,
     },
   ],
 };

@@ -7,12 +7,16 @@
  */
 import type {
   CancelResult,
+  DownloadLink,
+  DownloadLinkRequest,
   DrainState,
   ExecuterList,
   GcResult,
   HealthStatus,
   ListTasksQuery,
+  Me,
   PriorityChange,
+  QueueHistory,
   QueueList,
   SubmitResult,
   TaskList,
@@ -26,8 +30,12 @@ import { HttpClient, type HttpClientOptions } from './http/http-client.js';
 import type { InputSource } from './inputs/input-files.js';
 import type { UploadProgress } from './inputs/multipart-body.js';
 import { nodeOnly } from './node-only.js';
+import { downloadLinkRequest } from './outputs/download-links.js';
 import { outputUrlPath } from './outputs/output-url.js';
+import { filterQuery, timeQuery, type ArchiveFilter, type TaskFilter } from './task/task-filter.js';
 import { SubmittedTask, TaskHandle } from './task/task-handle.js';
+
+export type { ArchiveFilter, TaskFilter } from './task/task-filter.js';
 
 export type GpufleetClientOptions = HttpClientOptions;
 
@@ -38,38 +46,6 @@ export interface SubmitOptions {
   idempotencyKey?: string;
   onUploadProgress?: (progress: UploadProgress) => void;
   signal?: AbortSignal;
-}
-
-export interface TaskFilter {
-  /** One status or several. */
-  status?: string | readonly string[];
-  executer?: string;
-  queue?: string;
-  /** Only tasks of this name; a trailing `*` matches names starting with the rest. */
-  name?: string;
-  /** Only tasks with all of these tags: a value, or `true` for any value. */
-  tags?: Readonly<Record<string, string | true>>;
-}
-
-/** Archived tasks of a time range (`archivedTasks`): those that ended long enough ago to leave Redis. */
-export interface ArchiveFilter extends TaskFilter {
-  /** Where the range starts: a Date, ms since the epoch, or an ISO date (UTC) or date and time. */
-  from: Date | number | string;
-  /** Where it ends (default now; a date alone is the end of that day); at most 31 days after `from`. */
-  to?: Date | number | string;
-  /** Another tenant's archived tasks (admin keys only); default your own. */
-  tenant?: string;
-}
-
-function timeQuery(time: Date | number | string | undefined): string | undefined {
-  if (time === undefined) return undefined;
-  return time instanceof Date ? time.toISOString() : String(time);
-}
-
-/** `{ sweep: 'lr', owner: true }` → the API's `tag` query values `sweep=lr`, `owner`. */
-export function tagQuery(tags: TaskFilter['tags']): string[] | undefined {
-  if (!tags) return undefined;
-  return Object.entries(tags).map(([key, value]) => (value === true ? key : `${key}=${value}`));
 }
 
 export class GpufleetClient {
@@ -132,12 +108,15 @@ export class GpufleetClient {
     return this.task(id).get(options);
   }
 
-  /** One page of the caller's tasks, newest first (follow `nextCursor`; it may be short). */
+  /**
+   * One page of the caller's tasks (with an admin key, `tenant`'s or `'*'` every tenant's), newest
+   * first (follow `nextCursor`; it may be short).
+   */
   async listTasks(query: ListTasksQuery = {}, options: { signal?: AbortSignal } = {}): Promise<TaskList> {
     return this.http.json<TaskList>('/v1/tasks', { query: { ...query }, signal: options.signal });
   }
 
-  /** Every task matching the filter, newest first, across pages. */
+  /** Every task matching the filter (`tenant`: whose, see TaskFilter), newest first, across pages. */
   async *tasks(filter: TaskFilter = {}, options: { signal?: AbortSignal } = {}): AsyncGenerator<TaskSummary> {
     yield* this.#allPages(filter, {}, options);
   }
@@ -151,12 +130,7 @@ export class GpufleetClient {
     filter: ArchiveFilter,
     options: { signal?: AbortSignal } = {},
   ): AsyncGenerator<TaskSummary> {
-    const range = {
-      archived: true,
-      from: timeQuery(filter.from),
-      to: timeQuery(filter.to),
-      tenant: filter.tenant,
-    };
+    const range = { archived: true, from: timeQuery(filter.from), to: timeQuery(filter.to) };
     yield* this.#allPages(filter, range, options);
   }
 
@@ -165,22 +139,9 @@ export class GpufleetClient {
     extra: ListTasksQuery,
     options: { signal?: AbortSignal },
   ): AsyncGenerator<TaskSummary> {
-    const status = typeof filter.status === 'string' ? filter.status : filter.status?.join(',');
     let cursor: string | undefined;
     do {
-      const page = await this.listTasks(
-        {
-          ...extra,
-          status,
-          executer: filter.executer,
-          queue: filter.queue,
-          name: filter.name,
-          tag: tagQuery(filter.tags),
-          limit: 200,
-          cursor,
-        },
-        options,
-      );
+      const page = await this.listTasks({ ...extra, ...filterQuery(filter), limit: 200, cursor }, options);
       yield* page.items;
       cursor = page.nextCursor ?? undefined;
     } while (cursor !== undefined);
@@ -218,6 +179,19 @@ export class GpufleetClient {
     });
   }
 
+  /**
+   * A link to an output file (`{ path }`) or the outputs zip (`{ zip: true }`) that downloads it
+   * without the key for a minute (`expiresAt`), as often as asked: for a browser to follow.
+   * `url` is relative to the API (`new URL(link.url, client.url)`).
+   */
+  async downloadLink(
+    id: string,
+    target: DownloadLinkRequest,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<DownloadLink> {
+    return downloadLinkRequest(this.http, id, target, options);
+  }
+
   async executers(options: { queue?: string; signal?: AbortSignal } = {}): Promise<ExecuterList> {
     return this.http.json<ExecuterList>('/v1/executers', {
       query: { queue: options.queue },
@@ -232,7 +206,15 @@ export class GpufleetClient {
     });
   }
 
-  /** Every tracker (admin keys only). */
+  /** A queue's last hour, minute by minute: tasks ended and started, their waits, GPUs busy. */
+  async queueHistory(queue: string, options: { signal?: AbortSignal } = {}): Promise<QueueHistory> {
+    return this.http.json<QueueHistory>(`/v1/queues/${encodeURIComponent(queue)}/history`, options);
+  }
+
+  /**
+   * Every tracker, its GPUs and the tasks on them. A user key sees its own tenant's tasks; where
+   * another tenant's runs, `othersTask` is true and its id and tenant are null.
+   */
   async trackers(options: { queue?: string; signal?: AbortSignal } = {}): Promise<TrackerList> {
     return this.http.json<TrackerList>('/v1/trackers', {
       query: { queue: options.queue },
@@ -266,6 +248,11 @@ export class GpufleetClient {
       query: { dryRun: options.dryRun, queue: options.queue, limit: options.limit },
       signal: options.signal,
     });
+  }
+
+  /** The key's tenant, role and name. */
+  async me(options: { signal?: AbortSignal } = {}): Promise<Me> {
+    return this.http.json<Me>('/v1/me', { signal: options.signal });
   }
 
   /** Whether the API process runs (no retries: an answer now or an error). */

@@ -11,6 +11,7 @@ import type { FeedHub } from './follow/stream-feed.js';
 import type { ApiMetrics } from './metrics/api-metrics.js';
 import type { QueuePositions } from './tasks/queue-positions.js';
 import type { TaskFinder } from './tasks/task-finder.js';
+import type { QueueHistory } from './metrics/queue-history.js';
 
 export interface ApiLimits {
   /** Largest body of POST /v1/tasks, multipart uploads included. */
@@ -61,4 +62,6 @@ export interface ApiContext {
   positions: QueuePositions;
   feeds: FeedHub;
   metrics: ApiMetrics;
+  /** Each queue's last hour, minute by minute (the dashboard's charts). */
+  history: QueueHistory;
 }

@@ -2,7 +2,8 @@
  * `buildApp(deps)`: the API as a Fastify instance, not listening (server.ts listens; tests use
  * `inject()`). Redis, the artifact store, the logger, the keyring and the clock are passed in.
  * Layout: /healthz, /readyz, /metrics, /openapi.json and /docs need no key; everything under /v1
- * sits in one plugin context whose onRequest hook authenticates, with one plugin per resource.
+ * sits in one plugin context whose onRequest hook authenticates, with one plugin per resource,
+ * except GET /v1/downloads/:token, registered beside it: a download link's token is its credential.
  */
 import { randomUUID } from 'node:crypto';
 import multipart from '@fastify/multipart';
@@ -29,16 +30,22 @@ import { installAuth } from './auth/auth-hook.js';
 import { TenantPolicy } from './auth/tenant-settings.js';
 import { QueueDirectory } from './fleet/queue-directory.js';
 import { FeedHub } from './follow/stream-feed.js';
+import { dashboardRoot, registerDashboard } from './http/dashboard.js';
 import { installErrorHandling } from './http/error-handler.js';
 import { registerOpenApi } from './http/openapi.js';
 import { RequestLog } from './http/request-log.js';
 import { validatorCompiler } from './http/validator.js';
 import { ApiMetrics } from './metrics/api-metrics.js';
+import { QueueHistory } from './metrics/queue-history.js';
 import { TaskMetricsFollower } from './metrics/task-metrics-follower.js';
 import { adminGcRoutes } from './routes/admin-gc.js';
+import { downloadLinkRoutes } from './routes/download-links.js';
+import { downloadRoutes } from './routes/downloads.js';
 import { fleetRoutes } from './routes/fleet.js';
 import { healthRoutes } from './routes/health.js';
+import { meRoutes } from './routes/me.js';
 import { metricsRoutes } from './routes/metrics.js';
+import { queueHistoryRoutes } from './routes/queue-history.js';
 import { taskCancelRoutes } from './routes/task-cancel.js';
 import { taskEventRoutes } from './routes/task-events.js';
 import { taskLogRoutes } from './routes/task-logs.js';
@@ -77,6 +84,10 @@ export interface ApiDeps {
   presignExpiresMs?: number;
   /** Follow the events streams for the task metrics (default true). */
   followTaskMetrics?: boolean;
+  /** How often each queue's GPUs in use are sampled for its history (default 10 s; 0: not). */
+  historySampleMs?: number;
+  /** The built dashboard's folder, served under `/`; default packages/dashboard/dist when built. */
+  dashboardRoot?: string | null;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
@@ -104,6 +115,14 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     finder: new TaskFinder(deps.redis, prefix, queues),
     positions: new QueuePositions(deps.redis, now),
     feeds: new FeedHub({ connect: deps.connectBlocking, logger: deps.logger }),
+    history: new QueueHistory({
+      redis: deps.redis,
+      prefix,
+      queues,
+      logger: deps.logger,
+      now,
+      sampleMs: deps.historySampleMs,
+    }),
     metrics: new ApiMetrics(
       async () =>
         Promise.all(
@@ -152,6 +171,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   });
   await app.register(multipart, { limits: { fileSize: limits.maxUploadBytes } });
   await registerOpenApi(app);
+  await registerDashboard(app, deps.dashboardRoot === undefined ? dashboardRoot() : deps.dashboardRoot);
   await app.register(healthRoutes, { ctx });
   await app.register(metricsRoutes, { ctx });
   await app.register(
@@ -162,21 +182,28 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
       await v1.register(taskEventRoutes, { ctx });
       await v1.register(taskLogRoutes, { ctx });
       await v1.register(taskOutputRoutes, { ctx });
+      await v1.register(downloadLinkRoutes, { ctx });
       await v1.register(taskCancelRoutes, { ctx });
       await v1.register(taskPriorityRoutes, { ctx });
       await v1.register(fleetRoutes, { ctx });
+      await v1.register(queueHistoryRoutes, { ctx });
       await v1.register(trackerDrainRoutes, { ctx });
       await v1.register(adminGcRoutes, { ctx });
+      await v1.register(meRoutes, { ctx });
     },
     { prefix: '/v1' },
   );
+  // No key: the link's token is the credential (routes/downloads.ts).
+  await app.register(downloadRoutes, { ctx, prefix: '/v1' });
 
   const follower = deps.followTaskMetrics === false ? null : new TaskMetricsFollower(ctx);
   app.addHook('onReady', async () => {
     await follower?.start();
+    if (follower) ctx.history.start();
   });
   app.addHook('onClose', async () => {
     await follower?.stop();
+    await ctx.history.stop();
     await ctx.feeds.close();
   });
   return app;

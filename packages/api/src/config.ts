@@ -7,7 +7,8 @@
  * policy (GPUFLEET_RETENTION, GPUFLEET_TENANT_RETENTION) is what POST /v1/admin/gc sweeps by: give
  * the API the trackers' values, or a by-hand run removes tasks on another schedule than theirs.
  */
-import { resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import {
   checkName,
   DEFAULT_ARTIFACT_STORE,
@@ -72,6 +73,11 @@ export interface ApiConfig {
    */
   logGraceMs: number;
   logLevel: LogLevel;
+  /**
+   * GPUFLEET_DASHBOARD_DIR: the built dashboard to serve under `/` (a folder with index.html);
+   * undefined: packages/dashboard/dist when built; null (`none`): no dashboard.
+   */
+  dashboardDir?: string | null;
 }
 
 export const API_DEFAULTS = {
@@ -103,6 +109,21 @@ const SIZE_UNITS: Record<string, number> = {
   gib: 1024 ** 3,
   tib: 1024 ** 4,
 };
+
+/** GPUFLEET_DASHBOARD_DIR: `none`, or a folder that holds a built dashboard (its index.html). */
+function readDashboardDir(r: EnvReader, cwd: string): string | null | undefined {
+  const given = r.raw('GPUFLEET_DASHBOARD_DIR');
+  if (given === undefined || given === '') return undefined;
+  if (given === 'none') return null;
+  const dir = resolve(cwd, given);
+  if (!existsSync(join(dir, 'index.html'))) {
+    r.fail(
+      'GPUFLEET_DASHBOARD_DIR',
+      `must be a built dashboard, a folder with index.html, or none (got "${given}")`,
+    );
+  }
+  return dir;
+}
 
 /** Parses `1048576`, `500MB`, `10GiB` into bytes; null when it is not a size. */
 export function parseByteSize(text: string): number | null {
@@ -169,6 +190,7 @@ export function loadApiConfig(env: Env = process.env, cwd = process.cwd()): ApiC
     retention: readRetentionPolicy(r),
     logGraceMs: readLogGraceMs(r),
     logLevel: r.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
+    dashboardDir: readDashboardDir(r, cwd),
   };
   r.done();
   return Object.freeze(config);

@@ -10,7 +10,10 @@ export const ERROR_CODES = {
     status: 401,
     meaning: 'no API key was given (Authorization: Bearer ...), or it is not known',
   },
-  FORBIDDEN: { status: 403, meaning: 'the API key is known but its role may not use this route' },
+  FORBIDDEN: {
+    status: 403,
+    meaning: 'the API key is known but its role may not use this route, or name this tenant (query.tenant)',
+  },
   NOT_FOUND: { status: 404, meaning: 'no such route, or no such task for this tenant' },
   VALIDATION_FAILED: { status: 400, meaning: 'the request has bad fields; details.issues names each' },
   INVALID_JSON: { status: 400, meaning: 'the body is not valid JSON' },

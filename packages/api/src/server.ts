@@ -94,6 +94,7 @@ export async function startApiServer(config: ApiConfig, logger: Logger): Promise
       limits: { maxUploadBytes: config.maxUploadBytes },
       outputDelivery: config.outputRedirect ? 'redirect' : 'stream',
       presignExpiresMs: config.presignExpiresMs,
+      dashboardRoot: config.dashboardDir,
     });
   } catch (error) {
     redis.disconnect();

@@ -1,7 +1,9 @@
 // The auth sweep: every route of the OpenAPI document, called with no key, a wrong key, a key in
 // the query string, another scheme, and another tenant's key. Without a valid key every /v1 route
-// answers 401 (before reading the body); another tenant gets 404 for the task routes; and no
-// answer carries anything of the task (its id, parameters or output bytes).
+// answers 401 (before reading the body), except GET /v1/downloads/:token, whose token is its
+// credential: a made-up one is 404 with or without a key; another tenant gets 404 for the task
+// routes and 403 for the admin routes (drains, gc); and no answer carries anything of the task
+// (its id, parameters or output bytes).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useRedis, useTempDirs } from '@gpufleet/testkit';
 import { auth, KEYS, startTestApi, type TestApi } from './helpers/api.js';
@@ -16,6 +18,11 @@ let routes: Array<{ method: string; path: string; url: string }>;
 const SECRET_PARAM = 'label-of-alice-9f3c';
 const SECRET_OUTPUT = 'output-of-alice-5e1a';
 const PUBLIC = new Set(['/healthz', '/readyz', '/metrics']);
+/** Routes of /v1 that take no key: a download link's token is the credential. */
+const KEYLESS = new Set(['/v1/downloads/{token}']);
+/** A well-formed token (32 bytes, base64url) that is no link's. */
+const NO_LINK = 'BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc';
+const ADMIN_ONLY = /^\/v1\/(trackers\/\{name\}\/|admin\/)/;
 
 beforeAll(async () => {
   api = await startTestApi(redis.server, temp);
@@ -38,7 +45,11 @@ beforeAll(async () => {
     Object.keys(operations).map((method) => ({
       method: method.toUpperCase(),
       path,
-      url: path.replace('{id}', victim).replace('{*}', 'out.txt'),
+      url: path
+        .replace('{id}', victim)
+        .replace('{*}', 'out.txt')
+        .replace('{token}', NO_LINK)
+        .replace('{queue}', 'default'),
     })),
   );
 });
@@ -75,6 +86,10 @@ describe('the auth sweep', () => {
       '/v1/executers',
       '/v1/queues',
       '/v1/trackers',
+      '/v1/trackers/{name}/drain',
+      '/v1/me',
+      '/v1/tasks/{id}/download-links',
+      '/v1/downloads/{token}',
       '/healthz',
       '/readyz',
       '/metrics',
@@ -97,6 +112,12 @@ describe('the auth sweep', () => {
     for (const route of routes.filter((r) => !PUBLIC.has(r.path))) {
       for (const [headers, query] of attempts) {
         const res = await call(route, headers, query);
+        if (KEYLESS.has(route.path)) {
+          // No key is asked for, and a token that is no link's is a 404 whatever key comes with it.
+          expect([res.statusCode, res.json().error.code], route.url).toEqual([404, 'NOT_FOUND']);
+          expectNoTaskData(res.body);
+          continue;
+        }
         expect(res.statusCode, `${route.method} ${route.url}${query}`).toBe(401);
         expect(res.json().error.code).toBe('UNAUTHORIZED');
         expect(res.headers['www-authenticate']).toMatch(/^Bearer/);
@@ -111,6 +132,7 @@ describe('the auth sweep', () => {
       const bodies: Record<string, Record<string, unknown>> = {
         'POST /v1/tasks': { executer: 'probe' },
         'PUT /v1/tasks/{id}/priority': { priority: 900 },
+        'POST /v1/tasks/{id}/download-links': { zip: true },
       };
       const res = await api.app.inject({
         method: route.method as 'GET' | 'POST' | 'PUT',
@@ -124,9 +146,11 @@ describe('the auth sweep', () => {
         expect(res.json(), where).toEqual({
           error: { code: 'NOT_FOUND', message: 'no such task', details: {} },
         });
-      } else if (route.path.startsWith('/v1/trackers') || route.path.startsWith('/v1/admin/')) {
+      } else if (ADMIN_ONLY.test(route.path)) {
         // Admin routes: a user key is refused before anything is read.
         expect(res.statusCode, where).toBe(403);
+      } else if (KEYLESS.has(route.path)) {
+        expect(res.statusCode, where).toBe(404);
       } else {
         expect(res.statusCode, where).toBeLessThan(300);
       }

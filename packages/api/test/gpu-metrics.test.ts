@@ -128,6 +128,8 @@ describe('GPU usage in /metrics', () => {
         {
           id: 1,
           taskId: null,
+          tenant: null,
+          othersTask: false,
           device: expect.objectContaining({ uuid: gpus[1]?.uuid }),
           usage: {
             sampledAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),

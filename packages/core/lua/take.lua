@@ -22,7 +22,8 @@
 -- not lose it); RESERVATION_TTL_MS after the holder's last take when its time is unknown. A holder
 -- that died holds it no longer than that: every other tracker takes the task when it fits them. Then a later task that fits now may start:
 -- on any tracker but the holder, and on the holder only if its time limit ends it by the
--- reservation's time, so it never delays the first in line. The candidates are the heads of the
+-- reservation's time, so it never delays the first in line; or if it needs what the first in line
+-- does not (a CPU task behind a GPU task, or a GPU task behind a CPU task: slots and GPUs are apart). The candidates are the heads of the
 -- wait sets that fit now, in the scheduling order; the holder looks at up to BACKFILL_DEPTH tasks
 -- of each such set for one short enough.
 -- KEYS[1] events stream   KEYS[2] dead-letter stream   KEYS[3..9] the scheduling keys (schedulingQ)
@@ -253,13 +254,15 @@ local function backfill(first)
     end
     table.sort(heads, goesBefore)
     for _, set in ipairs(heads) do
+      -- CPU slots and GPUs are apart: a task of the other kind never delays the first in line.
+      local apart = (set.gpus == 0) ~= (first.gpus == 0)
       local members = { set.member }
-      if holder == consumer then
+      if holder == consumer and not apart then
         members = redis.call('ZRANGE', waitSetKey(Q, set.name), 0, BACKFILL_DEPTH - 1)
         set.alone = #members == 1
       end
       for _, member in ipairs(members) do
-        if holder ~= consumer or endsBy(member, at) then
+        if holder ~= consumer or apart or endsBy(member, at) then
           set.member = member
           local claimed = claimHead(set)
           if claimed == nil then return 'again' end

@@ -4,6 +4,7 @@
  * parameters against it; the API lists it.
  */
 import type { Redis } from 'ioredis';
+import type { ServiceSpec } from './executers/service-manifest.js';
 import type { QueueKeys } from './keys.js';
 
 export interface CatalogEntry {
@@ -18,6 +19,8 @@ export interface CatalogEntry {
   gpuModels?: string[];
   minGpuMemoryMiB?: number;
   gpuShareMiB?: number;
+  /** The manifest's `service` block, defaults filled in; absent for a batch executer. */
+  service?: ServiceSpec;
   /** The tracker that published this entry last, and when. */
   tracker: string;
   updatedAt: number;

@@ -77,12 +77,22 @@ export {
 export type { ExecuterManifest } from './executers/executer-manifest.js';
 export { loadExecuters, MANIFEST_FILE } from './executers/load-executers.js';
 export type { LoadedExecuter, LoadedExecuters, SkippedExecuter } from './executers/load-executers.js';
+export {
+  DEFAULT_START_TIMEOUT_MS,
+  MAX_SERVICE_DURATION_MS,
+  MAX_SERVICE_PORTS,
+  PORT_NAME_PATTERN,
+  readyPort,
+  ServiceSchema,
+} from './executers/service-manifest.js';
+export type { ServiceReadyCheck, ServiceSpec } from './executers/service-manifest.js';
 export { validateParams } from './executers/task-params.js';
 export type { ParamsValidator } from './executers/task-params.js';
 export { newTaskId, newToken, TASK_ID_PATTERN } from './ids.js';
 export { checkInputName, inputNameProblem } from './input-names.js';
 export {
   checkName,
+  downloadLinkKey,
   KEY_SLOT,
   keyTemplate,
   MAX_TASK_GPUS,

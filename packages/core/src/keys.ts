@@ -24,6 +24,11 @@ export function checkName(value: string): string | null {
     : 'must be 1-64 letters, digits, ".", "_" or "-", starting with a letter or digit';
 }
 
+/** String with a TTL: a download link the API handed out, JSON of its task and output (fleet-wide). */
+export function downloadLinkKey(prefix: string, token: string): string {
+  return `${prefix}:download:${token}`;
+}
+
 export interface QueueKeys {
   readonly prefix: string;
   readonly queue: string;

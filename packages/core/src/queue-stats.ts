@@ -30,6 +30,8 @@ export interface QueueStats {
   running: number;
   /** Entries in the dead-letter stream. */
   dead: number;
+  /** The waiting entries by GPU count (`'0'`: CPU tasks); counts with none waiting are left out. */
+  waitingByGpus: Record<string, number>;
   /** When the oldest waiting entry was added (ms), or null when none waits. */
   oldestWaitingAt: number | null;
 }
@@ -99,9 +101,12 @@ export async function readQueueStats(redis: Redis, keys: QueueKeys): Promise<Que
   ]);
   let waiting = 0;
   let running = 0;
+  const waitingByGpus: Record<string, number> = {};
   for (const s of streams) {
-    waiting += Math.max(0, s.length - s.pending);
+    const here = Math.max(0, s.length - s.pending);
+    waiting += here;
     running += s.pending;
+    if (here > 0) waitingByGpus[String(s.gpus)] = (waitingByGpus[String(s.gpus)] ?? 0) + here;
   }
-  return { queue: keys.queue, waiting, running, dead, oldestWaitingAt };
+  return { queue: keys.queue, waiting, running, dead, waitingByGpus, oldestWaitingAt };
 }

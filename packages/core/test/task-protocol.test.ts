@@ -264,11 +264,13 @@ describe('task protocol', () => {
 
   it('takes the oldest waiting task across GPU sizes and waits rather than overtake it', async () => {
     const { client, prefix, keys } = await setup();
-    await client.xgroup('CREATE', keys.tasks(2), TRACKER_GROUP, '0', 'MKSTREAM');
+    for (const gpus of [1, 2])
+      await client.xgroup('CREATE', keys.tasks(gpus), TRACKER_GROUP, '0', 'MKSTREAM');
     const big = await enqueue({ redis: client, prefix }, { executer: 'noop', gpus: 2 });
-    await enqueue({ redis: client, prefix }, { executer: 'noop', gpus: 0 });
+    // A GPU task behind it (a CPU task needs nothing it waits for: backfill.test.ts).
+    await enqueue({ redis: client, prefix }, { executer: 'noop', gpus: 1 });
     const sizes = [
-      { gpus: 0, fitsNow: true },
+      { gpus: 1, fitsNow: true },
       { gpus: 2, fitsNow: false },
     ];
     const blocked = await takeTask(client, keys, {

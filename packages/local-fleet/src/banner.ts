@@ -1,5 +1,6 @@
 /**
- * What `npm start` prints once the fleet is up: Redis, the tracker, the API and its docs, where
+ * What `npm start` prints once the fleet is up: Redis, the tracker, the dashboard (its URL and the
+ * key to sign in with: a local key, new at each start), the API and its docs, where
  * the artifacts go, and how to submit with the `gpufleet` command (`cli`: how to run it here).
  */
 import { basename, dirname, resolve } from 'node:path';
@@ -18,6 +19,9 @@ export function printBanner(
   print('gpufleet local fleet is up');
   print(`  redis:     ${fleet.redis.url} (${redis})`);
   print(`  tracker:   ${info.name}: ${slots}, executers ${info.executers.join(', ')}`);
+  print(
+    `  dashboard: ${fleet.api.url}/ (sign in with the key ${fleet.api.token}, also in ${dataDirArg}/local-token)`,
+  );
   print(`  api:       ${fleet.api.url} (token in ${dataDirArg}/local-token)`);
   print(`  docs:      ${fleet.api.docsUrl}`);
   print(`  artifacts: ${dataDirArg}/artifacts`);

@@ -3,7 +3,7 @@
 // succeeds through the API. The `gpufleet` command it prints then works from that folder with no
 // configuration at all, and Ctrl-C stops everything it started.
 import { spawn, spawnSync } from 'node:child_process';
-import { access, mkdir, stat } from 'node:fs/promises';
+import { access, mkdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -66,6 +66,10 @@ describe('the local fleet (npm start)', () => {
       expect(result.stdout).toMatch(/gpufleet local fleet is up/);
       expect(result.stdout).toMatch(/redis: +redis:\/\/127\.0\.0\.1:\d+ \(started here/);
       expect(result.stdout).toMatch(/api: +http:\/\/127\.0\.0\.1:\d+ \(token in /);
+      const token = (await readFile(join(dataDir, 'local-token'), 'utf8')).trim();
+      expect(result.stdout).toContain(
+        `dashboard: ${/api: +(\S+)/.exec(result.stdout)?.[1]}/ (sign in with the key ${token},`,
+      );
       expect(result.stdout).toMatch(/docs: +http:\/\/127\.0\.0\.1:\d+\/docs\n/);
       expect(result.stdout).toMatch(
         /\n {2}\S.* submit sph --param particles=2000 --wait --download \.\/dam-break\n/,

@@ -17,6 +17,7 @@
  *   const dir = await temp.make();
  * });
  */
+export { CHROMIUM, CHROMIUM_FLAGS, launchChromium } from './chromium.js';
 export { startRedis, uniquePrefix, useRedis } from './redis-server.js';
 export type { RedisServer, RedisServerOptions } from './redis-server.js';
 export { startS3Server, useS3Server } from './s3-server.js';

@@ -24,6 +24,12 @@ import {
 } from '@gpufleet/core';
 import { parseGpuList, type GpuSelector } from './gpu/gpu-selection.js';
 import { xidLogProblem } from './gpu/xid-errors.js';
+import {
+  DEFAULT_PORT_RANGE,
+  readAdvertiseHost,
+  readPortRange,
+  type PortRange,
+} from './service/service-config.js';
 
 export interface TrackerConfig {
   redisUrl: string;
@@ -110,6 +116,10 @@ export interface TrackerConfig {
   gpuHealthMs: number;
   /** GPUFLEET_XID_LOG: the kernel log Xid errors are read from, followed like `tail -F`; null: none. */
   xidLog: string | null;
+  /** GPUFLEET_PORT_RANGE: the host ports services are given (service/port-pool.ts), both ends included. */
+  portRange: PortRange;
+  /** GPUFLEET_ADVERTISE_HOST: the host in the endpoints a service publishes; default the host name. */
+  advertiseHost: string;
 }
 
 export const TRACKER_DEFAULTS = {
@@ -135,6 +145,9 @@ export const TRACKER_DEFAULTS = {
   gpuMps: 'auto',
   gpuHealthMs: 5_000,
   xidLog: null,
+  portRange: DEFAULT_PORT_RANGE,
+  /** The host name, as the OS gives it when the module loads. */
+  advertiseHost: hostname(),
 } as const;
 
 /** The shortest GPUFLEET_GPU_SAMPLE_MS but 0 (off): each sample runs nvidia-smi. */
@@ -203,6 +216,8 @@ export function loadTrackerConfig(env: Env = process.env, cwd = process.cwd()): 
     ),
     gpuHealthMs: r.int('GPUFLEET_GPU_HEALTH_MS', TRACKER_DEFAULTS.gpuHealthMs, { min: 0, max: 3_600_000 }),
     xidLog: r.string('GPUFLEET_XID_LOG', undefined, xidLogProblem) ?? null,
+    portRange: readPortRange(r),
+    advertiseHost: readAdvertiseHost(r, env, TRACKER_DEFAULTS.advertiseHost),
   };
   if (config.gpuHealthMs > 0 && config.gpuHealthMs < MIN_GPU_SAMPLE_MS) {
     r.fail(

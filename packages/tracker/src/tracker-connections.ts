@@ -84,6 +84,7 @@ export function catalogEntries(
       minGpuMemoryMiB: manifest.resources.minGpuMemoryMiB,
     }),
     ...(manifest.resources.gpuShareMiB !== undefined && { gpuShareMiB: manifest.resources.gpuShareMiB }),
+    ...(manifest.service && { service: manifest.service }),
     tracker,
     updatedAt,
   }));

@@ -1,6 +1,6 @@
 /**
  * The API's request and response types, generated from its OpenAPI document (the route schemas
- * of @gpufleet/api), core's FINAL_STATUSES, TASK_FAILURE_CODES and priority range and the API's
+ * of @gpufleet/api), core's TASK_STATUSES, FINAL_STATUSES, TASK_FAILURE_CODES and priority range and the API's
  * WAIT_REASONS by test/helpers/openapi-types.ts. Do not edit: run
  * `npx vitest run packages/api-client/test/api-types.test.ts -u` after an API change.
  */
@@ -8,6 +8,18 @@
 /** A task’s status: queued → running → uploading → succeeded | failed | timed_out | cancelled | dead. */
 export type TaskStatus =
   'queued' | 'running' | 'uploading' | 'succeeded' | 'failed' | 'timed_out' | 'cancelled' | 'dead';
+
+/** Every status, in the order a task goes through them. */
+export const TASK_STATUSES: readonly TaskStatus[] = [
+  'queued',
+  'running',
+  'uploading',
+  'succeeded',
+  'failed',
+  'timed_out',
+  'cancelled',
+  'dead',
+];
 
 /** Statuses a task never leaves. */
 export const FINAL_STATUSES: readonly TaskStatus[] = [
@@ -184,6 +196,10 @@ export type TaskSummary = {
   archived: boolean;
   /** when it was archived (ms since the epoch); null while it is in Redis */
   archivedAt: number | null;
+  /** the tenant it belongs to (whose key submitted it) */
+  tenant: string;
+  /** the GPUs it asked for (0: a CPU slot) */
+  gpus: number;
 };
 
 /** GET /v1/tasks: a page of tasks, newest first. */
@@ -213,7 +229,7 @@ export type ListTasksQuery = {
   from?: string;
   /** archived=true: the range's end (default now); a date alone means the end of that UTC day */
   to?: string;
-  /** archived=true: whose tasks (default your own; another tenant’s needs an admin key) */
+  /** whose tasks: default your own; another tenant’s, or `*` for every tenant’s (not with archived=true), needs an admin key */
   tenant?: string;
 };
 
@@ -227,10 +243,8 @@ export type OutputSummary = {
 
 /** GET /v1/tasks/:id: one task. */
 export type TaskView = TaskSummary & {
-  tenant: string;
   executerVersion: string | null;
   params: Record<string, unknown>;
-  gpus: number;
   /** the GPUs of the current or last attempt */
   gpuIds: number[];
   /** the GPU models it may run on, any of them (as submitted, or its executer’s default); [] any */
@@ -322,6 +336,8 @@ export type QueueView = {
   /** how long the oldest waiting task has waited */
   oldestWaitingAgeMs: number | null;
   liveTrackers: number;
+  /** the tasks waiting, by GPU count ("0": CPU tasks); a count none waits for is left out */
+  waitingByGpus: Record<string, number>;
   /** tenant → its tasks waiting and running, their GPUs and its fair share (a user key: its own tenant only) */
   tenants: Record<
     string,
@@ -344,6 +360,37 @@ export type QueueView = {
 /** GET /v1/queues. */
 export type QueueList = { queues: QueueView[] };
 
+/** One minute of a queue’s history. */
+export type QueueHistoryMinute = {
+  /** the minute’s start, ms since the epoch */
+  at: number;
+  /** tasks that succeeded in the minute */
+  succeeded: number;
+  /** tasks that ended otherwise: failed, timed out, cancelled, dead */
+  failed: number;
+  /** tasks that started their first attempt */
+  started: number;
+  /** how long those had waited, on average; null: none started */
+  waitMeanMs: number | null;
+  /** 90th percentile of those waits */
+  waitP90Ms: number | null;
+  /** GPUs its running tasks held, mean of the minute’s samples; null: not sampled */
+  gpusBusyMean: number | null;
+  /** the most GPUs they held at a sample */
+  gpusBusyMax: number | null;
+  /** the GPUs of its live trackers at the last sample */
+  gpusTotal: number | null;
+};
+
+/** GET /v1/queues/:queue/history: the queue’s last hour, minute by minute. */
+export type QueueHistory = {
+  queue: string;
+  /** the last 60 minutes, oldest first; the last is under way */
+  minutes: QueueHistoryMinute[];
+  /** when this API process began sampling the GPUs in use (ms since the epoch): no GPU figures before it; the task counts go back an hour (as far as the events stream keeps it) */
+  gpusSampledSince: number;
+};
+
 /** One tracker. */
 export type TrackerView = {
   name: string;
@@ -358,7 +405,12 @@ export type TrackerView = {
   gpus: Array<{
     /** the nvidia-smi index: CUDA_VISIBLE_DEVICES, in PCI bus order */
     id: number;
+    /** the task on it; null when free, or (user keys) another tenant’s */
     taskId: string | null;
+    /** the tenant of the task on it; null when free, or another tenant’s */
+    tenant: string | null;
+    /** a user key: another tenant’s task runs here (its id and tenant are not shown); always false for an admin key */
+    othersTask: boolean;
     /** the GPU as nvidia-smi described it when the tracker started; null when the tracker did not (an older tracker, or nvidia-smi could not list it) */
     device: {
       /** GPU-…, as nvidia-smi -L shows it; GPUFLEET_GPUS accepts it */
@@ -387,7 +439,7 @@ export type TrackerView = {
       /** power draw, W */
       powerW: number | null;
     } | null;
-    /** why the tracker gives this GPU to no task now though none of its tasks holds it; null: it would */
+    /** why the tracker gives this GPU to no task now though none of its tasks holds it; null: it would. A user key gets no `processes`, and a `busy` or `settling` reason (and a `drained` one that names processes) in general words */
     hold: {
       /** busy: a process the tracker did not start uses it; settling: the processes of the task that last had it have not left it yet; drained: by an operator, or after a settle that timed out; unhealthy: a fault the driver reported */
       kind: 'busy' | 'settling' | 'drained' | 'unhealthy';
@@ -413,12 +465,21 @@ export type TrackerView = {
     error: string | null;
   } | null;
   cpuSlots: number;
-  /** tasks running on CPU slots */
+  /** ids of the tasks running on CPU slots (a user key: its own tenant’s only; cpuSlotTasks has every one) */
   cpuTasks: string[];
+  /** one item per task running on a CPU slot, as a GPU shows its task */
+  cpuSlotTasks: Array<{
+    /** null: another tenant’s task (user keys) */
+    taskId: string | null;
+    /** null: another tenant’s task (user keys) */
+    tenant: string | null;
+    /** a user key: another tenant’s task runs here (its id and tenant are not shown); always false for an admin key */
+    othersTask: boolean;
+  }>;
   executers: string[];
 };
 
-/** GET /v1/trackers (admin keys only). */
+/** GET /v1/trackers (user keys: other tenants’ tasks unnamed). */
 export type TrackerList = { trackers: TrackerView[] };
 
 /** POST /v1/trackers/:name/drain: the whole tracker, or one GPU (`gpu`). */
@@ -472,6 +533,35 @@ export type GcQueueResult = {
 
 /** POST /v1/admin/gc (admin keys only): the retention sweep run by hand. */
 export type GcResult = { dryRun: boolean; queues: GcQueueResult[] };
+
+/** GET /v1/me: the key’s tenant, role and name. */
+export type Me = {
+  /** the tenant the key belongs to: whose tasks it submits and lists */
+  tenant: string;
+  /** user: its tenant’s tasks; admin: also every tenant’s tasks, drains and gc */
+  role: 'user' | 'admin';
+  /** the key’s name in the keys file (GPUFLEET_API_TOKEN for the token) */
+  keyName: string;
+};
+
+/** POST …/download-links: a file or the zip. */
+export type DownloadLinkRequest =
+  | {
+      /** an output’s path, as in the manifest */
+      path: string;
+    }
+  | {
+      /** the zip of all the task’s outputs */
+      zip: true;
+    };
+
+/** A link that needs no key until expiresAt. */
+export type DownloadLink = {
+  /** /v1/downloads/<token>, relative to the API: GET it with no key (a browser follows it as a plain link) */
+  url: string;
+  /** ISO 8601, UTC */
+  expiresAt: string;
+};
 
 /** GET /healthz and GET /readyz. */
 export type HealthStatus = { status: 'ok' };

@@ -56,6 +56,8 @@ export interface CliFleetOptions {
   gpuSampleMs?: number;
   /** More of the tracker's environment (GPUFLEET_GPU_BUSY_MEMORY_MIB, ...). */
   trackerEnv?: Record<string, string>;
+  /** More of the API's environment (GPUFLEET_API_KEYS_FILE beside the token, ...). */
+  apiEnv?: Record<string, string>;
 }
 
 export async function startCliFleet(
@@ -75,6 +77,7 @@ export async function startCliFleet(
       GPUFLEET_API_PORT: '0',
       GPUFLEET_API_TOKEN: token,
       LOG_LEVEL: 'silent',
+      ...options.apiEnv,
     }),
     silentLogger(),
   );

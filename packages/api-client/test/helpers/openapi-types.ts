@@ -10,6 +10,7 @@ import { Redis } from 'ioredis';
 import { format, resolveConfig } from 'prettier';
 import {
   FINAL_STATUSES,
+  TASK_STATUSES,
   LocalArtifactStore,
   PRIORITY_MAX,
   PRIORITY_MIN,
@@ -177,7 +178,7 @@ function queryOf(doc: OpenApiDocument, method: string, path: string): Schema {
 
 const HEADER = `/**
  * The API's request and response types, generated from its OpenAPI document (the route schemas
- * of @gpufleet/api), core's FINAL_STATUSES, TASK_FAILURE_CODES and priority range and the API's
+ * of @gpufleet/api), core's TASK_STATUSES, FINAL_STATUSES, TASK_FAILURE_CODES and priority range and the API's
  * WAIT_REASONS by test/helpers/openapi-types.ts. Do not edit: run
  * \`npx vitest run packages/api-client/test/api-types.test.ts -u\` after an API change.
  */
@@ -193,6 +194,9 @@ export async function renderApiTypes(doc: OpenApiDocument, file: string): Promis
     'TaskStatus',
     at(view, 'properties', 'status'),
     'A task’s status: queued → running → uploading → succeeded | failed | timed_out | cancelled | dead.',
+  );
+  w.raw(
+    `/** Every status, in the order a task goes through them. */\nexport const TASK_STATUSES: readonly TaskStatus[] = ${JSON.stringify(TASK_STATUSES)};\n`,
   );
   w.raw(
     `/** Statuses a task never leaves. */\nexport const FINAL_STATUSES: readonly TaskStatus[] = ${JSON.stringify(FINAL_STATUSES)};\n`,
@@ -261,8 +265,19 @@ export async function renderApiTypes(doc: OpenApiDocument, file: string): Promis
   w.declare('ExecuterList', executers, 'GET /v1/executers.');
   w.declare('QueueView', at(queues, 'properties', 'queues', 'items'), 'One queue.');
   w.declare('QueueList', queues, 'GET /v1/queues.');
+  const history = jsonResponse(doc, 'get', '/v1/queues/{queue}/history', '200');
+  w.declare(
+    'QueueHistoryMinute',
+    at(history, 'properties', 'minutes', 'items'),
+    'One minute of a queue’s history.',
+  );
+  w.declare(
+    'QueueHistory',
+    history,
+    'GET /v1/queues/:queue/history: the queue’s last hour, minute by minute.',
+  );
   w.declare('TrackerView', at(trackers, 'properties', 'trackers', 'items'), 'One tracker.');
-  w.declare('TrackerList', trackers, 'GET /v1/trackers (admin keys only).');
+  w.declare('TrackerList', trackers, 'GET /v1/trackers (user keys: other tenants’ tasks unnamed).');
   const drain = jsonResponse(doc, 'post', '/v1/trackers/{name}/drain', '200');
   w.declare(
     'DrainRequest',
@@ -276,6 +291,18 @@ export async function renderApiTypes(doc: OpenApiDocument, file: string): Promis
   );
   w.declare('GcQueueResult', at(gc, 'properties', 'queues', 'items'), 'One queue of a retention sweep.');
   w.declare('GcResult', gc, 'POST /v1/admin/gc (admin keys only): the retention sweep run by hand.');
+  w.declare('Me', jsonResponse(doc, 'get', '/v1/me', '200'), 'GET /v1/me: the key’s tenant, role and name.');
+  const links = '/v1/tasks/{id}/download-links';
+  w.declare(
+    'DownloadLinkRequest',
+    jsonRequest(doc, 'post', links),
+    'POST …/download-links: a file or the zip.',
+  );
+  w.declare(
+    'DownloadLink',
+    jsonResponse(doc, 'post', links, '201'),
+    'A link that needs no key until expiresAt.',
+  );
   w.declare('HealthStatus', jsonResponse(doc, 'get', '/healthz', '200'), 'GET /healthz and GET /readyz.');
   const config = (await resolveConfig(file)) ?? {};
   return format(w.text(), { ...config, parser: 'typescript' });

@@ -1,10 +1,8 @@
 /**
  * The fleet as the API shows it: per queue, what its live trackers offer (executers with their
  * parameter schemas), how its tasks stand (depth, running, dead, oldest wait, and per tenant the
- * tasks waiting and running, the GPUs those hold and its fair share: weight, quota, usage, rank)
- * and, for admins, every registered tracker with the task that holds each of its GPUs and each
- * GPU's model, memory, UUID, bus id, compute capability and MIG mode as the tracker read them,
- * and its latest usage sample (utilisation, memory used, temperature, power).
+ * tasks waiting and running, the GPUs those hold and its fair share: weight, quota, usage, rank).
+ * The trackers, with their GPUs and the tasks on them, are tracker-views.ts.
  */
 import type { Redis } from 'ioredis';
 import {
@@ -16,9 +14,6 @@ import {
   readQueueStats,
   readTenantAccounts,
   shareOf,
-  type GpuDevice,
-  type GpuHoldInfo,
-  type GpuSample,
   type QueueStats,
   type TenantAccount,
   type TenantAccounts,
@@ -55,6 +50,7 @@ export interface QueueView {
   dead: number;
   oldestWaitingAgeMs: number | null;
   liveTrackers: number;
+  waitingByGpus: Record<string, number>;
   /** Tenant → its tasks waiting and running in the queue, the GPUs those hold, its fair share. */
   tenants: Record<string, TenantView>;
 }
@@ -83,37 +79,6 @@ export function tenantViews(
     };
   }
   return views;
-}
-
-/** A GPU of a tracker as nvidia-smi described it (its id is its index). */
-export type GpuDeviceView = Omit<GpuDevice, 'index'>;
-
-/** A GPU's latest usage sample, with when it was taken. */
-export type GpuUsageView = Omit<GpuSample, 'index'> & { sampledAt: string };
-
-export interface TrackerView {
-  name: string;
-  queue: string;
-  host: string;
-  live: boolean;
-  lastHeartbeat: string;
-  startedAt: string;
-  /** `device`: null when the tracker published no inventory entry for the GPU; `usage`: no sample. */
-  gpus: Array<{
-    id: number;
-    taskId: string | null;
-    device: GpuDeviceView | null;
-    usage: GpuUsageView | null;
-    /** Why the tracker gives it to no task now though none of its tasks holds it; null: it would. */
-    hold: Omit<GpuHoldInfo, 'index'> | null;
-  }>;
-  /** Why the tracker takes no new task (drained by an operator), or null. */
-  drained: string | null;
-  /** How the tracker read its GPUs; null when it published no inventory (none, or an older tracker). */
-  inventory: { driverVersion: string | null; cudaVersion: string | null; error: string | null } | null;
-  cpuSlots: number;
-  cpuTasks: string[];
-  executers: string[];
 }
 
 export async function executerOffers(
@@ -174,65 +139,7 @@ export async function queueView(
     dead: stats.dead,
     oldestWaitingAgeMs: stats.oldestWaitingAt === null ? null : Math.max(0, now - stats.oldestWaitingAt),
     liveTrackers: trackers.filter((t) => isLive(t, now)).length,
+    waitingByGpus: stats.waitingByGpus,
     tenants: tenantViews(tenant === null || own === null ? accounts : { [tenant]: own }, shares),
   };
-}
-
-export function trackerView(queue: string, t: TrackerInfo, now: number): TrackerView {
-  const holder = new Map<number, string>();
-  const cpuTasks: string[] = [];
-  for (const [taskId, gpuIds] of Object.entries(t.running ?? {})) {
-    if (gpuIds.length === 0) cpuTasks.push(taskId);
-    for (const gpu of gpuIds) holder.set(gpu, taskId);
-  }
-  const inventory = t.gpuInventory;
-  const deviceOf = (id: number): GpuDeviceView | null => {
-    const found = inventory?.gpus.find((gpu) => gpu.index === id);
-    if (!found) return null;
-    const { index: _index, ...device } = found;
-    return device;
-  };
-  const usageOf = (id: number): GpuUsageView | null => {
-    const found = t.gpuStats?.gpus.find((gpu) => gpu.index === id);
-    if (!found || !t.gpuStats) return null;
-    const { index: _index, ...usage } = found;
-    return { sampledAt: new Date(t.gpuStats.at).toISOString(), ...usage };
-  };
-  const holdOf = (id: number): Omit<GpuHoldInfo, 'index'> | null => {
-    const found = t.gpuHolds?.find((hold) => hold.index === id);
-    if (!found) return null;
-    const { index: _index, ...hold } = found;
-    return hold;
-  };
-  return {
-    name: t.name,
-    queue,
-    host: t.host,
-    live: isLive(t, now),
-    lastHeartbeat: new Date(t.heartbeatAt).toISOString(),
-    startedAt: new Date(t.startedAt).toISOString(),
-    gpus: t.gpus.map((id) => ({
-      id,
-      taskId: holder.get(id) ?? null,
-      device: deviceOf(id),
-      usage: usageOf(id),
-      hold: holdOf(id),
-    })),
-    drained: t.drained ?? null,
-    inventory: inventory
-      ? { driverVersion: inventory.driverVersion, cudaVersion: inventory.cudaVersion, error: inventory.error }
-      : null,
-    cpuSlots: t.cpuSlots,
-    cpuTasks,
-    executers: t.executers,
-  };
-}
-
-export async function trackerViews(
-  redis: Redis,
-  prefix: string,
-  queue: string,
-  now: number,
-): Promise<TrackerView[]> {
-  return (await listTrackers(redis, queueKeys(prefix, queue))).map((t) => trackerView(queue, t, now));
 }

@@ -28,6 +28,7 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
         { name: 'tasks', description: 'submit, read, follow and cancel tasks' },
         { name: 'outputs', description: 'what tasks wrote' },
         { name: 'fleet', description: 'queues, executers and trackers' },
+        { name: 'account', description: 'who the key is' },
         { name: 'admin', description: 'maintenance by hand (admin keys only)' },
         { name: 'health', description: 'liveness, readiness and metrics (no key needed)' },
       ],

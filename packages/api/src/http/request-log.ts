@@ -1,8 +1,9 @@
 /**
  * Request logs: one pino line per request when it completes (Fastify writes two by default),
  * with the request id (`reqId`), method, path (never the query string: it is the user's to put
- * anything in), route template, tenant and key name, the task, status and time. Halves the
- * logging cost at full load.
+ * anything in; the route template instead for a route whose path holds a secret, a download
+ * token), route template, tenant and key name, the task, status and time. Halves the logging
+ * cost at full load.
  */
 import { LogController, type FastifyReply, type FastifyRequest } from 'fastify';
 
@@ -10,6 +11,10 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** The task the request is about, once known: its request log line names it. */
     taskId: string | null;
+  }
+  interface FastifyContextConfig {
+    /** The path holds a secret (a download link's token): the log line gives the route template. */
+    secretPath?: boolean;
   }
 }
 
@@ -23,7 +28,7 @@ export class RequestLog extends LogController {
   ): void {
     const line = {
       method: request.method,
-      path: request.url.split('?', 1)[0],
+      path: request.routeOptions.config.secretPath ? request.routeOptions.url : request.url.split('?', 1)[0],
       route: request.routeOptions.url,
       tenant: request.principal?.tenant,
       key: request.principal?.keyName,

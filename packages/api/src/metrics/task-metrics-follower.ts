@@ -5,7 +5,9 @@
  * looked for again every `rescanMs`, so a new queue is followed without a restart. Transitions
  * trimmed from an events stream before the follower read them (the API was cut off from Redis
  * for longer than the stream keeps them) cannot be counted any more: one warning says so for each
- * such gap, and the count goes on from the stream's end.
+ * such gap, and the count goes on from the stream's end. The same transitions feed the queues'
+ * last hour (queue-history.ts); for it, a queue's events of the hour before the follower began are
+ * read back once (the metrics count from the process's start, as Prometheus counters do).
  */
 import type { Redis } from 'ioredis';
 import { isFinal, parseTaskEvent, queueKeys, valuesReply, type Logger, type TaskEvent } from '@gpufleet/core';
@@ -13,6 +15,7 @@ import type { FeedEntry, FeedGap, FeedHub } from '../follow/stream-feed.js';
 import { lastEntryId } from '../follow/task-follow.js';
 import type { QueueDirectory } from '../fleet/queue-directory.js';
 import type { ApiMetrics } from './api-metrics.js';
+import type { QueueHistory } from './queue-history.js';
 
 export interface TaskMetricsDeps {
   redis: Redis;
@@ -22,7 +25,15 @@ export interface TaskMetricsDeps {
   logger: Logger;
   prefix: string;
   rescanMs?: number;
+  /** The queues' last hour, fed with the same transitions. */
+  history?: QueueHistory;
+  now?: () => number;
 }
+
+/** How far back a queue's events are read at start for its history. */
+const BACKFILL_MS = 60 * 60_000;
+/** Events read back per XRANGE call. */
+const BACKFILL_PAGE = 2000;
 
 /** Events waiting to be measured beyond this are counted but not timed (the API is overloaded). */
 const MAX_BACKLOG = 10_000;
@@ -30,7 +41,7 @@ const MAX_BACKLOG = 10_000;
 export class TaskMetricsFollower {
   readonly #followed = new Map<string, () => void>();
   #timer: NodeJS.Timeout | null = null;
-  #backlog: Array<{ queue: string; event: TaskEvent }> = [];
+  #backlog: Array<{ queue: string; event: TaskEvent; live: boolean }> = [];
   #working: Promise<void> | null = null;
   #stopped = false;
 
@@ -74,14 +85,41 @@ export class TaskMetricsFollower {
         );
       const unsubscribe = this.deps.feeds.feed(queue).subscribe(keys.events, cursor, observe, { onResync });
       this.#followed.set(queue, unsubscribe);
+      if (this.deps.history) void this.#backfill(queue, keys.events, cursor);
     }
   }
 
-  #observe(queue: string, event: TaskEvent): void {
-    this.deps.metrics.tasks.inc({ queue, status: event.status });
-    const timed = (event.status === 'running' && event.attempt === 1) || isFinal(event.status);
+  /** Feeds the history with `queue`'s events of the last hour, up to `cursor` (where following began). */
+  async #backfill(queue: string, events: string, cursor: string): Promise<void> {
+    if (cursor === '0-0' || cursor === '0') return;
+    let from = `${(this.deps.now ?? Date.now)() - BACKFILL_MS}-0`;
+    try {
+      while (!this.#stopped) {
+        const page = await this.deps.redis.xrange(events, from, cursor, 'COUNT', BACKFILL_PAGE);
+        for (const [id, fields] of page) {
+          const event = parseTaskEvent(id, fields);
+          if (event) this.#observe(queue, event, false);
+        }
+        const last = page[page.length - 1]?.[0];
+        if (page.length < BACKFILL_PAGE || last === undefined || last === cursor) return;
+        from = `(${last}`;
+        await this.#working; // the waits of this page are read before the next page is
+      }
+    } catch (error) {
+      this.deps.logger.warn(
+        { err: error, queue },
+        'queue history: could not read back the last hour of events',
+      );
+    }
+  }
+
+  /** One transition; `live`: as it happened (metrics and history), else read back (history only). */
+  #observe(queue: string, event: TaskEvent, live = true): void {
+    if (live) this.deps.metrics.tasks.inc({ queue, status: event.status });
+    if (isFinal(event.status)) this.deps.history?.ended(queue, event.at, event.status);
+    const timed = (event.status === 'running' && event.attempt === 1) || (live && isFinal(event.status));
     if (!timed || this.#backlog.length >= MAX_BACKLOG) return;
-    this.#backlog.push({ queue, event });
+    this.#backlog.push({ queue, event, live });
     this.#working ??= this.#drain().finally(() => (this.#working = null));
   }
 
@@ -97,12 +135,14 @@ export class TaskMetricsFollower {
         return null;
       });
       if (!replies) continue;
-      batch.forEach(({ queue, event }, i) => {
+      batch.forEach(({ queue, event, live }, i) => {
         const [error, times] = replies[i] ?? [null, null];
         if (error || !Array.isArray(times)) return;
         const [createdAt, startedAt] = valuesReply(times).map((v) => (v ? Number(v) : null));
         if (event.status === 'running' && createdAt !== null && createdAt !== undefined) {
-          this.deps.metrics.waitSeconds.observe({ queue }, Math.max(0, event.at - createdAt) / 1000);
+          const waitMs = Math.max(0, event.at - createdAt);
+          if (live) this.deps.metrics.waitSeconds.observe({ queue }, waitMs / 1000);
+          this.deps.history?.started(queue, event.at, waitMs);
         } else if (isFinal(event.status) && startedAt !== null && startedAt !== undefined) {
           this.deps.metrics.runSeconds.observe(
             { queue, status: event.status },

@@ -3,17 +3,20 @@
  * schemas), GET /v1/queues (depth, running, dead, oldest wait, per tenant the tasks waiting and
  * running, their GPUs and its fair share: a user key sees its own tenant's, an admin key every
  * tenant's) and
- * GET /v1/trackers (admin keys only: every tracker with its GPUs, the task holding each, the
- * GPU's model, memory and ids as the tracker read them with nvidia-smi and its latest usage sample,
- * and its last heartbeat).
+ * GET /v1/trackers (every tracker with its GPUs, the task holding each and its tenant, the GPU's
+ * model, memory and ids as the tracker read them with nvidia-smi and its latest usage sample, and
+ * its last heartbeat; any key, a user key seeing of other tenants' tasks only where they run:
+ * tracker-views.ts).
  */
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { checkName } from '@gpufleet/core';
 import type { ApiContext } from '../app-context.js';
 import { principalOf } from '../auth/auth-hook.js';
 import { ApiError } from '../errors.js';
-import { executerOffers, queueView, trackerViews } from '../fleet/fleet-views.js';
-import { errorResponses, Nullable, Timestamp } from '../schemas/common.js';
+import { executerOffers, queueView } from '../fleet/fleet-views.js';
+import { TrackersSchema } from '../fleet/tracker-schema.js';
+import { trackerViews } from '../fleet/tracker-views.js';
+import { errorResponses, Nullable } from '../schemas/common.js';
 
 const QueueFilter = Type.Object(
   { queue: Type.Optional(Type.String({ description: 'only this queue' })) },
@@ -46,6 +49,9 @@ const QueuesSchema = Type.Object({
         Type.Integer({ description: 'how long the oldest waiting task has waited' }),
       ),
       liveTrackers: Type.Integer(),
+      waitingByGpus: Type.Record(Type.String(), Type.Integer(), {
+        description: 'the tasks waiting, by GPU count ("0": CPU tasks); a count none waits for is left out',
+      }),
       tenants: Type.Record(
         Type.String(),
         Type.Object({
@@ -69,115 +75,6 @@ const QueuesSchema = Type.Object({
             'tenant → its tasks waiting and running, their GPUs and its fair share (a user key: its own tenant only)',
         },
       ),
-    }),
-  ),
-});
-
-const GpuDeviceSchema = Type.Object(
-  {
-    uuid: Type.String({ description: 'GPU-…, as nvidia-smi -L shows it; GPUFLEET_GPUS accepts it' }),
-    pciBusId: Nullable(Type.String({ description: 'domain:bus:device.function in hex: 00000000:3B:00.0' })),
-    name: Type.String({ description: 'the model: NVIDIA H100 80GB HBM3' }),
-    memoryMiB: Nullable(Type.Integer({ description: 'total memory, MiB' })),
-    computeCapability: Nullable(
-      Type.String({ description: 'CUDA compute capability: 9.0 (null from drivers before 510)' }),
-    ),
-    migMode: Type.Unsafe<'enabled' | 'disabled' | null>({
-      type: ['string', 'null'],
-      enum: ['enabled', 'disabled', null],
-      description: 'MIG mode; null for a GPU without MIG',
-    }),
-  },
-  {
-    description:
-      'the GPU as nvidia-smi described it when the tracker started; null when the tracker did not (an older tracker, or nvidia-smi could not list it)',
-  },
-);
-
-const GpuInventorySchema = Type.Object(
-  {
-    driverVersion: Nullable(Type.String({ description: 'the NVIDIA driver: 550.54.15' })),
-    cudaVersion: Nullable(Type.String({ description: 'the CUDA version the driver supports: 12.4' })),
-    error: Nullable(
-      Type.String({ description: 'why nvidia-smi could not list the GPUs (not found, failed, timed out)' }),
-    ),
-  },
-  {
-    description:
-      'how the tracker read its GPUs at start; null when it published nothing (GPUFLEET_GPUS=none, or an older tracker)',
-  },
-);
-
-const GpuUsageSchema = Type.Object(
-  {
-    sampledAt: Timestamp,
-    utilizationPercent: Nullable(
-      Type.Number({ description: 'nvidia-smi utilization.gpu: percent of the sample period a kernel ran' }),
-    ),
-    memoryUsedMiB: Nullable(Type.Number({ description: 'memory in use, by any process, MiB' })),
-    temperatureC: Nullable(Type.Number({ description: 'core temperature, °C' })),
-    powerW: Nullable(Type.Number({ description: 'power draw, W' })),
-  },
-  {
-    description:
-      'the GPU’s latest usage sample (taken every GPUFLEET_GPU_SAMPLE_MS, published at each heartbeat); null when the tracker has none (sampling off or failing, or an older tracker); a value the GPU does not report is null',
-  },
-);
-
-const GpuHoldSchema = Type.Object(
-  {
-    kind: Type.Union(
-      [Type.Literal('busy'), Type.Literal('settling'), Type.Literal('drained'), Type.Literal('unhealthy')],
-      {
-        description:
-          'busy: a process the tracker did not start uses it; settling: the processes of the task that last had it have not left it yet; drained: by an operator, or after a settle that timed out; unhealthy: a fault the driver reported',
-      },
-    ),
-    reason: Type.String(),
-    processes: Type.Optional(
-      Type.Array(
-        Type.Object({
-          pid: Type.Integer(),
-          name: Type.String(),
-          memoryMiB: Nullable(Type.Number({ description: 'GPU memory it uses, MiB' })),
-        }),
-        { description: 'the compute processes on it that the tracker did not start' },
-      ),
-    ),
-  },
-  {
-    description:
-      'why the tracker gives this GPU to no task now though none of its tasks holds it; null: it would',
-  },
-);
-
-const TrackersSchema = Type.Object({
-  trackers: Type.Array(
-    Type.Object({
-      name: Type.String(),
-      queue: Type.String(),
-      host: Type.String(),
-      live: Type.Boolean({ description: 'heartbeat within three heartbeat periods' }),
-      lastHeartbeat: Timestamp,
-      startedAt: Timestamp,
-      gpus: Type.Array(
-        Type.Object({
-          id: Type.Integer({ description: 'the nvidia-smi index: CUDA_VISIBLE_DEVICES, in PCI bus order' }),
-          taskId: Nullable(Type.String()),
-          device: Nullable(GpuDeviceSchema),
-          usage: Nullable(GpuUsageSchema),
-          hold: Nullable(GpuHoldSchema),
-        }),
-      ),
-      drained: Nullable(
-        Type.String({
-          description: 'why the tracker takes no new task (drained by an operator); null: it takes tasks',
-        }),
-      ),
-      inventory: Nullable(GpuInventorySchema),
-      cpuSlots: Type.Integer(),
-      cpuTasks: Type.Array(Type.String(), { description: 'tasks running on CPU slots' }),
-      executers: Type.Array(Type.String()),
     }),
   ),
 });
@@ -238,10 +135,12 @@ export const fleetRoutes: FastifyPluginAsyncTypebox<{ ctx: ApiContext }> = async
   app.get(
     '/trackers',
     {
-      config: { role: 'admin' },
       schema: {
         tags: ['fleet'],
-        summary: 'Admin: every tracker, its GPUs and the task holding each, its last heartbeat',
+        summary: 'Every tracker, its GPUs and the task holding each, its last heartbeat',
+        description:
+          'A user key sees its own tenant’s tasks; where another tenant’s task runs, `othersTask` is ' +
+          'true and its id and tenant are null, and holds name no process.',
         querystring: QueueFilter,
         response: { 200: TrackersSchema, ...errorResponses },
       },
@@ -249,8 +148,7 @@ export const fleetRoutes: FastifyPluginAsyncTypebox<{ ctx: ApiContext }> = async
     async (request) => {
       const now = ctx.now();
       const queues = await queuesOf(ctx, request.query.queue);
-      const views = await Promise.all(queues.map((q) => trackerViews(ctx.redis, ctx.prefix, q, now)));
-      return { trackers: views.flat() };
+      return { trackers: await trackerViews(ctx.redis, ctx.prefix, queues, now, principalOf(request)) };
     },
   );
 };

@@ -1,7 +1,8 @@
 /**
  * GET /v1/tasks (the tenant's tasks, newest first, filtered by status, executer, queue, name and
- * tags, cursor-paged; with `archived=true`, those of a time range that left Redis for the archive,
- * archive-listing.ts) and GET /v1/tasks/:id (from Redis or the archive, load-task.ts).
+ * tags, cursor-paged; with an admin key another tenant's, or with `tenant=*` every tenant's; with
+ * `archived=true`, those of a time range that left Redis for the archive, archive-listing.ts) and
+ * GET /v1/tasks/:id (from Redis or the archive, load-task.ts).
  */
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import {
@@ -72,7 +73,9 @@ const ListQuerySchema = Type.Object(
     tenant: Type.Optional(
       Type.String({
         maxLength: 64,
-        description: 'archived=true: whose tasks (default your own; another tenant’s needs an admin key)',
+        description:
+          'whose tasks: default your own; another tenant’s, or `*` for every tenant’s (not with archived=true), needs an admin key',
+        examples: ['alice', '*'],
       }),
     ),
   },
@@ -98,24 +101,45 @@ function parseStatuses(text: string | undefined): Set<TaskStatus> | null {
   return statuses;
 }
 
-/** Whose archived tasks a listing reads: the caller's, or with an admin key the tenant it names. */
-function archiveTenant(principal: Principal, tenant: string | undefined): string {
+/** `tenant=*`: every tenant's tasks (admin keys, tasks in Redis). */
+const ALL_TENANTS = '*';
+
+function forbiddenTenant(reason: string): ApiError {
+  return new ApiError('FORBIDDEN', `query.tenant: ${reason}`, {
+    details: { issues: [{ field: 'query.tenant', reason }] },
+  });
+}
+
+/**
+ * Whose tasks a listing reads: the caller's own tenant by default; with an admin key the tenant it
+ * names, or null for every tenant (`*`, tasks in Redis only: the archive is kept per tenant).
+ */
+function listTenant(principal: Principal, tenant: string | undefined, archived: boolean): string | null {
   if (tenant === undefined || tenant === principal.tenant) return principal.tenant;
+  if (tenant === ALL_TENANTS) {
+    if (principal.role !== 'admin') throw forbiddenTenant('listing every tenant’s tasks needs an admin key');
+    if (archived) {
+      throw new ApiError('VALIDATION_FAILED', 'invalid request: query.tenant: * only without archived=true', {
+        details: {
+          issues: [{ field: 'query.tenant', reason: '* only without archived=true: name a tenant' }],
+        },
+      });
+    }
+    return null;
+  }
   const problem = checkName(tenant);
   if (problem !== null) {
     throw new ApiError('VALIDATION_FAILED', 'invalid request: query.tenant: not a tenant name', {
       details: { issues: [{ field: 'query.tenant', reason: problem }] },
     });
   }
-  if (principal.role !== 'admin') {
-    throw new ApiError('FORBIDDEN', 'listing another tenant’s archived tasks needs an admin key');
-  }
+  if (principal.role !== 'admin') throw forbiddenTenant('listing another tenant’s tasks needs an admin key');
   return tenant;
 }
 
-/** `from`, `to` and `tenant` belong to archived=true: alone they would be silently ignored. */
-function refuseArchiveOnly(q: { from?: string; to?: string; tenant?: string }): void {
-  for (const field of ['from', 'to', 'tenant'] as const) {
+/** `from` and `to` belong to archived=true: alone they would be silently ignored. */
+function refuseArchiveOnly(q: { from?: string; to?: string }): void {
+  for (const field of ['from', 'to'] as const) {
     if (q[field] === undefined) continue;
     throw new ApiError('VALIDATION_FAILED', `invalid request: query.${field}: only with archived=true`, {
       details: { issues: [{ field: `query.${field}`, reason: 'only with archived=true' }] },
@@ -129,12 +153,14 @@ export const taskReadRoutes: FastifyPluginAsyncTypebox<{ ctx: ApiContext }> = as
     {
       schema: {
         tags: ['tasks'],
-        summary: 'List your tasks, newest first; with archived=true, archived tasks of a time range',
+        summary:
+          'List your tasks (admin: any tenant’s, or every tenant’s), newest first; with archived=true, archived tasks of a time range',
         description:
           'A page may hold fewer than `limit` tasks while `nextCursor` is set: each page looks at a ' +
           'bounded number of tasks, so follow `nextCursor` until it is null. With `archived=true` it ' +
           'lists tasks that left Redis for the archive and ended from `from` to `to` (at most ' +
-          `${MAX_ARCHIVE_RANGE_DAYS} days), by the UTC day they ended, newest first; the other filters apply.`,
+          `${MAX_ARCHIVE_RANGE_DAYS} days), by the UTC day they ended, newest first; the other filters apply. ` +
+          '`tenant` names whose tasks (an admin key; a user key may name only its own tenant), `*` every tenant’s.',
         querystring: ListQuerySchema,
         response: { 200: TaskListSchema, ...errorResponses },
       },
@@ -146,9 +172,10 @@ export const taskReadRoutes: FastifyPluginAsyncTypebox<{ ctx: ApiContext }> = as
           details: { issues: [{ field: 'query.queue', reason: checkName(q.queue) }] },
         });
       }
-      if (q.archived) {
+      const tenant = listTenant(principalOf(request), q.tenant, q.archived === true);
+      if (q.archived && tenant !== null) {
         const archived = await listArchivedTasks(ctx.store, {
-          tenant: archiveTenant(principalOf(request), q.tenant),
+          tenant,
           range: parseArchiveRange(q.from, q.to, ctx.now()),
           statuses: parseStatuses(q.status),
           executer: q.executer ?? null,
@@ -162,7 +189,7 @@ export const taskReadRoutes: FastifyPluginAsyncTypebox<{ ctx: ApiContext }> = as
       }
       refuseArchiveOnly(q);
       const { items, nextCursor } = await listTasks(ctx.redis, ctx.prefix, {
-        tenant: principalOf(request).tenant,
+        tenant,
         queues: q.queue !== undefined ? [q.queue] : await ctx.queues.registered(),
         statuses: parseStatuses(q.status),
         executer: q.executer ?? null,

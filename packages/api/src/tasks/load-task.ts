@@ -30,11 +30,19 @@ import { preemptionLive, reservationOf, waitReason } from './wait-reason.js';
  */
 export async function loadTask(ctx: ApiContext, request: FastifyRequest, id: string): Promise<FoundTask> {
   const principal = principalOf(request);
-  const tenant = principal.role === 'admin' ? null : principal.tenant;
-  const found = (await ctx.finder.find(id, tenant)) ?? (await findArchived(ctx, id, tenant));
+  const found = await findTask(ctx, id, principal.role === 'admin' ? null : principal.tenant);
   if (!found) throw taskNotFound();
   request.taskId = found.record.id;
   return found;
+}
+
+/** The task of this id and tenant (null: any), in Redis or the archive; null when there is none. */
+export async function findTask(
+  ctx: ApiContext,
+  id: string,
+  tenant: string | null,
+): Promise<FoundTask | null> {
+  return (await ctx.finder.find(id, tenant)) ?? (await findArchived(ctx, id, tenant));
 }
 
 /**

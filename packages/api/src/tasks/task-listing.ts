@@ -1,10 +1,12 @@
 /**
- * Lists a tenant's tasks newest first across queues, with cursor paging. Each queue's `index`
- * sorted set holds task ids by creation time; the queues are merged by (createdAt, id), newest
- * first, so a cursor `(createdAt, id)` marks one place in the merged order and each queue resumes
- * strictly after it. Filters (tenant, status, executer, name and tags) need the records, read in pipelined
- * batches; one page examines at most `scanBudget` tasks and then hands back a cursor even when it
- * found fewer than `limit`, so no request walks an unbounded index.
+ * Lists a tenant's tasks (or every tenant's) newest first across queues, with cursor paging. Each
+ * queue's `index` sorted set holds task ids by creation time; the queues are merged by (createdAt,
+ * id), newest first, so a cursor `(createdAt, id)` marks one place in the merged order and each
+ * queue resumes strictly after it. The index holds every tenant's tasks: every tenant's listing is
+ * the merged index as it is, one tenant's the same read filtered. Filters (tenant, status,
+ * executer, name and tags) need the records, read in pipelined batches; one page examines at most
+ * `scanBudget` tasks and then hands back a cursor even when it found fewer than `limit`, so no
+ * request walks an unbounded index.
  */
 import type { Redis } from 'ioredis';
 import { hashReply, parseTaskRecord, queueKeys, type QueueKeys, type TaskStatus } from '@gpufleet/core';
@@ -13,7 +15,8 @@ import { matchesLabels, type LabelFilter } from './label-filter.js';
 import type { FoundTask } from './task-finder.js';
 
 export interface ListQuery {
-  tenant: string;
+  /** Whose tasks; null: every tenant's. */
+  tenant: string | null;
   queues: readonly string[];
   statuses: ReadonlySet<TaskStatus> | null;
   executer: string | null;
@@ -151,7 +154,7 @@ export async function listTasks(
       if (error) throw error;
       const hash = hashReply(raw);
       const record = parseTaskRecord(hash);
-      if (!record || record.tenant !== query.tenant) continue;
+      if (!record || (query.tenant !== null && record.tenant !== query.tenant)) continue;
       if (query.statuses && !query.statuses.has(record.status)) continue;
       if (query.executer !== null && record.executer !== query.executer) continue;
       if (query.labels && !matchesLabels(record, query.labels)) continue;

@@ -76,15 +76,15 @@ export const TaskSummarySchema = Type.Object({
   archivedAt: Nullable(
     Type.Integer({ description: 'when it was archived (ms since the epoch); null while it is in Redis' }),
   ),
+  tenant: Type.String({ description: 'the tenant it belongs to (whose key submitted it)' }),
+  gpus: Type.Integer({ minimum: 0, description: 'the GPUs it asked for (0: a CPU slot)' }),
 });
 export type TaskSummary = Static<typeof TaskSummarySchema>;
 
 export const TaskViewSchema = Type.Object({
   ...TaskSummarySchema.properties,
-  tenant: Type.String(),
   executerVersion: Nullable(Type.String()),
   params: Type.Record(Type.String(), Type.Unknown()),
-  gpus: Type.Integer(),
   gpuIds: Type.Array(Type.Integer(), { description: 'the GPUs of the current or last attempt' }),
   gpuModels: Type.Array(Type.String(), {
     description:
@@ -166,6 +166,8 @@ export function toTaskSummary({ record, archivedAt }: FoundTask): TaskSummary {
     errorCode: record.errorCode,
     archived: archivedAt !== null,
     archivedAt,
+    tenant: record.tenant,
+    gpus: record.gpus,
   };
 }
 
@@ -199,9 +201,9 @@ export function toTaskView(found: FoundTask, wait: WaitView | null): TaskView {
     archived: archivedAt !== null,
     archivedAt,
     tenant: record.tenant,
+    gpus: record.gpus,
     executerVersion: raw.executerVersion || null,
     params: record.params,
-    gpus: record.gpus,
     gpuIds: record.gpuIds,
     gpuModels: [...record.gpuRequest.models],
     minGpuMemoryMiB: record.gpuRequest.minMemoryMiB,

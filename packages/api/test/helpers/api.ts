@@ -91,6 +91,10 @@ export interface TestApiOptions {
   /** Wraps the local store the app is given (a store that can presign, say). */
   wrapStore?: (store: LocalArtifactStore) => ArtifactStore;
   followTaskMetrics?: boolean;
+  /** How often the queue history samples the GPUs in use (ApiDeps.historySampleMs). */
+  historySampleMs?: number;
+  /** The dashboard folder served under / (ApiDeps.dashboardRoot); default the built one. */
+  dashboardRoot?: string | null;
   logger?: Logger;
   prefix?: string;
   artifactDir?: string;
@@ -138,6 +142,8 @@ export async function startTestApi(
     prefix,
     limits: options.limits,
     followTaskMetrics: options.followTaskMetrics ?? false,
+    historySampleMs: options.historySampleMs,
+    dashboardRoot: options.dashboardRoot,
     outputDelivery: options.outputDelivery,
   });
   await app.ready();

@@ -6,7 +6,10 @@
 import path from 'node:path';
 import { ValidationError } from '../errors.js';
 
-/** Placeholders filled from the task's context; `{param.NAME}` is the other kind. */
+/**
+ * Placeholders filled from the task's context; `{param.NAME}` (the task's parameters) and
+ * `{port.NAME}` (a service's allocated ports, service-manifest.ts) are the other kinds.
+ */
 export const CONTEXT_PLACEHOLDERS = [
   'inputDir',
   'outputDir',
@@ -54,6 +57,8 @@ export interface ArgvContext {
   gpuIds: readonly number[];
   taskId: string;
   attempt: number;
+  /** A service's ports by name, as the tracker allocated them; `{port.NAME}` is the number. */
+  ports?: Readonly<Record<string, number>>;
 }
 
 /** The program to start (absolute, or a bare name for PATH lookup) and its arguments. */
@@ -98,6 +103,14 @@ function paramValue(params: Readonly<Record<string, unknown>>, placeholder: stri
 }
 
 function contextValue(ctx: ArgvContext, name: string, field: string): string {
+  if (name.startsWith('port.')) {
+    const ports = ctx.ports ?? {};
+    const port = name.slice('port.'.length);
+    if (Object.hasOwn(ports, port)) return String(ports[port]);
+    throw new ValidationError('invalid executer command', [
+      { field, reason: `no port was allocated for {${name}}` },
+    ]);
+  }
   switch (name) {
     case 'inputDir':
       return ctx.inputDir;

@@ -1,11 +1,13 @@
 /**
  * The executer manifest (`executer.json`): its TypeBox schema and `parseManifest`, which checks a
- * parsed JSON value, fills in the defaults and reports every problem at once, by field.
+ * parsed JSON value, fills in the defaults and reports every problem at once, by field. The
+ * optional `service` block (a long-running server with named ports) is in service-manifest.ts.
  */
 import { Type, type Static } from '@sinclair/typebox';
 import { ManifestError, type FieldIssue } from '../errors.js';
 import { GpuModelsSchema, GpuShareSchema, MinGpuMemorySchema } from '../task-spec.js';
 import { CONTEXT_PLACEHOLDERS, parseTemplate } from './build-argv.js';
+import { checkService, declaredPorts, ServiceSchema } from './service-manifest.js';
 import { createAjv, toFieldIssues } from './task-params.js';
 
 export const EXECUTER_NAME_PATTERN = '^[a-z0-9][a-z0-9._-]{0,63}$';
@@ -48,6 +50,8 @@ export const ExecuterManifestSchema = Type.Object(
     }),
     /** True for executers that run arbitrary user code: a tracker loads them only when enabled. */
     requiresOptIn: Type.Boolean({ default: false }),
+    /** Present for a service: a long-running server with named ports (service-manifest.ts). */
+    service: Type.Optional(ServiceSchema),
   },
   { additionalProperties: false },
 );
@@ -66,9 +70,22 @@ function paramNames(params: unknown): Set<string> | undefined {
   return isRecord(params['properties']) ? new Set(Object.keys(params['properties'])) : undefined;
 }
 
-const KNOWN = [...CONTEXT_PLACEHOLDERS.map((n) => `{${n}}`), '{param.NAME}'].join(', ');
+const KNOWN = [...CONTEXT_PLACEHOLDERS.map((n) => `{${n}}`), '{param.NAME}', '{port.NAME}'].join(', ');
 
-function checkCommand(command: unknown, params: unknown): FieldIssue[] {
+/** Why `{port.NAME}` names no declared port; null when it does. */
+function portProblem(placeholder: string, service: unknown): string | null {
+  const ports = declaredPorts(service);
+  if (ports === undefined || ports.has(placeholder.slice('port.'.length))) return null;
+  const declared =
+    service === undefined
+      ? 'the manifest declares no service'
+      : ports.size === 0
+        ? 'it declares none'
+        : `it declares ${[...ports].join(', ')}`;
+  return `{${placeholder}} is not a port of service.ports (${declared})`;
+}
+
+function checkCommand(command: unknown, params: unknown, service: unknown): FieldIssue[] {
   if (!Array.isArray(command)) return [];
   const names = paramNames(params);
   const issues: FieldIssue[] = [];
@@ -84,6 +101,9 @@ function checkCommand(command: unknown, params: unknown): FieldIssue[] {
           const known = names.size === 0 ? 'it declares none' : `it declares ${[...names].join(', ')}`;
           issues.push({ field, reason: `{${part.name}} is not a property of params (${known})` });
         }
+      } else if (part.name.startsWith('port.')) {
+        const reason = portProblem(part.name, service);
+        if (reason !== null) issues.push({ field, reason });
       } else if (!(CONTEXT_PLACEHOLDERS as readonly string[]).includes(part.name)) {
         issues.push({
           field,
@@ -114,7 +134,11 @@ export function parseManifest(json: unknown, file: string): ExecuterManifest {
   const value: unknown = structuredClone(json);
   const issues = checkManifest(value) ? [] : toFieldIssues(checkManifest.errors, '');
   if (isRecord(value)) {
-    issues.push(...checkCommand(value['command'], value['params']), ...checkParamsSchema(value['params']));
+    issues.push(
+      ...checkCommand(value['command'], value['params'], value['service']),
+      ...checkParamsSchema(value['params']),
+      ...checkService(value['service']),
+    );
   }
   if (issues.length > 0) throw new ManifestError(file, issues);
   return value as ExecuterManifest;

@@ -101,6 +101,16 @@ describe('buildArgv', () => {
     expect(buildArgv({ command: ['/usr/bin/env'] }, ctx, {}).file).toBe('/usr/bin/env');
   });
 
+  it("substitutes a service's allocated ports, and refuses a port none was allocated for", () => {
+    const command = ['sim', '--http={port.http}', '{port.control}'];
+    const ports = { http: 20001, control: 20002 };
+    expect(buildArgv({ command }, { ...ctx, ports }, {}).args).toEqual(['--http=20001', '20002']);
+    expect(() => buildArgv({ command }, { ...ctx, ports: { http: 20001 } }, {})).toThrow(
+      /command\[2\]: no port was allocated for \{port\.control\}/,
+    );
+    expect(() => buildArgv({ command }, ctx, {})).toThrow(ValidationError);
+  });
+
   it('rejects a program that is empty after substitution, and NUL characters', () => {
     expect(() => buildArgv({ command: ['{param.prog}'] }, ctx, {})).toThrow(ValidationError);
     expect(() => buildArgv({ command: ['sph', '{param.a}'] }, ctx, { a: 'x\0y' })).toThrow(/NUL/);

@@ -27,22 +27,41 @@ function listen<K extends TrackerEventName>(
   return () => tracker.off(name, listener as never);
 }
 
-/** The next `name` event of `tracker` that passes `predicate`; rejects after `timeoutMs`. */
+/** What an event says in a timeout's message: its name and payload, cut short. */
+const brief = ({ name, payload }: RecordedEvent): string =>
+  `${name} ${JSON.stringify(payload).slice(0, 160)}`;
+
+/**
+ * The next `name` event of `tracker` that passes `predicate`; rejects after `timeoutMs`, naming the
+ * events the tracker emitted meanwhile (the last 12), so a timeout in CI says where it stood.
+ */
 export function nextEvent<K extends TrackerEventName>(
   tracker: Tracker,
   name: K,
   predicate: (payload: TrackerEventMap[K]) => boolean = () => true,
   timeoutMs = 15_000,
 ): Promise<TrackerEventMap[K]> {
+  const seen: RecordedEvent[] = [];
+  const offs = TRACKER_EVENT_NAMES.map((any) =>
+    listen(tracker, any, (payload) => seen.push({ name: any, payload } as RecordedEvent)),
+  );
+  const stopRecording = (): void => offs.forEach((off) => off());
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       off();
-      reject(new Error(`no ${name} event from tracker ${tracker.name} within ${timeoutMs} ms`));
+      stopRecording();
+      const meanwhile = seen.slice(-12).map(brief).join('; ') || 'none';
+      reject(
+        new Error(
+          `no ${name} event from tracker ${tracker.name} within ${timeoutMs} ms; its events meanwhile (${seen.length}): ${meanwhile}`,
+        ),
+      );
     }, timeoutMs);
     const off = listen(tracker, name, (payload) => {
       if (!predicate(payload)) return;
       clearTimeout(timer);
       off();
+      stopRecording();
       resolve(payload);
     });
   });

@@ -1,7 +1,8 @@
 /**
  * `gpufleet executers`, `gpufleet queues` (each queue, then per tenant its tasks, GPUs and fair
- * share: weight, GPU quota, usage) and `gpufleet trackers` (admin keys: each tracker, then each of
- * its GPUs with its model, memory, latest memory used and utilisation, and task): the fleet.
+ * share: weight, GPU quota, usage) and `gpufleet trackers` (each tracker, then each of its GPUs
+ * with its model, memory, latest memory used and utilisation, and task; a user key sees another
+ * tenant's task as `another tenant's task`, without its id): the fleet.
  */
 import type { Command } from 'commander';
 import type { TrackerList } from '../../generated/api-types.js';
@@ -85,6 +86,9 @@ function holdText(hold: NonNullable<TrackerList['trackers'][number]['gpus'][numb
   return `${hold.kind}: ${first.name} (pid ${first.pid}${memory})${more.length > 0 ? ` and ${more.length} more` : ''}`;
 }
 
+/** In the TASK column, for a user key, where another tenant's task runs. */
+const OTHERS_TASK = 'another tenant’s task';
+
 export async function runTrackers(ctx: CliContext, flags: QueueFlag): Promise<number> {
   const list = await ctx.client.trackers({ queue: flags.queue, signal: ctx.signal });
   if (ctx.out.json) ctx.out.document(list);
@@ -94,8 +98,10 @@ export async function runTrackers(ctx: CliContext, flags: QueueFlag): Promise<nu
       t.queue,
       t.host,
       t.live ? (t.drained !== null ? 'yes, drained' : 'yes') : 'no',
-      t.gpus.length === 0 ? '-' : `${t.gpus.filter((g) => g.taskId).length}/${t.gpus.length} busy`,
-      t.cpuSlots === 0 ? '-' : `${t.cpuTasks.length}/${t.cpuSlots} busy`,
+      t.gpus.length === 0
+        ? '-'
+        : `${t.gpus.filter((g) => g.taskId !== null || g.othersTask).length}/${t.gpus.length} busy`,
+      t.cpuSlots === 0 ? '-' : `${t.cpuSlotTasks.length}/${t.cpuSlots} busy`,
       formatTime(t.lastHeartbeat),
       t.executers.join(','),
     ]);
@@ -105,7 +111,7 @@ export async function runTrackers(ctx: CliContext, flags: QueueFlag): Promise<nu
     // Per GPU, as its tracker read it with nvidia-smi (`--json` has the UUID, bus id and driver too,
     // and the latest sample's temperature and power); '-': no usage sample.
     const gpus = list.trackers.flatMap((t) =>
-      t.gpus.map(({ id, taskId, device, usage, hold }) => [
+      t.gpus.map(({ id, taskId, othersTask, device, usage, hold }) => [
         t.name,
         String(id),
         device?.name ?? '?',
@@ -114,7 +120,7 @@ export async function runTrackers(ctx: CliContext, flags: QueueFlag): Promise<nu
         typeof usage?.utilizationPercent === 'number' ? `${usage.utilizationPercent}%` : '-',
         device?.computeCapability ?? '-',
         device?.migMode ?? '-',
-        taskId ?? (hold ? holdText(hold) : '-'),
+        taskId ?? (othersTask ? OTHERS_TASK : hold ? holdText(hold) : '-'),
       ]),
     );
     if (gpus.length > 0) {
@@ -131,7 +137,7 @@ export function fleetCommands(program: Command, run: CommandRunner): void {
   for (const [name, description, fn] of [
     ['executers', 'what the live trackers offer, with their parameters', runExecuters],
     ['queues', 'each queue: waiting, running, dead, oldest wait', runQueues],
-    ['trackers', 'every tracker, its GPUs and heartbeat (admin keys)', runTrackers],
+    ['trackers', 'every tracker, its GPUs and heartbeat', runTrackers],
   ] as const) {
     program
       .command(name)

@@ -106,6 +106,8 @@ export interface ListFlags {
   queue?: string;
   name?: string;
   tag: string[];
+  /** Another tenant's tasks, or `*` for every tenant's (admin keys). */
+  tenant?: string;
   limit: number;
   all?: boolean;
   archived?: boolean;
@@ -142,6 +144,7 @@ export async function runList(ctx: CliContext, flags: ListFlags): Promise<number
         queue: flags.queue,
         name: flags.name,
         tag: flags.tag.length > 0 ? flags.tag : undefined,
+        tenant: flags.tenant,
         limit: flags.all ? 200 : Math.min(200, flags.limit - items.length),
         cursor,
       },
@@ -153,7 +156,15 @@ export async function runList(ctx: CliContext, flags: ListFlags): Promise<number
   if (ctx.out.json) ctx.out.document({ items, nextCursor: cursor ?? null });
   else if (items.length === 0) ctx.out.note(flags.archived ? 'no archived tasks in that range' : 'no tasks');
   else {
-    ctx.out.line(table(TASK_HEADERS, items.map(taskRow)));
+    // Tasks of another tenant, or of several: say whose each is.
+    if (flags.tenant === undefined) ctx.out.line(table(TASK_HEADERS, items.map(taskRow)));
+    else
+      ctx.out.line(
+        table(
+          ['TENANT', ...TASK_HEADERS],
+          items.map((t) => [t.tenant, ...taskRow(t)]),
+        ),
+      );
     // The mark's meaning on stderr, only when one is shown: the table on stdout stays a table.
     if (items.some((t) => t.preemptible)) ctx.out.note(PREEMPTIBLE_NOTE);
   }
@@ -179,6 +190,7 @@ export function statusCommands(program: Command, run: CommandRunner): void {
       collect,
       [],
     )
+    .option('--tenant <name>', "another tenant's tasks, or * for every tenant's (admin keys)")
     .option('-n, --limit <n>', 'at most this many', intArg('--limit', 1), 50)
     .option('-a, --all', 'every task (no limit)')
     .option('--archived', 'archived tasks (ended long enough ago to leave Redis), newest day first')
