@@ -32,7 +32,7 @@ import type { UploadProgress } from './inputs/multipart-body.js';
 import { nodeOnly } from './node-only.js';
 import { downloadLinkRequest } from './outputs/download-links.js';
 import { outputUrlPath } from './outputs/output-url.js';
-import { filterQuery, timeQuery, type ArchiveFilter, type TaskFilter } from './task/task-filter.js';
+import { filterQuery, type ArchiveFilter, type TaskFilter } from './task/task-filter.js';
 import { SubmittedTask, TaskHandle } from './task/task-handle.js';
 
 export type { ArchiveFilter, TaskFilter } from './task/task-filter.js';
@@ -130,8 +130,8 @@ export class GpufleetClient {
     filter: ArchiveFilter,
     options: { signal?: AbortSignal } = {},
   ): AsyncGenerator<TaskSummary> {
-    const range = { archived: true, from: timeQuery(filter.from), to: timeQuery(filter.to) };
-    yield* this.#allPages(filter, range, options);
+    // Its `from` and `to` (filterQuery) bound when the tasks ended.
+    yield* this.#allPages(filter, { archived: true }, options);
   }
 
   async *#allPages(

@@ -2,8 +2,8 @@
 // typed client, against a real fleet: a task runs on the real tracker, is archived with core's
 // archiveTask in the fleet's local store and its keys are deleted as the retention sweep deletes
 // them. Then `status` shows when it was archived, `logs` reads its output files, `ls --archived`
-// (`--since`, `--from`) lists it where `ls` no longer does, range flags without --archived or a
-// range the API refuses exit 2, and the client's `getTask` and `archivedTasks` find it.
+// (`--since`, `--from`) lists it where `ls` no longer does, range flags without --archived bound
+// the creation time, a range the API refuses exits 2, and the client's `getTask` and `archivedTasks` find it.
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { archiveTask, LocalArtifactStore, parseTaskRecord, queueKeys } from '@gpufleet/core';
@@ -92,10 +92,14 @@ describe('gpufleet and an archived task', () => {
     expect(live.items.map((t) => t.id)).not.toContain(id);
   });
 
-  it('range flags without --archived, or a range the API refuses, are usage errors (exit 2)', async () => {
-    const alone = await cli(['ls', '--since', '2d']);
-    expect(alone.code).toBe(2);
-    expect(alone.stderr).toContain('--archived');
+  it('range flags without --archived bound creation; a range the API refuses is a usage error (exit 2)', async () => {
+    const recent = parseJson<{ items: Listed[] }>(await cli(['ls', '--since', '2d', '--json']));
+    expect(recent.items.map((t) => t.id)).not.toContain(id); // archived: not in Redis
+    const none = parseJson<{ items: Listed[] }>(await cli(['ls', '--to', '2020-01-01', '--json']));
+    expect(none.items).toEqual([]);
+    const backwards = await cli(['ls', '--from', '2024-05-02', '--to', '2024-05-01']);
+    expect(backwards.code).toBe(2);
+    expect(backwards.stderr).toContain('query.to');
     const both = await cli(['ls', '--archived', '--since', '2d', '--from', '2024-05-01']);
     expect(both.code).toBe(2);
     const long = await cli(['ls', '--archived', '--since', '40d']);

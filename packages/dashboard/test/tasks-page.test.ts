@@ -232,12 +232,32 @@ describe('the tasks page', () => {
     await screenshot(page, 'tasks-archived');
 
     // Days before it ended hold none of it.
-    await page.getByLabel('From', { exact: true }).fill('2020-01-01');
+    await page.getByLabel('Ended from', { exact: true }).fill('2020-01-01');
     await page.getByLabel('to', { exact: true }).fill('2020-01-20');
     await expectRows(page, []);
     expect(hashQuery(page).get('to')).toBe('2020-01-20');
     await page.getByRole('radio', { name: /Current/ }).check();
     await expectRows(page, []);
+    expect(hashQuery(page).has('from')).toBe(false); // the archive's range does not carry over
+    await page.context().close();
+  }, 60_000);
+
+  it('narrows the current tasks to those created within a range of days', async () => {
+    const alice = new GpufleetClient({ url: fleet.url, token: KEYS.alice });
+    const task = await alice.submit(probe('created'));
+    const page = await chrome.page();
+    await signIn(page, fleet.url, KEYS.alice, '#/tasks?tag=suite=created');
+    await expectRows(page, [task.id]);
+    const today = new Date().toISOString().slice(0, 10);
+    const tomorrow = new Date(Date.now() + 86_400_000).toISOString().slice(0, 10);
+    await page.getByLabel('Created from', { exact: true }).fill(tomorrow);
+    await expectRows(page, []);
+    expect(hashQuery(page).get('from')).toBe(tomorrow);
+    await page.getByLabel('Created from', { exact: true }).fill(today);
+    await page.getByLabel('to', { exact: true }).fill(today);
+    await expectRows(page, [task.id]);
+    await page.reload();
+    await expectRows(page, [task.id]);
     await page.context().close();
   }, 60_000);
 });

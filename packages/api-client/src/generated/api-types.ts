@@ -225,9 +225,9 @@ export type ListTasksQuery = {
   cursor?: string;
   /** list archived tasks (ended long enough ago to leave Redis) that ended from `from` to `to`, newest day first, instead of the tasks in Redis */
   archived?: boolean;
-  /** archived=true: the range's start (required), ms since the epoch or an ISO date or time; at most 31 days before `to` */
+  /** created at or after (tasks in Redis), or with archived=true ended at or after (required there, at most 31 days before `to`): ms since the epoch or an ISO date or time */
   from?: string;
-  /** archived=true: the range's end (default now); a date alone means the end of that UTC day */
+  /** created at or before (tasks in Redis), or with archived=true ended at or before (default now); a date alone means the end of that UTC day */
   to?: string;
   /** whose tasks: default your own; another tenant’s, or `*` for every tenant’s (not with archived=true), needs an admin key */
   tenant?: string;

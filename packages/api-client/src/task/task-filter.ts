@@ -19,6 +19,13 @@ export interface TaskFilter {
    * (not with archived tasks), needs an admin key: a user key naming another is refused (403).
    */
   tenant?: string;
+  /**
+   * Tasks in Redis created from (and to) this time: a Date, ms since the epoch, or an ISO date
+   * (UTC) or date and time (a date alone as `to` is the end of that day). For archived tasks,
+   * when they ended (ArchiveFilter).
+   */
+  from?: Date | number | string;
+  to?: Date | number | string;
 }
 
 /** Archived tasks of a time range (`archivedTasks`): those that ended long enough ago to leave Redis. */
@@ -49,5 +56,7 @@ export function filterQuery(filter: TaskFilter): ListTasksQuery {
     name: filter.name,
     tag: tagQuery(filter.tags),
     tenant: filter.tenant,
+    from: timeQuery(filter.from),
+    to: timeQuery(filter.to),
   };
 }

@@ -17,7 +17,12 @@ import type { Principal } from '../auth/api-keys.js';
 import { principalOf } from '../auth/auth-hook.js';
 import { ApiError } from '../errors.js';
 import { errorResponses, Nullable, TaskIdParams } from '../schemas/common.js';
-import { listArchivedTasks, MAX_ARCHIVE_RANGE_DAYS, parseArchiveRange } from '../tasks/archive-listing.js';
+import {
+  listArchivedTasks,
+  MAX_ARCHIVE_RANGE_DAYS,
+  parseArchiveRange,
+  parseCreatedRange,
+} from '../tasks/archive-listing.js';
 import { fromArchive, loadTask, viewOf } from '../tasks/load-task.js';
 import { parseLabelFilter } from '../tasks/label-filter.js';
 import { listTasks } from '../tasks/task-listing.js';
@@ -59,7 +64,7 @@ const ListQuerySchema = Type.Object(
     from: Type.Optional(
       Type.String({
         maxLength: 40,
-        description: `archived=true: the range's start (required), ms since the epoch or an ISO date or time; at most ${MAX_ARCHIVE_RANGE_DAYS} days before \`to\``,
+        description: `created at or after (tasks in Redis), or with archived=true ended at or after (required there, at most ${MAX_ARCHIVE_RANGE_DAYS} days before \`to\`): ms since the epoch or an ISO date or time`,
         examples: ['2024-05-01'],
       }),
     ),
@@ -67,7 +72,7 @@ const ListQuerySchema = Type.Object(
       Type.String({
         maxLength: 40,
         description:
-          "archived=true: the range's end (default now); a date alone means the end of that UTC day",
+          'created at or before (tasks in Redis), or with archived=true ended at or before (default now); a date alone means the end of that UTC day',
       }),
     ),
     tenant: Type.Optional(
@@ -137,16 +142,6 @@ function listTenant(principal: Principal, tenant: string | undefined, archived: 
   return tenant;
 }
 
-/** `from` and `to` belong to archived=true: alone they would be silently ignored. */
-function refuseArchiveOnly(q: { from?: string; to?: string }): void {
-  for (const field of ['from', 'to'] as const) {
-    if (q[field] === undefined) continue;
-    throw new ApiError('VALIDATION_FAILED', `invalid request: query.${field}: only with archived=true`, {
-      details: { issues: [{ field: `query.${field}`, reason: 'only with archived=true' }] },
-    });
-  }
-}
-
 export const taskReadRoutes: FastifyPluginAsyncTypebox<{ ctx: ApiContext }> = async (app, { ctx }) => {
   app.get(
     '/tasks',
@@ -160,6 +155,7 @@ export const taskReadRoutes: FastifyPluginAsyncTypebox<{ ctx: ApiContext }> = as
           'bounded number of tasks, so follow `nextCursor` until it is null. With `archived=true` it ' +
           'lists tasks that left Redis for the archive and ended from `from` to `to` (at most ' +
           `${MAX_ARCHIVE_RANGE_DAYS} days), by the UTC day they ended, newest first; the other filters apply. ` +
+          'Without it, `from` and `to` bound when the tasks were created. ' +
           '`tenant` names whose tasks (an admin key; a user key may name only its own tenant), `*` every tenant’s.',
         querystring: ListQuerySchema,
         response: { 200: TaskListSchema, ...errorResponses },
@@ -187,13 +183,15 @@ export const taskReadRoutes: FastifyPluginAsyncTypebox<{ ctx: ApiContext }> = as
         const items = archived.items.map((task) => toTaskSummary(fromArchive(ctx.prefix, task)));
         return { items, nextCursor: archived.nextCursor };
       }
-      refuseArchiveOnly(q);
+      const created = parseCreatedRange(q.from, q.to);
       const { items, nextCursor } = await listTasks(ctx.redis, ctx.prefix, {
         tenant,
         queues: q.queue !== undefined ? [q.queue] : await ctx.queues.registered(),
         statuses: parseStatuses(q.status),
         executer: q.executer ?? null,
         labels: parseLabelFilter(q.name, q.tag),
+        createdFrom: created.from,
+        createdTo: created.to,
         limit: q.limit ?? 50,
         cursor: q.cursor ?? null,
       });

@@ -66,6 +66,23 @@ function parseTime(field: string, text: string, endOfDay: boolean): number {
  * The range of `from` and `to` (default: now). A date alone as `to` means the end of that UTC
  * day, so `from=2024-05-01&to=2024-05-07` is the whole week.
  */
+/**
+ * The live listing's `from` and `to`: the tasks created in that range (either may be left out), in
+ * the same forms as the archive's; no longest range (the index is read by creation time).
+ */
+export function parseCreatedRange(
+  from: string | undefined,
+  to: string | undefined,
+): { from: number | null; to: number | null } {
+  const range = {
+    from: from === undefined ? null : parseTime('query.from', from, false),
+    to: to === undefined ? null : parseTime('query.to', to, true),
+  };
+  if (range.from !== null && range.to !== null && range.to < range.from)
+    throw invalid('query.to', 'is before from');
+  return range;
+}
+
 export function parseArchiveRange(
   from: string | undefined,
   to: string | undefined,

@@ -4,7 +4,8 @@
  * id), newest first, so a cursor `(createdAt, id)` marks one place in the merged order and each
  * queue resumes strictly after it. The index holds every tenant's tasks: every tenant's listing is
  * the merged index as it is, one tenant's the same read filtered. Filters (tenant, status,
- * executer, name and tags) need the records, read in pipelined batches; one page examines at most
+ * executer, name and tags) need the records, read in pipelined batches, except a creation-time
+ * range, which bounds the index reads themselves; one page examines at most
  * `scanBudget` tasks and then hands back a cursor even when it found fewer than `limit`, so no
  * request walks an unbounded index.
  */
@@ -22,6 +23,9 @@ export interface ListQuery {
   executer: string | null;
   /** Name and tags (label-filter.ts); null or absent: any. */
   labels?: LabelFilter | null;
+  /** Only tasks created from (and to) this time, ms; null or absent: no bound. */
+  createdFrom?: number | null;
+  createdTo?: number | null;
   limit: number;
   cursor: string | null;
   /** Tasks examined per page at most. */
@@ -69,6 +73,7 @@ class IndexReader {
     readonly keys: QueueKeys,
     private after: Place | null,
     private readonly batch: number,
+    private readonly range: { from: number | null; to: number | null } = { from: null, to: null },
   ) {}
 
   async peek(): Promise<Place | null> {
@@ -83,12 +88,15 @@ class IndexReader {
   }
 
   async #fill(): Promise<void> {
-    const max = this.after === null ? '+inf' : String(this.after.score);
+    const { from, to } = this.range;
+    const top = Math.min(this.after?.score ?? Infinity, to ?? Infinity);
+    const max = top === Infinity ? '+inf' : String(top);
+    const min = from === null ? '-inf' : String(from);
     for (let offset = 0; ;) {
       const raw = await this.redis.zrange(
         this.keys.index,
         max,
-        '-inf',
+        min,
         'BYSCORE',
         'REV',
         'LIMIT',
@@ -121,7 +129,8 @@ export async function listTasks(
   const after = query.cursor === null ? null : decodeCursor(query.cursor);
   const budget = query.scanBudget ?? Math.max(200, query.limit * 10);
   const batch = Math.min(500, Math.max(query.limit * 2, 50));
-  const readers = query.queues.map((q) => new IndexReader(redis, queueKeys(prefix, q), after, batch));
+  const range = { from: query.createdFrom ?? null, to: query.createdTo ?? null };
+  const readers = query.queues.map((q) => new IndexReader(redis, queueKeys(prefix, q), after, batch, range));
   const items: FoundTask[] = [];
   let examined = 0;
   let last: Place | null = null;

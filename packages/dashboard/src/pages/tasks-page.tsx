@@ -39,7 +39,9 @@ function describeView(view: TasksView, me: Me): string {
       : me.role === 'admin' && !view.archived
         ? 'Every tenant’s'
         : `${me.tenant}’s`;
-  return view.archived ? `${whose} archived tasks, ${view.from} to ${view.to}` : `${whose} current tasks`;
+  if (view.archived) return `${whose} archived tasks, ${view.from} to ${view.to}`;
+  const created = view.from || view.to ? `, created ${view.from || '…'} to ${view.to || '…'}` : '';
+  return `${whose} current tasks${created}`;
 }
 
 export function TasksPage({ query }: { query: URLSearchParams }) {

@@ -6,7 +6,7 @@
  * archived if it left Redis) and `gpufleet
  * ls` (your tasks, newest first, filtered by status, executer, queue, name and tags; a preemptible
  * task's priority is marked `*`, explained below the table; with `--archived`, the archived tasks
- * that ended within `--since` or `--from`/`--to`, newest day first).
+ * that ended within `--since` or `--from`/`--to`, newest day first; without it, those ranges bound creation).
  */
 import type { Command } from 'commander';
 import type { TaskSummary, TaskView } from '../../generated/api-types.js';
@@ -111,27 +111,26 @@ export interface ListFlags {
   limit: number;
   all?: boolean;
   archived?: boolean;
-  /** ms: archived tasks that ended this long ago or since. */
+  /** ms: tasks created (--archived: that ended) this long ago or since. */
   since?: number;
   from?: string;
   to?: string;
 }
 
-/** The archived listing's range query, or none without --archived (refused with a range flag). */
-function archiveQuery(flags: ListFlags): { archived?: true; from?: string; to?: string } {
-  if (!flags.archived) {
-    if (flags.since !== undefined || flags.from !== undefined || flags.to !== undefined)
-      throw new UsageError('--since, --from and --to list archived tasks: add --archived');
-    return {};
-  }
+/**
+ * The listing's time range: with --archived, when the tasks ended (a range is required: the last
+ * week by default); without, when they were created (none by default).
+ */
+function rangeQuery(flags: ListFlags): { archived?: true; from?: string; to?: string } {
   if (flags.since !== undefined && flags.from !== undefined)
     throw new UsageError('give --since or --from, not both');
-  const from = flags.from ?? String(Date.now() - (flags.since ?? DEFAULT_ARCHIVED_SINCE_MS));
-  return { archived: true, from, to: flags.to };
+  const since = flags.since ?? (flags.archived ? DEFAULT_ARCHIVED_SINCE_MS : undefined);
+  const from = flags.from ?? (since === undefined ? undefined : String(Date.now() - since));
+  return { ...(flags.archived && { archived: true }), from, to: flags.to };
 }
 
 export async function runList(ctx: CliContext, flags: ListFlags): Promise<number> {
-  const range = archiveQuery(flags);
+  const range = rangeQuery(flags);
   const items: TaskSummary[] = [];
   let cursor: string | undefined;
   // A page may be short while a cursor is handed back: keep reading until the limit or the end.
@@ -196,10 +195,13 @@ export function statusCommands(program: Command, run: CommandRunner): void {
     .option('--archived', 'archived tasks (ended long enough ago to leave Redis), newest day first')
     .option(
       '--since <duration>',
-      '--archived: those that ended this long ago or since (default 7d)',
+      'created this long ago or since (--archived: ended; default 7d there)',
       durationArg('--since'),
     )
-    .option('--from <time>', '--archived: ended at or after (ms, 2024-05-01 or 2024-05-01T12:00:00Z)')
-    .option('--to <time>', '--archived: ended at or before (default now; a date alone is the whole day)')
+    .option(
+      '--from <time>',
+      'created at or after (--archived: ended) (ms, 2024-05-01 or 2024-05-01T12:00:00Z)',
+    )
+    .option('--to <time>', 'created at or before (--archived: ended) (a date alone is the whole day)')
     .action(run((ctx, flags: ListFlags) => runList(ctx, flags)));
 }

@@ -1,10 +1,10 @@
 /**
  * Which tasks the page lists: the current ones (in Redis: waiting, running, and those that ended
- * until retention moves them to the archive; newest first, no time range), or archived ones (those
- * that left Redis, by the UTC day they ended, a range of at most 31 days). Each choice says what
- * it shows.
+ * until retention moves them to the archive; newest first, optionally created within a range of
+ * days), or archived ones (those that left Redis, by the UTC day they ended, a range of at most 31
+ * days). Each choice says what it shows; switching resets the range to the choice's default.
  */
-import { MAX_ARCHIVE_DAYS } from './tasks-view.js';
+import { defaultRange, MAX_ARCHIVE_DAYS } from './tasks-view.js';
 
 export function ListingChoice({
   archived,
@@ -28,7 +28,7 @@ export function ListingChoice({
           type="radio"
           name="listing"
           checked={!archived}
-          onChange={() => onChange({ archived: false })}
+          onChange={() => onChange({ archived: false, ...defaultRange(false) })}
         />
         <span>
           <strong>Current</strong>
@@ -36,37 +36,43 @@ export function ListingChoice({
         </span>
       </label>
       <label class="choice">
-        <input type="radio" name="listing" checked={archived} onChange={() => onChange({ archived: true })} />
+        <input
+          type="radio"
+          name="listing"
+          checked={archived}
+          onChange={() => onChange({ archived: true, ...defaultRange(true) })}
+        />
         <span>
           <strong>Archived</strong>
           <small class="muted">ended long enough ago to leave Redis; by the day they ended (UTC)</small>
         </span>
       </label>
-      {archived && (
-        <div class="range">
-          <label>
-            From
-            <input
-              type="date"
-              value={from}
-              max={to}
-              onChange={(e) => onChange({ from: e.currentTarget.value })}
-            />
-          </label>
-          <label>
-            to
-            <input
-              type="date"
-              value={to}
-              min={from}
-              onChange={(e) => onChange({ to: e.currentTarget.value })}
-            />
-          </label>
-          <small class={problem ? 'error' : 'muted'} role={problem ? 'alert' : undefined}>
-            {problem ?? `UTC days, both included; at most ${MAX_ARCHIVE_DAYS} days`}
-          </small>
-        </div>
-      )}
+      <div class="range">
+        <label>
+          {archived ? 'Ended from' : 'Created from'}
+          <input
+            type="date"
+            value={from}
+            max={to || undefined}
+            onChange={(e) => onChange({ from: e.currentTarget.value })}
+          />
+        </label>
+        <label>
+          to
+          <input
+            type="date"
+            value={to}
+            min={from || undefined}
+            onChange={(e) => onChange({ to: e.currentTarget.value })}
+          />
+        </label>
+        <small class={problem ? 'error' : 'muted'} role={problem ? 'alert' : undefined}>
+          {problem ??
+            (archived
+              ? `UTC days, both included; at most ${MAX_ARCHIVE_DAYS} days`
+              : 'UTC days, both included; leave either empty for no bound')}
+        </small>
+      </div>
     </fieldset>
   );
 }

@@ -2,7 +2,8 @@
  * What the tasks page shows, as it lives in the URL's hash query, so a filtered view is a link
  * that can be bookmarked and that the back button comes back to:
  * `#/tasks?status=queued,running&executer=sph&name=sweep-*&tag=sweep=dx&tenant=alice`, and for the
- * archive `archived=1&from=2026-12-01&to=2026-12-05`; `size` changes the page size (default 50).
+ * archive `archived=1&from=2026-12-01&to=2026-12-05`; `from`/`to` without `archived`, when current
+ * tasks were created; `size` changes the page size (default 50).
  * Turned into the query of `GET /v1/tasks` here, and nowhere else.
  */
 import { TASK_STATUSES, type ListTasksQuery, type Me, type TaskStatus } from '@gpufleet/api-client';
@@ -31,9 +32,11 @@ export interface TasksView {
   /** Whose tasks: a tenant's name, or null for the default (an admin's: every tenant's; a user's: its own). */
   tenant: string | null;
   archived: boolean;
-  /** Archived tasks that ended from this UTC day (`YYYY-MM-DD`)... */
+  /**
+   * Archived tasks that ended from this UTC day (`YYYY-MM-DD`) to `to`, inclusive; current tasks
+   * created from and to them ('': no bound; the archive always has a range).
+   */
   from: string;
-  /** ...to this one, inclusive. */
   to: string;
   pageSize: number;
 }
@@ -48,15 +51,16 @@ export function utcDay(daysAgo = 0, now = Date.now()): string {
 export function parseView(query: URLSearchParams): TasksView {
   const text = (name: string): string | null => query.get(name)?.trim() || null;
   const size = Number(query.get('size'));
+  const archived = query.get('archived') === '1';
   return {
     statuses: (query.get('status') ?? '').split(',').filter(isStatus),
     executer: text('executer'),
     name: text('name'),
     tags: query.getAll('tag').filter((t) => t.trim() !== ''),
     tenant: text('tenant') === '*' ? null : text('tenant'),
-    archived: query.get('archived') === '1',
-    from: text('from') ?? utcDay(ARCHIVE_DAYS),
-    to: text('to') ?? utcDay(),
+    archived,
+    from: text('from') ?? (archived ? utcDay(ARCHIVE_DAYS) : ''),
+    to: text('to') ?? (archived ? utcDay() : ''),
     pageSize: Number.isInteger(size) && size >= MIN_PAGE_SIZE && size <= MAX_PAGE_SIZE ? size : PAGE_SIZE,
   };
 }
@@ -70,11 +74,9 @@ export function viewQuery(view: TasksView): URLSearchParams {
   if (view.name) query.set('name', view.name);
   for (const tag of view.tags) query.append('tag', tag);
   if (view.tenant) query.set('tenant', view.tenant);
-  if (view.archived) {
-    query.set('archived', '1');
-    query.set('from', view.from);
-    query.set('to', view.to);
-  }
+  if (view.archived) query.set('archived', '1');
+  if (view.from) query.set('from', view.from);
+  if (view.to) query.set('to', view.to);
   if (view.pageSize !== PAGE_SIZE) query.set('size', String(view.pageSize));
   return query;
 }
@@ -104,15 +106,23 @@ export function listQuery(view: TasksView, me: Me): ListTasksQuery {
     tag: view.tags.length > 0 ? view.tags : undefined,
     limit: view.pageSize,
     tenant,
-    ...(view.archived && { archived: true, from: view.from, to: view.to }),
+    ...(view.archived && { archived: true }),
+    ...(view.from && { from: view.from }),
+    ...(view.to && { to: view.to }),
   };
 }
 
-/** Why the archive's range cannot be listed, or null when it can. */
+/** The defaults of a listing's time range: the archive's last week, no bound for current tasks. */
+export function defaultRange(archived: boolean): { from: string; to: string } {
+  return archived ? { from: utcDay(ARCHIVE_DAYS), to: utcDay() } : { from: '', to: '' };
+}
+
+/** Why the range cannot be listed, or null when it can. */
 export function rangeProblem(view: TasksView): string | null {
-  if (!view.archived) return null;
   const from = Date.parse(view.from);
   const to = Date.parse(view.to);
+  if (!view.archived)
+    return view.from && view.to && to < from ? 'The range ends before it starts: swap the days.' : null;
   if (Number.isNaN(from)) return 'Pick the first day of the range.';
   if (Number.isNaN(to)) return 'Pick the last day of the range.';
   if (to < from) return 'The range ends before it starts: swap the days.';
