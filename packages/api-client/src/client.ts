@@ -18,6 +18,7 @@ import type {
   PriorityChange,
   QueueHistory,
   QueueList,
+  ResubmitResult,
   SubmitResult,
   TaskList,
   TaskSpec,
@@ -32,9 +33,12 @@ import type { UploadProgress } from './inputs/multipart-body.js';
 import { nodeOnly } from './node-only.js';
 import { downloadLinkRequest } from './outputs/download-links.js';
 import { outputUrlPath } from './outputs/output-url.js';
+import { randomUuid } from './http/random-uuid.js';
+import { resubmitTask, type ResubmitOptions } from './task/resubmit-task.js';
 import { filterQuery, type ArchiveFilter, type TaskFilter } from './task/task-filter.js';
 import { SubmittedTask, TaskHandle } from './task/task-handle.js';
 
+export type { ResubmitOptions } from './task/resubmit-task.js';
 export type { ArchiveFilter, TaskFilter } from './task/task-filter.js';
 
 export type GpufleetClientOptions = HttpClientOptions;
@@ -102,6 +106,14 @@ export class GpufleetClient {
       result = (await response.json()) as SubmitResult;
     }
     return new SubmittedTask(this.http, result, key);
+  }
+
+  /**
+   * Submits task `id` again: a new task with the spec and input files it was submitted with, for
+   * its tenant (any tenant's task with an admin key). The old task stays as it is.
+   */
+  async resubmit(id: string, options: ResubmitOptions = {}): Promise<SubmittedTask<ResubmitResult>> {
+    return resubmitTask(this.http, id, options);
   }
 
   async getTask(id: string, options: { signal?: AbortSignal } = {}): Promise<TaskView> {
@@ -264,13 +276,4 @@ export class GpufleetClient {
   async ready(): Promise<HealthStatus> {
     return this.http.json<HealthStatus>('/readyz', { retry: false });
   }
-}
-
-/** A random UUID (v4). `crypto.randomUUID()` is missing from a browser page served over plain http. */
-function randomUuid(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(16));
-  bytes[6] = ((bytes[6] ?? 0) & 0x0f) | 0x40;
-  bytes[8] = ((bytes[8] ?? 0) & 0x3f) | 0x80;
-  const hex = Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }

@@ -23,7 +23,13 @@
  * // const client = await connect();
  */
 export { GpufleetClient } from './client.js';
-export type { ArchiveFilter, GpufleetClientOptions, SubmitOptions, TaskFilter } from './client.js';
+export type {
+  ArchiveFilter,
+  GpufleetClientOptions,
+  ResubmitOptions,
+  SubmitOptions,
+  TaskFilter,
+} from './client.js';
 export type { DrainOptions } from './fleet/tracker-drains.js';
 export {
   ApiRequestError,
@@ -71,6 +77,7 @@ export type {
   QueueHistoryMinute,
   QueueList,
   QueueView,
+  ResubmitResult,
   SubmitResult,
   TaskFailureCode,
   TaskInput,

@@ -51,6 +51,7 @@ import { taskEventRoutes } from './routes/task-events.js';
 import { taskLogRoutes } from './routes/task-logs.js';
 import { taskOutputRoutes } from './routes/task-outputs.js';
 import { taskPriorityRoutes } from './routes/task-priority.js';
+import { taskResubmitRoutes } from './routes/task-resubmit.js';
 import { taskCreateRoutes } from './routes/tasks-create.js';
 import { taskReadRoutes } from './routes/tasks-read.js';
 import { trackerDrainRoutes } from './routes/tracker-drains.js';
@@ -185,6 +186,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
       await v1.register(downloadLinkRoutes, { ctx });
       await v1.register(taskCancelRoutes, { ctx });
       await v1.register(taskPriorityRoutes, { ctx });
+      await v1.register(taskResubmitRoutes, { ctx });
       await v1.register(fleetRoutes, { ctx });
       await v1.register(queueHistoryRoutes, { ctx });
       await v1.register(trackerDrainRoutes, { ctx });

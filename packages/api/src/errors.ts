@@ -53,6 +53,10 @@ export const ERROR_CODES = {
     status: 409,
     meaning: 'the task is no longer queued (it runs or ended), so its priority cannot change',
   },
+  INPUTS_GONE: {
+    status: 409,
+    meaning: 'an input file of the task is no longer in the artifact store, so it cannot be submitted again',
+  },
   OUTPUTS_NOT_READY: { status: 409, meaning: 'the task has not ended yet, so it has no outputs' },
   NO_OUTPUTS: { status: 404, meaning: 'the task ended without outputs (it never ran, or its upload failed)' },
   OUTPUTS_EXPIRED: {

@@ -53,6 +53,11 @@ export interface EnqueueOptions {
   scheduling?: SchedulingSettings;
   /** The fair-share half-life (ms) to write for the queue; omitted: left as it is. */
   fairShareHalfLifeMs?: number;
+  /**
+   * The task this one submits again (the API's POST /v1/tasks/:id/resubmit): written in its record,
+   * and part of the body its idempotency key compares (another original is another body).
+   */
+  resubmittedFrom?: string;
 }
 
 export interface EnqueueResult {
@@ -82,8 +87,10 @@ export function idempotencyKeyHash(idempotencyKey: string): string {
   return createHash('sha256').update(idempotencyKey).digest('hex').slice(0, 32);
 }
 
-export function specHash(spec: TaskSpec): string {
-  return createHash('sha256').update(canonical(spec)).digest('hex');
+/** The hash an idempotency key compares: the spec's, and the task it submits again when it does. */
+export function specHash(spec: TaskSpec, resubmittedFrom?: string): string {
+  const body = resubmittedFrom === undefined ? spec : { spec, resubmittedFrom };
+  return createHash('sha256').update(canonical(body)).digest('hex');
 }
 
 /**
@@ -159,7 +166,7 @@ export async function enqueue(
   const now = (deps.now ?? Date.now)();
   const id = options.id ?? newTaskId(now);
   const idemKey = spec.idempotencyKey;
-  const hash = idemKey ? specHash(spec) : '';
+  const hash = idemKey ? specHash(spec, options.resubmittedFrom) : '';
   const keyHash = idemKey ? idempotencyKeyHash(idemKey) : '_';
   const reply = await runScript(
     deps.redis,
@@ -207,6 +214,7 @@ export async function enqueue(
         priority: spec.priority ?? defaultPriority,
         preemptible: spec.preemptible ? 1 : undefined,
         waitForCapacity: spec.waitForCapacity ? 1 : undefined,
+        resubmittedFrom: options.resubmittedFrom,
       }),
     ],
   );

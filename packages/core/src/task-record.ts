@@ -81,6 +81,8 @@ export interface TaskRecord {
   gpuPeakMemoryMiB: number | null;
   /** The last attempt's mean GPU utilisation, percent, over its samples and its GPUs; null likewise. */
   gpuMeanUtilizationPercent: number | null;
+  /** The task it was submitted again from (POST /v1/tasks/:id/resubmit); null otherwise. */
+  resubmittedFrom: string | null;
 }
 
 function num(value: string | undefined): number | null {
@@ -141,6 +143,7 @@ export function parseTaskRecord(hash: Record<string, string>): TaskRecord | null
     durationMs: num(hash.durationMs),
     gpuPeakMemoryMiB: num(hash.gpuPeakMemoryMiB),
     gpuMeanUtilizationPercent: num(hash.gpuMeanUtilizationPercent),
+    resubmittedFrom: str(hash.resubmittedFrom),
   };
 }
 

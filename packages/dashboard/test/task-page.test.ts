@@ -2,7 +2,7 @@
 // task while it waits and watches it start, write its output and succeed without reloading; opens
 // the image and the CSV an `sph` run wrote and downloads its outputs as a zip; reads a long log
 // whose start the page dropped and downloads it whole; cancels a running task and submits it
-// again; and another tenant's key finds nothing. Tasks are submitted with the client library;
+// again, and submits a task with input files again; and another tenant's key finds nothing. Tasks are submitted with the client library;
 // scripts that wait for a file the test writes make "queued" and "running" last as long as needed.
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -259,6 +259,31 @@ describe('the task page', () => {
     await alice.cancel(again);
     await headerStatus(page, 'cancelled').waitFor();
     await waitFor(async () => isFinalStatus(await statusOf(again)), { message: 'the resubmitted task ends' });
+    await page.context().close();
+  }, 60_000);
+
+  it('submits a task with input files again: the new task runs from the same inputs', async () => {
+    const task = await alice.submit(
+      { executer: 'script', gpus: 0, params: { script: 'show.sh' } },
+      {
+        inputs: [
+          await job({ 'show.sh': '#!/bin/sh\ncat words.txt\n', 'words.txt': 'read from the inputs\n' }),
+        ],
+      },
+    );
+    expect((await task.wait({ timeoutMs: 30_000 })).status).toBe('succeeded');
+    const page = await openTask(task.id);
+    await headerStatus(page, 'succeeded').waitFor();
+    await page.getByRole('button', { name: 'Submit again' }).click();
+    await page.waitForURL((url) => /#\/tasks\/./.test(url.hash) && !url.hash.includes(task.id));
+    const again = decodeURIComponent(new URL(page.url()).hash.replace('#/tasks/', ''));
+    await page.locator('.crumbs', { hasText: again }).waitFor();
+    expect((await alice.task(again).wait({ timeoutMs: 30_000 })).status).toBe('succeeded');
+    await headerStatus(page, 'succeeded').waitFor();
+    await logLine(page, 'read from the inputs').waitFor();
+    const copy = await alice.getTask(again);
+    expect(copy.resubmittedFrom).toBe(task.id);
+    expect(copy.inputs.map((i) => i.name).sort()).toEqual(['show.sh', 'words.txt']);
     await page.context().close();
   }, 60_000);
 

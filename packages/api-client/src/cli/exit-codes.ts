@@ -2,7 +2,7 @@
  * The exit codes of `gpufleet`, which scripts can rely on: 0 ok; 1 a task did not succeed (or
  * another failure); 2 a usage error: bad flags, bad configuration, or a request the API refused
  * as invalid, unauthorised or impossible (NO_CAPACITY); 3 the API is unreachable (or answers 503 past the retries); 4 the
- * task or output does not exist.
+ * task or output does not exist (or a task's input files, to submit it again).
  */
 import { CommanderError } from 'commander';
 import {
@@ -25,7 +25,13 @@ export const EXIT = {
 
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
-const NOT_FOUND_CODES = new Set(['NOT_FOUND', 'NO_OUTPUTS', 'OUTPUTS_EXPIRED', 'OUTPUT_NOT_FOUND']);
+const NOT_FOUND_CODES = new Set([
+  'NOT_FOUND',
+  'NO_OUTPUTS',
+  'OUTPUTS_EXPIRED',
+  'OUTPUT_NOT_FOUND',
+  'INPUTS_GONE',
+]);
 const USAGE_STATUSES = new Set([400, 401, 403, 413, 415, 422]);
 
 export function exitCodeFor(error: unknown): ExitCode {

@@ -10,6 +10,7 @@ import { drainCommands } from './commands/drain.js';
 import { fleetCommands } from './commands/fleet.js';
 import { logsCommand } from './commands/logs.js';
 import { priorityCommand } from './commands/priority.js';
+import { resubmitCommand } from './commands/resubmit.js';
 import { statusCommands } from './commands/status.js';
 import { submitCommand } from './commands/submit.js';
 import { taskActionCommands } from './commands/task-actions.js';
@@ -38,6 +39,7 @@ export function createProgram(runtime: CliRuntime): Command {
   logsCommand(program, run);
   taskActionCommands(program, run);
   priorityCommand(program, run);
+  resubmitCommand(program, run);
   fleetCommands(program, run);
   drainCommands(program, run);
   watchCommand(program, run);

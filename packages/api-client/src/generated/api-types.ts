@@ -48,6 +48,7 @@ export const API_ERROR_CODES = [
   'QUOTA_EXCEEDED',
   'TASK_FINISHED',
   'TASK_NOT_WAITING',
+  'INPUTS_GONE',
   'OUTPUTS_NOT_READY',
   'NO_OUTPUTS',
   'OUTPUTS_EXPIRED',
@@ -158,6 +159,12 @@ export type SubmitResult = {
   queuePosition: number | null;
   /** true when an earlier request with this Idempotency-Key made the task */
   replayed: boolean;
+};
+
+/** POST /v1/tasks/:id/resubmit: the new task, and the task it submitted again. */
+export type ResubmitResult = SubmitResult & {
+  /** the task submitted again */
+  resubmittedFrom: string;
 };
 
 /** One task in GET /v1/tasks. */
@@ -274,6 +281,8 @@ export type TaskView = TaskSummary & {
   gpuPeakMemoryMiB: number | null;
   /** the last ended attempt’s mean GPU utilisation, percent, over its usage samples and its GPUs; null likewise */
   gpuMeanUtilizationPercent: number | null;
+  /** the task it was submitted again from (POST /v1/tasks/:id/resubmit); null otherwise */
+  resubmittedFrom: string | null;
 };
 
 /** One output file. */

@@ -123,11 +123,11 @@ export class TaskHandle {
   }
 }
 
-/** A task just submitted: the handle and the API's answer. */
-export class SubmittedTask extends TaskHandle {
+/** A task just submitted (or submitted again: `ResubmitResult`): the handle and the API's answer. */
+export class SubmittedTask<Answer extends SubmitResult = SubmitResult> extends TaskHandle {
   constructor(
     http: HttpClient,
-    readonly submission: SubmitResult,
+    readonly submission: Answer,
     /** The Idempotency-Key it was sent with: submitting again with it returns this task. */
     readonly idempotencyKey: string,
   ) {

@@ -234,10 +234,14 @@ export async function renderApiTypes(doc: OpenApiDocument, file: string): Promis
     jsonResponse(doc, 'get', '/v1/tasks/{id}', '4XX'),
     'Every answer that is not a success.',
   );
-  w.declare(
+  const submitted = jsonResponse(doc, 'post', '/v1/tasks', '201');
+  w.declare('SubmitResult', submitted, 'POST /v1/tasks (201 created, 200 replayed).');
+  w.declareExtending(
+    'ResubmitResult',
+    jsonResponse(doc, 'post', '/v1/tasks/{id}/resubmit', '201'),
     'SubmitResult',
-    jsonResponse(doc, 'post', '/v1/tasks', '201'),
-    'POST /v1/tasks (201 created, 200 replayed).',
+    submitted,
+    'POST /v1/tasks/:id/resubmit: the new task, and the task it submitted again.',
   );
   w.declare('TaskSummary', at(list, 'properties', 'items', 'items'), 'One task in GET /v1/tasks.');
   w.declare('TaskList', list, 'GET /v1/tasks: a page of tasks, newest first.');

@@ -8,34 +8,22 @@
  */
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
-import {
-  DEFAULT_QUEUE,
-  newTaskId,
-  parseTaskSpec,
-  queueKeys,
-  TaskSpecSchema,
-  type TaskSpec,
-} from '@gpufleet/core';
+import { newTaskId, parseTaskSpec, TaskSpecSchema, type TaskSpec } from '@gpufleet/core';
 import type { ApiContext } from '../app-context.js';
 import { principalOf } from '../auth/auth-hook.js';
 import { ApiError } from '../errors.js';
 import { STREAMED_BODY } from '../http/validator.js';
 import { assertRedisReady } from '../redis/assert-redis-ready.js';
-import { errorResponses, Nullable, TaskStatusSchema } from '../schemas/common.js';
-import { viewOf } from '../tasks/load-task.js';
-import { submitTask } from '../tasks/submit-task.js';
+import { errorResponses } from '../schemas/common.js';
+import {
+  IdempotencyHeadersSchema,
+  submissionAnswer,
+  SubmissionSchema,
+  submitCounted,
+} from '../tasks/submission-answer.js';
 import { INPUT_FIELD, receiveSubmission, SPEC_FIELD } from '../uploads/multipart-inputs.js';
 import { payloadTooLarge } from '../uploads/upload-budget.js';
-
-const CreatedSchema = Type.Object({
-  id: Type.String(),
-  queue: Type.String(),
-  status: TaskStatusSchema,
-  queuePosition: Nullable(Type.Integer({ description: 'waiting tasks ahead of this one (0 = next)' })),
-  replayed: Type.Boolean({
-    description: 'true when an earlier request with this Idempotency-Key made the task',
-  }),
-});
+import { removeStoredInputs } from '../uploads/remove-inputs.js';
 
 const MultipartSchema = Type.Object(
   {
@@ -48,12 +36,6 @@ const MultipartSchema = Type.Object(
   },
   { [STREAMED_BODY]: true },
 );
-
-const HeadersSchema = Type.Object({
-  'idempotency-key': Type.Optional(
-    Type.String({ minLength: 1, maxLength: 256, description: 'same key and body: the same task' }),
-  ),
-});
 
 function withIdempotencyKey(spec: TaskSpec, header: string | undefined): TaskSpec {
   if (header === undefined) return spec;
@@ -90,14 +72,14 @@ export const taskCreateRoutes: FastifyPluginAsyncTypebox<{ ctx: ApiContext }> = 
         description:
           'JSON: the task spec. Multipart: a `spec` field (JSON) first, then `input` files. ' +
           'Parameters are checked against the executer’s schema as its trackers published it.',
-        headers: HeadersSchema,
+        headers: IdempotencyHeadersSchema,
         body: {
           content: {
             'application/json': { schema: TaskSpecSchema },
             'multipart/form-data': { schema: MultipartSchema },
           },
         },
-        response: { 201: CreatedSchema, 200: CreatedSchema, ...errorResponses },
+        response: { 201: SubmissionSchema, 200: SubmissionSchema, ...errorResponses },
       },
     },
     async (request, reply) => {
@@ -116,52 +98,16 @@ export const taskCreateRoutes: FastifyPluginAsyncTypebox<{ ctx: ApiContext }> = 
             'inputs stored',
           );
         } else spec = parseTaskSpec(request.body); // the input names too, before anything is written
-        // The queue position is the count of waiting tasks of its priority or above, sent just
-        // before the enqueue: it shares the enqueue's first round trip, and cannot count the task itself.
-        const queue = spec.queue ?? DEFAULT_QUEUE;
-        const waiting = ctx.positions.countWaiting(
-          queueKeys(ctx.prefix, queue),
-          spec.priority ?? ctx.defaultPriority(queue),
-        );
-        const counted = waiting.count.catch(() => null);
-        if (!waiting.issued) await counted;
-        const [result, queuePosition] = await Promise.all([
-          submitTask(ctx, withIdempotencyKey(spec, header), tenant, id),
-          counted,
-        ]);
-        if (!result.created && uploaded) await removeUploads(ctx, request, tenant, id);
-        request.taskId = result.id;
-        if (result.created) {
-          return reply
-            .code(201)
-            .send({ id: result.id, queue: result.queue, status: 'queued', queuePosition, replayed: false });
-        }
-        const found = await ctx.finder.find(result.id, tenant);
-        const view = found ? await viewOf(ctx, found) : null;
-        return reply.code(200).send({
-          id: result.id,
-          queue: result.queue,
-          status: view?.status ?? 'queued',
-          queuePosition: view?.queuePosition ?? null,
-          replayed: true,
-        });
+        const submitted = await submitCounted(ctx, withIdempotencyKey(spec, header), tenant, id);
+        if (!submitted.result.created && uploaded) await removeStoredInputs(ctx, request, tenant, id);
+        request.taskId = submitted.result.id;
+        return reply
+          .code(submitted.result.created ? 201 : 200)
+          .send(await submissionAnswer(ctx, submitted, tenant));
       } catch (error) {
-        if (uploaded) await removeUploads(ctx, request, tenant, id);
+        if (uploaded) await removeStoredInputs(ctx, request, tenant, id);
         throw error;
       }
     },
   );
 };
-
-async function removeUploads(
-  ctx: ApiContext,
-  request: FastifyRequest,
-  tenant: string,
-  id: string,
-): Promise<void> {
-  await ctx.store
-    .deletePrefix(`${tenant}/${id}`)
-    .catch((error: unknown) =>
-      request.log.warn({ err: error, taskId: id }, 'could not remove the uploaded inputs'),
-    );
-}

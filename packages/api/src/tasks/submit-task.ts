@@ -41,11 +41,17 @@ export async function checkSpec(ctx: ApiContext, value: unknown, who: Submitter)
   return spec;
 }
 
+/** What a submission may add to its spec: the task it submits again (POST /v1/tasks/:id/resubmit). */
+export interface SubmitExtras {
+  resubmittedFrom?: string;
+}
+
 export async function submitTask(
   ctx: ApiContext,
   spec: TaskSpec,
   tenant: string,
   id: string,
+  extras: SubmitExtras = {},
 ): Promise<EnqueueResult> {
   const queue = spec.queue ?? DEFAULT_QUEUE;
   // Before the enqueue, which resolves the executer again (from the same cached catalog).
@@ -58,6 +64,7 @@ export async function submitTask(
     defaultPriority: ctx.defaultPriority(queue),
     scheduling: ctx.tenants.scheduling(tenant),
     fairShareHalfLifeMs: ctx.fairShareHalfLifeMs,
+    resubmittedFrom: extras.resubmittedFrom,
   });
   ctx.finder.remember(result.id, result.queue);
   return result;

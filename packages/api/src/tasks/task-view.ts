@@ -4,7 +4,8 @@
  * The list view is a shorter summary; both say whether it is preemptible and how often it was
  * preempted, so `ls` can mark such tasks without reading each one, and whether it was read from
  * the archive (a task that ended long enough ago to leave Redis). The full view also has the last
- * ended attempt's GPU usage (peak memory, mean utilisation).
+ * ended attempt's GPU usage (peak memory, mean utilisation), and the task it was submitted again
+ * from, if it was.
  */
 import { Type, type Static, type TUnsafe } from '@fastify/type-provider-typebox';
 import { PRIORITY_MAX, PRIORITY_MIN, TaskInputSchema } from '@gpufleet/core';
@@ -141,6 +142,11 @@ export const TaskViewSchema = Type.Object({
         'the last ended attempt’s mean GPU utilisation, percent, over its usage samples and its GPUs; null likewise',
     }),
   ),
+  resubmittedFrom: Nullable(
+    Type.String({
+      description: 'the task it was submitted again from (POST /v1/tasks/:id/resubmit); null otherwise',
+    }),
+  ),
 });
 export type TaskView = Static<typeof TaskViewSchema>;
 
@@ -223,6 +229,7 @@ export function toTaskView(found: FoundTask, wait: WaitView | null): TaskView {
     // An archive written before these fields has none.
     gpuPeakMemoryMiB: record.gpuPeakMemoryMiB ?? null,
     gpuMeanUtilizationPercent: record.gpuMeanUtilizationPercent ?? null,
+    resubmittedFrom: record.resubmittedFrom ?? null,
   };
 }
 

@@ -1,7 +1,7 @@
 /**
  * What a person can do to the task: cancel it while it has not ended (asked to confirm first; the
  * API's answer is shown: cancelled at once, or its tracker told to stop it) and submit it again
- * with the same spec (task-actions.ts), then go to the new task.
+ * with the same spec and input files (task-actions.ts), then go to the new task.
  */
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { isFinalStatus, type TaskStatus } from '@gpufleet/api-client';

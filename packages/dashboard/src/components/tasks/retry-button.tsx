@@ -1,7 +1,7 @@
 /**
- * Retry: submits a task again with the spec it was submitted with (task-actions.ts `resubmit`; a
- * new task, the old one stays as it ended), then links to the new task; or says why it could not
- * (no tracker can run it, input files the dashboard cannot send again), and may be tried again.
+ * Retry: submits a task again with the spec and input files it was submitted with (task-actions.ts
+ * `resubmit`; a new task, the old one stays as it ended), then links to the new task; or says why
+ * it could not (no tracker can run it, its input files are gone), and may be tried again.
  * `useRetry` holds where it stands, so the row can say why under itself, across the table.
  */
 import { useState } from 'preact/hooks';
