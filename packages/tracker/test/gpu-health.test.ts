@@ -22,8 +22,9 @@ import {
   type FakeGpu,
   type FakeNvidiaSmi,
 } from '@gpufleet/testkit';
-import { createTracker, loadTrackerConfig, type Tracker } from '@gpufleet/tracker';
-import { FIXTURE_EXECUTERS, useTrackers, waitForFinal } from './helpers/fleet.js';
+import { loadTrackerConfig } from '@gpufleet/tracker';
+import { startFakeGpuTracker } from './helpers/fake-gpu-tracker.js';
+import { useTrackers, waitForFinal } from './helpers/fleet.js';
 import { nextEvent, recordEvents } from './helpers/tracker-events.js';
 
 const redis = useRedis();
@@ -39,31 +40,23 @@ const xidLine = (gpu: FakeGpu, xid: number, what: string): string =>
 
 /** A tracker of `gpus` (by index: GPUFLEET_GPUS) on `smi`, whose log lines are kept in `lines`. */
 async function trackerOn(smi: FakeNvidiaSmi, gpus: number[], env: Record<string, string> = {}) {
-  const dir = await temp.make();
-  const prefix = env['GPUFLEET_PREFIX'] ?? uniquePrefix();
-  const config = loadTrackerConfig(
-    {
-      REDIS_URL: redis.server.url,
-      GPUFLEET_PREFIX: prefix,
+  const lines: Line[] = [];
+  const logger = pino({ level: 'debug' }, { write: (line: string) => lines.push(JSON.parse(line) as Line) });
+  const { tracker, prefix } = await startFakeGpuTracker({
+    redis: redis.server,
+    temp,
+    trackers,
+    smi,
+    gpus,
+    logger,
+    env: {
       REDIS_CONSUMER_NAME: uniquePrefix('health'),
-      GPUFLEET_EXECUTERS: FIXTURE_EXECUTERS,
-      GPUFLEET_WORKDIR: dir,
-      ARTIFACT_STORE: dir,
-      GPUFLEET_TASK_INIT: 'off',
-      GPUFLEET_GPUS: gpus.join(','),
-      GPUFLEET_GPU_SAMPLE_MS: '0',
       GPUFLEET_GPU_HEALTH_MS: '50',
       GPUFLEET_HEARTBEAT_MS: '100',
       GPUFLEET_KILL_GRACE_MS: '1000',
       ...env,
     },
-    dir,
-  );
-  const lines: Line[] = [];
-  const logger = pino({ level: 'debug' }, { write: (line: string) => lines.push(JSON.parse(line) as Line) });
-  const tracker: Tracker = await createTracker(config, logger, { nvidiaSmi: smi.command });
-  trackers.push(tracker);
-  await tracker.start();
+  });
   const client = redis.server.client();
   const submit = async (params: Record<string, unknown> = {}, spec: Partial<TaskSpec> = {}) =>
     (await enqueue({ redis: client, prefix }, { executer: 'probe', gpus: 1, params, ...spec })).id;

@@ -28,7 +28,8 @@ import {
   type FakeNvidiaSmi,
   type FakeNvidiaSmiState,
 } from '@gpufleet/testkit';
-import { createTracker, loadTrackerConfig, type Tracker } from '@gpufleet/tracker';
+import type { Tracker } from '@gpufleet/tracker';
+import { startFakeGpuTracker } from './helpers/fake-gpu-tracker.js';
 import { useTrackers } from './helpers/fleet.js';
 import { nextEvent } from './helpers/tracker-events.js';
 
@@ -83,24 +84,20 @@ async function build(
   env: Record<string, string>,
   logger: Logger = silentLogger(),
 ): Promise<Tracker> {
-  const dir = await temp.make();
-  const config = loadTrackerConfig(
-    {
-      REDIS_URL: redis.server.url,
-      GPUFLEET_PREFIX: uniquePrefix(),
-      GPUFLEET_EXECUTERS: await holdExecuter(),
-      GPUFLEET_WORKDIR: dir,
-      ARTIFACT_STORE: dir,
-      GPUFLEET_TASK_INIT: 'off',
+  const executers = await holdExecuter();
+  const { tracker } = await startFakeGpuTracker({
+    redis: redis.server,
+    temp,
+    trackers,
+    smi,
+    logger,
+    env: {
+      GPUFLEET_EXECUTERS: executers,
       GPUFLEET_GPU_SAMPLE_MS: '50',
       GPUFLEET_HEARTBEAT_MS: '100',
       ...env,
     },
-    dir,
-  );
-  const tracker = await createTracker(config, logger, { nvidiaSmi: smi.command });
-  trackers.push(tracker);
-  await tracker.start();
+  });
   return tracker;
 }
 
