@@ -10,6 +10,7 @@
  * own copy, the same one: they follow the same streams. Minutes older than an hour are dropped as
  * new ones come, so the memory is bounded (61 minutes per queue, at most WAITS_KEPT waits each).
  */
+import { Type, type Static } from '@fastify/type-provider-typebox';
 import type { Redis } from 'ioredis';
 import {
   isLive,
@@ -20,6 +21,7 @@ import {
   type TaskStatus,
 } from '@gpufleet/core';
 import type { QueueDirectory } from '../fleet/queue-directory.js';
+import { Nullable } from '../schemas/common.js';
 
 export const HISTORY_MINUTES = 60;
 const MINUTE_MS = 60_000;
@@ -38,21 +40,27 @@ interface Minute {
   gpuTotal: number;
 }
 
-/** One minute of a queue as the route answers it. */
-export interface HistoryMinute {
-  /** The minute's start, ms since the epoch. */
-  at: number;
-  succeeded: number;
-  /** Ended otherwise: failed, timed out, cancelled, dead. */
-  failed: number;
-  started: number;
-  waitMeanMs: number | null;
-  waitP90Ms: number | null;
-  gpusBusyMean: number | null;
-  gpusBusyMax: number | null;
-  /** The GPUs of the queue's live trackers at the minute's last sample. */
-  gpusTotal: number | null;
-}
+const Count = (description: string) => Type.Integer({ minimum: 0, description });
+
+/** One minute of a queue as the route answers it (GET /v1/queues/:queue/history). */
+export const MinuteSchema = Type.Object({
+  at: Type.Integer({ description: 'the minute’s start, ms since the epoch' }),
+  succeeded: Count('tasks that succeeded in the minute'),
+  failed: Count('tasks that ended otherwise: failed, timed out, cancelled, dead'),
+  started: Count('tasks that started their first attempt'),
+  waitMeanMs: Nullable(
+    Type.Integer({ description: 'how long those had waited, on average; null: none started' }),
+  ),
+  waitP90Ms: Nullable(Type.Integer({ description: '90th percentile of those waits' })),
+  gpusBusyMean: Nullable(
+    Type.Number({
+      description: 'GPUs its running tasks held, mean of the minute’s samples; null: not sampled',
+    }),
+  ),
+  gpusBusyMax: Nullable(Type.Integer({ description: 'the most GPUs they held at a sample' })),
+  gpusTotal: Nullable(Type.Integer({ description: 'the GPUs of its live trackers at the last sample' })),
+});
+export type HistoryMinute = Static<typeof MinuteSchema>;
 
 const emptyMinute = (): Minute => ({
   succeeded: 0,

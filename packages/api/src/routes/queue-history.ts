@@ -8,27 +8,8 @@ import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typ
 import { checkName } from '@gpufleet/core';
 import type { ApiContext } from '../app-context.js';
 import { ApiError } from '../errors.js';
-import { errorResponses, Nullable } from '../schemas/common.js';
-
-const Count = (description: string) => Type.Integer({ minimum: 0, description });
-
-const MinuteSchema = Type.Object({
-  at: Type.Integer({ description: 'the minute’s start, ms since the epoch' }),
-  succeeded: Count('tasks that succeeded in the minute'),
-  failed: Count('tasks that ended otherwise: failed, timed out, cancelled, dead'),
-  started: Count('tasks that started their first attempt'),
-  waitMeanMs: Nullable(
-    Type.Integer({ description: 'how long those had waited, on average; null: none started' }),
-  ),
-  waitP90Ms: Nullable(Type.Integer({ description: '90th percentile of those waits' })),
-  gpusBusyMean: Nullable(
-    Type.Number({
-      description: 'GPUs its running tasks held, mean of the minute’s samples; null: not sampled',
-    }),
-  ),
-  gpusBusyMax: Nullable(Type.Integer({ description: 'the most GPUs they held at a sample' })),
-  gpusTotal: Nullable(Type.Integer({ description: 'the GPUs of its live trackers at the last sample' })),
-});
+import { MinuteSchema } from '../metrics/queue-history.js';
+import { errorResponses } from '../schemas/common.js';
 
 const HistorySchema = Type.Object({
   queue: Type.String(),
