@@ -7,7 +7,7 @@
  */
 import { isFinalStatus } from '@gpufleet/api-client';
 import { GpuUsage } from '../components/task/gpu-usage.js';
-import { StatusBadge } from '../components/task/status-badge.js';
+import { StatusBadge } from '../components/status-badge.js';
 import { TaskControls } from '../components/task/task-controls.js';
 import { TaskDetails } from '../components/task/task-details.js';
 import { TaskLogs } from '../components/task/task-logs.js';

@@ -12,7 +12,7 @@ import { BulkCancel } from '../components/tasks/bulk-cancel.js';
 import { EmptyTasks } from '../components/tasks/empty-tasks.js';
 import { ListError } from '../components/tasks/list-error.js';
 import { Pager } from '../components/tasks/pager.js';
-import { isLive } from '../components/tasks/status-badge.js';
+import { isLive } from '../components/status-badge.js';
 import { TaskFilters } from '../components/tasks/task-filters.js';
 import { TaskSearch } from '../components/tasks/task-search.js';
 import { TaskTable } from '../components/tasks/task-table.js';

@@ -31,7 +31,7 @@ export function CsvTable({
       </p>
       <div class="table-scroll" tabIndex={0} role="region" aria-label={`Rows of ${file.path}`}>
         <table class="csv">
-          <caption class="visually-hidden">{file.path}</caption>
+          <caption class="sr-only">{file.path}</caption>
           <thead>
             <tr>
               {header.map((name, c) => (

@@ -101,7 +101,7 @@ export function TaskOutputs({ task }: { task: TaskView }) {
       )}
       {manifest && (
         <table class="files">
-          <caption class="visually-hidden">Output files</caption>
+          <caption class="sr-only">Output files</caption>
           <thead>
             <tr>
               <th scope="col">File</th>
@@ -109,7 +109,7 @@ export function TaskOutputs({ task }: { task: TaskView }) {
                 Size
               </th>
               <th scope="col">
-                <span class="visually-hidden">Actions</span>
+                <span class="sr-only">Actions</span>
               </th>
             </tr>
           </thead>

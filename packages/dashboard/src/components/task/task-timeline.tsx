@@ -6,7 +6,7 @@
  */
 import { isFinalStatus, type StatusEvent, type TaskStatus, type TaskView } from '@gpufleet/api-client';
 import { dateTime, duration } from '../../format.js';
-import { StatusBadge } from './status-badge.js';
+import { StatusBadge } from '../status-badge.js';
 import { buildTimeline } from './timeline.js';
 import type { LiveState } from './use-task.js';
 

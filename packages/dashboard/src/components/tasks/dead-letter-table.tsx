@@ -10,7 +10,7 @@ import { ago, dateTime } from '../../format.js';
 import { href } from '../../router.js';
 import { failureHint } from './failure-codes.js';
 import { RetryButton, useRetry } from './retry-button.js';
-import { StatusBadge } from './status-badge.js';
+import { StatusBadge } from '../status-badge.js';
 import { shortTime } from './task-times.js';
 
 /** The error's first line in the cell; the rest (a stderr tail) behind "more". */

@@ -3,7 +3,7 @@
  * status. A group with a legend, so a screen reader says what the boxes choose.
  */
 import type { TaskStatus } from '@gpufleet/api-client';
-import { statusLabel } from './status-badge.js';
+import { statusWords } from '../status-badge.js';
 import { STATUSES } from './tasks-view.js';
 
 export function StatusFilter({
@@ -31,7 +31,7 @@ export function StatusFilter({
             checked={value.includes(status)}
             onChange={(e) => toggle(status, e.currentTarget.checked)}
           />
-          {statusLabel(status)}
+          {statusWords(status)}
         </label>
       ))}
       {value.length > 0 && (

@@ -6,7 +6,7 @@
 import type { ComponentChildren } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { ListingChoice } from './listing-choice.js';
-import { isLive } from './status-badge.js';
+import { isLive } from '../status-badge.js';
 import { StatusFilter } from './status-filter.js';
 import { TagFilter } from './tag-filter.js';
 import { rangeProblem, type TasksView } from './tasks-view.js';

@@ -6,7 +6,7 @@
 import type { TaskSummary } from '@gpufleet/api-client';
 import { ago, dateTime, duration } from '../../format.js';
 import { href } from '../../router.js';
-import { isLive, StatusBadge } from './status-badge.js';
+import { isLive, StatusBadge } from '../status-badge.js';
 import { runTime, shortTime } from './task-times.js';
 
 export interface TaskRowProps {

@@ -4,7 +4,7 @@
  * the table shown is the previous one, dimmed and marked busy.
  */
 import type { TaskSummary } from '@gpufleet/api-client';
-import { isLive } from './status-badge.js';
+import { isLive } from '../status-badge.js';
 import { TaskRow } from './task-row.js';
 
 export function TaskTable({
