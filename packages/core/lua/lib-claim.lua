@@ -89,6 +89,11 @@ local function claimEntry(Q, taskKey, leaseKey, stream, group, entryId, taskId, 
     local deaths = tonumber(f[9] or '0') + 1
     fields = { 'deaths', deaths }
     if deaths >= 2 then suspect = '1' end
+    -- The service the abandoned attempt ran is gone with it: its endpoints go (service-state.ts).
+    for _, name in ipairs(SERVICE_LIVE_FIELDS) do
+      fields[#fields + 1] = name
+      fields[#fields + 1] = ''
+    end
   end
   for _, v in ipairs({ 'attempt', attempt, 'tracker', consumer, 'leaseToken', token, 'suspect', suspect,
     'startedAt', now, 'error', '', 'errorCode', '', 'exitCode', '', 'signal', '', 'endedAt', '', 'gpuIds', '[]' }) do

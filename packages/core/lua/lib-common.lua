@@ -34,6 +34,10 @@
 -- that table does not allow.
 -- @generated task-statuses
 
+-- A running service's live fields (src/service-state.ts): emptied by any status change away from a
+-- started attempt, so no endpoint outlives the service that published it.
+-- @generated service-fields
+
 -- The key a template of src/keys.ts names for `id`: the template with its last `*` replaced (the id
 -- comes after the prefix and the queue name, which checkName keeps free of `*` anyway).
 local function keyOf(template, id)
@@ -182,6 +186,12 @@ local function writeStatus(Q, taskKey, from, to, fields, known)
     if f[1] and f[1] ~= '' then
       set, member = f[1], f[2]
       for _, v in ipairs({ 'waitSet', '', 'waitMember', '' }) do args[#args + 1] = v end
+    end
+  end
+  if from ~= to and (from == 'running' or from == 'uploading') then
+    for _, name in ipairs(SERVICE_LIVE_FIELDS) do
+      args[#args + 1] = name
+      args[#args + 1] = ''
     end
   end
   args[#args + 1] = 'status'

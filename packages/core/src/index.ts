@@ -305,4 +305,8 @@ export { listOutputsDue, sweepOutputs } from './retention/outputs-retention.js';
 export type { OutputsSweepOptions } from './retention/outputs-retention.js';
 export type { QueueMemory } from './retention/queue-memory.js';
 export { forgetTasks } from './protocol/forget.js';
+export { setServiceState } from './protocol/service-writes.js';
+export type { ServiceChange } from './protocol/service-writes.js';
+export { isServiceState, parseServiceStatus, SERVICE_LIVE_FIELDS, SERVICE_STATES } from './service-state.js';
+export type { ServiceEndpoints, ServiceState, ServiceStatus } from './service-state.js';
 export { EVENTS_RETENTION_MS, trimHistoryStreams } from './retention/stream-trim.js';

@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import { waitClassLua, waitSetKeyLua } from './keys.js';
 import { waitingKindsLua } from './scheduling-order.js';
 import { taskFailuresLua } from './task-failures.js';
+import { serviceFieldsLua } from './service-state.js';
 import { taskStatusesLua } from './task-status.js';
 import { functionName, libraryCode } from './lua-library.js';
 
@@ -29,6 +30,7 @@ export const SCRIPT_NAMES = [
   'index-waiting',
   'preempt',
   'forget',
+  'set-service',
 ] as const;
 export type ScriptName = (typeof SCRIPT_NAMES)[number];
 
@@ -50,6 +52,7 @@ const GENERATED: Readonly<Record<string, () => string>> = {
   'task-failures': taskFailuresLua,
   'wait-set-key': waitSetKeyLua,
   'wait-class': waitClassLua,
+  'service-fields': serviceFieldsLua,
 };
 
 const LUA_DIR = new URL('../lua/', import.meta.url);

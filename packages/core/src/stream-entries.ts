@@ -1,8 +1,10 @@
 /**
  * Reading the entries of a queue's streams: stream entry ids (order, time), the events stream's
- * status transitions (`id status attempt at tracker reason`, see lua/lib-common.lua appendEvent)
+ * status transitions (`id status attempt at tracker reason`, see lua/lib-common.lua appendEvent;
+ * a service's changes add `service` and `endpoints`, lua/set-service.lua)
  * and a task's live log chunks (`s` stdout|stderr, `d` the bytes, see the tracker's LogPublisher).
  */
+import { isServiceState, type ServiceEndpoints, type ServiceState } from './service-state.js';
 import { isTaskStatus, type TaskStatus } from './task-status.js';
 
 const ENTRY_ID = /^(\d+)-(\d+)$/;
@@ -55,6 +57,13 @@ export interface TaskEvent {
   at: number;
   tracker: string | null;
   reason: string | null;
+  /**
+   * Set on a running service's change of state (service-state.ts, lua/set-service.lua): not a
+   * status transition (`status` stays running).
+   */
+  service?: ServiceState;
+  /** With `service` ready: port name → host:port. */
+  endpoints?: ServiceEndpoints;
 }
 
 export function parseTaskEvent(entryId: string, fields: ReadonlyArray<string | Buffer>): TaskEvent | null {
@@ -70,7 +79,15 @@ export function parseTaskEvent(entryId: string, fields: ReadonlyArray<string | B
     at: Number(f.get('at') ?? 0) || 0,
     tracker: f.get('tracker') || null,
     reason: f.get('reason') || null,
+    ...serviceOf(f),
   };
+}
+
+function serviceOf(f: Map<string, string>): Pick<TaskEvent, 'service' | 'endpoints'> {
+  const service = f.get('service');
+  if (!service || !isServiceState(service)) return {};
+  const endpoints = f.get('endpoints');
+  return endpoints ? { service, endpoints: JSON.parse(endpoints) as ServiceEndpoints } : { service };
 }
 
 export type LogStreamName = 'stdout' | 'stderr';

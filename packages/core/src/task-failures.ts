@@ -56,6 +56,11 @@ export const TASK_FAILURES = {
     status: 'dead',
     meaning: 'no live tracker of the queue could run the task (too many GPUs, no CPU slot) in time',
   },
+  SERVICE_NOT_READY: {
+    status: 'failed',
+    meaning:
+      'a service did not pass its readiness check within its start timeout, with every restart its manifest allows',
+  },
   GPU_ERROR: {
     status: 'failed',
     meaning:

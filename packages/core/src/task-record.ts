@@ -6,6 +6,7 @@ import type { Redis } from 'ioredis';
 import type { GpuRequest } from './gpu-request.js';
 import type { QueueKeys } from './keys.js';
 import { isTaskFailureCode, type TaskFailureCode } from './task-failures.js';
+import { parseServiceStatus, type ServiceStatus } from './service-state.js';
 import { isTaskStatus, type TaskStatus } from './task-status.js';
 import { DEFAULT_PRIORITY } from './task-priority.js';
 import { DEFAULT_MAX_ATTEMPTS, type RetryBackoff, type TaskInput } from './task-spec.js';
@@ -83,6 +84,10 @@ export interface TaskRecord {
   gpuMeanUtilizationPercent: number | null;
   /** The task it was submitted again from (POST /v1/tasks/:id/resubmit); null otherwise. */
   resubmittedFrom: string | null;
+  /** A service's live state while it runs (service-state.ts); null for a batch task and once it stopped. */
+  service: ServiceStatus | null;
+  /** Why a service's lifetime ended it (its idle timeout, its maximum age); null otherwise. */
+  serviceStopped: string | null;
 }
 
 function num(value: string | undefined): number | null {
@@ -144,6 +149,8 @@ export function parseTaskRecord(hash: Record<string, string>): TaskRecord | null
     gpuPeakMemoryMiB: num(hash.gpuPeakMemoryMiB),
     gpuMeanUtilizationPercent: num(hash.gpuMeanUtilizationPercent),
     resubmittedFrom: str(hash.resubmittedFrom),
+    service: parseServiceStatus(hash),
+    serviceStopped: str(hash.serviceStopped),
   };
 }
 

@@ -22,6 +22,7 @@ import {
   renewLease,
   requeueOrphan,
   SCRIPT_NAMES,
+  setServiceState,
   setTaskStatus,
   settleEntry,
   setTaskPriority,
@@ -76,7 +77,14 @@ describe('the keys a Lua script touches', () => {
     const a = await submit({ idempotencyKey: 'once' });
     const claimA = await claimed('a', 'ta');
     expect(await renewLease(client, keys, claimA, 'a', 60_000)).toBe('renewed');
+    const endpoints = { control: 'host-a:20001' };
+    expect(
+      await setServiceState(client, keys, claimA, now(), { state: 'ready', endpoints, restarts: 0 }),
+    ).toBe(true);
+    expect((await getTask(client, keys, a))?.service).toMatchObject({ state: 'ready', endpoints });
     expect(await setTaskStatus(client, keys, claimA, 'uploading', now())).toBe(true);
+    // Leaving `running` withdraws the endpoints (lib-common writeStatus).
+    expect((await getTask(client, keys, a))?.service).toBeNull();
     expect(await completeTask(client, keys, claimA, 'succeeded', now(), '')).toBe(true);
     expect(await getTask(client, keys, a)).toMatchObject({ status: 'succeeded' });
 

@@ -1,6 +1,6 @@
 /**
  * @gpufleet/executers: gpufleet's executer catalog (`catalog/<name>/executer.json` with its scripts,
- * sources and Dockerfile): `script`, `sph`, `dualsphysics` and `noop`.
+ * sources and Dockerfile): `script`, `sph`, `dualsphysics`, `noop` and `sim-server` (a service).
  *
  * @example
  * import { loadExecuters } from '@gpufleet/core';

@@ -29,7 +29,7 @@ describe('executer catalog', () => {
     const folders = (await readdir(CATALOG_DIR, { withFileTypes: true }))
       .filter((e) => e.isDirectory())
       .map((e) => e.name);
-    expect(folders.sort()).toEqual(['dualsphysics', 'noop', 'script', 'sph']);
+    expect(folders.sort()).toEqual(['dualsphysics', 'noop', 'script', 'sim-server', 'sph']);
     const all = await loadExecuters([CATALOG_DIR], { allowOptIn: true });
     expect([...all.keys()].sort()).toEqual(folders.sort());
     for (const executer of all.values()) {

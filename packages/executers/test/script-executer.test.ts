@@ -107,7 +107,7 @@ describe('script executer', () => {
 
   it('is not loaded without opt-in, so the queue refuses script tasks', async () => {
     const loaded = await loadExecuters([CATALOG_DIR]);
-    expect([...loaded.keys()].sort()).toEqual(['dualsphysics', 'noop', 'sph']);
+    expect([...loaded.keys()].sort()).toEqual(['dualsphysics', 'noop', 'sim-server', 'sph']);
     expect(loaded.skipped).toEqual([
       expect.objectContaining({ name: 'script', reason: expect.stringContaining('requires opt-in') }),
     ]);

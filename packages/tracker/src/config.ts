@@ -118,8 +118,12 @@ export interface TrackerConfig {
   xidLog: string | null;
   /** GPUFLEET_PORT_RANGE: the host ports services are given (service/port-pool.ts), both ends included. */
   portRange: PortRange;
+  /** GPUFLEET_MAX_SHARES_PER_GPU: how many tasks may share one GPU (gpuShareMiB); null: as its memory allows. */
+  maxSharesPerGpu: number | null;
   /** GPUFLEET_ADVERTISE_HOST: the host in the endpoints a service publishes; default the host name. */
   advertiseHost: string;
+  /** GPUFLEET_SERVICE_CHECK_MS: how often a ready service's readiness check runs again; 0: never. */
+  serviceCheckMs: number;
 }
 
 export const TRACKER_DEFAULTS = {
@@ -146,6 +150,8 @@ export const TRACKER_DEFAULTS = {
   gpuHealthMs: 5_000,
   xidLog: null,
   portRange: DEFAULT_PORT_RANGE,
+  maxSharesPerGpu: null,
+  serviceCheckMs: 5_000,
   /** The host name, as the OS gives it when the module loads. */
   advertiseHost: hostname(),
 } as const;
@@ -217,7 +223,15 @@ export function loadTrackerConfig(env: Env = process.env, cwd = process.cwd()): 
     gpuHealthMs: r.int('GPUFLEET_GPU_HEALTH_MS', TRACKER_DEFAULTS.gpuHealthMs, { min: 0, max: 3_600_000 }),
     xidLog: r.string('GPUFLEET_XID_LOG', undefined, xidLogProblem) ?? null,
     portRange: readPortRange(r),
+    maxSharesPerGpu:
+      r.raw('GPUFLEET_MAX_SHARES_PER_GPU') === undefined
+        ? null
+        : r.int('GPUFLEET_MAX_SHARES_PER_GPU', 1, { min: 1, max: 64 }),
     advertiseHost: readAdvertiseHost(r, env, TRACKER_DEFAULTS.advertiseHost),
+    serviceCheckMs: r.int('GPUFLEET_SERVICE_CHECK_MS', TRACKER_DEFAULTS.serviceCheckMs, {
+      min: 0,
+      max: 3_600_000,
+    }),
   };
   if (config.gpuHealthMs > 0 && config.gpuHealthMs < MIN_GPU_SAMPLE_MS) {
     r.fail(

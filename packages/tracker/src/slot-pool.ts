@@ -68,6 +68,8 @@ export class SlotPool {
     readonly gpuIds: readonly number[],
     readonly cpuSlots: number,
     readonly devices: ReadonlyMap<number, RequestedGpu> = new Map(),
+    /** How many shares one GPU may carry (GPUFLEET_MAX_SHARES_PER_GPU); null: as many as its memory holds. */
+    readonly maxSharesPerGpu: number | null = null,
   ) {
     this.mixed = new Set([...devices.values()].map((d) => `${d.name}\t${d.memoryMiB}`)).size > 1;
     this.freeGpus = [...gpuIds];
@@ -189,7 +191,7 @@ export class SlotPool {
     const id =
       free ??
       this.shares.leastLoaded(
-        (gpu) => !this.held.has(gpu) && this.satisfies(gpu, request),
+        (gpu) => !this.held.has(gpu) && !this.sharesFull(gpu) && this.satisfies(gpu, request),
         mib,
         (gpu) => this.devices.get(gpu)?.memoryMiB ?? 0,
       );
@@ -201,14 +203,20 @@ export class SlotPool {
 
   /**
    * The memory (MiB) a share could have on GPU `id` now: all of a free one's, what the shares on a
-   * shared one leave; null when it takes no share (a task has it whole, it is held back, or the
+   * shared one leave; null when it takes no share (a task has it whole, it is held back, it carries
+   * as many shares as allowed, or the
    * tracker takes nothing now).
    */
   shareRoomMiB(id: number): number | null {
     const memory = this.devices.get(id)?.memoryMiB ?? null;
     if (memory === null || !this.accepting || this.held.has(id)) return null;
-    if (this.shares.has(id)) return memory - this.shares.usedMiB(id);
+    if (this.shares.has(id)) return this.sharesFull(id) ? null : memory - this.shares.usedMiB(id);
     return this.freeGpus.includes(id) ? memory : null;
+  }
+
+  /** GPU `id` carries as many shares as the tracker allows on one GPU. */
+  private sharesFull(id: number): boolean {
+    return this.maxSharesPerGpu !== null && this.shares.count(id) >= this.maxSharesPerGpu;
   }
 
   /** The GPUs tasks share now. */

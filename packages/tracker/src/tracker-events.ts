@@ -31,7 +31,10 @@
  * - `unschedulable-checked`: queue-sweep.ts, no line (one per check; unschedulable-sweep.ts logs
  *   each task it ends);
  * - `drain-changed`: drains.ts, 'drained by an operator' / 'undrained by an operator';
- * - `gpu-unhealthy`: gpu/gpu-health.ts, 'GPU unhealthy: ...'.
+ * - `gpu-unhealthy`: gpu/gpu-health.ts, 'GPU unhealthy: ...';
+ * - `service-ready`, `service-restarting`, `service-waiting-for-port`, `service-stopped`:
+ *   service/service-run.ts, 'service ready', 'service restarting', 'service waiting for a port',
+ *   'service stopped'.
  */
 import type { EventEmitter } from 'node:events';
 import type { Logger, TaskFailureCode, TaskStatus } from '@gpufleet/core';
@@ -105,6 +108,17 @@ export interface TrackerEventMap {
    * more; `taskIds`: the tasks whose processes ran on it, stopped and requeued (gpu/gpu-health.ts).
    */
   'gpu-unhealthy': { gpu: number; reason: string; taskIds: string[] };
+  /**
+   * A service (service/service-run.ts) passed its readiness check: its `endpoints` (name →
+   * host:port) are in its record and its `ready` event in the queue's events stream.
+   */
+  'service-ready': AttemptRef & { endpoints: Readonly<Record<string, string>>; restarts: number };
+  /** A service exited or failed its check (`reason`); it starts again after `delayMs` (`restarts`: this one included). */
+  'service-restarting': AttemptRef & { reason: string; restarts: number; delayMs: number };
+  /** A service waits for ports: GPUFLEET_PORT_RANGE has too few free (`reason` says what holds it). */
+  'service-waiting-for-port': AttemptRef & { reason: string };
+  /** A service was ended by its lifetime: no client connection for its idle timeout, or past its maximum age. */
+  'service-stopped': AttemptRef & { why: 'idle' | 'max-age'; reason: string };
   /** close() began: nothing starts any more; `running` attempts get the shutdown grace. */
   stopping: { running: number };
   /** close() finished, `closeMs` after it began. */
@@ -133,6 +147,10 @@ export const TRACKER_EVENT_NAMES = Object.keys({
   'unschedulable-checked': true,
   'drain-changed': true,
   'gpu-unhealthy': true,
+  'service-ready': true,
+  'service-restarting': true,
+  'service-waiting-for-port': true,
+  'service-stopped': true,
   stopping: true,
   stopped: true,
 } satisfies Record<TrackerEventName, true>) as readonly TrackerEventName[];

@@ -33,6 +33,8 @@ import { Preempter } from './preemption.js';
 import { RetentionKeeper } from './retention-keeper.js';
 import { attemptSettings, RunningAttempts } from './running-attempts.js';
 import { SlotPool } from './slot-pool.js';
+import { TRACKER_DEFAULTS } from './config.js';
+import { PortPool } from './service/port-pool.js';
 import { gpuDevices } from './gpu/gpu-groups.js';
 import { TrackerPresence } from './tracker-presence.js';
 import {
@@ -88,7 +90,12 @@ export class Tracker extends EventEmitter<TrackerEmitterEvents> {
     this.startedAt = this.now();
     this.keys = queueKeys(deps.config.prefix, deps.config.queue);
     const cpuSlots = deps.config.cpuSlots ?? (deps.gpuIds.length > 0 ? 0 : availableParallelism());
-    this.pool = new SlotPool(deps.gpuIds, cpuSlots, gpuDevices(deps.gpuInventory));
+    this.pool = new SlotPool(
+      deps.gpuIds,
+      cpuSlots,
+      gpuDevices(deps.gpuInventory),
+      deps.config.maxSharesPerGpu ?? null,
+    );
     // Started and closed with the tracker (its events); given each task's GPUs back to settle.
     const occupancy = deps.gpuOccupancy?.({ pool: this.pool, tracker: this });
     this.holder = currentHolder(newToken());
@@ -126,6 +133,12 @@ export class Tracker extends EventEmitter<TrackerEmitterEvents> {
         baseEnv: executerBaseEnv(process.env),
         outage: this.outage,
         gpuSampler: deps.gpuSampler,
+        services: {
+          ports: new PortPool(config.portRange ?? TRACKER_DEFAULTS.portRange, this.logger),
+          advertiseHost: config.advertiseHost ?? TRACKER_DEFAULTS.advertiseHost,
+          // Configs made in code before services existed lack these: the defaults.
+          checkMs: config.serviceCheckMs ?? TRACKER_DEFAULTS.serviceCheckMs,
+        },
       },
       pool: this.pool,
       logger: this.logger,

@@ -77,6 +77,7 @@ export const TASK_FAILURE_CODES = [
   'OUTPUTS_NOT_STORED',
   'ATTEMPTS_EXHAUSTED',
   'UNSCHEDULABLE',
+  'SERVICE_NOT_READY',
   'GPU_ERROR',
 ] as const;
 
@@ -207,6 +208,19 @@ export type TaskSummary = {
   tenant: string;
   /** the GPUs it asked for (0: a CPU slot) */
   gpus: number;
+  /** a running service’s state (an executer with a `service` block); null otherwise */
+  service: {
+    /** `waiting-for-port`: its tracker has no free port in its range (`reason`); `starting`: spawned, not ready yet; `ready`: its readiness check passed, `endpoints` set; `restarting`: it exited or failed its check (`reason`) */
+    state: 'waiting-for-port' | 'starting' | 'ready' | 'restarting';
+    /** port name → host:port, only while ready (the host its tracker advertises) */
+    endpoints: Record<string, string> | null;
+    /** ISO 8601, UTC */
+    readyAt: string | null;
+    /** restarts in this attempt so far */
+    restarts: number;
+    /** why it waits for a port or restarts */
+    reason: string | null;
+  } | null;
 };
 
 /** GET /v1/tasks: a page of tasks, newest first. */
@@ -283,6 +297,8 @@ export type TaskView = TaskSummary & {
   gpuMeanUtilizationPercent: number | null;
   /** the task it was submitted again from (POST /v1/tasks/:id/resubmit); null otherwise */
   resubmittedFrom: string | null;
+  /** a service its lifetime ended (idle timeout, maximum age): why; null otherwise */
+  serviceStopped: string | null;
 };
 
 /** One output file. */
@@ -328,6 +344,18 @@ export type ExecuterOffer = {
   timeLimitMs: number;
   /** live trackers offering it */
   trackers: string[];
+  /** a service (a long-running server): its ports, readiness check and lifetime, as its manifest declares them; null for a batch executer */
+  service: {
+    ports: string[];
+    ready: { tcp?: string; http?: { port: string; path: string }; stdout?: string };
+    /** how long the service may take to become ready before it counts as failed to start */
+    startTimeoutMs: number;
+    /** the service is ended after this long with no client connection */
+    idleTimeoutMs?: number;
+    /** the service is ended this long after it started */
+    maxAgeMs?: number;
+    restart?: { count: number; backoffMs: number };
+  } | null;
 };
 
 /** GET /v1/executers. */

@@ -15,6 +15,7 @@ import {
   readTenantAccounts,
   shareOf,
   type QueueStats,
+  type ServiceSpec,
   type TenantAccount,
   type TenantAccounts,
   type TenantShare,
@@ -30,6 +31,8 @@ export interface ExecuterOffer {
   gpus: number;
   timeLimitMs: number;
   trackers: string[];
+  /** Its manifest's `service` block (core service-manifest.ts); null for a batch executer. */
+  service: ServiceSpec | null;
 }
 
 /** A tenant in a queue: its accounts and its fair share as the queue's trackers apply it. */
@@ -103,6 +106,7 @@ export async function executerOffers(
       gpus: entry.gpus,
       timeLimitMs: entry.timeLimitMs,
       trackers: by,
+      service: entry.service ?? null,
     });
   }
   return offers;

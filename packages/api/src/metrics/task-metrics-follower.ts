@@ -115,6 +115,7 @@ export class TaskMetricsFollower {
 
   /** One transition; `live`: as it happened (metrics and history), else read back (history only). */
   #observe(queue: string, event: TaskEvent, live = true): void {
+    if (event.service) return; // a service's change of state, not a transition
     if (live) this.deps.metrics.tasks.inc({ queue, status: event.status });
     if (isFinal(event.status)) this.deps.history?.ended(queue, event.at, event.status);
     const timed = (event.status === 'running' && event.attempt === 1) || (live && isFinal(event.status));

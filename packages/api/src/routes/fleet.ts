@@ -9,7 +9,7 @@
  * tracker-views.ts).
  */
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { checkName } from '@gpufleet/core';
+import { checkName, ServiceSchema, type ServiceSpec } from '@gpufleet/core';
 import type { ApiContext } from '../app-context.js';
 import { principalOf } from '../auth/auth-hook.js';
 import { ApiError } from '../errors.js';
@@ -34,6 +34,13 @@ const ExecutersSchema = Type.Object({
       gpus: Type.Integer({ description: 'default GPU count' }),
       timeLimitMs: Type.Integer({ description: 'default time limit' }),
       trackers: Type.Array(Type.String(), { description: 'live trackers offering it' }),
+      service: Nullable(
+        Type.Unsafe<ServiceSpec>({
+          ...ServiceSchema,
+          description:
+            'a service (a long-running server): its ports, readiness check and lifetime, as its manifest declares them; null for a batch executer',
+        }),
+      ),
     }),
   ),
 });

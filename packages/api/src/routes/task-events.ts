@@ -1,7 +1,8 @@
 /**
  * GET /v1/tasks/:id/events: Server-Sent Events of the task's status transitions (`status`) and,
  * while it runs, of its progress (`progress`: output so far and its last line, at most once a
- * second), ending with the final status. With `?wait=1` it is a plain long-poll instead: the task's
+ * second) and of a service's state (`service`: `ready` with its endpoints, `restarting`...), ending
+ * with the final status. With `?wait=1` it is a plain long-poll instead: the task's
  * record once it is final, or as it is when `timeoutMs` passes. An archived task (it left Redis)
  * is final: either form answers at once, from its archived record (followTask finds it final).
  * When transitions were trimmed from the queue's events stream before this follow read them, it
@@ -50,7 +51,20 @@ async function streamEvents(ctx: ApiContext, found: FoundTask, sse: SseStream): 
     last = { status: event.status, attempt: event.attempt };
     sse.send('status', { ...event, at: isoTime(event.at) });
   };
-  const fromRecord = (f: FoundTask): void =>
+  const sendService = (event: TaskEvent): void => {
+    const { taskId, attempt, tracker, reason } = event;
+    const endpoints = event.endpoints ?? null;
+    sse.send('service', {
+      taskId,
+      attempt,
+      state: event.service,
+      endpoints,
+      at: isoTime(event.at),
+      tracker,
+      reason,
+    });
+  };
+  const fromRecord = (f: FoundTask): void => {
     sendStatus({
       taskId: f.record.id,
       status: f.record.status,
@@ -59,6 +73,22 @@ async function streamEvents(ctx: ApiContext, found: FoundTask, sse: SseStream): 
       tracker: f.record.tracker,
       reason: f.record.error,
     });
+    // A follower that comes while a service runs learns its state (its endpoints) at once.
+    const service = f.record.service;
+    if (service && f.record.status === 'running') {
+      sendService({
+        entryId: '',
+        taskId: f.record.id,
+        status: 'running',
+        attempt: f.record.attempt,
+        at: service.readyAt ?? ctx.now(),
+        tracker: f.record.tracker,
+        reason: service.reason,
+        service: service.state,
+        ...(service.endpoints && { endpoints: service.endpoints }),
+      });
+    }
+  };
   let outputBytes = 0;
   let lastLine = '';
   let progressTimer: NodeJS.Timeout | null = null;
@@ -74,7 +104,7 @@ async function streamEvents(ctx: ApiContext, found: FoundTask, sse: SseStream): 
       found,
       {
         onStart: fromRecord,
-        onEvent: (event) => sendStatus(event),
+        onEvent: (event) => (event.service ? sendService(event) : sendStatus(event)),
         onResync: (current) => {
           sse.send('resync', {
             reason:
@@ -115,6 +145,8 @@ export const taskEventRoutes: FastifyPluginAsyncTypebox<{ ctx: ApiContext }> = a
         description:
           'SSE events: `status` {taskId, status, attempt, at, tracker, reason} for each transition, ' +
           'the last one final; `progress` {at, outputBytes, lastLine} while it runs; `error` {code, message}; ' +
+          '`service` {taskId, attempt, state, endpoints, at, tracker, reason} for each change of a service’s state ' +
+          '(`ready` with its endpoints; sent first too when the follow begins while a service runs); ' +
           '`resync` {reason}: transitions were trimmed from the queue’s events stream before they were read, ' +
           'and the `status` that follows is the task’s record as it is now.',
         params: TaskIdParams,

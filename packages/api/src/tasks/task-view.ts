@@ -5,10 +5,16 @@
  * preempted, so `ls` can mark such tasks without reading each one, and whether it was read from
  * the archive (a task that ended long enough ago to leave Redis). The full view also has the last
  * ended attempt's GPU usage (peak memory, mean utilisation), and the task it was submitted again
- * from, if it was.
+ * from, if it was. Both carry a running service's state and endpoints (`service`).
  */
 import { Type, type Static, type TUnsafe } from '@fastify/type-provider-typebox';
-import { PRIORITY_MAX, PRIORITY_MIN, TaskInputSchema } from '@gpufleet/core';
+import {
+  PRIORITY_MAX,
+  PRIORITY_MIN,
+  SERVICE_STATES,
+  TaskInputSchema,
+  type ServiceStatus,
+} from '@gpufleet/core';
 import { isoTime, Nullable, TaskFailureCodeSchema, TaskStatusSchema, Timestamp } from '../schemas/common.js';
 import type { FoundTask } from './task-finder.js';
 import { WAIT_REASONS, type WaitReason } from './wait-reason.js';
@@ -34,6 +40,28 @@ export const OutputSummarySchema = Type.Object({
   files: Type.Integer(),
   bytes: Type.Integer(),
 });
+
+export const ServiceViewSchema = Type.Object(
+  {
+    state: Type.Union(
+      SERVICE_STATES.map((s) => Type.Literal(s)),
+      {
+        description:
+          '`waiting-for-port`: its tracker has no free port in its range (`reason`); `starting`: spawned, not ready yet; ' +
+          '`ready`: its readiness check passed, `endpoints` set; `restarting`: it exited or failed its check (`reason`)',
+      },
+    ),
+    endpoints: Nullable(
+      Type.Record(Type.String(), Type.String(), {
+        description: 'port name → host:port, only while ready (the host its tracker advertises)',
+      }),
+    ),
+    readyAt: Nullable(Timestamp),
+    restarts: Type.Integer({ minimum: 0, description: 'restarts in this attempt so far' }),
+    reason: Nullable(Type.String({ description: 'why it waits for a port or restarts' })),
+  },
+  { description: 'a running service’s state (an executer with a `service` block); null otherwise' },
+);
 
 export const TaskSummarySchema = Type.Object({
   id: Type.String(),
@@ -79,6 +107,7 @@ export const TaskSummarySchema = Type.Object({
   ),
   tenant: Type.String({ description: 'the tenant it belongs to (whose key submitted it)' }),
   gpus: Type.Integer({ minimum: 0, description: 'the GPUs it asked for (0: a CPU slot)' }),
+  service: Nullable(ServiceViewSchema),
 });
 export type TaskSummary = Static<typeof TaskSummarySchema>;
 
@@ -147,6 +176,11 @@ export const TaskViewSchema = Type.Object({
       description: 'the task it was submitted again from (POST /v1/tasks/:id/resubmit); null otherwise',
     }),
   ),
+  serviceStopped: Nullable(
+    Type.String({
+      description: 'a service its lifetime ended (idle timeout, maximum age): why; null otherwise',
+    }),
+  ),
 });
 export type TaskView = Static<typeof TaskViewSchema>;
 
@@ -174,7 +208,13 @@ export function toTaskSummary({ record, archivedAt }: FoundTask): TaskSummary {
     archivedAt,
     tenant: record.tenant,
     gpus: record.gpus,
+    service: serviceView(record.service),
   };
+}
+
+function serviceView(service: ServiceStatus | null | undefined): Static<typeof ServiceViewSchema> | null {
+  if (!service) return null;
+  return { ...service, readyAt: isoTime(service.readyAt) };
 }
 
 /** The task's view; `wait`: where it stands while it is queued (ignored otherwise). */
@@ -208,6 +248,7 @@ export function toTaskView(found: FoundTask, wait: WaitView | null): TaskView {
     archivedAt,
     tenant: record.tenant,
     gpus: record.gpus,
+    service: serviceView(record.service),
     executerVersion: raw.executerVersion || null,
     params: record.params,
     gpuIds: record.gpuIds,
@@ -230,6 +271,7 @@ export function toTaskView(found: FoundTask, wait: WaitView | null): TaskView {
     gpuPeakMemoryMiB: record.gpuPeakMemoryMiB ?? null,
     gpuMeanUtilizationPercent: record.gpuMeanUtilizationPercent ?? null,
     resubmittedFrom: record.resubmittedFrom ?? null,
+    serviceStopped: record.serviceStopped ?? null,
   };
 }
 

@@ -3,7 +3,8 @@
  * server (a simulation build a controller connects to) rather than a batch job that ends on its
  * own. It names the ports the tracker gives it (`{port.NAME}` in the command), how the tracker
  * knows it is ready (a TCP connect, an HTTP GET answering 2xx, or a line on stdout), and its
- * lifetime (start timeout, idle timeout, maximum age, restarts, how many may share one GPU).
+ * lifetime (start timeout, idle timeout, maximum age, restarts). How services share a GPU is the
+ * task's GPU share (`gpuShareMiB`) and the tracker's GPUFLEET_MAX_SHARES_PER_GPU, not the manifest's.
  * Holds the block's TypeBox schema (part of the manifest's) and `checkService`, the checks a
  * schema cannot make: references to undeclared ports, duplicate names, a regex that will not
  * compile, a readiness block naming no check or several.
@@ -79,8 +80,6 @@ export const ServiceSchema = Type.Object(
         { additionalProperties: false },
       ),
     ),
-    /** With the task's GPU share, how many of this service may run on one GPU. */
-    perGpu: Type.Optional(Type.Integer({ minimum: 1, maximum: 64 })),
   },
   { additionalProperties: false },
 );

@@ -46,7 +46,6 @@ describe('the service block of a manifest', () => {
       idleTimeoutMs: 600_000,
       maxAgeMs: 86_400_000,
       restart: { count: 2, backoffMs: 500 },
-      perGpu: 2,
     };
     expect(parseManifest({ ...BASE, service: full }, FILE).service).toEqual(full);
     const stdout = parseManifest(
@@ -116,7 +115,6 @@ describe('the service block of a manifest', () => {
       idleTimeoutMs: -5,
       maxAgeMs: 1.5,
       restart: { count: -1, backoffMs: 'soon', forever: true },
-      perGpu: 0,
       replicas: 2,
     });
     expect(issues).toEqual(
@@ -129,10 +127,9 @@ describe('the service block of a manifest', () => {
         'service.restart: unknown field "forever"',
         'service.restart.count: must be >= 0',
         'service.restart.backoffMs: must be integer',
-        'service.perGpu: must be >= 1',
       ]),
     );
-    expect(issues).toHaveLength(9);
+    expect(issues).toHaveLength(8);
     expect(serviceIssues({ ports: ['http'], ready: { tcp: 'http' }, idleTimeoutMs: 2 ** 31 })).toEqual([
       'service.idleTimeoutMs: must be <= 2147483647',
     ]);

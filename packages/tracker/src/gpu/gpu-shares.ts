@@ -3,7 +3,8 @@
  * GPU, the shares of the tasks on it. The slot pool (slot-pool.ts) gives a share a free GPU first,
  * one share per GPU while any is free, and doubles up on the shared GPU with the least in use once
  * none is (as the binary manager runs one build per GPU and doubles up only when every GPU has
- * one), while the shares fit the GPU's memory. A shared GPU is nobody's alone: no task that wants
+ * one), while the shares fit the GPU's memory and, where the tracker sets one, its count of shares
+ * per GPU (GPUFLEET_MAX_SHARES_PER_GPU). A shared GPU is nobody's alone: no task that wants
  * a whole GPU gets it until its last share has ended.
  */
 export class GpuShares {
@@ -16,6 +17,11 @@ export class GpuShares {
 
   has(id: number): boolean {
     return this.#byGpu.has(id);
+  }
+
+  /** How many shares GPU `id` carries. */
+  count(id: number): number {
+    return this.#byGpu.get(id)?.length ?? 0;
   }
 
   /** The memory the shares on GPU `id` take (MiB). */

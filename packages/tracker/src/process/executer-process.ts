@@ -16,8 +16,20 @@ import { LogFileReader, type LogFileSummary } from './log-file-reader.js';
 import type { ProcessExit, Spawner } from './spawner.js';
 import { TailBuffer } from './tail-buffer.js';
 
-/** Why the tracker kills a process; `gpu_error`: a GPU it runs on failed (gpu/gpu-health.ts). */
-export type KillReason = 'cancelled' | 'timed_out' | 'shutdown' | 'lease_lost' | 'preempted' | 'gpu_error';
+/**
+ * Why the tracker kills a process; `gpu_error`: a GPU it runs on failed (gpu/gpu-health.ts);
+ * `service_restart`, `service_stop`: a service is restarted, or ended by its lifetime
+ * (service/service-run.ts).
+ */
+export type KillReason =
+  | 'cancelled'
+  | 'timed_out'
+  | 'shutdown'
+  | 'lease_lost'
+  | 'preempted'
+  | 'gpu_error'
+  | 'service_restart'
+  | 'service_stop';
 export type OutputStream = 'stdout' | 'stderr';
 
 /** How often a running process's log files are read for the live log. */

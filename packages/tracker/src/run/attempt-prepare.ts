@@ -67,25 +67,52 @@ export interface ProcessSpec {
 }
 
 /**
- * Fetches the inputs into the folder and builds the process's argv and environment; a
- * TaskFailure (INPUTS_REFUSED or INPUTS_UNAVAILABLE) when the inputs could not be fetched.
+ * Fetches the inputs into the folder; a TaskFailure (INPUTS_REFUSED or INPUTS_UNAVAILABLE) when
+ * they could not be fetched, else null.
  */
-export async function prepareProcess(
-  deps: Pick<TaskExecutionDeps, 'store' | 'baseEnv' | 'preemptGraceMs' | 'gpuMps'>,
-  spec: Extract<AttemptSpec, { kind: 'ready' }>,
+export async function fetchTaskInputs(
+  deps: Pick<TaskExecutionDeps, 'store'>,
+  spec: ReadySpec,
   folder: TaskFolder,
-  attempt: number,
-  gpuIds: readonly number[],
-): Promise<ProcessSpec | TaskFailure> {
-  const { record, executer, params } = spec;
+): Promise<TaskFailure | null> {
+  const { record } = spec;
   try {
     await fetchInputs(deps.store, folder, record.tenant, record.id, record.inputs);
+    return null;
   } catch (error) {
     const code = error instanceof GpufleetError ? `${error.code}: ` : '';
     return new TaskFailure(inputFailureCode(error), `inputs refused: ${code}${describe(error)}`, {
       cause: error,
     });
   }
+}
+
+/** Fetches the inputs, then builds the process's argv and environment (or the inputs' TaskFailure). */
+export async function prepareProcess(
+  deps: Pick<TaskExecutionDeps, 'store' | 'baseEnv' | 'preemptGraceMs' | 'gpuMps'>,
+  spec: ReadySpec,
+  folder: TaskFolder,
+  attempt: number,
+  gpuIds: readonly number[],
+): Promise<ProcessSpec | TaskFailure> {
+  return (await fetchTaskInputs(deps, spec, folder)) ?? processSpecOf(deps, spec, folder, attempt, gpuIds);
+}
+
+export type ReadySpec = Extract<AttemptSpec, { kind: 'ready' }>;
+
+/**
+ * The process's argv and environment. A service's (service/service-run.ts) gets its `ports`:
+ * `{port.NAME}` in its command, and GPUFLEET_PORT_<NAME> in its environment.
+ */
+export function processSpecOf(
+  deps: Pick<TaskExecutionDeps, 'baseEnv' | 'preemptGraceMs' | 'gpuMps'>,
+  spec: ReadySpec,
+  folder: TaskFolder,
+  attempt: number,
+  gpuIds: readonly number[],
+  ports?: Readonly<Record<string, number>>,
+): ProcessSpec {
+  const { record, executer, params } = spec;
   const argv = buildArgv(
     executer.manifest,
     {
@@ -96,6 +123,7 @@ export async function prepareProcess(
       gpuIds,
       taskId: record.id,
       attempt,
+      ...(ports && { ports }),
     },
     params,
   );
@@ -113,5 +141,7 @@ export async function prepareProcess(
       share: { mib: shareMiB, mpsPipeDirectory: mpsPipeDirectory(deps.gpuMps, deps.baseEnv) },
     }),
   });
+  for (const [name, port] of Object.entries(ports ?? {}))
+    env[`GPUFLEET_PORT_${name.toUpperCase()}`] = String(port);
   return { file: argv.file, args: argv.args, env };
 }

@@ -30,6 +30,8 @@ export interface AttemptProcessHooks {
   exited: () => void;
   /** Clean-ups to await after the task is complete (the pid record's removal). */
   cleanups: Array<Promise<unknown>>;
+  /** Sees the output as it is read (a service's stdout readiness check). */
+  onOutput?: (stream: 'stdout' | 'stderr', chunk: Buffer) => void;
 }
 
 export async function runAttemptProcess(
@@ -57,7 +59,10 @@ export async function runAttemptProcess(
     timeLimitMs: limits.timeLimitMs,
     killGraceMs: deps.killGraceMs,
     spawner: deps.spawner,
-    onOutput: (stream, chunk) => live.write(stream, chunk),
+    onOutput: (stream, chunk) => {
+      live.write(stream, chunk);
+      hooks.onOutput?.(stream, chunk);
+    },
   });
   deps.spares?.refill(); // after the spawn, not on its way
   hooks.killable(proc.kill);

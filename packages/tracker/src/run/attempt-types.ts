@@ -8,6 +8,7 @@ import type { GpuSampler } from '../gpu/gpu-sampler.js';
 import type { KillReason } from '../process/executer-process.js';
 import type { SpareFolders } from './spare-folders.js';
 import type { Spawner } from '../process/spawner.js';
+import type { ServiceDeps } from '../service/service-run.js';
 import type { EmitTrackerEvent } from '../tracker-events.js';
 
 export interface TaskExecutionDeps {
@@ -53,6 +54,8 @@ export interface TaskExecutionDeps {
    * ended without succeeding is settled, so that one a GPU fault ended is handed back (absent: none).
    */
   gpuCheck?: () => Promise<void>;
+  /** Ports, advertised host and checks for the services it runs (service/service-run.ts); absent: it runs none. */
+  services?: ServiceDeps;
   logger: Logger;
   now: () => number;
 }

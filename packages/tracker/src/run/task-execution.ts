@@ -19,8 +19,11 @@ import {
 } from '@gpufleet/core';
 import { meterTask, type TaskGpuMeter } from '../gpu/task-gpu-usage.js';
 import { withRedisRetry } from '../with-redis-retry.js';
-import { attemptSpec, describe, prepareProcess } from './attempt-prepare.js';
-import { runAttemptProcess } from './attempt-process.js';
+import { attemptSpec, describe, fetchTaskInputs, processSpecOf } from './attempt-prepare.js';
+import { runAttemptProcess, type AttemptProcessHooks } from './attempt-process.js';
+import { TaskFailure } from '../errors.js';
+import { runService } from '../service/service-run.js';
+import type { TaskOutcome } from './task-outcome.js';
 import { afterExit, afterStore, mayBeGpuFault } from './attempt-settle.js';
 import { AttemptWrites } from './attempt-writes.js';
 import type { ExecuterProcessResult, KillReason } from '../process/executer-process.js';
@@ -122,29 +125,50 @@ async function runAttempt(
   keeper.start();
   let meter: TaskGpuMeter | null = null;
   try {
-    const processSpec = await prepareProcess(deps, spec, folder, claim.attempt, gpuIds);
-    if ('status' in processSpec) return await writes.fail(processSpec);
+    const inputsFailure = await fetchTaskInputs(deps, spec, folder);
+    if (inputsFailure) return await writes.fail(inputsFailure);
+    const service = spec.executer.manifest.service;
+    if (service && !deps.services) {
+      const reason = `tracker "${deps.consumer}" runs no services`;
+      return await writes.fail(new TaskFailure('SPAWN_FAILED', reason));
+    }
     meter = meterTask(deps.gpuSampler, gpuIds); // from just before its spawn
-    const result = await runAttemptProcess(
-      deps,
-      claim,
-      folder,
-      processSpec,
-      { timeLimitMs: record.timeLimitMs, executer: record.executer, gpuIds },
-      {
-        logger,
-        retry,
-        killable: (killProcess) => {
-          state.killProcess = killProcess;
-          if (state.killRequest) killProcess(state.killRequest.reason, state.killRequest.graceMs);
-        },
-        exited: () => {
-          meter?.stop();
-          state.markExited();
-        },
-        cleanups: state.cleanups,
+    const hooks: AttemptProcessHooks = {
+      logger,
+      retry,
+      killable: (killProcess) => {
+        state.killProcess = killProcess;
+        if (state.killRequest) killProcess(state.killRequest.reason, state.killRequest.graceMs);
       },
-    );
+      exited: () => {
+        meter?.stop();
+        state.markExited();
+      },
+      cleanups: state.cleanups,
+    };
+    const limits = { timeLimitMs: record.timeLimitMs, executer: record.executer, gpuIds };
+    const ran =
+      service && deps.services
+        ? await runService({
+            deps: { ...deps, services: deps.services },
+            claim,
+            spec,
+            service,
+            folder,
+            gpuIds,
+            hooks,
+          })
+        : {
+            result: await runAttemptProcess(
+              deps,
+              claim,
+              folder,
+              processSpecOf(deps, spec, folder, claim.attempt, gpuIds),
+              limits,
+              hooks,
+            ),
+          };
+    const { result } = ran;
     // A GPU fault ends a CUDA program before the health check sees it: the check looks again first.
     if (gpuIds.length > 0 && mayBeGpuFault(result)) await deps.gpuCheck?.().catch(() => undefined);
     await settle(
@@ -156,7 +180,8 @@ async function runAttempt(
       { leaseLost: keeper.isLost, preemptedBy: state.preemptedBy, gpuError: state.gpuError },
       writes,
       logger,
-      meter?.fields() ?? {},
+      { ...(meter?.fields() ?? {}), ...('fields' in ran ? ran.fields : {}) },
+      'outcome' in ran ? ran.outcome : undefined,
     );
   } finally {
     deps.spares?.refill(); // for an attempt that ended before its spawn (a no-op when full)
@@ -187,8 +212,11 @@ async function settle(
   writes: AttemptWrites,
   logger: Logger,
   gpuUsage: Fields,
+  serviceOutcome?: TaskOutcome,
 ): Promise<void> {
-  const exit = afterExit({ ...ended, result, timeLimitMs: record.timeLimitMs, consumer: deps.consumer });
+  const settled = afterExit({ ...ended, result, timeLimitMs: record.timeLimitMs, consumer: deps.consumer });
+  // A service's own ending (its lifetime, its readiness) reads its process's end otherwise.
+  const exit = settled.kind === 'store' && serviceOutcome ? { ...settled, outcome: serviceOutcome } : settled;
   if (exit.kind === 'lost') return;
   if (exit.kind === 'hand-back') return writes.handBack(exit.reason, ended.preemptedBy, exit.errorCode);
   const base = {

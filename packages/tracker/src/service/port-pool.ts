@@ -75,6 +75,8 @@ export class PortPool {
   /** Ports seen held by other programs and logged, until seen free again. */
   readonly #logged = new Set<number>();
   #next: number;
+  /** Woken when a task gives its ports back (`nextRelease`). */
+  #waiters: Array<() => void> = [];
 
   constructor(
     readonly range: PortRange,
@@ -115,10 +117,28 @@ export class PortPool {
     return this.#assign(taskId, names, previous);
   }
 
+  /**
+   * Resolves when a task next gives its ports back, or at once when `signal` aborts: a task that
+   * found the range full tries again then.
+   */
+  nextRelease(signal?: AbortSignal): Promise<void> {
+    return new Promise((resolve) => {
+      if (signal?.aborted) return resolve();
+      const wake = (): void => {
+        signal?.removeEventListener('abort', wake);
+        this.#waiters = this.#waiters.filter((w) => w !== wake);
+        resolve();
+      };
+      this.#waiters.push(wake);
+      signal?.addEventListener('abort', wake, { once: true });
+    });
+  }
+
   /** Gives back the task's ports; they are remembered for its reserveAgain. */
   release(taskId: string): void {
     const ports = this.#held.get(taskId);
     if (!ports) return;
+    for (const wake of this.#waiters.splice(0)) wake();
     this.#held.delete(taskId);
     for (const port of Object.values(ports)) if (this.#taken.get(port) === taskId) this.#taken.delete(port);
     this.#remembered.delete(taskId);
