@@ -35,6 +35,13 @@ import { downloadLinkRequest } from './outputs/download-links.js';
 import { outputUrlPath } from './outputs/output-url.js';
 import { randomUuid } from './http/random-uuid.js';
 import { resubmitTask, type ResubmitOptions } from './task/resubmit-task.js';
+import type {
+  EndpointsListener,
+  FollowEndpointsOptions,
+  ServiceEndpoints,
+  WaitForEndpointsOptions,
+} from './task/service-endpoints.js';
+import type { StatusEvent } from './task/stream-events.js';
 import { filterQuery, type ArchiveFilter, type TaskFilter } from './task/task-filter.js';
 import { SubmittedTask, TaskHandle } from './task/task-handle.js';
 
@@ -118,6 +125,20 @@ export class GpufleetClient {
 
   async getTask(id: string, options: { signal?: AbortSignal } = {}): Promise<TaskView> {
     return this.task(id).get(options);
+  }
+
+  /** A service task's endpoints once it is ready (`TaskEndedError` if it ends first; see TaskHandle). */
+  async waitForEndpoints(id: string, options: WaitForEndpointsOptions = {}): Promise<ServiceEndpoints> {
+    return this.task(id).waitForEndpoints(options);
+  }
+
+  /** Each change of a service task's endpoints (null: withdrawn) until its final status. */
+  async followEndpoints(
+    id: string,
+    onChange: EndpointsListener,
+    options: FollowEndpointsOptions = {},
+  ): Promise<StatusEvent> {
+    return this.task(id).followEndpoints(onChange, options);
   }
 
   /**

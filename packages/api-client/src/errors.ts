@@ -4,6 +4,7 @@
  * reached within the retry budget is an `ApiUnreachableError`. The rest are the client's own:
  * configuration, inputs, downloads, Node-only features and the command line's usage errors.
  */
+import type { TaskFailureCode, TaskStatus } from './generated/api-types.js';
 
 /** One problem with one field, as the API's `details.issues` and the config checks report it. */
 export interface FieldIssue {
@@ -88,12 +89,46 @@ export class InputError extends GpufleetClientError {
 /** A downloaded file does not match the manifest's size or sha256, or its path would escape. */
 export class DownloadError extends GpufleetClientError {}
 
-/** `wait()` gave up before the task ended. */
+/** `wait()` gave up before the task ended (`waitForEndpoints()`: before its service was ready). */
 export class WaitTimeoutError extends GpufleetClientError {
   readonly taskId: string;
-  constructor(taskId: string, timeoutMs: number) {
-    super('WAIT_TIMEOUT', `task ${taskId} did not end within ${timeoutMs} ms`);
+  readonly timeoutMs: number;
+  constructor(taskId: string, timeoutMs: number, message?: string) {
+    super('WAIT_TIMEOUT', message ?? `task ${taskId} did not end within ${timeoutMs} ms`);
     this.taskId = taskId;
+    this.timeoutMs = timeoutMs;
+  }
+}
+
+/**
+ * `waitForEndpoints()`: the task reached a final status before its service was ready (it failed to
+ * start, was cancelled, or its executer runs no service): which status, and why.
+ */
+export class TaskEndedError extends GpufleetClientError {
+  readonly taskId: string;
+  readonly status: TaskStatus;
+  /** The task's error, as its record says; null when none. */
+  readonly error: string | null;
+  /** Why it did not succeed, as a stable code (docs/task-failures.md); null when unknown or none. */
+  readonly errorCode: TaskFailureCode | null;
+  readonly exitCode: number | null;
+  constructor(
+    taskId: string,
+    end: {
+      status: TaskStatus;
+      error: string | null;
+      errorCode?: TaskFailureCode | null;
+      exitCode?: number | null;
+    },
+  ) {
+    const code = end.errorCode ? ` (${end.errorCode})` : '';
+    const why = end.error ? `: ${end.error}${code}` : code;
+    super('TASK_ENDED', `task ${taskId} ended ${end.status} before its service was ready${why}`);
+    this.taskId = taskId;
+    this.status = end.status;
+    this.error = end.error;
+    this.errorCode = end.errorCode ?? null;
+    this.exitCode = end.exitCode ?? null;
   }
 }
 

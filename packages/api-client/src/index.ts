@@ -11,6 +11,10 @@
  * const task = await client.submit({ executer: 'sph', params: { particles: 5000 }, gpus: 1, priority: 700 });
  * for await (const line of task.follow()) console.log(`[${line.stream}] ${line.text}`);
  * const done = await task.wait(); // done.status: 'succeeded' | 'failed' | ...
+ *
+ * // A service (an executer with a `service` block): its endpoints once its readiness check passed.
+ * const server = await client.submit({ executer: 'sim-server' });
+ * const { endpoints } = await server.waitForEndpoints({ timeoutMs: 120_000 }); // { control: 'host:20001' }
  * const manifest = await task.outputs(); // then client.openOutput(task.id, path)
  *
  * // In Node, also inputs streamed from disk and downloads into a folder:
@@ -41,6 +45,7 @@ export {
   NoApiConfiguredError,
   NodeOnlyError,
   StreamError,
+  TaskEndedError,
   UsageError,
   WaitTimeoutError,
 } from './errors.js';
@@ -105,11 +110,20 @@ export { parseDuration } from './profiles/duration.js';
 export { LOCAL_API_FILE } from './profiles/local-api-file.js';
 export type { FollowLogsOptions } from './task/follow-logs.js';
 export type {
+  EndpointsListener,
+  FollowEndpointsOptions,
+  ServiceEndpoints,
+  WaitForEndpointsOptions,
+} from './task/service-endpoints.js';
+export type {
   LogChunk,
   LogEnd,
   LogLine,
   LogStreamName,
   ProgressEvent,
+  ServiceEvent,
+  ServiceState,
+  ServiceView,
   StatusEvent,
   StreamResync,
   TaskEvent,

@@ -2,7 +2,8 @@
 /**
  * gpufleet: the command-line client of a gpufleet (see the package README, or `gpufleet --help`).
  * The first Ctrl-C stops the command (tasks on the fleet go on); a second one exits at once.
- * Exit codes: 0 ok, 1 a task did not succeed, 2 usage error, 3 API unreachable, 4 not found.
+ * Exit codes: 0 ok, 1 a task did not succeed, 2 usage error, 3 API unreachable, 4 not found,
+ * 5 a service not ready.
  */
 import { CommanderError } from 'commander';
 import type { CliRuntime } from '../cli/cli-context.js';

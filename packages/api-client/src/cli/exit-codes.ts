@@ -2,7 +2,8 @@
  * The exit codes of `gpufleet`, which scripts can rely on: 0 ok; 1 a task did not succeed (or
  * another failure); 2 a usage error: bad flags, bad configuration, or a request the API refused
  * as invalid, unauthorised or impossible (NO_CAPACITY); 3 the API is unreachable (or answers 503 past the retries); 4 the
- * task or output does not exist (or a task's input files, to submit it again).
+ * task or output does not exist (or a task's input files, to submit it again); 5 a service task is
+ * not ready (`endpoints` without `--wait`, or past `--timeout`; `submit --wait-ready` past `--ready-timeout`).
  */
 import { CommanderError } from 'commander';
 import {
@@ -21,6 +22,7 @@ export const EXIT = {
   USAGE: 2,
   UNREACHABLE: 3,
   NOT_FOUND: 4,
+  NOT_READY: 5,
 } as const;
 
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
@@ -54,7 +56,7 @@ export function exitCodeFor(error: unknown): ExitCode {
   return EXIT.FAILED;
 }
 
-/** The most serious of several outcomes (not found > unreachable > usage > failed > ok). */
+/** The most serious of several outcomes (not ready > not found > unreachable > usage > failed > ok). */
 export function worstExit(codes: Iterable<number>): ExitCode {
   let worst: ExitCode = EXIT.OK;
   for (const code of codes) if (code > worst) worst = code as ExitCode;

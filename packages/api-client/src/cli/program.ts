@@ -7,6 +7,7 @@ import type { CliRuntime } from './cli-context.js';
 import { adminCommands } from './commands/admin.js';
 import { commandRunner } from './commands/command-kit.js';
 import { drainCommands } from './commands/drain.js';
+import { endpointsCommand } from './commands/endpoints.js';
 import { fleetCommands } from './commands/fleet.js';
 import { logsCommand } from './commands/logs.js';
 import { priorityCommand } from './commands/priority.js';
@@ -36,6 +37,7 @@ export function createProgram(runtime: CliRuntime): Command {
   const run = commandRunner(runtime);
   submitCommand(program, run);
   statusCommands(program, run);
+  endpointsCommand(program, run);
   logsCommand(program, run);
   taskActionCommands(program, run);
   priorityCommand(program, run);
@@ -49,7 +51,8 @@ export function createProgram(runtime: CliRuntime): Command {
   for (const command of all(program).slice(1)) command.exitOverride().showHelpAfterError();
   program.addHelpText(
     'after',
-    '\nExit codes: 0 ok, 1 a task did not succeed, 2 usage error, 3 API unreachable, 4 not found.\n' +
+    '\nExit codes: 0 ok, 1 a task did not succeed, 2 usage error, 3 API unreachable, 4 not found,\n' +
+      '5 a service not ready (endpoints, submit --wait-ready).\n' +
       'Configuration: --api-url/GPUFLEET_API_URL, --token/GPUFLEET_TOKEN, or profiles in ./gpufleet.json or\n' +
       '~/.config/gpufleet/config.json; a local fleet started with `npm start` is found by itself.',
   );

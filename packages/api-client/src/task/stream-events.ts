@@ -3,7 +3,12 @@
  * document describes these streams as text, so their payloads are typed here, with a `type` tag
  * added for narrowing.
  */
-import type { TaskFailureCode, TaskStatus } from '../generated/api-types.js';
+import type { TaskFailureCode, TaskStatus, TaskSummary } from '../generated/api-types.js';
+
+/** A running service's state as a task shows it (`task.service`): null for other tasks. */
+export type ServiceView = NonNullable<TaskSummary['service']>;
+/** `waiting-for-port`, `starting`, `ready` (endpoints published) or `restarting`. */
+export type ServiceState = ServiceView['state'];
 
 /** A status transition: the first one is the task's status when the stream opened. */
 export interface StatusEvent {
@@ -37,7 +42,27 @@ export interface StreamResync {
   reason: string;
 }
 
-export type TaskEvent = StatusEvent | ProgressEvent | StreamResync;
+/**
+ * A change of a service's state (an executer with a `service` block): `ready` with its endpoints,
+ * `restarting` with why... The first one comes right after the first `status` when the stream
+ * opens while a service runs. Its endpoints are withdrawn by any later non-ready state and by any
+ * status other than `running`.
+ */
+export interface ServiceEvent {
+  type: 'service';
+  taskId: string;
+  attempt: number;
+  state: ServiceState;
+  /** Port name → `host:port`: only while `ready`, else null. */
+  endpoints: Record<string, string> | null;
+  /** ISO 8601: when it changed (for `ready` sent on opening, when it became ready). */
+  at: string | null;
+  tracker: string | null;
+  /** Why it waits for a port or restarts; null otherwise. */
+  reason: string | null;
+}
+
+export type TaskEvent = StatusEvent | ProgressEvent | ServiceEvent | StreamResync;
 
 export type LogStreamName = 'stdout' | 'stderr';
 

@@ -1,6 +1,6 @@
 /**
  * One task, by id: its record, waiting for its end, following its events and its output lines,
- * its logs, downloading its outputs, changing its priority while it waits and cancelling it. Made by `client.task(id)`; `submit()`
+ * a service's endpoints (waiting for them, following their changes), its logs, downloading its outputs, changing its priority while it waits and cancelling it. Made by `client.task(id)`; `submit()`
  * returns a `SubmittedTask`, which also holds the submission's answer.
  */
 import type {
@@ -14,7 +14,23 @@ import type { HttpClient } from '../http/http-client.js';
 import { nodeOnly } from '../node-only.js';
 import type { DownloadOptions, DownloadResult } from '../outputs/download-outputs.js';
 import { followLines, followLogs, type FollowLogsOptions } from './follow-logs.js';
-import type { LogChunk, LogEnd, LogLine, LogStreamName, StreamResync, TaskEvent } from './stream-events.js';
+import {
+  followEndpoints,
+  waitForEndpoints,
+  type EndpointsListener,
+  type FollowEndpointsOptions,
+  type ServiceEndpoints,
+  type WaitForEndpointsOptions,
+} from './service-endpoints.js';
+import type {
+  LogChunk,
+  LogEnd,
+  LogLine,
+  LogStreamName,
+  StatusEvent,
+  StreamResync,
+  TaskEvent,
+} from './stream-events.js';
 import { taskEvents } from './task-events.js';
 import { waitForTask, type WaitOptions } from './wait-for-task.js';
 
@@ -48,9 +64,28 @@ export class TaskHandle {
     return waitForTask(this.http, this.id, options);
   }
 
-  /** Status transitions and progress until the final status. */
+  /** Status transitions, progress and a service's state changes until the final status. */
   events(options: { signal?: AbortSignal } = {}): AsyncGenerator<TaskEvent> {
     return taskEvents(this.http, this.id, options);
+  }
+
+  /**
+   * A service task's endpoints once it is ready (at once when it is now). Rejects with
+   * `TaskEndedError` when the task reaches a final status first, `WaitTimeoutError` past `timeoutMs`.
+   */
+  async waitForEndpoints(options: WaitForEndpointsOptions = {}): Promise<ServiceEndpoints> {
+    return waitForEndpoints(this.http, this.id, options);
+  }
+
+  /**
+   * Calls `onChange` with the endpoints each time its service becomes ready (again after a
+   * restart, maybe elsewhere) and with null when they are withdrawn; resolves at the final status.
+   */
+  async followEndpoints(
+    onChange: EndpointsListener,
+    options: FollowEndpointsOptions = {},
+  ): Promise<StatusEvent> {
+    return followEndpoints(this.http, this.id, onChange, options);
   }
 
   /** stdout and stderr as lines, from the start, until the task ends. */

@@ -1,12 +1,14 @@
 /**
  * One task, `#/tasks/<id>`, live while the page is open: its name, status and what can be done to
- * it; its timeline from the events stream; while it waits, why; its output as it is written; its
- * outputs with previews and downloads once it has ended; its details, GPU usage and parameters.
+ * it; its timeline from the events stream; while it waits, why; a service task's service (its
+ * state, endpoints and uptime, live); its output as it is written; its outputs with previews and
+ * downloads once it has ended; its details, GPU usage and parameters.
  * A task the key may not see reads "not found", as one that does not exist. The parts are in
  * components/task/.
  */
 import { isFinalStatus } from '@gpufleet/api-client';
 import { GpuUsage } from '../components/task/gpu-usage.js';
+import { ServicePanel } from '../components/task/service-panel.js';
 import { StatusBadge } from '../components/status-badge.js';
 import { TaskControls } from '../components/task/task-controls.js';
 import { TaskDetails } from '../components/task/task-details.js';
@@ -80,10 +82,18 @@ function OneTask({ id }: { id: string }) {
           {task.errorCode && <code>{task.errorCode}</code>} {task.error}
         </p>
       )}
-      <TaskTimeline task={shown} events={feed.events} live={feed.live} resync={feed.resync} now={now} />
+      <TaskTimeline
+        task={shown}
+        events={feed.events}
+        serviceEvents={feed.serviceEvents}
+        live={feed.live}
+        resync={feed.resync}
+        now={now}
+      />
       <div class="task-grid">
         <div class="task-main">
           {status === 'queued' && <WaitInfo task={task} now={now} />}
+          {feed.service && <ServicePanel service={feed.service} status={status} now={now} />}
           <TaskLogs taskId={task.id} status={status} />
           <TaskOutputs task={shown} />
         </div>

@@ -3,7 +3,8 @@
  * configuration, on a free port, serving the built dashboard) with a keys file of three keys (an
  * admin of tenant `ops`, users `alice` and `bob`), and one in-process tracker on the GPUs of a
  * fake nvidia-smi (two H100s by default), sampling their usage, with the catalog's executers
- * (`sph`, `script`) and the tracker tests' `probe`. GPUs are not exercised: the fake answers as
+ * (`sph`, `script`) and the tracker tests' `probe`, and those of `executerPaths` besides (the
+ * tracker tests' service fixtures: SERVICE_EXECUTERS). GPUs are not exercised: the fake answers as
  * nvidia-smi does.
  */
 import { createHash } from 'node:crypto';
@@ -26,6 +27,10 @@ import { createTracker, loadTrackerConfig, type Tracker } from '@gpufleet/tracke
 import { loadApiConfig, startApiServer, type ApiServer } from '@gpufleet/api';
 
 const PROBE_EXECUTERS = fileURLToPath(new URL('../../../tracker/test/fixtures/executers', import.meta.url));
+/** The tracker tests' service executers (`svc-tcp`, `svc-http`, `svc-stdout`, `svc-aged`). */
+export const SERVICE_EXECUTERS = fileURLToPath(
+  new URL('../../../tracker/test/fixtures/services', import.meta.url),
+);
 
 export const KEYS = {
   admin: 'dashboard-test-admin-key-0123456789abcdef',
@@ -47,7 +52,12 @@ const sha256 = (key: string): string => createHash('sha256').update(key).digest(
 export async function startDashboardFleet(
   redis: RedisServer,
   temp: TempDirs,
-  options: { gpus?: FakeGpu[]; trackerEnv?: Record<string, string> } = {},
+  options: {
+    gpus?: FakeGpu[];
+    trackerEnv?: Record<string, string>;
+    /** More executer folders for the tracker, after the catalog and `probe`. */
+    executerPaths?: string[];
+  } = {},
 ): Promise<DashboardFleet> {
   const dir = await temp.make();
   const prefix = uniquePrefix('dash');
@@ -82,7 +92,7 @@ export async function startDashboardFleet(
         REDIS_URL: redis.url,
         GPUFLEET_PREFIX: prefix,
         ARTIFACT_STORE: artifacts,
-        GPUFLEET_EXECUTERS: `${CATALOG_DIR}:${PROBE_EXECUTERS}`,
+        GPUFLEET_EXECUTERS: [CATALOG_DIR, PROBE_EXECUTERS, ...(options.executerPaths ?? [])].join(':'),
         GPUFLEET_ENABLE_OPT_IN_EXECUTERS: 'true',
         GPUFLEET_GPUS: gpus.map((_, i) => i).join(','),
         GPUFLEET_CPU_SLOTS: '1',

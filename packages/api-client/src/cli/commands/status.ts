@@ -3,9 +3,11 @@
  * preemptible, how often and by which task it was preempted, attempts, tracker and GPUs, times,
  * GPU usage (peak memory, mean utilisation), exit code, error with its failure code, why it waits,
  * its place in line and when it is expected to start while it is queued, outputs, and when it was
- * archived if it left Redis) and `gpufleet
+ * archived if it left Redis; a service's state, uptime, restarts and endpoints, and why its
+ * lifetime ended it) and `gpufleet
  * ls` (your tasks, newest first, filtered by status, executer, queue, name and tags; a preemptible
- * task's priority is marked `*`, explained below the table; with `--archived`, the archived tasks
+ * task's priority is marked `*`, explained below the table; a SERVICE column when a task runs a
+ * service: its state, uptime and endpoints; with `--archived`, the archived tasks
  * that ended within `--since` or `--from`/`--to`, newest day first; without it, those ranges bound creation).
  */
 import type { Command } from 'commander';
@@ -23,6 +25,7 @@ import {
   taskRow,
 } from '../format.js';
 import { formatBytes } from '../progress-line.js';
+import { serviceRows, withServiceColumn } from '../service-text.js';
 import { collect, durationArg, intArg, type CommandRunner } from './command-kit.js';
 
 /** `ls --archived` without a range: the last week (the API lists at most 31 days at once). */
@@ -54,6 +57,7 @@ function describe(t: TaskView): string {
   rows.push(
     ['gpus', `${t.gpus}${t.gpuIds.length > 0 ? ` (ids ${t.gpuIds.join(',')})` : ''}${gpuRequestText(t)}`],
     ['tracker', t.tracker ?? '-'],
+    ...serviceRows(t),
     ['created', formatTime(t.createdAt)],
     ['started', formatTime(t.startedAt)],
     ['ended', formatTime(t.endedAt)],
@@ -156,14 +160,15 @@ export async function runList(ctx: CliContext, flags: ListFlags): Promise<number
   else if (items.length === 0) ctx.out.note(flags.archived ? 'no archived tasks in that range' : 'no tasks');
   else {
     // Tasks of another tenant, or of several: say whose each is.
-    if (flags.tenant === undefined) ctx.out.line(table(TASK_HEADERS, items.map(taskRow)));
-    else
-      ctx.out.line(
-        table(
-          ['TENANT', ...TASK_HEADERS],
-          items.map((t) => [t.tenant, ...taskRow(t)]),
-        ),
-      );
+    const shown =
+      flags.tenant === undefined
+        ? withServiceColumn(TASK_HEADERS, items.map(taskRow), items)
+        : withServiceColumn(
+            ['TENANT', ...TASK_HEADERS],
+            items.map((t) => [t.tenant, ...taskRow(t)]),
+            items,
+          );
+    ctx.out.line(table(shown.headers, shown.rows));
     // The mark's meaning on stderr, only when one is shown: the table on stdout stays a table.
     if (items.some((t) => t.preemptible)) ctx.out.note(PREEMPTIBLE_NOTE);
   }

@@ -9,7 +9,9 @@
  * task of higher priority stop and requeue them (the preemption does not count as an attempt).
  * `--gpu-model` and `--gpu-memory` ask for GPUs of a model and memory, `--gpu-share` for a share
  * of one GPU by memory; `--wait-for-capacity`
- * accepts a task that no live tracker can run yet (the API refuses it otherwise).
+ * accepts a task that no live tracker can run yet (the API refuses it otherwise). `--wait-ready`
+ * waits for a service task's endpoints and prints them (exit 1 if a task ended first, 5 past
+ * `--ready-timeout`); it waits for no end, so it is refused with --wait, --follow or --download.
  */
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
@@ -17,6 +19,7 @@ import type { Command } from 'commander';
 import type { TaskSpec, TaskView } from '../../generated/api-types.js';
 import type { DownloadResult } from '../../outputs/download-outputs.js';
 import type { SubmittedTask } from '../../task/task-handle.js';
+import { UsageError } from '../../errors.js';
 import type { CliContext } from '../cli-context.js';
 import { EXIT } from '../exit-codes.js';
 import { outcome } from '../format.js';
@@ -31,6 +34,7 @@ import {
   priorityArg,
   type CommandRunner,
 } from './command-kit.js';
+import { waitReadyAll, type ReadyOutcome } from './endpoints.js';
 
 export interface SubmitFlags {
   param: string[];
@@ -54,6 +58,23 @@ export interface SubmitFlags {
   gpuMemory?: number;
   gpuShare?: number;
   waitForCapacity?: boolean;
+  waitReady?: boolean;
+  readyTimeout?: number;
+}
+
+/** `--wait-ready` waits for a service to be ready, not for an end: the options that wait for one conflict. */
+function checkWaitReady(flags: SubmitFlags): void {
+  if (flags.readyTimeout !== undefined && !flags.waitReady)
+    throw new UsageError('--ready-timeout is how long --wait-ready waits: give --wait-ready too');
+  const conflicts = [
+    flags.wait && '--wait',
+    flags.follow && '--follow',
+    flags.download !== undefined && '--download',
+  ].filter(Boolean);
+  if (flags.waitReady && conflicts.length > 0)
+    throw new UsageError(
+      `--wait-ready cannot be combined with ${conflicts.join(' or ')}: it waits until a service is ready, they until the task ends`,
+    );
 }
 
 interface Planned {
@@ -145,9 +166,12 @@ async function submitAll(ctx: CliContext, planned: Planned[], flags: SubmitFlags
 }
 
 export async function runSubmit(ctx: CliContext, executer: string, flags: SubmitFlags): Promise<number> {
+  checkWaitReady(flags);
   const planned = await plan(ctx, executer, flags);
   const tasks = await submitAll(ctx, planned, flags);
   const ids = tasks.map((t) => t.id);
+  let ready: { code: number; outcomes: Map<string, ReadyOutcome> } | null = null;
+  if (flags.waitReady) ready = await waitReadyAll(ctx, ids, flags.readyTimeout);
   const finals = new Map<string, Pick<TaskView, 'status' | 'exitCode' | 'error'>>();
   if (flags.follow) {
     for (const [id, end] of await followAll(ctx, ids)) finals.set(id, end);
@@ -176,6 +200,7 @@ export async function runSubmit(ctx: CliContext, executer: string, flags: Submit
       params: planned[i]?.params,
       idempotencyKey: task.idempotencyKey,
       ...(final ? { status: final.status, exitCode: final.exitCode, error: final.error } : {}),
+      ...ready?.outcomes.get(task.id),
       ...(download !== undefined
         ? { download: download && { dir: download.dir, files: download.files.map((f) => f.path) } }
         : {}),
@@ -184,7 +209,7 @@ export async function runSubmit(ctx: CliContext, executer: string, flags: Submit
   if (ctx.out.json && flags.follow) ctx.out.record({ type: 'summary', tasks: summary });
   else if (ctx.out.json) ctx.out.document({ tasks: summary });
   const failed = waited && [...finals.values()].some((f) => f.status !== 'succeeded');
-  return failed ? EXIT.FAILED : EXIT.OK;
+  return failed ? EXIT.FAILED : (ready?.code ?? EXIT.OK);
 }
 
 export function submitCommand(program: Command, run: CommandRunner): void {
@@ -250,6 +275,15 @@ export function submitCommand(program: Command, run: CommandRunner): void {
     .option('-w, --wait', 'wait for the end; exit 1 unless every task succeeded')
     .option('-f, --follow', 'stream the output until the end (implies --wait)')
     .option('-d, --download <dir>', 'download the outputs when done (implies --wait)')
+    .option(
+      '--wait-ready',
+      'a service: wait until it is ready and print its endpoints; exit 1 if it ends first',
+    )
+    .option(
+      '--ready-timeout <time>',
+      'with --wait-ready: wait at most this long, such as 2m (then exit 5)',
+      durationArg('--ready-timeout'),
+    )
     .option('--idempotency-key <key>', 'submitting again with the same key returns the same task(s)')
     .action(run((ctx, executer: string, flags: SubmitFlags) => runSubmit(ctx, executer, flags)));
 }

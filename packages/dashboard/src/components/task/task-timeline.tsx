@@ -1,12 +1,15 @@
 /**
  * The task's status timeline: each step (queued, running, uploading, its end; again for a retry or
  * a preemption) with its time, attempt, tracker, reason and how long it lasted, the current one
- * growing while the page is open; and whether the page hears of changes (`live`), lost the stream
- * for a while (`reconnecting…`) or the task has ended.
+ * growing while the page is open; under a running step, a service's changes of state in that
+ * attempt (starting, ready, restarting and why) as the page heard of them; and whether the page
+ * hears of changes (`live`), lost the stream for a while (`reconnecting…`) or the task has ended.
  */
 import { isFinalStatus, type StatusEvent, type TaskStatus, type TaskView } from '@gpufleet/api-client';
 import { dateTime, duration } from '../../format.js';
 import { StatusBadge } from '../status-badge.js';
+import { serviceWords } from './service-state.js';
+import type { ServiceEvent } from './task-stream.js';
 import { buildTimeline } from './timeline.js';
 import type { LiveState } from './use-task.js';
 
@@ -35,15 +38,36 @@ const NEXT: Partial<Record<TaskStatus, string>> = {
 /** `13:04:11` (the full date and time in its title). */
 const clock = (iso: string | null): string => (iso ? dateTime(iso).slice(11) : '–');
 
+/** The service changes shown under a step, the latest ones (a service that keeps restarting). */
+const SERVICE_CHANGES_SHOWN = 6;
+
+function ServiceChanges({ events }: { events: readonly ServiceEvent[] }) {
+  if (events.length === 0) return null;
+  const shown = events.slice(-SERVICE_CHANGES_SHOWN);
+  return (
+    <ul class="service-changes" aria-label="Service changes">
+      {events.length > shown.length && <li class="muted">{events.length - shown.length} earlier changes</li>}
+      {shown.map((event, i) => (
+        <li key={i} data-service-state={event.state} title={event.reason ?? undefined}>
+          <time dateTime={event.at ?? undefined}>{clock(event.at)}</time> {serviceWords(event.state)}
+          {event.reason ? `: ${event.reason}` : ''}
+        </li>
+      ))}
+    </ul>
+  );
+}
+
 export function TaskTimeline({
   task,
   events,
+  serviceEvents = [],
   live,
   resync,
   now,
 }: {
   task: TaskView;
   events: readonly StatusEvent[];
+  serviceEvents?: readonly ServiceEvent[];
   live: LiveState;
   resync: string | null;
   now: number;
@@ -91,6 +115,9 @@ export function TaskTimeline({
                 <div class="small reason" title={step.reason}>
                   {step.reason}
                 </div>
+              )}
+              {step.status === 'running' && (
+                <ServiceChanges events={serviceEvents.filter((e) => e.attempt === step.attempt)} />
               )}
             </li>
           );

@@ -1,9 +1,11 @@
 /**
- * One task, live: its record (GET /v1/tasks/:id) and its status events (`task.events()`, the
- * API's event stream), which say every transition as it happens; the record is read again after
- * each, so the header, the outputs and the GPU usage follow without a reload. No polling loop
- * stands in for the stream: only while the task is queued is the record read every QUEUED_EVERY_MS,
- * for what no event tells (its place in line, why it waits), and not while the tab is hidden.
+ * One task, live: its record (GET /v1/tasks/:id) and its events stream (task-stream.ts), whose
+ * status events say every transition as it happens and whose service events every change of a
+ * service task's service (ready with its endpoints, restarting...); the record is read again after
+ * each, so the header, the service, the outputs and the GPU usage follow without a reload. No
+ * polling loop stands in for the stream: only while the task is queued is the record read every
+ * QUEUED_EVERY_MS, for what no event tells (its place in line, why it waits), and not while the tab
+ * is hidden.
  * A stream the client could not resume within its retry budget is `reconnecting` until it is open
  * again. A task the key may not see is `notFound`, exactly like one that does not exist.
  */
@@ -11,6 +13,8 @@ import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { ApiRequestError, isFinalStatus, type StatusEvent, type TaskView } from '@gpufleet/api-client';
 import { useSession } from '../../session.js';
 import { pause, reconnectDelayMs } from './pause.js';
+import { currentService, type RecordRead, type ServiceHeard, type ServiceNow } from './service-state.js';
+import { taskStream, type ServiceEvent } from './task-stream.js';
 
 const QUEUED_EVERY_MS = 5000;
 
@@ -23,6 +27,10 @@ export interface TaskFeed {
   error: string | null;
   /** The status events since the page opened, the first being the status it had then. */
   events: StatusEvent[];
+  /** The service events since the page opened (a change of state each), for the timeline. */
+  serviceEvents: ServiceEvent[];
+  /** A service task's service as it is now (service-state.ts); null for another task. */
+  service: ServiceNow | null;
   live: LiveState;
   /** Why the stream lost transitions, when it did (some steps may be missing). */
   resync: string | null;
@@ -32,12 +40,22 @@ export interface TaskFeed {
 
 const message = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
+const sameService = (a: ServiceEvent, b: ServiceEvent): boolean =>
+  a.attempt === b.attempt &&
+  a.state === b.state &&
+  a.reason === b.reason &&
+  JSON.stringify(a.endpoints) === JSON.stringify(b.endpoints);
+
 export function useTask(id: string): TaskFeed {
   const { client } = useSession();
-  const [task, setTask] = useState<TaskView | null>(null);
+  const [record, setRecord] = useState<RecordRead | null>(null);
   const [notFound, setNotFound] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [events, setEvents] = useState<StatusEvent[]>([]);
+  const [serviceEvents, setServiceEvents] = useState<ServiceEvent[]>([]);
+  const [heard, setHeard] = useState<ServiceHeard | null>(null);
+  /** Service events heard so far: a read that began after one knows of it. */
+  const seqRef = useRef(0);
   const [live, setLive] = useState<LiveState>('connecting');
   const [resync, setResync] = useState<string | null>(null);
   const reloadRef = useRef<() => void>(() => undefined);
@@ -54,10 +72,17 @@ export function useTask(id: string): TaskFeed {
         return;
       }
       running = true;
+      const seq = seqRef.current;
       try {
         const view = await client.getTask(id, { signal: abort.signal });
         if (abort.signal.aborted) return;
-        setTask(view);
+        setRecord((previous) => ({
+          view,
+          seq,
+          lastService: view.service
+            ? { service: view.service, attempt: view.attempt }
+            : (previous?.lastService ?? null),
+        }));
         setError(null);
       } catch (caught) {
         if (abort.signal.aborted) return;
@@ -76,6 +101,7 @@ export function useTask(id: string): TaskFeed {
     return () => abort.abort();
   }, [client, id]);
 
+  const task = record?.view ?? null;
   const found = task !== null;
 
   // The events: from the first read on, until the final status.
@@ -83,13 +109,26 @@ export function useTask(id: string): TaskFeed {
     if (!found) return;
     const abort = new AbortController();
     const follow = async (): Promise<void> => {
+      // After a reconnect the API tells the current status (and service state) again: not a change.
+      let lastStatus: StatusEvent | null = null;
+      let lastService: ServiceEvent | null = null;
       for (let failures = 0; !abort.signal.aborted; failures++) {
         try {
-          for await (const event of client.task(id).events({ signal: abort.signal })) {
+          for await (const event of taskStream(client, id, abort.signal)) {
             failures = 0;
             setLive('live');
             if (event.type === 'resync') setResync(event.reason);
+            if (event.type === 'service') {
+              const seq = ++seqRef.current;
+              setHeard({ event, seq });
+              if (!lastService || !sameService(lastService, event))
+                setServiceEvents((all) => [...all, event]);
+              lastService = event;
+              reloadRef.current();
+            }
             if (event.type !== 'status') continue;
+            if (lastStatus?.status === event.status && lastStatus.attempt === event.attempt) continue;
+            lastStatus = event;
             setEvents((previous) => [...previous, event]);
             reloadRef.current();
             if (isFinalStatus(event.status)) {
@@ -101,8 +140,10 @@ export function useTask(id: string): TaskFeed {
         } catch (caught) {
           if (abort.signal.aborted) return;
           if (caught instanceof ApiRequestError && caught.status === 404) return setNotFound(true);
-          setLive('reconnecting');
-          await pause(reconnectDelayMs(failures), abort.signal);
+          // A stream that dropped is opened again soon (the request retries within the client's
+          // budget); when that failed too, the page says so and waits longer each time.
+          if (failures > 0) setLive('reconnecting');
+          await pause(failures === 0 ? 500 : reconnectDelayMs(failures - 1), abort.signal);
         }
       }
     };
@@ -128,5 +169,10 @@ export function useTask(id: string): TaskFeed {
   }, [queued, task]);
 
   const reload = useCallback(() => reloadRef.current(), []);
-  return { task, notFound, error, events, live, resync, reload };
+  const status = events.at(-1)?.status ?? task?.status ?? 'queued';
+  const restartsHeard = serviceEvents.filter(
+    (e) => e.state === 'restarting' && e.attempt === task?.attempt,
+  ).length;
+  const service = record ? currentService(record, heard, status, restartsHeard) : null;
+  return { task, notFound, error, events, serviceEvents, service, live, resync, reload };
 }

@@ -1,12 +1,14 @@
 /**
  * One task of the tasks table: a checkbox while it can be cancelled, its id (a link to its page),
- * name, executer, status (and why it failed), tenant (admin keys), priority, GPUs, when it was
- * created, started and ended, and how long it ran (so far, while it runs).
+ * name, executer, status (and why it failed; a service task's endpoint and uptime), tenant (admin
+ * keys), priority, GPUs, when it was created, started and ended, and how long it ran (so far,
+ * while it runs).
  */
 import type { TaskSummary } from '@gpufleet/api-client';
 import { ago, dateTime, duration } from '../../format.js';
 import { href } from '../../router.js';
 import { isLive, StatusBadge } from '../status-badge.js';
+import { ServiceLine } from './service-line.js';
 import { runTime, shortTime } from './task-times.js';
 
 export interface TaskRowProps {
@@ -73,6 +75,7 @@ export function TaskRow({ task, now, showTenant, selected, onSelect }: TaskRowPr
             {failure}
           </code>
         )}
+        <ServiceLine service={task.service} now={now} />
       </td>
       {showTenant && <td>{task.tenant}</td>}
       <td class="num">{task.priority}</td>
