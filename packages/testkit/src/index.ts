@@ -40,4 +40,7 @@ export type {
 export { makeTempDir, removeDir, useTempDirs } from './temp-dir.js';
 export type { TempDirs } from './temp-dir.js';
 export { waitFor } from './wait-for.js';
+export { freePort } from './free-port.js';
+export { slurmUnavailable, startSlurmCluster } from './slurm-cluster.js';
+export type { SlurmCluster, SlurmClusterOptions } from './slurm-cluster.js';
 export type { Truthy, WaitForOptions } from './wait-for.js';

@@ -3,11 +3,12 @@ import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { access, readFile, stat } from 'node:fs/promises';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { delimiter, join } from 'node:path';
 import { Redis } from 'ioredis';
 import type { RedisOptions } from 'ioredis';
 import { afterAll, beforeAll } from 'vitest';
+import { freePort } from './free-port.js';
 import { makeTempDir, removeDir } from './temp-dir.js';
 import { waitFor } from './wait-for.js';
 
@@ -201,19 +202,6 @@ function ping(port: number, timeoutMs = 250): Promise<number | null> {
       if (pid !== undefined) done(reply.startsWith('+PONG\r\n') ? Number(pid) : null);
     });
   });
-}
-
-/** A port nothing listens on right now (listen on port 0, read it, close). */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('could not read a free port');
-  return address.port;
 }
 
 async function findOnPath(name: string): Promise<string> {

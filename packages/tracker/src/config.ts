@@ -124,6 +124,16 @@ export interface TrackerConfig {
   advertiseHost: string;
   /** GPUFLEET_SERVICE_CHECK_MS: how often a ready service's readiness check runs again; 0: never. */
   serviceCheckMs: number;
+  /**
+   * GPUFLEET_IDLE_EXIT_MS: the tracker stops after this long with no task running (a pilot job on
+   * SLURM gives its node back); 0: never.
+   */
+  idleExitMs: number;
+  /**
+   * GPUFLEET_WARNING_GRACE_MS: on SIGUSR1 (SLURM's time-limit warning, `--signal=B:USR1@secs`) the
+   * tracker stops as on SIGTERM, its running tasks given this long rather than the shutdown grace.
+   */
+  warningGraceMs: number;
 }
 
 export const TRACKER_DEFAULTS = {
@@ -152,6 +162,8 @@ export const TRACKER_DEFAULTS = {
   portRange: DEFAULT_PORT_RANGE,
   maxSharesPerGpu: null,
   serviceCheckMs: 5_000,
+  idleExitMs: 0,
+  warningGraceMs: 30_000,
   /** The host name, as the OS gives it when the module loads. */
   advertiseHost: hostname(),
 } as const;
@@ -231,6 +243,11 @@ export function loadTrackerConfig(env: Env = process.env, cwd = process.cwd()): 
     serviceCheckMs: r.int('GPUFLEET_SERVICE_CHECK_MS', TRACKER_DEFAULTS.serviceCheckMs, {
       min: 0,
       max: 3_600_000,
+    }),
+    idleExitMs: r.int('GPUFLEET_IDLE_EXIT_MS', TRACKER_DEFAULTS.idleExitMs, { min: 0, max: 2_147_483_647 }),
+    warningGraceMs: r.int('GPUFLEET_WARNING_GRACE_MS', TRACKER_DEFAULTS.warningGraceMs, {
+      min: 0,
+      max: 86_400_000,
     }),
   };
   if (config.gpuHealthMs > 0 && config.gpuHealthMs < MIN_GPU_SAMPLE_MS) {

@@ -76,11 +76,13 @@ export class RunningAttempts {
   private readonly cleanups = new Set<Promise<void>>();
   /** Aborted when a closing tracker stops waiting for Redis (see `drain`). */
   private readonly giveUp = new AbortController();
+  /** Aborted when the shutdown begins: services, which never end by themselves, stop at once. */
+  private readonly shutdown = new AbortController();
   private readonly attemptDeps: TaskExecutionDeps;
   private closing = false;
 
   constructor(private readonly deps: RunningAttemptsDeps) {
-    this.attemptDeps = { ...deps.attempt, giveUp: this.giveUp.signal };
+    this.attemptDeps = { ...deps.attempt, giveUp: this.giveUp.signal, shutdown: this.shutdown.signal };
   }
 
   /** The attempts running now, by task id. */
@@ -220,6 +222,7 @@ export class RunningAttempts {
   /** A shutdown began: from now on, what a late take or read still claims goes back (`launch`). */
   stopLaunching(): void {
     this.closing = true;
+    this.shutdown.abort();
   }
 
   /**

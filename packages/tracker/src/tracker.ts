@@ -268,9 +268,12 @@ export class Tracker extends EventEmitter<TrackerEmitterEvents> {
     return this.presence.info();
   }
 
-  /** Stops reading, lets running tasks finish within the shutdown grace, then kills what is left. */
-  close(): Promise<void> {
-    this.closing ??= this.doClose();
+  /**
+   * Stops reading, lets running tasks finish within the shutdown grace (or `graceMs`: SLURM's
+   * time-limit warning gives less), then kills what is left and hands it back.
+   */
+  close(options: { graceMs?: number } = {}): Promise<void> {
+    this.closing ??= this.doClose(options.graceMs);
     return this.closing;
   }
 
@@ -279,7 +282,7 @@ export class Tracker extends EventEmitter<TrackerEmitterEvents> {
    * tasks get the shutdown grace, then are killed and handed back; Redis writes still pending a
    * kill grace + 0.5 s later are given up (the other trackers recover those tasks as after a crash).
    */
-  private async doClose(): Promise<void> {
+  private async doClose(graceMs?: number): Promise<void> {
     const begun = this.now();
     this.stopping.abort();
     this.attempts.stopLaunching();
@@ -290,7 +293,7 @@ export class Tracker extends EventEmitter<TrackerEmitterEvents> {
       .stop()
       .catch((error: unknown) => this.logger.warn({ err: error }, 'stopping the loop failed'));
     const { shutdownGraceMs, killGraceMs } = this.deps.config;
-    await this.attempts.drain(shutdownGraceMs, killGraceMs);
+    await this.attempts.drain(graceMs ?? shutdownGraceMs, killGraceMs);
     this.jobs.stop('alive');
     await this.deps.gpuSampler?.close(); // after the last task: it was metered to its end
     await this.spares

@@ -18,7 +18,7 @@ const redis = useRedis();
 const temp = useTempDirs();
 const trackers = useTrackers();
 
-async function serviceTracker(options: { serviceCheckMs?: number } = {}) {
+async function serviceTracker(options: { serviceCheckMs?: number; shutdownGraceMs?: number } = {}) {
   const prefix = uniquePrefix();
   const tracker = await startTestTracker({
     redisUrl: redis.server.url,
@@ -173,5 +173,17 @@ describe('a service task', () => {
     // The next run is sick again after 800 ms: with no restart left it fails as not ready.
     const ended = await waitForFinal(client, keys, id, 20_000);
     expect(ended).toMatchObject({ status: 'failed', errorCode: 'SERVICE_NOT_READY' });
+  });
+
+  it('stops at once when its tracker shuts down, without waiting out the grace, and goes back to the queue', async () => {
+    const { tracker, submit, record } = await serviceTracker({ shutdownGraceMs: 20_000 });
+    const id = await submit('svc-tcp');
+    await readyOf(tracker, id);
+    const closing = Date.now();
+    await tracker.close();
+    expect(Date.now() - closing).toBeLessThan(10_000); // the kill grace, not the 20 s shutdown grace
+    const back = await record(id);
+    expect(back).toMatchObject({ status: 'queued', service: null });
+    expect(back.error).toMatch(/shut down before the task finished/);
   });
 });

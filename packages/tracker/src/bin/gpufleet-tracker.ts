@@ -3,6 +3,9 @@
  * gpufleet-tracker: the tracker daemon. Reads `.env` and the environment (see README: Tracker
  * configuration), starts, and runs until SIGTERM/SIGINT: the first signal shuts down gracefully
  * (running tasks get GPUFLEET_SHUTDOWN_GRACE_MS), a second one kills running tasks at once.
+ * SIGUSR1 (SLURM's time-limit warning, `--signal=B:USR1@secs`) shuts down the same way with
+ * GPUFLEET_WARNING_GRACE_MS for the running tasks; with GPUFLEET_IDLE_EXIT_MS the tracker also
+ * stops once it has run nothing for that long (a pilot job gives its node back).
  * Exit codes: 0 clean stop, 1 could not start (bad configuration, name taken...), 2 forced stop.
  */
 import { config as loadDotenv } from 'dotenv';
@@ -10,6 +13,7 @@ import { ConfigError, createLogger, GpufleetError, type Logger } from '@gpufleet
 import { loadTrackerConfig } from '../config.js';
 import { createTracker } from '../create-tracker.js';
 import { eventField } from '../tracker-events.js';
+import { watchIdleExit } from '../idle-exit.js';
 
 loadDotenv({ quiet: true });
 
@@ -50,22 +54,29 @@ async function main(): Promise<number> {
   let signals = 0;
   let exitCode: (code: number) => void = () => undefined;
   const stopped = new Promise<number>((resolve) => (exitCode = resolve));
-  const onSignal = (signal: NodeJS.Signals): void => {
+  const stop = (why: string, graceMs?: number): void => {
     signals++;
     if (signals === 1) {
       // The tracker's `stopping` event (close() below emits it), as its log line.
       logger.info(
-        { signal, ...eventField('stopping') },
+        { why, graceMs: graceMs ?? config.shutdownGraceMs, ...eventField('stopping') },
         'shutting down: no new tasks; running tasks may finish',
       );
     } else {
-      logger.warn({ signal }, 'second signal: killing running tasks now');
+      logger.warn({ why }, 'second signal: killing running tasks now');
       for (const task of started.running.values()) task.kill('shutdown');
     }
-    void started.close().then(() => exitCode(signals > 1 ? 2 : 0));
+    void started.close({ graceMs }).then(() => exitCode(signals > 1 ? 2 : 0));
   };
+  const onSignal = (signal: NodeJS.Signals): void => stop(signal);
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+  process.on('SIGUSR1', () => stop('SIGUSR1: the time-limit warning', config.warningGraceMs));
+  if (config.idleExitMs > 0) {
+    watchIdleExit(started, config.idleExitMs, () => {
+      if (signals === 0) stop(`idle for GPUFLEET_IDLE_EXIT_MS (${config.idleExitMs} ms)`);
+    });
+  }
   try {
     await started.start();
   } catch (error) {

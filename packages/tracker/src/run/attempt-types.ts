@@ -41,6 +41,11 @@ export interface TaskExecutionDeps {
    * retried, and what was not written is recovered by the other trackers as after a crash.
    */
   giveUp?: AbortSignal;
+  /**
+   * Aborted when the tracker's shutdown begins. A service (service/service-run.ts) is stopped at
+   * once and handed back: it would not end within any grace.
+   */
+  shutdown?: AbortSignal;
   /** The environment executers inherit: executerBaseEnv(process.env), read once per tracker. */
   baseEnv: Readonly<Record<string, string>>;
   /** Task folders made ahead (see spare-folders.ts); without, each folder is made on the spot. */

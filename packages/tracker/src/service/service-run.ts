@@ -92,6 +92,10 @@ class ServiceRun {
   async run(): Promise<ServiceRunResult> {
     const { hooks, deps, claim, spec } = this.input;
     hooks.killable((reason, graceMs) => this.#kill(reason, graceMs));
+    // A service never ends by itself: at the tracker's shutdown it stops now, not after the grace.
+    const onShutdown = (): void => this.#kill('shutdown');
+    if (deps.shutdown?.aborted) onShutdown();
+    deps.shutdown?.addEventListener('abort', onShutdown, { once: true });
     const deadline = setTimeout(() => this.#kill('timed_out'), spec.record.timeLimitMs);
     let last: ExecuterProcessResult | null = null;
     try {
@@ -124,6 +128,7 @@ class ServiceRun {
         if (this.#stop) return this.#ended(last);
       }
     } finally {
+      deps.shutdown?.removeEventListener('abort', onShutdown);
       clearTimeout(deadline);
       this.#lifetime.close();
       deps.services.ports.release(claim.taskId);

@@ -8,11 +8,10 @@
  */
 import type { ComponentChildren } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
-import type { TaskStatus } from '@gpufleet/api-client';
+import type { ServiceState, TaskStatus } from '@gpufleet/api-client';
 import { dateTime, duration } from '../../format.js';
 import { StatusBadge, statusWords } from '../status-badge.js';
 import { serviceWords, type ServiceNow } from './service-state.js';
-import type { ServiceState } from './task-stream.js';
 
 const TONE: Record<ServiceState, string> = {
   'waiting-for-port': 'warn',

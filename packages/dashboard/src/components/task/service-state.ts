@@ -1,15 +1,14 @@
 /**
  * A service task's state as the task page shows it (service-panel.tsx), from two sources: the
  * record (GET /v1/tasks/:id: `service`, with its restarts and `readyAt`) and the stream's `service`
- * events (task-stream.ts), which come first. Each event has the record read again; until a read
+ * events (the client's `task.events()`), which come first. Each event has the record read again; until a read
  * that began after the event answers, the event's state and endpoints stand (a read already under
  * way may answer with the state before it). While the task is not running the service is not
  * either: no endpoints, whatever was last read; what it was (its restarts) is kept, for the panel
  * after the task ended, when the record no longer has a `service`. Its restarts are at least the
  * `restarting` events heard in the attempt, so the count moves with the event.
  */
-import type { TaskStatus, TaskSummary, TaskView } from '@gpufleet/api-client';
-import type { ServiceEvent, ServiceState } from './task-stream.js';
+import type { ServiceEvent, ServiceState, TaskStatus, TaskSummary, TaskView } from '@gpufleet/api-client';
 
 export type ServiceView = NonNullable<TaskSummary['service']>;
 

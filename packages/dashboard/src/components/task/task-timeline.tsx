@@ -5,11 +5,16 @@
  * attempt (starting, ready, restarting and why) as the page heard of them; and whether the page
  * hears of changes (`live`), lost the stream for a while (`reconnecting…`) or the task has ended.
  */
-import { isFinalStatus, type StatusEvent, type TaskStatus, type TaskView } from '@gpufleet/api-client';
+import {
+  isFinalStatus,
+  type ServiceEvent,
+  type StatusEvent,
+  type TaskStatus,
+  type TaskView,
+} from '@gpufleet/api-client';
 import { dateTime, duration } from '../../format.js';
 import { StatusBadge } from '../status-badge.js';
 import { serviceWords } from './service-state.js';
-import type { ServiceEvent } from './task-stream.js';
 import { buildTimeline } from './timeline.js';
 import type { LiveState } from './use-task.js';
 

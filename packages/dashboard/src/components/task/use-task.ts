@@ -1,8 +1,8 @@
 /**
- * One task, live: its record (GET /v1/tasks/:id) and its events stream (task-stream.ts), whose
- * status events say every transition as it happens and whose service events every change of a
- * service task's service (ready with its endpoints, restarting...); the record is read again after
- * each, so the header, the service, the outputs and the GPU usage follow without a reload. No
+ * One task, live: its record (GET /v1/tasks/:id) and its events (the client's `task.events()`),
+ * whose status events say every transition as it happens and whose service events every change of
+ * a service task's service (ready with its endpoints, restarting...); the record is read again
+ * after each, so the header, the service, the outputs and the GPU usage follow without a reload. No
  * polling loop stands in for the stream: only while the task is queued is the record read every
  * QUEUED_EVERY_MS, for what no event tells (its place in line, why it waits), and not while the tab
  * is hidden.
@@ -10,11 +10,16 @@
  * again. A task the key may not see is `notFound`, exactly like one that does not exist.
  */
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
-import { ApiRequestError, isFinalStatus, type StatusEvent, type TaskView } from '@gpufleet/api-client';
+import {
+  ApiRequestError,
+  isFinalStatus,
+  type ServiceEvent,
+  type StatusEvent,
+  type TaskView,
+} from '@gpufleet/api-client';
 import { useSession } from '../../session.js';
 import { pause, reconnectDelayMs } from './pause.js';
 import { currentService, type RecordRead, type ServiceHeard, type ServiceNow } from './service-state.js';
-import { taskStream, type ServiceEvent } from './task-stream.js';
 
 const QUEUED_EVERY_MS = 5000;
 
@@ -109,12 +114,13 @@ export function useTask(id: string): TaskFeed {
     if (!found) return;
     const abort = new AbortController();
     const follow = async (): Promise<void> => {
-      // After a reconnect the API tells the current status (and service state) again: not a change.
+      // The client drops a repeat of the last status after it resumed the stream; a stream opened
+      // again here starts with the current status (and service state) too: not a change.
       let lastStatus: StatusEvent | null = null;
       let lastService: ServiceEvent | null = null;
       for (let failures = 0; !abort.signal.aborted; failures++) {
         try {
-          for await (const event of taskStream(client, id, abort.signal)) {
+          for await (const event of client.task(id).events({ signal: abort.signal })) {
             failures = 0;
             setLive('live');
             if (event.type === 'resync') setResync(event.reason);
@@ -140,10 +146,10 @@ export function useTask(id: string): TaskFeed {
         } catch (caught) {
           if (abort.signal.aborted) return;
           if (caught instanceof ApiRequestError && caught.status === 404) return setNotFound(true);
-          // A stream that dropped is opened again soon (the request retries within the client's
-          // budget); when that failed too, the page says so and waits longer each time.
-          if (failures > 0) setLive('reconnecting');
-          await pause(failures === 0 ? 500 : reconnectDelayMs(failures - 1), abort.signal);
+          // The client already reconnected within its retry budget: the page says so and opens
+          // the stream again after a pause, longer each time.
+          setLive('reconnecting');
+          await pause(reconnectDelayMs(failures), abort.signal);
         }
       }
     };
