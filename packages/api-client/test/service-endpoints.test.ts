@@ -4,12 +4,10 @@
 // ready by a TCP connect, restarted twice): waitForEndpoints resolving only once the service is
 // ready, rejecting when the task fails first or past its timeout; followEndpoints across restarts;
 // `endpoints` (plain, --json, --wait, not ready: exit 5), `submit --wait-ready`, `ls` and `status`.
-import { once } from 'node:events';
-import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CATALOG_DIR } from '@gpufleet/executers';
-import { useRedis, useTempDirs } from '@gpufleet/testkit';
+import { askLine, endpointHost, endpointPort, useRedis, useTempDirs } from '@gpufleet/testkit';
 import {
   GpufleetClient,
   TaskEndedError,
@@ -63,15 +61,8 @@ async function nextService(id: string, matches: (e: ServiceEvent) => boolean): P
 }
 
 /** Sends a line to a service's control endpoint (`host:port`) and reads the answer. */
-async function ask(endpoint: string | undefined, line: string): Promise<string> {
-  const [, host = '', port = ''] = /^(.+):(\d+)$/.exec(endpoint ?? '') ?? [];
-  const socket = connect({ host, port: Number(port) });
-  await once(socket, 'connect');
-  socket.write(`${line}\n`);
-  const [data] = (await once(socket, 'data')) as [Buffer];
-  socket.destroy();
-  return data.toString().trim();
-}
+const ask = (endpoint: string | undefined, line: string): Promise<string> =>
+  askLine(endpointHost(endpoint), endpointPort(endpoint), line);
 
 describe('waitForEndpoints and followEndpoints', () => {
   it('resolves with the endpoints only once the service is ready, and its control port answers', async () => {

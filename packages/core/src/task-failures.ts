@@ -56,6 +56,11 @@ export const TASK_FAILURES = {
     status: 'dead',
     meaning: 'no live tracker of the queue could run the task (too many GPUs, no CPU slot) in time',
   },
+  SLURM_JOB_FAILED: {
+    status: 'failed',
+    meaning:
+      'the SLURM job that ran the attempt ended in a way that is not the executer’s (slurmctld lost it, an unknown job state)',
+  },
   SERVICE_NOT_READY: {
     status: 'failed',
     meaning:

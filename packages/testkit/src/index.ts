@@ -1,7 +1,8 @@
 /**
  * Test harness for gpufleet's packages: a real redis-server per test file on a free port with a
- * fresh data folder, temp folders removed after the file, polling instead of fixed sleeps, and a
- * fake `nvidia-smi` that answers like the real one from a state the test sets.
+ * fresh data folder, temp folders removed after the file, polling instead of fixed sleeps, small
+ * TCP probes (does a port answer, ask a line server), and a fake `nvidia-smi` that answers like the
+ * real one from a state the test sets.
  *
  * @example
  * import { uniquePrefix, useRedis, useTempDirs, waitFor } from '@gpufleet/testkit';
@@ -41,6 +42,7 @@ export { makeTempDir, removeDir, useTempDirs } from './temp-dir.js';
 export type { TempDirs } from './temp-dir.js';
 export { waitFor } from './wait-for.js';
 export { freePort } from './free-port.js';
+export { askLine, endpointHost, endpointPort, portAnswers } from './tcp-probe.js';
 export { slurmUnavailable, startSlurmCluster } from './slurm-cluster.js';
 export type { SlurmCluster, SlurmClusterOptions } from './slurm-cluster.js';
 export type { Truthy, WaitForOptions } from './wait-for.js';

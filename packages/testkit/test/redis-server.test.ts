@@ -1,22 +1,9 @@
 import { access } from 'node:fs/promises';
-import { connect } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { startRedis, uniquePrefix, useRedis, waitFor } from '../src/index.js';
+import { portAnswers, startRedis, uniquePrefix, useRedis, waitFor } from '../src/index.js';
 import type { RedisServer } from '../src/index.js';
 
 const shared = useRedis();
-
-/** Whether anything accepts a TCP connection on the port. */
-function answers(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
 
 function isAlive(pid: number): boolean {
   try {
@@ -82,7 +69,7 @@ describe('startRedis', () => {
     await Promise.all([server.stop(), server.stop()]);
     await server.stop();
     await expect(access(server.dir)).rejects.toMatchObject({ code: 'ENOENT' });
-    expect(await answers(server.port)).toBe(false);
+    expect(await portAnswers(server.port)).toBe(false);
     expect(isAlive(pid)).toBe(false);
     expect(client.status).toBe('end');
     expect(() => server.client()).toThrow(/stopped/);

@@ -23,6 +23,7 @@ import {
   type LogLevel,
 } from '@gpufleet/core';
 import { parseGpuList, type GpuSelector } from './gpu/gpu-selection.js';
+import { readSlurmBackend, type SlurmBackendConfig } from './slurm/slurm-backend-config.js';
 import { xidLogProblem } from './gpu/xid-errors.js';
 import {
   DEFAULT_PORT_RANGE,
@@ -129,6 +130,8 @@ export interface TrackerConfig {
    * SLURM gives its node back); 0: never.
    */
   idleExitMs: number;
+  /** GPUFLEET_BACKEND=slurm: each task a SLURM job (slurm/slurm-backend-config.ts); null: local processes. */
+  slurm: SlurmBackendConfig | null;
   /**
    * GPUFLEET_WARNING_GRACE_MS: on SIGUSR1 (SLURM's time-limit warning, `--signal=B:USR1@secs`) the
    * tracker stops as on SIGTERM, its running tasks given this long rather than the shutdown grace.
@@ -163,6 +166,7 @@ export const TRACKER_DEFAULTS = {
   maxSharesPerGpu: null,
   serviceCheckMs: 5_000,
   idleExitMs: 0,
+  slurm: null,
   warningGraceMs: 30_000,
   /** The host name, as the OS gives it when the module loads. */
   advertiseHost: hostname(),
@@ -244,6 +248,7 @@ export function loadTrackerConfig(env: Env = process.env, cwd = process.cwd()): 
       min: 0,
       max: 3_600_000,
     }),
+    slurm: readSlurmBackend(r),
     idleExitMs: r.int('GPUFLEET_IDLE_EXIT_MS', TRACKER_DEFAULTS.idleExitMs, { min: 0, max: 2_147_483_647 }),
     warningGraceMs: r.int('GPUFLEET_WARNING_GRACE_MS', TRACKER_DEFAULTS.warningGraceMs, {
       min: 0,

@@ -76,9 +76,12 @@ export async function createTracker(
       'executer not loaded',
     );
   }
-  const { gpuIds, gpuInventory } = await selectGpus(config, logger, options.nvidiaSmi);
+  // A tracker fronting SLURM has no GPUs of its own to read (tracker.ts gives it its job slots).
+  const { gpuIds, gpuInventory } = config.slurm
+    ? { gpuIds: [], gpuInventory: undefined }
+    : await selectGpus(config, logger, options.nvidiaSmi);
   const store = openArtifactStore(config.artifactStoreSettings);
-  const taskInit = await resolveTaskInit(config.taskInit, config.workDir, logger);
+  const taskInit = config.slurm ? null : await resolveTaskInit(config.taskInit, config.workDir, logger);
   const gpuSampler = usageSampler(config, logger, options.nvidiaSmi, gpuIds, gpuInventory);
   const child = logger.child({ tracker: config.consumerName, queue: config.queue });
   const gpuOccupancy = occupancyCheck(config, child, options.nvidiaSmi, gpuIds, gpuInventory);

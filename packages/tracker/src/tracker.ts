@@ -89,9 +89,13 @@ export class Tracker extends EventEmitter<TrackerEmitterEvents> {
     this.now = deps.now ?? Date.now;
     this.startedAt = this.now();
     this.keys = queueKeys(deps.config.prefix, deps.config.queue);
-    const cpuSlots = deps.config.cpuSlots ?? (deps.gpuIds.length > 0 ? 0 : availableParallelism());
+    const slurm = deps.config.slurm ?? null;
+    // A tracker fronting SLURM has no GPUs of its own: its "GPUs" are the GPU jobs it may keep in SLURM.
+    const gpuIds = slurm ? Array.from({ length: slurm.gpus }, (_, i) => i) : deps.gpuIds;
+    const cpuSlots =
+      slurm?.cpuJobs ?? deps.config.cpuSlots ?? (gpuIds.length > 0 ? 0 : availableParallelism());
     this.pool = new SlotPool(
-      deps.gpuIds,
+      gpuIds,
       cpuSlots,
       gpuDevices(deps.gpuInventory),
       deps.config.maxSharesPerGpu ?? null,
@@ -133,6 +137,7 @@ export class Tracker extends EventEmitter<TrackerEmitterEvents> {
         baseEnv: executerBaseEnv(process.env),
         outage: this.outage,
         gpuSampler: deps.gpuSampler,
+        ...(slurm && { slurm: { resources: slurm.resources, pollMs: slurm.pollMs } }),
         services: {
           ports: new PortPool(config.portRange ?? TRACKER_DEFAULTS.portRange, this.logger),
           advertiseHost: config.advertiseHost ?? TRACKER_DEFAULTS.advertiseHost,

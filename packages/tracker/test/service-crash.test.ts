@@ -6,18 +6,16 @@
 // than the re-claim), and a controller following the events stream (fixtures/services/
 // controller.mjs, a separate Node process) loses host-a and talks to the service on host-b.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { connect } from 'node:net';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { getTask, parseTaskEvent, type TaskEvent } from '@gpufleet/core';
-import { useRedis, useTempDirs, waitFor } from '@gpufleet/testkit';
-import { portProblem } from '../src/service/port-pool.js';
+import { endpointPort, portAnswers, useRedis, useTempDirs, waitFor } from '@gpufleet/testkit';
 import { useFaultFleets, type FaultFleet } from './helpers/fault-fleet.js';
 import { FIXTURE_EXECUTERS } from './helpers/fleet.js';
+import { freeRange, SERVICES } from './helpers/services.js';
 import { processAlive } from './helpers/tracker-process.js';
 
-const SERVICES = fileURLToPath(new URL('./fixtures/services', import.meta.url));
 const CONTROLLER = fileURLToPath(new URL('./fixtures/services/controller.mjs', import.meta.url));
 const redis = useRedis();
 const temp = useTempDirs();
@@ -31,15 +29,6 @@ afterEach(() => {
   for (const child of started.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
   for (const pid of servicePids.splice(0)) if (processAlive(pid)) process.kill(pid, 'SIGKILL');
 });
-
-/** `size` consecutive ports below the ephemeral range that can all be bound now. */
-async function freeRange(size: number): Promise<number> {
-  for (;;) {
-    const low = 22_000 + Math.floor(Math.random() * 10_000);
-    const ports = Array.from({ length: size }, (_, i) => low + i);
-    if ((await Promise.all(ports.map(portProblem))).every((p) => p === null)) return low;
-  }
-}
 
 /** A tracker process's settings: the service fixtures, its own advertised host and 4 ports. */
 function trackerEnv(host: string, low: number): Record<string, string> {
@@ -67,20 +56,6 @@ function readyOn(fleet: FaultFleet, id: string, host: string): Promise<TaskEvent
       ),
     { timeoutMs: WAIT_MS, intervalMs: 50, message: `no ready entry on ${host}` },
   );
-}
-
-const portOf = (endpoint: string | undefined): number => Number(/:(\d+)$/.exec(endpoint ?? '')?.[1]);
-
-/** Whether something on this host accepts a TCP connection on the port now. */
-function answers(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
 }
 
 /** The controller, following the task's ready entries; its JSON lines collect in `lines`. */
@@ -137,12 +112,12 @@ describe('a service whose tracker is killed', () => {
   it('dies with it, withdraws its endpoints by the re-claim, and comes back ready on another tracker', async () => {
     const fleet = await newFleet();
     await fleet.pastRestartGuard(); // a takeover is what this test waits for, not Redis's restart guard
-    const low = await freeRange(8);
+    const { low } = await freeRange(8);
     const a = await fleet.start('tracker-a', trackerEnv('host-a', low));
     const id = await fleet.submit({ executer: 'svc-tcp' });
     const onA = await readyOn(fleet, id, 'host-a');
     expect(onA).toMatchObject({ attempt: 1, tracker: 'tracker-a' });
-    const portA = portOf(onA.endpoints?.['control']);
+    const portA = endpointPort(onA.endpoints?.['control']);
     const pidA = Number(await fleet.client.hget(fleet.keys.task(id), 'pid'));
     servicePids.push(pidA);
     expect(processAlive(pidA)).toBe(true);
@@ -159,7 +134,7 @@ describe('a service whose tracker is killed', () => {
     a.signal('SIGKILL');
     await a.exited;
     // The service goes with its tracker: its process, and so its port, within a bounded time.
-    await waitFor(async () => !(await answers(portA)), {
+    await waitFor(async () => !(await portAnswers(portA)), {
       timeoutMs: 5000,
       intervalMs: 50,
       message: `the service of the SIGKILLed tracker-a (pid ${pidA}) still answers on port ${portA}`,
@@ -173,10 +148,10 @@ describe('a service whose tracker is killed', () => {
     const onB = await readyOn(fleet, id, 'host-b');
     await sampler.stop();
     expect(onB).toMatchObject({ attempt: 2, tracker: 'tracker-b' });
-    const portB = portOf(onB.endpoints?.['control']);
+    const portB = endpointPort(onB.endpoints?.['control']);
     expect(portB).toBeGreaterThanOrEqual(low + 4);
     servicePids.push(Number(await fleet.client.hget(fleet.keys.task(id), 'pid')));
-    expect(await answers(portB)).toBe(true);
+    expect(await portAnswers(portB)).toBe(true);
     expect(b.logs.some((l) => l.event === 'requeued-orphan' && l.taskId === id)).toBe(true);
     const now = await getTask(fleet.client, fleet.keys, id);
     expect(now).toMatchObject({ status: 'running', attempt: 2, tracker: 'tracker-b' });

@@ -4,19 +4,23 @@
 // (its share would fit the memory: the cap is what stops it) and starts, on the GPU the cancelled
 // one left, once one is cancelled; every one that runs is ready, with ports of its own that answer.
 // Without the cap, memory alone decides: a third share goes on a GPU.
-import { connect } from 'node:net';
-import { once } from 'node:events';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { cancelTask, enqueue, getTask, type TaskRecord } from '@gpufleet/core';
-import { fakeGpu, fakeMachine, installFakeNvidiaSmi, useRedis, useTempDirs } from '@gpufleet/testkit';
+import {
+  askLine,
+  endpointPort,
+  fakeGpu,
+  fakeMachine,
+  installFakeNvidiaSmi,
+  useRedis,
+  useTempDirs,
+} from '@gpufleet/testkit';
 import type { Tracker, TrackerEventMap } from '@gpufleet/tracker';
-import { portProblem } from '../src/service/port-pool.js';
 import { startFakeGpuTracker } from './helpers/fake-gpu-tracker.js';
 import { FIXTURE_EXECUTERS, useTrackers, waitForFinal } from './helpers/fleet.js';
+import { freeRange, SERVICES } from './helpers/services.js';
 import { nextEvent, recordEvents } from './helpers/tracker-events.js';
 
-const SERVICES = fileURLToPath(new URL('./fixtures/services', import.meta.url));
 const redis = useRedis();
 const temp = useTempDirs();
 const trackers = useTrackers();
@@ -24,17 +28,8 @@ const trackers = useTrackers();
 const SHARE_MIB = 10_000;
 const WAIT_MS = 30_000;
 
-/** `size` consecutive ports below the ephemeral range that can all be bound now. */
-async function freeRange(size: number): Promise<string> {
-  for (;;) {
-    const low = 22_000 + Math.floor(Math.random() * 10_000);
-    const ports = Array.from({ length: size }, (_, i) => low + i);
-    if ((await Promise.all(ports.map(portProblem))).every((p) => p === null))
-      return `${low}-${low + size - 1}`;
-  }
-}
-
 async function twoH100Services(env: Record<string, string> = {}) {
+  const ports = await freeRange(16);
   const smi = await installFakeNvidiaSmi(
     await temp.make(),
     fakeMachine([fakeGpu('H100', 0), fakeGpu('H100', 1)]),
@@ -47,7 +42,7 @@ async function twoH100Services(env: Record<string, string> = {}) {
     env: {
       GPUFLEET_EXECUTERS: `${FIXTURE_EXECUTERS}:${SERVICES}`,
       GPUFLEET_MPS: 'off',
-      GPUFLEET_PORT_RANGE: await freeRange(16),
+      GPUFLEET_PORT_RANGE: `${ports.low}-${ports.high}`,
       GPUFLEET_ADVERTISE_HOST: 'gpu-box',
       GPUFLEET_SERVICE_CHECK_MS: '0',
       // Services run until stopped: closing the tracker after the test stops them at once.
@@ -78,26 +73,15 @@ async function submitServices(tracker: Tracker, submit: () => Promise<string>, n
   return { ids, ready };
 }
 
-function portOf(endpoint: string | undefined): number {
-  return Number(/:(\d+)$/.exec(endpoint ?? '')?.[1]);
-}
-
 /** PING on a service's control port. */
-async function ping(port: number): Promise<string> {
-  const socket = connect({ host: '127.0.0.1', port });
-  await once(socket, 'connect');
-  socket.write('PING\n');
-  const [data] = (await once(socket, 'data')) as [Buffer];
-  socket.destroy();
-  return data.toString().trim();
-}
+const ping = (port: number): Promise<string> => askLine('127.0.0.1', port, 'PING');
 
 /** Every port of the ready events: distinct, each service's control port answering. */
 async function expectOwnPorts(events: ReadonlyArray<{ endpoints: Readonly<Record<string, string>> }>) {
-  const ports = events.flatMap((e) => Object.values(e.endpoints).map(portOf));
+  const ports = events.flatMap((e) => Object.values(e.endpoints).map(endpointPort));
   expect(ports.every((p) => Number.isInteger(p) && p > 0)).toBe(true);
   expect(new Set(ports).size).toBe(events.length * 2);
-  for (const e of events) expect(await ping(portOf(e.endpoints['control']))).toBe('PONG');
+  for (const e of events) expect(await ping(endpointPort(e.endpoints['control']))).toBe('PONG');
 }
 
 describe('service placement on shared GPUs', () => {

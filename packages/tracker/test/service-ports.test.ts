@@ -4,20 +4,17 @@
 // that another program on the host holds is skipped; and a cancel kills the service's whole
 // process tree (its `sleep` child too), not only the process the tracker started.
 import { readFile } from 'node:fs/promises';
-import { connect, createServer, type Server } from 'node:net';
-import { once } from 'node:events';
+import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { cancelTask, enqueue, getTask, parseTaskEvent, queueKeys, type TaskRecord } from '@gpufleet/core';
-import { uniquePrefix, useRedis, useTempDirs, waitFor } from '@gpufleet/testkit';
-import { portProblem } from '../src/service/port-pool.js';
+import { askLine, endpointPort, uniquePrefix, useRedis, useTempDirs, waitFor } from '@gpufleet/testkit';
 import type { PortRange } from '../src/service/service-config.js';
 import { FIXTURE_EXECUTERS, startTestTracker, useTrackers, waitForFinal } from './helpers/fleet.js';
+import { freeRange, SERVICES } from './helpers/services.js';
 import { nextEvent } from './helpers/tracker-events.js';
 import { processAlive } from './helpers/tracker-process.js';
 
-const SERVICES = fileURLToPath(new URL('./fixtures/services', import.meta.url));
 const redis = useRedis();
 const temp = useTempDirs();
 const trackers = useTrackers();
@@ -27,16 +24,6 @@ const servers: Server[] = [];
 afterEach(async () => {
   await Promise.all(servers.splice(0).map((s) => new Promise((resolve) => s.close(resolve))));
 });
-
-/** `size` consecutive ports below the ephemeral range that can all be bound now. */
-async function freeRange(size: number): Promise<PortRange> {
-  for (;;) {
-    const low = 22_000 + Math.floor(Math.random() * 10_000);
-    const ports = Array.from({ length: size }, (_, i) => low + i);
-    if ((await Promise.all(ports.map(portProblem))).every((p) => p === null))
-      return { low, high: low + size - 1 };
-  }
-}
 
 /** A server of "another program" on the host holding the port, on every IPv4 address. */
 async function hold(port: number): Promise<Server> {
@@ -76,18 +63,12 @@ async function serviceTracker(portRange: PortRange) {
 
 const portsOf = (endpoints: Readonly<Record<string, string>>): number[] =>
   Object.values(endpoints)
-    .map((e) => Number(/:(\d+)$/.exec(e)?.[1]))
+    .map(endpointPort)
     .sort((a, b) => a - b);
 
 /** PING on a service's control port. */
-async function ping(endpoint: string | undefined): Promise<string> {
-  const socket = connect({ host: '127.0.0.1', port: Number(/:(\d+)$/.exec(endpoint ?? '')?.[1]) });
-  await once(socket, 'connect');
-  socket.write('PING\n');
-  const [data] = (await once(socket, 'data')) as [Buffer];
-  socket.destroy();
-  return data.toString().trim();
-}
+const ping = (endpoint: string | undefined): Promise<string> =>
+  askLine('127.0.0.1', endpointPort(endpoint), 'PING');
 
 describe('service ports', () => {
   it('makes a service wait for a port while the range is used up, and starts it on the ports a cancel gives back', async () => {

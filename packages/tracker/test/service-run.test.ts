@@ -5,15 +5,14 @@
 // restart policy keeping the ports; a check failing later; the idle timeout and the maximum age.
 import { connect, type Socket } from 'node:net';
 import { once } from 'node:events';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { cancelTask, enqueue, getTask, parseTaskEvent, queueKeys, type TaskRecord } from '@gpufleet/core';
-import { uniquePrefix, useRedis, useTempDirs } from '@gpufleet/testkit';
+import { askLine, endpointPort, uniquePrefix, useRedis, useTempDirs } from '@gpufleet/testkit';
 import type { Tracker } from '@gpufleet/tracker';
 import { FIXTURE_EXECUTERS, startTestTracker, useTrackers, waitForFinal } from './helpers/fleet.js';
+import { SERVICES } from './helpers/services.js';
 import { nextEvent, recordEvents, type RecordedEvent } from './helpers/tracker-events.js';
 
-const SERVICES = fileURLToPath(new URL('./fixtures/services', import.meta.url));
 const redis = useRedis();
 const temp = useTempDirs();
 const trackers = useTrackers();
@@ -34,27 +33,19 @@ async function serviceTracker(options: { serviceCheckMs?: number; shutdownGraceM
   trackers.push(tracker);
   const client = redis.server.client();
   const keys = queueKeys(prefix, 'default');
-  const submit = async (executer: string, params: Record<string, unknown> = {}): Promise<string> =>
-    (await enqueue({ redis: client, prefix }, { executer, params })).id;
+  const submit = async (
+    executer: string,
+    params: Record<string, unknown> = {},
+    spec: Record<string, unknown> = {},
+  ): Promise<string> => (await enqueue({ redis: client, prefix }, { executer, params, ...spec })).id;
   const record = async (id: string): Promise<TaskRecord> => (await getTask(client, keys, id)) as TaskRecord;
   return { tracker, client, keys, submit, record };
 }
 
 const taskOf = (event: RecordedEvent): string | undefined => (event.payload as { taskId?: string }).taskId;
 
-function portOf(endpoint: string | undefined): number {
-  return Number(/:(\d+)$/.exec(endpoint ?? '')?.[1]);
-}
-
 /** Sends a line to the service's control port and reads the answer. */
-async function ask(port: number, line: string): Promise<string> {
-  const socket = connect({ host: '127.0.0.1', port });
-  await once(socket, 'connect');
-  socket.write(`${line}\n`);
-  const [data] = (await once(socket, 'data')) as [Buffer];
-  socket.destroy();
-  return data.toString().trim();
-}
+const ask = (port: number, line: string): Promise<string> => askLine('127.0.0.1', port, line);
 
 async function readyOf(tracker: Tracker, taskId: string) {
   return nextEvent(tracker, 'service-ready', (e) => e.taskId === taskId);
@@ -71,7 +62,7 @@ describe('a service task', () => {
     const ready = await readyOf(tracker, id);
     expect(Object.keys(ready.endpoints).sort()).toEqual(['control', 'http']);
     expect(ready.endpoints['control']).toMatch(/^gpu-node-7\.example:2\d{4}$/);
-    const control = portOf(ready.endpoints['control']);
+    const control = endpointPort(ready.endpoints['control']);
     expect(await ask(control, 'PING')).toBe('PONG');
     const live = await record(id);
     expect(live.service).toMatchObject({ state: 'ready', endpoints: ready.endpoints, restarts: 0 });
@@ -94,7 +85,7 @@ describe('a service task', () => {
     const { tracker, submit, client, keys } = await serviceTracker();
     const slow = await submit('svc-http', { readyDelayMs: 300 });
     const ready = await readyOf(tracker, slow);
-    const health = await fetch(`http://127.0.0.1:${portOf(ready.endpoints['http'])}/healthz`);
+    const health = await fetch(`http://127.0.0.1:${endpointPort(ready.endpoints['http'])}/healthz`);
     expect(health.status).toBe(200);
     await cancelTask(client, keys, slow, Date.now());
 
@@ -112,7 +103,7 @@ describe('a service task', () => {
     const id = await submit('svc-stdout');
     const ready = await readyOf(tracker, id);
     // A client connected holds it past the idle timeout.
-    const socket: Socket = connect({ host: '127.0.0.1', port: portOf(ready.endpoints['control']) });
+    const socket: Socket = connect({ host: '127.0.0.1', port: endpointPort(ready.endpoints['control']) });
     await once(socket, 'connect');
     const idle = nextEvent(tracker, 'service-stopped', (e) => e.taskId === id, 15_000);
     await new Promise((resolve) => setTimeout(resolve, 2500)); // a span longer than the idle timeout, on purpose
@@ -185,5 +176,13 @@ describe('a service task', () => {
     const back = await record(id);
     expect(back).toMatchObject({ status: 'queued', service: null });
     expect(back.error).toMatch(/shut down before the task finished/);
+  });
+
+  it('ends timed_out at its time limit, its endpoints withdrawn', async () => {
+    const { tracker, client, keys, submit } = await serviceTracker();
+    const id = await submit('svc-tcp', {}, { timeLimitMs: 1500 });
+    await readyOf(tracker, id);
+    const ended = await waitForFinal(client, keys, id);
+    expect(ended).toMatchObject({ status: 'timed_out', errorCode: 'TIME_LIMIT', service: null });
   });
 });

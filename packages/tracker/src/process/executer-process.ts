@@ -12,9 +12,9 @@ import { spawn } from 'node:child_process';
 import { open } from 'node:fs/promises';
 import { preciseNow } from './clock.js';
 import { groupAlive, processStartTime, signalGroup } from './proc-info.js';
-import { LogFileReader, type LogFileSummary } from './log-file-reader.js';
+import type { LogFileSummary } from './log-file-reader.js';
+import { followLogs, type LogFollow, type OutputStream } from './log-follow.js';
 import type { ProcessExit, Spawner } from './spawner.js';
-import { TailBuffer } from './tail-buffer.js';
 
 /**
  * Why the tracker kills a process; `gpu_error`: a GPU it runs on failed (gpu/gpu-health.ts);
@@ -30,10 +30,9 @@ export type KillReason =
   | 'gpu_error'
   | 'service_restart'
   | 'service_stop';
-export type OutputStream = 'stdout' | 'stderr';
+export type { OutputStream } from './log-follow.js';
 
-/** How often a running process's log files are read for the live log. */
-export const FOLLOW_MS = 100;
+export { FOLLOW_MS } from './log-follow.js';
 
 export interface ExecuterProcessRequest {
   file: string;
@@ -56,12 +55,19 @@ export interface ExecuterProcessResult {
   killedFor: KillReason | null;
   /** The process could not be started (ENOENT, EACCES...): the reason. */
   spawnError: string | null;
-  /** The spawner died while the process ran, so it was killed: the reason. */
+  /** The spawner died while the process ran, so it was killed (or its SLURM job was lost): the reason. */
   infraError: string | null;
+  /** The failure code of `infraError`; default SPAWNER_DIED. */
+  infraCode?: 'SPAWNER_DIED' | 'SLURM_JOB_FAILED';
   stderrTail: string;
   durationMs: number;
   /** Size and sha256 of stdout.txt and stderr.txt as the process left them. */
   logs: { stdout: LogFileSummary; stderr: LogFileSummary };
+  /**
+   * It ended for a reason that is not the task's (a SLURM job's node failed, SLURM preempted it):
+   * the task goes back to the queue, the attempt not counted, with this reason.
+   */
+  handBack?: string;
 }
 
 export interface ExecuterProcess {
@@ -143,27 +149,19 @@ export async function startExecuterProcess(req: ExecuterProcessRequest): Promise
   const startedAt = Date.now();
   const started = await spawnRequestOf(req);
   // Made after the request is sent, off the way to the spawn; nothing is read before the process runs.
-  const stderrTail = new TailBuffer();
-  const stdout = new LogFileReader(req.stdoutPath, (chunk) => req.onOutput?.('stdout', chunk));
-  const stderr = new LogFileReader(req.stderrPath, (chunk) => {
-    stderrTail.push(chunk);
-    req.onOutput?.('stderr', chunk);
-  });
-  const finishLogs = async (): Promise<ExecuterProcessResult['logs']> => {
-    const [out, err] = await Promise.all([stdout.finish(), stderr.finish()]);
-    return { stdout: out, stderr: err };
-  };
+  const logs = followLogs(req, req.onOutput, { start: false });
+  const finishLogs = (): ReturnType<LogFollow['finish']> => logs.finish();
   if (!started.ok) {
-    const logs = await finishLogs();
+    const finished = await finishLogs();
     const done = Promise.resolve({
       exitCode: null,
       signal: null,
       killedFor: null,
       spawnError: describeSpawnError(started.code, started.reason),
       infraError: null,
-      stderrTail: stderrTail.lastLines(),
+      stderrTail: logs.stderrTail(),
       durationMs: Date.now() - startedAt,
-      logs,
+      logs: finished,
     });
     const ended = Promise.resolve({ exitCode: null, at: preciseNow() });
     return { pid: null, pidStartTime: null, spawnedAt: null, ended, done, kill: () => undefined };
@@ -190,27 +188,23 @@ export async function startExecuterProcess(req: ExecuterProcessRequest): Promise
   const limitTimer = setTimeout(() => kill('timed_out'), req.timeLimitMs);
   limitTimer.unref();
   // The live log: the files are read while the process runs (a short one ends before the first read).
-  const follow = setInterval(() => {
-    void Promise.all([stdout.poll(), stderr.poll()]).catch(() => undefined);
-  }, FOLLOW_MS);
-  follow.unref();
+  logs.start();
 
   const done = (async (): Promise<ExecuterProcessResult> => {
     const { exitCode, signal, lostSpawner } = await started.exit;
     exited = true;
     clearTimeout(limitTimer);
     clearTimeout(forceTimer);
-    clearInterval(follow);
-    const logs = await finishLogs();
+    const finished = await finishLogs();
     return {
       exitCode,
       signal,
       killedFor,
       spawnError: null,
       infraError: lostSpawner ? 'gpufleet-task-init (the spawner) died, so the process was killed' : null,
-      stderrTail: stderrTail.lastLines(),
+      stderrTail: logs.stderrTail(),
       durationMs: Date.now() - startedAt,
-      logs,
+      logs: finished,
     };
   })();
   const ended = started.exit.then((exit) => ({ exitCode: exit.exitCode, at: exit.at ?? preciseNow() }));

@@ -7,6 +7,8 @@
  */
 import { hostname } from 'node:os';
 import { setTaskStatus, type Claim, type Logger } from '@gpufleet/core';
+import type { OutputStream } from '../process/log-follow.js';
+import { cancelJob, startSlurmJob } from '../slurm/slurm-job.js';
 import { preciseNow } from '../process/clock.js';
 import {
   startExecuterProcess,
@@ -34,12 +36,60 @@ export interface AttemptProcessHooks {
   onOutput?: (stream: 'stdout' | 'stderr', chunk: Buffer) => void;
 }
 
+/** What the attempt may use: its time, its GPUs (and, for a SLURM job, how many and which models). */
+export interface AttemptLimits {
+  timeLimitMs: number;
+  executer: string;
+  gpuIds: readonly number[];
+  gpus?: number;
+  gpuModels?: readonly string[];
+}
+
+/** The program, its folder and its log files, as a local process and a SLURM job both take them. */
+function processFiles(spec: ProcessSpec, folder: TaskFolder) {
+  const { file, args, env } = spec;
+  return { file, args, env, cwd: folder.root, stdoutPath: folder.stdoutPath, stderrPath: folder.stderrPath };
+}
+
+/**
+ * The attempt as a SLURM job (GPUFLEET_BACKEND=slurm). A job an earlier attempt of the task left
+ * in SLURM (its tracker died) is cancelled first: only the attempt holding the lease runs.
+ */
+async function startJob(
+  deps: TaskExecutionDeps,
+  claim: Claim,
+  folder: TaskFolder,
+  spec: ProcessSpec,
+  limits: AttemptLimits,
+  logger: Logger,
+  onOutput: (stream: OutputStream, chunk: Buffer) => void,
+): Promise<Awaited<ReturnType<typeof startSlurmJob>>> {
+  const slurm = deps.slurm as NonNullable<TaskExecutionDeps['slurm']>;
+  const earlier = await deps.redis.hget(deps.keys.task(claim.taskId), 'slurmJobId').catch(() => null);
+  if (earlier) {
+    logger.warn({ slurmJob: earlier }, 'cancelling the SLURM job an earlier attempt left');
+    await cancelJob(earlier);
+  }
+  return startSlurmJob({
+    ...processFiles(spec, folder),
+    jobName: `gpufleet-${claim.taskId}`,
+    gpus: limits.gpus ?? limits.gpuIds.length,
+    gpuModels: limits.gpuModels ?? [],
+    timeLimitMs: limits.timeLimitMs,
+    resources: slurm.resources,
+    killGraceMs: deps.killGraceMs,
+    pollMs: slurm.pollMs,
+    logger,
+    onOutput,
+  });
+}
+
 export async function runAttemptProcess(
   deps: TaskExecutionDeps,
   claim: Claim,
   folder: TaskFolder,
   spec: ProcessSpec,
-  limits: { timeLimitMs: number; executer: string; gpuIds: readonly number[] },
+  limits: AttemptLimits,
   hooks: AttemptProcessHooks,
 ): Promise<ExecuterProcessResult> {
   const { logger } = hooks;
@@ -49,21 +99,19 @@ export async function runAttemptProcess(
     logger,
     outage: deps.outage,
   });
-  const proc = await startExecuterProcess({
-    file: spec.file,
-    args: spec.args,
-    cwd: folder.root,
-    env: spec.env,
-    stdoutPath: folder.stdoutPath,
-    stderrPath: folder.stderrPath,
-    timeLimitMs: limits.timeLimitMs,
-    killGraceMs: deps.killGraceMs,
-    spawner: deps.spawner,
-    onOutput: (stream, chunk) => {
-      live.write(stream, chunk);
-      hooks.onOutput?.(stream, chunk);
-    },
-  });
+  const onOutput = (stream: OutputStream, chunk: Buffer): void => {
+    live.write(stream, chunk);
+    hooks.onOutput?.(stream, chunk);
+  };
+  const proc = deps.slurm
+    ? await startJob(deps, claim, folder, spec, limits, hooks.logger, onOutput)
+    : await startExecuterProcess({
+        ...processFiles(spec, folder),
+        timeLimitMs: limits.timeLimitMs,
+        killGraceMs: deps.killGraceMs,
+        spawner: deps.spawner,
+        onOutput,
+      });
   deps.spares?.refill(); // after the spawn, not on its way
   hooks.killable(proc.kill);
   const pidRecord = {
@@ -85,6 +133,7 @@ export async function runAttemptProcess(
   logger.info({ pid: proc.pid, gpuIds, executer, ...eventField('spawned') }, 'executer started');
   logger.debug({ argv: [spec.file, ...spec.args] }, 'executer command line');
   const fields = {
+    ...('jobId' in proc && typeof proc.jobId === 'string' ? { slurmJobId: proc.jobId } : {}),
     pid: proc.pid,
     pidStartTime: proc.pidStartTime,
     host: hostname(),

@@ -36,6 +36,8 @@ export function afterExit(input: {
 }): AfterExit {
   const { result } = input;
   if (input.leaseLost || result.killedFor === 'lease_lost') return { kind: 'lost' };
+  if (result.handBack !== undefined && result.killedFor === null)
+    return { kind: 'hand-back', reason: result.handBack };
   // Whatever its exit code: a task that checkpointed and exited on the signal has not finished.
   if (result.killedFor === 'preempted') {
     return {

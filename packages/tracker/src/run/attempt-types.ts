@@ -9,6 +9,10 @@ import type { KillReason } from '../process/executer-process.js';
 import type { SpareFolders } from './spare-folders.js';
 import type { Spawner } from '../process/spawner.js';
 import type { ServiceDeps } from '../service/service-run.js';
+import type { JobScriptInput } from '../slurm/job-script.js';
+
+/** The partition, account, memory and CPUs of a SLURM backend's jobs. */
+export type SlurmJobResources = JobScriptInput['resources'];
 import type { EmitTrackerEvent } from '../tracker-events.js';
 
 export interface TaskExecutionDeps {
@@ -59,6 +63,11 @@ export interface TaskExecutionDeps {
    * ended without succeeding is settled, so that one a GPU fault ended is handed back (absent: none).
    */
   gpuCheck?: () => Promise<void>;
+  /**
+   * A tracker that fronts a SLURM partition (GPUFLEET_BACKEND=slurm): each attempt is a SLURM job
+   * (slurm/slurm-job.ts) with these resources, polled every `pollMs`; absent: local processes.
+   */
+  slurm?: { resources: SlurmJobResources; pollMs: number };
   /** Ports, advertised host and checks for the services it runs (service/service-run.ts); absent: it runs none. */
   services?: ServiceDeps;
   logger: Logger;

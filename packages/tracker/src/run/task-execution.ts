@@ -128,8 +128,8 @@ async function runAttempt(
     const inputsFailure = await fetchTaskInputs(deps, spec, folder);
     if (inputsFailure) return await writes.fail(inputsFailure);
     const service = spec.executer.manifest.service;
-    if (service && !deps.services) {
-      const reason = `tracker "${deps.consumer}" runs no services`;
+    if (service && (!deps.services || deps.slurm)) {
+      const reason = `tracker "${deps.consumer}" runs no services${deps.slurm ? ' (it runs its tasks as SLURM jobs)' : ''}`;
       return await writes.fail(new TaskFailure('SPAWN_FAILED', reason));
     }
     meter = meterTask(deps.gpuSampler, gpuIds); // from just before its spawn
@@ -146,7 +146,13 @@ async function runAttempt(
       },
       cleanups: state.cleanups,
     };
-    const limits = { timeLimitMs: record.timeLimitMs, executer: record.executer, gpuIds };
+    const limits = {
+      timeLimitMs: record.timeLimitMs,
+      executer: record.executer,
+      gpuIds,
+      gpus: record.gpus,
+      gpuModels: record.gpuRequest.models,
+    };
     const ran =
       service && deps.services
         ? await runService({

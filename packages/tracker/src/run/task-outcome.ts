@@ -30,7 +30,7 @@ export function taskOutcome(result: ExecuterProcessResult, timeLimitMs: number):
   if (result.killedFor === 'timed_out') {
     return failedWith('TIME_LIMIT', `time limit of ${timeLimitMs} ms reached; the process group was killed`);
   }
-  if (result.infraError) return failedWith('SPAWNER_DIED', result.infraError);
+  if (result.infraError) return failedWith(result.infraCode ?? 'SPAWNER_DIED', result.infraError);
   if (result.exitCode === 0) return { status: 'succeeded', error: '' };
   const how =
     result.exitCode !== null
