@@ -28,7 +28,16 @@ async function get(url: string, key: string = KEYS.alice) {
 describe('GET /v1/executers', () => {
   it('lists what live trackers of each queue offer, with the parameter schema', async () => {
     const gpu = new FakeTracker(api.redis, queueKeys(api.prefix, 'gpu-big'), api.store, 'node-7');
-    await gpu.register([{ ...PROBE, name: 'sph', gpus: 2 }]);
+    const service = {
+      ports: ['control'],
+      ready: { tcp: 'control' },
+      startTimeoutMs: 60_000,
+      restart: { count: 3, backoffMs: 1000 },
+    };
+    await gpu.register([
+      { ...PROBE, name: 'sph', gpus: 2 },
+      { ...PROBE, name: 'sim', service },
+    ]);
     // A tracker whose heartbeat stopped long ago: its executer stays in the catalog but is not offered.
     const gone = new FakeTracker(api.redis, queueKeys(api.prefix, 'gpu-big'), api.store, 'node-8');
     await gone.register([{ ...PROBE, name: 'legacy' }]);
@@ -47,7 +56,10 @@ describe('GET /v1/executers', () => {
       gpus: 2,
       timeLimitMs: 60_000,
       trackers: ['node-7'],
+      service: null,
     });
+    // A service executer's offer carries its manifest's service block.
+    expect(offers.find((o) => o.name === 'sim')?.['service']).toEqual(service);
     expect(offers.map((o) => o.name)).not.toContain('legacy');
     const filtered = (await get('/v1/executers?queue=default')).json().executers;
     expect(filtered).toEqual([]);

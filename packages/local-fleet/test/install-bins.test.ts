@@ -137,6 +137,7 @@ describe('the commands the packages declare', () => {
       'gpufleet',
       'gpufleet-api',
       'gpufleet-local',
+      'gpufleet-slurm',
       'gpufleet-tracker',
       'gpufleet-tracker-healthcheck',
     ]);
@@ -196,6 +197,11 @@ describe('the commands the packages declare', () => {
         args: [],
         code: 1,
         out: /^gpufleet-tracker: invalid configuration\n {2}GPUFLEET_EXECUTERS/,
+      },
+      'gpufleet-slurm': {
+        args: ['launch', '--time', 'soon', '--dry-run'],
+        code: 2,
+        out: /^gpufleet-slurm: invalid options\n {2}--time: must be a SLURM time/,
       },
       'gpufleet-tracker-healthcheck': {
         args: [],

@@ -47,8 +47,11 @@ export interface SlurmCluster {
   readonly env: Readonly<Record<string, string>>;
   /** Runs a client command (`squeue`, `scontrol` ...) against this cluster; its stdout. */
   command(file: string, args: readonly string[]): Promise<string>;
-  /** Kills slurmctld (SIGKILL) and starts it again on the same state (jobs survive, as after a crash). */
-  restartController(): Promise<void>;
+  /**
+   * Stops slurmctld (SIGTERM: it saves its state first; SIGKILL: as a crash, which may lose what it
+   * had not saved yet) and starts it again on its saved state.
+   */
+  restartController(signal?: NodeJS.Signals): Promise<void>;
   /** Cancels every job, stops the daemons, removes the folder. Safe to call twice. */
   stop(): Promise<void>;
 }
@@ -190,9 +193,9 @@ export async function startSlurmCluster(options: SlurmClusterOptions = {}): Prom
     node,
     env,
     command,
-    async restartController() {
+    async restartController(signal: NodeJS.Signals = 'SIGTERM') {
       const exited = new Promise((resolve) => controller.once('exit', resolve));
-      controller.kill('SIGKILL');
+      controller.kill(signal);
       await exited;
       controller = daemon('/usr/sbin/slurmctld', ['-D', '-f', conf]); // no -i: it recovers its state
       await idle();

@@ -25,6 +25,11 @@ export interface LoopClaimDeps {
   launch: (claim: Claim, gpus: number) => void | Promise<void>;
   /** How long a dead-lettered task's live log stream stays (default DEFAULT_LOG_GRACE_MS). */
   logGraceMs?: number;
+  /**
+   * A tracker fronting SLURM: cancels the SLURM job (by id) that an earlier attempt of a task it
+   * dead-letters left running (that attempt's tracker died: no later attempt will start to do it).
+   */
+  cancelSlurmJob?: (jobId: string) => Promise<void>;
 }
 
 /** Starts what a take claimed, on the GPUs its task asked for; says so when the take dead-lettered the task instead. */
@@ -39,6 +44,10 @@ export async function settleClaim(deps: LoopClaimDeps, result: TakeResult | null
     const { taskId, reason } = result;
     deps.logger.warn({ taskId, reason, ...eventField('dead-lettered') }, 'task dead-lettered at claim');
     deps.emit('dead-lettered', { taskId, reason });
+    if (deps.cancelSlurmJob) {
+      const job = await deps.redis.hget(deps.keys.task(taskId), 'slurmJobId').catch(() => null);
+      if (job) await deps.cancelSlurmJob(job);
+    }
     // Not retried: the retention sweep removes a stream left without its TTL with the task.
     await expireTaskLog(deps.redis, deps.keys, taskId, deps.logGraceMs ?? DEFAULT_LOG_GRACE_MS).catch(
       (error: unknown) => deps.logger.warn({ err: error, taskId }, 'could not set the live log’s expiry'),

@@ -35,6 +35,7 @@ import { attemptSettings, RunningAttempts } from './running-attempts.js';
 import { SlotPool } from './slot-pool.js';
 import { TRACKER_DEFAULTS } from './config.js';
 import { PortPool } from './service/port-pool.js';
+import { cancelJob } from './slurm/slurm-job.js';
 import { gpuDevices } from './gpu/gpu-groups.js';
 import { TrackerPresence } from './tracker-presence.js';
 import {
@@ -161,6 +162,7 @@ export class Tracker extends EventEmitter<TrackerEmitterEvents> {
       logGraceMs: config.logGraceMs,
       outage: this.outage,
       launch: (claim, gpus) => this.attempts.launch(claim, gpus),
+      ...(slurm && { cancelSlurmJob: cancelJob }),
       expectedEnds: () => this.attempts.expectedEnds(),
       preempter: new Preempter({
         ...this.parts,

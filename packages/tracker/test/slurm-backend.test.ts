@@ -7,7 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cancelTask, enqueue, getTask, type TaskRecord } from '@gpufleet/core';
+import { cancelTask, enqueue, type TaskRecord } from '@gpufleet/core';
 import {
   slurmUnavailable,
   startSlurmCluster,
@@ -110,7 +110,7 @@ describe.skipIf(unavailable !== null)(
     }, 150_000);
 
     it('reports an sbatch refusal with SLURM’s message, and rides out a slurmctld restart mid-run', async () => {
-      const { submit, ended, client, tracker } = await slurmTracker();
+      const { submit, ended, jobOf } = await slurmTracker();
       // Eight GPUs on a node of four: sbatch refuses the job.
       const refused = await ended(await submit({ gpus: 8, params: {} }));
       expect(refused).toMatchObject({ status: 'failed', errorCode: 'SPAWN_FAILED' });
@@ -119,11 +119,15 @@ describe.skipIf(unavailable !== null)(
       );
 
       const long = await submit({ gpus: 1, params: { sleepMs: 6_000 } });
-      await waitFor(async () => (await getTask(client, tracker.keys, long))?.status === 'running', {
-        timeoutMs: 30_000,
-      });
+      // Running in SLURM; slurmctld stopped (it saves its state) and started again while the job runs.
+      const longJob = await jobOf(long);
+      await waitFor(
+        async () => /JobState=RUNNING/.test(await slurm.command('scontrol', ['show', 'job', '-o', longJob])),
+        { timeoutMs: 30_000 },
+      );
       await slurm.restartController();
-      expect((await ended(long)).status).toBe('succeeded');
+      const survived = await ended(long);
+      expect([survived.status, survived.attempt, survived.error]).toEqual(['succeeded', 1, null]);
     }, 150_000);
   },
 );

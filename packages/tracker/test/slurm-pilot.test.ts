@@ -130,8 +130,15 @@ describe.skipIf(unavailable !== null)(
           const record = await getTask(pilots.client, pilots.keys, long);
           return record?.status === 'running' && record.tracker !== first.tracker ? record : null;
         },
-        { timeoutMs: 30_000, message: 'the task running on the other pilot' },
-      );
+        { timeoutMs: 60_000, message: 'the task running on the other pilot' },
+      ).catch(async (error: unknown) => {
+        // Where each pilot stood, for a failure in CI: the task, the queue, the pilots' last lines.
+        const record = await getTask(pilots.client, pilots.keys, long);
+        const logs = await slurm
+          .command('bash', ['-c', `tail -n 5 ${pilots.dir}/*.out; squeue`])
+          .catch(String);
+        throw new Error(`${String(error)}\ntask: ${JSON.stringify(record)}\n${logs}`);
+      });
       expect(moved.failures).toBe(0); // handed back: not counted as a failed attempt
       await waitFor(async () => !(await pilots.jobs()).includes(jobId), {
         timeoutMs: 30_000,

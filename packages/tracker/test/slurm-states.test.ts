@@ -46,10 +46,12 @@ describe('a SLURM job’s end', () => {
     expect(settled('CANCELLED', 0, 15, 'shutdown')).toMatchObject({ kind: 'hand-back' });
   });
 
-  it('is unknown when slurmctld no longer knows the job', () => {
-    const lost = outcomeOf('42', null, null);
-    expect(lost).toMatchObject({ infraCode: 'SLURM_JOB_FAILED' });
-    expect(lost.infraError).toMatch(/no longer known/);
+  it('hands the task back when slurmctld no longer knows the job (lost in a crash)', () => {
+    expect(outcomeOf('42', null, null)).toMatchObject({
+      handBack: 'SLURM job 42 is no longer known to slurmctld; requeued, the attempt not counted',
+    });
+    // Killed by the tracker meanwhile: its reason stands.
+    expect(outcomeOf('42', null, 'cancelled')).toMatchObject({ killedFor: 'cancelled' });
   });
 });
 

@@ -4,7 +4,8 @@
  * lease, fencing, live log, outputs and completion are those of every tracker. Submitted with
  * sbatch (job-script.ts; a refusal ends the attempt SPAWN_FAILED with SLURM's message), followed
  * with `scontrol show job` every `pollMs` (slurmctld unreachable: logged once, polled on with
- * backoff, the job keeps running; a job it does not know for 15 s in a row is lost), cancelled
+ * backoff, the job keeps running; a job it does not know for 15 s in a row is lost, and its task
+ * handed back), cancelled
  * with `scancel` (SLURM sends SIGTERM, then SIGKILL after its KillWait). How a job ended maps onto
  * the attempt's end:
  *
@@ -169,12 +170,13 @@ type Outcome = Pick<
 /** How the job's end reads as an attempt's (the table in the header). */
 export function outcomeOf(jobId: string, job: JobState | null, killedFor: KillReason | null): Outcome {
   const base: Outcome = { exitCode: null, signal: null, killedFor, spawnError: null, infraError: null };
-  if (job === null)
+  // slurmctld lost it (a crash before it saved the job): the attempt never ended visibly, go again.
+  if (job === null && killedFor === null)
     return {
       ...base,
-      infraError: `SLURM job ${jobId} is no longer known to slurmctld; how it ended is unknown`,
-      infraCode: 'SLURM_JOB_FAILED',
+      handBack: `SLURM job ${jobId} is no longer known to slurmctld; requeued, the attempt not counted`,
     };
+  if (job === null) return base;
   if (killedFor !== null) return base;
   switch (job.state) {
     case 'COMPLETED':
