@@ -239,6 +239,20 @@ const SMOKES: Record<string, Smoke[]> = {
       figures: dashboardFigures,
     },
   ],
+  // One SLURM cluster (testkit's: slurmctld, slurmd, munged, 4 fake GPUs): 2 samples of each submit
+  // → start path (about 1, 3, 3 and 0.1 s) and 4 tasks of 0.1–1 s through SLURM's scheduler and
+  // through a pilot: about 40 s. Where SLURM cannot run (not root, no packages) the bench measures
+  // nothing and says why: then that line and the reason in its results file are what is checked.
+  'bench:slurm': [
+    {
+      args: ['--samples', '2', '--warm-up', '0', '--tasks', '4', '--scale', '0.2'],
+      tables: (await (await import('@gpufleet/testkit')).slurmUnavailable())
+        ? ['bench slurm: nothing measured']
+        : ['p50 / sbatch alone', 'gpufleet pilot (tracker in a SLURM job)', 'utilisation / SLURM'],
+      result: 'slurm',
+      figures: (await import('./lib/slurm-figures.js')).slurmFigures,
+    },
+  ],
 };
 
 /** The root package.json's `bench*` scripts and the file each runs with tsx. */

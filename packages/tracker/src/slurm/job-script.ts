@@ -50,7 +50,7 @@ export function jobScript(input: JobScriptInput): string {
     `--chdir=${input.cwd}`,
     `--output=${input.stdoutPath}`,
     `--error=${input.stderrPath}`,
-    '--export=NONE',
+    '--export=NIL', // only the variables the script exports: neither the tracker's nor a login environment
     '--no-requeue',
   ].map((d) => `#SBATCH ${d}`);
   const exports = Object.entries(input.env)
