@@ -8,8 +8,9 @@
  * 1. Submit → start of a one-GPU task on the idle cluster, `--samples` times each after `--warm-up`
  *    unrecorded ones, one at a time, each after a random pause of 0 to `--jitter-ms` (so that no
  *    path keeps the same phase against SLURM's periodic scheduling passes) (bench/lib/slurm-latency.ts):
- *    `sbatch` alone; sbatch alone with `--export=NONE`, as the backend's job scripts have it (slurmd
- *    then loads the user's login environment first); gpufleet's backend shape (a gpufleet-tracker
+ *    `sbatch` alone; sbatch alone with `--export=NONE` (slurmd then loads the user's login
+ *    environment first: the backend's job scripts had it before 3e434fc and use `--export=NIL`
+ *    now, for this cost); gpufleet's backend shape (a gpufleet-tracker
  *    process with GPUFLEET_BACKEND=slurm fronting the partition: enqueue → its sbatch → the job
  *    starts) — these three in rounds, their order turning; then gpufleet's pilot shape
  *    (`gpufleet-slurm launch`: a tracker already running as a SLURM job on every GPU; enqueue → it
