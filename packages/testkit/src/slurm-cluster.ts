@@ -52,7 +52,7 @@ export interface SlurmCluster {
    * had not saved yet) and starts it again on its saved state.
    */
   restartController(signal?: NodeJS.Signals): Promise<void>;
-  /** Cancels every job, stops the daemons, removes the folder. Safe to call twice. */
+  /** Cancels every job and waits for them to go, stops the daemons, removes the folder. Safe to call twice. */
   stop(): Promise<void>;
 }
 
@@ -203,7 +203,11 @@ export async function startSlurmCluster(options: SlurmClusterOptions = {}): Prom
     async stop() {
       if (stopped) return;
       stopped = true;
+      // Every job cancelled and gone before slurmd stops: a job step left behind would outlive the test.
       await command('scancel', ['--full', '--quiet', `--user=root`]).catch(() => undefined);
+      await waitFor(async () => (await command('squeue', ['-h']).catch(() => '')).trim() === '', {
+        timeoutMs: 15_000,
+      }).catch(() => undefined);
       const exits = [...children].map((child) => new Promise((resolve) => child.once('exit', resolve)));
       for (const child of children) child.kill('SIGTERM');
       await Promise.race([Promise.all(exits), new Promise((resolve) => setTimeout(resolve, 5_000))]);
