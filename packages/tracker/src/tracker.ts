@@ -33,7 +33,6 @@ import { Preempter } from './preemption.js';
 import { RetentionKeeper } from './retention-keeper.js';
 import { attemptSettings, RunningAttempts } from './running-attempts.js';
 import { SlotPool } from './slot-pool.js';
-import { TRACKER_DEFAULTS } from './config.js';
 import { PortPool } from './service/port-pool.js';
 import { cancelJob } from './slurm/slurm-job.js';
 import { gpuDevices } from './gpu/gpu-groups.js';
@@ -90,17 +89,12 @@ export class Tracker extends EventEmitter<TrackerEmitterEvents> {
     this.now = deps.now ?? Date.now;
     this.startedAt = this.now();
     this.keys = queueKeys(deps.config.prefix, deps.config.queue);
-    const slurm = deps.config.slurm ?? null;
+    const slurm = deps.config.slurm;
     // A tracker fronting SLURM has no GPUs of its own: its "GPUs" are the GPU jobs it may keep in SLURM.
     const gpuIds = slurm ? Array.from({ length: slurm.gpus }, (_, i) => i) : deps.gpuIds;
     const cpuSlots =
       slurm?.cpuJobs ?? deps.config.cpuSlots ?? (gpuIds.length > 0 ? 0 : availableParallelism());
-    this.pool = new SlotPool(
-      gpuIds,
-      cpuSlots,
-      gpuDevices(deps.gpuInventory),
-      deps.config.maxSharesPerGpu ?? null,
-    );
+    this.pool = new SlotPool(gpuIds, cpuSlots, gpuDevices(deps.gpuInventory), deps.config.maxSharesPerGpu);
     // Started and closed with the tracker (its events); given each task's GPUs back to settle.
     const occupancy = deps.gpuOccupancy?.({ pool: this.pool, tracker: this });
     this.holder = currentHolder(newToken());
@@ -140,10 +134,9 @@ export class Tracker extends EventEmitter<TrackerEmitterEvents> {
         gpuSampler: deps.gpuSampler,
         ...(slurm && { slurm: { resources: slurm.resources, pollMs: slurm.pollMs } }),
         services: {
-          ports: new PortPool(config.portRange ?? TRACKER_DEFAULTS.portRange, this.logger),
-          advertiseHost: config.advertiseHost ?? TRACKER_DEFAULTS.advertiseHost,
-          // Configs made in code before services existed lack these: the defaults.
-          checkMs: config.serviceCheckMs ?? TRACKER_DEFAULTS.serviceCheckMs,
+          ports: new PortPool(config.portRange, this.logger),
+          advertiseHost: config.advertiseHost,
+          checkMs: config.serviceCheckMs,
         },
       },
       pool: this.pool,

@@ -6,6 +6,7 @@
  * checks): three periods in a row without passing restart it. The maximum age and the idle timeout
  * end it for good (`stopped`, and a `service-stopped` event); a failed check kills only the run.
  */
+import { setTimeout as delay } from 'node:timers/promises';
 import type { Claim, ServiceSpec } from '@gpufleet/core';
 import type { KillReason } from '../process/executer-process.js';
 import { eventField, type EmitTrackerEvent } from '../tracker-events.js';
@@ -112,7 +113,9 @@ export class ServiceLifetime {
       try {
         await waitForReadiness({ check: service.ready, ports, timeoutMs: periodMs, signal });
         failed = 0;
-        await sleep(Math.max(0, periodMs - (Date.now() - started)), signal);
+        await delay(Math.max(0, periodMs - (Date.now() - started)), undefined, { signal }).catch(
+          () => undefined,
+        );
       } catch (error) {
         if (signal.aborted) return null;
         failed++;
@@ -133,16 +136,4 @@ export class ServiceLifetime {
     hooks.logger.info({ why, reason, ...eventField('service-stopped') }, 'service stopped');
     this.on.kill('service_stop');
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 }
