@@ -51,6 +51,8 @@ const SPEC_FIELDS = [
   'name',
   'tags',
   'inputs',
+  'envSetup',
+  'slurm',
 ] as const;
 
 interface Resubmitted {
@@ -126,6 +128,8 @@ const FULL_SPEC = {
   name: 'dam break',
   tags: { sweep: 'dx', owner: 'ada' },
   inputs: [{ name: 'mesh.tgz', extract: false }],
+  envSetup: 'module load cuda/12 && export STEPS=3',
+  slurm: { partition: 'gpu', account: 'lab', mem: '16G', cpusPerTask: 4 },
 };
 const FILES = { 'case/geometry.txt': 'box 1 2 3\n', 'mesh.tgz': BINARY };
 

@@ -3,11 +3,11 @@
 // core's protocol calls: a task first in line (Resources), behind a higher priority or an older
 // task (Priority), behind a tenant with less fair-share usage (FairShare), past its tenant's
 // running-GPU quota (Quota), of a size no tracker can run (Unschedulable), in a retry backoff
-// (BeginTime); a task that is not queued has no reason. Reservation and Preemption through the
+// (BeginTime), submitted after a task still running (Dependency); a task that is not queued has no reason. Reservation and Preemption through the
 // API are in wait-reservation.test.ts; here their place in the order, and how the reservation and
 // preemption hashes' values are read.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { queueKeys, readFairShare, releaseTask } from '@gpufleet/core';
+import { promoteDelayed, queueKeys, readFairShare, releaseTask } from '@gpufleet/core';
 import { useRedis, useTempDirs, waitFor } from '@gpufleet/testkit';
 import { preemptionLive, reservationOf, TenantPolicy, waitReason, type WaitFacts } from '@gpufleet/api';
 import { auth, submitProbe, KEYS, startTestApi, type TestApi } from './helpers/api.js';
@@ -16,6 +16,7 @@ import { FakeTracker } from './helpers/fake-tracker.js';
 describe('waitReason', () => {
   const facts: WaitFacts = {
     now: 1_000,
+    after: null,
     notBefore: null,
     gpus: 1,
     runningGpus: 0,
@@ -35,6 +36,14 @@ describe('waitReason', () => {
     expect(reason({ notBefore: 500 })).toBe('Priority');
     // Before every other rule.
     expect(reason({ notBefore: 2_000, maxRunningGpus: 0, unschedulable: true })).toBe('BeginTime');
+  });
+
+  it('Dependency while held for the task it was submitted after, before every other rule', () => {
+    expect(reason({ after: 'a', standing: null })).toBe('Dependency');
+    expect(reason({ after: 'a', standing: null, maxRunningGpus: 0, unschedulable: true })).toBe('Dependency');
+    // In line (released): the other rules decide; a later retry's backoff is BeginTime.
+    expect(reason({ after: 'a', standing: first })).toBe('Resources');
+    expect(reason({ after: 'a', notBefore: 2_000, standing: null })).toBe('BeginTime');
   });
 
   it('Quota when the tenant’s running GPUs and this task’s would pass its maxRunningGpus', () => {
@@ -128,13 +137,14 @@ describe('waitReason in GET /v1/tasks/:id', () => {
   async function wait(id: string, key: string = KEYS.alice) {
     const res = await api.app.inject({ url: `/v1/tasks/${id}`, headers: auth(key) });
     expect(res.statusCode, res.body).toBe(200);
-    const { status, queuePosition, waitReason, priority } = res.json<{
+    const { status, queuePosition, waitReason, priority, after } = res.json<{
       status: string;
       queuePosition: number | null;
       waitReason: string | null;
       priority: number;
+      after: string | null;
     }>();
-    return { status, queuePosition, waitReason, priority };
+    return { status, queuePosition, waitReason, priority, after };
   }
 
   it('Resources first in line; Priority behind a higher priority or an older task of its standing', async () => {
@@ -147,6 +157,7 @@ describe('waitReason in GET /v1/tasks/:id', () => {
       queuePosition: 0,
       waitReason: 'Resources',
       priority: 500,
+      after: null,
     });
     expect(await wait(second)).toMatchObject({ queuePosition: 1, waitReason: 'Priority' });
     expect(await wait(low)).toMatchObject({ queuePosition: 2, waitReason: 'Priority', priority: 100 });
@@ -186,6 +197,17 @@ describe('waitReason in GET /v1/tasks/:id', () => {
     expect((await wait(id, KEYS.bob)).waitReason).toBe('Resources');
     await api.redis.set(queueKeys(api.prefix, 'big').unschedulableSince(8), String(Date.now()));
     expect(await wait(id, KEYS.bob)).toMatchObject({ waitReason: 'Unschedulable', queuePosition: 0 });
+  });
+
+  it('Dependency for a task submitted after one still running, Resources once that one ended', async () => {
+    const tracker = await trackerOf('chain');
+    const first = await submit({ queue: 'chain' });
+    const claim = await tracker.take(0);
+    const next = await submit({ queue: 'chain', after: first });
+    expect(await wait(next)).toMatchObject({ queuePosition: null, waitReason: 'Dependency', after: first });
+    await tracker.finish(claim, 'failed');
+    await promoteDelayed(api.redis, queueKeys(api.prefix, 'chain'), Date.now());
+    expect(await wait(next)).toMatchObject({ queuePosition: 0, waitReason: 'Resources', after: first });
   });
 
   it('BeginTime during a retry backoff; none once the task runs', async () => {

@@ -8,6 +8,8 @@
 -- KEYS[3] events stream      KEYS[4] idempotency key (unused when ARGV[5] is '')
 -- KEYS[5] index sorted set   KEYS[6] task-streams set   KEYS[7] last-entry (the entry id sequence)
 -- KEYS[8..14] the scheduling keys (lib-common.lua schedulingQ)   KEYS[15] the tenant record counts
+-- KEYS[16] the hash of the task it is submitted after, and KEYS[17] the delayed set (both only
+--          when the record has an `after` field)
 -- ARGV[1..3] the head (lib-common.lua): group (unused), now (ms), events max length
 -- ARGV[4] task id   ARGV[5] hash of the request body ('' = no idempotency key)
 -- ARGV[6] idempotency key TTL (ms)   ARGV[7] GPU count   ARGV[8] tenant
@@ -15,9 +17,14 @@
 -- ARGV[10] the tenant's settings (`<weight>,<max running GPUs or ''>`; '' = leave as they are)
 -- ARGV[11] the fair-share half-life (ms; '' = leave as it is)
 -- ARGV[12..] field, value pairs of the task record (its `tenant` is ARGV[8])
--- Returns {'created', id, entryId} | {'exists', existingId} (same key, same body)
+-- A task submitted `after` another (of this queue and tenant, still not ended) waits for that one's
+-- end: no stream entry, no wait set, but `queued` (counted as waiting) in the delayed set with an
+-- infinite time, its id listed in the other's `dependents`; the other's end makes it due
+-- (lib-common.lua releaseDependents). After a task that has ended, it is enqueued as any other.
+-- Returns {'created', id, entryId} ('' when it waits for another) | {'exists', existingId} (same key, same body)
 --       | {'conflict', existingId} (same key, other body) | {'duplicate', id} (the id is taken)
 --       | {'quota', limit, waiting} (the tenant has `waiting` >= `limit` tasks queued here)
+--       | {'after-missing', afterId} (no task of that id in this queue for this tenant)
 -- @include lib-common
 local now, id, bodyHash, tenant, limit = ARGV[2], ARGV[4], ARGV[5], ARGV[8], ARGV[9]
 if bodyHash ~= '' then
@@ -34,6 +41,16 @@ if limit ~= '' then
   local waiting = tonumber(redis.call('HGET', KEYS[8], tenant) or '0')
   if waiting >= tonumber(limit) then return { 'quota', limit, tostring(waiting) } end
 end
+local after = nil
+for i = 12, #ARGV, 2 do
+  if ARGV[i] == 'after' then after = ARGV[i + 1] end
+end
+local held = false
+if after then
+  local p = redis.call('HMGET', KEYS[16], 'status', 'tenant')
+  if not p[1] or tenantOf(p[2]) ~= tenant then return { 'after-missing', after } end
+  held = not FINAL[p[1]]
+end
 local Q = schedulingQ({ events = KEYS[3], eventsMax = ARGV[3], lastEntry = KEYS[7] }, 8)
 if ARGV[10] ~= '' then redis.call('HSET', Q.tenantSettings, tenant, ARGV[10]) end
 if ARGV[11] ~= '' then redis.call('HSET', Q.tenantUsage, HALF_LIFE_FIELD, ARGV[11]) end
@@ -46,9 +63,17 @@ for i = 12, #ARGV do
 end
 -- The entry and the wait-set place first, so the record is written in one HSET (every call counts:
 -- enqueue runs once per task). Its tenant and GPU count are known: writeStatus does not read them.
-local entryId = redis.call('XADD', KEYS[2], nextEntryId(Q), 'id', id)
-fields[#fields + 1], fields[#fields + 2], fields[#fields + 3], fields[#fields + 4] = 'stream', KEYS[2], 'entry', entryId
-for _, v in ipairs(placeWaiting(Q, { id, ARGV[7], priority, tenant, entryId, KEYS[2], request })) do fields[#fields + 1] = v end
+local entryId = ''
+if held then
+  fields[#fields + 1], fields[#fields + 2], fields[#fields + 3], fields[#fields + 4] = 'stream', KEYS[2], 'entry', ''
+  redis.call('ZADD', KEYS[17], 'inf', id)
+  local others = redis.call('HGET', KEYS[16], 'dependents')
+  redis.call('HSET', KEYS[16], 'dependents', (others and others ~= '') and (others .. ',' .. id) or id)
+else
+  entryId = redis.call('XADD', KEYS[2], nextEntryId(Q), 'id', id)
+  fields[#fields + 1], fields[#fields + 2], fields[#fields + 3], fields[#fields + 4] = 'stream', KEYS[2], 'entry', entryId
+  for _, v in ipairs(placeWaiting(Q, { id, ARGV[7], priority, tenant, entryId, KEYS[2], request })) do fields[#fields + 1] = v end
+end
 writeStatus(Q, KEYS[1], false, 'queued', fields, { tenant = tenant, gpus = ARGV[7] })
 redis.call('ZADD', KEYS[5], now, id)
 redis.call('HINCRBY', KEYS[15], tenant, 1)

@@ -27,7 +27,8 @@
 -- of wait sets) and Q.waitTenants (the tenant registry, lib-wait.lua). A wait set's key is derived
 -- from the registry's name (waitSetKey), the second exception to "no key is built here": its name
 -- holds the size, priority and tenant of its tasks, read from a task hash, and it shares the
--- registry's `{queue}` slot.
+-- registry's `{queue}` slot. The delayed set's key is derived the same way (delayedKey), for a
+-- task's end to release the tasks waiting for it wherever that end is written (releaseDependents).
 --
 -- Statuses: FINAL, INITIAL_STATUS and TRANSITIONS below are generated from src/task-status.ts
 -- when the scripts load; every status write goes through writeStatus, which refuses a transition
@@ -155,6 +156,17 @@ end
 -- removeFromWaitSet, forgetWaitSet, listWaitSet (lib-wait.lua).
 -- @include lib-wait
 
+-- A task that ended releases the tasks submitted `after` it (enqueue.lua holds each in the delayed
+-- set with an infinite time and lists its id in this task's `dependents`): each becomes due at
+-- once (score 0, whatever the callers' clocks), and the trackers' sweep puts it in line
+-- (promote-delayed.lua). A dependent cancelled meanwhile is dropped from the set by that sweep.
+local function releaseDependents(Q, taskKey)
+  local ids = redis.call('HGET', taskKey, 'dependents')
+  if not ids or ids == '' then return end
+  local delayed = delayedKey(Q)
+  for id in string.gmatch(ids, '[^,]+') do redis.call('ZADD', delayed, 'XX', 0, id) end
+end
+
 -- The one way a script writes a task's status: HSET of `fields` (field, value pairs) and then
 -- status `to`, where `from` is the status the script read, and the tenant accounts of Q (above)
 -- moved from `from` to `to` (a task that leaves `queued` leaves its wait set, its `waitSet` and
@@ -199,6 +211,7 @@ local function writeStatus(Q, taskKey, from, to, fields, known)
   redis.call('HSET', taskKey, unpack(args))
   accountStatusChange(Q, taskKey, from, to, known)
   if set then removeFromWaitSet(Q, set, member, known and known.alone) end
+  if FINAL[to] then releaseDependents(Q, taskKey) end
 end
 
 -- A script given a task's stream in KEYS (its caller knew it) checks before its first write that

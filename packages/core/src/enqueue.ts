@@ -181,6 +181,7 @@ export async function enqueue(
       keys.lastEntry,
       ...schedulingKeys(keys),
       keys.tenantRecords,
+      ...(spec.after !== undefined ? [keys.task(spec.after), keys.delayed] : []),
     ],
     argvHead(now),
     [
@@ -215,6 +216,9 @@ export async function enqueue(
         preemptible: spec.preemptible ? 1 : undefined,
         waitForCapacity: spec.waitForCapacity ? 1 : undefined,
         resubmittedFrom: options.resubmittedFrom,
+        after: spec.after,
+        envSetup: spec.envSetup,
+        slurm: spec.slurm && Object.keys(spec.slurm).length > 0 ? JSON.stringify(spec.slurm) : undefined,
       }),
     ],
   );
@@ -229,6 +233,10 @@ export async function enqueue(
     throw new QuotaExceededError({ tenant, queue, limit, waiting: count });
   }
   if (outcome === 'exists') return { id: taskId, queue, created: false };
+  if (outcome === 'after-missing')
+    throw new ValidationError('invalid task', [
+      { field: 'after', reason: `no task ${taskId} of this tenant in queue "${queue}" to wait for` },
+    ]);
   if (outcome === 'conflict') throw new IdempotencyConflictError(taskId);
   throw new GpufleetError('TASK_ID_TAKEN', `task id ${taskId} is already taken`);
 }

@@ -16,6 +16,11 @@ export interface CapacityNeed {
   executer?: string;
   gpus: number;
   request: GpuRequest;
+  /**
+   * It has an env setup line: every live tracker offering its executer must run them
+   * (GPUFLEET_ALLOW_ENV_SETUP), since any of them may take it, and one that does not fails it.
+   */
+  envSetup?: boolean;
 }
 
 /** How many of tracker `t`'s GPUs satisfy `request` (those its inventory describes). */
@@ -43,7 +48,7 @@ function gpuModelsText(trackers: readonly TrackerInfo[]): string {
 
 /**
  * Why no tracker of `live` (the queue's live trackers) can run `need`, by field ([] when one can):
- * the first shortfall in the order executer, GPU count, GPU request.
+ * the first shortfall in the order executer, env setup, GPU count, GPU request.
  */
 export function capacityShortfall(
   need: CapacityNeed,
@@ -65,6 +70,14 @@ export function capacityShortfall(
     ];
   }
   const of = need.executer === undefined ? '' : ` offering "${need.executer}"`;
+  const refusing = need.envSetup ? offering.filter((t) => t.envSetup !== true).map((t) => t.name) : [];
+  if (refusing.length > 0)
+    return [
+      {
+        field: 'envSetup',
+        reason: `needs every live tracker of ${where}${of} to run env setup lines, but ${refusing.sort().join(', ')} do not (started without GPUFLEET_ALLOW_ENV_SETUP=1)`,
+      },
+    ];
   if (need.gpus === 0) {
     if (offering.some((t) => t.cpuSlots > 0)) return [];
     return [

@@ -229,10 +229,11 @@ export {
   parseTaskSpec,
   pointerToField,
   schemaIssues,
+  SlurmResourcesSchema,
   TaskInputSchema,
   TaskSpecSchema,
 } from './task-spec.js';
-export type { RetryBackoff, TaskInput, TaskSpec } from './task-spec.js';
+export type { RetryBackoff, SlurmResources, TaskInput, TaskSpec } from './task-spec.js';
 export {
   canTransition,
   FINAL_STATUSES,

@@ -166,11 +166,14 @@ export function requeuedStreamOf(stream: string): string {
 }
 
 const WAIT_SETS = 'wait-sets';
+const DELAYED = 'delayed';
 const WAIT_SET = 'wait:';
 
 /**
  * For lua/lib-wait.lua (`-- @generated wait-set-key`): how a wait set's key is made from the
- * registry's (`QueueKeys.waitSets`) and its name, the same as `QueueKeys.waitSet`.
+ * registry's (`QueueKeys.waitSets`) and its name, the same as `QueueKeys.waitSet`; and the delayed
+ * set's (`QueueKeys.delayed`) from the registry's, for a task's end to release the tasks that wait
+ * for it (lib-common.lua releaseDependents).
  */
 export function waitSetKeyLua(): string {
   return [
@@ -178,6 +181,10 @@ export function waitSetKeyLua(): string {
     'local function waitSetKey(Q, name)',
     '  local base = string.sub(Q.waitSets, 1, #Q.waitSets - #WAIT_SETS_SUFFIX)',
     '  return keyOf(base .. WAIT_SET_TEMPLATE, name)',
+    'end',
+    `local DELAYED_SUFFIX = '${DELAYED}'`,
+    'local function delayedKey(Q)',
+    '  return string.sub(Q.waitSets, 1, #Q.waitSets - #WAIT_SETS_SUFFIX) .. DELAYED_SUFFIX',
     'end',
   ].join('\n');
 }
@@ -284,7 +291,7 @@ export function queueKeys(prefix: string, queue: string): QueueKeys {
     index: `${base}:index`,
     idempotency: (tenant, keyHash) => `${base}:idem:${tenant}:${keyHash}`,
     lastEntry: `${base}:last-entry`,
-    delayed: `${base}:delayed`,
+    delayed: `${base}:${DELAYED}`,
     unschedulableSince: (size) => `${base}:unschedulable:${size}`,
     tenantWaiting: `${base}:tenant-waiting`,
     tenantRunning: `${base}:tenant-running`,

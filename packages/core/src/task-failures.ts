@@ -56,6 +56,11 @@ export const TASK_FAILURES = {
     status: 'dead',
     meaning: 'no live tracker of the queue could run the task (too many GPUs, no CPU slot) in time',
   },
+  ENV_SETUP_NOT_ALLOWED: {
+    status: 'failed',
+    meaning:
+      'the task has an env setup line (a profile’s `env`) and the tracker that took it does not run them (GPUFLEET_ALLOW_ENV_SETUP)',
+  },
   SLURM_JOB_FAILED: {
     status: 'failed',
     meaning:

@@ -9,7 +9,7 @@ import { isTaskFailureCode, type TaskFailureCode } from './task-failures.js';
 import { parseServiceStatus, type ServiceStatus } from './service-state.js';
 import { isTaskStatus, type TaskStatus } from './task-status.js';
 import { DEFAULT_PRIORITY } from './task-priority.js';
-import { DEFAULT_MAX_ATTEMPTS, type RetryBackoff, type TaskInput } from './task-spec.js';
+import { DEFAULT_MAX_ATTEMPTS, type RetryBackoff, type SlurmResources, type TaskInput } from './task-spec.js';
 
 export interface OutputFile {
   /** Path relative to the task's outputs (`stdout.txt`, `frames/0001.csv`). */
@@ -88,6 +88,12 @@ export interface TaskRecord {
   service: ServiceStatus | null;
   /** Why a service's lifetime ended it (its idle timeout, its maximum age); null otherwise. */
   serviceStopped: string | null;
+  /** The task it waits for to end before it may start (the spec's `after`); null when none. */
+  after: string | null;
+  /** The shell line run before its executer (the spec's `envSetup`); null when none. */
+  envSetup: string | null;
+  /** What a SLURM-backend tracker asks of SLURM for it beyond its own defaults; `{}` when nothing. */
+  slurm: SlurmResources;
 }
 
 function num(value: string | undefined): number | null {
@@ -151,6 +157,9 @@ export function parseTaskRecord(hash: Record<string, string>): TaskRecord | null
     resubmittedFrom: str(hash.resubmittedFrom),
     service: parseServiceStatus(hash),
     serviceStopped: str(hash.serviceStopped),
+    after: str(hash.after),
+    envSetup: str(hash.envSetup),
+    slurm: json(hash.slurm, {}),
   };
 }
 

@@ -11,6 +11,7 @@ import { GPU_MODEL_PATTERN, MAX_GPU_MODELS } from './gpu-request.js';
 import { MAX_TASK_GPUS } from './keys.js';
 import { ISSUE_REASONS, TaskNameSchema, TaskTagsSchema } from './task-labels.js';
 import { TaskPrioritySchema } from './task-priority.js';
+import { TASK_ID_PATTERN } from './ids.js';
 
 /**
  * How many starts of a task may be lost without a verdict (its tracker died, or its lease lapsed)
@@ -20,6 +21,9 @@ import { TaskPrioritySchema } from './task-priority.js';
  * `lua/lib-claim.lua` (claimEntry) holds the same number (test/max-attempts-default.test.ts).
  */
 export const DEFAULT_MAX_ATTEMPTS = 3;
+
+/** A SLURM partition or account name. */
+const SLURM_NAME = '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$';
 
 const Name = Type.String({
   pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$',
@@ -71,6 +75,28 @@ export const TaskInputSchema = Type.Object(
   { additionalProperties: false },
 );
 
+/** SLURM resources a SLURM-backend tracker asks for this task's job (beside its GPUs and time limit). */
+export const SlurmResourcesSchema = Type.Object(
+  {
+    partition: Type.Optional(Type.String({ pattern: SLURM_NAME, description: 'sbatch --partition' })),
+    account: Type.Optional(Type.String({ pattern: SLURM_NAME, description: 'sbatch --account' })),
+    mem: Type.Optional(
+      Type.String({
+        pattern: '^[1-9][0-9]{0,9}[KMGT]?$',
+        description: 'sbatch --mem: memory per node, a whole number with an optional K, M (default), G or T',
+      }),
+    ),
+    cpusPerTask: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: 4096, description: 'sbatch --cpus-per-task' }),
+    ),
+  },
+  {
+    additionalProperties: false,
+    description:
+      'what a SLURM-backend tracker asks of SLURM for this task’s job, over its own defaults (GPUFLEET_SLURM_*); other trackers ignore it',
+  },
+);
+
 export const TaskSpecSchema = Type.Object(
   {
     executer: Type.String({ pattern: '^[a-z0-9][a-z0-9._-]{0,63}$', description: 'executer name' }),
@@ -113,11 +139,29 @@ export const TaskSpecSchema = Type.Object(
           'may be stopped (SIGTERM, then SIGKILL after the tracker’s preemption grace) and requeued for a task of higher priority; the preemption does not count as an attempt',
       }),
     ),
+    after: Type.Optional(
+      Type.String({
+        pattern: TASK_ID_PATTERN,
+        description:
+          'the id of a task of the same queue and tenant: this one waits until that one has ended, however it ended (SLURM’s afterany); `--runs N --chain` in the CLI',
+      }),
+    ),
+    envSetup: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 1024,
+        pattern: '^[^\\n\\r\\u0000]+$',
+        description:
+          'one shell line (a profile’s `env`, `conda activate deep`) run by bash before the executer, in the shell that then execs it: its exports reach the executer; the parameters never pass through that shell. Only trackers started with GPUFLEET_ALLOW_ENV_SETUP=1 run it',
+      }),
+    ),
+    slurm: Type.Optional(SlurmResourcesSchema),
   },
   { additionalProperties: false },
 );
 
 export type TaskSpec = Static<typeof TaskSpecSchema>;
+export type SlurmResources = Static<typeof SlurmResourcesSchema>;
 export type TaskInput = Static<typeof TaskInputSchema>;
 export type RetryBackoff = Static<typeof RetryBackoffSchema>;
 

@@ -66,6 +66,8 @@ export interface TrackerInfo {
   gpus: number[];
   cpuSlots: number;
   executers: string[];
+  /** It runs tasks' env setup lines (GPUFLEET_ALLOW_ENV_SETUP); absent (false) from older trackers. */
+  envSetup?: boolean;
   /** Task id → the GPUs it holds ([] for a CPU slot). */
   running: Record<string, number[]>;
   startedAt: number;

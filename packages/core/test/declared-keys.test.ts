@@ -1,6 +1,7 @@
 // Every key a Lua script touches is declared in its KEYS, except the documented keys.ts template
 // exceptions (take finds a task id in a wait set inside the script, and fills the task hash and
-// lease key templates for it; every script derives a wait set's key from the declared registry). Each script runs under a key audit (helpers/key-audit.ts:
+// lease key templates for it; every script derives a wait set's key, and the delayed set's, from
+// the declared registry). Each script runs under a key audit (helpers/key-audit.ts:
 // every command's keys, as COMMAND GETKEYS names them, checked against KEYS and the allowed
 // templates; preempt reads the liveness key of a preemption's holder by its template) through a run of the whole protocol that takes every path that touches a key. Every
 // script that writes a status declares the tenant accounts too (writeStatus keeps them): a status
@@ -43,9 +44,9 @@ const redis = useRedis();
 /** The scripts allowed the template exception, and the templates each may fill. */
 function exceptions(keys: QueueKeys): (name: ScriptName) => string[] {
   const templates = [keyTemplate(keys.task), keyTemplate(keys.lease)];
-  const waitSet = keyTemplate(keys.waitSet);
+  const derived = [keyTemplate(keys.waitSet), keys.delayed];
   const alive = keyTemplate(keys.trackerAlive);
-  return (name) => (name === 'take' ? [...templates, waitSet] : name === 'preempt' ? [alive] : [waitSet]);
+  return (name) => (name === 'take' ? [...templates, ...derived] : name === 'preempt' ? [alive] : derived);
 }
 
 async function audited(allowTemplates = true) {
@@ -53,8 +54,11 @@ async function audited(allowTemplates = true) {
   const { client, keys } = queue;
   await client.xgroup('CREATE', keys.requeued(0), TRACKER_GROUP, '0', 'MKSTREAM');
   const allowed = exceptions(keys);
-  // Without take's exception, every script keeps the wait sets' (enqueue needs it too).
-  const ran = auditScripts(client, allowTemplates ? allowed : () => [keyTemplate(keys.waitSet)]);
+  // Without take's exception, every script keeps the wait sets' and the delayed set's.
+  const ran = auditScripts(
+    client,
+    allowTemplates ? allowed : () => [keyTemplate(keys.waitSet), keys.delayed],
+  );
   const sizes = [{ gpus: 0, fitsNow: true }];
   const take = (consumer: string, token: string, leaseMs = 60_000): Promise<TakeResult> =>
     takeTask(client, keys, { consumer, sizes, leaseMs, token, now: Date.now(), idle: true });
@@ -112,6 +116,16 @@ describe('the keys a Lua script touches', () => {
     expect(await cancelTask(client, keys, b, now())).toEqual({ kind: 'final', status: 'dead' });
     const c = await submit();
     expect(await cancelTask(client, keys, c, now())).toEqual({ kind: 'cancelled' });
+
+    // a task submitted after c (ended): no wait; after l (queued): held until l's cancel releases it.
+    const afterC = await submit({ after: c });
+    expect(await client.zscore(keys.delayed, afterC)).toBeNull();
+    expect(await cancelTask(client, keys, afterC, now())).toEqual({ kind: 'cancelled' });
+    const l = await submit();
+    const afterL = await submit({ after: l });
+    expect(await cancelTask(client, keys, l, now())).toEqual({ kind: 'cancelled' });
+    expect(await promoteDelayed(client, keys, now())).toBe(1);
+    expect(await cancelTask(client, keys, afterL, now())).toEqual({ kind: 'cancelled' });
 
     // dead-letter a waiting task.
     const d = await submit();

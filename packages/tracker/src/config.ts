@@ -55,6 +55,13 @@ export interface TrackerConfig {
   logLevel: LogLevel;
   /** Run executers that run arbitrary user code (`requiresOptIn`), such as `script`. */
   allowOptInExecuters: boolean;
+  /**
+   * GPUFLEET_ALLOW_ENV_SETUP: run tasks' env setup lines (a profile's `env`, run/env-setup.ts)
+   * before their executers. The line is arbitrary shell code from the submitter, run as the
+   * tracker's user, so, like opt-in executers, only where the operator opts in; a tracker without
+   * it ends such tasks ENV_SETUP_NOT_ALLOWED, and says in its registration which it is.
+   */
+  allowEnvSetup: boolean;
   /** A running task's lease: another tracker may take the task over once it lapses. */
   leaseMs: number;
   /** Lease renewal and registry heartbeat period. */
@@ -168,6 +175,7 @@ export const TRACKER_DEFAULTS = {
   idleExitMs: 0,
   slurm: null,
   warningGraceMs: 30_000,
+  allowEnvSetup: false,
   /** The host name, as the OS gives it when the module loads. */
   advertiseHost: hostname(),
 } as const;
@@ -200,6 +208,7 @@ export function loadTrackerConfig(env: Env = process.env, cwd = process.cwd()): 
     workDir: resolve(cwd, r.string('GPUFLEET_WORKDIR', TRACKER_DEFAULTS.workDir)),
     logLevel: r.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
     allowOptInExecuters: r.bool('GPUFLEET_ENABLE_OPT_IN_EXECUTERS', false),
+    allowEnvSetup: r.bool('GPUFLEET_ALLOW_ENV_SETUP', TRACKER_DEFAULTS.allowEnvSetup),
     leaseMs,
     heartbeatMs: r.int('GPUFLEET_HEARTBEAT_MS', Math.floor(leaseMs / 3), {
       min: 100,

@@ -43,6 +43,7 @@ export function attemptSettings(
   | 'uploadRetryMs'
   | 'keepTaskDirs'
   | 'logGraceMs'
+  | 'allowEnvSetup'
 > {
   const {
     workDir,
@@ -54,6 +55,7 @@ export function attemptSettings(
     uploadRetryMs,
     keepTaskDirs,
     logGraceMs,
+    allowEnvSetup,
   } = config;
   return {
     workDir,
@@ -65,6 +67,7 @@ export function attemptSettings(
     uploadRetryMs,
     keepTaskDirs,
     logGraceMs,
+    allowEnvSetup,
   };
 }
 

@@ -1,7 +1,7 @@
 /**
  * A tracker's presence in its queue: its liveness key, refreshed every GPUFLEET_ALIVE_MS / 3 (once
- * it expires the others take it for dead), and its registry entry with what it runs, its GPUs'
- * inventory and their latest usage sample (gpu/gpu-sampler.ts), written at each heartbeat, which
+ * it expires the others take it for dead), and its registry entry with what it runs (its
+ * executers; `envSetup` when it runs env setup lines), its GPUs' inventory and their latest usage sample (gpu/gpu-sampler.ts), written at each heartbeat, which
  * also republishes the executer catalog when Redis lost it. The GPUs it holds back and a drain are
  * in the entry too: each heartbeat first reads the operators' drains (drains.ts), and a drain
  * message that changes them publishes the entry at once.
@@ -32,6 +32,8 @@ export interface TrackerPresenceDeps {
   consumer: string;
   holder: Holder;
   executers: ReadonlyMap<string, LoadedExecuter>;
+  /** It runs tasks' env setup lines (GPUFLEET_ALLOW_ENV_SETUP): published as `envSetup: true`. */
+  envSetup: boolean;
   pool: SlotPool;
   /** The GPUs' inventory (absent: none to publish). */
   gpuInventory: GpuInventory | undefined;
@@ -90,6 +92,7 @@ export class TrackerPresence {
       gpus: [...deps.pool.gpuIds],
       cpuSlots: deps.pool.cpuSlots,
       executers: [...deps.executers.keys()],
+      ...(deps.envSetup && { envSetup: true }),
       running: deps.attempts.gpusInUse(),
       startedAt: deps.startedAt,
       heartbeatAt: deps.now(),

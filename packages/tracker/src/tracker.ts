@@ -179,6 +179,7 @@ export class Tracker extends EventEmitter<TrackerEmitterEvents> {
       ...this.parts,
       holder: this.holder,
       executers: deps.executers,
+      envSetup: config.allowEnvSetup,
       pool: this.pool,
       gpuInventory: deps.gpuInventory,
       gpuSampler: deps.gpuSampler,

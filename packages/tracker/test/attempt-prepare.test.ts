@@ -1,8 +1,9 @@
 // An attempt that ends before its process starts ends with a TaskFailure: its code, the final
 // status that code stands for, the reason recorded and what went wrong underneath as its cause.
-// A tracker without the task's executer, parameters its schema refuses, an input missing from the
-// store and an input archive that would escape its folder, each with the real executers, store
-// and folders.
+// A tracker without the task's executer, parameters its schema refuses, an env setup line on a
+// tracker that does not run them, an input missing from the store and an input archive that would
+// escape its folder, each with the real executers, store and folders; and the argv of a task with
+// an env setup line.
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -53,6 +54,18 @@ describe('attemptSpec', () => {
     expect(end.message).toMatch(/params\.exitCode: must be integer/);
     expect(end.cause).toBeInstanceOf(ValidationError);
   });
+
+  it('ends a task with an env setup line failed, ENV_SETUP_NOT_ALLOWED, unless the tracker runs them', async () => {
+    const executers = await loadExecuters([FIXTURE_EXECUTERS]);
+    const withLine = record({ envSetup: 'export A=1' });
+    const end = (attemptSpec(withLine, executers, 'gpu-7') as { end: TaskFailure }).end;
+    expect(end).toMatchObject({
+      code: 'ENV_SETUP_NOT_ALLOWED',
+      status: 'failed',
+      message: 'tracker "gpu-7" does not run env setup lines (GPUFLEET_ALLOW_ENV_SETUP is off)',
+    });
+    expect(attemptSpec(withLine, executers, 'gpu-7', true).kind).toBe('ready');
+  });
 });
 
 describe('prepareProcess', () => {
@@ -61,13 +74,14 @@ describe('prepareProcess', () => {
     put?: (store: LocalArtifactStore, r: TaskRecord) => Promise<unknown>,
     fields: Record<string, string> = {},
     gpuMps = 'off',
+    allowEnvSetup = false,
   ) {
     const dir = await temp.make();
     const store = new LocalArtifactStore(join(dir, 'artifacts'));
     const executers = await loadExecuters([FIXTURE_EXECUTERS]);
     const r = record({ inputs: JSON.stringify(inputs), ...fields });
     await put?.(store, r);
-    const spec = attemptSpec(r, executers, 'gpu-7');
+    const spec = attemptSpec(r, executers, 'gpu-7', allowEnvSetup);
     if (spec.kind !== 'ready') throw new Error('expected a ready spec');
     const folder = await createTaskFolder(join(dir, 'work'), r.id, 1);
     return prepareProcess({ store, baseEnv: {}, preemptGraceMs: 1234, gpuMps }, spec, folder, 1, [0]);
@@ -91,6 +105,18 @@ describe('prepareProcess', () => {
     expect(end).toMatchObject({ code: 'INPUTS_REFUSED', status: 'failed' });
     expect((end as TaskFailure).message).toMatch(/^inputs refused: PATH_ESCAPE: /);
     expect((end as TaskFailure).cause).toBeInstanceOf(PathEscapeError);
+  });
+
+  it('runs a task’s env setup line through bash first, the argv passed on as "$@"', async () => {
+    const spec = (await prepare([], undefined, { envSetup: 'export A=1' }, 'off', true)) as {
+      file: string;
+      args: string[];
+    };
+    expect(spec.file).toBe('/bin/bash');
+    expect(spec.args.slice(0, 1)).toEqual(['-c']);
+    expect(spec.args.slice(2, 4)).toEqual(['gpufleet-env', 'node']);
+    expect(spec.args[1]).toContain(`eval 'export A=1'`);
+    expect(spec.args[1]).toMatch(/\nexec "\$@"$/);
   });
 
   it('builds the process of a task whose inputs are all there', async () => {

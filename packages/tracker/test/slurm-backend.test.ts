@@ -2,10 +2,12 @@
 // (testkit's startSlurmCluster, four fake GPUs): each task it takes is a SLURM job on the GPUs
 // SLURM gives it (CUDA_VISIBLE_DEVICES as SLURM set it), with its exit code, outputs and live log
 // as any task's; cancel through scancel; a job cancelled in SLURM by someone else; the task's time
-// limit; an sbatch refusal reported with SLURM's message; slurmctld restarted mid-run. Skipped,
-// saying why, where SLURM cannot run.
+// limit; an sbatch refusal reported with SLURM's message; slurmctld restarted mid-run; a task's own
+// `slurm` resources over the tracker's (and a partition SLURM refuses), and its env setup line run
+// in the job before its executer. Skipped, saying why, where SLURM cannot run.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cancelTask, enqueue, type TaskRecord } from '@gpufleet/core';
 import {
@@ -17,7 +19,13 @@ import {
   waitFor,
   type SlurmCluster,
 } from '@gpufleet/testkit';
-import { startTestTracker, useTrackers, waitForFinal } from './helpers/fleet.js';
+import {
+  FIXTURE_EXECUTERS,
+  startTestTracker,
+  useTrackers,
+  waitForFinal,
+  type TestTrackerOptions,
+} from './helpers/fleet.js';
 
 const unavailable = await slurmUnavailable();
 const redis = useRedis();
@@ -39,7 +47,7 @@ describe.skipIf(unavailable !== null)(
       await slurm?.stop();
     }, 30_000);
 
-    async function slurmTracker() {
+    async function slurmTracker(options: Partial<TestTrackerOptions> = {}) {
       const prefix = uniquePrefix();
       const artifactDir = await temp.make();
       const tracker = await startTestTracker({
@@ -48,6 +56,7 @@ describe.skipIf(unavailable !== null)(
         artifactDir,
         workDir: await temp.make(),
         slurm: { gpus: 8, cpuJobs: 2, pollMs: 200, resources: { mem: '256M' } },
+        ...options,
       });
       trackers.push(tracker);
       const client = redis.server.client();
@@ -129,5 +138,48 @@ describe.skipIf(unavailable !== null)(
       const survived = await ended(long);
       expect([survived.status, survived.attempt, survived.error]).toEqual(['succeeded', 1, null]);
     }, 150_000);
+
+    it('asks SLURM for the task’s own resources over the tracker’s, and runs its env setup line in the job', async () => {
+      const envExecuters = fileURLToPath(new URL('./fixtures/env-executers', import.meta.url));
+      const marker = join(await temp.make(), 'pwned');
+      const { client, tracker, submit, ended, report } = await slurmTracker({
+        executerPaths: [FIXTURE_EXECUTERS, envExecuters],
+        allowEnvSetup: true,
+      });
+      const showJob = async (id: string): Promise<string> =>
+        slurm.command('scontrol', [
+          'show',
+          'job',
+          '-o',
+          (await client.hget(tracker.keys.task(id), 'slurmJobId')) ?? '',
+        ]);
+      const hostile = `$(touch ${marker}); echo pwned`;
+      const [sized, nosuch, withEnv] = await Promise.all([
+        submit({ gpus: 0, slurm: { mem: '300M', cpusPerTask: 2 }, params: { sleepMs: 100 } }),
+        submit({ gpus: 0, slurm: { partition: 'nosuch' }, params: {} }),
+        submit({
+          executer: 'env-probe',
+          envSetup: 'export GREETING=hello-from-slurm',
+          params: { args: [hostile] },
+        }),
+      ]);
+
+      const sizedDone = await ended(sized);
+      expect(sizedDone.status).toBe('succeeded');
+      const sizedJob = await showJob(sized);
+      expect(sizedJob).toMatch(/MinMemoryNode=300M/);
+      expect(sizedJob).toMatch(/NumCPUs=2\b/);
+      expect(sizedJob).toMatch(/CPUs\/Task=2\b/);
+
+      const refused = await ended(nosuch);
+      expect(refused).toMatchObject({ status: 'failed', errorCode: 'SPAWN_FAILED' });
+      expect(refused.error).toMatch(/sbatch refused the job: sbatch: error: .*invalid partition/i);
+
+      const envDone = await ended(withEnv);
+      expect(envDone.status).toBe('succeeded');
+      expect(await report(envDone)).toMatchObject({ greeting: 'hello-from-slurm', args: [hostile] });
+      await expect(readFile(marker)).rejects.toThrow(/ENOENT/);
+      expect(await showJob(withEnv)).toMatch(/MinMemoryNode=256M/); // the tracker's own, the task asking none
+    }, 120_000);
   },
 );

@@ -77,6 +77,7 @@ export const TASK_FAILURE_CODES = [
   'OUTPUTS_NOT_STORED',
   'ATTEMPTS_EXHAUSTED',
   'UNSCHEDULABLE',
+  'ENV_SETUP_NOT_ALLOWED',
   'SLURM_JOB_FAILED',
   'SERVICE_NOT_READY',
   'GPU_ERROR',
@@ -94,6 +95,7 @@ export const WAIT_REASONS = [
   'Preemption',
   'Unschedulable',
   'BeginTime',
+  'Dependency',
 ] as const;
 
 export type WaitReason = (typeof WAIT_REASONS)[number];
@@ -139,6 +141,21 @@ export type TaskSpec = {
   priority?: number;
   /** may be stopped (SIGTERM, then SIGKILL after the tracker’s preemption grace) and requeued for a task of higher priority; the preemption does not count as an attempt */
   preemptible?: boolean;
+  /** the id of a task of the same queue and tenant: this one waits until that one has ended, however it ended (SLURM’s afterany); `--runs N --chain` in the CLI */
+  after?: string;
+  /** one shell line (a profile’s `env`, `conda activate deep`) run by bash before the executer, in the shell that then execs it: its exports reach the executer; the parameters never pass through that shell. Only trackers started with GPUFLEET_ALLOW_ENV_SETUP=1 run it */
+  envSetup?: string;
+  /** what a SLURM-backend tracker asks of SLURM for this task’s job, over its own defaults (GPUFLEET_SLURM_*); other trackers ignore it */
+  slurm?: {
+    /** sbatch --partition */
+    partition?: string;
+    /** sbatch --account */
+    account?: string;
+    /** sbatch --mem: memory per node, a whole number with an optional K, M (default), G or T */
+    mem?: string;
+    /** sbatch --cpus-per-task */
+    cpusPerTask?: number;
+  };
 };
 
 /** Every answer that is not a success. */
@@ -281,7 +298,7 @@ export type TaskView = TaskSummary & {
   cancelRequested: boolean;
   /** while queued: waiting tasks a tracker takes before this one (0 = next); null otherwise, and while it waits out a retry backoff */
   queuePosition: number | null;
-  /** while queued, why it waits (docs/api.md): Priority, FairShare, Quota, Resources, Reservation, Preemption, Unschedulable or BeginTime; otherwise null */
+  /** while queued, why it waits (docs/api.md): Priority, FairShare, Quota, Resources, Reservation, Preemption, Unschedulable, BeginTime or Dependency; otherwise null */
   waitReason: WaitReason | null;
   /** while queued and a tracker’s GPUs are reserved for it: when (ms since the epoch) they free by the time limits of its running tasks, the latest it should start (it may start sooner); null otherwise */
   expectedStartAt: number | null;
@@ -300,6 +317,21 @@ export type TaskView = TaskSummary & {
   resubmittedFrom: string | null;
   /** a service its lifetime ended (idle timeout, maximum age): why; null otherwise */
   serviceStopped: string | null;
+  /** the task it waits for to end before it may start (`after`); null when none */
+  after: string | null;
+  /** the shell line run before its executer (`envSetup`); null when none */
+  envSetup: string | null;
+  /** what a SLURM-backend tracker asks of SLURM for this task’s job, over its own defaults (GPUFLEET_SLURM_*); other trackers ignore it */
+  slurm: {
+    /** sbatch --partition */
+    partition?: string;
+    /** sbatch --account */
+    account?: string;
+    /** sbatch --mem: memory per node, a whole number with an optional K, M (default), G or T */
+    mem?: string;
+    /** sbatch --cpus-per-task */
+    cpusPerTask?: number;
+  };
 };
 
 /** One output file. */

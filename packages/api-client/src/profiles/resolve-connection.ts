@@ -5,6 +5,8 @@
  * writes `.gpufleet/local-api.json`, found from the working folder upwards, or in
  * `GPUFLEET_LOCAL_DIR`) is the profile `local`. The profile used is `--profile`, else
  * `GPUFLEET_PROFILE`, else the file's `defaultProfile`, else `default`, else `local`.
+ * A profile with `host: "local"` connects to that local fleet too (its URL, and its token unless the
+ * profile has one), with the profile's own task defaults (queue, GPUs, env line, SLURM resources).
  * `--api-url`/`GPUFLEET_API_URL` and `--token`/`GPUFLEET_TOKEN` override the profile's; with an
  * overriding URL and no profile named, no profile is used at all, so a local token never
  * travels to another API.
@@ -15,6 +17,7 @@ import { dirname, join, resolve } from 'node:path';
 import { ConfigFileError, NoApiConfiguredError } from '../errors.js';
 import { LOCAL_API_FILE } from './local-api-file.js';
 import { readLocalProfile, readProfileFile, type Profile, type ProfileFile } from './profile-file.js';
+import type { SlurmResources } from './slurm-profile.js';
 
 export const LOCAL_PROFILE = 'local';
 
@@ -33,6 +36,10 @@ export interface SubmitDefaults {
   gpus?: number;
   timeLimitMs?: number;
   retries?: number;
+  gpuModels?: string[];
+  /** The line run before the executer (the profile's `env`). */
+  envSetup?: string;
+  slurm?: SlurmResources;
 }
 
 export interface Connection {
@@ -132,15 +139,32 @@ export async function resolveConnection(options: ResolveOptions = {}): Promise<C
     throw new NoApiConfiguredError(`there is no profile "${name}": ${hint}`);
   }
   const profile = chosen?.profile ?? {};
-  const apiUrl = urlOverride ?? profile.apiUrl;
+  // `host: "local"`: the local fleet's URL, and its token unless the profile has its own.
+  const local = profile.host === 'local' && !urlOverride ? await localFleetOf(name ?? '', cwd, env) : null;
+  const apiUrl = urlOverride ?? profile.apiUrl ?? local?.profile.apiUrl;
   if (!apiUrl)
     throw new NoApiConfiguredError(chosen ? `profile "${name}" has no apiUrl.\n${NO_API}` : NO_API);
-  const { queue, gpus, timeLimitMs, retries } = profile;
+  let token = tokenOverride ?? (chosen ? await readToken(profile, chosen.source) : null);
+  if (token === null && local) token = await readToken(local.profile, local.source);
+  const { queue, gpus, timeLimitMs, retries, gpuModels, envSetup, slurm } = profile;
   return {
     apiUrl,
-    token: tokenOverride ?? (chosen ? await readToken(profile, chosen.source) : null),
+    token,
     profile: chosen ? (name ?? null) : null,
     profileFile: chosen?.source ?? null,
-    defaults: { queue, gpus, timeLimitMs, retries },
+    defaults: { queue, gpus, timeLimitMs, retries, gpuModels, envSetup, slurm },
   };
+}
+
+async function localFleetOf(
+  name: string,
+  cwd: string,
+  env: NodeJS.ProcessEnv,
+): Promise<{ profile: Profile; source: string }> {
+  const file = await findLocalApiFile(cwd, env);
+  if (!file)
+    throw new NoApiConfiguredError(
+      `profile "${name}" has host "local", but no local fleet is running here (start one with npm start in the gpufleet repository)`,
+    );
+  return { profile: await readLocalProfile(file), source: file };
 }

@@ -1,7 +1,8 @@
 /**
  * Refused at submission when impossible: a task that no live tracker of its queue can ever run (no
  * tracker offers its executer, none has enough GPUs or a CPU slot, none has enough GPUs of the
- * model or memory it asks for) is answered NO_CAPACITY (422) naming the shortfall by field, before
+ * model or memory it asks for, or it has an env setup line and a tracker that would take it does
+ * not run them) is answered NO_CAPACITY (422) naming the shortfall by field, before
  * anything is written or uploaded, unless its spec says `waitForCapacity`. The live trackers are
  * read at most once a second (core fleet-capacity.ts) and again before a refusal, so a tracker that
  * has just joined counts. A replay of a submission already accepted (its Idempotency-Key known)
@@ -34,7 +35,12 @@ export async function checkCapacity(
 ): Promise<void> {
   if (spec.waitForCapacity) return;
   const gpus = spec.gpus ?? entry.gpus;
-  const need = { executer: spec.executer, gpus, request: resolveGpuRequest(spec, entry, gpus) };
+  const need = {
+    executer: spec.executer,
+    gpus,
+    request: resolveGpuRequest(spec, entry, gpus),
+    envSetup: spec.envSetup !== undefined,
+  };
   const keys = queueKeys(ctx.prefix, queue);
   const now = ctx.now();
   if (capacityShortfall(need, await liveTrackersFor(ctx.redis, keys, now), queue).length === 0) return;

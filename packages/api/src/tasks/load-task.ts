@@ -99,6 +99,7 @@ async function waitOf(ctx: ApiContext, found: FoundTask): Promise<WaitView> {
   const share = shareOf(shares, record.tenant);
   const reason = waitReason({
     now,
+    after: record.after,
     notBefore: record.notBefore,
     gpus: record.gpus,
     runningGpus: share.runningGpus,

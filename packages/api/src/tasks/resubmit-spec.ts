@@ -3,7 +3,8 @@
  * (POST /v1/tasks/:id/resubmit). Its GPU request, time limit and priority are as the record holds
  * them: as submitted or as resolved then (the executer's defaults, the queue's default priority;
  * the priority as last changed). Its idempotency key is not carried: the new task is a new
- * submission, and the old key would answer with the old task.
+ * submission, and the old key would answer with the old task. Nor is its `after`: the task it
+ * waited for has ended, and the new one starts when it can.
  */
 import type { TaskRecord, TaskSpec } from '@gpufleet/core';
 
@@ -28,5 +29,7 @@ export function resubmitSpec(record: TaskRecord): TaskSpec {
     ...(Object.keys(record.tags).length > 0 && { tags: record.tags }),
     priority: record.priority,
     ...(record.preemptible && { preemptible: true }),
+    ...(record.envSetup !== null && { envSetup: record.envSetup }),
+    ...(Object.keys(record.slurm).length > 0 && { slurm: record.slurm }),
   };
 }

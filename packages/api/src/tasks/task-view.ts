@@ -12,6 +12,7 @@ import {
   PRIORITY_MAX,
   PRIORITY_MIN,
   SERVICE_STATES,
+  SlurmResourcesSchema,
   TaskInputSchema,
   type ServiceStatus,
 } from '@gpufleet/core';
@@ -24,7 +25,7 @@ export const WaitReasonSchema: TUnsafe<WaitReason | null> = Type.Unsafe<WaitReas
   type: ['string', 'null'],
   enum: [...WAIT_REASONS, null],
   description:
-    'while queued, why it waits (docs/api.md): Priority, FairShare, Quota, Resources, Reservation, Preemption, Unschedulable or BeginTime; otherwise null',
+    'while queued, why it waits (docs/api.md): Priority, FairShare, Quota, Resources, Reservation, Preemption, Unschedulable, BeginTime or Dependency; otherwise null',
 });
 
 /** Where a queued task stands: its place in line, why it waits, and by when it should start. */
@@ -181,6 +182,15 @@ export const TaskViewSchema = Type.Object({
       description: 'a service its lifetime ended (idle timeout, maximum age): why; null otherwise',
     }),
   ),
+  after: Nullable(
+    Type.String({
+      description: 'the task it waits for to end before it may start (`after`); null when none',
+    }),
+  ),
+  envSetup: Nullable(
+    Type.String({ description: 'the shell line run before its executer (`envSetup`); null when none' }),
+  ),
+  slurm: SlurmResourcesSchema,
 });
 export type TaskView = Static<typeof TaskViewSchema>;
 
@@ -272,6 +282,10 @@ export function toTaskView(found: FoundTask, wait: WaitView | null): TaskView {
     gpuMeanUtilizationPercent: record.gpuMeanUtilizationPercent ?? null,
     resubmittedFrom: record.resubmittedFrom ?? null,
     serviceStopped: record.serviceStopped ?? null,
+    // An archive written before these fields has none.
+    after: record.after ?? null,
+    envSetup: record.envSetup ?? null,
+    slurm: record.slurm ?? {},
   };
 }
 

@@ -2,6 +2,8 @@
  * Why a queued task waits, in SLURM's words (squeue's REASON), so that a person can tell "wait
  * your turn" from "this will never start as it is". The first rule that holds wins:
  *
+ * - `Dependency`: it was submitted `after` a task that has not ended yet (until that one ends, and
+ *   the sweep puts it in line): SLURM's word for a job held by `--dependency`.
  * - `BeginTime`: it waits out a retry backoff (until its `notBefore`, and until the sweep puts it
  *   back in line after that).
  * - `Quota`: its tenant's running tasks hold so many GPUs in the queue that this task's would pass
@@ -30,12 +32,15 @@ export const WAIT_REASONS = [
   'Preemption',
   'Unschedulable',
   'BeginTime',
+  'Dependency',
 ] as const;
 export type WaitReason = (typeof WAIT_REASONS)[number];
 
 /** What the reason of a queued task is decided from. */
 export interface WaitFacts {
   now: number;
+  /** The task it was submitted after (the record's `after`), else null. */
+  after: string | null;
   /** The end of its retry backoff while it is in one (the task hash's `notBefore`), else null. */
   notBefore: number | null;
   /** The GPUs it asks for. */
@@ -55,6 +60,8 @@ export interface WaitFacts {
 }
 
 export function waitReason(f: WaitFacts): WaitReason {
+  // Held by enqueue.lua: in no wait set and in no backoff (a retry later sets notBefore).
+  if (f.after !== null && f.standing === null && f.notBefore === null) return 'Dependency';
   if (f.notBefore !== null && (f.notBefore > f.now || f.standing === null)) return 'BeginTime';
   if (f.maxRunningGpus !== null && f.runningGpus + f.gpus > f.maxRunningGpus) return 'Quota';
   if (f.unschedulable) return 'Unschedulable';

@@ -49,7 +49,11 @@ export class FakeTracker {
   ) {}
 
   /** Publishes the catalog and a live registration (heartbeat now). */
-  async register(entries: CatalogEntry[] = [PROBE], running: Record<string, number[]> = {}): Promise<void> {
+  async register(
+    entries: CatalogEntry[] = [PROBE],
+    running: Record<string, number[]> = {},
+    extra: Partial<TrackerInfo> = {},
+  ): Promise<void> {
     await publishCatalog(this.redis, this.keys, entries);
     const info: TrackerInfo = {
       name: this.name,
@@ -64,6 +68,7 @@ export class FakeTracker {
       startedAt: Date.now() - 1000,
       heartbeatAt: Date.now(),
       heartbeatMs: 60_000,
+      ...extra,
     };
     await this.redis.hset(this.keys.trackers, this.name, JSON.stringify(info));
   }

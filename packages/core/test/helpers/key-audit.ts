@@ -1,7 +1,8 @@
 // A key audit for the Lua scripts: each script runs with `redis.call` wrapped so that every key a
 // command touches (as Redis itself names it: COMMAND GETKEYS) must be declared in KEYS, or, for
 // the scripts allowed the keys.ts template exception, be a key one of the given templates names for
-// some id. An undeclared key fails the call with UNDECLARED_KEY_AUDIT.
+// some id (an entry without the slot marker is one key, allowed as it is). An undeclared key fails
+// the call with UNDECLARED_KEY_AUDIT.
 import type { Redis } from 'ioredis';
 import { KEY_SLOT, luaScript, SCRIPT_NAMES, type ScriptName } from '@gpufleet/core';
 
@@ -10,16 +11,20 @@ const lit = (value: string): string => `'${value.replace(/\\/g, '\\\\').replace(
 
 /** The Lua put before a script's source: `redis` shadowed by one whose call and pcall audit keys. */
 export function auditPrelude(templates: readonly string[]): string {
-  const pairs = templates.map((t) => {
-    const slot = t.lastIndexOf(KEY_SLOT);
-    // A wait set's name (keys.ts waitSetName) holds ':'; an id or a tracker name does not.
-    const name = t.slice(0, slot).endsWith(':wait:') ? '^%d+:%d+:[rw]:[%w][%w_.-]*$' : '^[%w][%w_.-]*$';
-    return `{ ${lit(t.slice(0, slot))}, ${lit(t.slice(slot + 1))}, ${lit(name)} }`;
-  });
+  const exact = templates.filter((t) => !t.includes(KEY_SLOT));
+  const pairs = templates
+    .filter((t) => t.includes(KEY_SLOT))
+    .map((t) => {
+      const slot = t.lastIndexOf(KEY_SLOT);
+      // A wait set's name (keys.ts waitSetName) holds ':'; an id or a tracker name does not.
+      const name = t.slice(0, slot).endsWith(':wait:') ? '^%d+:%d+:[rw]:[%w][%w_.-]*$' : '^[%w][%w_.-]*$';
+      return `{ ${lit(t.slice(0, slot))}, ${lit(t.slice(slot + 1))}, ${lit(name)} }`;
+    });
   return `
 local realRedis = redis
 local declared = {}
 for _, k in ipairs(KEYS) do declared[k] = true end
+for _, k in ipairs({ ${exact.map(lit).join(', ')} }) do declared[k] = true end
 local templates = { ${pairs.join(', ')} }
 local function allowed(key)
   if declared[key] then return true end

@@ -1,7 +1,8 @@
 /**
  * An attempt's first phase, before its process: the task's record, its executer and parameters
- * (checked again here: the catalog may have changed since the submission), then its folder with
- * the inputs fetched, and the argv and environment of its process.
+ * (checked again here: the catalog may have changed since the submission), whether the tracker
+ * runs its env setup line, then its folder with the inputs fetched, and the argv (wrapped by
+ * env-setup.ts when it has such a line) and environment of its process.
  */
 import {
   buildArgv,
@@ -14,6 +15,7 @@ import {
 import { TaskFailure } from '../errors.js';
 import { fetchInputs, type TaskFolder } from './task-folder.js';
 import { mpsPipeDirectory, taskEnv } from './task-env.js';
+import { withEnvSetup } from './env-setup.js';
 import type { TaskExecutionDeps } from './attempt-types.js';
 
 export function describe(error: unknown): string {
@@ -25,16 +27,25 @@ export type AttemptSpec =
   /** The attempt ends before its process starts, with this failure. */
   | { kind: 'end'; end: TaskFailure };
 
-/** The record (as the claim read it), its executer and its parameters. */
+/**
+ * The record (as the claim read it), its executer and its parameters. A task with an env setup
+ * line ends ENV_SETUP_NOT_ALLOWED on a tracker that does not run them (`allowEnvSetup`:
+ * GPUFLEET_ALLOW_ENV_SETUP), before anything of it runs.
+ */
 export function attemptSpec(
   record: TaskRecord,
   executers: ReadonlyMap<string, LoadedExecuter>,
   consumer: string,
+  allowEnvSetup = false,
 ): AttemptSpec {
   const executer = executers.get(record.executer);
   if (!executer) {
     const reason = `tracker "${consumer}" has no executer "${record.executer}"`;
     return { kind: 'end', end: new TaskFailure('NO_EXECUTER', reason) };
+  }
+  if (record.envSetup && !allowEnvSetup) {
+    const reason = `tracker "${consumer}" does not run env setup lines (GPUFLEET_ALLOW_ENV_SETUP is off)`;
+    return { kind: 'end', end: new TaskFailure('ENV_SETUP_NOT_ALLOWED', reason) };
   }
   try {
     // Parsed from the record for this attempt: validated in place.
@@ -102,7 +113,8 @@ export type ReadySpec = Extract<AttemptSpec, { kind: 'ready' }>;
 
 /**
  * The process's argv and environment. A service's (service/service-run.ts) gets its `ports`:
- * `{port.NAME}` in its command, and GPUFLEET_PORT_<NAME> in its environment.
+ * `{port.NAME}` in its command, and GPUFLEET_PORT_<NAME> in its environment. With an env setup
+ * line (which attemptSpec let through) the argv runs it first, in the executer's shell.
  */
 export function processSpecOf(
   deps: Pick<TaskExecutionDeps, 'baseEnv' | 'preemptGraceMs' | 'gpuMps'>,
@@ -143,5 +155,6 @@ export function processSpecOf(
   });
   for (const [name, port] of Object.entries(ports ?? {}))
     env[`GPUFLEET_PORT_${name.toUpperCase()}`] = String(port);
-  return { file: argv.file, args: argv.args, env };
+  const { file, args } = record.envSetup ? withEnvSetup(record.envSetup, argv) : argv;
+  return { file, args, env };
 }

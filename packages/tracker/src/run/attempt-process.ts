@@ -19,7 +19,7 @@ import { LogPublisher } from './log-publisher.js';
 import { removePidRecord, writePidRecord } from '../process/pid-files.js';
 import type { ProcessSpec } from './attempt-prepare.js';
 import type { TaskFolder } from './task-folder.js';
-import type { TaskExecutionDeps } from './attempt-types.js';
+import type { SlurmJobResources, TaskExecutionDeps } from './attempt-types.js';
 import { eventField } from '../tracker-events.js';
 
 export interface AttemptProcessHooks {
@@ -36,13 +36,17 @@ export interface AttemptProcessHooks {
   onOutput?: (stream: 'stdout' | 'stderr', chunk: Buffer) => void;
 }
 
-/** What the attempt may use: its time, its GPUs (and, for a SLURM job, how many and which models). */
+/**
+ * What the attempt may use: its time, its GPUs (and, for a SLURM job, how many and which models,
+ * and the task's own partition, account, memory and CPUs, over the tracker's).
+ */
 export interface AttemptLimits {
   timeLimitMs: number;
   executer: string;
   gpuIds: readonly number[];
   gpus?: number;
   gpuModels?: readonly string[];
+  slurm?: SlurmJobResources;
 }
 
 /** The program, its folder and its log files, as a local process and a SLURM job both take them. */
@@ -76,7 +80,8 @@ async function startJob(
     gpus: limits.gpus ?? limits.gpuIds.length,
     gpuModels: limits.gpuModels ?? [],
     timeLimitMs: limits.timeLimitMs,
-    resources: slurm.resources,
+    // The task's own (the spec's `slurm`) over the tracker's GPUFLEET_SLURM_* defaults.
+    resources: { ...slurm.resources, ...limits.slurm },
     killGraceMs: deps.killGraceMs,
     pollMs: slurm.pollMs,
     logger,

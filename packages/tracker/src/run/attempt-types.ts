@@ -31,6 +31,8 @@ export interface TaskExecutionDeps {
   preemptGraceMs: number;
   /** GPUFLEET_MPS: `auto`, `off` or the MPS pipe folder, for the tasks that share a GPU (task-env.ts). */
   gpuMps: string;
+  /** Runs tasks' env setup lines (GPUFLEET_ALLOW_ENV_SETUP); absent: refuses them (run/env-setup.ts). */
+  allowEnvSetup?: boolean;
   /** How long output uploads retry through artifact store outages. */
   uploadRetryMs: number;
   keepTaskDirs: boolean;

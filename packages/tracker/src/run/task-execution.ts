@@ -110,7 +110,7 @@ async function runAttempt(
   const record =
     claim.record ?? (await retry('read task', () => getTask(deps.redis, deps.keys, claim.taskId)));
   if (!record) return logger.warn('task record is gone; skipping');
-  const spec = attemptSpec(record, deps.executers, deps.consumer);
+  const spec = attemptSpec(record, deps.executers, deps.consumer, deps.allowEnvSetup);
   if (spec.kind === 'end') return writes.fail(spec.end);
   const folder = await createTaskFolder(deps.workDir, claim.taskId, claim.attempt, deps.spares);
   const keeper = new LeaseKeeper(
@@ -152,6 +152,7 @@ async function runAttempt(
       gpuIds,
       gpus: record.gpus,
       gpuModels: record.gpuRequest.models,
+      slurm: record.slurm,
     };
     const ran =
       service && deps.services

@@ -6,8 +6,9 @@
  * tracker and the nodes share), and the job's resources: `--gres=gpu[:type]:N` for its GPUs (the
  * GPU model it asks for, lowercased, as the type where it names exactly one), a time limit one
  * minute past the task's (the tracker enforces the task's own and cancels; SLURM's is the
- * backstop), and the partition, account and memory of the tracker's settings. CUDA_VISIBLE_DEVICES
- * is left to SLURM, and GPUFLEET_GPU_IDS follows it.
+ * backstop), and the partition, account, memory and CPUs the task asks for (its spec's `slurm`),
+ * else the tracker's settings. CUDA_VISIBLE_DEVICES is left to SLURM, and GPUFLEET_GPU_IDS follows
+ * it. A task's env setup line comes already in the argv (run/env-setup.ts: `/bin/bash -c ...`).
  */
 import type { SpawnRequest } from '../process/spawner.js';
 import type { SlurmResources } from './slurm-values.js';
@@ -20,7 +21,7 @@ export interface JobScriptInput extends SpawnRequest {
   /** The task's GPU models (patterns); one plain name becomes the gres type. */
   gpuModels: readonly string[];
   timeLimitMs: number;
-  /** The tracker's partition, account, memory, CPUs per job. */
+  /** The partition, account, memory, CPUs per job: the task's, else the tracker's. */
   resources: Omit<SlurmResources, 'gpus' | 'gpuType' | 'time'>;
 }
 

@@ -3,7 +3,8 @@
  * takes becomes a SLURM job (slurm/slurm-job.ts). It keeps at most GPUFLEET_SLURM_GPUS GPUs' worth
  * of GPU jobs and GPUFLEET_SLURM_CPU_JOBS jobs without a GPU in SLURM at once (its "GPUs" are
  * those slots, not devices of its own host), with the partition, account, memory and CPUs per job
- * given here, checked at start as sbatch would check them.
+ * given here, checked at start as sbatch would check them: the defaults, which a task's own
+ * (its spec's `slurm`) override field by field (run/attempt-process.ts).
  */
 import type { EnvReader } from '@gpufleet/core';
 import type { SlurmJobResources } from '../run/attempt-types.js';

@@ -12,6 +12,11 @@
  * accepts a task that no live tracker can run yet (the API refuses it otherwise). `--wait-ready`
  * waits for a service task's endpoints and prints them (exit 1 if a task ended first, 5 past
  * `--ready-timeout`); it waits for no end, so it is refused with --wait, --follow or --download.
+ * `--profile NAME` (here or before the command) gives the connection and the task defaults: queue,
+ * GPUs, time limit, retries, env setup line and SLURM resources (cli/task-defaults.ts); a bad
+ * config file is refused before anything is submitted. `--env-setup` sets the env line itself.
+ * `--chain` makes each task wait for the end of the one submitted before it (the API's `after`:
+ * the chain is kept by the fleet, not by this command), `--after ID` the first for task ID.
  */
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
@@ -19,13 +24,13 @@ import type { Command } from 'commander';
 import type { TaskSpec, TaskView } from '../../generated/api-types.js';
 import type { DownloadResult } from '../../outputs/download-outputs.js';
 import type { SubmittedTask } from '../../task/task-handle.js';
-import { UsageError } from '../../errors.js';
 import type { CliContext } from '../cli-context.js';
 import { EXIT } from '../exit-codes.js';
 import { outcome } from '../format.js';
 import { parseTags, paramSchemas, parseParams, readParamsFile, sweepCombinations } from '../params.js';
 import { bar, formatBytes } from '../progress-line.js';
 import { downloadWithProgress, followAll, waitAll } from '../task-progress.js';
+import { envSetupArg, taskDefaults } from '../task-defaults.js';
 import {
   collect,
   durationArg,
@@ -35,47 +40,7 @@ import {
   type CommandRunner,
 } from './command-kit.js';
 import { waitReadyAll, type ReadyOutcome } from './endpoints.js';
-
-export interface SubmitFlags {
-  param: string[];
-  paramsFile?: string;
-  input: string[];
-  gpus?: number;
-  timeout?: number;
-  retries?: number;
-  queue?: string;
-  runs: number;
-  sweep: string[];
-  wait?: boolean;
-  follow?: boolean;
-  download?: string;
-  idempotencyKey?: string;
-  name?: string;
-  tag: string[];
-  priority?: number;
-  preemptible?: boolean;
-  gpuModel: string[];
-  gpuMemory?: number;
-  gpuShare?: number;
-  waitForCapacity?: boolean;
-  waitReady?: boolean;
-  readyTimeout?: number;
-}
-
-/** `--wait-ready` waits for a service to be ready, not for an end: the options that wait for one conflict. */
-function checkWaitReady(flags: SubmitFlags): void {
-  if (flags.readyTimeout !== undefined && !flags.waitReady)
-    throw new UsageError('--ready-timeout is how long --wait-ready waits: give --wait-ready too');
-  const conflicts = [
-    flags.wait && '--wait',
-    flags.follow && '--follow',
-    flags.download !== undefined && '--download',
-  ].filter(Boolean);
-  if (flags.waitReady && conflicts.length > 0)
-    throw new UsageError(
-      `--wait-ready cannot be combined with ${conflicts.join(' or ')}: it waits until a service is ready, they until the task ends`,
-    );
-}
+import { checkSubmitFlags, type SubmitFlags } from './submit-flags.js';
 
 interface Planned {
   spec: TaskSpec;
@@ -101,22 +66,12 @@ async function plan(ctx: CliContext, executer: string, flags: SubmitFlags): Prom
       const all = { ...params, ...combo };
       const spec: TaskSpec = { executer };
       if (Object.keys(all).length > 0) spec.params = all;
-      const gpus = flags.gpus ?? defaults.gpus;
-      const timeLimitMs = flags.timeout ?? defaults.timeLimitMs;
-      const retries = flags.retries ?? defaults.retries;
-      if (gpus !== undefined) spec.gpus = gpus;
-      if (timeLimitMs !== undefined) spec.timeLimitMs = timeLimitMs;
-      if (retries !== undefined) spec.retries = retries;
+      Object.assign(spec, taskDefaults(flags, defaults));
       if (queue !== undefined) spec.queue = queue;
       if (flags.name !== undefined) spec.name = flags.name;
       if (flags.priority !== undefined) spec.priority = flags.priority;
       // Only sent when given: absent and false mean the same, and an older API may not know it.
       if (flags.preemptible) spec.preemptible = true;
-      const models = flags.gpuModel
-        .flatMap((m) => m.split(','))
-        .map((m) => m.trim())
-        .filter(Boolean);
-      if (models.length > 0) spec.gpuModels = models;
       if (flags.gpuMemory !== undefined) spec.minGpuMemoryMiB = flags.gpuMemory;
       if (flags.gpuShare !== undefined) spec.gpuShareMiB = flags.gpuShare;
       if (flags.waitForCapacity) spec.waitForCapacity = true;
@@ -134,6 +89,9 @@ async function submitAll(ctx: CliContext, planned: Planned[], flags: SubmitFlags
   try {
     for (const [i, p] of planned.entries()) {
       const label = planned.length > 1 ? ` ${i + 1}/${planned.length}` : '';
+      const previous = tasks.at(-1);
+      if (flags.chain && previous) p.spec.after = previous.id;
+      else if (flags.after !== undefined) p.spec.after = flags.after;
       ctx.out.progress.update(`submitting${label}`);
       const task = await ctx.client.submit(p.spec, {
         inputs: flags.input,
@@ -166,7 +124,7 @@ async function submitAll(ctx: CliContext, planned: Planned[], flags: SubmitFlags
 }
 
 export async function runSubmit(ctx: CliContext, executer: string, flags: SubmitFlags): Promise<number> {
-  checkWaitReady(flags);
+  checkSubmitFlags(flags);
   const planned = await plan(ctx, executer, flags);
   const tasks = await submitAll(ctx, planned, flags);
   const ids = tasks.map((t) => t.id);
@@ -251,10 +209,18 @@ export function submitCommand(program: Command, run: CommandRunner): void {
       '--wait-for-capacity',
       'accept the task even when no live tracker can run it now (it waits for one to join)',
     )
+    .option('--profile <name>', 'the profile: its connection and task defaults (the flags here win)')
+    .option(
+      '--env-setup <line>',
+      'a shell line run before the executer: "conda activate deep" (default: the profile’s env)',
+      envSetupArg,
+    )
     .option('--timeout <duration>', 'time limit per task: 90s, 10m, 2h', durationArg('--timeout'))
     .option('--retries <n>', 'reruns after a failed exit', intArg('--retries'))
     .option('-q, --queue <queue>', 'the queue (machine group)')
     .option('--runs <n>', 'submit N runs of the task', intArg('--runs', 1), 1)
+    .option('--chain', 'each task starts when the one submitted before it has ended (--runs N --chain)')
+    .option('--after <id>', 'the (first) task starts when task ID has ended, however it ended')
     .option(
       '--sweep <key=v1,v2>',
       'submit one task per value; several sweeps: the cross product',

@@ -13,6 +13,8 @@ const resources = (task: TaskView): string =>
 /** One sentence for `task.waitReason`. */
 export function waitReasonText(reason: WaitReason, task: TaskView): string {
   switch (reason) {
+    case 'Dependency':
+      return `It was submitted to run after task ${task.after ?? '(unknown)'}: it goes in line when that one ends.`;
     case 'BeginTime':
       return 'It failed and waits out its retry backoff; then it goes back in line.';
     case 'Quota':

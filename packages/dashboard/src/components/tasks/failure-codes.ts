@@ -18,6 +18,8 @@ export const FAILURE_HINTS: Record<TaskFailureCode, string> = {
   OUTPUTS_NOT_STORED: 'its outputs could not be stored',
   ATTEMPTS_EXHAUSTED: 'started maxAttempts times without an end: its trackers died or lost it each time',
   UNSCHEDULABLE: 'no live tracker of its queue could ever run it (GPUs, model, memory, CPU slot)',
+  ENV_SETUP_NOT_ALLOWED:
+    'it has an env setup line and the tracker that took it does not run them: submit it to a queue whose trackers do',
   SLURM_JOB_FAILED: 'the SLURM job that ran it ended in a way that is not its own (lost by slurmctld)',
   SERVICE_NOT_READY:
     'its service did not pass its readiness check in time, nor after its restarts: its log says why',
