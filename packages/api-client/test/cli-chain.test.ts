@@ -67,6 +67,9 @@ describe('gpufleet submit --chain', () => {
     const nextId = next.stdout.trim();
     const held = parseJson<TaskView>(await cli(['status', nextId, '--json']));
     if (held.status === 'queued') expect(held.waitReason).toBe('Dependency');
+    expect((await cli(['status', nextId])).stdout).toMatch(
+      new RegExp(`^after: +${longId} \\(starts once that task has ended\\)$`, 'm'),
+    );
     expect((await cli(['wait', nextId])).code).toBe(0);
     expectOneAfterAnother(await views([longId, nextId]));
 

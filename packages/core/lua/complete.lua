@@ -16,12 +16,12 @@
 local group, now, token, status, reason = ARGV[1], ARGV[2], ARGV[4], ARGV[5], ARGV[6]
 local Q = schedulingQ({ events = KEYS[3], eventsMax = ARGV[3] }, 6)
 local f = redis.call('HMGET', KEYS[1], 'leaseToken', 'status', 'id', 'attempt', 'tracker', 'stream', 'entry', 'tenant',
-  'gpus')
+  'gpus', 'dependents')
 if f[1] ~= token or FINAL[f[2]] then return 0 end
 checkStream(f[6], KEYS[5])
 local fields = { 'endedAt', now, 'leaseToken', '', 'suspect', '' }
 for i = 7, #ARGV do fields[#fields + 1] = ARGV[i] end
-writeStatus(Q, KEYS[1], f[2], status, fields, { tenant = f[8], gpus = f[9] })
+writeStatus(Q, KEYS[1], f[2], status, fields, { tenant = f[8], gpus = f[9], dependents = f[10] })
 redis.call('DEL', KEYS[2])
 removeEntry(KEYS[5], group, f[7])
 if status == 'dead' then

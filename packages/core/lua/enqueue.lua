@@ -41,9 +41,17 @@ if limit ~= '' then
   local waiting = tonumber(redis.call('HGET', KEYS[8], tenant) or '0')
   if waiting >= tonumber(limit) then return { 'quota', limit, tostring(waiting) } end
 end
-local after = nil
-for i = 12, #ARGV, 2 do
-  if ARGV[i] == 'after' then after = ARGV[i + 1] end
+-- The record's fields first (no write yet): the `after` they may name is checked before any write.
+local fields = { 'id', id, 'attempt', 0, 'createdAt', now }
+local priority, request, after = nil, nil, nil
+for i = 12, #ARGV do
+  fields[#fields + 1] = ARGV[i]
+  if i % 2 == 0 then
+    local name = ARGV[i]
+    if name == 'priority' then priority = ARGV[i + 1]
+    elseif name == 'gpuRequest' then request = ARGV[i + 1]
+    elseif name == 'after' then after = ARGV[i + 1] end
+  end
 end
 local held = false
 if after then
@@ -54,13 +62,6 @@ end
 local Q = schedulingQ({ events = KEYS[3], eventsMax = ARGV[3], lastEntry = KEYS[7] }, 8)
 if ARGV[10] ~= '' then redis.call('HSET', Q.tenantSettings, tenant, ARGV[10]) end
 if ARGV[11] ~= '' then redis.call('HSET', Q.tenantUsage, HALF_LIFE_FIELD, ARGV[11]) end
-local fields = { 'id', id, 'attempt', 0, 'createdAt', now }
-local priority, request = nil, nil
-for i = 12, #ARGV do
-  fields[#fields + 1] = ARGV[i]
-  if i % 2 == 0 and ARGV[i] == 'priority' then priority = ARGV[i + 1] end
-  if i % 2 == 0 and ARGV[i] == 'gpuRequest' then request = ARGV[i + 1] end
-end
 -- The entry and the wait-set place first, so the record is written in one HSET (every call counts:
 -- enqueue runs once per task). Its tenant and GPU count are known: writeStatus does not read them.
 local entryId = ''

@@ -160,8 +160,10 @@ end
 -- set with an infinite time and lists its id in this task's `dependents`): each becomes due at
 -- once (score 0, whatever the callers' clocks), and the trackers' sweep puts it in line
 -- (promote-delayed.lua). A dependent cancelled meanwhile is dropped from the set by that sweep.
-local function releaseDependents(Q, taskKey)
-  local ids = redis.call('HGET', taskKey, 'dependents')
+-- `known` as writeStatus's: its `dependents` (false when the hash has none) saves the read.
+local function releaseDependents(Q, taskKey, known)
+  local ids = known and known.dependents
+  if ids == nil then ids = redis.call('HGET', taskKey, 'dependents') end
   if not ids or ids == '' then return end
   local delayed = delayedKey(Q)
   for id in string.gmatch(ids, '[^,]+') do redis.call('ZADD', delayed, 'XX', 0, id) end
@@ -178,7 +180,7 @@ end
 -- are once `fields` are written, so that they are not read again (every read is a call, and take,
 -- enqueue and complete run once per task): `tenant` and `gpus`, `waitSet` and `waitMember` (each
 -- pair or neither; a field read as missing is false); `alone`, whether the task is the only member
--- of its wait set; `usage` and `half`, the tenant's stored fair-share usage (false when none) and
+-- of its wait set; `dependents`, the ids of the tasks waiting for its end (false: none); `usage` and `half`, the tenant's stored fair-share usage (false when none) and
 -- the half-life, read in this script before any write to them. What is not known is read.
 local function writeStatus(Q, taskKey, from, to, fields, known)
   if not canTransition(from, to) then
@@ -211,7 +213,7 @@ local function writeStatus(Q, taskKey, from, to, fields, known)
   redis.call('HSET', taskKey, unpack(args))
   accountStatusChange(Q, taskKey, from, to, known)
   if set then removeFromWaitSet(Q, set, member, known and known.alone) end
-  if FINAL[to] then releaseDependents(Q, taskKey) end
+  if FINAL[to] then releaseDependents(Q, taskKey, known) end
 end
 
 -- A script given a task's stream in KEYS (its caller knew it) checks before its first write that

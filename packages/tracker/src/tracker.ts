@@ -34,6 +34,7 @@ import { RetentionKeeper } from './retention-keeper.js';
 import { attemptSettings, RunningAttempts } from './running-attempts.js';
 import { SlotPool } from './slot-pool.js';
 import { PortPool } from './service/port-pool.js';
+import { LeftoverJobSweep } from './slurm/leftover-jobs.js';
 import { cancelJob } from './slurm/slurm-job.js';
 import { gpuDevices } from './gpu/gpu-groups.js';
 import { TrackerPresence } from './tracker-presence.js';
@@ -257,6 +258,8 @@ export class Tracker extends EventEmitter<TrackerEmitterEvents> {
       signal: this.stopping.signal,
     });
     this.jobs.every('main', config.retentionSweepMs, () => retention.run());
+    const leftovers = config.slurm && new LeftoverJobSweep({ ...this.parts, cancelJob });
+    if (leftovers) this.jobs.every('main', config.slurm?.sweepMs ?? 0, () => leftovers.run());
     void this.loop.start();
     const executers = [...this.deps.executers.keys()];
     const started = { gpus: this.pool.gpuIds, cpuSlots: this.pool.cpuSlots, executers };

@@ -8,8 +8,10 @@
 // cancel ends the task and its job; and a task whose probe exits 0 completes once, its outputs from
 // attempt 2 alone (attempt 1's job never got to write its report). Last, a task whose attempts are
 // exhausted when tracker-a dies ends `dead` at tracker-b's claim, with no attempt 2 to scancel the
-// job left: the tracker that dead-letters it scancels that job (loop-claims.ts cancelSlurmJob). Skipped,
-// saying why, where SLURM cannot run.
+// job left: the tracker that dead-letters it scancels that job (loop-claims.ts cancelSlurmJob). And a
+// task cancelled while its dead tracker's job ran, which ends at tracker-b's reclaim with no attempt
+// to scancel anything: tracker-b's sweep of leftover jobs (slurm/leftover-jobs.ts) cancels that job.
+// Skipped, saying why, where SLURM cannot run.
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -57,6 +59,8 @@ describe.skipIf(unavailable !== null)(
       GPUFLEET_SLURM_CPU_JOBS: '2',
       GPUFLEET_SLURM_POLL_MS: '200',
       GPUFLEET_SLURM_MEM: '256M',
+      // GPUFLEET_TEST_SLURM_SWEEP_MS=3600000 turns the leftover sweep off: the last test then fails.
+      GPUFLEET_SLURM_SWEEP_MS: process.env['GPUFLEET_TEST_SLURM_SWEEP_MS'] ?? '500',
       SLURM_CONF: slurm.env['SLURM_CONF'] ?? '',
       GPUFLEET_LEASE_MS: '3000',
       GPUFLEET_ALIVE_MS: '1500',
@@ -232,6 +236,24 @@ describe.skipIf(unavailable !== null)(
         () => undefined,
       );
       expect(await stateOf(jobA), `SLURM job ${jobA} of the dead-lettered task still runs`).toBe('CANCELLED');
+    }, 240_000);
+
+    it('cancels, by its sweep, the job a dead tracker left for a task cancelled meanwhile', async () => {
+      const { fleet, id, b, jobA, sampler } = await killMidJob({
+        timeLimitMs: 180_000,
+        params: { sleepMs: 60_000 },
+      });
+      // Cancelled while tracker-a is dead and its job runs: tracker-b's reclaim ends the task, and
+      // no attempt of it ever starts again to scancel what tracker-a left.
+      await cancelTask(fleet.client, fleet.keys, id, Date.now());
+      const ended = await waitForFinal(fleet.client, fleet.keys, id, WAIT_MS);
+      await sampler.stop();
+      expect(ended).toMatchObject({ status: 'cancelled', attempt: 1 });
+      await waitFor(() => b.logs.some((l) => /whose task has ended/.test(l.msg) && l['slurmJob'] === jobA), {
+        timeoutMs: 15_000,
+        message: `tracker-b did not cancel the job ${jobA} its task no longer needs`,
+      });
+      await waitFor(async () => (await stateOf(jobA)) === 'CANCELLED', { timeoutMs: 10_000 });
     }, 240_000);
   },
 );

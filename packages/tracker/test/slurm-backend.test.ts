@@ -55,7 +55,7 @@ describe.skipIf(unavailable !== null)(
         prefix,
         artifactDir,
         workDir: await temp.make(),
-        slurm: { gpus: 8, cpuJobs: 2, pollMs: 200, resources: { mem: '256M' } },
+        slurm: { gpus: 8, cpuJobs: 2, pollMs: 200, sweepMs: 1000, resources: { mem: '256M' } },
         ...options,
       });
       trackers.push(tracker);

@@ -14,6 +14,8 @@ export interface SlurmBackendConfig {
   gpus: number;
   cpuJobs: number;
   pollMs: number;
+  /** How often jobs whose task has ended are cancelled (slurm/leftover-jobs.ts). */
+  sweepMs: number;
   resources: SlurmJobResources;
 }
 
@@ -47,6 +49,7 @@ export function readSlurmBackend(r: EnvReader): SlurmBackendConfig | null {
     gpus: r.int('GPUFLEET_SLURM_GPUS', 8, { min: 0, max: 4096 }),
     cpuJobs: r.int('GPUFLEET_SLURM_CPU_JOBS', 8, { min: 0, max: 4096 }),
     pollMs: r.int('GPUFLEET_SLURM_POLL_MS', 1000, { min: 100, max: 60_000 }),
+    sweepMs: r.int('GPUFLEET_SLURM_SWEEP_MS', 30_000, { min: 100, max: 3_600_000 }),
     resources,
   };
 }

@@ -66,6 +66,10 @@ function describe(t: TaskView): string {
   if (t.archived) rows.push(['archived', formatTime(t.archivedAt)]);
   rows.push(['time limit', formatDuration(t.timeLimitMs)]);
   if (t.notBefore) rows.push(['retry after', formatTime(t.notBefore)]);
+  if (t.after !== null) rows.push(['after', `${t.after} (starts once that task has ended)`]);
+  if (t.envSetup !== null) rows.push(['env setup', t.envSetup]);
+  const slurm = Object.entries(t.slurm).map(([k, v]) => `${k}=${String(v)}`);
+  if (slurm.length > 0) rows.push(['slurm', slurm.join(' ')]);
   // The last ended attempt's, from its tracker's samples of its GPUs (none: no sample was taken).
   if (t.gpuPeakMemoryMiB !== null || t.gpuMeanUtilizationPercent !== null) {
     const peak = t.gpuPeakMemoryMiB === null ? '-' : `${t.gpuPeakMemoryMiB} MiB`;
