@@ -26,6 +26,7 @@ import {
   waitForFinal,
   type TestTrackerOptions,
 } from './helpers/fleet.js';
+import { accountedState } from '../src/slurm/job-accounting.js';
 
 const unavailable = await slurmUnavailable();
 const redis = useRedis();
@@ -82,6 +83,8 @@ describe.skipIf(unavailable !== null)(
       const job = await jobOf(ok);
       const done = await ended(ok);
       expect(done.status).toBe('succeeded');
+      // This cluster keeps no accounting (no slurmdbd): sacct knows nothing, and says so quietly.
+      expect(await accountedState(job)).toBeNull();
       const seen = await report(done);
       expect(String(seen['cudaVisibleDevices']).split(',')).toHaveLength(2); // as SLURM set it
       expect(seen['gpuIds']).toBe(seen['cudaVisibleDevices']);

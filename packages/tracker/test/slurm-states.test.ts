@@ -6,6 +6,7 @@ import { afterExit } from '../src/run/attempt-settle.js';
 import { taskOutcome } from '../src/run/task-outcome.js';
 import { jobScript, slurmMinutes } from '../src/slurm/job-script.js';
 import { outcomeOf } from '../src/slurm/slurm-job.js';
+import { parseSacct } from '../src/slurm/job-accounting.js';
 import type { ExecuterProcessResult } from '../src/process/executer-process.js';
 
 const empty = { size: 0, sha256: '' };
@@ -78,5 +79,21 @@ describe('the job script', () => {
     expect(script).toContain(`export WEIRD='a b"c'`);
     expect(script).not.toContain('CUDA_VISIBLE_DEVICES=');
     expect(slurmMinutes(90_000)).toBe(3);
+  });
+});
+
+describe('a job’s end as SLURM’s accounting gives it (sacct --parsable2, State|ExitCode)', () => {
+  it('reads the allocation’s state and exit code, and nothing from an empty answer', () => {
+    expect(parseSacct('COMPLETED|0:0\n')).toEqual({ state: 'COMPLETED', exitCode: 0, signal: 0 });
+    expect(parseSacct('FAILED|3:0\n')).toEqual({ state: 'FAILED', exitCode: 3, signal: 0 });
+    // A cancelled job's state names who cancelled it; the first line is the allocation's.
+    expect(parseSacct('CANCELLED by 0|0:15\nCANCELLED|0:15\n')).toEqual({
+      state: 'CANCELLED',
+      exitCode: 0,
+      signal: 15,
+    });
+    expect(parseSacct('')).toBeNull();
+    expect(parseSacct('\n')).toBeNull();
+    expect(parseSacct('RUNNING|\n')).toBeNull();
   });
 });

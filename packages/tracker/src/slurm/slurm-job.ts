@@ -4,8 +4,8 @@
  * lease, fencing, live log, outputs and completion are those of every tracker. Submitted with
  * sbatch (job-script.ts; a refusal ends the attempt SPAWN_FAILED with SLURM's message), followed
  * with `scontrol show job` every `pollMs` (slurmctld unreachable: logged once, polled on with
- * backoff, the job keeps running; a job it does not know for 15 s in a row is lost, and its task
- * handed back), cancelled
+ * backoff, the job keeps running; a job it does not know for 15 s in a row is looked up in SLURM's
+ * accounting (sacct, job-accounting.ts) and, unknown there too, is lost: its task handed back), cancelled
  * with `scancel` (SLURM sends SIGTERM, then SIGKILL after its KillWait). How a job ended maps onto
  * the attempt's end:
  *
@@ -23,6 +23,7 @@ import type { Logger } from '@gpufleet/core';
 import type { ExecuterProcess, ExecuterProcessResult, KillReason } from '../process/executer-process.js';
 import { followLogs, type OutputStream } from '../process/log-follow.js';
 import { preciseNow } from '../process/clock.js';
+import { accountedState } from './job-accounting.js';
 import { jobScript, type JobScriptInput } from './job-script.js';
 import { sbatch, SbatchRefusedError } from './sbatch.js';
 
@@ -137,7 +138,11 @@ export async function startSlurmJob(
         // A slurmctld just restarted may not know its jobs yet: unknown for a while before it counts.
         if (state === null) unknownSince ??= Date.now();
         else unknownSince = null;
-        if (unknownSince !== null && Date.now() - unknownSince >= UNKNOWN_FOR_MS) return null;
+        if (unknownSince !== null && Date.now() - unknownSince >= UNKNOWN_FOR_MS) {
+          // Accounting may know how it ended (job-accounting.ts); else it is lost.
+          const accounted = await accountedState(jobId);
+          return accounted !== null && FINAL_STATES.has(accounted.state) ? accounted : null;
+        }
       } catch (error) {
         if (failures++ === 0)
           logger.warn({ err: error }, 'cannot ask slurmctld about the job; the job runs on, asking again');
