@@ -2,7 +2,8 @@
 // task while it waits and watches it start, write its output and succeed without reloading; opens
 // the image and the CSV an `sph` run wrote and downloads its outputs as a zip; reads a long log
 // whose start the page dropped and downloads it whole; cancels a running task and submits it
-// again, and submits a task with input files again; and another tenant's key finds nothing. Tasks are submitted with the client library;
+// again, and submits a task with input files again; and another tenant's key finds nothing. A task
+// submitted after another shows the link to it and why it waits (Dependency) until that one ends. Tasks are submitted with the client library;
 // scripts that wait for a file the test writes make "queued" and "running" last as long as needed.
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -73,6 +74,29 @@ async function downloadOf(page: Page, click: () => Promise<void>): Promise<Downl
 }
 
 describe('the task page', () => {
+  it('shows a task submitted after another: the link to it, why it waits, and its start once that one ended', async () => {
+    const release = join(await temp.make(), 'release');
+    const first = await alice.submit(
+      { executer: 'script', gpus: 0, params: { script: 'hold.sh', args: [release] } },
+      { inputs: [await job({ 'hold.sh': waitingScript('echo first', 'echo released') })] },
+    );
+    const next = await alice.submit(
+      { executer: 'script', gpus: 0, after: first.id, params: { script: 'next.sh' } },
+      { inputs: [await job({ 'next.sh': '#!/bin/sh\necho second\n' })] },
+    );
+    const page = await openTask(next.id);
+    await headerStatus(page, 'queued').waitFor();
+    const waiting = page.getByRole('region', { name: 'Waiting to start' });
+    await waiting.getByText(`submitted to run after task ${first.id}`).waitFor();
+    const link = page.locator('.facts a', { hasText: first.id });
+    expect(await link.getAttribute('href')).toBe(`#/tasks/${first.id}`);
+    await writeFile(release, '');
+    await headerStatus(page, 'succeeded').waitFor();
+    const [ranFirst, ranNext] = await Promise.all([alice.getTask(first.id), alice.getTask(next.id)]);
+    expect(Date.parse(ranNext.startedAt ?? '')).toBeGreaterThanOrEqual(Date.parse(ranFirst.endedAt ?? ''));
+    await page.context().close();
+  });
+
   it('shows a queued task waiting, then it starting, writing its output and succeeding, live', async () => {
     const control = await temp.make();
     const release = join(control, 'release');

@@ -123,8 +123,13 @@ describe.skipIf(unavailable !== null)(
         { timeoutMs: 30_000 },
       );
       const jobId = (first.tracker ?? '').replace('slurm-', '');
-      // What `--signal=B:USR1@4` sends 4 s before the limit, sent now (the next test waits for SLURM's own).
-      await slurm.command('scancel', ['--batch', '--signal=USR1', jobId]);
+      // What `--signal=B:USR1@4` sends 4 s before the limit, sent now (the next test waits for SLURM's
+      // own), to that pilot alone. The array's first task has the array's own job id, and `scancel
+      // <array job id>` signals every task of the array: name the task as `<array>_<index>`.
+      const shown = await slurm.command('scontrol', ['show', 'job', '-o', jobId]);
+      const [, arrayJob, arrayTask] = /ArrayJobId=(\d+) ArrayTaskId=(\d+)/.exec(shown) ?? [];
+      expect(arrayTask, shown).toBeDefined();
+      await slurm.command('scancel', ['--batch', '--signal=USR1', `${arrayJob}_${arrayTask}`]);
       const moved = await waitFor(
         async () => {
           const record = await getTask(pilots.client, pilots.keys, long);

@@ -2,7 +2,8 @@
  * What the task is and how it went, as a list of facts: executer and version, tenant, queue,
  * priority, whether it may be preempted (and how often it was), its GPUs (how many, which, and
  * what it asked for: models, memory, a share), its attempts, tracker, times, exit code and error,
- * its tags and inputs.
+ * its tags and inputs; and, when it has them, the task it ran after, its env setup line and the
+ * SLURM resources it asked for.
  */
 import type { ComponentChildren } from 'preact';
 import type { TaskView } from '@gpufleet/api-client';
@@ -95,6 +96,28 @@ export function TaskDetails({ task, now }: { task: TaskView; now: number }) {
           )}
         </Fact>
         <Fact term="Time limit">{duration(task.timeLimitMs)}</Fact>
+        {task.after !== null && (
+          <Fact term="After">
+            <a class="mono" href={href('task', { id: task.after })}>
+              {task.after}
+            </a>
+            <div class="small muted">starts once that task has ended</div>
+          </Fact>
+        )}
+        {task.envSetup !== null && (
+          <Fact term="Env setup">
+            <code class="mono small">{task.envSetup}</code>
+          </Fact>
+        )}
+        {Object.keys(task.slurm).length > 0 && (
+          <Fact term="SLURM">
+            <span class="mono small">
+              {Object.entries(task.slurm)
+                .map(([key, value]) => `${key}=${String(value)}`)
+                .join(' ')}
+            </span>
+          </Fact>
+        )}
         <Fact term="Exit code">
           {task.exitCode ?? <span class="muted">–</span>}
           {task.signal && <span> (signal {task.signal})</span>}
