@@ -1,11 +1,12 @@
 // POST /v1/tasks with the fields of resource profiles and chains: `after` (a task of the same queue
 // and tenant to wait for) refused with 400 naming the field when malformed, unknown, another
-// tenant's or of another queue, nothing written; `envSetup` refused at submission (NO_CAPACITY,
-// field envSetup, naming the trackers) while a live tracker that would take it does not run env
-// setup lines, accepted once every one does or with waitForCapacity; `slurm` resources checked by
-// their schema and shown back by GET /v1/tasks/:id.
+// tenant's or of another queue, nothing written; after a task the retention sweep archived, no
+// wait. `envSetup` refused at submission (NO_CAPACITY, field envSetup, naming the trackers) while a
+// live tracker that would take it does not run env setup lines, accepted once every one does or
+// with waitForCapacity; `slurm` resources checked by their schema and shown back by GET
+// /v1/tasks/:id.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { queueKeys } from '@gpufleet/core';
+import { FINAL_STATUSES, queueKeys, sweepFinished, type RetentionPolicy } from '@gpufleet/core';
 import { useRedis, useTempDirs } from '@gpufleet/testkit';
 import { auth, KEYS, startTestApi, submitProbe, type TestApi } from './helpers/api.js';
 import { FakeTracker, PROBE } from './helpers/fake-tracker.js';
@@ -25,7 +26,7 @@ interface Refusal {
   error?: { code: string; details?: { issues?: Array<{ field: string; reason: string }> } };
 }
 
-async function post(spec: Record<string, unknown>, key = KEYS.alice) {
+async function post(spec: Record<string, unknown>, key: string = KEYS.alice) {
   const res = await api.app.inject({
     method: 'POST',
     url: '/v1/tasks',
@@ -56,6 +57,31 @@ describe('POST /v1/tasks after another task', () => {
       expect(refused.text).toContain(after);
     }
     expect(await taskCount()).toBe(before);
+  });
+
+  it('waits for nothing after a task the retention sweep archived (it has ended)', async () => {
+    const keys = queueKeys(api.prefix, 'archq');
+    const tracker = new FakeTracker(api.redis, keys, api.store, 'arch-tracker');
+    await tracker.register();
+    const old = await submitProbe(api.app, KEYS.alice, { queue: 'archq' });
+    await tracker.finish(await tracker.take(), 'succeeded');
+    const policy: RetentionPolicy = {
+      byStatus: Object.fromEntries(FINAL_STATUSES.map((s) => [s, 0])),
+      tenants: {},
+    };
+    const swept = { redis: api.redis, keys, store: api.store, policy, now: Date.now() + 5000 };
+    expect(await sweepFinished(swept)).toMatchObject({ removed: 1 });
+    const next = await post({ queue: 'archq', after: old });
+    expect(next.status, next.text).toBe(201);
+    const res = await api.app.inject({ url: `/v1/tasks/${next.body.id}`, headers: auth(KEYS.alice) });
+    expect(res.json()).toMatchObject({
+      status: 'queued',
+      after: old,
+      waitReason: 'Resources',
+      queuePosition: 0,
+    });
+    // Another tenant's archived task stays unknown to alice.
+    expect((await post({ queue: 'archq', after: old }, KEYS.bob)).status).toBe(400);
   });
 
   it('accepts a task of the same queue and tenant and shows what it waits for', async () => {

@@ -9,7 +9,8 @@
 -- KEYS[5] index sorted set   KEYS[6] task-streams set   KEYS[7] last-entry (the entry id sequence)
 -- KEYS[8..14] the scheduling keys (lib-common.lua schedulingQ)   KEYS[15] the tenant record counts
 -- KEYS[16] the hash of the task it is submitted after, and KEYS[17] the delayed set (both only
---          when the record has an `after` field)
+--          when the record has an `after` field, and not when the caller knows that task ended and
+--          left Redis: then it waits for nothing)
 -- ARGV[1..3] the head (lib-common.lua): group (unused), now (ms), events max length
 -- ARGV[4] task id   ARGV[5] hash of the request body ('' = no idempotency key)
 -- ARGV[6] idempotency key TTL (ms)   ARGV[7] GPU count   ARGV[8] tenant
@@ -54,7 +55,7 @@ for i = 12, #ARGV do
   end
 end
 local held = false
-if after then
+if after and KEYS[16] then
   local p = redis.call('HMGET', KEYS[16], 'status', 'tenant')
   if not p[1] or tenantOf(p[2]) ~= tenant then return { 'after-missing', after } end
   held = not FINAL[p[1]]

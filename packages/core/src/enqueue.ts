@@ -58,6 +58,11 @@ export interface EnqueueOptions {
    * and part of the body its idempotency key compares (another original is another body).
    */
   resubmittedFrom?: string;
+  /**
+   * The spec's `after` names a task known to have ended that Redis no longer holds (the API found
+   * it in the archive): the task is recorded with its `after` and waits for nothing.
+   */
+  afterEnded?: boolean;
 }
 
 export interface EnqueueResult {
@@ -181,7 +186,7 @@ export async function enqueue(
       keys.lastEntry,
       ...schedulingKeys(keys),
       keys.tenantRecords,
-      ...(spec.after !== undefined ? [keys.task(spec.after), keys.delayed] : []),
+      ...(spec.after !== undefined && !options.afterEnded ? [keys.task(spec.after), keys.delayed] : []),
     ],
     argvHead(now),
     [

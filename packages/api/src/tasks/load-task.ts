@@ -51,7 +51,11 @@ export async function findTask(
  * It has no Redis keys left; `keys` are its queue's, so a route that looks there finds nothing
  * rather than another task. Of the raw hash's extra fields, the archive keeps executerVersion.
  */
-async function findArchived(ctx: ApiContext, id: string, tenant: string | null): Promise<FoundTask | null> {
+export async function findArchived(
+  ctx: ApiContext,
+  id: string,
+  tenant: string | null,
+): Promise<FoundTask | null> {
   // A string no task id can be never reaches the store (one HEAD per 404 is the cost otherwise).
   if (!TASK_ID.test(id)) return null;
   const archived = await readArchivedTask(ctx.store, id);

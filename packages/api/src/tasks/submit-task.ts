@@ -13,12 +13,14 @@ import {
   queueKeys,
   catalogFor,
   UnknownExecuterError,
+  ValidationError,
   type CatalogEntry,
   type EnqueueResult,
   type TaskSpec,
 } from '@gpufleet/core';
 import type { ApiContext } from '../app-context.js';
 import { checkCapacity, type Submitter } from './capacity-check.js';
+import { findArchived } from './load-task.js';
 
 /** The executer's catalog entry for `spec` (UnknownExecuterError when its queue offers none). */
 async function entryOf(ctx: ApiContext, spec: TaskSpec, queue: string): Promise<CatalogEntry> {
@@ -41,6 +43,10 @@ export async function checkSpec(ctx: ApiContext, value: unknown, who: Submitter)
   return spec;
 }
 
+function isAfterRefusal(error: unknown): boolean {
+  return error instanceof ValidationError && error.issues.some((i) => i.field === 'after');
+}
+
 /** What a submission may add to its spec: the task it submits again (POST /v1/tasks/:id/resubmit). */
 export interface SubmitExtras {
   resubmittedFrom?: string;
@@ -57,7 +63,7 @@ export async function submitTask(
   // Before the enqueue, which resolves the executer again (from the same cached catalog).
   await checkCapacity(ctx, spec, await entryOf(ctx, spec, queue), queue, { tenant });
   await ctx.queues.register(queue);
-  const result = await enqueue({ redis: ctx.redis, prefix: ctx.prefix, now: ctx.now }, spec, {
+  const options = {
     tenant,
     id,
     maxWaitingTasks: ctx.tenants.maxWaitingTasks(tenant),
@@ -65,6 +71,15 @@ export async function submitTask(
     scheduling: ctx.tenants.scheduling(tenant),
     fairShareHalfLifeMs: ctx.fairShareHalfLifeMs,
     resubmittedFrom: extras.resubmittedFrom,
+  };
+  const deps = { redis: ctx.redis, prefix: ctx.prefix, now: ctx.now };
+  const result = await enqueue(deps, spec, options).catch(async (error: unknown) => {
+    // `after` a task Redis no longer holds: one the retention sweep archived has ended, so the new
+    // task waits for nothing (an unknown or another tenant's or queue's stays refused).
+    if (!isAfterRefusal(error) || spec.after === undefined) throw error;
+    const archived = await findArchived(ctx, spec.after, tenant);
+    if (archived?.record.queue !== queue) throw error;
+    return enqueue(deps, spec, { ...options, afterEnded: true });
   });
   ctx.finder.remember(result.id, result.queue);
   return result;
