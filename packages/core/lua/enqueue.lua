@@ -67,13 +67,14 @@ if ARGV[11] ~= '' then redis.call('HSET', Q.tenantUsage, HALF_LIFE_FIELD, ARGV[1
 -- enqueue runs once per task). Its tenant and GPU count are known: writeStatus does not read them.
 local entryId = ''
 if held then
-  fields[#fields + 1], fields[#fields + 2], fields[#fields + 3], fields[#fields + 4] = 'stream', KEYS[2], 'entry', ''
   redis.call('ZADD', KEYS[17], 'inf', id)
   local others = redis.call('HGET', KEYS[16], 'dependents')
   redis.call('HSET', KEYS[16], 'dependents', (others and others ~= '') and (others .. ',' .. id) or id)
 else
   entryId = redis.call('XADD', KEYS[2], nextEntryId(Q), 'id', id)
-  fields[#fields + 1], fields[#fields + 2], fields[#fields + 3], fields[#fields + 4] = 'stream', KEYS[2], 'entry', entryId
+end
+fields[#fields + 1], fields[#fields + 2], fields[#fields + 3], fields[#fields + 4] = 'stream', KEYS[2], 'entry', entryId
+if not held then
   for _, v in ipairs(placeWaiting(Q, { id, ARGV[7], priority, tenant, entryId, KEYS[2], request })) do fields[#fields + 1] = v end
 end
 writeStatus(Q, KEYS[1], false, 'queued', fields, { tenant = tenant, gpus = ARGV[7] })

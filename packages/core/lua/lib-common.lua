@@ -180,8 +180,9 @@ end
 -- are once `fields` are written, so that they are not read again (every read is a call, and take,
 -- enqueue and complete run once per task): `tenant` and `gpus`, `waitSet` and `waitMember` (each
 -- pair or neither; a field read as missing is false); `alone`, whether the task is the only member
--- of its wait set; `dependents`, the ids of the tasks waiting for its end (false: none); `usage` and `half`, the tenant's stored fair-share usage (false when none) and
--- the half-life, read in this script before any write to them. What is not known is read.
+-- of its wait set; `dependents`, the ids of the tasks waiting for its end (false: none); `usage`
+-- and `half`, the tenant's stored fair-share usage (false when none) and the half-life, read in
+-- this script before any write to them. What is not known is read.
 local function writeStatus(Q, taskKey, from, to, fields, known)
   if not canTransition(from, to) then
     error({ err = 'ILLEGAL_TRANSITION task status ' .. tostring(from or '(none)') .. ' -> ' .. tostring(to) ..

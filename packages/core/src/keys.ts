@@ -178,13 +178,16 @@ const WAIT_SET = 'wait:';
 export function waitSetKeyLua(): string {
   return [
     `local WAIT_SETS_SUFFIX, WAIT_SET_TEMPLATE = '${WAIT_SETS}', '${WAIT_SET}${KEY_SLOT}'`,
+    // The queue's key prefix (`<prefix>:{<queue>}:`), the registry's key less its suffix.
+    'local function queueBase(Q)',
+    '  return string.sub(Q.waitSets, 1, #Q.waitSets - #WAIT_SETS_SUFFIX)',
+    'end',
     'local function waitSetKey(Q, name)',
-    '  local base = string.sub(Q.waitSets, 1, #Q.waitSets - #WAIT_SETS_SUFFIX)',
-    '  return keyOf(base .. WAIT_SET_TEMPLATE, name)',
+    '  return keyOf(queueBase(Q) .. WAIT_SET_TEMPLATE, name)',
     'end',
     `local DELAYED_SUFFIX = '${DELAYED}'`,
     'local function delayedKey(Q)',
-    '  return string.sub(Q.waitSets, 1, #Q.waitSets - #WAIT_SETS_SUFFIX) .. DELAYED_SUFFIX',
+    '  return queueBase(Q) .. DELAYED_SUFFIX',
     'end',
   ].join('\n');
 }

@@ -22,11 +22,11 @@ import { TASK_ID_PATTERN } from './ids.js';
  */
 export const DEFAULT_MAX_ATTEMPTS = 3;
 
-/** A SLURM partition or account name. */
-const SLURM_NAME = '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$';
+/** A queue name, and a SLURM partition or account name. */
+const NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$';
 
 const Name = Type.String({
-  pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$',
+  pattern: NAME_PATTERN,
   description: 'letters, digits, . _ -',
 });
 
@@ -78,8 +78,8 @@ export const TaskInputSchema = Type.Object(
 /** SLURM resources a SLURM-backend tracker asks for this task's job (beside its GPUs and time limit). */
 export const SlurmResourcesSchema = Type.Object(
   {
-    partition: Type.Optional(Type.String({ pattern: SLURM_NAME, description: 'sbatch --partition' })),
-    account: Type.Optional(Type.String({ pattern: SLURM_NAME, description: 'sbatch --account' })),
+    partition: Type.Optional(Type.String({ pattern: NAME_PATTERN, description: 'sbatch --partition' })),
+    account: Type.Optional(Type.String({ pattern: NAME_PATTERN, description: 'sbatch --account' })),
     mem: Type.Optional(
       Type.String({
         pattern: '^[1-9][0-9]{0,9}[KMGT]?$',

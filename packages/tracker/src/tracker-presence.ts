@@ -1,10 +1,11 @@
 /**
  * A tracker's presence in its queue: its liveness key, refreshed every GPUFLEET_ALIVE_MS / 3 (once
  * it expires the others take it for dead), and its registry entry with what it runs (its
- * executers; `envSetup` when it runs env setup lines), its GPUs' inventory and their latest usage sample (gpu/gpu-sampler.ts), written at each heartbeat, which
- * also republishes the executer catalog when Redis lost it. The GPUs it holds back and a drain are
- * in the entry too: each heartbeat first reads the operators' drains (drains.ts), and a drain
- * message that changes them publishes the entry at once.
+ * executers; `envSetup` when it runs env setup lines), its GPUs' inventory and their latest usage
+ * sample (gpu/gpu-sampler.ts), written at each heartbeat, which also republishes the executer
+ * catalog when Redis lost it. The GPUs it holds back and a drain are in the entry too: each
+ * heartbeat first reads the operators' drains (drains.ts), and a drain message that changes them
+ * publishes the entry at once.
  */
 import type { Redis } from 'ioredis';
 import {

@@ -89,6 +89,17 @@ export async function findLocalApiFile(
   }
 }
 
+const NO_LOCAL_FLEET = 'no local fleet is running here (start one with npm start in the gpufleet repository)';
+
+/** The local fleet's profile (its local-api.json) and that file, or null when none runs here. */
+async function readLocalFleet(
+  cwd: string,
+  env: NodeJS.ProcessEnv,
+): Promise<{ profile: Profile; source: string } | null> {
+  const file = await findLocalApiFile(cwd, env);
+  return file ? { profile: await readLocalProfile(file), source: file } : null;
+}
+
 async function readToken(profile: Profile, source: string): Promise<string | null> {
   if (profile.token) return profile.token;
   if (!profile.tokenFile) return null;
@@ -121,9 +132,8 @@ export async function resolveConnection(options: ResolveOptions = {}): Promise<C
   }
   const asked = options.profile ?? (env.GPUFLEET_PROFILE || undefined) ?? file?.defaultProfile;
   if (!(LOCAL_PROFILE in profiles) && (asked === LOCAL_PROFILE || (asked === undefined && !urlOverride))) {
-    const localFile = await findLocalApiFile(cwd, env);
-    if (localFile)
-      profiles[LOCAL_PROFILE] = { profile: await readLocalProfile(localFile), source: localFile };
+    const local = await readLocalFleet(cwd, env);
+    if (local) profiles[LOCAL_PROFILE] = local;
   }
   let name: string | undefined = asked;
   if (name === undefined && !urlOverride) {
@@ -134,7 +144,7 @@ export async function resolveConnection(options: ResolveOptions = {}): Promise<C
     const known = Object.keys(profiles);
     const hint =
       name === LOCAL_PROFILE
-        ? 'no local fleet is running here (start one with npm start in the gpufleet repository)'
+        ? NO_LOCAL_FLEET
         : `known profiles: ${known.length > 0 ? known.join(', ') : 'none'}${configPath ? ` (in ${configPath})` : ' (no config file found)'}`;
     throw new NoApiConfiguredError(`there is no profile "${name}": ${hint}`);
   }
@@ -161,10 +171,7 @@ async function localFleetOf(
   cwd: string,
   env: NodeJS.ProcessEnv,
 ): Promise<{ profile: Profile; source: string }> {
-  const file = await findLocalApiFile(cwd, env);
-  if (!file)
-    throw new NoApiConfiguredError(
-      `profile "${name}" has host "local", but no local fleet is running here (start one with npm start in the gpufleet repository)`,
-    );
-  return { profile: await readLocalProfile(file), source: file };
+  const local = await readLocalFleet(cwd, env);
+  if (!local) throw new NoApiConfiguredError(`profile "${name}" has host "local", but ${NO_LOCAL_FLEET}`);
+  return local;
 }

@@ -8,6 +8,7 @@
 import { hostname } from 'node:os';
 import { setTaskStatus, type Claim, type Logger } from '@gpufleet/core';
 import type { OutputStream } from '../process/log-follow.js';
+import { taskJobName } from '../slurm/job-script.js';
 import { cancelJob, startSlurmJob } from '../slurm/slurm-job.js';
 import { preciseNow } from '../process/clock.js';
 import {
@@ -76,7 +77,7 @@ async function startJob(
   }
   return startSlurmJob({
     ...processFiles(spec, folder),
-    jobName: `gpufleet-${claim.taskId}`,
+    jobName: taskJobName(claim.taskId),
     gpus: limits.gpus ?? limits.gpuIds.length,
     gpuModels: limits.gpuModels ?? [],
     timeLimitMs: limits.timeLimitMs,

@@ -25,6 +25,12 @@ export interface JobScriptInput extends SpawnRequest {
   resources: Omit<SlurmResources, 'gpus' | 'gpuType' | 'time'>;
 }
 
+/** The name of the job that runs task `taskId` (slurm/leftover-jobs.ts reads it back). */
+export const JOB_NAME_PREFIX = 'gpufleet-';
+export function taskJobName(taskId: string): string {
+  return `${JOB_NAME_PREFIX}${taskId}`;
+}
+
 /** Quotes one word for bash, always. */
 export function shellWord(word: string): string {
   return `'${word.replaceAll("'", `'\\''`)}'`;

@@ -11,10 +11,11 @@
  * squeue failing (slurmctld down) is logged once, and its recovery; the sweep goes on at its pace.
  */
 import { execa } from 'execa';
-import { isFinal, isTaskStatus, type Logger, type QueueKeys } from '@gpufleet/core';
+import { isFinal, isTaskStatus, TASK_ID_PATTERN, type Logger, type QueueKeys } from '@gpufleet/core';
 import type { Redis } from 'ioredis';
+import { JOB_NAME_PREFIX } from './job-script.js';
 
-const JOB_NAME = /^gpufleet-([0-9a-hjkmnp-tv-z]{26})$/;
+const TASK_ID = new RegExp(TASK_ID_PATTERN);
 
 export interface LeftoverJob {
   jobId: string;
@@ -28,8 +29,9 @@ export async function listTaskJobs(): Promise<LeftoverJob[]> {
   const jobs: LeftoverJob[] = [];
   for (const line of String(result.stdout).split('\n')) {
     const [jobId = '', name = ''] = line.trim().split(/\s+/);
-    const taskId = JOB_NAME.exec(name)?.[1];
-    if (taskId !== undefined && /^\d+(_\d+)?$/.test(jobId)) jobs.push({ jobId, taskId });
+    const taskId = name.slice(JOB_NAME_PREFIX.length);
+    if (name.startsWith(JOB_NAME_PREFIX) && TASK_ID.test(taskId) && /^\d+(_\d+)?$/.test(jobId))
+      jobs.push({ jobId, taskId });
   }
   return jobs;
 }
@@ -39,13 +41,13 @@ export interface LeftoverSweepDeps {
   keys: QueueKeys;
   logger: Logger;
   cancelJob: (jobId: string) => Promise<void>;
-  /** Lists the jobs (listTaskJobs; a test may narrow it). */
-  listJobs?: () => Promise<LeftoverJob[]>;
 }
 
-/** One sweep: cancels the jobs whose task here has ended; returns them. */
-export async function cancelLeftoverJobs(deps: LeftoverSweepDeps): Promise<LeftoverJob[]> {
-  const jobs = await (deps.listJobs ?? listTaskJobs)();
+/** Of `jobs` (listTaskJobs), cancels those whose task here has ended; returns them. */
+export async function cancelLeftoverJobs(
+  deps: LeftoverSweepDeps,
+  jobs: readonly LeftoverJob[],
+): Promise<LeftoverJob[]> {
   if (jobs.length === 0) return [];
   const pipeline = deps.redis.pipeline();
   for (const job of jobs) pipeline.hget(deps.keys.task(job.taskId), 'status');
@@ -73,7 +75,7 @@ export class LeftoverJobSweep {
   async run(): Promise<LeftoverJob[]> {
     let jobs: LeftoverJob[];
     try {
-      jobs = await (this.deps.listJobs ?? listTaskJobs)();
+      jobs = await listTaskJobs();
     } catch (error) {
       if (!this.failing) this.deps.logger.warn({ err: error }, 'cannot list SLURM jobs (squeue); will retry');
       this.failing = true;
@@ -81,6 +83,6 @@ export class LeftoverJobSweep {
     }
     if (this.failing) this.deps.logger.info('listing SLURM jobs works again');
     this.failing = false;
-    return cancelLeftoverJobs({ ...this.deps, listJobs: () => Promise.resolve(jobs) });
+    return cancelLeftoverJobs(this.deps, jobs);
   }
 }

@@ -181,8 +181,7 @@ export function outcomeOf(jobId: string, job: JobState | null, killedFor: KillRe
       ...base,
       handBack: `SLURM job ${jobId} is no longer known to slurmctld; requeued, the attempt not counted`,
     };
-  if (job === null) return base;
-  if (killedFor !== null) return base;
+  if (job === null || killedFor !== null) return base;
   switch (job.state) {
     case 'COMPLETED':
     case 'FAILED':
